@@ -1,0 +1,873 @@
+//! The copy-on-write B+tree: lookup, insert, remove, cursors, over raw page bytes.
+//!
+//! The tree code knows nothing about caches, files or transactions. It reads pages through
+//! [`PageSource`] and changes them through [`PageStore`], whose `make_mut` hands back a page
+//! private to the current write transaction, copying a committed page to a new id first
+//! (copy-on-write). A committed page is therefore never modified, which is what lets readers
+//! hold snapshots without locks: a snapshot is just a root page id.
+//!
+//! Shape rules: leaves hold the entries; branches hold separators, which are the shortest
+//! prefixes that split two neighbouring leaves (suffix truncation keeps branches wide).
+//! A node is merged with a sibling when it falls below a quarter full and the two fit in one
+//! page. Splits are by bytes, except that an insert at the end of a node leaves the old node
+//! full (sequential loads fill pages completely).
+
+use crate::error::{Error, Result};
+use crate::format::{get_u64, kind, PAGE_HEADER};
+use crate::page::{
+    encode_branch_cell, encode_leaf_cell, encode_overflow_cell, LeafValue, Node, NodeMut, BRANCH_CELL_HEADER,
+    LEAF_CELL_HEADER,
+};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::ops::{Bound, Deref};
+
+/// A page number; byte offset = id × page size. Id 0 is the file header, so 0 means "none".
+pub type PageId = u64;
+
+/// Deepest tree we accept; anything deeper is a cycle or corruption (a 4 KiB-page tree of
+/// minimal fan-out 2 this deep would hold more than 2^40 entries).
+pub const MAX_DEPTH: usize = 40;
+
+/// A read-only page: borrowed (mapped file, or a page private to the writer) or shared (cache).
+pub enum PageRef<'a> {
+    /// Borrowed bytes.
+    Borrowed(&'a [u8]),
+    /// A cached page, kept alive by its reference count.
+    Shared(Arc<Box<[u8]>>),
+}
+
+impl Deref for PageRef<'_> {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            PageRef::Borrowed(b) => b,
+            PageRef::Shared(a) => a,
+        }
+    }
+}
+
+impl<'a> PageRef<'a> {
+    /// A [`Guard`] for `range` of this page, borrowing where possible.
+    #[inline]
+    pub fn guard(&self, start: usize, len: usize) -> Guard<'a> {
+        match self {
+            PageRef::Borrowed(b) => Guard(GuardInner::Borrowed(&b[start..start + len])),
+            PageRef::Shared(a) => Guard(GuardInner::Page(a.clone(), start as u32, len as u32)),
+        }
+    }
+}
+
+/// Bytes of a key or value returned by a read: zero-copy where the page is mapped or cached.
+pub struct Guard<'a>(GuardInner<'a>);
+
+enum GuardInner<'a> {
+    Borrowed(&'a [u8]),
+    Page(Arc<Box<[u8]>>, u32, u32),
+    Owned(Vec<u8>),
+}
+
+impl<'a> Guard<'a> {
+    /// Wrap owned bytes.
+    pub fn owned(v: Vec<u8>) -> Self {
+        Guard(GuardInner::Owned(v))
+    }
+    /// Wrap borrowed bytes.
+    pub fn borrowed(b: &'a [u8]) -> Self {
+        Guard(GuardInner::Borrowed(b))
+    }
+    /// The bytes.
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            GuardInner::Borrowed(b) => b,
+            GuardInner::Page(p, s, l) => &p[*s as usize..(*s + *l) as usize],
+            GuardInner::Owned(v) => v,
+        }
+    }
+    /// Copy out.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+}
+
+impl Deref for Guard<'_> {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl AsRef<[u8]> for Guard<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl core::fmt::Debug for Guard<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self.as_bytes(), f)
+    }
+}
+
+impl PartialEq<[u8]> for Guard<'_> {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.as_bytes() == other
+    }
+}
+
+/// Read access to pages of one snapshot.
+pub trait PageSource {
+    /// Page `id`, verified (checksum, kind plausible) on first load.
+    fn page(&self, id: PageId) -> Result<PageRef<'_>>;
+    /// The `len` bytes of the overflow value starting at page `first`, checksum verified.
+    fn overflow(&self, first: PageId, len: usize) -> Result<Guard<'_>>;
+    /// Page size in bytes.
+    fn page_size(&self) -> usize;
+}
+
+/// Write access for the one write transaction.
+pub trait PageStore: PageSource {
+    /// A page id private to this transaction holding `id`'s content: `id` itself if it is
+    /// already private, else a copy at a new id (the old one is freed as of this commit).
+    fn make_mut(&mut self, id: PageId) -> Result<PageId>;
+    /// Bytes of a private page (after `make_mut` or `alloc`).
+    fn get_mut(&mut self, id: PageId) -> &mut [u8];
+    /// A new private page (contents unspecified; callers `init` it).
+    fn alloc(&mut self) -> Result<PageId>;
+    /// Release a page that this transaction's tree no longer references.
+    fn free(&mut self, id: PageId);
+    /// Store a large value in a new overflow run; returns its first page.
+    fn write_overflow(&mut self, value: &[u8]) -> Result<PageId>;
+    /// Release an overflow run.
+    fn free_overflow(&mut self, first: PageId, len: usize);
+}
+
+/// Largest inline leaf cell for a page size: a leaf always holds at least four.
+#[inline]
+pub fn max_inline_cell(page_size: usize) -> usize {
+    (page_size - PAGE_HEADER) / 4 - 2
+}
+
+fn check_node(page: &[u8], id: PageId) -> Result<()> {
+    match page[0] {
+        kind::LEAF | kind::BRANCH => Ok(()),
+        k => Err(Error::corrupted(id, alloc::format!("expected a tree page, found kind {k}"))),
+    }
+}
+
+/// Look up `key`; returns the value.
+pub fn get<'a, S: PageSource>(s: &'a S, root: PageId, key: &[u8]) -> Result<Option<Guard<'a>>> {
+    if root == 0 {
+        return Ok(None);
+    }
+    let mut id = root;
+    for _ in 0..MAX_DEPTH {
+        let page = s.page(id)?;
+        check_node(&page, id)?;
+        let node = Node::new(&page);
+        if node.is_leaf() {
+            return match node.search(key) {
+                Ok(i) => Ok(Some(leaf_value(s, &page, i)?)),
+                Err(_) => Ok(None),
+            };
+        }
+        id = node.child(node.child_index(key));
+    }
+    Err(Error::corrupted(root, "tree deeper than the depth limit (cycle?)"))
+}
+
+/// The value of leaf cell `i` of `page` as a guard.
+fn leaf_value<'a, S: PageSource>(s: &'a S, page: &PageRef<'a>, i: usize) -> Result<Guard<'a>> {
+    let node = Node::new(page);
+    match node.value(i) {
+        LeafValue::Inline(v) => {
+            let start = v.as_ptr() as usize - page.as_ptr() as usize;
+            Ok(page.guard(start, v.len()))
+        }
+        LeafValue::Overflow { page: first, len } => s.overflow(first, len),
+    }
+}
+
+fn key_guard<'a>(page: &PageRef<'a>, i: usize) -> Guard<'a> {
+    let k = Node::new(page).key(i);
+    let start = k.as_ptr() as usize - page.as_ptr() as usize;
+    page.guard(start, k.len())
+}
+
+/// Encode the leaf cell for `key`/`value`, moving a large value to an overflow run.
+fn make_leaf_cell<S: PageStore>(s: &mut S, key: &[u8], value: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    if LEAF_CELL_HEADER + key.len() + value.len() <= max_inline_cell(s.page_size()) {
+        encode_leaf_cell(out, key, value);
+    } else {
+        let first = s.write_overflow(value)?;
+        encode_overflow_cell(out, key, first, value.len());
+    }
+    Ok(())
+}
+
+struct Ins {
+    id: PageId,
+    split: Option<(Vec<u8>, PageId)>,
+    replaced: bool,
+}
+
+/// Insert or replace; returns the new root and whether an existing value was replaced.
+pub fn insert<S: PageStore>(s: &mut S, root: PageId, key: &[u8], value: &[u8]) -> Result<(PageId, bool)> {
+    let mut cell = Vec::with_capacity(LEAF_CELL_HEADER + key.len() + value.len().min(4096));
+    make_leaf_cell(s, key, value, &mut cell)?;
+    if root == 0 {
+        let id = s.alloc()?;
+        let mut n = NodeMut::new(s.get_mut(id));
+        n.init(kind::LEAF, id);
+        n.push_cell(&cell);
+        return Ok((id, false));
+    }
+    let r = insert_rec(s, root, key, &cell, 0)?;
+    match r.split {
+        None => Ok((r.id, r.replaced)),
+        Some((sep, right)) => {
+            let id = s.alloc()?;
+            let mut c = Vec::new();
+            encode_branch_cell(&mut c, r.id, &sep);
+            let mut n = NodeMut::new(s.get_mut(id));
+            n.init(kind::BRANCH, id);
+            n.push_cell(&c);
+            n.set_right_child(right);
+            Ok((id, r.replaced))
+        }
+    }
+}
+
+fn insert_rec<S: PageStore>(s: &mut S, id: PageId, key: &[u8], cell: &[u8], depth: usize) -> Result<Ins> {
+    if depth >= MAX_DEPTH {
+        return Err(Error::corrupted(id, "tree deeper than the depth limit (cycle?)"));
+    }
+    enum Step {
+        Leaf(core::result::Result<usize, usize>, Option<(PageId, usize)>),
+        Branch(usize, PageId),
+    }
+    let step = {
+        let page = s.page(id)?;
+        check_node(&page, id)?;
+        let node = Node::new(&page);
+        if node.is_leaf() {
+            let pos = node.search(key);
+            let old_overflow = match pos {
+                Ok(i) => match node.value(i) {
+                    LeafValue::Overflow { page, len } => Some((page, len)),
+                    LeafValue::Inline(_) => None,
+                },
+                Err(_) => None,
+            };
+            Step::Leaf(pos, old_overflow)
+        } else {
+            let ci = node.child_index(key);
+            Step::Branch(ci, node.child(ci))
+        }
+    };
+    match step {
+        Step::Leaf(pos, old_overflow) => {
+            let nid = s.make_mut(id)?;
+            if let Some((first, len)) = old_overflow {
+                s.free_overflow(first, len);
+            }
+            let mut n = NodeMut::new(s.get_mut(nid));
+            let (pos, replaced) = match pos {
+                Ok(i) => {
+                    n.remove_cell(i);
+                    (i, true)
+                }
+                Err(i) => (i, false),
+            };
+            if n.insert_cell(pos, cell) {
+                return Ok(Ins { id: nid, split: None, replaced });
+            }
+            let (sep, right) = split(s, nid, pos, cell, None)?;
+            Ok(Ins { id: nid, split: Some((sep, right)), replaced })
+        }
+        Step::Branch(ci, child) => {
+            let r = insert_rec(s, child, key, cell, depth + 1)?;
+            if r.id == child && r.split.is_none() {
+                return Ok(Ins { id, split: None, replaced: r.replaced });
+            }
+            let nid = s.make_mut(id)?;
+            let mut n = NodeMut::new(s.get_mut(nid));
+            n.set_child(ci, r.id);
+            let Some((sep, right)) = r.split else {
+                return Ok(Ins { id: nid, split: None, replaced: r.replaced });
+            };
+            let mut c = Vec::with_capacity(BRANCH_CELL_HEADER + sep.len());
+            encode_branch_cell(&mut c, r.id, &sep);
+            if n.insert_cell(ci, &c) {
+                n.set_child(ci + 1, right);
+                return Ok(Ins { id: nid, split: None, replaced: r.replaced });
+            }
+            let (up, new_right) = split(s, nid, ci, &c, Some(right))?;
+            Ok(Ins { id: nid, split: Some((up, new_right)), replaced: r.replaced })
+        }
+    }
+}
+
+/// Split the full node `id` while inserting `cell` at `pos`. For a branch, `right_of_new` is
+/// the child that goes after the new cell. Returns (separator, new right sibling).
+fn split<S: PageStore>(
+    s: &mut S,
+    id: PageId,
+    pos: usize,
+    cell: &[u8],
+    right_of_new: Option<PageId>,
+) -> Result<(Vec<u8>, PageId)> {
+    let ps = s.page_size();
+    let (is_leaf, mut cells, mut right_child) = {
+        let b = s.get_mut(id);
+        let node = Node::new(b);
+        let cells: Vec<Vec<u8>> = (0..node.len()).map(|i| node.cell(i).to_vec()).collect();
+        (node.is_leaf(), cells, node.right_child())
+    };
+    let old_len = cells.len();
+    cells.insert(pos, cell.to_vec());
+    if let Some(r) = right_of_new {
+        // The child after the new cell: the next cell's child, or the node's right child.
+        if pos + 1 < cells.len() {
+            cells[pos + 1][..8].copy_from_slice(&r.to_le_bytes());
+        } else {
+            right_child = r;
+        }
+    }
+    let costs: Vec<usize> = cells.iter().map(|c| c.len() + 2).collect();
+    let total: usize = costs.iter().sum();
+    let cap = ps - PAGE_HEADER;
+    // Choose m: cells[..m] stay left. Appends keep the left node full.
+    let mut m = if is_leaf && pos == old_len && costs[..old_len].iter().sum::<usize>() <= cap {
+        old_len
+    } else {
+        let mut acc = 0;
+        let mut m = 0;
+        while m < cells.len() && acc + costs[m] <= total / 2 {
+            acc += costs[m];
+            m += 1;
+        }
+        m
+    };
+    let min_right = if is_leaf { 1 } else { 2 };
+    m = m.clamp(1, cells.len() - min_right);
+    let new_id = s.alloc()?;
+    let sep;
+    if is_leaf {
+        let left_last = leaf_cell_key(&cells[m - 1]).to_vec();
+        let right_first = leaf_cell_key(&cells[m]);
+        sep = shortest_separator(&left_last, right_first);
+        build(s, id, kind::LEAF, &cells[..m], 0)?;
+        build(s, new_id, kind::LEAF, &cells[m..], 0)?;
+    } else {
+        // cells[m] moves up: its child becomes the left node's right child.
+        let up = &cells[m];
+        let up_child = get_u64(up, 0);
+        sep = up[BRANCH_CELL_HEADER..].to_vec();
+        build(s, id, kind::BRANCH, &cells[..m], up_child)?;
+        build(s, new_id, kind::BRANCH, &cells[m + 1..], right_child)?;
+    }
+    Ok((sep, new_id))
+}
+
+fn leaf_cell_key(cell: &[u8]) -> &[u8] {
+    let klen = u16::from_le_bytes([cell[0], cell[1]]) as usize;
+    &cell[LEAF_CELL_HEADER..LEAF_CELL_HEADER + klen]
+}
+
+/// Rebuild private page `id` from sorted cells.
+fn build<S: PageStore>(s: &mut S, id: PageId, k: u8, cells: &[Vec<u8>], right: PageId) -> Result<()> {
+    let mut n = NodeMut::new(s.get_mut(id));
+    n.init(k, id);
+    for c in cells {
+        if !n.push_cell(c) {
+            return Err(Error::corrupted(id, "split produced an overfull node"));
+        }
+    }
+    n.set_right_child(right);
+    Ok(())
+}
+
+/// The shortest key `k` with `left < k <= right` (a prefix of `right`).
+pub fn shortest_separator(left: &[u8], right: &[u8]) -> Vec<u8> {
+    let common = left.iter().zip(right).take_while(|(a, b)| a == b).count();
+    right[..(common + 1).min(right.len())].to_vec()
+}
+
+struct Rem {
+    id: PageId,
+    underflow: bool,
+}
+
+/// Remove `key`; returns the new root and whether the key was present.
+pub fn remove<S: PageStore>(s: &mut S, root: PageId, key: &[u8]) -> Result<(PageId, bool)> {
+    if root == 0 {
+        return Ok((0, false));
+    }
+    let Some(r) = remove_rec(s, root, key, 0)? else {
+        return Ok((root, false));
+    };
+    // Collapse an emptied root.
+    let mut root = r.id;
+    loop {
+        let (leaf, n, only) = {
+            let p = s.page(root)?;
+            let node = Node::new(&p);
+            (node.is_leaf(), node.len(), node.right_child())
+        };
+        if n > 0 {
+            break;
+        }
+        s.free(root);
+        if leaf {
+            return Ok((0, true));
+        }
+        root = only;
+    }
+    Ok((root, true))
+}
+
+fn remove_rec<S: PageStore>(s: &mut S, id: PageId, key: &[u8], depth: usize) -> Result<Option<Rem>> {
+    if depth >= MAX_DEPTH {
+        return Err(Error::corrupted(id, "tree deeper than the depth limit (cycle?)"));
+    }
+    let ps = s.page_size();
+    let (leaf, found, overflow, ci, child) = {
+        let page = s.page(id)?;
+        check_node(&page, id)?;
+        let node = Node::new(&page);
+        if node.is_leaf() {
+            match node.search(key) {
+                Ok(i) => {
+                    let ov = match node.value(i) {
+                        LeafValue::Overflow { page, len } => Some((page, len)),
+                        LeafValue::Inline(_) => None,
+                    };
+                    (true, Some(i), ov, 0, 0)
+                }
+                Err(_) => return Ok(None),
+            }
+        } else {
+            let ci = node.child_index(key);
+            (false, None, None, ci, node.child(ci))
+        }
+    };
+    if leaf {
+        let i = found.expect("found");
+        let nid = s.make_mut(id)?;
+        if let Some((first, len)) = overflow {
+            s.free_overflow(first, len);
+        }
+        let mut n = NodeMut::new(s.get_mut(nid));
+        n.remove_cell(i);
+        let underflow = n.node().used() < ps / 4;
+        return Ok(Some(Rem { id: nid, underflow }));
+    }
+    let Some(r) = remove_rec(s, child, key, depth + 1)? else {
+        return Ok(None);
+    };
+    let mut nid = id;
+    if r.id != child {
+        nid = s.make_mut(id)?;
+        NodeMut::new(s.get_mut(nid)).set_child(ci, r.id);
+    }
+    if r.underflow {
+        nid = s.make_mut(nid)?;
+        try_merge(s, nid, ci)?;
+    }
+    let underflow = Node::new(&s.page(nid)?).used() < ps / 4;
+    Ok(Some(Rem { id: nid, underflow }))
+}
+
+/// Merge child `ci` of private branch `parent` with a neighbour if both fit in one page.
+fn try_merge<S: PageStore>(s: &mut S, parent: PageId, ci: usize) -> Result<()> {
+    let ps = s.page_size();
+    let (n, li, l, r, sep) = {
+        let p = s.page(parent)?;
+        let node = Node::new(&p);
+        let n = node.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let li = if ci > 0 { ci - 1 } else { 0 };
+        (n, li, node.child(li), node.child(li + 1), node.key(li).to_vec())
+    };
+    let _ = n;
+    let (fits, is_leaf) = {
+        let lp = s.page(l)?;
+        let rp = s.page(r)?;
+        check_node(&lp, l)?;
+        check_node(&rp, r)?;
+        let (ln, rn) = (Node::new(&lp), Node::new(&rp));
+        if ln.kind() != rn.kind() {
+            return Err(Error::corrupted(parent, "siblings of different kinds"));
+        }
+        let extra = if ln.is_leaf() { 0 } else { BRANCH_CELL_HEADER + sep.len() + 2 };
+        (ln.used() + rn.used() - PAGE_HEADER + extra <= ps, ln.is_leaf())
+    };
+    if !fits {
+        return Ok(());
+    }
+    // Gather the right node's cells (and, for branches, the separator pulled down).
+    let (mut cells, r_right): (Vec<Vec<u8>>, PageId) = {
+        let rp = s.page(r)?;
+        let rn = Node::new(&rp);
+        ((0..rn.len()).map(|i| rn.cell(i).to_vec()).collect(), rn.right_child())
+    };
+    let l_new = s.make_mut(l)?;
+    let mut ln = NodeMut::new(s.get_mut(l_new));
+    if !is_leaf {
+        let mut c = Vec::new();
+        encode_branch_cell(&mut c, ln.node().right_child(), &sep);
+        cells.insert(0, c);
+    }
+    for c in &cells {
+        if !ln.push_cell(c) {
+            return Err(Error::corrupted(l, "merge overflowed a node"));
+        }
+    }
+    if !is_leaf {
+        ln.set_right_child(r_right);
+    }
+    s.free(r);
+    let mut pn = NodeMut::new(s.get_mut(parent));
+    pn.remove_cell(li);
+    pn.set_child(li, l_new);
+    Ok(())
+}
+
+/// Free every page of the tree at `root`, overflow runs included.
+pub fn free_tree<S: PageStore>(s: &mut S, root: PageId) -> Result<()> {
+    if root == 0 {
+        return Ok(());
+    }
+    let mut stack = alloc::vec![(root, 0usize)];
+    while let Some((id, depth)) = stack.pop() {
+        if depth >= MAX_DEPTH {
+            return Err(Error::corrupted(id, "tree deeper than the depth limit (cycle?)"));
+        }
+        let mut overflows = Vec::new();
+        {
+            let page = s.page(id)?;
+            check_node(&page, id)?;
+            let node = Node::new(&page);
+            if node.is_leaf() {
+                for i in 0..node.len() {
+                    if let LeafValue::Overflow { page, len } = node.value(i) {
+                        overflows.push((page, len));
+                    }
+                }
+            } else {
+                for i in 0..=node.len() {
+                    stack.push((node.child(i), depth + 1));
+                }
+            }
+        }
+        for (p, l) in overflows {
+            s.free_overflow(p, l);
+        }
+        s.free(id);
+    }
+    Ok(())
+}
+
+/// A position in a tree: the path from the root to a leaf slot.
+pub struct Cursor<'a> {
+    stack: Vec<(PageRef<'a>, usize)>,
+}
+
+impl<'a> Cursor<'a> {
+    fn descend<S: PageSource>(s: &'a S, root: PageId, mut pick: impl FnMut(&Node<'_>) -> usize) -> Result<Self> {
+        let mut stack = Vec::with_capacity(6);
+        let mut id = root;
+        loop {
+            if stack.len() >= MAX_DEPTH {
+                return Err(Error::corrupted(root, "tree deeper than the depth limit (cycle?)"));
+            }
+            let page = s.page(id)?;
+            check_node(&page, id)?;
+            let node = Node::new(&page);
+            let i = pick(&node);
+            let leaf = node.is_leaf();
+            let next = if leaf { 0 } else { node.child(i) };
+            stack.push((page, i));
+            if leaf {
+                return Ok(Cursor { stack });
+            }
+            id = next;
+        }
+    }
+
+    /// Positioned at the first entry `>= key` (or `> key` when `exclusive`); may be past the end.
+    pub fn seek<S: PageSource>(s: &'a S, root: PageId, key: &[u8], exclusive: bool) -> Result<Self> {
+        let mut c = Self::descend(s, root, |n| {
+            if n.is_leaf() {
+                match n.search(key) {
+                    Ok(i) if exclusive => i + 1,
+                    Ok(i) | Err(i) => i,
+                }
+            } else {
+                n.child_index(key)
+            }
+        })?;
+        c.settle_forward(s)?;
+        Ok(c)
+    }
+
+    /// Positioned at the last entry `<= key` (or `< key` when `exclusive`); may be before the start.
+    pub fn seek_back<S: PageSource>(s: &'a S, root: PageId, key: &[u8], exclusive: bool) -> Result<Option<Self>> {
+        // Find the first entry >= key (or > key), then step back one.
+        let mut c = Self::seek(s, root, key, !exclusive)?;
+        Ok(if c.retreat(s)? { Some(c) } else { None })
+    }
+
+    /// Positioned at the first entry.
+    pub fn first<S: PageSource>(s: &'a S, root: PageId) -> Result<Self> {
+        let mut c = Self::descend(s, root, |_| 0)?;
+        c.settle_forward(s)?;
+        Ok(c)
+    }
+
+    /// Positioned at the last entry (None if the tree is empty).
+    pub fn last<S: PageSource>(s: &'a S, root: PageId) -> Result<Option<Self>> {
+        let mut c = Self::descend(s, root, |n| n.len())?;
+        // The leaf index is len (one past the end); step back onto the last entry.
+        Ok(if c.retreat(s)? { Some(c) } else { None })
+    }
+
+    /// If the leaf slot is past the leaf's end, move to the next leaf's first slot.
+    fn settle_forward<S: PageSource>(&mut self, s: &'a S) -> Result<()> {
+        loop {
+            let Some((page, i)) = self.stack.last() else { return Ok(()) };
+            if *i < Node::new(page).len() {
+                return Ok(());
+            }
+            // Pop up to a branch with a next child.
+            self.stack.pop();
+            loop {
+                let Some((page, i)) = self.stack.last_mut() else { return Ok(()) };
+                let n = Node::new(page).len();
+                if *i < n {
+                    *i += 1;
+                    let child = Node::new(page).child(*i);
+                    self.push_leftmost(s, child)?;
+                    break;
+                }
+                self.stack.pop();
+            }
+        }
+    }
+
+    fn push_leftmost<S: PageSource>(&mut self, s: &'a S, mut id: PageId) -> Result<()> {
+        loop {
+            if self.stack.len() >= MAX_DEPTH {
+                return Err(Error::corrupted(id, "tree deeper than the depth limit (cycle?)"));
+            }
+            let page = s.page(id)?;
+            check_node(&page, id)?;
+            let node = Node::new(&page);
+            let leaf = node.is_leaf();
+            let next = if leaf { 0 } else { node.child(0) };
+            self.stack.push((page, 0));
+            if leaf {
+                return Ok(());
+            }
+            id = next;
+        }
+    }
+
+    fn push_rightmost<S: PageSource>(&mut self, s: &'a S, mut id: PageId) -> Result<()> {
+        loop {
+            if self.stack.len() >= MAX_DEPTH {
+                return Err(Error::corrupted(id, "tree deeper than the depth limit (cycle?)"));
+            }
+            let page = s.page(id)?;
+            check_node(&page, id)?;
+            let node = Node::new(&page);
+            let leaf = node.is_leaf();
+            let n = node.len();
+            let next = if leaf { 0 } else { node.child(n) };
+            self.stack.push((page, n));
+            if leaf {
+                return Ok(());
+            }
+            id = next;
+        }
+    }
+
+    /// Whether the cursor is on an entry.
+    #[inline]
+    pub fn valid(&self) -> bool {
+        match self.stack.last() {
+            Some((p, i)) => *i < Node::new(p).len(),
+            None => false,
+        }
+    }
+
+    /// Key at the cursor (cursor must be valid).
+    #[inline]
+    pub fn key(&self) -> &[u8] {
+        let (p, i) = self.stack.last().expect("valid cursor");
+        let p: &[u8] = p;
+        Node::new(p).key(*i)
+    }
+
+    /// Key and value at the cursor as guards.
+    pub fn entry<S: PageSource>(&self, s: &'a S) -> Result<(Guard<'a>, Guard<'a>)> {
+        let (p, i) = self.stack.last().expect("valid cursor");
+        Ok((key_guard(p, *i), leaf_value(s, p, *i)?))
+    }
+
+    /// Step forward; returns false at the end.
+    pub fn advance<S: PageSource>(&mut self, s: &'a S) -> Result<bool> {
+        if let Some((_, i)) = self.stack.last_mut() {
+            *i += 1;
+        }
+        self.settle_forward(s)?;
+        Ok(self.valid())
+    }
+
+    /// Step back; returns false before the start.
+    pub fn retreat<S: PageSource>(&mut self, s: &'a S) -> Result<bool> {
+        if let Some((_, i)) = self.stack.last_mut() {
+            if *i > 0 {
+                *i -= 1;
+                return Ok(true);
+            }
+        } else {
+            return Ok(false);
+        }
+        // At slot 0 of a leaf: climb to a branch where we can go left.
+        let depth = self.stack.len();
+        self.stack.pop();
+        loop {
+            let Some((page, i)) = self.stack.last_mut() else {
+                return Ok(false);
+            };
+            if *i > 0 {
+                *i -= 1;
+                let child = Node::new(page).child(*i);
+                self.push_rightmost(s, child)?;
+                // push_rightmost leaves the leaf index at len; step onto the last entry.
+                let (p, li) = self.stack.last_mut().expect("leaf");
+                let n = Node::new(p).len();
+                if n == 0 {
+                    // An empty leaf (only possible in a degenerate tree): keep walking left.
+                    *li = 0;
+                    let _ = depth;
+                    return self.retreat(s);
+                }
+                *li = n - 1;
+                return Ok(true);
+            }
+            self.stack.pop();
+        }
+    }
+}
+
+/// Iterator state over a key range in both directions. Each cursor rests on the last entry
+/// it yielded, so the two ends meet when the next candidate reaches the other cursor's key.
+pub struct RangeState<'a> {
+    front: Option<Cursor<'a>>,
+    back: Option<Cursor<'a>>,
+    start: Bound<Vec<u8>>,
+    end: Bound<Vec<u8>>,
+    done: bool,
+    root: PageId,
+}
+
+impl<'a> RangeState<'a> {
+    /// A range over `root` from `start` to `end`; cursors are positioned lazily.
+    pub fn new(root: PageId, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>) -> Self {
+        let done = root == 0
+            || match (&start, &end) {
+                (Bound::Included(a), Bound::Included(b)) => a > b,
+                (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b))
+                | (Bound::Excluded(a), Bound::Included(b)) => a >= b,
+                _ => false,
+            };
+        RangeState { front: None, back: None, start, end, done, root }
+    }
+
+    fn in_end(&self, key: &[u8]) -> bool {
+        match &self.end {
+            Bound::Included(e) => key <= e.as_slice(),
+            Bound::Excluded(e) => key < e.as_slice(),
+            Bound::Unbounded => true,
+        }
+    }
+
+    fn in_start(&self, key: &[u8]) -> bool {
+        match &self.start {
+            Bound::Included(e) => key >= e.as_slice(),
+            Bound::Excluded(e) => key > e.as_slice(),
+            Bound::Unbounded => true,
+        }
+    }
+
+    /// Next entry from the front.
+    pub fn next<S: PageSource>(&mut self, s: &'a S) -> Result<Option<(Guard<'a>, Guard<'a>)>> {
+        if self.done {
+            return Ok(None);
+        }
+        let valid = match &mut self.front {
+            None => {
+                let c = match &self.start {
+                    Bound::Included(k) => Cursor::seek(s, self.root, k, false)?,
+                    Bound::Excluded(k) => Cursor::seek(s, self.root, k, true)?,
+                    Bound::Unbounded => Cursor::first(s, self.root)?,
+                };
+                let v = c.valid();
+                self.front = Some(c);
+                v
+            }
+            Some(c) => c.advance(s)?,
+        };
+        let c = self.front.as_ref().expect("front cursor");
+        let met = self.back.as_ref().is_some_and(|b| c.key() >= b.key());
+        if !valid || met || !self.in_end(c.key()) {
+            self.done = true;
+            return Ok(None);
+        }
+        Ok(Some(c.entry(s)?))
+    }
+
+    /// Next entry from the back.
+    pub fn next_back<S: PageSource>(&mut self, s: &'a S) -> Result<Option<(Guard<'a>, Guard<'a>)>> {
+        if self.done {
+            return Ok(None);
+        }
+        let valid = match &mut self.back {
+            None => {
+                let c = match &self.end {
+                    Bound::Included(k) => Cursor::seek_back(s, self.root, k, false)?,
+                    Bound::Excluded(k) => Cursor::seek_back(s, self.root, k, true)?,
+                    Bound::Unbounded => Cursor::last(s, self.root)?,
+                };
+                match c {
+                    Some(c) => {
+                        let v = c.valid();
+                        self.back = Some(c);
+                        v
+                    }
+                    None => false,
+                }
+            }
+            Some(c) => c.retreat(s)?,
+        };
+        if !valid {
+            self.done = true;
+            return Ok(None);
+        }
+        let c = self.back.as_ref().expect("back cursor");
+        let met = self.front.as_ref().is_some_and(|f| c.key() <= f.key());
+        if met || !self.in_start(c.key()) {
+            self.done = true;
+            return Ok(None);
+        }
+        Ok(Some(c.entry(s)?))
+    }
+}

@@ -1,0 +1,1561 @@
+//! The public API: [`Database`], transactions and tables, and the commit machinery behind them.
+//!
+//! # Data path of a read
+//! `begin_read` registers a snapshot (the last commit's catalog root and transaction id) in the
+//! reader table. `open_table` looks the table's root up in the catalog tree; `get` descends
+//! from that root through [`crate::pager::Pager::read_page`]: cache, else the file mapping
+//! (zero-copy), else a device read. Nothing a reader touches is ever modified in place, so
+//! readers take no locks after `begin_read` and are never blocked by the writer.
+//!
+//! # Data path of a commit
+//! The writer changes pages copy-on-write into private buffers. At commit, table roots go into
+//! the catalog tree, then:
+//! - **Log path** (the common case): the transaction's logical changes (see [`crate::wal`])
+//!   are written as one checksummed frame to the log region, followed by **one** device sync.
+//!   The private pages move into the shared cache as *dirty* entries and the new snapshot is
+//!   published.
+//! - **Checkpoint path** (transactions too large for the log, `compact`, a full log, or a
+//!   cache over half full of dirty pages): every dirty page is written in place, then the free
+//!   list, sync, then the other commit slot, sync. The log starts over.
+//!
+//! Recovery reads the newest valid commit slot and replays the log frames that follow it
+//! (matching checkpoint sequence, consecutive transaction ids, valid checksums), then
+//! checkpoints. A torn frame ends the log: it was never acknowledged as durable.
+//!
+//! # Page reuse
+//! A page replaced by transaction T is reusable once (1) no reader holds a snapshot older than
+//! T and (2) no durable checkpoint can still reference it, i.e. either it was created after the
+//! last checkpoint, or a checkpoint after T has completed.
+
+use crate::btree::{self, Guard, PageId, PageRef, PageSource, PageStore, RangeState};
+use crate::device::BlockDevice;
+use crate::error::{Error, Result};
+use crate::format::{
+    self, get_u64, kind, put_u16, put_u64, CommitSlot, FileHeader, FrameHeader, FRAME_HEADER, PAGE_HEADER, SLOT_OFFSETS,
+};
+use crate::pager::{Pager, Stats};
+use crate::sync::{HandOff, Mutex};
+use crate::wal::{LogReader, LogWriter, Op};
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::ops::{Bound, RangeBounds};
+use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use hashbrown::{HashMap, HashSet};
+
+/// Longest key, in bytes.
+pub const MAX_KEY_LEN: usize = 1024;
+/// Longest value, in bytes (values above a quarter page live in overflow runs).
+pub const MAX_VALUE_LEN: usize = (1 << 31) - 1;
+/// Longest table name, in bytes.
+pub const MAX_TABLE_NAME_LEN: usize = 255;
+
+/// Settings for opening or creating a database.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Page size for a new database: a power of two from 4096 to 65536 (default 4096).
+    /// An existing file keeps the page size it was created with.
+    pub page_size: usize,
+    /// Bytes of memory the page cache may hold, dirty pages included (default 64 MiB).
+    pub cache_size: usize,
+    /// Largest size the log region may grow to (default 16 MiB). Transactions whose changes
+    /// do not fit commit through a checkpoint instead.
+    pub max_log_size: usize,
+    /// Read through the device's memory mapping when it offers one (default true).
+    pub use_mmap: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { page_size: 4096, cache_size: 64 << 20, max_log_size: 16 << 20, use_mmap: true }
+    }
+}
+
+/// How a commit reaches the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// The commit is on stable storage when `commit` returns (one device sync).
+    #[default]
+    Immediate,
+    /// The commit is visible at once but survives a crash only after a later
+    /// [`Database::sync`], durable commit or checkpoint.
+    None,
+}
+
+/// What [`Database::compact`] achieved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompactReport {
+    /// File size before, in bytes.
+    pub bytes_before: u64,
+    /// File size after, in bytes.
+    pub bytes_after: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Snapshot {
+    txn_id: u64,
+    catalog_root: PageId,
+}
+
+struct Readers {
+    current: Snapshot,
+    /// Snapshot txn id → number of live readers on it.
+    active: BTreeMap<u64, usize>,
+}
+
+struct PendingFree {
+    txn: u64,
+    needs_checkpoint: bool,
+    pages: Vec<PageId>,
+}
+
+/// Everything only the writer touches; handed from one write transaction to the next.
+struct WriterState {
+    free: BTreeSet<PageId>,
+    next_page: PageId,
+    pending: Vec<PendingFree>,
+    /// Pages allocated since the last checkpoint (no durable checkpoint references them).
+    fresh: HashSet<PageId>,
+    slot: CommitSlot,
+    freelist_pages: Vec<PageId>,
+    log_pos: u64,
+    log_wanted_growth: bool,
+    last_txn: u64,
+    catalog_root: PageId,
+    unsynced: bool,
+}
+
+pub(crate) struct Shared {
+    pub(crate) pager: Pager,
+    readers: Mutex<Readers>,
+    writer: HandOff<WriterState>,
+    poisoned: AtomicBool,
+    options: Options,
+}
+
+/// An open database. `Send + Sync`: share it between threads by reference or in an `Arc`.
+///
+/// ```
+/// use tessera::Database;
+/// let db = Database::memory();
+/// let tx = db.begin_write()?;
+/// tx.open_table("fruit")?.insert(b"apple", b"red")?;
+/// tx.commit()?;
+/// let rx = db.begin_read()?;
+/// assert_eq!(&*rx.open_table("fruit")?.get(b"apple")?.unwrap(), b"red");
+/// # Ok::<(), tessera::Error>(())
+/// ```
+pub struct Database {
+    shared: Arc<Shared>,
+}
+
+impl core::fmt::Debug for Database {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Database").field("page_size", &self.shared.pager.page_size).finish()
+    }
+}
+
+const INITIAL_LOG_BYTES: usize = 1 << 20;
+
+impl Database {
+    /// Open the database file at `path`, creating it if missing, with default [`Options`].
+    #[cfg(feature = "std")]
+    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Database> {
+        Self::open_with(path, Options::default())
+    }
+
+    /// Open or create the database file at `path`.
+    #[cfg(feature = "std")]
+    pub fn open_with(path: impl AsRef<std::path::Path>, options: Options) -> Result<Database> {
+        let dev = crate::device::FileDevice::open(path)?;
+        Self::open_device(dev, options)
+    }
+
+    /// A new, empty in-memory database.
+    pub fn memory() -> Database {
+        Self::open_device(crate::device::MemoryDevice::new(), Options::default()).expect("memory device cannot fail")
+    }
+
+    /// Open or create a database on any [`BlockDevice`]. An empty device becomes a new database;
+    /// otherwise the last durable commit is recovered.
+    pub fn open_device(device: impl BlockDevice + 'static, options: Options) -> Result<Database> {
+        if !format::valid_page_size(options.page_size) {
+            return Err(Error::InvalidOptions(format!(
+                "page size {} is not a power of two in 4096..=65536",
+                options.page_size
+            )));
+        }
+        if options.cache_size < 16 * options.page_size {
+            return Err(Error::InvalidOptions(format!("cache size {} is below 16 pages", options.cache_size)));
+        }
+        let device: Box<dyn BlockDevice> = Box::new(device);
+        let len = device.len()?;
+        let mut head = [0u8; 64];
+        if len >= 64 {
+            device.read(0, &mut head)?;
+        }
+        let fresh = len == 0 || (len < 64 || head[..8] == [0u8; 8]);
+        let page_size = if fresh { options.page_size } else { FileHeader::decode(&head)?.page_size as usize };
+        if fresh {
+            create(&*device, page_size, options.max_log_size)?;
+        }
+        let pager = Pager::new(device, page_size, options.cache_size, options.use_mmap)?;
+        let slot = read_slots(&pager)?;
+        let file_len = pager.device.len()?;
+        if slot.page_count.saturating_mul(page_size as u64) > file_len {
+            return Err(Error::corrupted(
+                0,
+                format!("file is {file_len} bytes but the commit slot needs {} pages", slot.page_count),
+            ));
+        }
+        if slot.log_start == 0 || slot.log_start.saturating_add(slot.log_pages) > slot.page_count {
+            return Err(Error::corrupted(0, "commit slot's log region lies outside the file"));
+        }
+        let (free, freelist_pages) = load_freelist(&pager, &slot)?;
+        let w = WriterState {
+            free,
+            next_page: slot.page_count,
+            pending: Vec::new(),
+            fresh: HashSet::new(),
+            slot,
+            freelist_pages,
+            log_pos: 0,
+            log_wanted_growth: false,
+            last_txn: slot.txn_id,
+            catalog_root: slot.catalog_root,
+            unsynced: false,
+        };
+        let shared = Arc::new(Shared {
+            pager,
+            readers: Mutex::new(Readers {
+                current: Snapshot { txn_id: slot.txn_id, catalog_root: slot.catalog_root },
+                active: BTreeMap::new(),
+            }),
+            writer: HandOff::new(w),
+            poisoned: AtomicBool::new(false),
+            options,
+        });
+        let db = Database { shared };
+        db.recover()?;
+        Ok(db)
+    }
+
+    /// Replay log frames written after the current checkpoint, then checkpoint.
+    fn recover(&self) -> Result<()> {
+        let w = self.shared.writer.take()?;
+        let ps = self.shared.pager.page_size as u64;
+        let slot = w.slot;
+        let log_off = slot.log_start * ps;
+        let cap = slot.log_pages * ps;
+        let mut tx = TxnInner::new(self.shared.clone(), w);
+        tx.logging = false;
+        let mut pos = 0u64;
+        let mut expected = slot.txn_id + 1;
+        let mut replayed = 0u64;
+        let mut head = [0u8; FRAME_HEADER];
+        while pos + FRAME_HEADER as u64 <= cap {
+            self.shared.pager.device.read(log_off + pos, &mut head)?;
+            let Some(h) = FrameHeader::parse(&head) else { break };
+            let total = FRAME_HEADER as u64 + h.payload_len as u64;
+            if h.seq != slot.seq || h.txn_id != expected || pos + total > cap {
+                break;
+            }
+            let mut frame = vec![0u8; total as usize];
+            self.shared.pager.device.read(log_off + pos, &mut frame)?;
+            if !FrameHeader::verify(&frame) {
+                break;
+            }
+            let page = (log_off + pos) / ps;
+            tx.apply_frame(&frame[FRAME_HEADER..], page)?;
+            pos += FrameHeader::padded_len(h.payload_len as usize) as u64;
+            expected += 1;
+            replayed += 1;
+        }
+        if replayed == 0 {
+            let w = tx.into_state_abort();
+            self.shared.writer.put(w);
+            return Ok(());
+        }
+        tx.txn_id = expected - 1;
+        tx.force_checkpoint = true;
+        let (r, w) = tx.commit();
+        if r.is_err() {
+            self.shared.poisoned.store(true, Relaxed);
+        }
+        self.shared.writer.put(w);
+        r
+    }
+
+    /// Start a read transaction: a consistent snapshot of the last commit.
+    pub fn begin_read(&self) -> Result<ReadTransaction> {
+        let mut r = self.shared.readers.lock();
+        let snap = r.current;
+        *r.active.entry(snap.txn_id).or_insert(0) += 1;
+        drop(r);
+        Ok(ReadTransaction { shared: self.shared.clone(), snap })
+    }
+
+    /// Start the write transaction; waits for the current one to finish (with `std`).
+    pub fn begin_write(&self) -> Result<WriteTransaction> {
+        self.check_poisoned()?;
+        let w = self.shared.writer.take()?;
+        if self.shared.poisoned.load(Relaxed) {
+            self.shared.writer.put(w);
+            return Err(Error::Poisoned);
+        }
+        let inner = TxnInner::new(self.shared.clone(), w);
+        Ok(WriteTransaction { inner: RefCell::new(Some(inner)), durability: Durability::Immediate })
+    }
+
+    fn check_poisoned(&self) -> Result<()> {
+        if self.shared.poisoned.load(Relaxed) {
+            Err(Error::Poisoned)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Make every commit so far durable (those made with [`Durability::None`]).
+    pub fn sync(&self) -> Result<()> {
+        self.check_poisoned()?;
+        let mut w = self.shared.writer.take()?;
+        let r = if w.unsynced { self.shared.pager.sync() } else { Ok(()) };
+        if r.is_ok() {
+            w.unsynced = false;
+        } else {
+            self.shared.poisoned.store(true, Relaxed);
+        }
+        self.shared.writer.put(w);
+        r
+    }
+
+    /// Write every committed page in place and switch the commit slot; the log starts over.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.check_poisoned()?;
+        let mut w = self.shared.writer.take()?;
+        let r = checkpoint(&self.shared, &mut w);
+        if r.is_err() {
+            self.shared.poisoned.store(true, Relaxed);
+        }
+        self.shared.writer.put(w);
+        r
+    }
+
+    /// Move pages toward the start of the file and truncate the free tail. Pages that live
+    /// readers can still see stay where they are; run it again once they finish to shrink more.
+    pub fn compact(&self) -> Result<CompactReport> {
+        self.check_poisoned()?;
+        let bytes_before = self.shared.pager.device.len()?;
+        // 1. Checkpoint so every page freed so far becomes reusable.
+        self.checkpoint()?;
+        {
+            let mut w = self.shared.writer.take()?;
+            release_pending(&self.shared, &mut w);
+            self.shared.writer.put(w);
+        }
+        // 2. Relocate pages into the lowest free slots (copy-on-write does the moving).
+        let tx = self.begin_write()?;
+        {
+            let mut inner = tx.inner.borrow_mut();
+            let inner = inner.as_mut().expect("open transaction");
+            inner.relocate_all()?;
+            inner.force_checkpoint = true;
+        }
+        tx.commit()?;
+        // 3. Release what the move freed, drop the free tail, checkpoint and truncate.
+        let mut w = self.shared.writer.take()?;
+        release_pending(&self.shared, &mut w);
+        while w.next_page > 1 && w.free.contains(&(w.next_page - 1)) {
+            w.free.remove(&(w.next_page - 1));
+            w.next_page -= 1;
+        }
+        let r = checkpoint(&self.shared, &mut w).and_then(|_| {
+            // The checkpoint may have placed its free list at the end; trim again only past it.
+            let ps = self.shared.pager.page_size as u64;
+            self.shared.pager.set_len(w.next_page * ps)?;
+            self.shared.pager.sync()
+        });
+        if r.is_err() {
+            self.shared.poisoned.store(true, Relaxed);
+        }
+        self.shared.pager.clear_clean();
+        self.shared.writer.put(w);
+        r?;
+        Ok(CompactReport { bytes_before, bytes_after: self.shared.pager.device.len()? })
+    }
+
+    /// Engine counters.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.shared.pager.stats();
+        if let Ok(w) = self.shared.writer.try_peek(|w| (w.next_page, w.free.len())) {
+            s.page_count = w.0;
+            s.free_pages = w.1 as u64;
+        }
+        s
+    }
+
+    /// Walk every page of the last commit, verifying checksums and tree invariants.
+    pub fn check(&self) -> Result<crate::check::CheckReport> {
+        let rx = self.begin_read()?;
+        let w = self.shared.writer.take()?;
+        let layout = crate::check::Layout {
+            page_count: w.next_page,
+            log_start: w.slot.log_start,
+            log_pages: w.slot.log_pages,
+            free: w.free.iter().copied().chain(w.pending.iter().flat_map(|p| p.pages.iter().copied())).collect(),
+            freelist_pages: w.freelist_pages.clone(),
+        };
+        self.shared.writer.put(w);
+        Ok(crate::check::check(&rx, rx.snap.catalog_root, &layout))
+    }
+
+    /// Page size of this database.
+    pub fn page_size(&self) -> usize {
+        self.shared.pager.page_size
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        // Best effort: make non-durable commits durable when the last handle goes away.
+        if Arc::strong_count(&self.shared) == 1 && !self.shared.poisoned.load(Relaxed) {
+            if let Ok(w) = self.shared.writer.take() {
+                if w.unsynced {
+                    let _ = self.shared.pager.sync();
+                }
+                self.shared.writer.put(w);
+            }
+        }
+    }
+}
+
+/// Write a new, empty database: log region zero-filled, commit slot A, then the header.
+fn create(device: &dyn BlockDevice, page_size: usize, max_log: usize) -> Result<()> {
+    let log_pages = (INITIAL_LOG_BYTES.min(max_log.max(page_size * 4)) / page_size).max(4) as u64;
+    let slot = CommitSlot {
+        seq: 1,
+        txn_id: 0,
+        catalog_root: 0,
+        freelist_head: 0,
+        page_count: 1 + log_pages,
+        log_start: 1,
+        log_pages,
+    };
+    let mut page0 = vec![0u8; page_size];
+    page0[SLOT_OFFSETS[1] as usize..SLOT_OFFSETS[1] as usize + format::SLOT_LEN].copy_from_slice(&slot.encode());
+    device.set_len(0)?;
+    device.write(0, &page0)?;
+    device.write(page_size as u64, &vec![0u8; log_pages as usize * page_size])?;
+    device.sync()?;
+    // The header goes last: a crash before this leaves magic zero, and the next open starts over.
+    let mut head = [0u8; 64];
+    FileHeader { page_size: page_size as u32 }.encode(&mut head);
+    device.write(0, &head)?;
+    device.sync()
+}
+
+fn read_slots(pager: &Pager) -> Result<CommitSlot> {
+    let mut best: Option<CommitSlot> = None;
+    for off in SLOT_OFFSETS {
+        let mut b = [0u8; format::SLOT_LEN];
+        pager.device.read(off, &mut b)?;
+        if let Some(s) = CommitSlot::decode(&b) {
+            if best.is_none_or(|b| s.seq > b.seq) {
+                best = Some(s);
+            }
+        }
+    }
+    best.ok_or_else(|| Error::corrupted(0, "no valid commit slot"))
+}
+
+/// Free-list page: header, then `nslots` runs of (start u64, len u64); next page at offset 24.
+fn load_freelist(pager: &Pager, slot: &CommitSlot) -> Result<(BTreeSet<PageId>, Vec<PageId>)> {
+    let mut free = BTreeSet::new();
+    let mut pages = Vec::new();
+    let mut id = slot.freelist_head;
+    while id != 0 {
+        if pages.len() as u64 > slot.page_count {
+            return Err(Error::corrupted(id, "free list has a cycle"));
+        }
+        let b = pager.read_page_uncached(id)?;
+        if b[0] != kind::FREELIST {
+            return Err(Error::corrupted(id, format!("expected a free-list page, found kind {}", b[0])));
+        }
+        let n = format::get_u16(&b, 2) as usize;
+        if PAGE_HEADER + n * 16 > b.len() {
+            return Err(Error::corrupted(id, "free-list page run count too large"));
+        }
+        for i in 0..n {
+            let start = get_u64(&b, PAGE_HEADER + 16 * i);
+            let len = get_u64(&b, PAGE_HEADER + 16 * i + 8);
+            let end =
+                start.checked_add(len).filter(|&e| start > slot.log_start + slot.log_pages - 1 && e <= slot.page_count);
+            if end.is_none() {
+                return Err(Error::corrupted(id, format!("free run {start}+{len} outside the data pages")));
+            }
+            free.extend(start..start + len);
+        }
+        pages.push(id);
+        id = get_u64(&b, 24);
+    }
+    Ok((free, pages))
+}
+
+/// Release pending frees whose pages no reader or durable checkpoint can reach.
+fn release_pending(shared: &Shared, w: &mut WriterState) {
+    let oldest = shared.readers.lock().active.keys().next().copied();
+    let mut i = 0;
+    while i < w.pending.len() {
+        let p = &w.pending[i];
+        if !p.needs_checkpoint && oldest.is_none_or(|o| o >= p.txn) {
+            let p = w.pending.swap_remove(i);
+            for id in p.pages {
+                shared.pager.forget(id);
+                w.free.insert(id);
+            }
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Write all committed pages in place, persist the free list, sync, switch slots, sync.
+fn checkpoint(shared: &Shared, w: &mut WriterState) -> Result<()> {
+    let pager = &shared.pager;
+    let ps = pager.page_size;
+    release_pending(shared, w);
+    pager.flush_dirty()?;
+    // Grow the log region if it filled up, up to the configured maximum.
+    let mut log_start = w.slot.log_start;
+    let mut log_pages = w.slot.log_pages;
+    let mut old_log = None;
+    let max_log_pages = (shared.options.max_log_size / ps) as u64;
+    // A log larger than half the data would only waste space: checkpoints are cheap then.
+    let data_pages = w.next_page.saturating_sub(log_pages + 1);
+    if w.log_wanted_growth && log_pages < max_log_pages && log_pages * 4 <= data_pages {
+        let new_pages = (log_pages * 2).min(max_log_pages);
+        let start = w.next_page;
+        w.next_page += new_pages;
+        pager.write_at(start * ps as u64, &vec![0u8; new_pages as usize * ps])?;
+        old_log = Some((log_start, log_pages));
+        log_start = start;
+        log_pages = new_pages;
+    }
+    // The free list: everything free or pending, plus the pages of the previous free list
+    // and log (only the durable slot still points at them; the new one will not).
+    let mut all: BTreeSet<PageId> = w.free.clone();
+    for p in &w.pending {
+        all.extend(p.pages.iter().copied());
+    }
+    all.extend(w.freelist_pages.iter().copied());
+    if let Some((s, n)) = old_log {
+        all.extend(s..s + n);
+    }
+    let per_page = (ps - PAGE_HEADER) / 16;
+    let mut list_pages: Vec<PageId> = Vec::new();
+    let runs = loop {
+        let runs = to_runs(&all);
+        let need = runs.len().div_ceil(per_page);
+        if list_pages.len() >= need {
+            break runs;
+        }
+        // Take pages for the list itself from the free set (never from pages the durable
+        // slot still references), else from the end of the file.
+        let id = match w.free.pop_first() {
+            Some(id) => {
+                all.remove(&id);
+                id
+            }
+            None => {
+                w.next_page += 1;
+                w.next_page - 1
+            }
+        };
+        pager.forget(id);
+        list_pages.push(id);
+    };
+    for (i, chunk) in runs.chunks(per_page.max(1)).enumerate() {
+        let mut b = vec![0u8; ps];
+        b[0] = kind::FREELIST;
+        put_u16(&mut b, 2, chunk.len() as u16);
+        put_u64(&mut b, 24, list_pages.get(i + 1).copied().unwrap_or(0));
+        for (j, (s, n)) in chunk.iter().enumerate() {
+            put_u64(&mut b, PAGE_HEADER + 16 * j, *s);
+            put_u64(&mut b, PAGE_HEADER + 16 * j + 8, *n);
+        }
+        pager.write_page(list_pages[i], &mut b)?;
+    }
+    // Unused list pages (the run count can shrink as pages are taken) go back.
+    let used = runs.len().div_ceil(per_page.max(1));
+    for id in list_pages.drain(used..) {
+        w.free.insert(id);
+    }
+    // The file must reach page_count even if its tail pages were never written.
+    let want_len = w.next_page * ps as u64;
+    if pager.device.len()? < want_len {
+        pager.set_len(want_len)?;
+    }
+    pager.sync()?;
+    let slot = CommitSlot {
+        seq: w.slot.seq + 1,
+        txn_id: w.last_txn,
+        catalog_root: w.catalog_root,
+        freelist_head: list_pages.first().copied().unwrap_or(0),
+        page_count: w.next_page,
+        log_start,
+        log_pages,
+    };
+    pager.write_at(SLOT_OFFSETS[(slot.seq % 2) as usize], &slot.encode())?;
+    pager.sync()?;
+    // The new checkpoint is durable: the old free list and log are free now, and pages freed
+    // before it no longer wait for a checkpoint.
+    for id in core::mem::take(&mut w.freelist_pages) {
+        w.free.insert(id);
+    }
+    if let Some((s, n)) = old_log {
+        w.free.extend(s..s + n);
+    }
+    w.freelist_pages = list_pages;
+    w.slot = slot;
+    w.log_pos = 0;
+    w.log_wanted_growth = false;
+    w.unsynced = false;
+    w.fresh.clear();
+    for p in &mut w.pending {
+        p.needs_checkpoint = false;
+    }
+    release_pending(shared, w);
+    pager.counters.checkpoints.fetch_add(1, Relaxed);
+    Ok(())
+}
+
+fn to_runs(set: &BTreeSet<PageId>) -> Vec<(u64, u64)> {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for &id in set {
+        match runs.last_mut() {
+            Some((s, n)) if *s + *n == id => *n += 1,
+            _ => runs.push((id, 1)),
+        }
+    }
+    runs
+}
+
+/// A table's state inside a write transaction.
+struct TableState {
+    root: PageId,
+    count: u64,
+    dirty: bool,
+    dropped: bool,
+}
+
+/// The write transaction's private state; also the [`PageStore`] the B+tree writes through.
+struct TxnInner {
+    shared: Arc<Shared>,
+    w: WriterState,
+    txn_id: u64,
+    dirty: HashMap<PageId, Box<[u8]>>,
+    dirty_bytes: usize,
+    /// Private pages written out early to respect the cache budget.
+    spilled: HashSet<PageId>,
+    /// Overflow runs (first page) created by this transaction.
+    private_runs: HashSet<PageId>,
+    /// Ids this transaction allocated (fresh pages), in order.
+    allocated: Vec<PageId>,
+    taken_free: Vec<PageId>,
+    freed_private: Vec<PageId>,
+    next_page_at_begin: PageId,
+    /// Committed pages this transaction replaced.
+    freed: Vec<PageId>,
+    catalog_root: PageId,
+    tables: BTreeMap<String, TableState>,
+    log: LogWriter,
+    logging: bool,
+    log_limit: usize,
+    force_checkpoint: bool,
+    durable: bool,
+    failed: Option<Error>,
+}
+
+impl TxnInner {
+    fn new(shared: Arc<Shared>, w: WriterState) -> Self {
+        let ps = shared.pager.page_size;
+        let log_limit = shared.options.max_log_size.max(ps * 4) - FRAME_HEADER - 512;
+        TxnInner {
+            txn_id: w.last_txn + 1,
+            catalog_root: w.catalog_root,
+            next_page_at_begin: w.next_page,
+            shared,
+            w,
+            dirty: HashMap::new(),
+            dirty_bytes: 0,
+            spilled: HashSet::new(),
+            private_runs: HashSet::new(),
+            allocated: Vec::new(),
+            taken_free: Vec::new(),
+            freed_private: Vec::new(),
+            freed: Vec::new(),
+            tables: BTreeMap::new(),
+            log: LogWriter::default(),
+            logging: true,
+            log_limit,
+            force_checkpoint: false,
+            durable: true,
+            failed: None,
+        }
+    }
+
+    fn alloc_id(&mut self) -> PageId {
+        let id = match self.w.free.pop_first() {
+            Some(id) => {
+                self.taken_free.push(id);
+                id
+            }
+            None => {
+                self.w.next_page += 1;
+                self.w.next_page - 1
+            }
+        };
+        self.allocated.push(id);
+        id
+    }
+
+    fn is_private(&self, id: PageId) -> bool {
+        self.dirty.contains_key(&id) || self.spilled.contains(&id)
+    }
+
+    fn free_committed(&mut self, id: PageId) {
+        self.freed.push(id);
+    }
+
+    fn free_private(&mut self, id: PageId) {
+        if let Some(b) = self.dirty.remove(&id) {
+            self.dirty_bytes -= b.len();
+        }
+        self.spilled.remove(&id);
+        self.shared.pager.forget(id);
+        self.w.free.insert(id);
+        self.freed_private.push(id);
+    }
+
+    /// Write private leaf pages out when the transaction outgrows its share of the cache.
+    fn maybe_spill(&mut self) -> Result<()> {
+        let budget = self.shared.pager.budget;
+        if self.dirty_bytes + self.shared.pager.cache_bytes() > budget {
+            self.shared.pager.evict(self.dirty_bytes.min(budget));
+        }
+        if self.dirty_bytes <= budget / 2 {
+            return Ok(());
+        }
+        let mut ids: Vec<PageId> = self.dirty.iter().filter(|(_, b)| b[0] != kind::BRANCH).map(|(id, _)| *id).collect();
+        if ids.len() < self.dirty.len() / 4 {
+            // Mostly branches (huge keys): spill everything.
+            ids = self.dirty.keys().copied().collect();
+        }
+        ids.sort_unstable();
+        for id in ids {
+            let mut b = self.dirty.remove(&id).expect("dirty page");
+            self.dirty_bytes -= b.len();
+            self.shared.pager.forget(id);
+            self.shared.pager.write_page(id, &mut b)?;
+            self.spilled.insert(id);
+        }
+        Ok(())
+    }
+
+    fn check_usable(&self) -> Result<()> {
+        match &self.failed {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Record a failure that may have left the private state half-changed.
+    fn fail<T>(&mut self, r: Result<T>) -> Result<T> {
+        if let Err(e) = &r {
+            self.failed = Some(e.clone());
+        }
+        r
+    }
+
+    fn table(&mut self, name: &str, create: bool) -> Result<bool> {
+        if let Some(t) = self.tables.get_mut(name) {
+            if !t.dropped {
+                return Ok(true);
+            }
+            if !create {
+                return Ok(false);
+            }
+            t.dropped = false;
+            t.dirty = true;
+            self.log.create(name);
+            return Ok(true);
+        }
+        let meta = btree::get(&*self, self.catalog_root, name.as_bytes())?.map(|v| decode_meta(&v)).transpose()?;
+        match meta {
+            Some((root, count)) => {
+                self.tables.insert(name.into(), TableState { root, count, dirty: false, dropped: false });
+                Ok(true)
+            }
+            None if create => {
+                self.tables.insert(name.into(), TableState { root: 0, count: 0, dirty: true, dropped: false });
+                if self.logging {
+                    self.log.create(name);
+                }
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn log_op(&mut self, f: impl FnOnce(&mut LogWriter)) {
+        if self.logging {
+            f(&mut self.log);
+            if self.log.buf.len() > self.log_limit {
+                self.logging = false;
+                self.log.clear();
+            }
+        }
+    }
+
+    fn insert(&mut self, table: &str, key: &[u8], value: &[u8]) -> Result<()> {
+        self.check_usable()?;
+        check_key(key)?;
+        if value.len() > MAX_VALUE_LEN {
+            return Err(Error::ValueTooLarge { len: value.len(), max: MAX_VALUE_LEN });
+        }
+        self.log_op(|l| l.put(table, key, value));
+        let root = self.tables[table].root;
+        let r = btree::insert(self, root, key, value);
+        let (root, replaced) = self.fail(r)?;
+        let t = self.tables.get_mut(table).expect("open table");
+        t.root = root;
+        t.dirty = true;
+        if !replaced {
+            t.count += 1;
+        }
+        let r = self.maybe_spill();
+        self.fail(r)
+    }
+
+    fn remove(&mut self, table: &str, key: &[u8]) -> Result<bool> {
+        self.check_usable()?;
+        check_key(key)?;
+        let root = self.tables[table].root;
+        let r = btree::remove(self, root, key);
+        let (root, removed) = self.fail(r)?;
+        if removed {
+            self.log_op(|l| l.del(table, key));
+            let t = self.tables.get_mut(table).expect("open table");
+            t.root = root;
+            t.dirty = true;
+            t.count -= 1;
+        }
+        let r = self.maybe_spill();
+        self.fail(r)?;
+        Ok(removed)
+    }
+
+    fn drop_table(&mut self, name: &str) -> Result<bool> {
+        self.check_usable()?;
+        if !self.table(name, false)? {
+            return Ok(false);
+        }
+        let root = self.tables[name].root;
+        let r = btree::free_tree(self, root);
+        self.fail(r)?;
+        let t = self.tables.get_mut(name).expect("open table");
+        *t = TableState { root: 0, count: 0, dirty: true, dropped: true };
+        self.log_op(|l| l.drop_table(name));
+        Ok(true)
+    }
+
+    fn apply_frame(&mut self, payload: &[u8], page: u64) -> Result<()> {
+        let mut table: Option<String> = None;
+        for op in LogReader::new(payload, page) {
+            match op? {
+                Op::Table(name) => {
+                    check_table_name(name).map_err(|_| Error::corrupted(page, "bad table name in log"))?;
+                    self.table(name, true)?;
+                    table = Some(name.into());
+                }
+                Op::Drop(name) => {
+                    self.drop_table(name)?;
+                    table = None;
+                }
+                Op::Put(k, v) => {
+                    let t = table.as_deref().ok_or_else(|| Error::corrupted(page, "log put before a table"))?;
+                    self.insert(t, k, v)?;
+                }
+                Op::Del(k) => {
+                    let t = table.as_deref().ok_or_else(|| Error::corrupted(page, "log delete before a table"))?;
+                    self.remove(t, k)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Copy every page that sits above a free slot into the lowest free slots.
+    fn relocate_all(&mut self) -> Result<()> {
+        let names: Vec<String> = {
+            let mut v = Vec::new();
+            let mut st = RangeState::new(self.catalog_root, Bound::Unbounded, Bound::Unbounded);
+            while let Some((k, _)) = st.next(&*self)? {
+                v.push(String::from_utf8_lossy(&k).into_owned());
+            }
+            v
+        };
+        for name in names {
+            self.table(&name, false)?;
+            let root = self.tables[&name].root;
+            let new_root = self.relocate(root, 0)?;
+            if new_root != root {
+                let t = self.tables.get_mut(&name).expect("table");
+                t.root = new_root;
+                t.dirty = true;
+            }
+        }
+        self.write_catalog()?;
+        let root = self.catalog_root;
+        self.catalog_root = self.relocate(root, 0)?;
+        Ok(())
+    }
+
+    fn relocate(&mut self, id: PageId, depth: usize) -> Result<PageId> {
+        if id == 0 {
+            return Ok(0);
+        }
+        if depth >= btree::MAX_DEPTH {
+            return Err(Error::corrupted(id, "tree deeper than the depth limit (cycle?)"));
+        }
+        let children: Vec<PageId> = {
+            let p = self.page(id)?;
+            let n = crate::page::Node::new(&p);
+            if n.is_leaf() {
+                Vec::new()
+            } else {
+                (0..=n.len()).map(|i| n.child(i)).collect()
+            }
+        };
+        let mut new_id = id;
+        let should_move = |s: &Self, id: PageId| s.w.free.first().is_some_and(|&f| f < id) && !s.is_private(id);
+        if should_move(self, id) {
+            new_id = self.make_mut(id)?;
+        }
+        for (i, c) in children.into_iter().enumerate() {
+            let nc = self.relocate(c, depth + 1)?;
+            if nc != c {
+                new_id = self.make_mut(new_id)?;
+                crate::page::NodeMut::new(self.get_mut(new_id)).set_child(i, nc);
+            }
+        }
+        Ok(new_id)
+    }
+
+    /// Store changed table roots and counts in the catalog tree.
+    fn write_catalog(&mut self) -> Result<()> {
+        let changed: Vec<(String, PageId, u64, bool)> = self
+            .tables
+            .iter_mut()
+            .filter(|(_, t)| t.dirty)
+            .map(|(n, t)| {
+                t.dirty = false;
+                (n.clone(), t.root, t.count, t.dropped)
+            })
+            .collect();
+        for (name, root, count, dropped) in changed {
+            let cat = self.catalog_root;
+            self.catalog_root = if dropped {
+                btree::remove(self, cat, name.as_bytes())?.0
+            } else {
+                let mut meta = [0u8; 16];
+                put_u64(&mut meta, 0, root);
+                put_u64(&mut meta, 8, count);
+                btree::insert(self, cat, name.as_bytes(), &meta)?.0
+            };
+        }
+        Ok(())
+    }
+
+    fn changed(&self) -> bool {
+        !self.dirty.is_empty()
+            || !self.spilled.is_empty()
+            || !self.freed.is_empty()
+            || !self.freed_private.is_empty()
+            || self.catalog_root != self.w.catalog_root
+            || !self.private_runs.is_empty()
+    }
+
+    /// Commit; on success or failure hands back the writer state.
+    fn commit(mut self) -> (Result<()>, WriterState) {
+        match self.commit_inner() {
+            Ok(()) => (Ok(()), self.w),
+            Err(e) => (Err(e), self.into_state_abort()),
+        }
+    }
+
+    fn commit_inner(&mut self) -> Result<()> {
+        self.check_usable()?;
+        self.write_catalog()?;
+        if !self.changed() {
+            return Ok(());
+        }
+        let shared = self.shared.clone();
+        let pager = &shared.pager;
+        let ps = pager.page_size as u64;
+        let txn_id = self.txn_id;
+        let cap = self.w.slot.log_pages * ps;
+        let frame_len = FrameHeader::padded_len(self.log.buf.len()) as u64;
+        let use_log = self.logging && !self.force_checkpoint && self.w.log_pos + frame_len <= cap;
+        if use_log {
+            let mut frame = vec![0u8; frame_len as usize];
+            frame[FRAME_HEADER..FRAME_HEADER + self.log.buf.len()].copy_from_slice(&self.log.buf);
+            FrameHeader { txn_id, seq: self.w.slot.seq, payload_len: self.log.buf.len() as u32 }.seal(&mut frame);
+            let off = self.w.slot.log_start * ps + self.w.log_pos;
+            pager.write_at(off, &frame)?;
+            pager.counters.log_bytes.fetch_add(frame_len, Relaxed);
+            if self.durable {
+                pager.sync()?;
+                self.w.unsynced = false;
+            } else {
+                self.w.unsynced = true;
+            }
+            self.w.log_pos += frame_len;
+            for (id, page) in self.dirty.drain() {
+                pager.insert_dirty(id, page);
+            }
+            self.dirty_bytes = 0;
+        } else {
+            if self.logging && !self.force_checkpoint && frame_len <= (shared.options.max_log_size as u64) {
+                self.w.log_wanted_growth = true;
+            }
+            let mut ids: Vec<PageId> = self.dirty.keys().copied().collect();
+            ids.sort_unstable();
+            for id in ids {
+                let mut b = self.dirty.remove(&id).expect("dirty");
+                pager.forget(id);
+                pager.write_page(id, &mut b)?;
+            }
+            self.dirty_bytes = 0;
+        }
+        self.finish(txn_id);
+        if !use_log {
+            checkpoint(&shared, &mut self.w)?;
+        }
+        self.publish();
+        pager.counters.commits.fetch_add(1, Relaxed);
+        if use_log {
+            let log_full = self.w.log_pos * 4 > cap * 3;
+            if log_full {
+                self.w.log_wanted_growth = true;
+            }
+            if log_full || pager.dirty_bytes.load(Relaxed) > pager.budget / 2 {
+                checkpoint(&shared, &mut self.w)?;
+            }
+        }
+        release_pending(&shared, &mut self.w);
+        Ok(())
+    }
+
+    /// Move this transaction's allocation effects into the writer state.
+    fn finish(&mut self, txn_id: u64) {
+        self.w.last_txn = txn_id;
+        self.w.catalog_root = self.catalog_root;
+        let (mut fresh_freed, mut old_freed) = (Vec::new(), Vec::new());
+        for id in self.freed.drain(..) {
+            if self.w.fresh.contains(&id) {
+                fresh_freed.push(id);
+            } else {
+                old_freed.push(id);
+            }
+        }
+        for id in self.allocated.drain(..) {
+            if !self.w.free.contains(&id) {
+                self.w.fresh.insert(id);
+            }
+        }
+        for id in &fresh_freed {
+            self.w.fresh.remove(id);
+        }
+        if !fresh_freed.is_empty() {
+            self.w.pending.push(PendingFree { txn: txn_id, needs_checkpoint: false, pages: fresh_freed });
+        }
+        if !old_freed.is_empty() {
+            self.w.pending.push(PendingFree { txn: txn_id, needs_checkpoint: true, pages: old_freed });
+        }
+        self.spilled.clear();
+        self.private_runs.clear();
+        self.taken_free.clear();
+        self.freed_private.clear();
+    }
+
+    fn publish(&self) {
+        let mut r = self.shared.readers.lock();
+        r.current = Snapshot { txn_id: self.w.last_txn, catalog_root: self.w.catalog_root };
+    }
+
+    /// Undo this transaction's allocations and hand back the writer state.
+    fn into_state_abort(mut self) -> WriterState {
+        for id in self.spilled.iter().chain(self.dirty.keys()) {
+            self.shared.pager.forget(*id);
+        }
+        for id in self.freed_private.drain(..) {
+            self.w.free.remove(&id);
+        }
+        for id in self.taken_free.drain(..) {
+            self.w.free.insert(id);
+        }
+        let begin = self.next_page_at_begin;
+        for id in begin..self.w.next_page {
+            self.shared.pager.forget(id);
+            self.w.free.remove(&id);
+        }
+        self.w.next_page = begin;
+        self.w
+    }
+}
+
+impl PageSource for TxnInner {
+    #[inline]
+    fn page(&self, id: PageId) -> Result<PageRef<'_>> {
+        match self.dirty.get(&id) {
+            Some(b) => Ok(PageRef::Borrowed(b)),
+            None => self.shared.pager.read_page(id),
+        }
+    }
+    fn overflow(&self, first: PageId, len: usize) -> Result<Guard<'_>> {
+        self.shared.pager.read_overflow(first, len)
+    }
+    fn page_size(&self) -> usize {
+        self.shared.pager.page_size
+    }
+}
+
+impl PageStore for TxnInner {
+    fn make_mut(&mut self, id: PageId) -> Result<PageId> {
+        if self.dirty.contains_key(&id) {
+            return Ok(id);
+        }
+        if self.spilled.remove(&id) {
+            let b = self.shared.pager.read_page_uncached(id)?.into_boxed_slice();
+            self.dirty_bytes += b.len();
+            self.dirty.insert(id, b);
+            return Ok(id);
+        }
+        let copy: Box<[u8]> = {
+            let p = self.shared.pager.read_page(id)?;
+            Box::from(&p[..])
+        };
+        let new = self.alloc_id();
+        let mut copy = copy;
+        put_u64(&mut copy, 8, new);
+        self.dirty_bytes += copy.len();
+        self.dirty.insert(new, copy);
+        self.free_committed(id);
+        Ok(new)
+    }
+
+    fn get_mut(&mut self, id: PageId) -> &mut [u8] {
+        self.dirty.get_mut(&id).expect("get_mut on a page that is not private")
+    }
+
+    fn alloc(&mut self) -> Result<PageId> {
+        let id = self.alloc_id();
+        let ps = self.shared.pager.page_size;
+        self.dirty.insert(id, vec![0u8; ps].into_boxed_slice());
+        self.dirty_bytes += ps;
+        Ok(id)
+    }
+
+    fn free(&mut self, id: PageId) {
+        if self.is_private(id) {
+            self.free_private(id);
+        } else {
+            self.free_committed(id);
+        }
+    }
+
+    fn write_overflow(&mut self, value: &[u8]) -> Result<PageId> {
+        let n = self.shared.pager.run_pages(value.len());
+        let first = self.w.next_page;
+        self.w.next_page += n;
+        self.allocated.extend(first..first + n);
+        self.shared.pager.write_overflow(first, value)?;
+        self.private_runs.insert(first);
+        Ok(first)
+    }
+
+    fn free_overflow(&mut self, first: PageId, len: usize) {
+        let n = self.shared.pager.run_pages(len);
+        if self.private_runs.remove(&first) {
+            for id in first..first + n {
+                self.shared.pager.forget(id);
+                self.w.free.insert(id);
+                self.freed_private.push(id);
+            }
+        } else {
+            self.freed.extend(first..first + n);
+        }
+    }
+}
+
+fn check_key(key: &[u8]) -> Result<()> {
+    if key.len() > MAX_KEY_LEN {
+        Err(Error::KeyTooLarge { len: key.len(), max: MAX_KEY_LEN })
+    } else {
+        Ok(())
+    }
+}
+
+fn check_table_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > MAX_TABLE_NAME_LEN {
+        Err(Error::InvalidTableName(name.to_string()))
+    } else {
+        Ok(())
+    }
+}
+
+fn decode_meta(v: &[u8]) -> Result<(PageId, u64)> {
+    if v.len() != 16 {
+        return Err(Error::corrupted(0, "catalog entry of the wrong size"));
+    }
+    Ok((get_u64(v, 0), get_u64(v, 8)))
+}
+
+fn bounds<K: AsRef<[u8]>, R: RangeBounds<K>>(r: &R) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let f = |b: Bound<&K>| match b {
+        Bound::Included(k) => Bound::Included(k.as_ref().to_vec()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_ref().to_vec()),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    (f(r.start_bound()), f(r.end_bound()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Read transactions
+
+/// A read-only snapshot. Dropping it lets the pages it pinned be reused.
+pub struct ReadTransaction {
+    shared: Arc<Shared>,
+    snap: Snapshot,
+}
+
+impl Drop for ReadTransaction {
+    fn drop(&mut self) {
+        let mut r = self.shared.readers.lock();
+        if let Some(n) = r.active.get_mut(&self.snap.txn_id) {
+            *n -= 1;
+            if *n == 0 {
+                r.active.remove(&self.snap.txn_id);
+            }
+        }
+    }
+}
+
+impl PageSource for ReadTransaction {
+    #[inline]
+    fn page(&self, id: PageId) -> Result<PageRef<'_>> {
+        self.shared.pager.read_page(id)
+    }
+    fn overflow(&self, first: PageId, len: usize) -> Result<Guard<'_>> {
+        self.shared.pager.read_overflow(first, len)
+    }
+    fn page_size(&self) -> usize {
+        self.shared.pager.page_size
+    }
+}
+
+impl ReadTransaction {
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// Open an existing table.
+    pub fn open_table(&self, name: &str) -> Result<ReadTable<'_>> {
+        check_table_name(name)?;
+        match btree::get(self, self.snap.catalog_root, name.as_bytes())? {
+            Some(v) => {
+                let (root, count) = decode_meta(&v)?;
+                Ok(ReadTable { txn: self, root, count })
+            }
+            None => Err(Error::TableNotFound(name.into())),
+        }
+    }
+
+    /// Names of all tables, sorted.
+    pub fn list_tables(&self) -> Result<Vec<String>> {
+        list_tables(self, self.snap.catalog_root)
+    }
+
+    /// The id of the last transaction this snapshot includes.
+    pub fn txn_id(&self) -> u64 {
+        self.snap.txn_id
+    }
+}
+
+fn list_tables<S: PageSource>(s: &S, root: PageId) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut st = RangeState::new(root, Bound::Unbounded, Bound::Unbounded);
+    while let Some((k, _)) = st.next(s)? {
+        out.push(String::from_utf8_lossy(&k).into_owned());
+    }
+    Ok(out)
+}
+
+/// A table in a read transaction.
+pub struct ReadTable<'t> {
+    txn: &'t ReadTransaction,
+    root: PageId,
+    count: u64,
+}
+
+impl<'t> ReadTable<'t> {
+    /// The value stored under `key`.
+    #[inline]
+    pub fn get(&self, key: &[u8]) -> Result<Option<Guard<'t>>> {
+        btree::get(self.txn, self.root, key)
+    }
+
+    /// Entries with keys in `range`, in key order (reverse with `.rev()`).
+    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<Range<'t>> {
+        let (s, e) = bounds(&range);
+        Ok(Range { txn: self.txn, state: RangeState::new(self.root, s, e) })
+    }
+
+    /// All entries in key order.
+    pub fn iter(&self) -> Result<Range<'t>> {
+        Ok(Range { txn: self.txn, state: RangeState::new(self.root, Bound::Unbounded, Bound::Unbounded) })
+    }
+
+    /// The entry with the smallest key.
+    pub fn first(&self) -> Result<Option<(Guard<'t>, Guard<'t>)>> {
+        self.iter()?.next().transpose()
+    }
+
+    /// The entry with the largest key.
+    pub fn last(&self) -> Result<Option<(Guard<'t>, Guard<'t>)>> {
+        self.iter()?.next_back().transpose()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> Result<u64> {
+        Ok(self.count)
+    }
+
+    /// Whether the table has no entries.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.count == 0)
+    }
+}
+
+/// Iterator over a key range of a [`ReadTable`].
+pub struct Range<'t> {
+    txn: &'t ReadTransaction,
+    state: RangeState<'t>,
+}
+
+impl<'t> Iterator for Range<'t> {
+    type Item = Result<(Guard<'t>, Guard<'t>)>;
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        self.state.next(self.txn).transpose()
+    }
+}
+
+impl DoubleEndedIterator for Range<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.state.next_back(self.txn).transpose()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Write transactions
+
+/// The write transaction. Commit with [`WriteTransaction::commit`]; dropping it aborts.
+pub struct WriteTransaction {
+    inner: RefCell<Option<TxnInner>>,
+    durability: Durability,
+}
+
+impl WriteTransaction {
+    fn with<T>(&self, f: impl FnOnce(&mut TxnInner) -> Result<T>) -> Result<T> {
+        let mut g = self.inner.borrow_mut();
+        f(g.as_mut().expect("open transaction"))
+    }
+
+    /// Open a table, creating it if it does not exist.
+    pub fn open_table(&self, name: &str) -> Result<Table<'_>> {
+        check_table_name(name)?;
+        self.with(|t| t.table(name, true))?;
+        Ok(Table { txn: self, name: name.into() })
+    }
+
+    /// Delete a table and all its entries; returns whether it existed.
+    pub fn delete_table(&self, name: &str) -> Result<bool> {
+        check_table_name(name)?;
+        self.with(|t| t.drop_table(name))
+    }
+
+    /// Names of all tables, sorted (including changes made in this transaction).
+    pub fn list_tables(&self) -> Result<Vec<String>> {
+        self.with(|t| {
+            t.write_catalog()?;
+            list_tables(&*t, t.catalog_root)
+        })
+    }
+
+    /// Choose how [`WriteTransaction::commit`] reaches the device.
+    pub fn set_durability(&mut self, d: Durability) {
+        self.durability = d;
+    }
+
+    /// Make the transaction's changes visible (and durable, by default).
+    pub fn commit(self) -> Result<()> {
+        let mut inner = self.inner.borrow_mut().take().expect("open transaction");
+        inner.durable = self.durability == Durability::Immediate;
+        let shared = inner.shared.clone();
+        let (r, w) = inner.commit();
+        if matches!(r, Err(Error::Io { .. })) {
+            shared.poisoned.store(true, Relaxed);
+        }
+        shared.writer.put(w);
+        r
+    }
+
+    /// Discard the transaction's changes.
+    pub fn abort(self) {}
+}
+
+impl Drop for WriteTransaction {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.borrow_mut().take() {
+            let shared = inner.shared.clone();
+            shared.writer.put(inner.into_state_abort());
+        }
+    }
+}
+
+/// A table in a write transaction.
+pub struct Table<'t> {
+    txn: &'t WriteTransaction,
+    name: String,
+}
+
+impl<'t> Table<'t> {
+    fn with<T>(&self, f: impl FnOnce(&mut TxnInner, &str) -> Result<T>) -> Result<T> {
+        self.txn.with(|t| {
+            if !t.table(&self.name, false)? {
+                return Err(Error::TableNotFound(self.name.clone()));
+            }
+            f(t, &self.name)
+        })
+    }
+
+    /// Insert or replace the value under `key`.
+    pub fn insert(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.with(|t, n| t.insert(n, key, value))
+    }
+
+    /// Remove `key`; returns whether it was present.
+    pub fn remove(&mut self, key: &[u8]) -> Result<bool> {
+        self.with(|t, n| t.remove(n, key))
+    }
+
+    /// The value under `key` (a copy: the transaction may change the page afterwards).
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.with(|t, n| {
+            let root = t.tables[n].root;
+            Ok(btree::get(&*t, root, key)?.map(|g| g.to_vec()))
+        })
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> Result<u64> {
+        self.with(|t, n| Ok(t.tables[n].count))
+    }
+
+    /// Whether the table has no entries.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Entries with keys in `range`, in key order, as owned copies. Each step re-seeks, so
+    /// the table may be changed between steps.
+    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<TableRange<'_>> {
+        let (start, end) = bounds(&range);
+        Ok(TableRange { table: self, start, end, done: false })
+    }
+
+    /// All entries in key order.
+    pub fn iter(&self) -> Result<TableRange<'_>> {
+        self.range::<&[u8], _>(..)
+    }
+
+    /// The entry with the smallest key.
+    pub fn first(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.iter()?.next().transpose()
+    }
+
+    /// The entry with the largest key.
+    pub fn last(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.iter()?.next_back().transpose()
+    }
+}
+
+/// Iterator over a key range of a [`Table`] in a write transaction.
+pub struct TableRange<'a> {
+    table: &'a Table<'a>,
+    start: Bound<Vec<u8>>,
+    end: Bound<Vec<u8>>,
+    done: bool,
+}
+
+impl TableRange<'_> {
+    fn step(&mut self, back: bool) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
+        if self.done {
+            return None;
+        }
+        let r = self.table.with(|t, n| {
+            let root = t.tables[n].root;
+            let mut st = RangeState::new(root, self.start.clone(), self.end.clone());
+            let e = if back { st.next_back(&*t)? } else { st.next(&*t)? };
+            Ok(e.map(|(k, v)| (k.to_vec(), v.to_vec())))
+        });
+        match r {
+            Ok(Some((k, v))) => {
+                if back {
+                    self.end = Bound::Excluded(k.clone());
+                } else {
+                    self.start = Bound::Excluded(k.clone());
+                }
+                Some(Ok((k, v)))
+            }
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl Iterator for TableRange<'_> {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.step(false)
+    }
+}
+
+impl DoubleEndedIterator for TableRange<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.step(true)
+    }
+}

@@ -1,0 +1,128 @@
+//! The one error type of the engine.
+//!
+//! Every fallible call returns [`Result<T>`]. Variants carry enough context to act on: the page
+//! that failed its checksum, the offset of a failed read, the limit a key exceeded. Device
+//! errors are *final*: once a write or sync has failed, the database refuses further writes
+//! ([`Error::Poisoned`]) because the device's state is unknown; reopening runs recovery.
+
+use alloc::string::String;
+use core::fmt;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Everything that can go wrong in Tessera.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The block device failed. `op` is `read`, `write`, `sync`, `len` or `set_len`.
+    Io {
+        /// The operation: `open`, `lock`, `read`, `write`, `sync`, `len` or `set_len`.
+        op: &'static str,
+        /// Byte offset of the operation (0 where it has none).
+        offset: u64,
+        /// What the device reported.
+        message: String,
+    },
+    /// Another handle (usually another process) holds the database's lock.
+    Locked,
+    /// The file is not a Tessera database (bad magic or unreadable header).
+    NotADatabase(String),
+    /// The file was written by an incompatible format version.
+    UnsupportedVersion(u32),
+    /// Committed data failed verification: a checksum mismatch, a page of the wrong kind, a
+    /// structural invariant broken. Names the page so `tessera check` can report it.
+    Corrupted {
+        /// The page that failed (0: the file header or commit slots).
+        page: u64,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A key longer than [`crate::MAX_KEY_LEN`].
+    KeyTooLarge {
+        /// Length of the key.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A value longer than [`crate::MAX_VALUE_LEN`].
+    ValueTooLarge {
+        /// Length of the value.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// `open_table` on a read transaction named a table that does not exist.
+    TableNotFound(String),
+    /// A table name that is empty or longer than [`crate::MAX_TABLE_NAME_LEN`] bytes.
+    InvalidTableName(String),
+    /// Bad [`crate::Options`] (page size out of range, cache too small...).
+    InvalidOptions(String),
+    /// `begin_write` while a write transaction is open and the build cannot block (no `std`).
+    WriteTransactionInProgress,
+    /// A previous device error left the in-memory state unknown; reopen the database.
+    Poisoned,
+}
+
+impl Error {
+    pub(crate) fn corrupted(page: u64, reason: impl Into<String>) -> Self {
+        Error::Corrupted { page, reason: reason.into() }
+    }
+
+    /// A short, stable, machine-readable name for the variant (used as the JS `code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Io { .. } => "IO",
+            Error::Locked => "LOCKED",
+            Error::NotADatabase(_) => "NOT_A_DATABASE",
+            Error::UnsupportedVersion(_) => "UNSUPPORTED_VERSION",
+            Error::Corrupted { .. } => "CORRUPTED",
+            Error::KeyTooLarge { .. } => "KEY_TOO_LARGE",
+            Error::ValueTooLarge { .. } => "VALUE_TOO_LARGE",
+            Error::TableNotFound(_) => "TABLE_NOT_FOUND",
+            Error::InvalidTableName(_) => "INVALID_TABLE_NAME",
+            Error::InvalidOptions(_) => "INVALID_OPTIONS",
+            Error::WriteTransactionInProgress => "WRITE_IN_PROGRESS",
+            Error::Poisoned => "POISONED",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { op, offset, message } => {
+                write!(f, "I/O error during {op} at offset {offset}: {message}")
+            }
+            Error::Locked => write!(f, "database is locked by another handle or process"),
+            Error::NotADatabase(why) => write!(f, "not a Tessera database: {why}"),
+            Error::UnsupportedVersion(v) => write!(f, "unsupported file format version {v}"),
+            Error::Corrupted { page, reason } => write!(f, "corruption at page {page}: {reason}"),
+            Error::KeyTooLarge { len, max } => {
+                write!(f, "key of {len} bytes exceeds the limit of {max} bytes")
+            }
+            Error::ValueTooLarge { len, max } => {
+                write!(f, "value of {len} bytes exceeds the limit of {max} bytes")
+            }
+            Error::TableNotFound(name) => write!(f, "table not found: {name:?}"),
+            Error::InvalidTableName(name) => write!(f, "invalid table name: {name:?}"),
+            Error::InvalidOptions(why) => write!(f, "invalid options: {why}"),
+            Error::WriteTransactionInProgress => {
+                write!(f, "another write transaction is in progress")
+            }
+            Error::Poisoned => {
+                write!(f, "database poisoned by an earlier I/O error; reopen it to recover")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+
+#[cfg(feature = "std")]
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io { op: "io", offset: 0, message: alloc::format!("{e}") }
+    }
+}

@@ -1,0 +1,401 @@
+//! Slotted pages: the byte-level layout and operations of B+tree nodes.
+//!
+//! ```text
+//! 0      kind u8 | 0 u8 | nslots u16 | crc32 u32 | page id u64
+//! 16     cells_start u32 | garbage u32 | right child (branch) u64
+//! 32     slot array: nslots × u16 cell offsets, in key order  →  grows up
+//!        ... free space ...
+//!        cells, packed from the end of the page               ←  grow down
+//! ```
+//! Leaf cell:   `klen u16 | vlen u32 | key | value` (bit 31 of vlen set: the value lives in an
+//! overflow run and the cell holds its first page id, 8 bytes, instead of the value).
+//! Branch cell: `child u64 | klen u16 | key`; the child holds keys `< key` (and `>=` the
+//! previous cell's key); the header's right child holds keys `>=` the last key.
+//!
+//! Deleted cells become `garbage` until the page is defragmented in place. No function here
+//! allocates on the lookup path; only splits and defragmentation copy.
+
+use crate::format::{get_u16, get_u32, get_u64, kind, put_u16, put_u32, put_u64, PAGE_HEADER};
+use core::cmp::Ordering;
+
+/// Bit of a leaf cell's `vlen` that marks an overflow value.
+pub const OVERFLOW_BIT: u32 = 1 << 31;
+/// Leaf cell header: klen u16 + vlen u32.
+pub const LEAF_CELL_HEADER: usize = 6;
+/// Branch cell header: child u64 + klen u16.
+pub const BRANCH_CELL_HEADER: usize = 10;
+
+/// Read-only view of a node page.
+#[derive(Clone, Copy)]
+pub struct Node<'a> {
+    /// The page bytes.
+    pub b: &'a [u8],
+}
+
+impl<'a> Node<'a> {
+    #[inline]
+    pub fn new(b: &'a [u8]) -> Self {
+        Node { b }
+    }
+    #[inline]
+    pub fn kind(&self) -> u8 {
+        self.b[0]
+    }
+    #[inline]
+    pub fn is_leaf(&self) -> bool {
+        self.b[0] == kind::LEAF
+    }
+    #[inline]
+    pub fn len(&self) -> usize {
+        get_u16(self.b, 2) as usize
+    }
+    #[inline]
+    pub fn right_child(&self) -> u64 {
+        get_u64(self.b, 24)
+    }
+    #[inline]
+    pub fn cells_start(&self) -> usize {
+        get_u32(self.b, 16) as usize
+    }
+    #[inline]
+    pub fn garbage(&self) -> usize {
+        get_u32(self.b, 20) as usize
+    }
+    #[inline]
+    fn cell_off(&self, i: usize) -> usize {
+        get_u16(self.b, PAGE_HEADER + 2 * i) as usize
+    }
+
+    /// Key of cell `i`.
+    #[inline]
+    pub fn key(&self, i: usize) -> &'a [u8] {
+        let off = self.cell_off(i);
+        if self.is_leaf() {
+            let klen = get_u16(self.b, off) as usize;
+            &self.b[off + LEAF_CELL_HEADER..off + LEAF_CELL_HEADER + klen]
+        } else {
+            let klen = get_u16(self.b, off + 8) as usize;
+            &self.b[off + BRANCH_CELL_HEADER..off + BRANCH_CELL_HEADER + klen]
+        }
+    }
+
+    /// Child page of branch cell `i` (`i == len()` means the right child).
+    #[inline]
+    pub fn child(&self, i: usize) -> u64 {
+        if i == self.len() {
+            self.right_child()
+        } else {
+            get_u64(self.b, self.cell_off(i))
+        }
+    }
+
+    /// Value of leaf cell `i`.
+    #[inline]
+    pub fn value(&self, i: usize) -> LeafValue<'a> {
+        let off = self.cell_off(i);
+        let klen = get_u16(self.b, off) as usize;
+        let vlen = get_u32(self.b, off + 2);
+        let at = off + LEAF_CELL_HEADER + klen;
+        if vlen & OVERFLOW_BIT != 0 {
+            LeafValue::Overflow { page: get_u64(self.b, at), len: (vlen & !OVERFLOW_BIT) as usize }
+        } else {
+            LeafValue::Inline(&self.b[at..at + vlen as usize])
+        }
+    }
+
+    /// The raw bytes of cell `i`.
+    pub fn cell(&self, i: usize) -> &'a [u8] {
+        let off = self.cell_off(i);
+        &self.b[off..off + self.cell_len_at(off)]
+    }
+
+    fn cell_len_at(&self, off: usize) -> usize {
+        if self.is_leaf() {
+            let klen = get_u16(self.b, off) as usize;
+            let vlen = get_u32(self.b, off + 2);
+            let vbytes = if vlen & OVERFLOW_BIT != 0 { 8 } else { vlen as usize };
+            LEAF_CELL_HEADER + klen + vbytes
+        } else {
+            BRANCH_CELL_HEADER + get_u16(self.b, off + 8) as usize
+        }
+    }
+
+    /// Binary search for `key`: `Ok(i)` if cell `i` holds it, else `Err(insertion point)`.
+    #[inline]
+    pub fn search(&self, key: &[u8]) -> Result<usize, usize> {
+        let (mut lo, mut hi) = (0usize, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.key(mid).cmp(key) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
+    }
+
+    /// Index of the child of a branch that covers `key`: the first cell whose key is greater.
+    #[inline]
+    pub fn child_index(&self, key: &[u8]) -> usize {
+        match self.search(key) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        }
+    }
+
+    /// Bytes in use: header, slots and live cells.
+    pub fn used(&self) -> usize {
+        let ps = self.b.len();
+        PAGE_HEADER + 2 * self.len() + (ps - self.cells_start()) - self.garbage()
+    }
+
+    /// Contiguous free bytes between the slot array and the cells.
+    #[inline]
+    pub fn gap(&self) -> usize {
+        self.cells_start() - (PAGE_HEADER + 2 * self.len())
+    }
+
+    /// Check the structural invariants of the page (used on read of untrusted pages and by `check`).
+    pub fn validate(&self) -> Result<(), &'static str> {
+        let ps = self.b.len();
+        let n = self.len();
+        let cs = self.cells_start();
+        if !matches!(self.kind(), kind::LEAF | kind::BRANCH) {
+            return Err("not a tree page");
+        }
+        if PAGE_HEADER + 2 * n > cs || cs > ps {
+            return Err("slot array overlaps cells");
+        }
+        let mut live = 0usize;
+        for i in 0..n {
+            let off = self.cell_off(i);
+            if off < cs {
+                return Err("cell offset out of range");
+            }
+            let hdr = if self.is_leaf() { LEAF_CELL_HEADER } else { BRANCH_CELL_HEADER };
+            if off + hdr > ps {
+                return Err("cell header out of range");
+            }
+            let len = self.cell_len_at(off);
+            if off + len > ps {
+                return Err("cell runs past page end");
+            }
+            live += len;
+            if i > 0 && self.key(i - 1) >= self.key(i) {
+                return Err("keys out of order");
+            }
+        }
+        if live + self.garbage() != ps - cs {
+            return Err("cell space accounting mismatch");
+        }
+        Ok(())
+    }
+}
+
+/// Where a leaf value lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeafValue<'a> {
+    /// Stored in the cell.
+    Inline(&'a [u8]),
+    /// Stored in an overflow run starting at `page`.
+    Overflow { page: u64, len: usize },
+}
+
+/// Mutable view of a node page.
+pub struct NodeMut<'a> {
+    pub b: &'a mut [u8],
+}
+
+impl<'a> NodeMut<'a> {
+    pub fn new(b: &'a mut [u8]) -> Self {
+        NodeMut { b }
+    }
+
+    #[inline]
+    pub fn node(&self) -> Node<'_> {
+        Node { b: self.b }
+    }
+
+    /// Reset to an empty node of `kind`.
+    pub fn init(&mut self, kind: u8, page_id: u64) {
+        let ps = self.b.len();
+        self.b[..PAGE_HEADER].fill(0);
+        self.b[0] = kind;
+        put_u64(self.b, 8, page_id);
+        put_u32(self.b, 16, ps as u32);
+    }
+
+    pub fn set_right_child(&mut self, child: u64) {
+        put_u64(self.b, 24, child);
+    }
+
+    /// Point child `i` (or the right child, `i == len`) at `child`.
+    pub fn set_child(&mut self, i: usize, child: u64) {
+        let n = self.node().len();
+        if i == n {
+            self.set_right_child(child);
+        } else {
+            let off = get_u16(self.b, PAGE_HEADER + 2 * i) as usize;
+            put_u64(self.b, off, child);
+        }
+    }
+
+    /// Insert a pre-encoded cell at slot `i`. Returns false if it does not fit even after
+    /// defragmentation (the caller splits).
+    pub fn insert_cell(&mut self, i: usize, cell: &[u8]) -> bool {
+        let need = cell.len() + 2;
+        let n = self.node();
+        if n.gap() < need {
+            if n.gap() + n.garbage() < need {
+                return false;
+            }
+            self.defragment();
+        }
+        let n = self.node().len();
+        let start = self.node().cells_start() - cell.len();
+        self.b[start..start + cell.len()].copy_from_slice(cell);
+        let slots = PAGE_HEADER + 2 * i;
+        self.b.copy_within(slots..PAGE_HEADER + 2 * n, slots + 2);
+        put_u16(self.b, slots, start as u16);
+        put_u16(self.b, 2, (n + 1) as u16);
+        put_u32(self.b, 16, start as u32);
+        true
+    }
+
+    /// Remove slot `i`; its cell bytes become garbage.
+    pub fn remove_cell(&mut self, i: usize) {
+        let node = self.node();
+        let n = node.len();
+        let len = node.cell(i).len();
+        let off = node.cell_off(i);
+        let slots = PAGE_HEADER + 2 * i;
+        self.b.copy_within(slots + 2..PAGE_HEADER + 2 * n, slots);
+        put_u16(self.b, 2, (n - 1) as u16);
+        if off == self.node().cells_start() {
+            put_u32(self.b, 16, (off + len) as u32);
+        } else {
+            let g = self.node().garbage() + len;
+            put_u32(self.b, 20, g as u32);
+        }
+    }
+
+    /// Repack live cells at the end of the page, removing garbage.
+    pub fn defragment(&mut self) {
+        let ps = self.b.len();
+        let mut tmp = alloc::vec![0u8; ps];
+        tmp.copy_from_slice(self.b);
+        let old = Node { b: &tmp };
+        let n = old.len();
+        let mut end = ps;
+        for i in 0..n {
+            let c = old.cell(i);
+            end -= c.len();
+            self.b[end..end + c.len()].copy_from_slice(c);
+            put_u16(self.b, PAGE_HEADER + 2 * i, end as u16);
+        }
+        put_u32(self.b, 16, end as u32);
+        put_u32(self.b, 20, 0);
+    }
+
+    /// Append a cell after all existing ones (used when building pages from sorted cells).
+    pub fn push_cell(&mut self, cell: &[u8]) -> bool {
+        let n = self.node().len();
+        self.insert_cell(n, cell)
+    }
+}
+
+/// Encode a leaf cell with an inline value into `out`.
+pub fn encode_leaf_cell(out: &mut alloc::vec::Vec<u8>, key: &[u8], value: &[u8]) {
+    out.clear();
+    out.extend_from_slice(&(key.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    out.extend_from_slice(key);
+    out.extend_from_slice(value);
+}
+
+/// Encode a leaf cell whose value lives in an overflow run.
+pub fn encode_overflow_cell(out: &mut alloc::vec::Vec<u8>, key: &[u8], page: u64, len: usize) {
+    out.clear();
+    out.extend_from_slice(&(key.len() as u16).to_le_bytes());
+    out.extend_from_slice(&((len as u32) | OVERFLOW_BIT).to_le_bytes());
+    out.extend_from_slice(key);
+    out.extend_from_slice(&page.to_le_bytes());
+}
+
+/// Encode a branch cell.
+pub fn encode_branch_cell(out: &mut alloc::vec::Vec<u8>, child: u64, key: &[u8]) {
+    out.clear();
+    out.extend_from_slice(&child.to_le_bytes());
+    out.extend_from_slice(&(key.len() as u16).to_le_bytes());
+    out.extend_from_slice(key);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn insert_search_remove_defragment() {
+        let mut buf = vec![0u8; 4096];
+        let mut p = NodeMut::new(&mut buf);
+        p.init(kind::LEAF, 7);
+        let mut cell = Vec::new();
+        for k in [5u8, 1, 3, 9, 7] {
+            let pos = p.node().search(&[k]).unwrap_err();
+            encode_leaf_cell(&mut cell, &[k], &[k; 10]);
+            assert!(p.insert_cell(pos, &cell));
+        }
+        let keys: Vec<u8> = (0..5).map(|i| p.node().key(i)[0]).collect();
+        assert_eq!(keys, [1, 3, 5, 7, 9]);
+        assert_eq!(p.node().search(&[7]), Ok(3));
+        assert_eq!(p.node().value(3), LeafValue::Inline(&[7; 10]));
+        p.node().validate().unwrap();
+        p.remove_cell(1);
+        p.remove_cell(2);
+        p.node().validate().unwrap();
+        let used = p.node().used();
+        p.defragment();
+        assert_eq!(p.node().used(), used);
+        assert_eq!(p.node().garbage(), 0);
+        p.node().validate().unwrap();
+        let keys: Vec<u8> = (0..3).map(|i| p.node().key(i)[0]).collect();
+        assert_eq!(keys, [1, 5, 9]);
+    }
+
+    #[test]
+    fn fills_up_and_reports_full() {
+        let mut buf = vec![0u8; 4096];
+        let mut p = NodeMut::new(&mut buf);
+        p.init(kind::LEAF, 1);
+        let mut cell = Vec::new();
+        let mut n = 0u32;
+        loop {
+            encode_leaf_cell(&mut cell, &n.to_be_bytes(), &[0; 100]);
+            if !p.push_cell(&cell) {
+                break;
+            }
+            n += 1;
+        }
+        assert_eq!(n as usize, (4096 - PAGE_HEADER) / (cell.len() + 2));
+        p.node().validate().unwrap();
+    }
+
+    #[test]
+    fn branch_children() {
+        let mut buf = vec![0u8; 4096];
+        let mut p = NodeMut::new(&mut buf);
+        p.init(kind::BRANCH, 2);
+        let mut cell = Vec::new();
+        encode_branch_cell(&mut cell, 10, b"m");
+        p.push_cell(&cell);
+        p.set_right_child(11);
+        assert_eq!(p.node().child(p.node().child_index(b"a")), 10);
+        assert_eq!(p.node().child(p.node().child_index(b"m")), 11);
+        assert_eq!(p.node().child(p.node().child_index(b"z")), 11);
+        p.set_child(0, 12);
+        assert_eq!(p.node().child(0), 12);
+    }
+}

@@ -1,0 +1,492 @@
+//! The pager: reading and writing pages through the device, the bounded page cache, and the
+//! engine's counters.
+//!
+//! What lives here:
+//! - **Reads.** A committed page is found (1) in the cache, if it is there, else (2) in the
+//!   device's memory mapping, read in place (zero-copy), else (3) read from the device into a
+//!   fresh buffer that is cached if the budget allows. Every page's checksum and self-id are
+//!   verified the first time it is loaded; for mapped pages a small direct-mapped table
+//!   remembers which pages were verified, so hot pages are not re-hashed on every visit.
+//! - **Writes.** `write_page` seals a page (id + CRC32) and writes it; the cache entry for that
+//!   id is replaced or dropped so a stale copy can never be served.
+//! - **The cache.** Sharded maps of page id → page. Entries are *dirty* (committed to the log
+//!   but not yet written to their place in the file) or *clean*. Dirty entries stay until a
+//!   checkpoint writes them; clean ones are evicted FIFO-with-second-chance to stay within the
+//!   byte budget. When a mapping exists clean pages are not cached at all (the OS caches them).
+//! - **Stats**: cache hits/misses, pages read/written, bytes synced, syncs, commits, checkpoints.
+
+use crate::btree::{Guard, PageId, PageRef};
+use crate::device::{BlockDevice, Mapping};
+use crate::error::{Error, Result};
+use crate::format::{crc_skipping, get_u64, kind, put_u32, put_u64, PAGE_HEADER};
+use crate::sync::RwLock;
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::format;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use hashbrown::HashMap;
+
+const SHARDS: usize = 16;
+
+/// Engine counters, as returned by [`crate::Database::stats`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Page lookups served by the cache.
+    pub cache_hits: u64,
+    /// Page lookups that had to read the device (mapped reads are not counted as misses).
+    pub cache_misses: u64,
+    /// Pages read from the device (copies, not mapped reads).
+    pub pages_read: u64,
+    /// Pages written to their place in the file.
+    pub pages_written: u64,
+    /// Bytes written to the log.
+    pub log_bytes_written: u64,
+    /// Bytes written since the previous sync, summed over all syncs.
+    pub bytes_synced: u64,
+    /// Device syncs.
+    pub syncs: u64,
+    /// Committed write transactions.
+    pub commits: u64,
+    /// Checkpoints (pages written in place, commit slot switched).
+    pub checkpoints: u64,
+    /// Bytes the cache holds now.
+    pub cache_bytes: u64,
+    /// The cache budget in bytes.
+    pub cache_budget: u64,
+    /// Pages in the file (header, log, tree, free).
+    pub page_count: u64,
+    /// Pages on the free list (reusable).
+    pub free_pages: u64,
+    /// Page size in bytes.
+    pub page_size: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub pages_read: AtomicU64,
+    pub pages_written: AtomicU64,
+    pub log_bytes: AtomicU64,
+    pub bytes_synced: AtomicU64,
+    pub unsynced_bytes: AtomicU64,
+    pub syncs: AtomicU64,
+    pub commits: AtomicU64,
+    pub checkpoints: AtomicU64,
+}
+
+struct Entry {
+    page: Arc<Box<[u8]>>,
+    dirty: bool,
+    referenced: AtomicBool,
+}
+
+#[derive(Default)]
+struct Shard {
+    map: HashMap<PageId, Entry>,
+    /// Clean entries in insertion order (may hold stale ids; they are skipped).
+    fifo: VecDeque<PageId>,
+}
+
+/// Direct-mapped memo of mapped pages whose checksum was verified.
+struct Verified {
+    slots: Box<[AtomicU64]>,
+    mask: usize,
+}
+
+impl Verified {
+    fn new(pages: usize) -> Self {
+        let n = pages.next_power_of_two().max(1024);
+        Verified { slots: (0..n).map(|_| AtomicU64::new(0)).collect(), mask: n - 1 }
+    }
+    #[inline]
+    fn contains(&self, id: PageId) -> bool {
+        self.slots[id as usize & self.mask].load(Relaxed) == id + 1
+    }
+    #[inline]
+    fn insert(&self, id: PageId) {
+        self.slots[id as usize & self.mask].store(id + 1, Relaxed);
+    }
+}
+
+/// Page I/O and caching for one open database.
+pub(crate) struct Pager {
+    pub device: Box<dyn BlockDevice>,
+    pub page_size: usize,
+    mapping: Option<Mapping>,
+    /// Bytes of the device known to exist (pages at or past this are never read).
+    device_len: AtomicU64,
+    shards: Box<[RwLock<Shard>]>,
+    cache_bytes: AtomicUsize,
+    dirty_entries: AtomicUsize,
+    pub dirty_bytes: AtomicUsize,
+    pub budget: usize,
+    verified: Verified,
+    pub counters: Counters,
+}
+
+impl Pager {
+    pub fn new(device: Box<dyn BlockDevice>, page_size: usize, budget: usize, use_map: bool) -> Result<Self> {
+        let mapping = if use_map { device.mapping() } else { None };
+        let device_len = device.len()?;
+        Ok(Pager {
+            device,
+            page_size,
+            mapping,
+            device_len: AtomicU64::new(device_len),
+            shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
+            cache_bytes: AtomicUsize::new(0),
+            dirty_entries: AtomicUsize::new(0),
+            dirty_bytes: AtomicUsize::new(0),
+            budget,
+            verified: Verified::new(budget / page_size * 4),
+            counters: Counters::default(),
+        })
+    }
+
+    #[inline]
+    fn shard(&self, id: PageId) -> &RwLock<Shard> {
+        &self.shards[(id as usize) % SHARDS]
+    }
+
+    pub fn cache_bytes(&self) -> usize {
+        self.cache_bytes.load(Relaxed)
+    }
+
+    fn page_offset(&self, id: PageId) -> Result<u64> {
+        let off = id
+            .checked_mul(self.page_size as u64)
+            .filter(|&o| o + self.page_size as u64 <= self.device_len.load(Relaxed))
+            .ok_or_else(|| Error::corrupted(id, "page id beyond the end of the file"))?;
+        if id == 0 {
+            return Err(Error::corrupted(0, "reference to the header page"));
+        }
+        Ok(off)
+    }
+
+    /// A committed page, verified on first load.
+    #[inline]
+    pub fn read_page(&self, id: PageId) -> Result<PageRef<'_>> {
+        if self.mapping.is_none() || self.dirty_entries.load(Relaxed) > 0 {
+            if let Some(e) = self.shard(id).read().map.get(&id) {
+                e.referenced.store(true, Relaxed);
+                if self.mapping.is_none() {
+                    self.counters.hits.fetch_add(1, Relaxed);
+                }
+                return Ok(PageRef::Shared(e.page.clone()));
+            }
+        }
+        let off = self.page_offset(id)?;
+        if let Some(m) = self.mapping {
+            let end = off as usize + self.page_size;
+            if end <= m.len {
+                // SAFETY: `off + page_size` is below both the mapping's reserved length and the
+                // device length (checked by `page_offset`), so the bytes are mapped and backed
+                // by the file. The device contract makes the mapping valid for the device's
+                // lifetime, which the returned borrow of `self` cannot outlive. The bytes do not
+                // change while borrowed: pages are copy-on-write, and a page id is only
+                // rewritten once no snapshot that could reach it is alive (see `db` free lists).
+                let page = unsafe { core::slice::from_raw_parts(m.base.as_ptr().add(off as usize), self.page_size) };
+                if !self.verified.contains(id) {
+                    verify_page(page, id)?;
+                    self.verified.insert(id);
+                }
+                return Ok(PageRef::Borrowed(page));
+            }
+        }
+        self.counters.misses.fetch_add(1, Relaxed);
+        let mut buf = vec![0u8; self.page_size].into_boxed_slice();
+        self.device.read(off, &mut buf)?;
+        self.counters.pages_read.fetch_add(1, Relaxed);
+        verify_page(&buf, id)?;
+        let page = Arc::new(buf);
+        self.insert_clean(id, page.clone());
+        Ok(PageRef::Shared(page))
+    }
+
+    /// Read a page straight from the device, verifying it, bypassing the cache (for `check`).
+    pub fn read_page_uncached(&self, id: PageId) -> Result<Vec<u8>> {
+        let off = self.page_offset(id)?;
+        let mut buf = vec![0u8; self.page_size];
+        self.device.read(off, &mut buf)?;
+        verify_page(&buf, id)?;
+        Ok(buf)
+    }
+
+    /// A page for `check`: the cached copy if the page is cached (dirty pages exist only
+    /// there), else read from the device and verified regardless of the verified memo.
+    pub fn read_page_checked(&self, id: PageId) -> Result<PageRef<'_>> {
+        if let Some(e) = self.shard(id).read().map.get(&id) {
+            return Ok(PageRef::Shared(e.page.clone()));
+        }
+        Ok(PageRef::Shared(Arc::new(self.read_page_uncached(id)?.into_boxed_slice())))
+    }
+
+    /// The value stored in the overflow run at `first` (checksum verified).
+    pub fn read_overflow(&self, first: PageId, len: usize) -> Result<Guard<'_>> {
+        let off = self.page_offset(first)?;
+        let total = PAGE_HEADER + len;
+        let pages = total.div_ceil(self.page_size) as u64;
+        if off + pages * self.page_size as u64 > self.device_len.load(Relaxed) {
+            return Err(Error::corrupted(first, "overflow run beyond the end of the file"));
+        }
+        if let Some(m) = self.mapping {
+            if off as usize + total <= m.len {
+                // SAFETY: as in `read_page`: the run lies below the device length and the
+                // reserved mapping, and an overflow run is immutable until freed, which only
+                // happens once no snapshot can reach it.
+                let run = unsafe { core::slice::from_raw_parts(m.base.as_ptr().add(off as usize), total) };
+                if !self.verified.contains(first) {
+                    verify_overflow(run, first, len)?;
+                    self.verified.insert(first);
+                }
+                return Ok(Guard::borrowed(&run[PAGE_HEADER..]));
+            }
+        }
+        let mut buf = vec![0u8; total];
+        self.device.read(off, &mut buf)?;
+        self.counters.pages_read.fetch_add(pages, Relaxed);
+        verify_overflow(&buf, first, len)?;
+        buf.drain(..PAGE_HEADER);
+        Ok(Guard::owned(buf))
+    }
+
+    /// Write an overflow run for `value` at `first` (pages `first..first + run_pages(len)`).
+    pub fn write_overflow(&self, first: PageId, value: &[u8]) -> Result<()> {
+        let total = (PAGE_HEADER + value.len()).next_multiple_of(self.page_size);
+        let mut buf = vec![0u8; total];
+        buf[0] = kind::OVERFLOW;
+        put_u64(&mut buf, 8, first);
+        put_u64(&mut buf, 16, value.len() as u64);
+        put_u64(&mut buf, 24, (total / self.page_size) as u64);
+        buf[PAGE_HEADER..PAGE_HEADER + value.len()].copy_from_slice(value);
+        let crc = crc_skipping(&buf[..PAGE_HEADER + value.len()], 4);
+        put_u32(&mut buf, 4, crc);
+        let pages = (total / self.page_size) as u64;
+        for p in first..first + pages {
+            self.forget(p);
+        }
+        self.write_at(first * self.page_size as u64, &buf)?;
+        self.counters.pages_written.fetch_add(pages, Relaxed);
+        self.verified.insert(first);
+        Ok(())
+    }
+
+    /// Pages an overflow value of `len` bytes occupies.
+    pub fn run_pages(&self, len: usize) -> u64 {
+        (PAGE_HEADER + len).div_ceil(self.page_size) as u64
+    }
+
+    /// Seal (self-id + checksum) and write a page to its place.
+    pub fn write_page(&self, id: PageId, page: &mut [u8]) -> Result<()> {
+        seal_page(page, id);
+        self.write_at(id * self.page_size as u64, page)?;
+        self.counters.pages_written.fetch_add(1, Relaxed);
+        self.verified.insert(id);
+        Ok(())
+    }
+
+    /// Raw write that keeps the known device length current.
+    pub fn write_at(&self, off: u64, data: &[u8]) -> Result<()> {
+        self.device.write(off, data)?;
+        self.counters.unsynced_bytes.fetch_add(data.len() as u64, Relaxed);
+        self.device_len.fetch_max(off + data.len() as u64, Relaxed);
+        Ok(())
+    }
+
+    /// Durability barrier.
+    pub fn sync(&self) -> Result<()> {
+        self.device.sync()?;
+        let b = self.counters.unsynced_bytes.swap(0, Relaxed);
+        self.counters.bytes_synced.fetch_add(b, Relaxed);
+        self.counters.syncs.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    pub fn set_len(&self, len: u64) -> Result<()> {
+        self.device.set_len(len)?;
+        self.device_len.store(len, Relaxed);
+        Ok(())
+    }
+
+    /// Publish a committed page that is not yet written to its place.
+    pub fn insert_dirty(&self, id: PageId, page: Box<[u8]>) {
+        let len = page.len();
+        let mut sh = self.shard(id).write();
+        let old = sh.map.insert(id, Entry { page: Arc::new(page), dirty: true, referenced: AtomicBool::new(false) });
+        match old {
+            Some(o) if o.dirty => {}
+            Some(_) => {
+                self.dirty_entries.fetch_add(1, Relaxed);
+                self.dirty_bytes.fetch_add(len, Relaxed);
+            }
+            None => {
+                self.cache_bytes.fetch_add(len, Relaxed);
+                self.dirty_entries.fetch_add(1, Relaxed);
+                self.dirty_bytes.fetch_add(len, Relaxed);
+            }
+        }
+    }
+
+    /// Drop any cached copy of `id` (its bytes on the device are about to change or are free).
+    pub fn forget(&self, id: PageId) {
+        let mut sh = self.shard(id).write();
+        if let Some(e) = sh.map.remove(&id) {
+            self.cache_bytes.fetch_sub(e.page.len(), Relaxed);
+            if e.dirty {
+                self.dirty_entries.fetch_sub(1, Relaxed);
+                self.dirty_bytes.fetch_sub(e.page.len(), Relaxed);
+            }
+        }
+    }
+
+    fn insert_clean(&self, id: PageId, page: Arc<Box<[u8]>>) {
+        let len = page.len();
+        if self.cache_bytes.load(Relaxed) + len > self.budget {
+            self.evict(len);
+            if self.cache_bytes.load(Relaxed) + len > self.budget {
+                return; // Everything left is dirty: serve the page uncached.
+            }
+        }
+        let mut sh = self.shard(id).write();
+        if sh.map.contains_key(&id) {
+            return;
+        }
+        sh.map.insert(id, Entry { page, dirty: false, referenced: AtomicBool::new(false) });
+        sh.fifo.push_back(id);
+        self.cache_bytes.fetch_add(len, Relaxed);
+    }
+
+    /// Evict clean pages until `need` more bytes fit in the budget (best effort).
+    pub fn evict(&self, need: usize) {
+        for round in 0..2 * SHARDS {
+            if self.cache_bytes.load(Relaxed) + need <= self.budget {
+                return;
+            }
+            let mut sh = self.shards[round % SHARDS].write();
+            let mut budget_steps = sh.fifo.len();
+            while budget_steps > 0 && self.cache_bytes.load(Relaxed) + need > self.budget {
+                budget_steps -= 1;
+                let Some(id) = sh.fifo.pop_front() else { break };
+                let evict = match sh.map.get(&id) {
+                    Some(e) if !e.dirty => !e.referenced.swap(false, Relaxed),
+                    _ => continue, // stale or dirty: not in the clean queue any more
+                };
+                if evict {
+                    if let Some(e) = sh.map.remove(&id) {
+                        self.cache_bytes.fetch_sub(e.page.len(), Relaxed);
+                    }
+                } else {
+                    sh.fifo.push_back(id);
+                }
+            }
+        }
+    }
+
+    /// Write every dirty entry to its place; they become clean (or leave the cache when mapped).
+    pub fn flush_dirty(&self) -> Result<()> {
+        if self.dirty_entries.load(Relaxed) == 0 {
+            return Ok(());
+        }
+        for shard in self.shards.iter() {
+            let mut ids: Vec<PageId> = shard.read().map.iter().filter(|(_, e)| e.dirty).map(|(id, _)| *id).collect();
+            ids.sort_unstable();
+            for id in ids {
+                let page = match shard.read().map.get(&id) {
+                    Some(e) if e.dirty => e.page.clone(),
+                    _ => continue,
+                };
+                // The page is committed and immutable; sealing a copy keeps readers' view stable.
+                let mut copy = page.to_vec();
+                seal_page(&mut copy, id);
+                self.write_at(id * self.page_size as u64, &copy)?;
+                self.counters.pages_written.fetch_add(1, Relaxed);
+                self.verified.insert(id);
+                let mut sh = shard.write();
+                if self.mapping.is_some() {
+                    if let Some(e) = sh.map.remove(&id) {
+                        self.cache_bytes.fetch_sub(e.page.len(), Relaxed);
+                        self.dirty_entries.fetch_sub(1, Relaxed);
+                        self.dirty_bytes.fetch_sub(e.page.len(), Relaxed);
+                    }
+                } else if let Some(e) = sh.map.get_mut(&id) {
+                    if e.dirty {
+                        e.dirty = false;
+                        self.dirty_entries.fetch_sub(1, Relaxed);
+                        self.dirty_bytes.fetch_sub(e.page.len(), Relaxed);
+                        sh.fifo.push_back(id);
+                    }
+                }
+            }
+        }
+        self.evict(0);
+        Ok(())
+    }
+
+    /// Drop every cached page (after compaction truncates the file).
+    pub fn clear_clean(&self) {
+        for shard in self.shards.iter() {
+            let mut sh = shard.write();
+            let before: usize = sh.map.values().filter(|e| !e.dirty).map(|e| e.page.len()).sum();
+            sh.map.retain(|_, e| e.dirty);
+            sh.fifo.clear();
+            self.cache_bytes.fetch_sub(before, Relaxed);
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        let c = &self.counters;
+        Stats {
+            cache_hits: c.hits.load(Relaxed),
+            cache_misses: c.misses.load(Relaxed),
+            pages_read: c.pages_read.load(Relaxed),
+            pages_written: c.pages_written.load(Relaxed),
+            log_bytes_written: c.log_bytes.load(Relaxed),
+            bytes_synced: c.bytes_synced.load(Relaxed),
+            syncs: c.syncs.load(Relaxed),
+            commits: c.commits.load(Relaxed),
+            checkpoints: c.checkpoints.load(Relaxed),
+            cache_bytes: self.cache_bytes.load(Relaxed) as u64,
+            cache_budget: self.budget as u64,
+            page_count: 0,
+            free_pages: 0,
+            page_size: self.page_size as u64,
+        }
+    }
+}
+
+/// Stamp a page's id and checksum.
+pub(crate) fn seal_page(page: &mut [u8], id: PageId) {
+    put_u64(page, 8, id);
+    let crc = crc_skipping(page, 4);
+    put_u32(page, 4, crc);
+}
+
+/// Check a page's checksum and self-id.
+pub(crate) fn verify_page(page: &[u8], id: PageId) -> Result<()> {
+    let stored = crate::format::get_u32(page, 4);
+    if stored != crc_skipping(page, 4) {
+        return Err(Error::corrupted(id, "page checksum mismatch"));
+    }
+    if get_u64(page, 8) != id {
+        return Err(Error::corrupted(id, format!("page claims to be page {}", get_u64(page, 8))));
+    }
+    Ok(())
+}
+
+fn verify_overflow(run: &[u8], first: PageId, len: usize) -> Result<()> {
+    if run[0] != kind::OVERFLOW {
+        return Err(Error::corrupted(first, format!("expected an overflow page, found kind {}", run[0])));
+    }
+    if get_u64(run, 8) != first || get_u64(run, 16) != len as u64 {
+        return Err(Error::corrupted(first, "overflow header does not match its reference"));
+    }
+    let end = PAGE_HEADER + len;
+    if crate::format::get_u32(run, 4) != crc_skipping(&run[..end], 4) {
+        return Err(Error::corrupted(first, "overflow checksum mismatch"));
+    }
+    Ok(())
+}

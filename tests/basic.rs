@@ -1,0 +1,163 @@
+//! End-to-end behaviour of the public API on memory and file devices.
+
+use tessera::{Database, Durability, Error, MemoryDevice, Options};
+
+fn key(i: u32) -> Vec<u8> {
+    format!("key{i:08}").into_bytes()
+}
+
+#[test]
+fn insert_get_remove_commit_abort() {
+    let db = Database::memory();
+    let tx = db.begin_write().unwrap();
+    {
+        let mut t = tx.open_table("t").unwrap();
+        for i in 0..5000 {
+            t.insert(&key(i), &i.to_le_bytes()).unwrap();
+        }
+        assert_eq!(t.len().unwrap(), 5000);
+        assert!(t.remove(&key(10)).unwrap());
+        assert!(!t.remove(&key(10)).unwrap());
+        assert_eq!(t.get(&key(11)).unwrap().unwrap(), 11u32.to_le_bytes());
+    }
+    tx.commit().unwrap();
+
+    let tx = db.begin_write().unwrap();
+    tx.open_table("t").unwrap().insert(b"aborted", b"x").unwrap();
+    drop(tx); // abort
+
+    let rx = db.begin_read().unwrap();
+    let t = rx.open_table("t").unwrap();
+    assert_eq!(t.len().unwrap(), 4999);
+    assert!(t.get(b"aborted").unwrap().is_none());
+    assert!(t.get(&key(10)).unwrap().is_none());
+    for i in (0..5000).filter(|&i| i != 10) {
+        assert_eq!(&*t.get(&key(i)).unwrap().unwrap(), &i.to_le_bytes(), "key {i}");
+    }
+    let all: Vec<_> = t.iter().unwrap().map(|e| e.unwrap().0.to_vec()).collect();
+    assert_eq!(all.len(), 4999);
+    assert!(all.windows(2).all(|w| w[0] < w[1]));
+    let rev: Vec<_> = t.iter().unwrap().rev().map(|e| e.unwrap().0.to_vec()).collect();
+    assert_eq!(rev.iter().rev().cloned().collect::<Vec<_>>(), all);
+    let r: Vec<_> = t.range(key(100)..key(110)).unwrap().map(|e| e.unwrap().0.to_vec()).collect();
+    assert_eq!(r, (100..110).map(key).collect::<Vec<_>>());
+    let r: Vec<_> = t.range(key(100)..=key(110)).unwrap().rev().map(|e| e.unwrap().0.to_vec()).collect();
+    assert_eq!(r, (100..=110).rev().map(key).collect::<Vec<_>>());
+    assert_eq!(t.first().unwrap().unwrap().0.to_vec(), key(0));
+    assert_eq!(t.last().unwrap().unwrap().0.to_vec(), key(4999));
+    let report = db.check().unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.entries, 4999);
+}
+
+#[test]
+fn large_values_and_key_limits() {
+    let db = Database::memory();
+    let tx = db.begin_write().unwrap();
+    let big: Vec<u8> = (0..(3 << 20)).map(|i| (i % 251) as u8).collect();
+    {
+        let mut t = tx.open_table("blobs").unwrap();
+        t.insert(b"big", &big).unwrap();
+        t.insert(b"medium", &big[..5000]).unwrap();
+        assert!(matches!(t.insert(&[0u8; 1025], b"v"), Err(Error::KeyTooLarge { len: 1025, .. })));
+        t.insert(&[7u8; 1024], &big[..2000]).unwrap();
+    }
+    tx.commit().unwrap();
+    let rx = db.begin_read().unwrap();
+    let t = rx.open_table("blobs").unwrap();
+    assert_eq!(&*t.get(b"big").unwrap().unwrap(), &big[..]);
+    assert_eq!(&*t.get(b"medium").unwrap().unwrap(), &big[..5000]);
+    assert_eq!(&*t.get(&[7u8; 1024]).unwrap().unwrap(), &big[..2000]);
+    assert!(db.check().unwrap().is_ok());
+}
+
+#[test]
+fn tables_are_created_listed_and_dropped() {
+    let db = Database::memory();
+    let tx = db.begin_write().unwrap();
+    tx.open_table("a").unwrap().insert(b"1", b"1").unwrap();
+    tx.open_table("b").unwrap();
+    tx.commit().unwrap();
+    assert_eq!(db.begin_read().unwrap().list_tables().unwrap(), ["a", "b"]);
+    let tx = db.begin_write().unwrap();
+    assert!(tx.delete_table("a").unwrap());
+    assert!(!tx.delete_table("zzz").unwrap());
+    tx.commit().unwrap();
+    let rx = db.begin_read().unwrap();
+    assert_eq!(rx.list_tables().unwrap(), ["b"]);
+    assert!(matches!(rx.open_table("a"), Err(Error::TableNotFound(_))));
+    assert!(matches!(rx.open_table(""), Err(Error::InvalidTableName(_))));
+}
+
+#[test]
+fn snapshot_isolation() {
+    let db = Database::memory();
+    let tx = db.begin_write().unwrap();
+    tx.open_table("t").unwrap().insert(b"k", b"v1").unwrap();
+    tx.commit().unwrap();
+    let old = db.begin_read().unwrap();
+    let tx = db.begin_write().unwrap();
+    tx.open_table("t").unwrap().insert(b"k", b"v2").unwrap();
+    tx.commit().unwrap();
+    assert_eq!(&*old.open_table("t").unwrap().get(b"k").unwrap().unwrap(), b"v1");
+    assert_eq!(&*db.begin_read().unwrap().open_table("t").unwrap().get(b"k").unwrap().unwrap(), b"v2");
+}
+
+#[test]
+fn reopen_file_recovers_log_and_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let db = Database::open(&path).unwrap();
+        for round in 0..20u32 {
+            let tx = db.begin_write().unwrap();
+            {
+                let mut t = tx.open_table("t").unwrap();
+                for i in 0..100 {
+                    t.insert(&key(round * 100 + i), &[round as u8; 150]).unwrap();
+                }
+            }
+            tx.commit().unwrap();
+        }
+        assert!(matches!(Database::open(&path), Err(Error::Locked)));
+    }
+    let db = Database::open(&path).unwrap();
+    let rx = db.begin_read().unwrap();
+    let t = rx.open_table("t").unwrap();
+    assert_eq!(t.len().unwrap(), 2000);
+    assert_eq!(&*t.get(&key(1234)).unwrap().unwrap(), &[12u8; 150]);
+    assert!(db.check().unwrap().is_ok());
+}
+
+#[test]
+fn churn_does_not_grow_file_without_bound() {
+    let db = Database::open_device(MemoryDevice::new(), Options::default()).unwrap();
+    let mut sizes = Vec::new();
+    for round in 0..60u32 {
+        let tx = db.begin_write().unwrap();
+        {
+            let mut t = tx.open_table("t").unwrap();
+            for i in 0..500 {
+                t.insert(&key(i), &[round as u8; 200]).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+        sizes.push(db.stats().page_count);
+    }
+    db.checkpoint().unwrap();
+    let late = sizes[59];
+    assert!(late <= sizes[19] * 2, "file keeps growing: {sizes:?}");
+    let report = db.check().unwrap();
+    assert!(report.is_ok(), "{report:?}");
+}
+
+#[test]
+fn non_durable_commits_and_sync() {
+    let db = Database::memory();
+    let mut tx = db.begin_write().unwrap();
+    tx.set_durability(Durability::None);
+    tx.open_table("t").unwrap().insert(b"a", b"b").unwrap();
+    tx.commit().unwrap();
+    db.sync().unwrap();
+    assert!(db.begin_read().unwrap().open_table("t").unwrap().get(b"a").unwrap().is_some());
+}
