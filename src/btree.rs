@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::format::{get_u64, kind, PAGE_HEADER};
 use crate::page::{
     encode_branch_cell, encode_leaf_cell, encode_overflow_cell, LeafValue, Node, NodeMut, BRANCH_CELL_HEADER,
-    LEAF_CELL_HEADER,
+    LEAF_CELL_HEADER, SLOT_SIZE,
 };
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -148,7 +148,7 @@ pub trait PageStore: PageSource {
 /// Largest inline leaf cell for a page size: a leaf always holds at least four.
 #[inline]
 pub fn max_inline_cell(page_size: usize) -> usize {
-    (page_size - PAGE_HEADER) / 4 - 2
+    (page_size - PAGE_HEADER) / 4 - SLOT_SIZE
 }
 
 fn check_node(page: &[u8], id: PageId) -> Result<()> {
@@ -337,7 +337,7 @@ fn split<S: PageStore>(
             right_child = r;
         }
     }
-    let costs: Vec<usize> = cells.iter().map(|c| c.len() + 2).collect();
+    let costs: Vec<usize> = cells.iter().map(|c| c.len() + SLOT_SIZE).collect();
     let total: usize = costs.iter().sum();
     let cap = ps - PAGE_HEADER;
     // Choose m: cells[..m] stay left. Appends keep the left node full.
@@ -505,7 +505,7 @@ fn try_merge<S: PageStore>(s: &mut S, parent: PageId, ci: usize) -> Result<()> {
         if ln.kind() != rn.kind() {
             return Err(Error::corrupted(parent, "siblings of different kinds"));
         }
-        let extra = if ln.is_leaf() { 0 } else { BRANCH_CELL_HEADER + sep.len() + 2 };
+        let extra = if ln.is_leaf() { 0 } else { BRANCH_CELL_HEADER + sep.len() + SLOT_SIZE };
         (ln.used() + rn.used() - PAGE_HEADER + extra <= ps, ln.is_leaf())
     };
     if !fits {

@@ -28,6 +28,7 @@
 //! last checkpoint, or a checkpoint after T has completed.
 
 use crate::btree::{self, Guard, PageId, PageRef, PageSource, PageStore, RangeState};
+use crate::buffer::{Applied, WriteBuffer};
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
 use crate::format::{
@@ -651,6 +652,13 @@ struct TableState {
     count: u64,
     dirty: bool,
     dropped: bool,
+    buffer: WriteBuffer,
+}
+
+impl TableState {
+    fn new(root: PageId, count: u64, dirty: bool, dropped: bool) -> Self {
+        TableState { root, count, dirty, dropped, buffer: WriteBuffer::default() }
+    }
 }
 
 /// The write transaction's private state; also the [`PageStore`] the B+tree writes through.
@@ -798,11 +806,11 @@ impl TxnInner {
         let meta = btree::get(&*self, self.catalog_root, name.as_bytes())?.map(|v| decode_meta(&v)).transpose()?;
         match meta {
             Some((root, count)) => {
-                self.tables.insert(name.into(), TableState { root, count, dirty: false, dropped: false });
+                self.tables.insert(name.into(), TableState::new(root, count, false, false));
                 Ok(true)
             }
             None if create => {
-                self.tables.insert(name.into(), TableState { root: 0, count: 0, dirty: true, dropped: false });
+                self.tables.insert(name.into(), TableState::new(0, 0, true, false));
                 if self.logging {
                     self.log.create(name);
                 }
@@ -829,35 +837,90 @@ impl TxnInner {
             return Err(Error::ValueTooLarge { len: value.len(), max: MAX_VALUE_LEN });
         }
         self.log_op(|l| l.put(table, key, value));
-        let root = self.tables[table].root;
-        let r = btree::insert(self, root, key, value);
-        let (root, replaced) = self.fail(r)?;
         let t = self.tables.get_mut(table).expect("open table");
-        t.root = root;
-        t.dirty = true;
-        if !replaced {
-            t.count += 1;
+        t.buffer.push(key, Some(value));
+        if t.buffer.bytes() > self.shared.pager.budget / 4 {
+            self.flush(table)?;
         }
-        let r = self.maybe_spill();
-        self.fail(r)
+        Ok(())
     }
 
     fn remove(&mut self, table: &str, key: &[u8]) -> Result<bool> {
         self.check_usable()?;
         check_key(key)?;
-        let root = self.tables[table].root;
-        let r = btree::remove(self, root, key);
-        let (root, removed) = self.fail(r)?;
-        if removed {
-            self.log_op(|l| l.del(table, key));
-            let t = self.tables.get_mut(table).expect("open table");
-            t.root = root;
-            t.dirty = true;
-            t.count -= 1;
+        if self.tables[table].buffer.may_contain(key) {
+            self.flush(table)?;
         }
-        let r = self.maybe_spill();
+        let root = self.tables[table].root;
+        let r = btree::get(&*self, root, key).map(|v| v.is_some());
+        if !self.fail(r)? {
+            return Ok(false);
+        }
+        self.log_op(|l| l.del(table, key));
+        let t = self.tables.get_mut(table).expect("open table");
+        t.buffer.push(key, None);
+        if t.buffer.bytes() > self.shared.pager.budget / 4 {
+            self.flush(table)?;
+        }
+        Ok(true)
+    }
+
+    /// The value under `key`, seeing buffered writes.
+    fn get(&mut self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.check_usable()?;
+        if self.tables[table].buffer.may_contain(key) {
+            self.flush(table)?;
+        }
+        let root = self.tables[table].root;
+        Ok(btree::get(&*self, root, key)?.map(|g| g.to_vec()))
+    }
+
+    /// Apply the table's buffered writes to its tree, in key order.
+    fn flush(&mut self, table: &str) -> Result<()> {
+        self.check_usable()?;
+        let t = self.tables.get_mut(table).expect("open table");
+        if t.buffer.is_empty() {
+            return Ok(());
+        }
+        let mut buffer = core::mem::take(&mut t.buffer);
+        let (mut root, mut count) = (t.root, t.count);
+        let mut n = 0u32;
+        let r = buffer.drain_sorted(|op| {
+            match op {
+                Applied::Put(k, v) => {
+                    let (r, replaced) = btree::insert(self, root, k, v)?;
+                    root = r;
+                    count += u64::from(!replaced);
+                }
+                Applied::Remove(k) => {
+                    let (r, removed) = btree::remove(self, root, k)?;
+                    root = r;
+                    count -= u64::from(removed);
+                }
+            }
+            n = n.wrapping_add(1);
+            if n % 256 == 0 {
+                self.maybe_spill()?;
+            }
+            Ok(())
+        });
+        let t = self.tables.get_mut(table).expect("open table");
+        t.buffer = buffer;
+        t.root = root;
+        t.count = count;
+        t.dirty = true;
         self.fail(r)?;
-        Ok(removed)
+        let r = self.maybe_spill();
+        self.fail(r)
+    }
+
+    fn flush_all(&mut self) -> Result<()> {
+        let names: Vec<String> =
+            self.tables.iter().filter(|(_, t)| !t.buffer.is_empty()).map(|(n, _)| n.clone()).collect();
+        for n in names {
+            self.flush(&n)?;
+        }
+        Ok(())
     }
 
     fn drop_table(&mut self, name: &str) -> Result<bool> {
@@ -869,7 +932,7 @@ impl TxnInner {
         let r = btree::free_tree(self, root);
         self.fail(r)?;
         let t = self.tables.get_mut(name).expect("open table");
-        *t = TableState { root: 0, count: 0, dirty: true, dropped: true };
+        *t = TableState::new(0, 0, true, true);
         self.log_op(|l| l.drop_table(name));
         Ok(true)
     }
@@ -957,8 +1020,9 @@ impl TxnInner {
         Ok(new_id)
     }
 
-    /// Store changed table roots and counts in the catalog tree.
+    /// Apply buffered writes, then store changed table roots and counts in the catalog tree.
     fn write_catalog(&mut self) -> Result<()> {
+        self.flush_all()?;
         let changed: Vec<(String, PageId, u64, bool)> = self
             .tables
             .iter_mut()
@@ -1095,6 +1159,7 @@ impl TxnInner {
     }
 
     fn publish(&self) {
+        self.shared.pager.reserve_pages(self.w.next_page);
         let mut r = self.shared.readers.lock();
         r.current = Snapshot { txn_id: self.w.last_txn, catalog_root: self.w.catalog_root };
     }
@@ -1142,7 +1207,7 @@ impl PageStore for TxnInner {
             return Ok(id);
         }
         if self.spilled.remove(&id) {
-            let b = self.shared.pager.read_page_uncached(id)?.into_boxed_slice();
+            let b = self.shared.pager.read_private(id)?;
             self.dirty_bytes += b.len();
             self.dirty.insert(id, b);
             return Ok(id);
@@ -1468,15 +1533,15 @@ impl<'t> Table<'t> {
 
     /// The value under `key` (a copy: the transaction may change the page afterwards).
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.with(|t, n| {
-            let root = t.tables[n].root;
-            Ok(btree::get(&*t, root, key)?.map(|g| g.to_vec()))
-        })
+        self.with(|t, n| t.get(n, key))
     }
 
     /// Number of entries.
     pub fn len(&self) -> Result<u64> {
-        self.with(|t, n| Ok(t.tables[n].count))
+        self.with(|t, n| {
+            t.flush(n)?;
+            Ok(t.tables[n].count)
+        })
     }
 
     /// Whether the table has no entries.
@@ -1521,6 +1586,7 @@ impl TableRange<'_> {
             return None;
         }
         let r = self.table.with(|t, n| {
+            t.flush(n)?;
             let root = t.tables[n].root;
             let mut st = RangeState::new(root, self.start.clone(), self.end.clone());
             let e = if back { st.next_back(&*t)? } else { st.next(&*t)? };

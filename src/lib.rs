@@ -36,6 +36,7 @@
 extern crate alloc;
 
 mod btree;
+mod buffer;
 mod check;
 mod db;
 pub mod device;

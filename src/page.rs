@@ -3,7 +3,7 @@
 //! ```text
 //! 0      kind u8 | 0 u8 | nslots u16 | crc32 u32 | page id u64
 //! 16     cells_start u32 | garbage u32 | right child (branch) u64
-//! 32     slot array: nslots × u16 cell offsets, in key order  →  grows up
+//! 32     slot array: nslots × (cell offset u16, key head u32), in key order  →  grows up
 //!        ... free space ...
 //!        cells, packed from the end of the page               ←  grow down
 //! ```
@@ -11,6 +11,10 @@
 //! overflow run and the cell holds its first page id, 8 bytes, instead of the value).
 //! Branch cell: `child u64 | klen u16 | key`; the child holds keys `< key` (and `>=` the
 //! previous cell's key); the header's right child holds keys `>=` the last key.
+//!
+//! The key head is the key's first four bytes, big-endian, zero-padded. Comparing heads orders
+//! keys correctly whenever the heads differ, so a binary search runs inside the slot array and
+//! touches a cell only when heads tie: one or two cache misses per page instead of one per probe.
 //!
 //! Deleted cells become `garbage` until the page is defragmented in place. No function here
 //! allocates on the lookup path; only splits and defragmentation copy.
@@ -24,6 +28,41 @@ pub const OVERFLOW_BIT: u32 = 1 << 31;
 pub const LEAF_CELL_HEADER: usize = 6;
 /// Branch cell header: child u64 + klen u16.
 pub const BRANCH_CELL_HEADER: usize = 10;
+/// Bytes per slot: cell offset u16 + key head u32.
+pub const SLOT_SIZE: usize = 6;
+
+/// The first four bytes of `key`, big-endian, zero-padded.
+#[inline]
+pub fn key_head(key: &[u8]) -> u32 {
+    if key.len() >= 4 {
+        u32::from_be_bytes([key[0], key[1], key[2], key[3]])
+    } else {
+        let mut b = [0u8; 4];
+        b[..key.len()].copy_from_slice(key);
+        u32::from_be_bytes(b)
+    }
+}
+
+/// Hint the CPU to load `b[from..to]` into cache. Issued for a node's whole slot array on
+/// entry, so the binary search's cache misses overlap instead of following one another.
+#[inline(always)]
+pub fn prefetch(b: &[u8], from: usize, to: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let to = to.min(b.len());
+        let mut at = from & !63;
+        while at < to {
+            // SAFETY: `at < b.len()`, so the address is inside `b`; a prefetch only hints the
+            // cache and never faults or reads into the program.
+            unsafe {
+                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(b.as_ptr().add(at).cast())
+            };
+            at += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (b, from, to);
+}
 
 /// Read-only view of a node page.
 #[derive(Clone, Copy)]
@@ -63,13 +102,23 @@ impl<'a> Node<'a> {
     }
     #[inline]
     fn cell_off(&self, i: usize) -> usize {
-        get_u16(self.b, PAGE_HEADER + 2 * i) as usize
+        get_u16(self.b, PAGE_HEADER + SLOT_SIZE * i) as usize
+    }
+
+    #[inline]
+    fn head(&self, i: usize) -> u32 {
+        get_u32(self.b, PAGE_HEADER + SLOT_SIZE * i + 2)
     }
 
     /// Key of cell `i`.
     #[inline]
     pub fn key(&self, i: usize) -> &'a [u8] {
-        let off = self.cell_off(i);
+        self.key_of_cell(self.cell_off(i))
+    }
+
+    /// Key of the cell at byte offset `off`.
+    #[inline]
+    fn key_of_cell(&self, off: usize) -> &'a [u8] {
         if self.is_leaf() {
             let klen = get_u16(self.b, off) as usize;
             &self.b[off + LEAF_CELL_HEADER..off + LEAF_CELL_HEADER + klen]
@@ -123,10 +172,14 @@ impl<'a> Node<'a> {
     /// Binary search for `key`: `Ok(i)` if cell `i` holds it, else `Err(insertion point)`.
     #[inline]
     pub fn search(&self, key: &[u8]) -> Result<usize, usize> {
+        let h = key_head(key);
         let (mut lo, mut hi) = (0usize, self.len());
+        prefetch(self.b, PAGE_HEADER, PAGE_HEADER + SLOT_SIZE * hi);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            match self.key(mid).cmp(key) {
+            let mh = self.head(mid);
+            let ord = if mh != h { mh.cmp(&h) } else { self.key(mid).cmp(key) };
+            match ord {
                 Ordering::Less => lo = mid + 1,
                 Ordering::Greater => hi = mid,
                 Ordering::Equal => return Ok(mid),
@@ -147,13 +200,13 @@ impl<'a> Node<'a> {
     /// Bytes in use: header, slots and live cells.
     pub fn used(&self) -> usize {
         let ps = self.b.len();
-        PAGE_HEADER + 2 * self.len() + (ps - self.cells_start()) - self.garbage()
+        PAGE_HEADER + SLOT_SIZE * self.len() + (ps - self.cells_start()) - self.garbage()
     }
 
     /// Contiguous free bytes between the slot array and the cells.
     #[inline]
     pub fn gap(&self) -> usize {
-        self.cells_start() - (PAGE_HEADER + 2 * self.len())
+        self.cells_start() - (PAGE_HEADER + SLOT_SIZE * self.len())
     }
 
     /// Check the structural invariants of the page (used on read of untrusted pages and by `check`).
@@ -164,7 +217,7 @@ impl<'a> Node<'a> {
         if !matches!(self.kind(), kind::LEAF | kind::BRANCH) {
             return Err("not a tree page");
         }
-        if PAGE_HEADER + 2 * n > cs || cs > ps {
+        if PAGE_HEADER + SLOT_SIZE * n > cs || cs > ps {
             return Err("slot array overlaps cells");
         }
         let mut live = 0usize;
@@ -184,6 +237,9 @@ impl<'a> Node<'a> {
             live += len;
             if i > 0 && self.key(i - 1) >= self.key(i) {
                 return Err("keys out of order");
+            }
+            if self.head(i) != key_head(self.key(i)) {
+                return Err("slot key head does not match its cell");
             }
         }
         if live + self.garbage() != ps - cs {
@@ -236,7 +292,7 @@ impl<'a> NodeMut<'a> {
         if i == n {
             self.set_right_child(child);
         } else {
-            let off = get_u16(self.b, PAGE_HEADER + 2 * i) as usize;
+            let off = get_u16(self.b, PAGE_HEADER + SLOT_SIZE * i) as usize;
             put_u64(self.b, off, child);
         }
     }
@@ -244,7 +300,7 @@ impl<'a> NodeMut<'a> {
     /// Insert a pre-encoded cell at slot `i`. Returns false if it does not fit even after
     /// defragmentation (the caller splits).
     pub fn insert_cell(&mut self, i: usize, cell: &[u8]) -> bool {
-        let need = cell.len() + 2;
+        let need = cell.len() + SLOT_SIZE;
         let n = self.node();
         if n.gap() < need {
             if n.gap() + n.garbage() < need {
@@ -255,9 +311,11 @@ impl<'a> NodeMut<'a> {
         let n = self.node().len();
         let start = self.node().cells_start() - cell.len();
         self.b[start..start + cell.len()].copy_from_slice(cell);
-        let slots = PAGE_HEADER + 2 * i;
-        self.b.copy_within(slots..PAGE_HEADER + 2 * n, slots + 2);
+        let slots = PAGE_HEADER + SLOT_SIZE * i;
+        self.b.copy_within(slots..PAGE_HEADER + SLOT_SIZE * n, slots + SLOT_SIZE);
         put_u16(self.b, slots, start as u16);
+        let head = key_head(Node { b: self.b }.key_of_cell(start));
+        put_u32(self.b, slots + 2, head);
         put_u16(self.b, 2, (n + 1) as u16);
         put_u32(self.b, 16, start as u32);
         true
@@ -269,8 +327,8 @@ impl<'a> NodeMut<'a> {
         let n = node.len();
         let len = node.cell(i).len();
         let off = node.cell_off(i);
-        let slots = PAGE_HEADER + 2 * i;
-        self.b.copy_within(slots + 2..PAGE_HEADER + 2 * n, slots);
+        let slots = PAGE_HEADER + SLOT_SIZE * i;
+        self.b.copy_within(slots + SLOT_SIZE..PAGE_HEADER + SLOT_SIZE * n, slots);
         put_u16(self.b, 2, (n - 1) as u16);
         if off == self.node().cells_start() {
             put_u32(self.b, 16, (off + len) as u32);
@@ -292,7 +350,7 @@ impl<'a> NodeMut<'a> {
             let c = old.cell(i);
             end -= c.len();
             self.b[end..end + c.len()].copy_from_slice(c);
-            put_u16(self.b, PAGE_HEADER + 2 * i, end as u16);
+            put_u16(self.b, PAGE_HEADER + SLOT_SIZE * i, end as u16);
         }
         put_u32(self.b, 16, end as u32);
         put_u32(self.b, 20, 0);
@@ -379,7 +437,7 @@ mod tests {
             }
             n += 1;
         }
-        assert_eq!(n as usize, (4096 - PAGE_HEADER) / (cell.len() + 2));
+        assert_eq!(n as usize, (4096 - PAGE_HEADER) / (cell.len() + SLOT_SIZE));
         p.node().validate().unwrap();
     }
 

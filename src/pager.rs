@@ -19,14 +19,17 @@ use crate::btree::{Guard, PageId, PageRef};
 use crate::device::{BlockDevice, Mapping};
 use crate::error::{Error, Result};
 use crate::format::{crc_skipping, get_u64, kind, put_u32, put_u64, PAGE_HEADER};
-use crate::sync::RwLock;
+use crate::sync::{Mutex, RwLock};
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use core::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU64, AtomicUsize,
+    Ordering::{AcqRel, Acquire, Relaxed},
+};
 use hashbrown::HashMap;
 
 const SHARDS: usize = 16;
@@ -92,23 +95,64 @@ struct Shard {
 }
 
 /// Direct-mapped memo of mapped pages whose checksum was verified.
-struct Verified {
+struct VerifiedTable {
     slots: Box<[AtomicU64]>,
     mask: usize,
 }
 
+impl VerifiedTable {
+    fn new(entries: usize) -> Self {
+        let n = entries.next_power_of_two().max(1024);
+        VerifiedTable { slots: (0..n).map(|_| AtomicU64::new(0)).collect(), mask: n - 1 }
+    }
+}
+
+/// The memo grows with the file: the writer swaps in a larger table, and readers keep using
+/// whichever table they loaded. Replaced tables are retired, not freed, until the pager drops,
+/// so a reader's reference stays valid; their total size is below twice the current one.
+struct Verified {
+    current: AtomicPtr<VerifiedTable>,
+    retired: Mutex<Vec<Box<VerifiedTable>>>,
+}
+
 impl Verified {
-    fn new(pages: usize) -> Self {
-        let n = pages.next_power_of_two().max(1024);
-        Verified { slots: (0..n).map(|_| AtomicU64::new(0)).collect(), mask: n - 1 }
+    fn new(entries: usize) -> Self {
+        let t = Box::new(VerifiedTable::new(entries));
+        Verified { current: AtomicPtr::new(Box::into_raw(t)), retired: Mutex::new(Vec::new()) }
+    }
+    #[inline]
+    fn table(&self) -> &VerifiedTable {
+        // SAFETY: `current` always holds a pointer from `Box::into_raw`; a replaced table moves
+        // to `retired` and is freed only in `drop`, when no `&self` borrow is left.
+        unsafe { &*self.current.load(Acquire) }
     }
     #[inline]
     fn contains(&self, id: PageId) -> bool {
-        self.slots[id as usize & self.mask].load(Relaxed) == id + 1
+        let t = self.table();
+        t.slots[id as usize & t.mask].load(Relaxed) == id + 1
     }
     #[inline]
     fn insert(&self, id: PageId) {
-        self.slots[id as usize & self.mask].store(id + 1, Relaxed);
+        let t = self.table();
+        t.slots[id as usize & t.mask].store(id + 1, Relaxed);
+    }
+    /// Make room for `pages` pages (called by the writer as the file grows).
+    fn reserve(&self, pages: u64) {
+        let t = self.table();
+        if (pages as usize) * 2 <= t.slots.len() {
+            return;
+        }
+        let new = Box::into_raw(Box::new(VerifiedTable::new(pages as usize * 4)));
+        let old = self.current.swap(new, AcqRel);
+        // SAFETY: `old` came from `Box::into_raw` and is owned by nobody else now.
+        self.retired.lock().push(unsafe { Box::from_raw(old) });
+    }
+}
+
+impl Drop for Verified {
+    fn drop(&mut self) {
+        // SAFETY: as in `table`; nothing borrows the table any more.
+        drop(unsafe { Box::from_raw(self.current.load(Acquire)) });
     }
 }
 
@@ -142,7 +186,7 @@ impl Pager {
             dirty_entries: AtomicUsize::new(0),
             dirty_bytes: AtomicUsize::new(0),
             budget,
-            verified: Verified::new(budget / page_size * 4),
+            verified: Verified::new((device_len as usize / page_size) * 4),
             counters: Counters::default(),
         })
     }
@@ -150,6 +194,13 @@ impl Pager {
     #[inline]
     fn shard(&self, id: PageId) -> &RwLock<Shard> {
         &self.shards[(id as usize) % SHARDS]
+    }
+
+    /// Size the verified-page memo for a file of `pages` pages.
+    pub fn reserve_pages(&self, pages: u64) {
+        if self.mapping.is_some() {
+            self.verified.reserve(pages);
+        }
     }
 
     pub fn cache_bytes(&self) -> usize {
@@ -205,6 +256,24 @@ impl Pager {
         let page = Arc::new(buf);
         self.insert_clean(id, page.clone());
         Ok(PageRef::Shared(page))
+    }
+
+    /// Read back a page this process wrote and nobody else can see (a spilled private page):
+    /// no cache, no checksum verification.
+    pub fn read_private(&self, id: PageId) -> Result<Box<[u8]>> {
+        let off = self.page_offset(id)?;
+        if let Some(m) = self.mapping {
+            if off as usize + self.page_size <= m.len {
+                // SAFETY: as in `read_page`: the page lies below the device length and the
+                // reserved mapping; it is private to the writer, so nothing writes it meanwhile.
+                let page = unsafe { core::slice::from_raw_parts(m.base.as_ptr().add(off as usize), self.page_size) };
+                return Ok(Box::from(page));
+            }
+        }
+        let mut buf = vec![0u8; self.page_size].into_boxed_slice();
+        self.device.read(off, &mut buf)?;
+        self.counters.pages_read.fetch_add(1, Relaxed);
+        Ok(buf)
     }
 
     /// Read a page straight from the device, verifying it, bypassing the cache (for `check`).
