@@ -899,7 +899,7 @@ impl TxnInner {
                 }
             }
             n = n.wrapping_add(1);
-            if n % 256 == 0 {
+            if n.is_multiple_of(256) {
                 self.maybe_spill()?;
             }
             Ok(())

@@ -112,6 +112,8 @@ impl VerifiedTable {
 /// so a reader's reference stays valid; their total size is below twice the current one.
 struct Verified {
     current: AtomicPtr<VerifiedTable>,
+    // Boxed so a retired table keeps its address while readers may still hold `&` to it.
+    #[allow(clippy::vec_box)]
     retired: Mutex<Vec<Box<VerifiedTable>>>,
 }
 
