@@ -143,6 +143,12 @@ pub trait PageStore: PageSource {
     fn write_overflow(&mut self, value: &[u8]) -> Result<PageId>;
     /// Release an overflow run.
     fn free_overflow(&mut self, first: PageId, len: usize);
+    /// A private page id to hold a complete replacement of page `id`'s content: `id` itself
+    /// if it is private, else a fresh page (and `id` is freed). Contents are unspecified.
+    fn rewrite(&mut self, id: PageId) -> Result<PageId>;
+    /// Called between nodes of a batch application, when no page is borrowed: a chance to
+    /// write private pages out if the transaction has outgrown its memory budget.
+    fn spill_point(&mut self) -> Result<()>;
 }
 
 /// Largest inline leaf cell for a page size: a leaf always holds at least four.
@@ -869,5 +875,429 @@ impl<'a> RangeState<'a> {
             return Ok(None);
         }
         Ok(Some(c.entry(s)?))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sorted batch application
+
+/// A sorted run of operations, one per key (a flushed write buffer).
+pub trait OpList {
+    /// Number of operations.
+    fn len(&self) -> usize;
+    /// Key of operation `i` (strictly increasing in `i`).
+    fn key(&self, i: usize) -> &[u8];
+    /// Value to store, or `None` to remove.
+    fn value(&self, i: usize) -> Option<&[u8]>;
+}
+
+/// Replacement of one node by zero or more nodes: `(separator before it, page)`; the first
+/// entry's separator is `None` (it inherits the separator already in the parent).
+type Replacement = Vec<(Option<Vec<u8>>, PageId)>;
+
+/// Apply sorted `ops` to the tree at `root`; returns the new root and the change in entry count.
+///
+/// Each touched leaf is rebuilt once: its old cells and the operations for its key range are
+/// merged and packed into as many full pages as needed; each touched branch is rebuilt once
+/// from its children's replacements. Nodes left empty disappear.
+pub fn apply_sorted<S: PageStore, O: OpList + ?Sized>(s: &mut S, root: PageId, ops: &O) -> Result<(PageId, i64)> {
+    if ops.len() == 0 {
+        return Ok((root, 0));
+    }
+    let mut delta = 0i64;
+    let mut nodes = if root == 0 {
+        let mut p = Packer::new(kind::LEAF);
+        let total = merged_size(s.page_size(), None, ops, 0, ops.len());
+        let cap = s.page_size() - PAGE_HEADER;
+        p.target = total.div_ceil(total.div_ceil(cap).max(1));
+        merge_leaf(s, None, ops, 0, ops.len(), &mut p, &mut delta)?;
+        p.finish(s, 0)?
+    } else {
+        apply_node(s, root, ops, 0, ops.len(), 0, &mut delta)?
+    };
+    // Grow new levels while the top splits, then collapse single-child branches.
+    while nodes.len() > 1 {
+        let mut p = Packer::new(kind::BRANCH);
+        let last = nodes.len() - 1;
+        for (i, (_, id)) in nodes.iter().enumerate() {
+            let sep = nodes.get(i + 1).and_then(|n| n.0.clone());
+            p.push_child(s, *id, if i == last { None } else { sep })?;
+        }
+        nodes = p.finish(s, 0)?;
+    }
+    let mut root = nodes.first().map_or(0, |n| n.1);
+    while root != 0 {
+        let (leaf, n, only) = {
+            let p = s.page(root)?;
+            let node = Node::new(&p);
+            (node.is_leaf(), node.len(), node.right_child())
+        };
+        if leaf || n > 0 {
+            break;
+        }
+        s.free(root);
+        root = only;
+    }
+    Ok((root, delta))
+}
+
+fn apply_node<S: PageStore, O: OpList + ?Sized>(
+    s: &mut S,
+    id: PageId,
+    ops: &O,
+    lo: usize,
+    hi: usize,
+    depth: usize,
+    delta: &mut i64,
+) -> Result<Replacement> {
+    if depth >= MAX_DEPTH {
+        return Err(Error::corrupted(id, "tree deeper than the depth limit (cycle?)"));
+    }
+    let old: Vec<u8> = {
+        let p = s.page(id)?;
+        check_node(&p, id)?;
+        p.to_vec()
+    };
+    let node = Node::new(&old);
+    if node.is_leaf() {
+        return repack_leaves(s, &[(id, None)], &[(lo, hi)], ops, delta);
+    }
+    // Branch: route each run of operations to its child.
+    let n = node.len();
+    let children: Vec<(PageId, Option<Vec<u8>>)> =
+        (0..=n).map(|i| (node.child(i), if i < n { Some(node.key(i).to_vec()) } else { None })).collect();
+    // Operation range of each child.
+    let mut ranges = Vec::with_capacity(children.len());
+    let mut j = lo;
+    for (_, sep) in &children {
+        let end = match sep {
+            Some(k) => j + partition(ops, j, hi, k),
+            None => hi,
+        };
+        ranges.push((j, end));
+        j = end;
+    }
+    let leaves_below = {
+        let first_touched = ranges.iter().position(|r| r.0 < r.1).expect("ops fall in some child");
+        let p = s.page(children[first_touched].0)?;
+        check_node(&p, children[first_touched].0)?;
+        Node::new(&p).is_leaf()
+    };
+    let mut changed = false;
+    let mut out: Vec<(PageId, Option<Vec<u8>>)> = Vec::with_capacity(children.len() + 4);
+    let mut i = 0;
+    while i < children.len() {
+        if ranges[i].0 == ranges[i].1 {
+            out.push(children[i].clone());
+            i += 1;
+            continue;
+        }
+        // A run of touched children: consecutive leaves are repacked together.
+        let mut run_end = i + 1;
+        if leaves_below {
+            while run_end < children.len() && ranges[run_end].0 < ranges[run_end].1 {
+                run_end += 1;
+            }
+        }
+        let rep = if leaves_below {
+            repack_leaves(s, &children[i..run_end], &ranges[i..run_end], ops, delta)?
+        } else {
+            apply_node(s, children[i].0, ops, ranges[i].0, ranges[i].1, depth + 1, delta)?
+        };
+        let sep = children[run_end - 1].1.clone();
+        if rep.len() == 1 && run_end == i + 1 && rep[0].1 == children[i].0 {
+            out.push(children[i].clone());
+            i = run_end;
+            continue;
+        }
+        changed = true;
+        if rep.is_empty() {
+            // The run vanished: drop it with the separator on its right, or for the last
+            // children, the separator on its left (the previous child becomes the last).
+            if sep.is_none() {
+                if let Some(prev) = out.last_mut() {
+                    prev.1 = None;
+                }
+            }
+        } else {
+            let last = rep.len() - 1;
+            for (r, (_, rid)) in rep.iter().enumerate() {
+                let after = if r == last { sep.clone() } else { rep[r + 1].0.clone() };
+                out.push((*rid, after));
+            }
+        }
+        i = run_end;
+    }
+    if !changed {
+        return Ok(alloc::vec![(None, id)]);
+    }
+    if out.is_empty() {
+        s.free(id);
+        return Ok(Vec::new());
+    }
+    let mut p = Packer::new(kind::BRANCH);
+    for (child, sep) in out {
+        p.push_child(s, child, sep)?;
+    }
+    let first = s.rewrite(id)?;
+    p.finish(s, first)
+}
+
+/// Merge consecutive leaves with their operations and pack the result evenly into as few
+/// pages as hold it. The first leaf's page is reused (rewritten); the others are freed.
+fn repack_leaves<S: PageStore, O: OpList + ?Sized>(
+    s: &mut S,
+    leaves: &[(PageId, Option<Vec<u8>>)],
+    ranges: &[(usize, usize)],
+    ops: &O,
+    delta: &mut i64,
+) -> Result<Replacement> {
+    let ps = s.page_size();
+    let mut total = 0;
+    for ((id, _), &(lo, hi)) in leaves.iter().zip(ranges) {
+        let p = s.page(*id)?;
+        check_node(&p, *id)?;
+        let node = Node::new(&p);
+        if !node.is_leaf() {
+            return Err(Error::corrupted(*id, "leaf expected beside other leaves"));
+        }
+        total += merged_size(ps, Some(&node), ops, lo, hi);
+    }
+    let mut p = Packer::new(kind::LEAF);
+    let cap = ps - PAGE_HEADER;
+    p.target = total.div_ceil(total.div_ceil(cap).max(1));
+    let mut old = Vec::with_capacity(ps);
+    for ((id, _), &(lo, hi)) in leaves.iter().zip(ranges) {
+        old.clear();
+        old.extend_from_slice(&s.page(*id)?);
+        merge_leaf(s, Some(&Node::new(&old)), ops, lo, hi, &mut p, delta)?;
+    }
+    for (id, _) in &leaves[1..] {
+        s.free(*id);
+    }
+    let first = s.rewrite(leaves[0].0)?;
+    let rep = p.finish(s, first)?;
+    s.spill_point()?;
+    Ok(rep)
+}
+
+/// Number of operations in `lo..hi` with keys below `bound`.
+fn partition<O: OpList + ?Sized>(ops: &O, lo: usize, hi: usize, bound: &[u8]) -> usize {
+    let (mut a, mut b) = (lo, hi);
+    while a < b {
+        let m = (a + b) / 2;
+        if ops.key(m) < bound {
+            a = m + 1;
+        } else {
+            b = m;
+        }
+    }
+    a - lo
+}
+
+/// Bytes the merge of a leaf's cells with `ops[lo..hi]` will occupy (cells plus slots).
+fn merged_size<O: OpList + ?Sized>(ps: usize, node: Option<&Node<'_>>, ops: &O, lo: usize, hi: usize) -> usize {
+    let n = node.map_or(0, |n| n.len());
+    let (mut i, mut j, mut total) = (0usize, lo, 0usize);
+    let new_cell = |j: usize| {
+        ops.value(j).map_or(0, |v| {
+            let k = ops.key(j).len();
+            let inline = LEAF_CELL_HEADER + k + v.len();
+            SLOT_SIZE + if inline <= max_inline_cell(ps) { inline } else { LEAF_CELL_HEADER + k + 8 }
+        })
+    };
+    while i < n || j < hi {
+        let ord = match (i < n, j < hi) {
+            (true, true) => node.expect("node").key(i).cmp(ops.key(j)),
+            (true, false) => core::cmp::Ordering::Less,
+            _ => core::cmp::Ordering::Greater,
+        };
+        match ord {
+            core::cmp::Ordering::Less => {
+                total += SLOT_SIZE + node.expect("node").cell(i).len();
+                i += 1;
+            }
+            core::cmp::Ordering::Equal => {
+                total += new_cell(j);
+                i += 1;
+                j += 1;
+            }
+            core::cmp::Ordering::Greater => {
+                total += new_cell(j);
+                j += 1;
+            }
+        }
+    }
+    total
+}
+
+/// Merge a leaf's cells (if any) with `ops[lo..hi]` into the packer.
+fn merge_leaf<S: PageStore, O: OpList + ?Sized>(
+    s: &mut S,
+    node: Option<&Node<'_>>,
+    ops: &O,
+    lo: usize,
+    hi: usize,
+    p: &mut Packer,
+    delta: &mut i64,
+) -> Result<()> {
+    let n = node.map_or(0, |n| n.len());
+    let (mut i, mut j) = (0usize, lo);
+    let mut cell = Vec::new();
+    while i < n || j < hi {
+        let ord = match (i < n, j < hi) {
+            (true, true) => node.expect("node").key(i).cmp(ops.key(j)),
+            (true, false) => core::cmp::Ordering::Less,
+            _ => core::cmp::Ordering::Greater,
+        };
+        match ord {
+            core::cmp::Ordering::Less => {
+                p.push_cell(s, node.expect("node").cell(i))?;
+                i += 1;
+            }
+            core::cmp::Ordering::Greater | core::cmp::Ordering::Equal => {
+                let existed = ord == core::cmp::Ordering::Equal;
+                if existed {
+                    if let LeafValue::Overflow { page, len } = node.expect("node").value(i) {
+                        s.free_overflow(page, len);
+                    }
+                    i += 1;
+                }
+                match ops.value(j) {
+                    Some(v) => {
+                        make_leaf_cell(s, ops.key(j), v, &mut cell)?;
+                        p.push_cell(s, &cell)?;
+                        *delta += i64::from(!existed);
+                    }
+                    None => *delta -= i64::from(existed),
+                }
+                j += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Packs cells in key order into consecutive fresh pages.
+struct Packer {
+    kind: u8,
+    /// Finished and current pages with the separator before each (first: None).
+    pages: Replacement,
+    /// The page being filled: its first id is decided at `finish` for the first page.
+    cur: Option<PageId>,
+    cur_cells: usize,
+    last_key: Vec<u8>,
+    /// Branch packing: the separator that closes the current page if the next cell starts a
+    /// new one.
+    pending_right: Option<(PageId, Option<Vec<u8>>)>,
+    first_buf: Option<Vec<u8>>,
+    /// Bytes (cells + slots) to put on each page before starting the next (leaves).
+    target: usize,
+    cur_bytes: usize,
+}
+
+impl Packer {
+    fn new(kind: u8) -> Self {
+        Packer {
+            kind,
+            pages: Vec::new(),
+            cur: None,
+            cur_cells: 0,
+            last_key: Vec::new(),
+            pending_right: None,
+            first_buf: None,
+            target: usize::MAX,
+            cur_bytes: 0,
+        }
+    }
+
+    /// Bytes of the page being filled: the first page is staged in memory until `finish`
+    /// knows which id it takes (the node's own, rewritten); later pages are allocated.
+    fn page<'a, S: PageStore>(&'a mut self, s: &'a mut S) -> &'a mut [u8] {
+        match self.cur {
+            Some(id) => s.get_mut(id),
+            None => self.first_buf.as_mut().expect("first page buffer"),
+        }
+    }
+
+    fn start_page<S: PageStore>(&mut self, s: &mut S, sep: Option<Vec<u8>>) -> Result<()> {
+        let ps = s.page_size();
+        if self.first_buf.is_none() && self.pages.is_empty() && self.cur.is_none() {
+            self.first_buf = Some(alloc::vec![0u8; ps]);
+            NodeMut::new(self.first_buf.as_mut().expect("buffer")).init(self.kind, 0);
+            self.pages.push((None, 0));
+        } else {
+            let id = s.alloc()?;
+            NodeMut::new(s.get_mut(id)).init(self.kind, id);
+            self.cur = Some(id);
+            self.pages.push((sep, id));
+        }
+        self.cur_cells = 0;
+        self.cur_bytes = 0;
+        Ok(())
+    }
+
+    fn push_cell<S: PageStore>(&mut self, s: &mut S, cell: &[u8]) -> Result<()> {
+        if self.pages.is_empty() {
+            self.start_page(s, None)?;
+        }
+        let key = leaf_cell_key(cell);
+        let cost = cell.len() + SLOT_SIZE;
+        // Move on once a page has reached the target fill (so the planned number of pages
+        // always suffices), or when the cell does not fit.
+        let at_target = self.cur_cells > 0 && self.cur_bytes >= self.target;
+        if at_target || !NodeMut::new(self.page(s)).push_cell(cell) {
+            let sep = shortest_separator(&self.last_key, key);
+            self.start_page(s, Some(sep))?;
+            if !NodeMut::new(self.page(s)).push_cell(cell) {
+                return Err(Error::corrupted(0, "cell larger than a page"));
+            }
+        }
+        self.cur_cells += 1;
+        self.cur_bytes += cost;
+        self.last_key.clear();
+        self.last_key.extend_from_slice(key);
+        Ok(())
+    }
+
+    /// Branch packing: append child `child` followed by separator `sep` (`None` for the last).
+    fn push_child<S: PageStore>(&mut self, s: &mut S, child: PageId, sep: Option<Vec<u8>>) -> Result<()> {
+        if self.pages.is_empty() {
+            self.start_page(s, None)?;
+        }
+        // A child waits until we know whether its separator fits on this page.
+        if let Some((prev, prev_sep)) = self.pending_right.take() {
+            let key = prev_sep.expect("only the last child has no separator");
+            let mut c = Vec::with_capacity(BRANCH_CELL_HEADER + key.len());
+            encode_branch_cell(&mut c, prev, &key);
+            if !NodeMut::new(self.page(s)).push_cell(&c) {
+                // Close the page with `prev` as its right child; `key` moves up.
+                NodeMut::new(self.page(s)).set_right_child(prev);
+                self.start_page(s, Some(key))?;
+                self.pending_right = Some((child, sep));
+                return Ok(());
+            }
+        }
+        self.pending_right = Some((child, sep));
+        Ok(())
+    }
+
+    /// Finish: the first page takes id `first` (0: allocate). Returns the replacement list.
+    fn finish<S: PageStore>(mut self, s: &mut S, first: PageId) -> Result<Replacement> {
+        if let Some((child, _)) = self.pending_right.take() {
+            NodeMut::new(self.page(s)).set_right_child(child);
+        }
+        let Some(buf) = self.first_buf.take() else {
+            if first != 0 {
+                s.free(first);
+            }
+            return Ok(Vec::new());
+        };
+        let id = if first == 0 { s.alloc()? } else { first };
+        let dst = s.get_mut(id);
+        dst.copy_from_slice(&buf);
+        crate::format::put_u64(dst, 8, id);
+        self.pages[0].1 = id;
+        Ok(self.pages)
     }
 }

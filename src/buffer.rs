@@ -8,6 +8,7 @@
 //! not touch again instead of thrashing. The log records operations in call order at the time
 //! of the call, so replay reaches the same state whatever the flush points were.
 
+use crate::btree::OpList;
 use alloc::vec::Vec;
 use core::hash::BuildHasher;
 use hashbrown::{DefaultHashBuilder, HashSet};
@@ -32,12 +33,6 @@ pub(crate) struct WriteBuffer {
     ops: Vec<BufOp>,
     hashes: HashSet<u64>,
     hasher: DefaultHashBuilder,
-}
-
-/// One operation, in key order.
-pub(crate) enum Applied<'a> {
-    Put(&'a [u8], &'a [u8]),
-    Remove(&'a [u8]),
 }
 
 fn prefix(key: &[u8]) -> u64 {
@@ -78,40 +73,50 @@ impl WriteBuffer {
         self.hashes.insert(self.hasher.hash_one(key));
     }
 
-    fn key(&self, op: &BufOp) -> &[u8] {
+    fn op_key(&self, op: &BufOp) -> &[u8] {
         &self.arena[op.off..op.off + op.klen as usize]
     }
 
-    /// Sort, keep the last operation per key, and call `f` for each in key order; then clear.
-    pub fn drain_sorted<E>(&mut self, mut f: impl FnMut(Applied<'_>) -> Result<(), E>) -> Result<(), E> {
+    /// Sort by key and keep only the last operation per key; then read it as an [`OpList`].
+    pub fn sort_dedup(&mut self) {
         let mut ops = core::mem::take(&mut self.ops);
         ops.sort_unstable_by(|a, b| {
-            a.prefix.cmp(&b.prefix).then_with(|| self.key(a).cmp(self.key(b))).then(a.seq.cmp(&b.seq))
+            a.prefix.cmp(&b.prefix).then_with(|| self.op_key(a).cmp(self.op_key(b))).then(a.seq.cmp(&b.seq))
         });
-        let mut result = Ok(());
-        for (i, op) in ops.iter().enumerate() {
-            if let Some(next) = ops.get(i + 1) {
-                if next.prefix == op.prefix && self.key(next) == self.key(op) {
-                    continue; // a later operation on the same key wins
-                }
-            }
-            let key = self.key(op);
-            let r = if op.vlen == REMOVE {
-                f(Applied::Remove(key))
-            } else {
-                let at = op.off + op.klen as usize;
-                f(Applied::Put(key, &self.arena[at..at + op.vlen as usize]))
-            };
-            if r.is_err() {
-                result = r;
-                break;
+        let mut w = 0;
+        for r in 0..ops.len() {
+            let superseded =
+                ops.get(r + 1).is_some_and(|n| n.prefix == ops[r].prefix && self.op_key(n) == self.op_key(&ops[r]));
+            if !superseded {
+                ops[w] = ops[r];
+                w += 1;
             }
         }
-        ops.clear();
+        ops.truncate(w);
         self.ops = ops;
+    }
+
+    /// Forget everything (keeps allocations).
+    pub fn clear(&mut self) {
+        self.ops.clear();
         self.arena.clear();
         self.hashes.clear();
-        result
+    }
+}
+
+impl OpList for WriteBuffer {
+    fn len(&self) -> usize {
+        self.ops.len()
+    }
+    fn key(&self, i: usize) -> &[u8] {
+        self.op_key(&self.ops[i])
+    }
+    fn value(&self, i: usize) -> Option<&[u8]> {
+        let op = &self.ops[i];
+        (op.vlen != REMOVE).then(|| {
+            let at = op.off + op.klen as usize;
+            &self.arena[at..at + op.vlen as usize]
+        })
     }
 }
 
@@ -129,15 +134,8 @@ mod tests {
         b.push(b"apple_pie_long_key", Some(b"3"));
         b.push(b"apple", Some(b"4"));
         assert!(b.may_contain(b"apple"));
-        let mut seen = vec![];
-        b.drain_sorted::<()>(|a| {
-            seen.push(match a {
-                Applied::Put(k, v) => (k.to_vec(), Some(v.to_vec())),
-                Applied::Remove(k) => (k.to_vec(), None),
-            });
-            Ok(())
-        })
-        .unwrap();
+        b.sort_dedup();
+        let seen: Vec<_> = (0..b.len()).map(|i| (b.key(i).to_vec(), b.value(i).map(|v| v.to_vec()))).collect();
         assert_eq!(
             seen,
             vec![
@@ -146,6 +144,7 @@ mod tests {
                 (b"banana".to_vec(), None)
             ]
         );
+        b.clear();
         assert!(b.is_empty() && !b.may_contain(b"apple"));
     }
 }

@@ -28,7 +28,7 @@
 //! last checkpoint, or a checkpoint after T has completed.
 
 use crate::btree::{self, Guard, PageId, PageRef, PageSource, PageStore, RangeState};
-use crate::buffer::{Applied, WriteBuffer};
+use crate::buffer::WriteBuffer;
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
 use crate::format::{
@@ -883,33 +883,17 @@ impl TxnInner {
             return Ok(());
         }
         let mut buffer = core::mem::take(&mut t.buffer);
-        let (mut root, mut count) = (t.root, t.count);
-        let mut n = 0u32;
-        let r = buffer.drain_sorted(|op| {
-            match op {
-                Applied::Put(k, v) => {
-                    let (r, replaced) = btree::insert(self, root, k, v)?;
-                    root = r;
-                    count += u64::from(!replaced);
-                }
-                Applied::Remove(k) => {
-                    let (r, removed) = btree::remove(self, root, k)?;
-                    root = r;
-                    count -= u64::from(removed);
-                }
-            }
-            n = n.wrapping_add(1);
-            if n.is_multiple_of(256) {
-                self.maybe_spill()?;
-            }
-            Ok(())
-        });
+        let root = t.root;
+        buffer.sort_dedup();
+        let r = btree::apply_sorted(self, root, &buffer);
+        buffer.clear();
         let t = self.tables.get_mut(table).expect("open table");
         t.buffer = buffer;
-        t.root = root;
-        t.count = count;
         t.dirty = true;
-        self.fail(r)?;
+        let (root, delta) = self.fail(r)?;
+        let t = self.tables.get_mut(table).expect("open table");
+        t.root = root;
+        t.count = t.count.checked_add_signed(delta).ok_or_else(|| Error::corrupted(root, "entry count underflow"))?;
         let r = self.maybe_spill();
         self.fail(r)
     }
@@ -1253,6 +1237,25 @@ impl PageStore for TxnInner {
         self.shared.pager.write_overflow(first, value)?;
         self.private_runs.insert(first);
         Ok(first)
+    }
+
+    fn rewrite(&mut self, id: PageId) -> Result<PageId> {
+        if self.dirty.contains_key(&id) {
+            return Ok(id);
+        }
+        let ps = self.shared.pager.page_size;
+        if self.spilled.remove(&id) {
+            self.shared.pager.forget(id);
+            self.dirty.insert(id, vec![0u8; ps].into_boxed_slice());
+            self.dirty_bytes += ps;
+            return Ok(id);
+        }
+        self.free_committed(id);
+        self.alloc()
+    }
+
+    fn spill_point(&mut self) -> Result<()> {
+        self.maybe_spill()
     }
 
     fn free_overflow(&mut self, first: PageId, len: usize) {
