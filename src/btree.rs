@@ -18,6 +18,7 @@ use crate::page::{
     encode_branch_cell, encode_leaf_cell, encode_overflow_cell, LeafValue, Node, NodeMut, BRANCH_CELL_HEADER,
     LEAF_CELL_HEADER, SLOT_SIZE,
 };
+use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ops::{Bound, Deref};

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test suite of the repository. Installs what is missing first (idempotent), so it
+# works on a fresh machine with only rustup/cargo. Used verbatim by .ci/run.
+#
+#   TESSERA_TEST_SCALE   scales the long sweeps (crash, fault, model); default 1 (CI size)
+#   TESSERA_BENCH_N      pairs for the peer benchmark smoke run; default 20000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+export TESSERA_TEST_SCALE="${TESSERA_TEST_SCALE:-1}"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "toolchain"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "engine builds as no_std + alloc for wasm32"
+cargo build -p tessera --no-default-features --target wasm32-unknown-unknown
+
+step "tests (unit, integration, doc, CLI)"
+cargo test --workspace
+
+step "examples"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+cargo run -q --example quickstart -- "$tmp/quickstart.db"
+
+step "benchmarks, smoke size (TESSERA_BENCH_N=${TESSERA_BENCH_N:-20000})"
+TESSERA_BENCH_N="${TESSERA_BENCH_N:-20000}" TESSERA_BENCH_DIR="$tmp" cargo bench --bench peers
+cargo bench --bench micro -- --test
