@@ -626,8 +626,18 @@ impl<'a> Cursor<'a> {
 
     /// Positioned at the last entry `<= key` (or `< key` when `exclusive`); may be before the start.
     pub fn seek_back<S: PageSource>(s: &'a S, root: PageId, key: &[u8], exclusive: bool) -> Result<Option<Self>> {
-        // Find the first entry >= key (or > key), then step back one.
-        let mut c = Self::seek(s, root, key, !exclusive)?;
+        // Descend to the slot just past the wanted entry (without settling forward, which
+        // would drop the path at the end of the tree), then step back one.
+        let mut c = Self::descend(s, root, |n| {
+            if n.is_leaf() {
+                match n.search(key) {
+                    Ok(i) if !exclusive => i + 1,
+                    Ok(i) | Err(i) => i,
+                }
+            } else {
+                n.child_index(key)
+            }
+        })?;
         Ok(if c.retreat(s)? { Some(c) } else { None })
     }
 

@@ -161,3 +161,25 @@ fn non_durable_commits_and_sync() {
     db.sync().unwrap();
     assert!(db.begin_read().unwrap().open_table("t").unwrap().get(b"a").unwrap().is_some());
 }
+
+#[test]
+fn reverse_range_with_bounds_past_the_ends() {
+    let db = Database::memory();
+    let tx = db.begin_write().unwrap();
+    {
+        let mut t = tx.open_table("t").unwrap();
+        t.insert(b"", b"empty").unwrap();
+        t.insert(b"m", b"middle").unwrap();
+    }
+    tx.commit().unwrap();
+    let rx = db.begin_read().unwrap();
+    let t = rx.open_table("t").unwrap();
+    fn keys<'a>(r: impl Iterator<Item = tessera::Result<(tessera::Guard<'a>, tessera::Guard<'a>)>>) -> Vec<Vec<u8>> {
+        r.map(|e| e.unwrap().0.to_vec()).collect()
+    }
+    assert_eq!(keys(t.range(..=b"zzzz".as_slice()).unwrap().rev()), [b"m".to_vec(), b"".to_vec()]);
+    assert_eq!(keys(t.range(..b"m".as_slice()).unwrap().rev()), [b"".to_vec()]);
+    assert_eq!(keys(t.range(..=b"m".as_slice()).unwrap().rev()), [b"m".to_vec(), b"".to_vec()]);
+    assert_eq!(keys(t.range(b"n".as_slice()..).unwrap().rev()), Vec::<Vec<u8>>::new());
+    assert_eq!(keys(t.range(..b"".as_slice()).unwrap().rev()), Vec::<Vec<u8>>::new());
+}
