@@ -45,8 +45,7 @@ impl CheckReport {
 
 pub(crate) struct Layout {
     pub page_count: u64,
-    pub log_start: u64,
-    pub log_pages: u64,
+    pub log_regions: Vec<(u64, u64)>,
     pub free: Vec<PageId>,
     pub freelist_pages: Vec<PageId>,
 }
@@ -189,9 +188,11 @@ pub(crate) fn check(rx: &ReadTransaction, catalog_root: PageId, layout: &Layout)
     if let Some(s) = w.state.get_mut(0) {
         *s = 3;
     }
-    for p in layout.log_start..layout.log_start + layout.log_pages {
-        if let Some(s) = w.state.get_mut(p as usize) {
-            *s = 3;
+    for &(start, pages) in &layout.log_regions {
+        for p in start..start + pages {
+            if let Some(s) = w.state.get_mut(p as usize) {
+                *s = 3;
+            }
         }
     }
     for &p in &layout.freelist_pages {

@@ -124,8 +124,12 @@ struct WriterState {
     fresh: HashSet<PageId>,
     slot: CommitSlot,
     freelist_pages: Vec<PageId>,
+    /// Log regions of the current checkpoint's log, in order (the first is the slot's); frames
+    /// go to the last one at `log_pos`.
+    log_chain: Vec<(PageId, u64)>,
     log_pos: u64,
-    log_wanted_growth: bool,
+    /// Frame bytes written since the last checkpoint.
+    log_bytes: u64,
     last_txn: u64,
     catalog_root: PageId,
     unsynced: bool,
@@ -162,6 +166,7 @@ impl core::fmt::Debug for Database {
 }
 
 const INITIAL_LOG_BYTES: usize = 1 << 20;
+const SECTOR: u64 = crate::device::SECTOR_SIZE as u64;
 
 impl Database {
     /// Open the database file at `path`, creating it if missing, with default [`Options`].
@@ -225,8 +230,9 @@ impl Database {
             fresh: HashSet::new(),
             slot,
             freelist_pages,
+            log_chain: vec![(slot.log_start, slot.log_pages)],
             log_pos: 0,
-            log_wanted_growth: false,
+            log_bytes: 0,
             last_txn: slot.txn_id,
             catalog_root: slot.catalog_root,
             unsynced: false,
@@ -249,40 +255,26 @@ impl Database {
     /// Replay log frames written after the current checkpoint, then checkpoint.
     fn recover(&self) -> Result<()> {
         let w = self.shared.writer.take()?;
-        let ps = self.shared.pager.page_size as u64;
-        let slot = w.slot;
-        let log_off = slot.log_start * ps;
-        let cap = slot.log_pages * ps;
+        let frames = match read_log(&self.shared.pager, &w.slot) {
+            Ok(f) => f,
+            Err(e) => {
+                self.shared.writer.put(w);
+                return Err(e);
+            }
+        };
         let mut tx = TxnInner::new(self.shared.clone(), w);
-        tx.logging = false;
-        let mut pos = 0u64;
-        let mut expected = slot.txn_id + 1;
-        let mut replayed = 0u64;
-        let mut head = [0u8; FRAME_HEADER];
-        while pos + FRAME_HEADER as u64 <= cap {
-            self.shared.pager.device.read(log_off + pos, &mut head)?;
-            let Some(h) = FrameHeader::parse(&head) else { break };
-            let total = FRAME_HEADER as u64 + h.payload_len as u64;
-            if h.seq != slot.seq || h.txn_id != expected || pos + total > cap {
-                break;
-            }
-            let mut frame = vec![0u8; total as usize];
-            self.shared.pager.device.read(log_off + pos, &mut frame)?;
-            if !FrameHeader::verify(&frame) {
-                break;
-            }
-            let page = (log_off + pos) / ps;
-            tx.apply_frame(&frame[FRAME_HEADER..], page)?;
-            pos += FrameHeader::padded_len(h.payload_len as usize) as u64;
-            expected += 1;
-            replayed += 1;
-        }
-        if replayed == 0 {
-            let w = tx.into_state_abort();
-            self.shared.writer.put(w);
+        if frames.is_empty() {
+            self.shared.writer.put(tx.into_state_abort());
             return Ok(());
         }
-        tx.txn_id = expected - 1;
+        tx.logging = false;
+        for (page, payload) in &frames {
+            if let Err(e) = tx.apply_frame(payload, *page) {
+                self.shared.writer.put(tx.into_state_abort());
+                return Err(e);
+            }
+        }
+        tx.txn_id = tx.w.slot.txn_id + frames.len() as u64;
         tx.force_checkpoint = true;
         let (r, w) = tx.commit();
         if r.is_err() {
@@ -406,8 +398,7 @@ impl Database {
         let w = self.shared.writer.take()?;
         let layout = crate::check::Layout {
             page_count: w.next_page,
-            log_start: w.slot.log_start,
-            log_pages: w.slot.log_pages,
+            log_regions: w.log_chain.clone(),
             free: w.free.iter().copied().chain(w.pending.iter().flat_map(|p| p.pages.iter().copied())).collect(),
             freelist_pages: w.freelist_pages.clone(),
         };
@@ -474,6 +465,56 @@ fn read_slots(pager: &Pager) -> Result<CommitSlot> {
     best.ok_or_else(|| Error::corrupted(0, "no valid commit slot"))
 }
 
+/// Read the valid frames of the current checkpoint's log, following continuation frames:
+/// `(page of the frame, payload)` in commit order. Stops at the first frame that is torn,
+/// of another checkpoint, or out of sequence.
+fn read_log(pager: &Pager, slot: &CommitSlot) -> Result<Vec<(u64, Vec<u8>)>> {
+    let ps = pager.page_size as u64;
+    let file_pages = pager.device.len()? / ps;
+    let mut frames = Vec::new();
+    let (mut start, mut pages) = (slot.log_start, slot.log_pages);
+    let mut pos = 0u64;
+    let mut expected = slot.txn_id + 1;
+    let mut hops = 0;
+    let mut head = [0u8; FRAME_HEADER];
+    loop {
+        let cap = pages * ps;
+        let off = start * ps;
+        if pos + FRAME_HEADER as u64 > cap {
+            break;
+        }
+        pager.device.read(off + pos, &mut head)?;
+        let Some(h) = FrameHeader::parse(&head) else { break };
+        let total = FRAME_HEADER as u64 + h.payload_len as u64;
+        if h.seq != slot.seq || h.txn_id != expected || pos + total > cap {
+            break;
+        }
+        let mut frame = vec![0u8; total as usize];
+        pager.device.read(off + pos, &mut frame)?;
+        if !FrameHeader::verify(&frame) {
+            break;
+        }
+        if h.flags & format::FRAME_CONTINUE != 0 {
+            if h.payload_len != 16 || hops >= 64 {
+                return Err(Error::corrupted(start + pos / ps, "malformed log continuation frame"));
+            }
+            let (s, n) = (get_u64(&frame, FRAME_HEADER), get_u64(&frame, FRAME_HEADER + 8));
+            if s == 0 || n == 0 || s.checked_add(n).is_none_or(|e| e > file_pages) {
+                // The new region never reached the disk: the log ends here.
+                break;
+            }
+            (start, pages, pos) = (s, n, 0);
+            hops += 1;
+            continue;
+        }
+        frame.drain(..FRAME_HEADER);
+        frames.push((start + pos / ps, frame));
+        pos += FrameHeader::padded_len(h.payload_len as usize) as u64;
+        expected += 1;
+    }
+    Ok(frames)
+}
+
 /// Free-list page: header, then `nslots` runs of (start u64, len u64); next page at offset 24.
 fn load_freelist(pager: &Pager, slot: &CommitSlot) -> Result<(BTreeSet<PageId>, Vec<PageId>)> {
     let mut free = BTreeSet::new();
@@ -494,8 +535,10 @@ fn load_freelist(pager: &Pager, slot: &CommitSlot) -> Result<(BTreeSet<PageId>, 
         for i in 0..n {
             let start = get_u64(&b, PAGE_HEADER + 16 * i);
             let len = get_u64(&b, PAGE_HEADER + 16 * i + 8);
-            let end =
-                start.checked_add(len).filter(|&e| start > slot.log_start + slot.log_pages - 1 && e <= slot.page_count);
+            let log_end = slot.log_start + slot.log_pages;
+            let end = start
+                .checked_add(len)
+                .filter(|&e| start > 0 && len > 0 && e <= slot.page_count && (e <= slot.log_start || start >= log_end));
             if end.is_none() {
                 return Err(Error::corrupted(id, format!("free run {start}+{len} outside the data pages")));
             }
@@ -531,22 +574,9 @@ fn checkpoint(shared: &Shared, w: &mut WriterState) -> Result<()> {
     let ps = pager.page_size;
     release_pending(shared, w);
     pager.flush_dirty()?;
-    // Grow the log region if it filled up, up to the configured maximum.
-    let mut log_start = w.slot.log_start;
-    let mut log_pages = w.slot.log_pages;
-    let mut old_log = None;
-    let max_log_pages = (shared.options.max_log_size / ps) as u64;
-    // A log larger than half the data would only waste space: checkpoints are cheap then.
-    let data_pages = w.next_page.saturating_sub(log_pages + 1);
-    if w.log_wanted_growth && log_pages < max_log_pages && log_pages * 4 <= data_pages {
-        let new_pages = (log_pages * 2).min(max_log_pages);
-        let start = w.next_page;
-        w.next_page += new_pages;
-        pager.write_at(start * ps as u64, &vec![0u8; new_pages as usize * ps])?;
-        old_log = Some((log_start, log_pages));
-        log_start = start;
-        log_pages = new_pages;
-    }
+    // The next log lives in the newest region of the current chain; older ones are freed.
+    let (log_start, log_pages) = *w.log_chain.last().expect("log chain");
+    let old_logs: Vec<(PageId, u64)> = w.log_chain[..w.log_chain.len() - 1].to_vec();
     // The free list: everything free or pending, plus the pages of the previous free list
     // and log (only the durable slot still points at them; the new one will not).
     let mut all: BTreeSet<PageId> = w.free.clone();
@@ -554,7 +584,7 @@ fn checkpoint(shared: &Shared, w: &mut WriterState) -> Result<()> {
         all.extend(p.pages.iter().copied());
     }
     all.extend(w.freelist_pages.iter().copied());
-    if let Some((s, n)) = old_log {
+    for &(s, n) in &old_logs {
         all.extend(s..s + n);
     }
     let per_page = (ps - PAGE_HEADER) / 16;
@@ -618,13 +648,14 @@ fn checkpoint(shared: &Shared, w: &mut WriterState) -> Result<()> {
     for id in core::mem::take(&mut w.freelist_pages) {
         w.free.insert(id);
     }
-    if let Some((s, n)) = old_log {
+    for (s, n) in old_logs {
         w.free.extend(s..s + n);
     }
     w.freelist_pages = list_pages;
     w.slot = slot;
+    w.log_chain = vec![(log_start, log_pages)];
     w.log_pos = 0;
-    w.log_wanted_growth = false;
+    w.log_bytes = 0;
     w.unsynced = false;
     w.fresh.clear();
     for p in &mut w.pending {
@@ -1057,15 +1088,20 @@ impl TxnInner {
         let pager = &shared.pager;
         let ps = pager.page_size as u64;
         let txn_id = self.txn_id;
-        let cap = self.w.slot.log_pages * ps;
         let frame_len = FrameHeader::padded_len(self.log.buf.len()) as u64;
-        let use_log = self.logging && !self.force_checkpoint && self.w.log_pos + frame_len <= cap;
+        let max_log = shared.options.max_log_size as u64;
+        let use_log = self.logging && !self.force_checkpoint && self.w.log_bytes + frame_len <= max_log;
         if use_log {
+            let seq = self.w.slot.seq;
+            let (mut start, pages) = *self.w.log_chain.last().expect("log chain");
+            // Keep one sector free at the end of each region for a continuation frame.
+            if self.w.log_pos + frame_len + SECTOR > pages * ps {
+                start = self.extend_log(frame_len)?;
+            }
             let mut frame = vec![0u8; frame_len as usize];
             frame[FRAME_HEADER..FRAME_HEADER + self.log.buf.len()].copy_from_slice(&self.log.buf);
-            FrameHeader { txn_id, seq: self.w.slot.seq, payload_len: self.log.buf.len() as u32 }.seal(&mut frame);
-            let off = self.w.slot.log_start * ps + self.w.log_pos;
-            pager.write_at(off, &frame)?;
+            FrameHeader { txn_id, seq, payload_len: self.log.buf.len() as u32, flags: 0 }.seal(&mut frame);
+            pager.write_at(start * ps + self.w.log_pos, &frame)?;
             pager.counters.log_bytes.fetch_add(frame_len, Relaxed);
             if self.durable {
                 pager.sync()?;
@@ -1074,14 +1110,12 @@ impl TxnInner {
                 self.w.unsynced = true;
             }
             self.w.log_pos += frame_len;
+            self.w.log_bytes += frame_len;
             for (id, page) in self.dirty.drain() {
                 pager.insert_dirty(id, page);
             }
             self.dirty_bytes = 0;
         } else {
-            if self.logging && !self.force_checkpoint && frame_len <= (shared.options.max_log_size as u64) {
-                self.w.log_wanted_growth = true;
-            }
             let mut ids: Vec<PageId> = self.dirty.keys().copied().collect();
             ids.sort_unstable();
             for id in ids {
@@ -1097,17 +1131,45 @@ impl TxnInner {
         }
         self.publish();
         pager.counters.commits.fetch_add(1, Relaxed);
-        if use_log {
-            let log_full = self.w.log_pos * 4 > cap * 3;
-            if log_full {
-                self.w.log_wanted_growth = true;
-            }
-            if log_full || pager.dirty_bytes.load(Relaxed) > pager.budget / 2 {
-                checkpoint(&shared, &mut self.w)?;
-            }
+        // The log may grow to a quarter of the data (at least the initial region, at most the
+        // configured maximum) before a checkpoint: recovery stays short, small files small.
+        let log_limit =
+            (self.w.next_page * ps / 4).clamp(INITIAL_LOG_BYTES as u64, max_log.max(INITIAL_LOG_BYTES as u64));
+        if use_log && (self.w.log_bytes * 4 > log_limit * 3 || pager.dirty_bytes.load(Relaxed) > pager.budget / 2) {
+            checkpoint(&shared, &mut self.w)?;
         }
         release_pending(&shared, &mut self.w);
         Ok(())
+    }
+
+    /// Continue the log in a new, larger, zero-filled region at the end of the file, linked
+    /// from the current region by a continuation frame; returns the new region's first page.
+    /// Made durable by the commit's own sync (a torn link just ends the log before this commit).
+    fn extend_log(&mut self, frame_len: u64) -> Result<PageId> {
+        let pager = &self.shared.pager;
+        let ps = pager.page_size as u64;
+        let (cur_start, cur_pages) = *self.w.log_chain.last().expect("log chain");
+        let need = (frame_len + SECTOR).div_ceil(ps);
+        let max_pages = (self.shared.options.max_log_size as u64 / ps).max(need);
+        let pages = (cur_pages * 2).max(need).min(max_pages);
+        let start = self.w.next_page;
+        self.w.next_page += pages;
+        let zeros = vec![0u8; (1 << 20).min(pages * ps) as usize];
+        let mut at = 0;
+        while at < pages * ps {
+            let n = zeros.len().min((pages * ps - at) as usize);
+            pager.write_at(start * ps + at, &zeros[..n])?;
+            at += n as u64;
+        }
+        let mut link = vec![0u8; SECTOR as usize];
+        put_u64(&mut link, FRAME_HEADER, start);
+        put_u64(&mut link, FRAME_HEADER + 8, pages);
+        FrameHeader { txn_id: self.txn_id, seq: self.w.slot.seq, payload_len: 16, flags: format::FRAME_CONTINUE }
+            .seal(&mut link);
+        pager.write_at(cur_start * ps + self.w.log_pos, &link)?;
+        self.w.log_chain.push((start, pages));
+        self.w.log_pos = 0;
+        Ok(start)
     }
 
     /// Move this transaction's allocation effects into the writer state.
@@ -1159,7 +1221,9 @@ impl TxnInner {
         for id in self.taken_free.drain(..) {
             self.w.free.insert(id);
         }
-        let begin = self.next_page_at_begin;
+        // Never below a log region the chain already uses.
+        let log_end = self.w.log_chain.iter().map(|&(s, n)| s + n).max().unwrap_or(0);
+        let begin = self.next_page_at_begin.max(log_end);
         for id in begin..self.w.next_page {
             self.shared.pager.forget(id);
             self.w.free.remove(&id);

@@ -179,6 +179,10 @@ impl CommitSlot {
     }
 }
 
+/// Frame flag: the frame's payload is `start u64, pages u64`, the log region where the log
+/// continues (at offset 0); it carries the id of the next transaction without consuming it.
+pub const FRAME_CONTINUE: u32 = 1;
+
 /// Header of one log frame (one committed transaction's changes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {
@@ -188,6 +192,8 @@ pub struct FrameHeader {
     pub seq: u64,
     /// Bytes of payload after the header.
     pub payload_len: u32,
+    /// [`FRAME_CONTINUE`] or 0.
+    pub flags: u32,
 }
 
 impl FrameHeader {
@@ -202,7 +208,7 @@ impl FrameHeader {
         put_u32(frame, 0, FRAME_MAGIC);
         put_u64(frame, 8, self.txn_id);
         put_u32(frame, 16, self.payload_len);
-        put_u32(frame, 20, 0);
+        put_u32(frame, 20, self.flags);
         put_u64(frame, 24, self.seq);
         let end = FRAME_HEADER + self.payload_len as usize;
         let crc = crc_skipping(&frame[..end], 4);
@@ -214,7 +220,12 @@ impl FrameHeader {
         if b.len() < FRAME_HEADER || get_u32(b, 0) != FRAME_MAGIC {
             return None;
         }
-        Some(FrameHeader { txn_id: get_u64(b, 8), seq: get_u64(b, 24), payload_len: get_u32(b, 16) })
+        Some(FrameHeader {
+            txn_id: get_u64(b, 8),
+            seq: get_u64(b, 24),
+            payload_len: get_u32(b, 16),
+            flags: get_u32(b, 20),
+        })
     }
 
     /// Whether `frame` (header + payload) passes its checksum.
@@ -260,7 +271,7 @@ mod tests {
         let payload = b"hello world";
         let mut f = alloc::vec![0u8; FrameHeader::padded_len(payload.len())];
         f[FRAME_HEADER..FRAME_HEADER + payload.len()].copy_from_slice(payload);
-        let h = FrameHeader { txn_id: 5, seq: 2, payload_len: payload.len() as u32 };
+        let h = FrameHeader { txn_id: 5, seq: 2, payload_len: payload.len() as u32, flags: 0 };
         h.seal(&mut f);
         assert_eq!(f.len(), 512);
         assert_eq!(FrameHeader::parse(&f), Some(h));
