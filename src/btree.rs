@@ -931,7 +931,7 @@ pub fn apply_sorted<S: PageStore, O: OpList + ?Sized>(s: &mut S, root: PageId, o
         let mut p = Packer::new(kind::BRANCH);
         let last = nodes.len() - 1;
         for (i, (_, id)) in nodes.iter().enumerate() {
-            let sep = nodes.get(i + 1).and_then(|n| n.0.clone());
+            let sep = nodes.get(i + 1).and_then(|n| n.0.as_deref());
             p.push_child(s, *id, if i == last { None } else { sep })?;
         }
         nodes = p.finish(s, 0)?;
@@ -971,76 +971,95 @@ fn apply_node<S: PageStore, O: OpList + ?Sized>(
     };
     let node = Node::new(&old);
     if node.is_leaf() {
-        return repack_leaves(s, &[(id, None)], &[(lo, hi)], ops, delta);
+        return repack_leaves(s, &[id], &[(lo, hi)], ops, delta);
     }
-    // Branch: route each run of operations to its child.
+    // Branch: route each run of operations to its child (no key is copied on this path).
     let n = node.len();
-    let children: Vec<(PageId, Option<Vec<u8>>)> =
-        (0..=n).map(|i| (node.child(i), if i < n { Some(node.key(i).to_vec()) } else { None })).collect();
-    // Operation range of each child.
-    let mut ranges = Vec::with_capacity(children.len());
+    let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(n + 1);
     let mut j = lo;
-    for (_, sep) in &children {
-        let end = match sep {
-            Some(k) => j + partition(ops, j, hi, k),
-            None => hi,
-        };
+    for i in 0..=n {
+        let end = if i < n { j + partition(ops, j, hi, node.key(i)) } else { hi };
         ranges.push((j, end));
         j = end;
     }
     let leaves_below = {
         let first_touched = ranges.iter().position(|r| r.0 < r.1).expect("ops fall in some child");
-        let p = s.page(children[first_touched].0)?;
-        check_node(&p, children[first_touched].0)?;
+        let p = s.page(node.child(first_touched))?;
+        check_node(&p, node.child(first_touched))?;
         Node::new(&p).is_leaf()
     };
-    let mut changed = false;
-    let mut out: Vec<(PageId, Option<Vec<u8>>)> = Vec::with_capacity(children.len() + 4);
+    // Replacements of the touched runs of children: (first child, end child, replacement).
+    let mut reps: Vec<(usize, usize, Replacement)> = Vec::new();
     let mut i = 0;
-    while i < children.len() {
+    while i <= n {
         if ranges[i].0 == ranges[i].1 {
-            out.push(children[i].clone());
             i += 1;
             continue;
         }
-        // A run of touched children: consecutive leaves are repacked together.
+        // Consecutive touched leaves are repacked together.
         let mut run_end = i + 1;
         if leaves_below {
-            while run_end < children.len() && ranges[run_end].0 < ranges[run_end].1 {
+            while run_end <= n && ranges[run_end].0 < ranges[run_end].1 {
                 run_end += 1;
             }
         }
         let rep = if leaves_below {
-            repack_leaves(s, &children[i..run_end], &ranges[i..run_end], ops, delta)?
+            let ids: Vec<PageId> = (i..run_end).map(|c| node.child(c)).collect();
+            repack_leaves(s, &ids, &ranges[i..run_end], ops, delta)?
         } else {
-            apply_node(s, children[i].0, ops, ranges[i].0, ranges[i].1, depth + 1, delta)?
+            apply_node(s, node.child(i), ops, ranges[i].0, ranges[i].1, depth + 1, delta)?
         };
-        let sep = children[run_end - 1].1.clone();
-        if rep.len() == 1 && run_end == i + 1 && rep[0].1 == children[i].0 {
-            out.push(children[i].clone());
-            i = run_end;
-            continue;
-        }
-        changed = true;
-        if rep.is_empty() {
-            // The run vanished: drop it with the separator on its right, or for the last
-            // children, the separator on its left (the previous child becomes the last).
-            if sep.is_none() {
-                if let Some(prev) = out.last_mut() {
-                    prev.1 = None;
-                }
-            }
-        } else {
-            let last = rep.len() - 1;
-            for (r, (_, rid)) in rep.iter().enumerate() {
-                let after = if r == last { sep.clone() } else { rep[r + 1].0.clone() };
-                out.push((*rid, after));
-            }
+        if !(run_end == i + 1 && rep.len() == 1 && rep[0].1 == node.child(i)) {
+            reps.push((i, run_end, rep));
         }
         i = run_end;
     }
-    if !changed {
+    if reps.is_empty() {
         return Ok(alloc::vec![(None, id)]);
+    }
+    // Common case: each changed child became exactly one page: patch pointers in a copy.
+    if reps.iter().all(|(a, b, r)| b - a == 1 && r.len() == 1) {
+        let nid = s.make_mut(id)?;
+        let mut m = NodeMut::new(s.get_mut(nid));
+        for (a, _, r) in &reps {
+            m.set_child(*a, r[0].1);
+        }
+        return Ok(alloc::vec![(None, nid)]);
+    }
+    // General case: the child list with the replacements spliced in, then repacked.
+    #[derive(Clone, Copy)]
+    enum Sep {
+        None,
+        Old(usize),
+        Rep(usize, usize),
+    }
+    let mut out: Vec<(PageId, Sep)> = Vec::with_capacity(n + 8);
+    let (mut i, mut ri) = (0, 0);
+    while i <= n {
+        match reps.get(ri) {
+            Some((a, b, rep)) if *a == i => {
+                let after = if b - 1 < n { Sep::Old(b - 1) } else { Sep::None };
+                if rep.is_empty() {
+                    // The run vanished with the separator on its right; at the end, the
+                    // previous child becomes the last and loses its separator.
+                    if matches!(after, Sep::None) {
+                        if let Some(prev) = out.last_mut() {
+                            prev.1 = Sep::None;
+                        }
+                    }
+                } else {
+                    for r in 0..rep.len() {
+                        out.push((rep[r].1, if r + 1 < rep.len() { Sep::Rep(ri, r + 1) } else { after }));
+                    }
+                }
+                i = *b;
+                ri += 1;
+            }
+            _ => {
+                out.push((node.child(i), if i < n { Sep::Old(i) } else { Sep::None }));
+                i += 1;
+            }
+        }
     }
     if out.is_empty() {
         s.free(id);
@@ -1048,24 +1067,31 @@ fn apply_node<S: PageStore, O: OpList + ?Sized>(
     }
     let mut p = Packer::new(kind::BRANCH);
     for (child, sep) in out {
-        p.push_child(s, child, sep)?;
+        let key = match sep {
+            Sep::None => None,
+            Sep::Old(k) => Some(node.key(k)),
+            Sep::Rep(run, r) => reps[run].2[r].0.as_deref(),
+        };
+        p.push_child(s, child, key)?;
     }
     let first = s.rewrite(id)?;
     p.finish(s, first)
 }
 
 /// Merge consecutive leaves with their operations and pack the result evenly into as few
-/// pages as hold it. The first leaf's page is reused (rewritten); the others are freed.
+/// pages as hold it. The first leaf's page is reused (rewritten); the others are freed. A
+/// single leaf whose result fits one page is edited in place (on its private copy) instead.
 fn repack_leaves<S: PageStore, O: OpList + ?Sized>(
     s: &mut S,
-    leaves: &[(PageId, Option<Vec<u8>>)],
+    leaves: &[PageId],
     ranges: &[(usize, usize)],
     ops: &O,
     delta: &mut i64,
 ) -> Result<Replacement> {
     let ps = s.page_size();
+    let cap = ps - PAGE_HEADER;
     let mut total = 0;
-    for ((id, _), &(lo, hi)) in leaves.iter().zip(ranges) {
+    for (id, &(lo, hi)) in leaves.iter().zip(ranges) {
         let p = s.page(*id)?;
         check_node(&p, *id)?;
         let node = Node::new(&p);
@@ -1074,22 +1100,97 @@ fn repack_leaves<S: PageStore, O: OpList + ?Sized>(
         }
         total += merged_size(ps, Some(&node), ops, lo, hi);
     }
+    if leaves.len() == 1 && total <= cap {
+        if total == 0 {
+            // Every entry is removed: release overflow runs and the page.
+            let overflows: Vec<(PageId, usize)> = {
+                let p = s.page(leaves[0])?;
+                let node = Node::new(&p);
+                *delta -= node.len() as i64;
+                (0..node.len())
+                    .filter_map(|i| match node.value(i) {
+                        LeafValue::Overflow { page, len } => Some((page, len)),
+                        LeafValue::Inline(_) => None,
+                    })
+                    .collect()
+            };
+            for (page, len) in overflows {
+                s.free_overflow(page, len);
+            }
+            s.free(leaves[0]);
+            return Ok(Vec::new());
+        }
+        let id = s.make_mut(leaves[0])?;
+        edit_leaf_in_place(s, id, ops, ranges[0].0, ranges[0].1, delta)?;
+        s.spill_point()?;
+        return Ok(alloc::vec![(None, id)]);
+    }
     let mut p = Packer::new(kind::LEAF);
-    let cap = ps - PAGE_HEADER;
     p.target = total.div_ceil(total.div_ceil(cap).max(1));
     let mut old = Vec::with_capacity(ps);
-    for ((id, _), &(lo, hi)) in leaves.iter().zip(ranges) {
+    for (id, &(lo, hi)) in leaves.iter().zip(ranges) {
         old.clear();
         old.extend_from_slice(&s.page(*id)?);
         merge_leaf(s, Some(&Node::new(&old)), ops, lo, hi, &mut p, delta)?;
     }
-    for (id, _) in &leaves[1..] {
+    for id in &leaves[1..] {
         s.free(*id);
     }
-    let first = s.rewrite(leaves[0].0)?;
+    let first = s.rewrite(leaves[0])?;
     let rep = p.finish(s, first)?;
     s.spill_point()?;
     Ok(rep)
+}
+
+/// Apply `ops[lo..hi]` to private leaf `id` cell by cell; the caller checked that the result
+/// fits. Removals (including the old cells of replaced keys) go first, so the page only grows
+/// toward its final size and never overflows midway.
+fn edit_leaf_in_place<S: PageStore, O: OpList + ?Sized>(
+    s: &mut S,
+    id: PageId,
+    ops: &O,
+    lo: usize,
+    hi: usize,
+    delta: &mut i64,
+) -> Result<()> {
+    let mut existed = Vec::with_capacity(hi - lo);
+    for j in lo..hi {
+        let (pos, old_overflow) = {
+            let node = Node::new(s.get_mut(id));
+            let pos = node.search(ops.key(j));
+            let ov = match pos {
+                Ok(i) => match node.value(i) {
+                    LeafValue::Overflow { page, len } => Some((page, len)),
+                    LeafValue::Inline(_) => None,
+                },
+                Err(_) => None,
+            };
+            (pos, ov)
+        };
+        if let Some((page, len)) = old_overflow {
+            s.free_overflow(page, len);
+        }
+        if let Ok(i) = pos {
+            NodeMut::new(s.get_mut(id)).remove_cell(i);
+        }
+        existed.push(pos.is_ok());
+    }
+    let mut cell = Vec::new();
+    for (j, existed) in (lo..hi).zip(existed) {
+        let Some(v) = ops.value(j) else {
+            *delta -= i64::from(existed);
+            continue;
+        };
+        *delta += i64::from(!existed);
+        let key = ops.key(j);
+        make_leaf_cell(s, key, v, &mut cell)?;
+        let mut m = NodeMut::new(s.get_mut(id));
+        let at = m.node().search(key).unwrap_or_else(|i| i);
+        if !m.insert_cell(at, &cell) {
+            return Err(Error::corrupted(id, "in-place leaf edit overflowed the page"));
+        }
+    }
+    Ok(())
 }
 
 /// Number of operations in `lo..hi` with keys below `bound`.
@@ -1198,9 +1299,11 @@ struct Packer {
     cur: Option<PageId>,
     cur_cells: usize,
     last_key: Vec<u8>,
-    /// Branch packing: the separator that closes the current page if the next cell starts a
-    /// new one.
-    pending_right: Option<(PageId, Option<Vec<u8>>)>,
+    /// Branch packing: the last child pushed and its separator, placed once the next child
+    /// shows whether the separator stays on this page or moves up.
+    pending_child: Option<PageId>,
+    pending_key: Vec<u8>,
+    scratch: Vec<u8>,
     first_buf: Option<Vec<u8>>,
     /// Bytes (cells + slots) to put on each page before starting the next (leaves).
     target: usize,
@@ -1215,7 +1318,9 @@ impl Packer {
             cur: None,
             cur_cells: 0,
             last_key: Vec::new(),
-            pending_right: None,
+            pending_child: None,
+            pending_key: Vec::new(),
+            scratch: Vec::new(),
             first_buf: None,
             target: usize::MAX,
             cur_bytes: 0,
@@ -1272,30 +1377,34 @@ impl Packer {
     }
 
     /// Branch packing: append child `child` followed by separator `sep` (`None` for the last).
-    fn push_child<S: PageStore>(&mut self, s: &mut S, child: PageId, sep: Option<Vec<u8>>) -> Result<()> {
+    fn push_child<S: PageStore>(&mut self, s: &mut S, child: PageId, sep: Option<&[u8]>) -> Result<()> {
         if self.pages.is_empty() {
             self.start_page(s, None)?;
         }
         // A child waits until we know whether its separator fits on this page.
-        if let Some((prev, prev_sep)) = self.pending_right.take() {
-            let key = prev_sep.expect("only the last child has no separator");
-            let mut c = Vec::with_capacity(BRANCH_CELL_HEADER + key.len());
-            encode_branch_cell(&mut c, prev, &key);
-            if !NodeMut::new(self.page(s)).push_cell(&c) {
-                // Close the page with `prev` as its right child; `key` moves up.
+        if let Some(prev) = self.pending_child.take() {
+            let mut c = core::mem::take(&mut self.scratch);
+            encode_branch_cell(&mut c, prev, &self.pending_key);
+            let fits = NodeMut::new(self.page(s)).push_cell(&c);
+            self.scratch = c;
+            if !fits {
+                // Close the page with `prev` as its right child; its separator moves up.
                 NodeMut::new(self.page(s)).set_right_child(prev);
-                self.start_page(s, Some(key))?;
-                self.pending_right = Some((child, sep));
-                return Ok(());
+                let up = self.pending_key.clone();
+                self.start_page(s, Some(up))?;
             }
         }
-        self.pending_right = Some((child, sep));
+        self.pending_child = Some(child);
+        self.pending_key.clear();
+        if let Some(k) = sep {
+            self.pending_key.extend_from_slice(k);
+        }
         Ok(())
     }
 
     /// Finish: the first page takes id `first` (0: allocate). Returns the replacement list.
     fn finish<S: PageStore>(mut self, s: &mut S, first: PageId) -> Result<Replacement> {
-        if let Some((child, _)) = self.pending_right.take() {
+        if let Some(child) = self.pending_child.take() {
             NodeMut::new(self.page(s)).set_right_child(child);
         }
         let Some(buf) = self.first_buf.take() else {
