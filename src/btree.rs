@@ -973,46 +973,46 @@ fn apply_node<S: PageStore, O: OpList + ?Sized>(
     if node.is_leaf() {
         return repack_leaves(s, &[id], &[(lo, hi)], ops, delta);
     }
-    // Branch: route each run of operations to its child (no key is copied on this path).
+    // Branch: route each run of operations to its child (no key is copied on this path); the
+    // cost follows the touched children, not the branch's width.
     let n = node.len();
-    let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(n + 1);
+    let mut touched: Vec<(usize, usize, usize)> = Vec::new(); // (child, lo, hi)
     let mut j = lo;
-    for i in 0..=n {
-        let end = if i < n { j + partition(ops, j, hi, node.key(i)) } else { hi };
-        ranges.push((j, end));
+    while j < hi {
+        let c = node.child_index(ops.key(j));
+        let end = if c < n { j + partition(ops, j, hi, node.key(c)) } else { hi };
+        touched.push((c, j, end));
         j = end;
     }
     let leaves_below = {
-        let first_touched = ranges.iter().position(|r| r.0 < r.1).expect("ops fall in some child");
-        let p = s.page(node.child(first_touched))?;
-        check_node(&p, node.child(first_touched))?;
+        let p = s.page(node.child(touched[0].0))?;
+        check_node(&p, node.child(touched[0].0))?;
         Node::new(&p).is_leaf()
     };
     // Replacements of the touched runs of children: (first child, end child, replacement).
     let mut reps: Vec<(usize, usize, Replacement)> = Vec::new();
-    let mut i = 0;
-    while i <= n {
-        if ranges[i].0 == ranges[i].1 {
-            i += 1;
-            continue;
-        }
+    let mut t = 0;
+    while t < touched.len() {
+        let i = touched[t].0;
         // Consecutive touched leaves are repacked together.
-        let mut run_end = i + 1;
+        let mut t_end = t + 1;
         if leaves_below {
-            while run_end <= n && ranges[run_end].0 < ranges[run_end].1 {
-                run_end += 1;
+            while t_end < touched.len() && touched[t_end].0 == touched[t_end - 1].0 + 1 {
+                t_end += 1;
             }
         }
+        let run_end = touched[t_end - 1].0 + 1;
         let rep = if leaves_below {
             let ids: Vec<PageId> = (i..run_end).map(|c| node.child(c)).collect();
-            repack_leaves(s, &ids, &ranges[i..run_end], ops, delta)?
+            let ranges: Vec<(usize, usize)> = touched[t..t_end].iter().map(|&(_, a, b)| (a, b)).collect();
+            repack_leaves(s, &ids, &ranges, ops, delta)?
         } else {
-            apply_node(s, node.child(i), ops, ranges[i].0, ranges[i].1, depth + 1, delta)?
+            apply_node(s, node.child(i), ops, touched[t].1, touched[t].2, depth + 1, delta)?
         };
         if !(run_end == i + 1 && rep.len() == 1 && rep[0].1 == node.child(i)) {
             reps.push((i, run_end, rep));
         }
-        i = run_end;
+        t = t_end;
     }
     if reps.is_empty() {
         return Ok(alloc::vec![(None, id)]);
