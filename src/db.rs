@@ -141,6 +141,17 @@ pub(crate) struct Shared {
     writer: HandOff<WriterState>,
     poisoned: AtomicBool,
     options: Options,
+    recovery: Mutex<RecoveryReport>,
+}
+
+/// What opening the database found and did (see [`Database::recovery_report`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Committed transactions replayed from the log.
+    pub frames_replayed: u64,
+    /// A commit slot failed its checksum: the database was opened from the older slot, and
+    /// commits made after it may be lost. `check` reports this as damage.
+    pub damaged_slot: bool,
 }
 
 /// An open database. `Send + Sync`: share it between threads by reference or in an `Arc`.
@@ -205,13 +216,13 @@ impl Database {
         if len >= 64 {
             device.read(0, &mut head)?;
         }
-        let fresh = len == 0 || (len < 64 || head[..8] == [0u8; 8]);
+        let fresh = is_new_or_unfinished(&*device, len, &head)?;
         let page_size = if fresh { options.page_size } else { FileHeader::decode(&head)?.page_size as usize };
         if fresh {
             create(&*device, page_size, options.max_log_size)?;
         }
         let pager = Pager::new(device, page_size, options.cache_size, options.use_mmap)?;
-        let slot = read_slots(&pager)?;
+        let (slot, damaged_slot) = read_slots(&pager)?;
         let file_len = pager.device.len()?;
         if slot.page_count.saturating_mul(page_size as u64) > file_len {
             return Err(Error::corrupted(
@@ -246,6 +257,7 @@ impl Database {
             writer: HandOff::new(w),
             poisoned: AtomicBool::new(false),
             options,
+            recovery: Mutex::new(RecoveryReport { frames_replayed: 0, damaged_slot }),
         });
         let db = Database { shared };
         db.recover()?;
@@ -274,6 +286,7 @@ impl Database {
                 return Err(e);
             }
         }
+        self.shared.recovery.lock().frames_replayed = frames.len() as u64;
         tx.txn_id = tx.w.slot.txn_id + frames.len() as u64;
         tx.force_checkpoint = true;
         let (r, w) = tx.commit();
@@ -403,7 +416,21 @@ impl Database {
             freelist_pages: w.freelist_pages.clone(),
         };
         self.shared.writer.put(w);
-        Ok(crate::check::check(&rx, rx.snap.catalog_root, &layout))
+        let mut report = crate::check::check(&rx, rx.snap.catalog_root, &layout);
+        if self.recovery_report().damaged_slot {
+            report.errors.insert(
+                0,
+                "page 0: a commit slot fails its checksum; the database was opened from the older slot \
+                 and commits made after it may be lost"
+                    .into(),
+            );
+        }
+        Ok(report)
+    }
+
+    /// What opening the database found: log frames replayed, a damaged commit slot.
+    pub fn recovery_report(&self) -> RecoveryReport {
+        *self.shared.recovery.lock()
     }
 
     /// Page size of this database.
@@ -451,18 +478,62 @@ fn create(device: &dyn BlockDevice, page_size: usize, max_log: usize) -> Result<
     device.sync()
 }
 
-fn read_slots(pager: &Pager) -> Result<CommitSlot> {
+/// Whether a device without a valid header is new: empty, or a creation of ours that was
+/// interrupted before the header (written last) reached the disk. Anything else is somebody's
+/// data and must not be overwritten.
+fn is_new_or_unfinished(device: &dyn BlockDevice, len: u64, head: &[u8; 64]) -> Result<bool> {
+    if len == 0 {
+        return Ok(true);
+    }
+    if len < 64 || head[..8] != [0u8; 8] {
+        return Ok(false);
+    }
+    // `create` writes its first commit slot (seq 1, no tables) before the header.
+    let slot_at = SLOT_OFFSETS[1];
+    if len >= slot_at + format::SLOT_LEN as u64 {
+        let mut b = [0u8; format::SLOT_LEN];
+        device.read(slot_at, &mut b)?;
+        if let Some(s) = CommitSlot::decode(&b) {
+            return Ok(s.seq == 1 && s.txn_id == 0 && s.catalog_root == 0);
+        }
+    }
+    // Or nothing at all reached the disk: only zeros (checked up to a bound).
+    const MAX_ZERO_SCAN: u64 = 64 << 20;
+    if len > MAX_ZERO_SCAN {
+        return Ok(false);
+    }
+    let mut buf = vec![0u8; len.min(1 << 20) as usize];
+    let mut at = 0;
+    while at < len {
+        let n = buf.len().min((len - at) as usize);
+        device.read(at, &mut buf[..n])?;
+        if buf[..n].iter().any(|&b| b != 0) {
+            return Ok(false);
+        }
+        at += n as u64;
+    }
+    Ok(true)
+}
+
+/// The current commit slot, and whether the other slot holds a slot that fails its checksum.
+/// Each slot sits in its own sector, so a torn write leaves the old slot whole: a slot with
+/// its magic but a bad checksum is damage, and commits after the older slot may be lost.
+fn read_slots(pager: &Pager) -> Result<(CommitSlot, bool)> {
     let mut best: Option<CommitSlot> = None;
+    let mut damaged = false;
     for off in SLOT_OFFSETS {
         let mut b = [0u8; format::SLOT_LEN];
         pager.device.read(off, &mut b)?;
-        if let Some(s) = CommitSlot::decode(&b) {
-            if best.is_none_or(|b| s.seq > b.seq) {
-                best = Some(s);
+        match CommitSlot::decode(&b) {
+            Some(s) => {
+                if best.is_none_or(|b| s.seq > b.seq) {
+                    best = Some(s);
+                }
             }
+            None => damaged |= CommitSlot::has_magic(&b),
         }
     }
-    best.ok_or_else(|| Error::corrupted(0, "no valid commit slot"))
+    best.map(|s| (s, damaged)).ok_or_else(|| Error::corrupted(0, "no valid commit slot"))
 }
 
 /// Read the valid frames of the current checkpoint's log, following continuation frames:

@@ -159,6 +159,11 @@ impl CommitSlot {
         b
     }
 
+    /// Whether `b` starts with the slot magic (a slot was written here at some point).
+    pub fn has_magic(b: &[u8]) -> bool {
+        b.len() >= 4 && get_u32(b, 0) == SLOT_MAGIC
+    }
+
     /// Decode a slot; `None` if it is blank or fails its checksum (a torn or never-written slot).
     pub fn decode(b: &[u8]) -> Option<Self> {
         if b.len() < SLOT_LEN || get_u32(b, 0) != SLOT_MAGIC {

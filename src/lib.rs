@@ -50,7 +50,7 @@ mod wal;
 pub use btree::Guard;
 pub use check::CheckReport;
 pub use db::{
-    CompactReport, Database, Durability, Options, Range, ReadTable, ReadTransaction, Table, TableRange,
+    CompactReport, Database, Durability, Options, Range, ReadTable, ReadTransaction, RecoveryReport, Table, TableRange,
     WriteTransaction, MAX_KEY_LEN, MAX_TABLE_NAME_LEN, MAX_VALUE_LEN,
 };
 pub use device::{BlockDevice, MemoryDevice};

@@ -28,7 +28,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{
     AtomicBool, AtomicPtr, AtomicU64, AtomicUsize,
-    Ordering::{AcqRel, Acquire, Relaxed},
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
 };
 use hashbrown::HashMap;
 
@@ -223,7 +223,9 @@ impl Pager {
     /// A committed page, verified on first load.
     #[inline]
     pub fn read_page(&self, id: PageId) -> Result<PageRef<'_>> {
-        if self.mapping.is_none() || self.dirty_entries.load(Relaxed) > 0 {
+        // With a mapping, the cache only holds dirty pages; when there are none it is skipped.
+        // Acquire pairs with the Release decrement after a page is written in place.
+        if self.mapping.is_none() || self.dirty_entries.load(Acquire) > 0 {
             if let Some(e) = self.shard(id).read().map.get(&id) {
                 e.referenced.store(true, Relaxed);
                 if self.mapping.is_none() {
@@ -408,7 +410,7 @@ impl Pager {
         if let Some(e) = sh.map.remove(&id) {
             self.cache_bytes.fetch_sub(e.page.len(), Relaxed);
             if e.dirty {
-                self.dirty_entries.fetch_sub(1, Relaxed);
+                self.dirty_entries.fetch_sub(1, Release);
                 self.dirty_bytes.fetch_sub(e.page.len(), Relaxed);
             }
         }
@@ -480,13 +482,13 @@ impl Pager {
                 if self.mapping.is_some() {
                     if let Some(e) = sh.map.remove(&id) {
                         self.cache_bytes.fetch_sub(e.page.len(), Relaxed);
-                        self.dirty_entries.fetch_sub(1, Relaxed);
+                        self.dirty_entries.fetch_sub(1, Release);
                         self.dirty_bytes.fetch_sub(e.page.len(), Relaxed);
                     }
                 } else if let Some(e) = sh.map.get_mut(&id) {
                     if e.dirty {
                         e.dirty = false;
-                        self.dirty_entries.fetch_sub(1, Relaxed);
+                        self.dirty_entries.fetch_sub(1, Release);
                         self.dirty_bytes.fetch_sub(e.page.len(), Relaxed);
                         sh.fifo.push_back(id);
                     }

@@ -183,3 +183,53 @@ fn reverse_range_with_bounds_past_the_ends() {
     assert_eq!(keys(t.range(b"n".as_slice()..).unwrap().rev()), Vec::<Vec<u8>>::new());
     assert_eq!(keys(t.range(..b"".as_slice()).unwrap().rev()), Vec::<Vec<u8>>::new());
 }
+
+#[test]
+fn foreign_files_are_refused_not_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        ("short.txt", b"hello".to_vec()),
+        ("text.txt", b"some notes that are not a database at all\n".repeat(100)),
+        ("zero-magic.bin", {
+            let mut b = vec![0u8; 8192];
+            b[100] = 1;
+            b
+        }),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let err = Database::open(&path).unwrap_err();
+        assert!(matches!(err, Error::NotADatabase(_)), "{name}: {err:?}");
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name} was modified");
+    }
+    // An all-zero file (a creation that never reached the disk) becomes a new database.
+    let path = dir.path().join("zeros.db");
+    std::fs::write(&path, vec![0u8; 4096]).unwrap();
+    let db = Database::open(&path).unwrap();
+    assert!(db.begin_read().unwrap().list_tables().unwrap().is_empty());
+}
+
+#[test]
+fn damaged_newest_slot_is_reported() {
+    let dev = std::sync::Arc::new(MemoryDevice::new());
+    {
+        let db = Database::open_device(dev.clone(), Options::default()).unwrap();
+        for i in 0..3u32 {
+            let tx = db.begin_write().unwrap();
+            tx.open_table("t").unwrap().insert(&key(i), b"v").unwrap();
+            tx.commit().unwrap();
+            db.checkpoint().unwrap();
+        }
+        assert_eq!(db.recovery_report(), tessera::RecoveryReport::default());
+    }
+    // Find the slot with the highest sequence number and flip a byte in it.
+    let mut bytes = dev.to_bytes();
+    let seq = |off: usize| u64::from_le_bytes(bytes[off + 8..off + 16].try_into().unwrap());
+    let newest = if seq(512) > seq(1024) { 512 } else { 1024 };
+    bytes[newest + 30] ^= 0xff;
+    let db = Database::open_device(MemoryDevice::from_bytes(bytes), Options::default()).unwrap();
+    assert!(db.recovery_report().damaged_slot);
+    let report = db.check().unwrap();
+    assert!(!report.is_ok());
+    assert!(report.errors[0].contains("commit slot"), "{:?}", report.errors);
+}
