@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 use crate::format::{
     self, get_u64, kind, put_u16, put_u64, CommitSlot, FileHeader, FrameHeader, FRAME_HEADER, PAGE_HEADER, SLOT_OFFSETS,
 };
-use crate::pager::{Pager, Stats};
+use crate::pager::{DirtyView, Pager, Stats};
 use crate::sync::{HandOff, Mutex};
 use crate::wal::{LogReader, LogWriter, Op};
 use alloc::boxed::Box;
@@ -105,6 +105,8 @@ struct Snapshot {
 
 struct Readers {
     current: Snapshot,
+    /// Dirty pages as the current snapshot sees them (mapped devices).
+    view: Arc<DirtyView>,
     /// Snapshot txn id → number of live readers on it.
     active: BTreeMap<u64, usize>,
 }
@@ -252,6 +254,7 @@ impl Database {
             pager,
             readers: Mutex::new(Readers {
                 current: Snapshot { txn_id: slot.txn_id, catalog_root: slot.catalog_root },
+                view: Arc::new(DirtyView::default()),
                 active: BTreeMap::new(),
             }),
             writer: HandOff::new(w),
@@ -266,19 +269,25 @@ impl Database {
 
     /// Replay log frames written after the current checkpoint, then checkpoint.
     fn recover(&self) -> Result<()> {
-        let w = self.shared.writer.take()?;
-        let frames = match read_log(&self.shared.pager, &w.slot) {
+        let mut w = self.shared.writer.take()?;
+        let (frames, chain) = match read_log(&self.shared.pager, &w.slot) {
             Ok(f) => f,
             Err(e) => {
                 self.shared.writer.put(w);
                 return Err(e);
             }
         };
-        let mut tx = TxnInner::new(self.shared.clone(), w);
         if frames.is_empty() {
-            self.shared.writer.put(tx.into_state_abort());
+            self.shared.writer.put(w);
             return Ok(());
         }
+        // The regions the log continued into lie past the slot's page count. Keep them out of
+        // reach of the replay's allocations until the checkpoint below is durable (a crash
+        // during recovery must find them intact); that checkpoint then frees them.
+        let chain_end = chain.iter().map(|&(s, n)| s + n).max().unwrap_or(0);
+        w.next_page = w.next_page.max(chain_end);
+        w.log_chain = chain;
+        let mut tx = TxnInner::new(self.shared.clone(), w);
         tx.logging = false;
         for (page, payload) in &frames {
             if let Err(e) = tx.apply_frame(payload, *page) {
@@ -301,9 +310,10 @@ impl Database {
     pub fn begin_read(&self) -> Result<ReadTransaction> {
         let mut r = self.shared.readers.lock();
         let snap = r.current;
+        let view = r.view.clone();
         *r.active.entry(snap.txn_id).or_insert(0) += 1;
         drop(r);
-        Ok(ReadTransaction { shared: self.shared.clone(), snap })
+        Ok(ReadTransaction { shared: self.shared.clone(), snap, view })
     }
 
     /// Start the write transaction; waits for the current one to finish (with `std`).
@@ -536,14 +546,18 @@ fn read_slots(pager: &Pager) -> Result<(CommitSlot, bool)> {
     best.map(|s| (s, damaged)).ok_or_else(|| Error::corrupted(0, "no valid commit slot"))
 }
 
-/// Read the valid frames of the current checkpoint's log, following continuation frames:
-/// `(page of the frame, payload)` in commit order. Stops at the first frame that is torn,
-/// of another checkpoint, or out of sequence.
-fn read_log(pager: &Pager, slot: &CommitSlot) -> Result<Vec<(u64, Vec<u8>)>> {
+/// The valid frames of a checkpoint's log as `(page of the frame, payload)` in commit order,
+/// and the chain of regions they were read from.
+type LogContents = (Vec<(u64, Vec<u8>)>, Vec<(PageId, u64)>);
+
+/// Read the valid frames of the current checkpoint's log, following continuation frames.
+/// Stops at the first frame that is torn, of another checkpoint, or out of sequence.
+fn read_log(pager: &Pager, slot: &CommitSlot) -> Result<LogContents> {
     let ps = pager.page_size as u64;
     let file_pages = pager.device.len()? / ps;
     let mut frames = Vec::new();
     let (mut start, mut pages) = (slot.log_start, slot.log_pages);
+    let mut chain = vec![(start, pages)];
     let mut pos = 0u64;
     let mut expected = slot.txn_id + 1;
     let mut hops = 0;
@@ -575,6 +589,7 @@ fn read_log(pager: &Pager, slot: &CommitSlot) -> Result<Vec<(u64, Vec<u8>)>> {
                 break;
             }
             (start, pages, pos) = (s, n, 0);
+            chain.push((s, n));
             hops += 1;
             continue;
         }
@@ -583,7 +598,7 @@ fn read_log(pager: &Pager, slot: &CommitSlot) -> Result<Vec<(u64, Vec<u8>)>> {
         pos += FrameHeader::padded_len(h.payload_len as usize) as u64;
         expected += 1;
     }
-    Ok(frames)
+    Ok((frames, chain))
 }
 
 /// Free-list page: header, then `nslots` runs of (start u64, len u64); next page at offset 24.
@@ -619,6 +634,19 @@ fn load_freelist(pager: &Pager, slot: &CommitSlot) -> Result<(BTreeSet<PageId>, 
         id = get_u64(&b, 24);
     }
     Ok((free, pages))
+}
+
+/// Publish a new snapshot (if given) and the matching dirty view, atomically for readers.
+fn publish_snapshot(shared: &Shared, snap: Option<Snapshot>) {
+    let cur = shared.readers.lock().view.clone();
+    let view = shared.pager.next_view(&cur);
+    let mut r = shared.readers.lock();
+    if let Some(s) = snap {
+        r.current = s;
+    }
+    if let Some(v) = view {
+        r.view = v;
+    }
 }
 
 /// Release pending frees whose pages no reader or durable checkpoint can reach.
@@ -733,6 +761,8 @@ fn checkpoint(shared: &Shared, w: &mut WriterState) -> Result<()> {
         p.needs_checkpoint = false;
     }
     release_pending(shared, w);
+    // Everything is in place now: new readers read the file directly.
+    publish_snapshot(shared, None);
     pager.counters.checkpoints.fetch_add(1, Relaxed);
     Ok(())
 }
@@ -1277,8 +1307,7 @@ impl TxnInner {
 
     fn publish(&self) {
         self.shared.pager.reserve_pages(self.w.next_page);
-        let mut r = self.shared.readers.lock();
-        r.current = Snapshot { txn_id: self.w.last_txn, catalog_root: self.w.catalog_root };
+        publish_snapshot(&self.shared, Some(Snapshot { txn_id: self.w.last_txn, catalog_root: self.w.catalog_root }));
     }
 
     /// Undo this transaction's allocations and hand back the writer state.
@@ -1446,6 +1475,7 @@ fn bounds<K: AsRef<[u8]>, R: RangeBounds<K>>(r: &R) -> (Bound<Vec<u8>>, Bound<Ve
 pub struct ReadTransaction {
     shared: Arc<Shared>,
     snap: Snapshot,
+    view: Arc<DirtyView>,
 }
 
 impl Drop for ReadTransaction {
@@ -1463,7 +1493,7 @@ impl Drop for ReadTransaction {
 impl PageSource for ReadTransaction {
     #[inline]
     fn page(&self, id: PageId) -> Result<PageRef<'_>> {
-        self.shared.pager.read_page(id)
+        self.shared.pager.read_page_in(&self.view, id)
     }
     fn overflow(&self, first: PageId, len: usize) -> Result<Guard<'_>> {
         self.shared.pager.read_overflow(first, len)

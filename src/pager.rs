@@ -94,6 +94,36 @@ struct Shard {
     fifo: VecDeque<PageId>,
 }
 
+/// The committed-but-unwritten pages as one snapshot sees them (mapped devices only).
+///
+/// Published together with each snapshot, immutable afterwards: a reader looks pages up in it
+/// without any atomic write, so reader threads never contend on a lock or a reference count,
+/// and a page found here is borrowed for the transaction's life (the view owns it). A large
+/// shared `base` plus a small `delta` (with tombstones for pages released since) keeps the
+/// per-commit cost at the size of the delta; the delta is folded into a new base when it grows.
+#[derive(Default)]
+pub(crate) struct DirtyView {
+    base: Arc<HashMap<PageId, Arc<Box<[u8]>>>>,
+    delta: HashMap<PageId, Option<Arc<Box<[u8]>>>>,
+}
+
+impl DirtyView {
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.base.is_empty() && self.delta.is_empty()
+    }
+
+    /// The page if it is dirty in this view.
+    #[inline]
+    fn get(&self, id: PageId) -> Option<&[u8]> {
+        match self.delta.get(&id) {
+            Some(Some(p)) => Some(p),
+            Some(None) => None,
+            None => self.base.get(&id).map(|p| &***p),
+        }
+    }
+}
+
 /// Direct-mapped memo of mapped pages whose checksum was verified.
 struct VerifiedTable {
     slots: Box<[AtomicU64]>,
@@ -172,6 +202,8 @@ pub(crate) struct Pager {
     pub budget: usize,
     verified: Verified,
     pub counters: Counters,
+    /// Changes to the dirty set since the last published view: page, or `None` = released.
+    view_changes: Mutex<Vec<(PageId, Option<Arc<Box<[u8]>>>)>>,
 }
 
 impl Pager {
@@ -190,6 +222,7 @@ impl Pager {
             budget,
             verified: Verified::new((device_len as usize / page_size) * 4),
             counters: Counters::default(),
+            view_changes: Mutex::new(Vec::new()),
         })
     }
 
@@ -234,6 +267,15 @@ impl Pager {
                 return Ok(PageRef::Shared(e.page.clone()));
             }
         }
+        if self.mapping.is_some() {
+            return self.read_mapped(id);
+        }
+        self.read_device(id)
+    }
+
+    /// A page read in place from the mapping (falls back to a device read past the mapping).
+    #[inline]
+    fn read_mapped(&self, id: PageId) -> Result<PageRef<'_>> {
         let off = self.page_offset(id)?;
         if let Some(m) = self.mapping {
             let end = off as usize + self.page_size;
@@ -252,6 +294,12 @@ impl Pager {
                 return Ok(PageRef::Borrowed(page));
             }
         }
+        self.read_device(id)
+    }
+
+    /// A page read from the device into a new buffer, cached if the budget allows.
+    fn read_device(&self, id: PageId) -> Result<PageRef<'_>> {
+        let off = self.page_offset(id)?;
         self.counters.misses.fetch_add(1, Relaxed);
         let mut buf = vec![0u8; self.page_size].into_boxed_slice();
         self.device.read(off, &mut buf)?;
@@ -388,8 +436,12 @@ impl Pager {
     /// Publish a committed page that is not yet written to its place.
     pub fn insert_dirty(&self, id: PageId, page: Box<[u8]>) {
         let len = page.len();
+        let page = Arc::new(page);
+        if self.mapping.is_some() {
+            self.view_changes.lock().push((id, Some(page.clone())));
+        }
         let mut sh = self.shard(id).write();
-        let old = sh.map.insert(id, Entry { page: Arc::new(page), dirty: true, referenced: AtomicBool::new(false) });
+        let old = sh.map.insert(id, Entry { page, dirty: true, referenced: AtomicBool::new(false) });
         match old {
             Some(o) if o.dirty => {}
             Some(_) => {
@@ -412,8 +464,54 @@ impl Pager {
             if e.dirty {
                 self.dirty_entries.fetch_sub(1, Release);
                 self.dirty_bytes.fetch_sub(e.page.len(), Relaxed);
+                if self.mapping.is_some() {
+                    self.view_changes.lock().push((id, None));
+                }
             }
         }
+    }
+
+    /// The dirty view to publish with the next snapshot, or `None` if `cur` is still right.
+    /// Called by the writer only.
+    pub fn next_view(&self, cur: &DirtyView) -> Option<Arc<DirtyView>> {
+        self.mapping?;
+        if self.dirty_entries.load(Acquire) == 0 {
+            self.view_changes.lock().clear();
+            return (!cur.is_empty()).then(|| Arc::new(DirtyView::default()));
+        }
+        let changes = core::mem::take(&mut *self.view_changes.lock());
+        if changes.is_empty() {
+            return None;
+        }
+        let mut delta = cur.delta.clone();
+        for (id, page) in changes {
+            delta.insert(id, page);
+        }
+        if delta.len() <= 4096.max(cur.base.len() / 4) {
+            return Some(Arc::new(DirtyView { base: cur.base.clone(), delta }));
+        }
+        let mut base = (*cur.base).clone();
+        for (id, page) in delta {
+            match page {
+                Some(p) => base.insert(id, p),
+                None => base.remove(&id),
+            };
+        }
+        Some(Arc::new(DirtyView { base: Arc::new(base), delta: HashMap::new() }))
+    }
+
+    /// A committed page for a reader holding `view` (consistent with its snapshot).
+    #[inline]
+    pub fn read_page_in<'a>(&'a self, view: &'a DirtyView, id: PageId) -> Result<PageRef<'a>> {
+        if self.mapping.is_none() {
+            return self.read_page(id);
+        }
+        if !view.is_empty() {
+            if let Some(p) = view.get(id) {
+                return Ok(PageRef::Borrowed(p));
+            }
+        }
+        self.read_mapped(id)
     }
 
     fn insert_clean(&self, id: PageId, page: Arc<Box<[u8]>>) {
