@@ -12,7 +12,8 @@ fn main() -> Result<(), tessera::Error> {
     let tx = db.begin_write()?;
     {
         let mut cities = tx.open_table("cities")?;
-        for (name, population) in [("Lagos", 15_388_000u64), ("Lima", 10_151_000), ("Lyon", 522_000), ("Oslo", 709_000)] {
+        for (name, population) in [("Lagos", 15_388_000u64), ("Lima", 10_151_000), ("Lyon", 522_000), ("Oslo", 709_000)]
+        {
             cities.insert(name.as_bytes(), &population.to_le_bytes())?;
         }
     }

@@ -278,8 +278,14 @@ impl Database {
             }
         };
         if frames.is_empty() {
+            // Start a new log sequence anyway: frames of the current one that lie past a torn
+            // frame (lost non-durable commits) must never follow a new frame into replay.
+            let r = checkpoint(&self.shared, &mut w);
+            if r.is_err() {
+                self.shared.poisoned.store(true, Relaxed);
+            }
             self.shared.writer.put(w);
-            return Ok(());
+            return r;
         }
         // The regions the log continued into lie past the slot's page count. Keep them out of
         // reach of the replay's allocations until the checkpoint below is durable (a crash
@@ -449,16 +455,12 @@ impl Database {
     }
 }
 
-impl Drop for Database {
+impl Drop for Shared {
     fn drop(&mut self) {
-        // Best effort: make non-durable commits durable when the last handle goes away.
-        if Arc::strong_count(&self.shared) == 1 && !self.shared.poisoned.load(Relaxed) {
-            if let Ok(w) = self.shared.writer.take() {
-                if w.unsynced {
-                    let _ = self.shared.pager.sync();
-                }
-                self.shared.writer.put(w);
-            }
+        // Best effort: make non-durable commits durable when the last handle (database or
+        // transaction) goes away. Never waits: a writer state lost to a panic is skipped.
+        if !self.poisoned.load(Relaxed) && self.writer.try_peek(|w| w.unsynced).unwrap_or(false) {
+            let _ = self.pager.sync();
         }
     }
 }
@@ -498,13 +500,16 @@ fn is_new_or_unfinished(device: &dyn BlockDevice, len: u64, head: &[u8; 64]) -> 
     if len < 64 || head[..8] != [0u8; 8] {
         return Ok(false);
     }
-    // `create` writes its first commit slot (seq 1, no tables) before the header.
+    // `create` writes its first commit slot (seq 1, no tables) before the header, and nothing
+    // in the other slot (a database checkpointed since has written it).
     let slot_at = SLOT_OFFSETS[1];
     if len >= slot_at + format::SLOT_LEN as u64 {
         let mut b = [0u8; format::SLOT_LEN];
         device.read(slot_at, &mut b)?;
         if let Some(s) = CommitSlot::decode(&b) {
-            return Ok(s.seq == 1 && s.txn_id == 0 && s.catalog_root == 0);
+            let mut a = [0u8; format::SLOT_LEN];
+            device.read(SLOT_OFFSETS[0], &mut a)?;
+            return Ok(s.seq == 1 && s.txn_id == 0 && s.catalog_root == 0 && a.iter().all(|&x| x == 0));
         }
     }
     // Or nothing at all reached the disk: only zeros (checked up to a bound).
@@ -529,6 +534,10 @@ fn is_new_or_unfinished(device: &dyn BlockDevice, len: u64, head: &[u8; 64]) -> 
 /// Each slot sits in its own sector, so a torn write leaves the old slot whole: a slot with
 /// its magic but a bad checksum is damage, and commits after the older slot may be lost.
 fn read_slots(pager: &Pager) -> Result<(CommitSlot, bool)> {
+    let len = pager.device.len()?;
+    if len < (pager.page_size as u64).max(SLOT_OFFSETS[1] + format::SLOT_LEN as u64) {
+        return Err(Error::corrupted(0, format!("file truncated to {len} bytes, shorter than its header page")));
+    }
     let mut best: Option<CommitSlot> = None;
     let mut damaged = false;
     for off in SLOT_OFFSETS {
@@ -818,6 +827,8 @@ struct TxnInner {
     log_limit: usize,
     force_checkpoint: bool,
     durable: bool,
+    /// The commit is visible to readers: it can no longer be undone.
+    published: bool,
     failed: Option<Error>,
 }
 
@@ -845,6 +856,7 @@ impl TxnInner {
             log_limit,
             force_checkpoint: false,
             durable: true,
+            published: false,
             failed: None,
         }
     }
@@ -1175,6 +1187,13 @@ impl TxnInner {
     fn commit(mut self) -> (Result<()>, WriterState) {
         match self.commit_inner() {
             Ok(()) => (Ok(()), self.w),
+            // Once published the transaction is committed (and durable, if it asked to be):
+            // undoing its allocations would pull pages from under readers. A failure after
+            // that point (a checkpoint's I/O) poisons the database instead.
+            Err(_) if self.published => {
+                self.shared.poisoned.store(true, Relaxed);
+                (Ok(()), self.w)
+            }
             Err(e) => (Err(e), self.into_state_abort()),
         }
     }
@@ -1182,7 +1201,7 @@ impl TxnInner {
     fn commit_inner(&mut self) -> Result<()> {
         self.check_usable()?;
         self.write_catalog()?;
-        if !self.changed() {
+        if !self.changed() && !self.force_checkpoint {
             return Ok(());
         }
         let shared = self.shared.clone();
@@ -1231,6 +1250,7 @@ impl TxnInner {
             checkpoint(&shared, &mut self.w)?;
         }
         self.publish();
+        self.published = true;
         pager.counters.commits.fetch_add(1, Relaxed);
         // The log may grow to a quarter of the data (at least the initial region, at most the
         // configured maximum) before a checkpoint: recovery stays short, small files small.

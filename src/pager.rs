@@ -94,6 +94,9 @@ struct Shard {
     fifo: VecDeque<PageId>,
 }
 
+/// A committed page shared between the cache and snapshot views.
+type SharedPage = Arc<Box<[u8]>>;
+
 /// The committed-but-unwritten pages as one snapshot sees them (mapped devices only).
 ///
 /// Published together with each snapshot, immutable afterwards: a reader looks pages up in it
@@ -225,7 +228,7 @@ pub(crate) struct Pager {
     verified: Verified,
     pub counters: Counters,
     /// Changes to the dirty set since the last published view: page, or `None` = released.
-    view_changes: Mutex<Vec<(PageId, Option<Arc<Box<[u8]>>>)>>,
+    view_changes: Mutex<Vec<(PageId, Option<SharedPage>)>>,
 }
 
 impl Pager {
@@ -668,6 +671,10 @@ pub(crate) fn verify_page(page: &[u8], id: PageId) -> Result<()> {
     }
     if get_u64(page, 8) != id {
         return Err(Error::corrupted(id, format!("page claims to be page {}", get_u64(page, 8))));
+    }
+    // A tree page's layout is checked once too, so no later access can run off the page.
+    if matches!(page[0], kind::LEAF | kind::BRANCH) {
+        crate::page::Node::new(page).validate().map_err(|why| Error::corrupted(id, why))?;
     }
     Ok(())
 }
