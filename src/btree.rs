@@ -15,8 +15,8 @@
 use crate::error::{Error, Result};
 use crate::format::{get_u64, kind, PAGE_HEADER};
 use crate::page::{
-    encode_branch_cell, encode_leaf_cell, encode_overflow_cell, LeafValue, Node, NodeMut, BRANCH_CELL_HEADER,
-    LEAF_CELL_HEADER, SLOT_SIZE,
+    encode_branch_cell, encode_leaf_cell, encode_overflow_cell, leaf_cell_key, leaf_cell_len, LeafValue, Node, NodeMut,
+    BRANCH_CELL_HEADER, SLOT_SIZE,
 };
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -206,7 +206,7 @@ fn key_guard<'a>(page: &PageRef<'a>, i: usize) -> Guard<'a> {
 
 /// Encode the leaf cell for `key`/`value`, moving a large value to an overflow run.
 fn make_leaf_cell<S: PageStore>(s: &mut S, key: &[u8], value: &[u8], out: &mut Vec<u8>) -> Result<()> {
-    if LEAF_CELL_HEADER + key.len() + value.len() <= max_inline_cell(s.page_size()) {
+    if leaf_cell_len(key.len(), value.len(), false) <= max_inline_cell(s.page_size()) {
         encode_leaf_cell(out, key, value);
     } else {
         let first = s.write_overflow(value)?;
@@ -223,7 +223,7 @@ struct Ins {
 
 /// Insert or replace; returns the new root and whether an existing value was replaced.
 pub fn insert<S: PageStore>(s: &mut S, root: PageId, key: &[u8], value: &[u8]) -> Result<(PageId, bool)> {
-    let mut cell = Vec::with_capacity(LEAF_CELL_HEADER + key.len() + value.len().min(4096));
+    let mut cell = Vec::with_capacity(leaf_cell_len(key.len(), value.len().min(4096), false));
     make_leaf_cell(s, key, value, &mut cell)?;
     if root == 0 {
         let id = s.alloc()?;
@@ -378,11 +378,6 @@ fn split<S: PageStore>(
         build(s, new_id, kind::BRANCH, &cells[m + 1..], right_child)?;
     }
     Ok((sep, new_id))
-}
-
-fn leaf_cell_key(cell: &[u8]) -> &[u8] {
-    let klen = u16::from_le_bytes([cell[0], cell[1]]) as usize;
-    &cell[LEAF_CELL_HEADER..LEAF_CELL_HEADER + klen]
 }
 
 /// Rebuild private page `id` from sorted cells.
@@ -1214,8 +1209,8 @@ fn merged_size<O: OpList + ?Sized>(ps: usize, node: Option<&Node<'_>>, ops: &O, 
     let new_cell = |j: usize| {
         ops.value(j).map_or(0, |v| {
             let k = ops.key(j).len();
-            let inline = LEAF_CELL_HEADER + k + v.len();
-            SLOT_SIZE + if inline <= max_inline_cell(ps) { inline } else { LEAF_CELL_HEADER + k + 8 }
+            let inline = leaf_cell_len(k, v.len(), false);
+            SLOT_SIZE + if inline <= max_inline_cell(ps) { inline } else { leaf_cell_len(k, v.len(), true) }
         })
     };
     while i < n || j < hi {

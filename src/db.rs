@@ -178,7 +178,7 @@ impl core::fmt::Debug for Database {
     }
 }
 
-const INITIAL_LOG_BYTES: usize = 1 << 20;
+const INITIAL_LOG_BYTES: usize = 256 << 10;
 const SECTOR: u64 = crate::device::SECTOR_SIZE as u64;
 
 impl Database {

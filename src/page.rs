@@ -7,8 +7,10 @@
 //!        ... free space ...
 //!        cells, packed from the end of the page               ←  grow down
 //! ```
-//! Leaf cell:   `klen u16 | vlen u32 | key | value` (bit 31 of vlen set: the value lives in an
-//! overflow run and the cell holds its first page id, 8 bytes, instead of the value).
+//! Leaf cell:   `klen varint | key | vtag varint | value`, where `vtag = vlen × 2 + overflow`
+//! (LEB128 varints: one byte for keys under 128 bytes, two for values under 8 KiB). With the
+//! overflow bit set the value lives in an overflow run and the cell holds the run's first page
+//! id, 8 bytes, instead of the value. The key comes first so a lookup decodes one byte.
 //! Branch cell: `child u64 | klen u16 | key`; the child holds keys `< key` (and `>=` the
 //! previous cell's key); the header's right child holds keys `>=` the last key.
 //!
@@ -22,10 +24,65 @@
 use crate::format::{get_u16, get_u32, get_u64, kind, put_u16, put_u32, put_u64, PAGE_HEADER};
 use core::cmp::Ordering;
 
-/// Bit of a leaf cell's `vlen` that marks an overflow value.
-pub const OVERFLOW_BIT: u32 = 1 << 31;
-/// Leaf cell header: klen u16 + vlen u32.
-pub const LEAF_CELL_HEADER: usize = 6;
+/// Bytes of a LEB128 varint holding `v`.
+#[inline]
+pub fn varint_len(mut v: u64) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+fn push_varint(out: &mut alloc::vec::Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Decode a varint of at most `max` bytes at `b[at..]`: (value, bytes), or `None` if it runs
+/// past the slice or is too long.
+#[inline]
+fn read_varint(b: &[u8], at: usize, max: usize) -> Option<(u64, usize)> {
+    let mut v = 0u64;
+    for i in 0..max {
+        let byte = *b.get(at + i)?;
+        v |= u64::from(byte & 0x7f) << (7 * i);
+        if byte < 0x80 {
+            return Some((v, i + 1));
+        }
+    }
+    None
+}
+
+/// Bytes of a leaf cell for a key of `klen` bytes and an inline value of `vlen` bytes, or an
+/// overflow reference to a value of `vlen` bytes.
+#[inline]
+pub fn leaf_cell_len(klen: usize, vlen: usize, overflow: bool) -> usize {
+    let vtag = (vlen as u64) * 2 + u64::from(overflow);
+    varint_len(klen as u64) + klen + varint_len(vtag) + if overflow { 8 } else { vlen }
+}
+
+/// (start, length) of the key of the leaf cell at `b[off..]`. Keys are below 16384 bytes, so
+/// the length takes one or two bytes.
+#[inline]
+fn leaf_key_span(b: &[u8], off: usize) -> (usize, usize) {
+    let b0 = b[off] as usize;
+    if b0 < 0x80 {
+        (off + 1, b0)
+    } else {
+        (off + 2, (b0 & 0x7f) | ((b[off + 1] as usize & 0x7f) << 7))
+    }
+}
+
+/// The key of an encoded leaf cell.
+pub fn leaf_cell_key(cell: &[u8]) -> &[u8] {
+    let (start, len) = leaf_key_span(cell, 0);
+    &cell[start..start + len]
+}
 /// Branch cell header: child u64 + klen u16.
 pub const BRANCH_CELL_HEADER: usize = 10;
 /// Bytes per slot: cell offset u16 + key head u32.
@@ -120,8 +177,8 @@ impl<'a> Node<'a> {
     #[inline]
     fn key_of_cell(&self, off: usize) -> &'a [u8] {
         if self.is_leaf() {
-            let klen = get_u16(self.b, off) as usize;
-            &self.b[off + LEAF_CELL_HEADER..off + LEAF_CELL_HEADER + klen]
+            let (start, len) = leaf_key_span(self.b, off);
+            &self.b[start..start + len]
         } else {
             let klen = get_u16(self.b, off + 8) as usize;
             &self.b[off + BRANCH_CELL_HEADER..off + BRANCH_CELL_HEADER + klen]
@@ -142,13 +199,14 @@ impl<'a> Node<'a> {
     #[inline]
     pub fn value(&self, i: usize) -> LeafValue<'a> {
         let off = self.cell_off(i);
-        let klen = get_u16(self.b, off) as usize;
-        let vlen = get_u32(self.b, off + 2);
-        let at = off + LEAF_CELL_HEADER + klen;
-        if vlen & OVERFLOW_BIT != 0 {
-            LeafValue::Overflow { page: get_u64(self.b, at), len: (vlen & !OVERFLOW_BIT) as usize }
+        let (kstart, klen) = leaf_key_span(self.b, off);
+        let (vtag, n) = read_varint(self.b, kstart + klen, 5).expect("validated leaf cell");
+        let at = kstart + klen + n;
+        let len = (vtag >> 1) as usize;
+        if vtag & 1 != 0 {
+            LeafValue::Overflow { page: get_u64(self.b, at), len }
         } else {
-            LeafValue::Inline(&self.b[at..at + vlen as usize])
+            LeafValue::Inline(&self.b[at..at + len])
         }
     }
 
@@ -159,13 +217,21 @@ impl<'a> Node<'a> {
     }
 
     fn cell_len_at(&self, off: usize) -> usize {
+        self.checked_cell_len(off).expect("validated cell")
+    }
+
+    /// Length of the cell at `off`, or `None` if its header runs past the page.
+    fn checked_cell_len(&self, off: usize) -> Option<usize> {
         if self.is_leaf() {
-            let klen = get_u16(self.b, off) as usize;
-            let vlen = get_u32(self.b, off + 2);
-            let vbytes = if vlen & OVERFLOW_BIT != 0 { 8 } else { vlen as usize };
-            LEAF_CELL_HEADER + klen + vbytes
+            let (klen, kn) = read_varint(self.b, off, 2)?;
+            let (vtag, vn) = read_varint(self.b, off + kn + klen as usize, 5)?;
+            let vbytes = if vtag & 1 != 0 { 8 } else { (vtag >> 1) as usize };
+            Some(kn + klen as usize + vn + vbytes)
         } else {
-            BRANCH_CELL_HEADER + get_u16(self.b, off + 8) as usize
+            if off + BRANCH_CELL_HEADER > self.b.len() {
+                return None;
+            }
+            Some(BRANCH_CELL_HEADER + get_u16(self.b, off + 8) as usize)
         }
     }
 
@@ -226,11 +292,9 @@ impl<'a> Node<'a> {
             if off < cs {
                 return Err("cell offset out of range");
             }
-            let hdr = if self.is_leaf() { LEAF_CELL_HEADER } else { BRANCH_CELL_HEADER };
-            if off + hdr > ps {
+            let Some(len) = self.checked_cell_len(off) else {
                 return Err("cell header out of range");
-            }
-            let len = self.cell_len_at(off);
+            };
             if off + len > ps {
                 return Err("cell runs past page end");
             }
@@ -366,18 +430,18 @@ impl<'a> NodeMut<'a> {
 /// Encode a leaf cell with an inline value into `out`.
 pub fn encode_leaf_cell(out: &mut alloc::vec::Vec<u8>, key: &[u8], value: &[u8]) {
     out.clear();
-    out.extend_from_slice(&(key.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    push_varint(out, key.len() as u64);
     out.extend_from_slice(key);
+    push_varint(out, value.len() as u64 * 2);
     out.extend_from_slice(value);
 }
 
 /// Encode a leaf cell whose value lives in an overflow run.
 pub fn encode_overflow_cell(out: &mut alloc::vec::Vec<u8>, key: &[u8], page: u64, len: usize) {
     out.clear();
-    out.extend_from_slice(&(key.len() as u16).to_le_bytes());
-    out.extend_from_slice(&((len as u32) | OVERFLOW_BIT).to_le_bytes());
+    push_varint(out, key.len() as u64);
     out.extend_from_slice(key);
+    push_varint(out, len as u64 * 2 + 1);
     out.extend_from_slice(&page.to_le_bytes());
 }
 
