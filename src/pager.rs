@@ -149,22 +149,24 @@ fn set_bit(bits: &mut Vec<u64>, id: PageId, on: bool) {
     }
 }
 
-/// Direct-mapped memo of mapped pages whose checksum was verified.
+/// Bitmap of mapped pages whose checksum and layout were verified (one bit a page).
 struct VerifiedTable {
-    slots: Box<[AtomicU64]>,
-    mask: usize,
+    words: Box<[AtomicU64]>,
 }
 
 impl VerifiedTable {
-    fn new(entries: usize) -> Self {
-        let n = entries.next_power_of_two().max(1024);
-        VerifiedTable { slots: (0..n).map(|_| AtomicU64::new(0)).collect(), mask: n - 1 }
+    fn new(pages: usize) -> Self {
+        let words = pages.div_ceil(64).max(16);
+        VerifiedTable { words: (0..words).map(|_| AtomicU64::new(0)).collect() }
     }
 }
 
-/// The memo grows with the file: the writer swaps in a larger table, and readers keep using
-/// whichever table they loaded. Replaced tables are retired, not freed, until the pager drops,
-/// so a reader's reference stays valid; their total size is below twice the current one.
+/// The memo grows with the file: the writer swaps in a larger bitmap, and readers keep using
+/// whichever one they loaded (a bit missing from a new bitmap only costs one more
+/// verification). Replaced bitmaps are retired, not freed, until the pager drops, so a
+/// reader's reference stays valid; their total size is below twice the current one. Every
+/// page the engine writes is marked verified: only bytes it did not write in this process
+/// are ever checked.
 struct Verified {
     current: AtomicPtr<VerifiedTable>,
     // Boxed so a retired table keeps its address while readers may still hold `&` to it.
@@ -173,8 +175,8 @@ struct Verified {
 }
 
 impl Verified {
-    fn new(entries: usize) -> Self {
-        let t = Box::new(VerifiedTable::new(entries));
+    fn new(pages: usize) -> Self {
+        let t = Box::new(VerifiedTable::new(pages));
         Verified { current: AtomicPtr::new(Box::into_raw(t)), retired: Mutex::new(Vec::new()) }
     }
     #[inline]
@@ -185,21 +187,25 @@ impl Verified {
     }
     #[inline]
     fn contains(&self, id: PageId) -> bool {
-        let t = self.table();
-        t.slots[id as usize & t.mask].load(Relaxed) == id + 1
+        match self.table().words.get((id / 64) as usize) {
+            Some(w) => w.load(Relaxed) & (1 << (id % 64)) != 0,
+            None => false,
+        }
     }
     #[inline]
     fn insert(&self, id: PageId) {
-        let t = self.table();
-        t.slots[id as usize & t.mask].store(id + 1, Relaxed);
+        if let Some(w) = self.table().words.get((id / 64) as usize) {
+            if w.load(Relaxed) & (1 << (id % 64)) == 0 {
+                w.fetch_or(1 << (id % 64), Relaxed);
+            }
+        }
     }
     /// Make room for `pages` pages (called by the writer as the file grows).
     fn reserve(&self, pages: u64) {
-        let t = self.table();
-        if (pages as usize) * 2 <= t.slots.len() {
+        if (pages as usize).div_ceil(64) <= self.table().words.len() {
             return;
         }
-        let new = Box::into_raw(Box::new(VerifiedTable::new(pages as usize * 4)));
+        let new = Box::into_raw(Box::new(VerifiedTable::new(pages as usize * 2)));
         let old = self.current.swap(new, AcqRel);
         // SAFETY: `old` came from `Box::into_raw` and is owned by nobody else now.
         self.retired.lock().push(unsafe { Box::from_raw(old) });
@@ -245,7 +251,7 @@ impl Pager {
             dirty_entries: AtomicUsize::new(0),
             dirty_bytes: AtomicUsize::new(0),
             budget,
-            verified: Verified::new((device_len as usize / page_size) * 4),
+            verified: Verified::new(device_len as usize / page_size * 2),
             counters: Counters::default(),
             view_changes: Mutex::new(Vec::new()),
         })
