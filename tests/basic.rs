@@ -233,3 +233,35 @@ fn damaged_newest_slot_is_reported() {
     assert!(!report.is_ok());
     assert!(report.errors[0].contains("commit slot"), "{:?}", report.errors);
 }
+
+#[test]
+fn value_of_64_mib_round_trips_through_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.db");
+    let big: Vec<u8> = (0..64usize << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    {
+        let db = Database::open(&path).unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.open_table("blobs").unwrap().insert(b"movie", &big).unwrap();
+        tx.commit().unwrap();
+        let rx = db.begin_read().unwrap();
+        assert!(rx.open_table("blobs").unwrap().get(b"movie").unwrap().unwrap() == big[..]);
+    }
+    let db = Database::open(&path).unwrap();
+    let rx = db.begin_read().unwrap();
+    let t = rx.open_table("blobs").unwrap();
+    let v = t.get(b"movie").unwrap().unwrap();
+    assert_eq!(v.len(), big.len());
+    assert!(*v == big[..]);
+    drop(v);
+    drop(t);
+    drop(rx);
+    // Replacing it frees the run for reuse.
+    let tx = db.begin_write().unwrap();
+    tx.open_table("blobs").unwrap().insert(b"movie", b"short").unwrap();
+    tx.commit().unwrap();
+    db.checkpoint().unwrap();
+    let report = db.check().unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert!(report.free_pages >= (64 << 20) / 4096, "the run was not freed: {report:?}");
+}
