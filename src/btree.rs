@@ -673,25 +673,17 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn push_leftmost<S: PageSource>(&mut self, s: &'a S, mut id: PageId) -> Result<()> {
-        loop {
-            if self.stack.len() >= MAX_DEPTH {
-                return Err(Error::corrupted(id, "tree deeper than the depth limit (cycle?)"));
-            }
-            let page = s.page(id)?;
-            check_node(&page, id)?;
-            let node = Node::new(&page);
-            let leaf = node.is_leaf();
-            let next = if leaf { 0 } else { node.child(0) };
-            self.stack.push((page, 0));
-            if leaf {
-                return Ok(());
-            }
-            id = next;
-        }
+    fn push_leftmost<S: PageSource>(&mut self, s: &'a S, id: PageId) -> Result<()> {
+        self.push_edge(s, id, false)
     }
 
-    fn push_rightmost<S: PageSource>(&mut self, s: &'a S, mut id: PageId) -> Result<()> {
+    fn push_rightmost<S: PageSource>(&mut self, s: &'a S, id: PageId) -> Result<()> {
+        self.push_edge(s, id, true)
+    }
+
+    /// Descend from `id` along the first (or last) children, pushing each node; a leaf is left
+    /// at slot 0 (or one past its last entry).
+    fn push_edge<S: PageSource>(&mut self, s: &'a S, mut id: PageId, rightmost: bool) -> Result<()> {
         loop {
             if self.stack.len() >= MAX_DEPTH {
                 return Err(Error::corrupted(id, "tree deeper than the depth limit (cycle?)"));
@@ -700,9 +692,9 @@ impl<'a> Cursor<'a> {
             check_node(&page, id)?;
             let node = Node::new(&page);
             let leaf = node.is_leaf();
-            let n = node.len();
-            let next = if leaf { 0 } else { node.child(n) };
-            self.stack.push((page, n));
+            let i = if rightmost { node.len() } else { 0 };
+            let next = if leaf { 0 } else { node.child(i) };
+            self.stack.push((page, i));
             if leaf {
                 return Ok(());
             }

@@ -90,47 +90,33 @@ pub trait BlockDevice: Send + Sync {
     }
 }
 
-impl<T: BlockDevice + ?Sized> BlockDevice for alloc::boxed::Box<T> {
-    fn read(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        (**self).read(offset, buf)
-    }
-    fn write(&self, offset: u64, data: &[u8]) -> Result<()> {
-        (**self).write(offset, data)
-    }
-    fn sync(&self) -> Result<()> {
-        (**self).sync()
-    }
-    fn len(&self) -> Result<u64> {
-        (**self).len()
-    }
-    fn set_len(&self, len: u64) -> Result<()> {
-        (**self).set_len(len)
-    }
-    fn mapping(&self) -> Option<Mapping> {
-        (**self).mapping()
-    }
+/// Smart pointers to a device are devices.
+macro_rules! forward_device {
+    ($($ptr:ident)::+) => {
+        impl<T: BlockDevice + ?Sized> BlockDevice for $($ptr)::+<T> {
+            fn read(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+                (**self).read(offset, buf)
+            }
+            fn write(&self, offset: u64, data: &[u8]) -> Result<()> {
+                (**self).write(offset, data)
+            }
+            fn sync(&self) -> Result<()> {
+                (**self).sync()
+            }
+            fn len(&self) -> Result<u64> {
+                (**self).len()
+            }
+            fn set_len(&self, len: u64) -> Result<()> {
+                (**self).set_len(len)
+            }
+            fn mapping(&self) -> Option<Mapping> {
+                (**self).mapping()
+            }
+        }
+    };
 }
-
-impl<T: BlockDevice + ?Sized> BlockDevice for alloc::sync::Arc<T> {
-    fn read(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        (**self).read(offset, buf)
-    }
-    fn write(&self, offset: u64, data: &[u8]) -> Result<()> {
-        (**self).write(offset, data)
-    }
-    fn sync(&self) -> Result<()> {
-        (**self).sync()
-    }
-    fn len(&self) -> Result<u64> {
-        (**self).len()
-    }
-    fn set_len(&self, len: u64) -> Result<()> {
-        (**self).set_len(len)
-    }
-    fn mapping(&self) -> Option<Mapping> {
-        (**self).mapping()
-    }
-}
+forward_device!(alloc::boxed::Box);
+forward_device!(alloc::sync::Arc);
 
 /// The error for a read that runs past the end of a device.
 pub(crate) fn read_past_end(offset: u64, len: usize, device_len: u64) -> crate::Error {
