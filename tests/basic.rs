@@ -248,14 +248,13 @@ fn value_of_64_mib_round_trips_through_a_file() {
         assert!(rx.open_table("blobs").unwrap().get(b"movie").unwrap().unwrap() == big[..]);
     }
     let db = Database::open(&path).unwrap();
-    let rx = db.begin_read().unwrap();
-    let t = rx.open_table("blobs").unwrap();
-    let v = t.get(b"movie").unwrap().unwrap();
-    assert_eq!(v.len(), big.len());
-    assert!(*v == big[..]);
-    drop(v);
-    drop(t);
-    drop(rx);
+    {
+        let rx = db.begin_read().unwrap();
+        let t = rx.open_table("blobs").unwrap();
+        let v = t.get(b"movie").unwrap().unwrap();
+        assert_eq!(v.len(), big.len());
+        assert!(*v == big[..]);
+    }
     // Replacing it frees the run for reuse.
     let tx = db.begin_write().unwrap();
     tx.open_table("blobs").unwrap().insert(b"movie", b"short").unwrap();
