@@ -104,26 +104,30 @@ type SharedPage = Arc<Box<[u8]>>;
 /// and a page found here is borrowed for the transaction's life (the view owns it). A large
 /// shared `base` plus a small `delta` (with tombstones for pages released since) keeps the
 /// per-commit cost at the size of the delta; the delta is folded into a new base when it grows.
-/// A bitmap of the dirty page ids filters lookups, so clean pages (most leaves) cost one bit
-/// test instead of two hash probes.
+/// Two tiers: branch pages (a few hundred, visited by every descent, so their small map stays
+/// in cache) and leaves. Each tier has a bitmap of its page ids, so a lookup tests a bit and
+/// probes only the map that holds the page; clean pages cost two bit tests.
 #[derive(Default)]
 pub(crate) struct DirtyView {
-    base: Arc<HashMap<PageId, Arc<Box<[u8]>>>>,
-    delta: HashMap<PageId, Option<Arc<Box<[u8]>>>>,
+    tiers: [Tier; 2],
+}
+
+#[derive(Default, Clone)]
+struct Tier {
+    base: Arc<HashMap<PageId, SharedPage>>,
+    delta: HashMap<PageId, Option<SharedPage>>,
     bits: Vec<u64>,
 }
 
-impl DirtyView {
+impl Tier {
     #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.bits.is_empty()
+    fn has(&self, id: PageId) -> bool {
+        self.bits.get((id / 64) as usize).is_some_and(|w| w & (1 << (id % 64)) != 0)
     }
 
-    /// The page if it is dirty in this view.
     #[inline]
     fn get(&self, id: PageId) -> Option<&[u8]> {
-        let word = self.bits.get((id / 64) as usize)?;
-        if word & (1 << (id % 64)) == 0 {
+        if !self.has(id) {
             return None;
         }
         match self.delta.get(&id) {
@@ -131,6 +135,39 @@ impl DirtyView {
             Some(None) => None,
             None => self.base.get(&id).map(|p| &***p),
         }
+    }
+
+    fn set(&mut self, id: PageId, page: Option<SharedPage>) {
+        set_bit(&mut self.bits, id, page.is_some());
+        self.delta.insert(id, page);
+    }
+
+    /// Fold a large delta into a new base.
+    fn consolidate(&mut self) {
+        if self.delta.len() <= 4096.max(self.base.len() / 4) {
+            return;
+        }
+        let mut base = (*self.base).clone();
+        for (id, page) in self.delta.drain() {
+            match page {
+                Some(p) => base.insert(id, p),
+                None => base.remove(&id),
+            };
+        }
+        self.base = Arc::new(base);
+    }
+}
+
+impl DirtyView {
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.tiers[0].bits.is_empty() && self.tiers[1].bits.is_empty()
+    }
+
+    /// The page if it is dirty in this view.
+    #[inline]
+    fn get(&self, id: PageId) -> Option<&[u8]> {
+        self.tiers[0].get(id).or_else(|| self.tiers[1].get(id))
     }
 }
 
@@ -514,23 +551,29 @@ impl Pager {
         if changes.is_empty() {
             return None;
         }
-        let mut delta = cur.delta.clone();
-        let mut bits = cur.bits.clone();
+        let mut tiers = [cur.tiers[0].clone(), cur.tiers[1].clone()];
         for (id, page) in changes {
-            set_bit(&mut bits, id, page.is_some());
-            delta.insert(id, page);
-        }
-        if delta.len() <= 4096.max(cur.base.len() / 4) {
-            return Some(Arc::new(DirtyView { base: cur.base.clone(), delta, bits }));
-        }
-        let mut base = (*cur.base).clone();
-        for (id, page) in delta {
             match page {
-                Some(p) => base.insert(id, p),
-                None => base.remove(&id),
-            };
+                Some(p) => {
+                    let t = usize::from(p[0] == kind::LEAF);
+                    if tiers[1 - t].has(id) {
+                        tiers[1 - t].set(id, None);
+                    }
+                    tiers[t].set(id, Some(p));
+                }
+                None => {
+                    for t in &mut tiers {
+                        if t.has(id) {
+                            t.set(id, None);
+                        }
+                    }
+                }
+            }
         }
-        Some(Arc::new(DirtyView { base: Arc::new(base), delta: HashMap::new(), bits }))
+        for t in &mut tiers {
+            t.consolidate();
+        }
+        Some(Arc::new(DirtyView { tiers }))
     }
 
     /// A committed page for a reader holding `view` (consistent with its snapshot).
