@@ -60,12 +60,16 @@ struct Walker<'a> {
     /// 0 = unseen, 1 = reachable, 2 = free, 3 = reserved (header, log, free list).
     state: Vec<u8>,
     report: CheckReport,
+    /// Errors found past the first `MAX_ERRORS` (counted, not listed).
+    more_errors: u64,
 }
 
 impl Walker<'_> {
     fn error(&mut self, page: PageId, msg: impl Into<String>) {
         if self.report.errors.len() < MAX_ERRORS {
             self.report.errors.push(format!("page {page}: {}", msg.into()));
+        } else {
+            self.more_errors += 1;
         }
     }
 
@@ -183,7 +187,8 @@ fn describe(e: &Error) -> String {
 }
 
 pub(crate) fn check(rx: &ReadTransaction, catalog_root: PageId, layout: &Layout) -> CheckReport {
-    let mut w = Walker { rx, state: vec![0u8; layout.page_count as usize], report: CheckReport::default() };
+    let mut w =
+        Walker { rx, state: vec![0u8; layout.page_count as usize], report: CheckReport::default(), more_errors: 0 };
     w.report.page_count = layout.page_count;
     if let Some(s) = w.state.get_mut(0) {
         *s = 3;
@@ -225,5 +230,8 @@ pub(crate) fn check(rx: &ReadTransaction, catalog_root: PageId, layout: &Layout)
         }
     }
     w.report.leaked_pages = w.state.iter().filter(|&&s| s == 0).count() as u64;
+    if w.more_errors > 0 {
+        w.report.errors.push(format!("... and {} more errors not listed", w.more_errors));
+    }
     w.report
 }

@@ -343,6 +343,10 @@ impl Database {
     }
 
     /// Make every commit so far durable (those made with [`Durability::None`]).
+    ///
+    /// Waits for the write transaction, if one is open: calling it from the thread that holds
+    /// a [`WriteTransaction`] deadlocks (with `std`; without it, returns
+    /// [`Error::WriteTransactionInProgress`]).
     pub fn sync(&self) -> Result<()> {
         self.check_poisoned()?;
         let mut w = self.shared.writer.take()?;
@@ -357,6 +361,10 @@ impl Database {
     }
 
     /// Write every committed page in place and switch the commit slot; the log starts over.
+    ///
+    /// Waits for the write transaction, if one is open: calling it from the thread that holds
+    /// a [`WriteTransaction`] deadlocks (with `std`; without it, returns
+    /// [`Error::WriteTransactionInProgress`]).
     pub fn checkpoint(&self) -> Result<()> {
         self.check_poisoned()?;
         let mut w = self.shared.writer.take()?;
@@ -370,6 +378,9 @@ impl Database {
 
     /// Move pages toward the start of the file and truncate the free tail. Pages that live
     /// readers can still see stay where they are; run it again once they finish to shrink more.
+    /// Overflow runs (large values) are not moved.
+    ///
+    /// Waits for the write transaction, if one is open (see [`Database::checkpoint`]).
     pub fn compact(&self) -> Result<CompactReport> {
         self.check_poisoned()?;
         let bytes_before = self.shared.pager.device.len()?;
@@ -422,6 +433,10 @@ impl Database {
     }
 
     /// Walk every page of the last commit, verifying checksums and tree invariants.
+    ///
+    /// Waits for the write transaction, if one is open: calling it from the thread that holds
+    /// a [`WriteTransaction`] deadlocks (with `std`; without it, returns
+    /// [`Error::WriteTransactionInProgress`]).
     pub fn check(&self) -> Result<crate::check::CheckReport> {
         let rx = self.begin_read()?;
         let w = self.shared.writer.take()?;

@@ -105,7 +105,9 @@ impl fmt::Display for Error {
                 write!(f, "value of {len} bytes exceeds the limit of {max} bytes")
             }
             Error::TableNotFound(name) => write!(f, "table not found: {name:?}"),
-            Error::InvalidTableName(name) => write!(f, "invalid table name: {name:?}"),
+            Error::InvalidTableName(name) => {
+                write!(f, "invalid table name {name:?}: a table name is 1 to 255 bytes")
+            }
             Error::InvalidOptions(why) => write!(f, "invalid options: {why}"),
             Error::WriteTransactionInProgress => {
                 write!(f, "another write transaction is in progress")
