@@ -35,3 +35,11 @@ cargo run -q --example quickstart -- "$tmp/quickstart.db"
 step "benchmarks, smoke size (TESSERA_BENCH_N=${TESSERA_BENCH_N:-20000})"
 TESSERA_BENCH_N="${TESSERA_BENCH_N:-20000}" TESSERA_BENCH_DIR="$tmp" cargo bench --bench peers
 cargo bench --bench micro -- --test
+
+step "wasm bindings: format and clippy (wasm32)"
+cargo fmt --manifest-path wasm/Cargo.toml -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+cargo clippy --manifest-path wasm/Cargo.toml --target wasm32-unknown-unknown -- -D warnings
+
+step "npm package tessera-db: build the wasm, Node tests (source tree and packed tarball)"
+bash npm/run-tests.sh
