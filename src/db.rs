@@ -459,6 +459,18 @@ impl Database {
         Ok(report)
     }
 
+    /// Close this handle, making commits made with [`Durability::None`] durable first and
+    /// reporting a failure to do so (dropping the last handle also syncs, but can only
+    /// swallow errors). Transactions still open keep the database alive until they end.
+    ///
+    /// Waits for the write transaction, if one is open (see [`Database::checkpoint`]).
+    pub fn close(self) -> Result<()> {
+        if self.shared.poisoned.load(Relaxed) {
+            return Err(Error::Poisoned);
+        }
+        self.sync()
+    }
+
     /// What opening the database found: log frames replayed, a damaged commit slot.
     pub fn recovery_report(&self) -> RecoveryReport {
         *self.shared.recovery.lock()
@@ -1660,6 +1672,15 @@ impl WriteTransaction {
     pub fn open_table(&self, name: &str) -> Result<Table<'_>> {
         check_table_name(name)?;
         self.with(|t| t.table(name, true))?;
+        Ok(Table { txn: self, name: name.into() })
+    }
+
+    /// Open a table that must already exist ([`Error::TableNotFound`] otherwise).
+    pub fn open_existing_table(&self, name: &str) -> Result<Table<'_>> {
+        check_table_name(name)?;
+        if !self.with(|t| t.table(name, false))? {
+            return Err(Error::TableNotFound(name.into()));
+        }
         Ok(Table { txn: self, name: name.into() })
     }
 

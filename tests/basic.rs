@@ -264,3 +264,40 @@ fn value_of_64_mib_round_trips_through_a_file() {
     assert!(report.is_ok(), "{report:?}");
     assert!(report.free_pages >= (64 << 20) / 4096, "the run was not freed: {report:?}");
 }
+
+#[test]
+fn open_existing_table_does_not_create() {
+    let db = Database::memory();
+    let tx = db.begin_write().unwrap();
+    assert!(matches!(tx.open_existing_table("missing"), Err(Error::TableNotFound(_))));
+    assert!(tx.list_tables().unwrap().is_empty());
+    tx.open_table("made").unwrap().insert(b"k", b"v").unwrap();
+    assert_eq!(tx.open_existing_table("made").unwrap().get(b"k").unwrap().unwrap(), b"v");
+    tx.commit().unwrap();
+    assert_eq!(db.begin_read().unwrap().list_tables().unwrap(), ["made"]);
+}
+
+#[test]
+fn close_makes_non_durable_commits_durable_and_reports_failure() {
+    use tessera::device::{CrashMode, FailingDevice, PowerLossDevice};
+    // A non-durable commit survives power loss once close() returned Ok.
+    let dev = std::sync::Arc::new(PowerLossDevice::new());
+    let db = Database::open_device(dev.clone(), Options::default()).unwrap();
+    let mut tx = db.begin_write().unwrap();
+    tx.set_durability(Durability::None);
+    tx.open_table("t").unwrap().insert(b"k", b"v").unwrap();
+    tx.commit().unwrap();
+    db.close().unwrap();
+    let db =
+        Database::open_device(MemoryDevice::from_bytes(dev.crash(CrashMode::DropAll)), Options::default()).unwrap();
+    assert_eq!(&*db.begin_read().unwrap().open_table("t").unwrap().get(b"k").unwrap().unwrap(), b"v");
+    // A failing final sync is reported, not swallowed.
+    let dev = std::sync::Arc::new(FailingDevice::new(MemoryDevice::new(), u64::MAX));
+    let db = Database::open_device(dev.clone(), Options::default()).unwrap();
+    let mut tx = db.begin_write().unwrap();
+    tx.set_durability(Durability::None);
+    tx.open_table("t").unwrap().insert(b"k", b"v").unwrap();
+    tx.commit().unwrap();
+    dev.set_fail_after(dev.ops());
+    assert!(matches!(db.close(), Err(Error::Io { .. })));
+}
