@@ -301,3 +301,43 @@ fn close_makes_non_durable_commits_durable_and_reports_failure() {
     dev.set_fail_after(dev.ops());
     assert!(matches!(db.close(), Err(Error::Io { .. })));
 }
+
+#[test]
+fn database_far_larger_than_the_cache_stays_within_budget() {
+    // The memory device has no mapping, so every read goes through the page cache.
+    let budget = 1 << 20;
+    let opts = Options { cache_size: budget, ..Options::default() };
+    let db = Database::open_device(MemoryDevice::new(), opts).unwrap();
+    let value = [0x5au8; 400];
+    let mut max_seen = 0;
+    for round in 0..25u32 {
+        let tx = db.begin_write().unwrap();
+        {
+            let mut t = tx.open_table("big").unwrap();
+            for i in 0..2000u32 {
+                t.insert(&key(round * 2000 + i), &value).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+        max_seen = max_seen.max(db.stats().cache_bytes);
+    }
+    let rx = db.begin_read().unwrap();
+    let t = rx.open_table("big").unwrap();
+    assert_eq!(t.len().unwrap(), 50_000);
+    let mut x = 12345u64;
+    for _ in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let i = (x % 50_000) as u32;
+        assert_eq!(&*t.get(&key(i)).unwrap().unwrap(), &value[..]);
+        max_seen = max_seen.max(db.stats().cache_bytes);
+    }
+    let scanned = t.iter().unwrap().count();
+    assert_eq!(scanned, 50_000);
+    max_seen = max_seen.max(db.stats().cache_bytes);
+    let file_bytes = db.stats().page_count * 4096;
+    assert!(file_bytes > 15 * budget as u64, "database of {file_bytes} bytes is not far larger than the cache");
+    assert!(max_seen <= budget as u64, "cache held {max_seen} bytes, budget {budget}");
+    assert!(db.stats().cache_misses > 0 && db.stats().cache_hits > 0);
+}
