@@ -154,6 +154,10 @@ pub struct RecoveryReport {
     /// A commit slot failed its checksum: the database was opened from the older slot, and
     /// commits made after it may be lost. `check` reports this as damage.
     pub damaged_slot: bool,
+    /// Valid log frames found past a frame that ended replay, and so not applied. After a
+    /// crash these are commits that were never acknowledged (written behind a torn frame);
+    /// without one, they mean the log was damaged and those commits are lost.
+    pub frames_skipped: u64,
 }
 
 /// An open database. `Send + Sync`: share it between threads by reference or in an `Arc`.
@@ -260,7 +264,7 @@ impl Database {
             writer: HandOff::new(w),
             poisoned: AtomicBool::new(false),
             options,
-            recovery: Mutex::new(RecoveryReport { frames_replayed: 0, damaged_slot }),
+            recovery: Mutex::new(RecoveryReport { frames_replayed: 0, damaged_slot, frames_skipped: 0 }),
         });
         let db = Database { shared };
         db.recover()?;
@@ -270,13 +274,14 @@ impl Database {
     /// Replay log frames written after the current checkpoint, then checkpoint.
     fn recover(&self) -> Result<()> {
         let mut w = self.shared.writer.take()?;
-        let (frames, chain) = match read_log(&self.shared.pager, &w.slot) {
+        let (frames, chain, skipped) = match read_log(&self.shared.pager, &w.slot) {
             Ok(f) => f,
             Err(e) => {
                 self.shared.writer.put(w);
                 return Err(e);
             }
         };
+        self.shared.recovery.lock().frames_skipped = skipped;
         if frames.is_empty() {
             // Start a new log sequence anyway: frames of the current one that lie past a torn
             // frame (lost non-durable commits) must never follow a new frame into replay.
@@ -583,8 +588,9 @@ fn read_slots(pager: &Pager) -> Result<(CommitSlot, bool)> {
 }
 
 /// The valid frames of a checkpoint's log as `(page of the frame, payload)` in commit order,
-/// and the chain of regions they were read from.
-type LogContents = (Vec<(u64, Vec<u8>)>, Vec<(PageId, u64)>);
+/// the chain of regions they were read from, and the number of valid frames found past the
+/// point where replay stopped.
+type LogContents = (Vec<(u64, Vec<u8>)>, Vec<(PageId, u64)>, u64);
 
 /// Read the valid frames of the current checkpoint's log, following continuation frames.
 /// Stops at the first frame that is torn, of another checkpoint, or out of sequence.
@@ -634,7 +640,36 @@ fn read_log(pager: &Pager, slot: &CommitSlot) -> Result<LogContents> {
         pos += FrameHeader::padded_len(h.payload_len as usize) as u64;
         expected += 1;
     }
-    Ok((frames, chain))
+    let skipped = count_frames_past(pager, slot.seq, expected, start * ps, pos, pages * ps)?;
+    Ok((frames, chain, skipped))
+}
+
+/// Valid frames of log sequence `seq` with ids after `expected` lying past the point where
+/// replay stopped (`pos` in the region at byte `off`): commits replay could not reach. After a
+/// crash they are unacknowledged writes behind a torn frame; otherwise, damage.
+fn count_frames_past(pager: &Pager, seq: u64, expected: u64, off: u64, pos: u64, cap: u64) -> Result<u64> {
+    let mut found = 0;
+    let mut head = [0u8; FRAME_HEADER];
+    let mut at = pos.next_multiple_of(SECTOR) + SECTOR;
+    while at + FRAME_HEADER as u64 <= cap {
+        pager.device.read(off + at, &mut head)?;
+        match FrameHeader::parse(&head) {
+            Some(h)
+                if h.seq == seq && h.txn_id > expected && at + FRAME_HEADER as u64 + h.payload_len as u64 <= cap =>
+            {
+                let mut frame = vec![0u8; FRAME_HEADER + h.payload_len as usize];
+                pager.device.read(off + at, &mut frame)?;
+                if FrameHeader::verify(&frame) {
+                    found += 1;
+                    at += FrameHeader::padded_len(h.payload_len as usize) as u64;
+                    continue;
+                }
+                at += SECTOR;
+            }
+            _ => at += SECTOR,
+        }
+    }
+    Ok(found)
 }
 
 /// Free-list page: header, then `nslots` runs of (start u64, len u64); next page at offset 24.
