@@ -43,3 +43,6 @@ cargo clippy --manifest-path wasm/Cargo.toml --target wasm32-unknown-unknown -- 
 
 step "npm package tessera-db: build the wasm, Node tests (source tree and packed tarball)"
 bash npm/run-tests.sh
+
+step "npm package tessera-db: browser tests (headless Chromium, OPFS in a Worker)"
+bash npm/run-browser-tests.sh

@@ -1,0 +1,6 @@
+// Types of the browser entry (src/browser.js), selected by the `browser` export condition.
+export { BrowserTessera as Tessera, BrowserTessera as default } from './index.js';
+export type {
+  Bytes, ErrorCode, TesseraError, OpenOptions, BrowserOpenOptions, RangeOptions, Entry, Stats,
+  CheckReport, ReadOp, WriteOp, OpResult,
+} from './index.js';
