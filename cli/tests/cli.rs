@@ -9,7 +9,13 @@ use tessera::{Database, Options};
 
 struct Env {
     dir: TempDir,
+    /// Tests run one at a time: a database file a test holds open in this process must not be
+    /// inherited by another test's child between fork and exec, which would keep its lock
+    /// (flock belongs to the open file description) after the test closed it.
+    _serial: std::sync::MutexGuard<'static, ()>,
 }
+
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// What one run of the binary produced.
 struct Run {
@@ -32,7 +38,8 @@ impl Run {
 
 impl Env {
     fn new() -> Env {
-        Env { dir: tempfile::tempdir().expect("temp dir") }
+        let serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Env { dir: tempfile::tempdir().expect("temp dir"), _serial: serial }
     }
 
     fn path(&self, name: &str) -> PathBuf {
