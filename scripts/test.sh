@@ -46,3 +46,6 @@ bash npm/run-tests.sh
 
 step "npm package tessera-db: browser tests (headless Chromium, OPFS in a Worker)"
 bash npm/run-browser-tests.sh
+
+step "browser benchmark vs sqlite-wasm and IndexedDB, smoke size (npm run bench -- --quick)"
+(cd npm && node bench/run.mjs --quick)

@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+// `npm run bench` (in npm/): serve npm/ on 127.0.0.1, open bench/index.html in the system's
+// headless Chromium (playwright-core; never a downloaded browser), run the benchmark page, print
+// a Markdown table and the package size line, exit.
+//
+//   node bench/run.mjs [--runs=N] [--order=tessera,sqlite,indexeddb] [--quick] [--json=out.json]
+//
+// Each run uses a fresh persistent profile in a new temporary directory (so OPFS and IndexedDB
+// live on disk: an incognito context, playwright's default newContext(), keeps both in memory,
+// which would make every durability figure meaningless). The page also clears both before each
+// engine.
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { launchPersistent, tempDir, executablePath } from '../test-browser/helpers.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const argv = Object.fromEntries(process.argv.slice(2).map((a) => {
+  const m = /^--([^=]+)(?:=(.*))?$/.exec(a);
+  if (!m) throw new Error(`bad argument ${a}`);
+  return [m[1], m[2] ?? true];
+}));
+const runs = Number(argv.runs ?? 1);
+const config = {};
+if (argv.order) config.engines = String(argv.order).split(',');
+if (argv.quick) Object.assign(config, { bulk: 10_000, durable: 100, reads: 10_000, singleReads: 10_000 });
+
+const mime = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+};
+
+// Like test-browser/helpers.js's server (same root, npm/), plus the cross-origin isolation
+// headers (harmless; sqlite-wasm's opfs-sahpool does not need them) and node_modules/.
+function startServer() {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    const file = path.resolve(root, '.' + decodeURIComponent(url.pathname));
+    if (!file.startsWith(root + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found');
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': mime[path.extname(file)] ?? 'application/octet-stream',
+      'cache-control': 'no-store',
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-embedder-policy': 'require-corp',
+    });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    origin: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }),
+  })));
+}
+
+const gz = (buf) => zlib.gzipSync(buf, { level: 9 }).length;
+function sizeLine() {
+  const wasm = fs.readFileSync(path.join(root, 'pkg/tessera_bg.wasm'));
+  const srcs = fs.readdirSync(path.join(root, 'src')).filter((f) => f.endsWith('.js')).sort();
+  // As run-tests.sh: pkg/tessera.js + every src/*.js, concatenated, gzip -9.
+  const allJs = Buffer.concat([path.join(root, 'pkg/tessera.js'), ...srcs.map((f) => path.join(root, 'src', f))].map((f) => fs.readFileSync(f)));
+  // What a browser loads: glue + browser.js, worker.js, opfs.js, core.js (no node.js).
+  const browserJs = Buffer.concat(['pkg/tessera.js', 'src/browser.js', 'src/worker.js', 'src/opfs.js', 'src/core.js'].map((f) => fs.readFileSync(path.join(root, f))));
+  const w = gz(wasm);
+  const a = gz(allJs);
+  const b = gz(browserJs);
+  const kb = (n) => (n / 1024).toFixed(1);
+  const sqlDir = path.join(root, 'node_modules/@sqlite.org/sqlite-wasm/dist');
+  const sw = gz(fs.readFileSync(path.join(sqlDir, 'sqlite3.wasm')));
+  const sj = gz(fs.readFileSync(path.join(sqlDir, 'index.mjs')));
+  return [
+    `Size (gzip -9): tessera_bg.wasm ${w} B + JS (pkg/tessera.js + src/*.js) ${a} B = ${w + a} B = ${kb(w + a)} KiB (goal < 150 KB: ${w + a < 150_000 ? 'met' : 'MISSED'}); browser-only JS (no src/node.js) ${b} B, total ${kb(w + b)} KiB.`,
+    `For comparison, @sqlite.org/sqlite-wasm: sqlite3.wasm ${sw} B + dist/index.mjs ${sj} B = ${kb(sw + sj)} KiB gzipped.`,
+  ].join('\n');
+}
+
+const labels = {
+  bulk: (c) => `${c.bulk.toLocaleString('en')} inserts, one transaction`,
+  durable: (c) => `${c.durable.toLocaleString('en')} inserts, each its own durable transaction`,
+  readBatched: (c) => `${c.reads.toLocaleString('en')} random point reads, batched (${c.readBatch.toLocaleString('en')}/message; IndexedDB: one readonly tx)`,
+  readSingle: (c) => `${c.singleReads.toLocaleString('en')} random point reads, one call each (IndexedDB: one tx each)`,
+  scan: () => 'full scan (all rows, key order)',
+};
+
+function table(results) {
+  const names = Object.keys(results.engines);
+  const cfg = results.config;
+  const fmt = (n) => Math.round(n).toLocaleString('en');
+  const head = ['workload', ...names.map((n) => `${n} ms`), ...names.map((n) => `${n} ops/s`)];
+  const ratioCols = [];
+  if (names.includes('tessera') && names.includes('sqlite')) ratioCols.push(['sqlite', 2]);
+  if (names.includes('tessera') && names.includes('indexeddb')) ratioCols.push(['indexeddb', 10]);
+  for (const [n, goal] of ratioCols) head.push(`tessera/${n} (goal ${goal}x)`);
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+  for (const w of Object.keys(labels)) {
+    const cells = [labels[w](cfg)];
+    for (const n of names) cells.push(results.engines[n].workloads[w].ms.toFixed(1));
+    for (const n of names) cells.push(fmt(results.engines[n].workloads[w].opsPerSec));
+    for (const [n, goal] of ratioCols) {
+      const r = results.engines[n].workloads[w].ms / results.engines.tessera.workloads[w].ms;
+      cells.push(`${r.toFixed(2)}x ${r >= goal ? '✓' : '✗'}`);
+    }
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  if (names.includes('sqlite')) {
+    lines.push('', 'sqlite-wasm time inside the worker (SQLite calls, without messaging): ' + Object.keys(labels).map((w) => {
+      const x = results.engines.sqlite.workloads[w];
+      return `${w} ${x.innerMs.toFixed(0)} of ${x.ms.toFixed(0)} ms`;
+    }).join(', ') + '.');
+  }
+  return lines.join('\n');
+}
+
+const server = await startServer();
+const all = [];
+try {
+  for (let i = 0; i < runs; i++) {
+    const profile = tempDir();
+    const context = await launchPersistent(profile.dir);
+    let results;
+    try {
+      if (i === 0) console.log(`Chromium ${context.browser()?.version() ?? ''} (${executablePath}, headless, persistent profile on disk), ${new Date().toISOString()}`);
+      const page = await context.newPage();
+      page.on('pageerror', (e) => console.error('[pageerror]', e));
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') console.error(`[console.${m.type()}]`, m.text());
+        else if (argv.verbose) console.error('[page]', m.text());
+      });
+      await page.goto(`${server.origin}/bench/index.html`);
+      await page.waitForFunction(() => window.benchReady === true);
+      results = await page.evaluate((c) => window.runBench(c), config);
+      all.push(results);
+    } finally {
+      await context.close();
+      profile.cleanup();
+    }
+    const e = results.engines;
+    console.log(`\n### Run ${i + 1} of ${runs}\n`);
+    if (i === 0) {
+      if (e.sqlite) console.log(`sqlite-wasm ${e.sqlite.info.version}, VFS ${e.sqlite.info.vfs}, page_size ${e.sqlite.info.pageSize}, cache_size ${e.sqlite.info.cacheSize}; durability: ${e.sqlite.info.durability}`);
+      if (e.indexeddb) console.log(`IndexedDB: ${e.indexeddb.info.durability}`);
+      if (e.tessera) console.log(`Tessera: page size ${e.tessera.info.pageSize}; durability: ${e.tessera.info.durability}`);
+      console.log('');
+    }
+    console.log(table(results));
+  }
+  console.log('\n' + sizeLine());
+  if (argv.json) fs.writeFileSync(String(argv.json), JSON.stringify(all, null, 2));
+} finally {
+  await server.close();
+}
