@@ -44,8 +44,10 @@ cargo clippy --manifest-path wasm/Cargo.toml --target wasm32-unknown-unknown -- 
 step "npm package tessera-db: build the wasm, Node tests (source tree and packed tarball)"
 bash npm/run-tests.sh
 
+step "browser benchmark vs sqlite-wasm and IndexedDB, smoke size (npm run bench -- --quick)"
+bash scripts/browser-tools.sh
+(cd npm && node bench/run.mjs --quick)
+
+# Last, so the run ends on a test runner's summary.
 step "npm package tessera-db: browser tests (headless Chromium, OPFS in a Worker)"
 bash npm/run-browser-tests.sh
-
-step "browser benchmark vs sqlite-wasm and IndexedDB, smoke size (npm run bench -- --quick)"
-(cd npm && node bench/run.mjs --quick)
