@@ -384,7 +384,7 @@ impl Pager {
         let off = self.page_offset(id)?;
         if let Some(m) = self.mapping {
             if off as usize + self.page_size <= m.len {
-                // SAFETY: as in `read_page`: the page lies below the device length and the
+                // SAFETY: as in `read_mapped`: the page lies below the device length and the
                 // reserved mapping; it is private to the writer, so nothing writes it meanwhile.
                 let page = unsafe { core::slice::from_raw_parts(m.base.as_ptr().add(off as usize), self.page_size) };
                 return Ok(Box::from(page));
@@ -424,7 +424,7 @@ impl Pager {
         }
         if let Some(m) = self.mapping {
             if off as usize + total <= m.len {
-                // SAFETY: as in `read_page`: the run lies below the device length and the
+                // SAFETY: as in `read_mapped`: the run lies below the device length and the
                 // reserved mapping, and an overflow run is immutable until freed, which only
                 // happens once no snapshot can reach it.
                 let run = unsafe { core::slice::from_raw_parts(m.base.as_ptr().add(off as usize), total) };
