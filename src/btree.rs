@@ -1194,10 +1194,53 @@ fn partition<O: OpList + ?Sized>(ops: &O, lo: usize, hi: usize, bound: &[u8]) ->
     a - lo
 }
 
+/// One step of merging a leaf's cells with sorted operations: the leaf's cell `old` alone,
+/// or the operation `op` (on the cell `old` with the same key, if there is one).
+#[derive(Clone, Copy)]
+struct MergeStep {
+    old: Option<usize>,
+    op: Option<usize>,
+}
+
+/// Walks a leaf's cells (if any) and `ops[lo..hi]` together in key order.
+struct MergeWalk<'n, 'o, O: OpList + ?Sized> {
+    node: Option<&'n Node<'n>>,
+    ops: &'o O,
+    i: usize,
+    n: usize,
+    j: usize,
+    hi: usize,
+}
+
+impl<'n, 'o, O: OpList + ?Sized> MergeWalk<'n, 'o, O> {
+    fn new(node: Option<&'n Node<'n>>, ops: &'o O, lo: usize, hi: usize) -> Self {
+        MergeWalk { node, ops, i: 0, n: node.map_or(0, |n| n.len()), j: lo, hi }
+    }
+}
+
+impl<O: OpList + ?Sized> Iterator for MergeWalk<'_, '_, O> {
+    type Item = MergeStep;
+    fn next(&mut self) -> Option<MergeStep> {
+        use core::cmp::Ordering;
+        let ord = match (self.i < self.n, self.j < self.hi) {
+            (false, false) => return None,
+            (true, true) => self.node.expect("node").key(self.i).cmp(self.ops.key(self.j)),
+            (true, false) => Ordering::Less,
+            (false, true) => Ordering::Greater,
+        };
+        let step = match ord {
+            Ordering::Less => MergeStep { old: Some(self.i), op: None },
+            Ordering::Equal => MergeStep { old: Some(self.i), op: Some(self.j) },
+            Ordering::Greater => MergeStep { old: None, op: Some(self.j) },
+        };
+        self.i += usize::from(step.old.is_some());
+        self.j += usize::from(step.op.is_some());
+        Some(step)
+    }
+}
+
 /// Bytes the merge of a leaf's cells with `ops[lo..hi]` will occupy (cells plus slots).
 fn merged_size<O: OpList + ?Sized>(ps: usize, node: Option<&Node<'_>>, ops: &O, lo: usize, hi: usize) -> usize {
-    let n = node.map_or(0, |n| n.len());
-    let (mut i, mut j, mut total) = (0usize, lo, 0usize);
     let new_cell = |j: usize| {
         ops.value(j).map_or(0, |v| {
             let k = ops.key(j).len();
@@ -1205,29 +1248,13 @@ fn merged_size<O: OpList + ?Sized>(ps: usize, node: Option<&Node<'_>>, ops: &O, 
             SLOT_SIZE + if inline <= max_inline_cell(ps) { inline } else { leaf_cell_len(k, v.len(), true) }
         })
     };
-    while i < n || j < hi {
-        let ord = match (i < n, j < hi) {
-            (true, true) => node.expect("node").key(i).cmp(ops.key(j)),
-            (true, false) => core::cmp::Ordering::Less,
-            _ => core::cmp::Ordering::Greater,
-        };
-        match ord {
-            core::cmp::Ordering::Less => {
-                total += SLOT_SIZE + node.expect("node").cell(i).len();
-                i += 1;
-            }
-            core::cmp::Ordering::Equal => {
-                total += new_cell(j);
-                i += 1;
-                j += 1;
-            }
-            core::cmp::Ordering::Greater => {
-                total += new_cell(j);
-                j += 1;
-            }
-        }
-    }
-    total
+    MergeWalk::new(node, ops, lo, hi)
+        .map(|step| match (step.old, step.op) {
+            (_, Some(j)) => new_cell(j),
+            (Some(i), None) => SLOT_SIZE + node.expect("node").cell(i).len(),
+            (None, None) => 0,
+        })
+        .sum()
 }
 
 /// Merge a leaf's cells (if any) with `ops[lo..hi]` into the packer.
@@ -1240,38 +1267,25 @@ fn merge_leaf<S: PageStore, O: OpList + ?Sized>(
     p: &mut Packer,
     delta: &mut i64,
 ) -> Result<()> {
-    let n = node.map_or(0, |n| n.len());
-    let (mut i, mut j) = (0usize, lo);
     let mut cell = Vec::new();
-    while i < n || j < hi {
-        let ord = match (i < n, j < hi) {
-            (true, true) => node.expect("node").key(i).cmp(ops.key(j)),
-            (true, false) => core::cmp::Ordering::Less,
-            _ => core::cmp::Ordering::Greater,
+    for step in MergeWalk::new(node, ops, lo, hi) {
+        let Some(j) = step.op else {
+            p.push_cell(s, node.expect("node").cell(step.old.expect("old cell")))?;
+            continue;
         };
-        match ord {
-            core::cmp::Ordering::Less => {
-                p.push_cell(s, node.expect("node").cell(i))?;
-                i += 1;
+        if let Some(i) = step.old {
+            if let LeafValue::Overflow { page, len } = node.expect("node").value(i) {
+                s.free_overflow(page, len);
             }
-            core::cmp::Ordering::Greater | core::cmp::Ordering::Equal => {
-                let existed = ord == core::cmp::Ordering::Equal;
-                if existed {
-                    if let LeafValue::Overflow { page, len } = node.expect("node").value(i) {
-                        s.free_overflow(page, len);
-                    }
-                    i += 1;
-                }
-                match ops.value(j) {
-                    Some(v) => {
-                        make_leaf_cell(s, ops.key(j), v, &mut cell)?;
-                        p.push_cell(s, &cell)?;
-                        *delta += i64::from(!existed);
-                    }
-                    None => *delta -= i64::from(existed),
-                }
-                j += 1;
+        }
+        let existed = step.old.is_some();
+        match ops.value(j) {
+            Some(v) => {
+                make_leaf_cell(s, ops.key(j), v, &mut cell)?;
+                p.push_cell(s, &cell)?;
+                *delta += i64::from(!existed);
             }
+            None => *delta -= i64::from(existed),
         }
     }
     Ok(())
