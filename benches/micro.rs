@@ -10,6 +10,9 @@
 //! File databases live under `TESSERA_BENCH_DIR` if set, else `<cargo target dir>/bench-tmp`
 //! (a real disk, unlike a tmpfs /tmp, so the durable commit measures a real sync).
 
+mod common;
+
+use common::Rng;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -18,32 +21,6 @@ use tessera::Database;
 const KEY_LEN: usize = 24;
 const VALUE_LEN: usize = 150;
 const TABLE: &str = "kv";
-
-/// xorshift64*: the same generator as the peers benchmark.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed | 1)
-    }
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn fill(&mut self, out: &mut [u8]) {
-        for chunk in out.chunks_mut(8) {
-            let bytes = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
-    }
-    fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() as u128 * n as u128) >> 64) as usize
-    }
-}
 
 fn pairs(n: usize, seed: u64) -> Vec<([u8; KEY_LEN], [u8; VALUE_LEN])> {
     let mut rng = Rng::new(seed);

@@ -35,6 +35,9 @@
 //! common budget. Tessera: `Database::open_with` with `cache_size` set to the common budget,
 //! default durability (one sync per commit).
 
+mod common;
+
+use common::Rng;
 use std::error::Error;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -60,33 +63,6 @@ type Value = [u8; VALUE_LEN];
 // ---------------------------------------------------------------------------------------------
 // Data
 // ---------------------------------------------------------------------------------------------
-
-/// xorshift64* (Vigna): small, fast, and the same sequence on every platform.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed | 1)
-    }
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn fill(&mut self, out: &mut [u8]) {
-        for chunk in out.chunks_mut(8) {
-            let bytes = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
-    }
-    fn below(&mut self, n: usize) -> usize {
-        // Lemire's multiply-shift: unbiased enough for picking keys.
-        ((self.next_u64() as u128 * n as u128) >> 64) as usize
-    }
-}
 
 /// Every key and value the workload touches, generated up front so no row times the PRNG.
 struct Workload {
