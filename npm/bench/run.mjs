@@ -10,11 +10,10 @@
 // which would make every durability figure meaningless). The page also clears both before each
 // engine.
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { launchPersistent, tempDir, executablePath } from '../test-browser/helpers.js';
+import { launchPersistent, tempDir, executablePath, startServer } from '../test-browser/helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -28,43 +27,9 @@ const config = {};
 if (argv.order) config.engines = String(argv.order).split(',');
 if (argv.quick) Object.assign(config, { bulk: 10_000, durable: 100, reads: 10_000, singleReads: 10_000 });
 
-const mime = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-};
-
-// Like test-browser/helpers.js's server (same root, npm/), plus the cross-origin isolation
-// headers (harmless; sqlite-wasm's opfs-sahpool does not need them) and node_modules/.
-function startServer() {
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url, 'http://x');
-    if (url.pathname === '/favicon.ico') {
-      res.writeHead(204);
-      res.end();
-      return;
-    }
-    const file = path.resolve(root, '.' + decodeURIComponent(url.pathname));
-    if (!file.startsWith(root + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found');
-      return;
-    }
-    res.writeHead(200, {
-      'content-type': mime[path.extname(file)] ?? 'application/octet-stream',
-      'cache-control': 'no-store',
-      'cross-origin-opener-policy': 'same-origin',
-      'cross-origin-embedder-policy': 'require-corp',
-    });
-    fs.createReadStream(file).pipe(res);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
-    origin: `http://127.0.0.1:${server.address().port}`,
-    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }),
-  })));
-}
+// The test server (same root, npm/), plus the cross-origin isolation headers (harmless;
+// sqlite-wasm's opfs-sahpool does not need them).
+const isolation = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 
 const gz = (buf) => zlib.gzipSync(buf, { level: 9 }).length;
 function sizeLine() {
@@ -124,7 +89,7 @@ function table(results) {
   return lines.join('\n');
 }
 
-const server = await startServer();
+const server = await startServer({ headers: isolation });
 const all = [];
 try {
   for (let i = 0; i < runs; i++) {

@@ -20,8 +20,11 @@ const mime = {
   '.ts': 'text/plain; charset=utf-8',
 };
 
-/** Serve npm/ (src/, pkg/, test-browser/) at http://127.0.0.1:<random port>/. */
-export async function startServer() {
+/**
+ * Serve npm/ (src/, pkg/, test-browser/, bench/, node_modules/) at http://127.0.0.1:<random
+ * port>/, adding `headers` to every file response.
+ */
+export async function startServer({ headers = {} } = {}) {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
     if (url.pathname === '/favicon.ico') {
@@ -35,7 +38,7 @@ export async function startServer() {
       res.end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': mime[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    res.writeHead(200, { 'content-type': mime[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...headers });
     fs.createReadStream(file).pipe(res);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
