@@ -648,25 +648,26 @@ fn read_log(pager: &Pager, slot: &CommitSlot) -> Result<LogContents> {
 /// replay stopped (`pos` in the region at byte `off`): commits replay could not reach. After a
 /// crash they are unacknowledged writes behind a torn frame; otherwise, damage.
 fn count_frames_past(pager: &Pager, seq: u64, expected: u64, off: u64, pos: u64, cap: u64) -> Result<u64> {
+    let from = pos.next_multiple_of(SECTOR) + SECTOR;
+    if from >= cap {
+        return Ok(0);
+    }
+    // One read of the rest of the region, scanned in memory.
+    let mut rest = vec![0u8; (cap - from) as usize];
+    pager.device.read(off + from, &mut rest)?;
     let mut found = 0;
-    let mut head = [0u8; FRAME_HEADER];
-    let mut at = pos.next_multiple_of(SECTOR) + SECTOR;
-    while at + FRAME_HEADER as u64 <= cap {
-        pager.device.read(off + at, &mut head)?;
-        match FrameHeader::parse(&head) {
-            Some(h)
-                if h.seq == seq && h.txn_id > expected && at + FRAME_HEADER as u64 + h.payload_len as u64 <= cap =>
-            {
-                let mut frame = vec![0u8; FRAME_HEADER + h.payload_len as usize];
-                pager.device.read(off + at, &mut frame)?;
-                if FrameHeader::verify(&frame) {
-                    found += 1;
-                    at += FrameHeader::padded_len(h.payload_len as usize) as u64;
-                    continue;
-                }
-                at += SECTOR;
+    let mut at = 0usize;
+    while at + FRAME_HEADER <= rest.len() {
+        let frame_end = FrameHeader::parse(&rest[at..])
+            .filter(|h| h.seq == seq && h.txn_id > expected)
+            .map(|h| at + FRAME_HEADER + h.payload_len as usize)
+            .filter(|&end| end <= rest.len() && FrameHeader::verify(&rest[at..end]));
+        match frame_end {
+            Some(end) => {
+                found += 1;
+                at += FrameHeader::padded_len(end - at - FRAME_HEADER);
             }
-            _ => at += SECTOR,
+            None => at += SECTOR as usize,
         }
     }
     Ok(found)
