@@ -62,6 +62,24 @@ pub enum Error {
     WriteTransactionInProgress,
     /// A previous device error left the in-memory state unknown; reopen the database.
     Poisoned,
+    /// SQL text that does not parse. `offset` is the byte offset into the statement text,
+    /// `line`/`column` (1-based) the same place for people.
+    SqlSyntax {
+        /// Byte offset of the offending token.
+        offset: usize,
+        /// 1-based line.
+        line: u32,
+        /// 1-based column (in characters).
+        column: u32,
+        /// What was found and what was expected.
+        message: String,
+    },
+    /// A SQL statement that parses but cannot run: unknown table or column, wrong argument
+    /// count, a type error, misuse of an aggregate...
+    Sql(String),
+    /// A constraint failed: UNIQUE, PRIMARY KEY, NOT NULL or CHECK. The statement changed
+    /// nothing.
+    Constraint(String),
 }
 
 impl Error {
@@ -84,6 +102,9 @@ impl Error {
             Error::InvalidOptions(_) => "INVALID_OPTIONS",
             Error::WriteTransactionInProgress => "WRITE_IN_PROGRESS",
             Error::Poisoned => "POISONED",
+            Error::SqlSyntax { .. } => "SQL_SYNTAX",
+            Error::Sql(_) => "SQL",
+            Error::Constraint(_) => "CONSTRAINT",
         }
     }
 }
@@ -115,6 +136,11 @@ impl fmt::Display for Error {
             Error::Poisoned => {
                 write!(f, "database poisoned by an earlier I/O error; reopen it to recover")
             }
+            Error::SqlSyntax { line, column, message, .. } => {
+                write!(f, "syntax error at line {line}, column {column}: {message}")
+            }
+            Error::Sql(message) => f.write_str(message),
+            Error::Constraint(message) => write!(f, "constraint failed: {message}"),
         }
     }
 }

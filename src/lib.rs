@@ -30,6 +30,8 @@
 //! 5. `wal`: the logical redo log that makes a commit cost one device sync.
 //! 6. `db`: [`Database`], transactions, tables, commit, checkpoint, recovery, compaction.
 //! 7. `check`: the integrity walker behind [`Database::check`].
+//! 8. [`sql`] (feature `sql`, default on): the SQL layer on top, entered through
+//!    [`sql::Connection`].
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
 
@@ -44,6 +46,8 @@ mod error;
 mod format;
 mod page;
 mod pager;
+#[cfg(feature = "sql")]
+pub mod sql;
 mod sync;
 mod wal;
 

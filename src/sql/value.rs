@@ -1,0 +1,566 @@
+//! SQL values and SQLite's rules for them: storage classes, comparison, affinity, and the
+//! conversions between numbers and text.
+//!
+//! A [`Value`] is one of SQLite's five storage classes. Comparison follows SQLite: NULL is
+//! unknown to `=`/`<` (see [`Value::sql_cmp`]) but sorts first in ORDER BY, GROUP BY and
+//! DISTINCT ([`Value::total_cmp`]); INTEGER and REAL compare numerically with each other;
+//! every number sorts before every TEXT, and TEXT before every BLOB. Text compares with the
+//! BINARY collation (memcmp of UTF-8) unless a collation says otherwise.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::cmp::Ordering;
+
+/// A SQL value.
+#[derive(Debug, Clone, Default)]
+pub enum Value {
+    /// NULL.
+    #[default]
+    Null,
+    /// A 64-bit signed integer.
+    Integer(i64),
+    /// An IEEE-754 double. NaN never appears: arithmetic producing NaN yields NULL.
+    Real(f64),
+    /// UTF-8 text.
+    Text(String),
+    /// Bytes.
+    Blob(Vec<u8>),
+}
+
+/// Column affinity, from the declared type by SQLite's rules (section 3.1 of "Datatypes In
+/// SQLite").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Affinity {
+    /// Declared type contains "INT".
+    Integer,
+    /// Contains "CHAR", "CLOB" or "TEXT".
+    Text,
+    /// Contains "BLOB" or no type: values are stored as given.
+    Blob,
+    /// Contains "REAL", "FLOA" or "DOUB".
+    Real,
+    /// Anything else (NUMERIC, DECIMAL, BOOLEAN, DATE ...).
+    Numeric,
+}
+
+impl Affinity {
+    /// The affinity of a declared column type.
+    pub fn of_type(type_name: Option<&str>) -> Affinity {
+        let Some(t) = type_name else { return Affinity::Blob };
+        let t = t.to_ascii_uppercase();
+        if t.contains("INT") {
+            Affinity::Integer
+        } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
+            Affinity::Text
+        } else if t.contains("BLOB") || t.is_empty() {
+            Affinity::Blob
+        } else if t.contains("REAL") || t.contains("FLOA") || t.contains("DOUB") {
+            Affinity::Real
+        } else {
+            Affinity::Numeric
+        }
+    }
+
+    /// Whether this is a numeric affinity (INTEGER, REAL, NUMERIC).
+    pub fn is_numeric(self) -> bool {
+        matches!(self, Affinity::Integer | Affinity::Real | Affinity::Numeric)
+    }
+
+    /// Apply this affinity to a value being stored (or compared), as SQLite does.
+    pub fn apply(self, v: Value) -> Value {
+        match self {
+            Affinity::Blob => v,
+            Affinity::Text => match v {
+                Value::Integer(_) | Value::Real(_) => Value::Text(v.to_text()),
+                other => other,
+            },
+            Affinity::Integer | Affinity::Numeric => match v {
+                Value::Text(ref s) => match parse_number(s) {
+                    Some(n) => n,
+                    None => v,
+                },
+                Value::Real(r) => real_to_int_if_exact(r),
+                other => other,
+            },
+            Affinity::Real => match v {
+                Value::Text(ref s) => match parse_number(s) {
+                    Some(Value::Integer(i)) => Value::Real(i as f64),
+                    Some(n) => n,
+                    None => v,
+                },
+                Value::Integer(i) => Value::Real(i as f64),
+                other => other,
+            },
+        }
+    }
+}
+
+/// A REAL that holds an integral value in i64 range becomes an INTEGER (NUMERIC affinity).
+fn real_to_int_if_exact(r: f64) -> Value {
+    if r.fract() == 0.0 && r >= -9.223372036854775e18 && r <= 9.223372036854775e18 {
+        Value::Integer(r as i64)
+    } else {
+        Value::Real(r)
+    }
+}
+
+impl Value {
+    /// SQLite's `typeof()` name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Integer(_) => "integer",
+            Value::Real(_) => "real",
+            Value::Text(_) => "text",
+            Value::Blob(_) => "blob",
+        }
+    }
+
+    /// Whether the value is NULL.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// A REAL from an f64, NULL for NaN (SQLite never stores NaN).
+    pub fn real(r: f64) -> Value {
+        if r.is_nan() {
+            Value::Null
+        } else {
+            Value::Real(r)
+        }
+    }
+
+    fn class_rank(&self) -> u8 {
+        match self {
+            Value::Null => 0,
+            Value::Integer(_) | Value::Real(_) => 1,
+            Value::Text(_) => 2,
+            Value::Blob(_) => 3,
+        }
+    }
+
+    /// Total order used by ORDER BY, GROUP BY, DISTINCT and indexes: NULL < numbers < text <
+    /// blob; numbers compare numerically across INTEGER and REAL; text and blob by bytes.
+    pub fn total_cmp(&self, other: &Value) -> Ordering {
+        match (self, other) {
+            (Value::Integer(a), Value::Integer(b)) => a.cmp(b),
+            (Value::Real(a), Value::Real(b)) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
+            (Value::Integer(a), Value::Real(b)) => cmp_int_real(*a, *b),
+            (Value::Real(a), Value::Integer(b)) => cmp_int_real(*b, *a).reverse(),
+            (Value::Text(a), Value::Text(b)) => a.as_bytes().cmp(b.as_bytes()),
+            (Value::Blob(a), Value::Blob(b)) => a.cmp(b),
+            _ => self.class_rank().cmp(&other.class_rank()),
+        }
+    }
+
+    /// Comparison as seen by `=`, `<` and friends: `None` when either side is NULL.
+    pub fn sql_cmp(&self, other: &Value) -> Option<Ordering> {
+        if self.is_null() || other.is_null() {
+            None
+        } else {
+            Some(self.total_cmp(other))
+        }
+    }
+
+    /// The value as text, as SQLite renders it (`CAST(x AS TEXT)`, `||`, output).
+    pub fn to_text(&self) -> String {
+        match self {
+            Value::Null => String::new(),
+            Value::Integer(i) => i.to_string(),
+            Value::Real(r) => format_real(*r),
+            Value::Text(s) => s.clone(),
+            Value::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+        }
+    }
+
+    /// The value as an f64 (`CAST(x AS REAL)` rules: text uses its longest numeric prefix).
+    pub fn to_f64(&self) -> f64 {
+        match self {
+            Value::Null => 0.0,
+            Value::Integer(i) => *i as f64,
+            Value::Real(r) => *r,
+            Value::Text(s) => match parse_numeric_prefix(s.as_bytes()) {
+                Value::Integer(i) => i as f64,
+                Value::Real(r) => r,
+                _ => 0.0,
+            },
+            Value::Blob(b) => match parse_numeric_prefix(b) {
+                Value::Integer(i) => i as f64,
+                Value::Real(r) => r,
+                _ => 0.0,
+            },
+        }
+    }
+
+    /// The value as an i64 (`CAST(x AS INTEGER)` rules: reals truncate toward zero and
+    /// saturate; text uses its longest numeric prefix).
+    pub fn to_i64(&self) -> i64 {
+        match self {
+            Value::Null => 0,
+            Value::Integer(i) => *i,
+            Value::Real(r) => real_to_i64(*r),
+            Value::Text(s) => prefix_to_i64(s.as_bytes()),
+            Value::Blob(b) => prefix_to_i64(b),
+        }
+    }
+
+    /// The value converted for arithmetic: numbers stay, text and blobs use their numeric
+    /// prefix (integer when it is one), NULL stays NULL.
+    pub fn to_numeric(&self) -> Value {
+        match self {
+            Value::Null => Value::Null,
+            Value::Integer(_) | Value::Real(_) => self.clone(),
+            Value::Text(s) => parse_numeric_prefix(s.as_bytes()),
+            Value::Blob(b) => parse_numeric_prefix(b),
+        }
+    }
+
+    /// Truthiness as in `WHERE`: NULL is unknown (None), numbers are true when non-zero,
+    /// text and blobs by their numeric prefix.
+    pub fn truthy(&self) -> Option<bool> {
+        match self {
+            Value::Null => None,
+            Value::Integer(i) => Some(*i != 0),
+            Value::Real(r) => Some(*r != 0.0),
+            other => Some(other.to_f64() != 0.0),
+        }
+    }
+}
+
+fn prefix_to_i64(b: &[u8]) -> i64 {
+    match parse_numeric_prefix(b) {
+        Value::Integer(i) => i,
+        Value::Real(r) => real_to_i64(r),
+        _ => 0,
+    }
+}
+
+/// f64 → i64 the way SQLite casts: truncation toward zero, saturating at the i64 range.
+pub fn real_to_i64(r: f64) -> i64 {
+    if r.is_nan() {
+        0
+    } else if r >= 9.223372036854775807e18 {
+        i64::MAX
+    } else if r <= -9.223372036854775808e18 {
+        i64::MIN
+    } else {
+        r as i64
+    }
+}
+
+/// Compare an integer with a real exactly (no rounding of large integers).
+pub fn cmp_int_real(i: i64, r: f64) -> Ordering {
+    if r.is_nan() {
+        return Ordering::Greater;
+    }
+    if r >= 9.223372036854775807e18 {
+        return Ordering::Less;
+    }
+    if r < -9.223372036854775808e18 {
+        return Ordering::Greater;
+    }
+    let t = r.trunc() as i64; // exact: |r| < 2^63
+    match i.cmp(&t) {
+        Ordering::Equal => {
+            let frac = r - r.trunc();
+            if frac > 0.0 {
+                Ordering::Less
+            } else if frac < 0.0 {
+                Ordering::Greater
+            } else {
+                Ordering::Equal
+            }
+        }
+        o => o,
+    }
+}
+
+impl PartialEq for Value {
+    /// Equality in the [`Value::total_cmp`] sense (NULL equals NULL, 1 equals 1.0).
+    fn eq(&self, other: &Value) -> bool {
+        self.total_cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Value {}
+
+impl PartialOrd for Value {
+    fn partial_cmp(&self, other: &Value) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Value {
+    fn cmp(&self, other: &Value) -> Ordering {
+        self.total_cmp(other)
+    }
+}
+
+impl core::hash::Hash for Value {
+    /// Consistent with `Eq`: integral reals hash like the equal integer.
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            Value::Null => 0u8.hash(state),
+            Value::Integer(i) => {
+                1u8.hash(state);
+                i.hash(state)
+            }
+            Value::Real(r) => match real_to_int_if_exact(*r) {
+                Value::Integer(i) => {
+                    1u8.hash(state);
+                    i.hash(state)
+                }
+                _ => {
+                    1u8.hash(state);
+                    r.to_bits().hash(state)
+                }
+            },
+            Value::Text(s) => {
+                2u8.hash(state);
+                s.hash(state)
+            }
+            Value::Blob(b) => {
+                3u8.hash(state);
+                b.hash(state)
+            }
+        }
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Integer(v)
+    }
+}
+impl From<i32> for Value {
+    fn from(v: i32) -> Value {
+        Value::Integer(v as i64)
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Value {
+        Value::real(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(v.into())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(v)
+    }
+}
+impl From<&[u8]> for Value {
+    fn from(v: &[u8]) -> Value {
+        Value::Blob(v.into())
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Value {
+        Value::Blob(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Value {
+        Value::Integer(v as i64)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+impl core::fmt::Display for Value {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Value::Null => f.write_str("NULL"),
+            other => f.write_str(&other.to_text()),
+        }
+    }
+}
+
+/// Render a REAL as SQLite does (`%!.15g`): 15 significant digits, always with a decimal
+/// point or exponent, e.g. `1.0`, `0.1`, `1.0e+20`, `-2.5e-07`.
+pub fn format_real(r: f64) -> String {
+    if r.is_nan() {
+        return "NaN".into();
+    }
+    if r.is_infinite() {
+        return if r > 0.0 { "Inf".into() } else { "-Inf".into() };
+    }
+    if r == 0.0 {
+        return "0.0".into();
+    }
+    // d.dddddddddddddde[-]X, rounded to 15 significant digits.
+    let e = format!("{:.14e}", r);
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let neg = mant.starts_with('-');
+    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    let digits = digits.trim_end_matches('0');
+    let digits = if digits.is_empty() { "0" } else { digits };
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if !(-4..15).contains(&exp) {
+        out.push_str(&digits[..1]);
+        out.push('.');
+        if digits.len() > 1 {
+            out.push_str(&digits[1..]);
+        } else {
+            out.push('0');
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        let a = exp.unsigned_abs();
+        if a < 10 {
+            out.push('0');
+        }
+        out.push_str(&a.to_string());
+    } else if exp < 0 {
+        out.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            out.push('0');
+        }
+        out.push_str(digits);
+    } else {
+        let int_len = exp as usize + 1;
+        if digits.len() <= int_len {
+            out.push_str(digits);
+            for _ in digits.len()..int_len {
+                out.push('0');
+            }
+            out.push_str(".0");
+        } else {
+            out.push_str(&digits[..int_len]);
+            out.push('.');
+            out.push_str(&digits[int_len..]);
+        }
+    }
+    out
+}
+
+/// Parse a whole string as a number the way numeric affinity does: optional surrounding
+/// whitespace, an integer (fitting i64) or a real. `None` if it is not entirely a number.
+pub fn parse_number(s: &str) -> Option<Value> {
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    if t.is_empty() {
+        return None;
+    }
+    let b = t.as_bytes();
+    let (len, v) = scan_number(b);
+    if len == b.len() {
+        v
+    } else {
+        None
+    }
+}
+
+/// The longest numeric prefix of the bytes (after leading whitespace), as CAST uses it;
+/// `Integer(0)` if there is none.
+pub fn parse_numeric_prefix(b: &[u8]) -> Value {
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    match scan_number(&b[start..]) {
+        (_, Some(v)) => v,
+        _ => Value::Integer(0),
+    }
+}
+
+/// Scan a number at the start of `b`: returns the bytes consumed and the value.
+fn scan_number(b: &[u8]) -> (usize, Option<Value>) {
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+        i += 1;
+    }
+    let int_start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    let int_digits = i - int_start;
+    let mut is_real = false;
+    let mut frac_digits = 0;
+    if i < b.len() && b[i] == b'.' {
+        let j = i + 1;
+        let mut k = j;
+        while k < b.len() && b[k].is_ascii_digit() {
+            k += 1;
+        }
+        frac_digits = k - j;
+        if int_digits > 0 || frac_digits > 0 {
+            is_real = true;
+            i = k;
+        }
+    }
+    if int_digits == 0 && frac_digits == 0 {
+        return (0, None);
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        let mut k = i + 1;
+        if k < b.len() && (b[k] == b'+' || b[k] == b'-') {
+            k += 1;
+        }
+        let ds = k;
+        while k < b.len() && b[k].is_ascii_digit() {
+            k += 1;
+        }
+        if k > ds {
+            is_real = true;
+            i = k;
+        }
+    }
+    // The scanned text is ASCII digits, signs, '.', 'e': valid UTF-8.
+    let text = core::str::from_utf8(&b[..i]).unwrap_or("0");
+    if !is_real {
+        if let Ok(v) = text.parse::<i64>() {
+            return (i, Some(Value::Integer(v)));
+        }
+    }
+    match text.parse::<f64>() {
+        Ok(r) => (i, Some(Value::real(r))),
+        Err(_) => (0, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_formatting_matches_sqlite() {
+        assert_eq!(format_real(1.0), "1.0");
+        assert_eq!(format_real(0.1), "0.1");
+        assert_eq!(format_real(-2.5), "-2.5");
+        assert_eq!(format_real(1e20), "1.0e+20");
+        assert_eq!(format_real(1.5e-7), "1.5e-07");
+        assert_eq!(format_real(123456789012345.0), "123456789012345.0");
+        assert_eq!(format_real(1e15), "1.0e+15");
+        assert_eq!(format_real(0.0001), "0.0001");
+        assert_eq!(format_real(1.0 / 3.0), "0.333333333333333");
+    }
+
+    #[test]
+    fn numbers_parse_like_affinity() {
+        assert_eq!(parse_number(" 12 "), Some(Value::Integer(12)));
+        assert_eq!(parse_number("1.5e3"), Some(Value::Real(1500.0)));
+        assert_eq!(parse_number("12abc"), None);
+        assert_eq!(parse_number(""), None);
+        assert_eq!(parse_numeric_prefix(b"12abc"), Value::Integer(12));
+        assert_eq!(parse_numeric_prefix(b"abc"), Value::Integer(0));
+        assert_eq!(parse_numeric_prefix(b"-3.5x"), Value::Real(-3.5));
+    }
+
+    #[test]
+    fn comparison_crosses_int_and_real() {
+        assert_eq!(Value::Integer(1).total_cmp(&Value::Real(1.0)), Ordering::Equal);
+        assert_eq!(Value::Integer(1).total_cmp(&Value::Real(1.5)), Ordering::Less);
+        assert_eq!(Value::Integer(i64::MAX).total_cmp(&Value::Real(9.3e18)), Ordering::Less);
+        assert_eq!(Value::Integer(5).total_cmp(&Value::Text("1".into())), Ordering::Less);
+        assert_eq!(Value::Null.total_cmp(&Value::Integer(-5)), Ordering::Less);
+        assert_eq!(Value::Null.sql_cmp(&Value::Null), None);
+    }
+}
