@@ -1821,6 +1821,32 @@ impl<'t> Table<'t> {
         self.range::<&[u8], _>(..)
     }
 
+    /// Up to `max` entries of `start..end` appended to `out` as owned copies, in key order (or
+    /// reverse order), with one tree descent for the whole batch. Returns whether the range
+    /// is exhausted. Callers continue after the last key returned.
+    pub fn range_batch(
+        &self,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+        max: usize,
+        out: &mut Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<bool> {
+        self.with(|t, n| {
+            t.flush(n)?;
+            let root = t.tables[n].root;
+            let mut st = RangeState::new(root, start.map(<[u8]>::to_vec), end.map(<[u8]>::to_vec));
+            for _ in 0..max {
+                let e = if reverse { st.next_back(&*t)? } else { st.next(&*t)? };
+                match e {
+                    Some((k, v)) => out.push((k.to_vec(), v.to_vec())),
+                    None => return Ok(true),
+                }
+            }
+            Ok(false)
+        })
+    }
+
     /// The entry with the smallest key.
     pub fn first(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
         self.iter()?.next().transpose()

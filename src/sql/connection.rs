@@ -1,38 +1,115 @@
-//! [`Connection`]: a SQL session over a [`Database`] — statement execution, autocommit and
-//! explicit transactions, prepared statements.
+//! [`Connection`]: a SQL session over a [`Database`] — statement dispatch, DDL, autocommit
+//! and explicit transactions, statement-level rollback, prepared statements and the plan
+//! cache.
+//!
+//! Outside `BEGIN ... COMMIT` every statement is its own transaction: a query reads a fresh
+//! snapshot, a write statement runs in a write transaction committed (durably) at its end.
+//! Inside an explicit transaction all statements share one write transaction; a statement
+//! that fails is undone on its own from its undo log, so the transaction is left as it was
+//! before that statement. Plans are cached per statement and re-made when the schema
+//! generation changes.
 
-use alloc::string::String;
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 
+use super::ast::{self, AlterAction, ConflictAction, InsertSource, Query, ResultColumn, SetExpr, Statement};
+use super::catalog::{self, lower, IndexDef, Schema, TableDef, ViewDef};
+use super::dml::{self, DeletePlan, InsertPlan, RowRules, Undo, UpdatePlan, WriteResult, Writer};
+use super::exec::{self, KeySpec, Op, Plan, Row, ScanPlan, Txn};
+use super::expr::{CExpr, Env, SubResult};
+use super::parser::{ParsedStatement, Parser};
+use super::planner::{expr_sql, Frame, Planner};
 use super::value::Value;
 use crate::error::{Error, Result};
 use crate::Database;
 
+/// A compiled statement.
+enum Compiled {
+    Query { plan: Arc<Plan>, columns: Vec<String> },
+    Insert(InsertPlan, Vec<String>),
+    Update(UpdatePlan, Vec<String>),
+    Delete(DeletePlan, Vec<String>),
+    /// Executed from the AST each time (DDL, transaction control).
+    Direct,
+    Explain(Vec<String>),
+}
+
+struct CachedPlan {
+    generation: u64,
+    compiled: Arc<Compiled>,
+}
+
+/// A prepared statement: parsed once, planned on first use and re-planned only when the
+/// schema changes.
+pub struct Prepared {
+    parsed: ParsedStatement,
+    text: String,
+    plan: RefCell<Option<CachedPlan>>,
+}
+
+impl Prepared {
+    /// Number of parameters.
+    pub fn parameter_count(&self) -> usize {
+        self.parsed.param_names.len()
+    }
+
+    /// Parameter names by index (`None` for positional ones).
+    pub fn parameter_names(&self) -> &[Option<String>] {
+        &self.parsed.param_names
+    }
+
+    /// The statement's SQL text.
+    pub fn sql(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the statement only reads (a query or EXPLAIN).
+    pub fn is_query(&self) -> bool {
+        matches!(self.parsed.stmt, Statement::Query(_) | Statement::Explain(_))
+    }
+}
+
 /// A SQL session on a database.
 pub struct Connection {
     db: Database,
-}
-
-/// A prepared statement: parsed once, run many times with different parameters.
-pub struct Prepared {
-    _p: (),
+    /// The open explicit transaction.
+    txn: Option<Txn>,
+    schema: Arc<Schema>,
+    loaded: bool,
+    changes: u64,
+    last_rowid: i64,
 }
 
 /// The rows of a query, streamed.
 pub struct Rows<'c> {
-    _c: &'c mut Connection,
+    conn: &'c mut Connection,
+    snapshot: Option<Txn>,
+    op: Option<Box<dyn Op>>,
+    buffered: Option<vec::IntoIter<Row>>,
+    params: Vec<Value>,
+    outer: Vec<alloc::rc::Rc<[Value]>>,
+    subs: Vec<Option<alloc::rc::Rc<SubResult>>>,
     columns: Vec<String>,
+}
+
+fn err(m: impl Into<String>) -> Error {
+    Error::Sql(m.into())
 }
 
 impl Connection {
     /// A connection on an existing database.
     pub fn new(db: Database) -> Result<Connection> {
-        Ok(Connection { db })
+        Ok(Connection { db, txn: None, schema: Arc::new(Schema::default()), loaded: false, changes: 0, last_rowid: 0 })
     }
 
     /// A connection on a fresh in-memory database.
     pub fn memory() -> Connection {
-        Connection { db: Database::memory() }
+        Connection { db: Database::memory(), txn: None, schema: Arc::new(Schema::default()), loaded: false, changes: 0, last_rowid: 0 }
     }
 
     /// Open (or create) a database file and connect to it.
@@ -46,35 +123,229 @@ impl Connection {
         &self.db
     }
 
+    /// Whether an explicit transaction (BEGIN) is open.
+    pub fn in_transaction(&self) -> bool {
+        self.txn.is_some()
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Rowid of the last row inserted into a rowid table.
+    pub fn last_insert_rowid(&self) -> i64 {
+        self.last_rowid
+    }
+
     /// Run every statement in `sql` (rows of queries are discarded). `params` bind the
     /// parameters of each statement. Returns the number of rows changed by the last statement.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let _ = (sql, params);
-        Err(Error::Sql("not built yet".into()))
+        let mut parser = Parser::new(sql);
+        let mut changed = 0;
+        while let Some(ps) = parser.next_statement()? {
+            let text = sql.get(ps.span.clone()).unwrap_or_default().to_string();
+            let p = Prepared { parsed: ps, text, plan: RefCell::new(None) };
+            changed = self.execute_prepared(&p, params)?;
+        }
+        Ok(changed)
     }
 
-    /// Run one statement and stream its rows.
+    /// Run one statement and stream its rows (write statements run to completion first and
+    /// stream their RETURNING rows).
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows<'_>> {
-        let _ = (sql, params);
-        Err(Error::Sql("not built yet".into()))
+        let p = self.prepare(sql)?;
+        self.run(p, params)
     }
 
     /// Parse one statement for repeated use.
     pub fn prepare(&mut self, sql: &str) -> Result<Prepared> {
-        let _ = sql;
-        Err(Error::Sql("not built yet".into()))
+        let mut parser = Parser::new(sql);
+        let ps = parser.next_statement()?.ok_or_else(|| err("empty statement"))?;
+        if parser.next_statement()?.is_some() {
+            return Err(err("prepare takes one statement; use execute for several"));
+        }
+        let text = sql.get(ps.span.clone()).unwrap_or_default().to_string();
+        Ok(Prepared { parsed: ps, text, plan: RefCell::new(None) })
     }
 
     /// Run a prepared statement; returns the number of rows changed.
     pub fn execute_prepared(&mut self, stmt: &Prepared, params: &[Value]) -> Result<u64> {
-        let _ = (stmt, params);
-        Err(Error::Sql("not built yet".into()))
+        let mut rows = self.run_ref(stmt, params)?;
+        for r in rows.by_ref() {
+            r?;
+        }
+        drop(rows);
+        Ok(if stmt.is_query() { 0 } else { self.changes })
     }
 
     /// Run a prepared query and stream its rows.
     pub fn query_prepared(&mut self, stmt: &Prepared, params: &[Value]) -> Result<Rows<'_>> {
-        let _ = (stmt, params);
-        Err(Error::Sql("not built yet".into()))
+        self.run_ref(stmt, params)
+    }
+
+    fn run(&mut self, p: Prepared, params: &[Value]) -> Result<Rows<'_>> {
+        self.run_ref(&p, params)
+    }
+
+    /// Make sure the cached schema matches the transaction's view.
+    fn refresh_schema(schema: &mut Arc<Schema>, loaded: &mut bool, txn: &Txn) -> Result<()> {
+        let g = Schema::read_generation(txn)?;
+        if !*loaded || g != schema.generation {
+            *schema = Arc::new(Schema::load(txn)?);
+            *loaded = true;
+        }
+        Ok(())
+    }
+
+    fn compiled(schema: &Schema, stmt: &Prepared, txn: &Txn) -> Result<Arc<Compiled>> {
+        if let Some(c) = &*stmt.plan.borrow() {
+            if c.generation == schema.generation {
+                return Ok(c.compiled.clone());
+            }
+        }
+        let c = Arc::new(compile(schema, txn, &stmt.parsed.stmt)?);
+        *stmt.plan.borrow_mut() = Some(CachedPlan { generation: schema.generation, compiled: c.clone() });
+        Ok(c)
+    }
+
+    fn run_ref(&mut self, stmt: &Prepared, params: &[Value]) -> Result<Rows<'_>> {
+        let n = stmt.parsed.param_names.len();
+        if params.len() > n && !(n == 0 && params.is_empty()) {
+            return Err(err(format!("too many parameters: the statement takes {n}, got {}", params.len())));
+        }
+        let params = params.to_vec();
+        match &stmt.parsed.stmt {
+            Statement::Begin => {
+                if self.txn.is_some() {
+                    return Err(err("cannot start a transaction within a transaction"));
+                }
+                self.txn = Some(Txn::Write(self.db.begin_write()?));
+                return Ok(self.empty_rows());
+            }
+            Statement::Commit => {
+                let t = self.txn.take().ok_or_else(|| err("cannot commit - no transaction is active"))?;
+                if let Txn::Write(w) = t {
+                    w.commit()?;
+                }
+                return Ok(self.empty_rows());
+            }
+            Statement::Rollback => {
+                let t = self.txn.take().ok_or_else(|| err("cannot rollback - no transaction is active"))?;
+                drop(t);
+                self.loaded = false;
+                return Ok(self.empty_rows());
+            }
+            _ => {}
+        }
+        if stmt.is_query() {
+            // Reads: the open transaction, or a fresh snapshot.
+            let snapshot = match &self.txn {
+                Some(_) => None,
+                None => Some(Txn::Read(self.db.begin_read()?)),
+            };
+            let txn_ref: &Txn = match (&snapshot, &self.txn) {
+                (Some(s), _) => s,
+                (None, Some(t)) => t,
+                (None, None) => return Err(err("no transaction")),
+            };
+            Self::refresh_schema(&mut self.schema, &mut self.loaded, txn_ref)?;
+            let compiled = Self::compiled(&self.schema, stmt, txn_ref)?;
+            return match &*compiled {
+                Compiled::Query { plan, columns } => Ok(Rows {
+                    op: Some(exec::open(plan)),
+                    snapshot,
+                    conn: self,
+                    buffered: None,
+                    params,
+                    outer: Vec::new(),
+                    subs: Vec::new(),
+                    columns: columns.clone(),
+                }),
+                Compiled::Explain(lines) => {
+                    let rows: Vec<Row> = lines.iter().map(|l| vec![Value::Text(l.clone())]).collect();
+                    let mut r = self.empty_rows();
+                    r.buffered = Some(rows.into_iter());
+                    r.columns = vec!["detail".into()];
+                    Ok(r)
+                }
+                _ => Err(err("not a query")),
+            };
+        }
+        // Writes.
+        let autocommit = self.txn.is_none();
+        if autocommit {
+            self.txn = Some(Txn::Write(self.db.begin_write()?));
+        }
+        let mut undo = Undo { enabled: !autocommit, entries: Vec::new() };
+        let r = self.write_statement(stmt, &params, &mut undo);
+        match r {
+            Ok((res, columns)) => {
+                if autocommit {
+                    if let Some(Txn::Write(w)) = self.txn.take() {
+                        w.commit()?;
+                    }
+                }
+                self.changes = res.changes;
+                if let Some(id) = res.last_rowid {
+                    self.last_rowid = id;
+                }
+                let mut rows = self.empty_rows();
+                rows.buffered = Some(res.returned.into_iter());
+                rows.columns = columns;
+                Ok(rows)
+            }
+            Err(e) => {
+                if autocommit {
+                    self.txn = None; // dropping aborts
+                } else if let Some(t) = &self.txn {
+                    if let Err(u) = undo.rollback(t) {
+                        self.txn = None;
+                        self.loaded = false;
+                        return Err(u);
+                    }
+                }
+                self.loaded = false;
+                Err(e)
+            }
+        }
+    }
+
+    fn empty_rows(&mut self) -> Rows<'_> {
+        Rows {
+            conn: self,
+            snapshot: None,
+            op: None,
+            buffered: None,
+            params: Vec::new(),
+            outer: Vec::new(),
+            subs: Vec::new(),
+            columns: Vec::new(),
+        }
+    }
+
+    fn write_statement(&mut self, stmt: &Prepared, params: &[Value], undo: &mut Undo) -> Result<(WriteResult, Vec<String>)> {
+        let txn = self.txn.take().ok_or_else(|| err("no transaction"))?;
+        let r = (|| {
+            Self::refresh_schema(&mut self.schema, &mut self.loaded, &txn)?;
+            let compiled = Self::compiled(&self.schema, stmt, &txn)?;
+            let mut env = Env { txn: &txn, params, outer: Vec::new(), subs: Vec::new() };
+            let mut w = Writer { txn: &txn, undo };
+            match &*compiled {
+                Compiled::Insert(p, cols) => Ok((dml::insert(p, &mut w, &mut env)?, cols.clone())),
+                Compiled::Update(p, cols) => Ok((dml::update(p, &mut w, &mut env)?, cols.clone())),
+                Compiled::Delete(p, cols) => Ok((dml::delete(p, &mut w, &mut env)?, cols.clone())),
+                Compiled::Direct => {
+                    let mut schema = (*self.schema).clone();
+                    ddl(&mut schema, &txn, &stmt.parsed.stmt, &stmt.text, &mut w)?;
+                    self.schema = Arc::new(schema);
+                    Ok((WriteResult::default(), Vec::new()))
+                }
+                _ => Err(err("not a write statement")),
+            }
+        })();
+        self.txn = Some(txn);
+        r
     }
 }
 
@@ -88,6 +359,548 @@ impl Rows<'_> {
 impl Iterator for Rows<'_> {
     type Item = Result<Vec<Value>>;
     fn next(&mut self) -> Option<Self::Item> {
-        None
+        if let Some(b) = &mut self.buffered {
+            return b.next().map(Ok);
+        }
+        let op = self.op.as_mut()?;
+        let txn = match (&self.snapshot, &self.conn.txn) {
+            (Some(s), _) => s,
+            (None, Some(t)) => t,
+            (None, None) => return Some(Err(err("the transaction ended while reading"))),
+        };
+        let mut env = Env {
+            txn,
+            params: &self.params,
+            outer: core::mem::take(&mut self.outer),
+            subs: core::mem::take(&mut self.subs),
+        };
+        let r = op.next(&mut env);
+        self.outer = env.outer;
+        self.subs = env.subs;
+        match r {
+            Ok(Some(row)) => Some(Ok(row)),
+            Ok(None) => {
+                self.op = None;
+                None
+            }
+            Err(e) => {
+                self.op = None;
+                Some(Err(e))
+            }
+        }
     }
+}
+
+// -------------------------------------------------------------------------------------------
+// Compilation
+
+fn compile(schema: &Schema, txn: &Txn, stmt: &Statement) -> Result<Compiled> {
+    let mut p = Planner::new(schema, txn);
+    Ok(match stmt {
+        Statement::Query(q) => {
+            let (plan, outs) = p.plan_query(q, &[])?;
+            Compiled::Query { plan, columns: outs.into_iter().map(|o| o.name).collect() }
+        }
+        Statement::Explain(inner) => {
+            let mut lines = Vec::new();
+            match &**inner {
+                Statement::Query(q) => {
+                    let (plan, _) = p.plan_query(q, &[])?;
+                    exec::explain(&plan, 0, &mut lines);
+                }
+                other => match compile(schema, txn, other)? {
+                    Compiled::Insert(ip, _) => {
+                        lines.push(format!("INSERT INTO {}", ip.table.name));
+                        exec::explain(&ip.source, 1, &mut lines);
+                    }
+                    Compiled::Update(up, _) => {
+                        lines.push(format!("UPDATE {}", up.table.name));
+                        exec::explain(&up.scan, 1, &mut lines);
+                    }
+                    Compiled::Delete(dp, _) => {
+                        lines.push(format!("DELETE FROM {}", dp.table.name));
+                        exec::explain(&dp.scan, 1, &mut lines);
+                    }
+                    _ => lines.push("EXECUTE STATEMENT".into()),
+                },
+            }
+            Compiled::Explain(lines)
+        }
+        Statement::Insert(ins) => {
+            if !ins.with.is_empty() {
+                return Err(err("WITH before INSERT is not supported"));
+            }
+            let t = writable(schema, &ins.table)?;
+            let targets: Vec<usize> = if ins.columns.is_empty() {
+                (0..t.columns.len()).collect()
+            } else {
+                ins.columns
+                    .iter()
+                    .map(|c| t.column(c).ok_or_else(|| err(format!("table {} has no column named {c}", t.name))))
+                    .collect::<Result<_>>()?
+            };
+            let source = match &ins.source {
+                InsertSource::Values(rows) => {
+                    for r in rows {
+                        if r.len() != targets.len() {
+                            return Err(if ins.columns.is_empty() {
+                                err(format!("table {} has {} columns but {} values were supplied", t.name, t.columns.len(), r.len()))
+                            } else {
+                                err(format!("{} values for {} columns", r.len(), targets.len()))
+                            });
+                        }
+                    }
+                    let q = Query { with: Vec::new(), body: SetExpr::Values(rows.clone()), order_by: Vec::new(), limit: None, offset: None };
+                    p.plan_query(&q, &[])?.0
+                }
+                InsertSource::Query(q) => {
+                    let (plan, outs) = p.plan_query(q, &[])?;
+                    if outs.len() != targets.len() {
+                        return Err(err(format!("table {} has {} columns but {} values were supplied", t.name, targets.len(), outs.len())));
+                    }
+                    plan
+                }
+                InsertSource::DefaultValues => {
+                    if !ins.columns.is_empty() {
+                        return Err(err("DEFAULT VALUES takes no column list"));
+                    }
+                    Arc::new(Plan::One)
+                }
+            };
+            let targets = if matches!(ins.source, InsertSource::DefaultValues) { Vec::new() } else { targets };
+            let rules = row_rules(&mut p, &t)?;
+            let upsert = match &ins.upsert {
+                None => None,
+                Some(u) => {
+                    let target: Vec<usize> =
+                        u.target.iter().map(|c| t.column(c).ok_or_else(|| err(format!("no such column: {c}")))).collect::<Result<_>>()?;
+                    let action = match &u.update {
+                        None => None,
+                        Some(up) => {
+                            let mut frame = Frame::default();
+                            frame.cols.extend(table_frame(&t, &lower(&t.name)).cols);
+                            frame.cols.extend(table_frame(&t, "excluded").cols);
+                            let frames = vec![frame];
+                            let mut sets = Vec::new();
+                            for a in &up.sets {
+                                let c = t.column(&a.column).ok_or_else(|| err(format!("no such column: {}", a.column)))?;
+                                sets.push((c, p.compile_expr(&a.value, &frames)?));
+                            }
+                            let where_ = match &up.where_ {
+                                Some(w) => Some(p.compile_expr(w, &frames)?),
+                                None => None,
+                            };
+                            Some(dml::UpsertPlan { sets, where_ })
+                        }
+                    };
+                    Some((target, action))
+                }
+            };
+            let (returning, cols) = returning(&mut p, &t, &ins.returning)?;
+            Compiled::Insert(
+                InsertPlan { table: t, source, targets, or: ins.or.unwrap_or(ConflictAction::Abort), upsert, rules, returning },
+                cols,
+            )
+        }
+        Statement::Update(up) => {
+            if !up.with.is_empty() {
+                return Err(err("WITH before UPDATE is not supported"));
+            }
+            let t = writable(schema, &up.table)?;
+            let alias = lower(up.alias.as_deref().unwrap_or(&up.table));
+            let scan = table_scan(&mut p, &t, &up.table, up.alias.as_deref(), up.where_.as_ref())?;
+            let frames = vec![table_frame(&t, &alias)];
+            let mut sets = Vec::new();
+            for a in &up.sets {
+                let c = t.column(&a.column).ok_or_else(|| err(format!("no such column: {}", a.column)))?;
+                sets.push((c, p.compile_expr(&a.value, &frames)?));
+            }
+            let rules = row_rules(&mut p, &t)?;
+            let (returning, cols) = returning(&mut p, &t, &up.returning)?;
+            Compiled::Update(UpdatePlan { table: t, scan, sets, or: up.or.unwrap_or(ConflictAction::Abort), rules, returning }, cols)
+        }
+        Statement::Delete(d) => {
+            if !d.with.is_empty() {
+                return Err(err("WITH before DELETE is not supported"));
+            }
+            let t = writable(schema, &d.table)?;
+            let scan = table_scan(&mut p, &t, &d.table, d.alias.as_deref(), d.where_.as_ref())?;
+            let (returning, cols) = returning(&mut p, &t, &d.returning)?;
+            Compiled::Delete(DeletePlan { table: t, scan, returning }, cols)
+        }
+        _ => Compiled::Direct,
+    })
+}
+
+fn writable(schema: &Schema, name: &str) -> Result<Arc<TableDef>> {
+    if schema.views.contains_key(&lower(name)) {
+        return Err(err(format!("cannot modify {name} because it is a view")));
+    }
+    Ok(schema.table(name)?.clone())
+}
+
+fn table_frame(t: &TableDef, alias: &str) -> Frame {
+    // A SELECT * FROM t plan gives exactly the table's frame; build it the same way.
+    let q_alias = alias.to_string();
+    let mut f = Frame::default();
+    for c in &t.columns {
+        f.cols.push(super::planner::FrameCol {
+            table: Some(q_alias.clone()),
+            name: c.name.clone(),
+            hidden: false,
+            shadowed: false,
+            aff: Some(c.affinity),
+            coll: c.collation.as_deref().and_then(|n| super::expr::Coll::by_name(n).ok()),
+        });
+    }
+    if t.has_rowid() {
+        f.cols.push(super::planner::FrameCol {
+            table: Some(q_alias),
+            name: "rowid".into(),
+            hidden: true,
+            shadowed: false,
+            aff: Some(super::value::Affinity::Integer),
+            coll: None,
+        });
+    }
+    f
+}
+
+/// Rows of `t` matching `where_`, in the table's row layout (columns + rowid).
+fn table_scan(p: &mut Planner, t: &Arc<TableDef>, name: &str, alias: Option<&str>, where_: Option<&ast::Expr>) -> Result<Arc<Plan>> {
+    // Plan `SELECT <all columns and rowid> FROM t WHERE ...` and take its join/filter part:
+    // simplest is to plan the select and project the table's row layout.
+    let alias_l = lower(alias.unwrap_or(name));
+    let mut cols: Vec<ResultColumn> = t
+        .columns
+        .iter()
+        .map(|c| ResultColumn::Expr { expr: ast::Expr::Column { table: Some(alias_l.clone()), name: c.name.clone() }, alias: None })
+        .collect();
+    if t.has_rowid() {
+        cols.push(ResultColumn::Expr { expr: ast::Expr::Column { table: Some(alias_l.clone()), name: "rowid".into() }, alias: None });
+    }
+    let sel = ast::Select {
+        distinct: false,
+        columns: cols,
+        from: Some(ast::FromItem::Table { name: name.into(), alias: alias.map(Into::into) }),
+        where_: where_.cloned(),
+        group_by: Vec::new(),
+        having: None,
+    };
+    let q = Query { with: Vec::new(), body: SetExpr::Select(Box::new(sel)), order_by: Vec::new(), limit: None, offset: None };
+    let _ = KeySpec::default;
+    let _: Option<ScanPlan> = None;
+    Ok(p.plan_query(&q, &[])?.0)
+}
+
+fn row_rules(p: &mut Planner, t: &TableDef) -> Result<RowRules> {
+    let frames = vec![table_frame(t, &lower(&t.name))];
+    let mut checks = Vec::new();
+    for c in &t.checks {
+        checks.push((p.compile_expr(c, &frames)?, expr_sql(c)));
+    }
+    let mut defaults = Vec::new();
+    for c in &t.columns {
+        defaults.push(match &c.default {
+            Some(d) => Some(p.compile_expr(d, &[Frame::default()])?),
+            None => None,
+        });
+    }
+    Ok(RowRules { checks, defaults })
+}
+
+fn returning(p: &mut Planner, t: &TableDef, cols: &[ResultColumn]) -> Result<(Vec<CExpr>, Vec<String>)> {
+    let frames = vec![table_frame(t, &lower(&t.name))];
+    let mut exprs = Vec::new();
+    let mut names = Vec::new();
+    for rc in cols {
+        match rc {
+            ResultColumn::Star | ResultColumn::TableStar(_) => {
+                for (i, c) in t.columns.iter().enumerate() {
+                    exprs.push(CExpr::Col { depth: 0, idx: i as u32 });
+                    names.push(c.name.clone());
+                }
+            }
+            ResultColumn::Expr { expr, alias } => {
+                exprs.push(p.compile_expr(expr, &frames)?);
+                names.push(alias.clone().unwrap_or_else(|| super::planner::expr_name(expr)));
+            }
+        }
+    }
+    Ok((exprs, names))
+}
+
+// -------------------------------------------------------------------------------------------
+// DDL
+
+fn reserved(name: &str) -> Result<()> {
+    if name.len() >= 7 && name[..7].eq_ignore_ascii_case("sqlite_") {
+        return Err(err(format!("object name reserved for internal use: {name}")));
+    }
+    Ok(())
+}
+
+fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Writer) -> Result<()> {
+    match stmt {
+        Statement::CreateTable(ct) => {
+            if schema.name_taken(&ct.name) {
+                if ct.if_not_exists && schema.tables.contains_key(&lower(&ct.name)) {
+                    return Ok(());
+                }
+                return Err(err(format!("table {} already exists", ct.name)));
+            }
+            reserved(&ct.name)?;
+            let (ct, rows) = match &ct.as_query {
+                None => ((**ct).clone(), None),
+                Some(q) => {
+                    let mut p = Planner::new(schema, txn);
+                    let (plan, outs) = p.plan_query(q, &[])?;
+                    let mut env = Env { txn, params: &[], outer: Vec::new(), subs: Vec::new() };
+                    let mut op = exec::open(&plan);
+                    let mut rows = Vec::new();
+                    while let Some(r) = op.next(&mut env)? {
+                        rows.push(r);
+                    }
+                    let columns = outs
+                        .iter()
+                        .map(|o| ast::ColumnDef {
+                            name: o.name.clone(),
+                            type_name: o.aff.map(|a| {
+                                match a {
+                                    super::value::Affinity::Integer => "INT",
+                                    super::value::Affinity::Real => "REAL",
+                                    super::value::Affinity::Text => "TEXT",
+                                    super::value::Affinity::Numeric => "NUM",
+                                    super::value::Affinity::Blob => "",
+                                }
+                                .to_string()
+                            }),
+                            constraints: Vec::new(),
+                        })
+                        .collect();
+                    let mut c = (**ct).clone();
+                    c.columns = columns;
+                    c.as_query = None;
+                    (c, Some(rows))
+                }
+            };
+            let (_, needed) = catalog::build_table(&ct, &ct.name, 0, Vec::new())?;
+            let ids = schema.bump(txn, 1 + needed)?;
+            let (mut def, _) = catalog::build_table(&ct, &ct.name, ids[0], ids[1..].to_vec())?;
+            def.sql = vec![if rows.is_some() { create_text(&def) } else { text.to_string() }];
+            txn.writer()?.open_table(&def.storage)?;
+            for ix in &def.indexes {
+                txn.writer()?.open_table(&ix.storage)?;
+            }
+            catalog::save_table(txn, &def)?;
+            let def = Arc::new(def);
+            for ix in &def.indexes {
+                schema.index_owner.insert(lower(&ix.name), lower(&def.name));
+            }
+            schema.tables.insert(lower(&def.name), def.clone());
+            if let Some(rows) = rows {
+                let t = def.clone();
+                let p = InsertPlan {
+                    table: t.clone(),
+                    source: Arc::new(Plan::Rows(rows)),
+                    targets: (0..t.columns.len()).collect(),
+                    or: ConflictAction::Abort,
+                    upsert: None,
+                    rules: RowRules { checks: Vec::new(), defaults: (0..t.columns.len()).map(|_| None).collect() },
+                    returning: Vec::new(),
+                };
+                let mut env = Env { txn, params: &[], outer: Vec::new(), subs: Vec::new() };
+                dml::insert(&p, w, &mut env)?;
+            }
+            Ok(())
+        }
+        Statement::DropTable { name, if_exists } => {
+            let key = lower(name);
+            let Some(t) = schema.tables.get(&key).cloned() else {
+                if schema.views.contains_key(&key) {
+                    return Err(err(format!("use DROP VIEW to delete view {name}")));
+                }
+                if *if_exists {
+                    return Ok(());
+                }
+                return Err(err(format!("no such table: {name}")));
+            };
+            schema.bump(txn, 0)?;
+            catalog::remove_object(txn, &t.name)?;
+            for ix in &t.indexes {
+                if ix.sql.is_some() {
+                    catalog::remove_object(txn, &ix.name)?;
+                }
+                schema.index_owner.remove(&lower(&ix.name));
+                txn.writer()?.delete_table(&ix.storage)?;
+            }
+            txn.writer()?.delete_table(&t.storage)?;
+            schema.tables.remove(&key);
+            Ok(())
+        }
+        Statement::CreateIndex(ci) => {
+            if schema.name_taken(&ci.name) {
+                if ci.if_not_exists && schema.index_owner.contains_key(&lower(&ci.name)) {
+                    return Ok(());
+                }
+                return Err(err(format!("index {} already exists", ci.name)));
+            }
+            reserved(&ci.name)?;
+            if ci.where_.is_some() {
+                return Err(err("partial indexes are not supported"));
+            }
+            let t = writable(schema, &ci.table)?;
+            let columns: Vec<(usize, bool)> = ci
+                .columns
+                .iter()
+                .map(|c| Ok((t.column(&c.name).ok_or_else(|| err(format!("no such column: {}", c.name)))?, c.desc)))
+                .collect::<Result<_>>()?;
+            let ids = schema.bump(txn, 1)?;
+            let ix = IndexDef {
+                name: ci.name.clone(),
+                table: t.name.clone(),
+                columns,
+                unique: ci.unique,
+                storage: catalog::storage_for(ids[0]),
+                sql: Some(text.to_string()),
+            };
+            txn.writer()?.open_table(&ix.storage)?;
+            dml::build_index(txn, &t, &ix)?;
+            catalog::save_index(txn, &ix)?;
+            let mut nt = (*t).clone();
+            nt.indexes.push(Arc::new(ix));
+            schema.index_owner.insert(lower(&ci.name), lower(&t.name));
+            schema.tables.insert(lower(&t.name), Arc::new(nt));
+            Ok(())
+        }
+        Statement::DropIndex { name, if_exists } => {
+            let key = lower(name);
+            let Some(owner) = schema.index_owner.get(&key).cloned() else {
+                if *if_exists {
+                    return Ok(());
+                }
+                return Err(err(format!("no such index: {name}")));
+            };
+            let t = schema.table(&owner)?.clone();
+            let ix = t.indexes.iter().find(|i| lower(&i.name) == key).cloned().ok_or_else(|| err(format!("no such index: {name}")))?;
+            if ix.sql.is_none() {
+                return Err(err(format!("index associated with UNIQUE or PRIMARY KEY constraint cannot be dropped: {name}")));
+            }
+            schema.bump(txn, 0)?;
+            catalog::remove_object(txn, &ix.name)?;
+            txn.writer()?.delete_table(&ix.storage)?;
+            let mut nt = (*t).clone();
+            nt.indexes.retain(|i| lower(&i.name) != key);
+            schema.tables.insert(owner, Arc::new(nt));
+            schema.index_owner.remove(&key);
+            Ok(())
+        }
+        Statement::CreateView(cv) => {
+            if schema.name_taken(&cv.name) {
+                if cv.if_not_exists && schema.views.contains_key(&lower(&cv.name)) {
+                    return Ok(());
+                }
+                return Err(err(format!("view {} already exists", cv.name)));
+            }
+            reserved(&cv.name)?;
+            // Validate now, as SQLite does.
+            let mut p = Planner::new(schema, txn);
+            let (_, outs) = p.plan_query(&cv.query, &[])?;
+            if !cv.columns.is_empty() && cv.columns.len() != outs.len() {
+                return Err(err(format!("expected {} columns for '{}' but got {}", cv.columns.len(), cv.name, outs.len())));
+            }
+            let v = ViewDef { name: cv.name.clone(), columns: cv.columns.clone(), query: (*cv.query).clone(), sql: text.to_string() };
+            schema.bump(txn, 0)?;
+            catalog::save_view(txn, &v)?;
+            schema.views.insert(lower(&cv.name), Arc::new(v));
+            Ok(())
+        }
+        Statement::DropView { name, if_exists } => {
+            let key = lower(name);
+            if !schema.views.contains_key(&key) {
+                if schema.tables.contains_key(&key) {
+                    return Err(err(format!("use DROP TABLE to delete table {name}")));
+                }
+                if *if_exists {
+                    return Ok(());
+                }
+                return Err(err(format!("no such view: {name}")));
+            }
+            schema.bump(txn, 0)?;
+            catalog::remove_object(txn, name)?;
+            schema.views.remove(&key);
+            Ok(())
+        }
+        Statement::AlterTable { table, action } => {
+            let t = writable(schema, table)?;
+            let mut nt = (*t).clone();
+            match action {
+                AlterAction::RenameTable(new) => {
+                    if schema.name_taken(new) && !new.eq_ignore_ascii_case(table) {
+                        return Err(err(format!("there is already another table or index with this name: {new}")));
+                    }
+                    reserved(new)?;
+                    schema.bump(txn, 0)?;
+                    catalog::remove_object(txn, &t.name)?;
+                    nt.name = new.clone();
+                    let mut idx = Vec::new();
+                    for ix in &nt.indexes {
+                        let mut i = (**ix).clone();
+                        i.table = new.clone();
+                        if i.sql.is_some() {
+                            catalog::save_index(txn, &i)?;
+                        }
+                        schema.index_owner.insert(lower(&i.name), lower(new));
+                        idx.push(Arc::new(i));
+                    }
+                    nt.indexes = idx;
+                    catalog::save_table(txn, &nt)?;
+                    schema.tables.remove(&lower(&t.name));
+                    schema.tables.insert(lower(new), Arc::new(nt));
+                    return Ok(());
+                }
+                AlterAction::DropColumn(c) => {
+                    let i = t.column(c).ok_or_else(|| err(format!("no such column: \"{c}\"")))?;
+                    catalog::apply_alter(&mut nt, action)?;
+                    dml::rewrite_rows(txn, &t, &|row: &mut Row| {
+                        row.remove(i);
+                    })?;
+                    for ix in &nt.indexes {
+                        if ix.sql.is_some() {
+                            catalog::save_index(txn, ix)?;
+                        }
+                    }
+                }
+                AlterAction::AddColumn(_) | AlterAction::RenameColumn { .. } => catalog::apply_alter(&mut nt, action)?,
+            }
+            schema.bump(txn, 0)?;
+            nt.sql.push(text.to_string());
+            catalog::save_table(txn, &nt)?;
+            schema.tables.insert(lower(&t.name), Arc::new(nt));
+            Ok(())
+        }
+        Statement::Reindex(name) => {
+            if let Some(n) = name {
+                let k = lower(n);
+                if !schema.tables.contains_key(&k) && !schema.index_owner.contains_key(&k) {
+                    return Err(err(format!("unable to identify the object to be reindexed: {n}")));
+                }
+            }
+            Ok(())
+        }
+        _ => Err(err("unsupported statement")),
+    }
+}
+
+/// `CREATE TABLE` text for a table made by `CREATE TABLE ... AS SELECT`.
+fn create_text(t: &TableDef) -> String {
+    let cols: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| match &c.type_name {
+            Some(ty) if !ty.is_empty() => format!("\"{}\" {ty}", c.name.replace('"', "\"\"")),
+            _ => format!("\"{}\"", c.name.replace('"', "\"\"")),
+        })
+        .collect();
+    format!("CREATE TABLE \"{}\"({})", t.name.replace('"', "\"\""), cols.join(", "))
 }

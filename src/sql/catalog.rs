@@ -1,0 +1,531 @@
+//! The schema: table, index and view definitions, stored in the database itself.
+//!
+//! The engine table `sql:schema` holds one record per object under the key
+//! `obj:<lower-case name>` plus a `meta` record (schema generation, next storage id).
+//! A table's record keeps the SQL that defines it (its `CREATE TABLE` text followed by any
+//! `ALTER TABLE` texts), so the definition is rebuilt by parsing, and the storage ids of its
+//! engine tables. Rows of table `t` live in the engine table `sql:<id>`; each index has its
+//! own engine table too. Object names compare case-insensitively. The generation number
+//! changes with every schema change, so cached plans know when to re-plan.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use hashbrown::HashMap;
+
+use super::ast::{self, AlterAction, ColumnConstraint, Expr, Statement, TableConstraint};
+use super::encoding::{decode_row, encode_row};
+use super::exec::Txn;
+use super::parser;
+use super::value::{Affinity, Value};
+use crate::error::{Error, Result};
+
+/// The engine table holding the schema.
+pub const SCHEMA_TABLE: &str = "sql:schema";
+const META_KEY: &[u8] = b"meta";
+
+/// A column.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// Name as declared.
+    pub name: String,
+    /// Declared type.
+    pub type_name: Option<String>,
+    /// Affinity from the type.
+    pub affinity: Affinity,
+    /// NOT NULL.
+    pub not_null: bool,
+    /// DEFAULT expression.
+    pub default: Option<Expr>,
+    /// COLLATE (upper-case), if not BINARY.
+    pub collation: Option<String>,
+}
+
+/// How a table's rows are keyed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PrimaryKey {
+    /// By a 64-bit rowid; `alias` is the INTEGER PRIMARY KEY column, if any.
+    Rowid {
+        /// The aliasing column.
+        alias: Option<usize>,
+    },
+    /// By the key-encoded values of these columns (`desc` per column).
+    Columns(Vec<(usize, bool)>),
+}
+
+/// A table.
+#[derive(Debug, Clone)]
+pub struct TableDef {
+    /// Name.
+    pub name: String,
+    /// Columns in order.
+    pub columns: Vec<Column>,
+    /// Keying.
+    pub pk: PrimaryKey,
+    /// CHECK constraints.
+    pub checks: Vec<Expr>,
+    /// Indexes: automatic ones (UNIQUE constraints, a non-INTEGER primary key of a rowid
+    /// table) first, then those from CREATE INDEX.
+    pub indexes: Vec<Arc<IndexDef>>,
+    /// Engine table holding the rows.
+    pub storage: String,
+    /// Storage ids of the automatic (UNIQUE constraint) indexes, in constraint order.
+    pub auto_ids: Vec<u64>,
+    /// Defining SQL texts (CREATE then ALTERs).
+    pub sql: Vec<String>,
+}
+
+impl TableDef {
+    /// Position of a column by name (case-insensitive).
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether rows are keyed by rowid.
+    pub fn has_rowid(&self) -> bool {
+        matches!(self.pk, PrimaryKey::Rowid { .. })
+    }
+
+    /// Width of a scanned row: the columns, plus the rowid at the end for rowid tables.
+    pub fn row_width(&self) -> usize {
+        self.columns.len() + self.has_rowid() as usize
+    }
+
+    /// Columns of the primary key with their direction (the rowid alias for rowid tables).
+    pub fn key_columns(&self) -> Vec<(usize, bool)> {
+        match &self.pk {
+            PrimaryKey::Rowid { alias: Some(a) } => vec![(*a, false)],
+            PrimaryKey::Rowid { alias: None } => vec![],
+            PrimaryKey::Columns(c) => c.clone(),
+        }
+    }
+}
+
+/// An index.
+#[derive(Debug, Clone)]
+pub struct IndexDef {
+    /// Name.
+    pub name: String,
+    /// Table name.
+    pub table: String,
+    /// Indexed columns (position in the table, DESC).
+    pub columns: Vec<(usize, bool)>,
+    /// UNIQUE.
+    pub unique: bool,
+    /// Engine table.
+    pub storage: String,
+    /// `CREATE INDEX` text (None for automatic indexes).
+    pub sql: Option<String>,
+}
+
+/// A view.
+#[derive(Debug, Clone)]
+pub struct ViewDef {
+    /// Name.
+    pub name: String,
+    /// Column names given in the definition.
+    pub columns: Vec<String>,
+    /// The query.
+    pub query: ast::Query,
+    /// `CREATE VIEW` text.
+    pub sql: String,
+}
+
+/// The whole schema.
+#[derive(Debug, Default, Clone)]
+pub struct Schema {
+    /// Tables by lower-case name.
+    pub tables: HashMap<String, Arc<TableDef>>,
+    /// Views by lower-case name.
+    pub views: HashMap<String, Arc<ViewDef>>,
+    /// Index name (lower-case) → table name (lower-case).
+    pub index_owner: HashMap<String, String>,
+    /// Generation.
+    pub generation: u64,
+    /// Next storage id.
+    pub next_id: u64,
+}
+
+/// Lower-case a name for lookups.
+pub fn lower(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+fn storage_name(id: u64) -> String {
+    format!("sql:{id}")
+}
+
+fn text(v: Option<&Value>) -> Result<String> {
+    match v {
+        Some(Value::Text(s)) => Ok(s.clone()),
+        _ => Err(Error::Corrupted { page: 0, reason: "bad SQL schema record".into() }),
+    }
+}
+
+fn int(v: Option<&Value>) -> Result<i64> {
+    match v {
+        Some(Value::Integer(i)) => Ok(*i),
+        _ => Err(Error::Corrupted { page: 0, reason: "bad SQL schema record".into() }),
+    }
+}
+
+impl Schema {
+    /// Read the generation number only (cheap; used to validate cached schemas and plans).
+    pub fn read_generation(txn: &Txn) -> Result<u64> {
+        match txn.get(SCHEMA_TABLE, META_KEY)? {
+            None => Ok(0),
+            Some(b) => {
+                let mut vals = Vec::new();
+                decode_row(&b, &mut vals)?;
+                Ok(int(vals.first())? as u64)
+            }
+        }
+    }
+
+    /// Load the whole schema.
+    pub fn load(txn: &Txn) -> Result<Schema> {
+        let mut s = Schema::default();
+        let entries = txn.scan_all(SCHEMA_TABLE)?;
+        let mut index_records = Vec::new();
+        for (k, v) in entries {
+            let mut vals = Vec::new();
+            decode_row(&v, &mut vals)?;
+            if k == META_KEY {
+                s.generation = int(vals.first())? as u64;
+                s.next_id = int(vals.get(1))? as u64;
+                continue;
+            }
+            let kind = text(vals.first())?;
+            let name = text(vals.get(1))?;
+            match kind.as_str() {
+                "table" => {
+                    let id = int(vals.get(2))? as u64;
+                    let nsql = int(vals.get(3))? as usize;
+                    let sqls: Vec<String> = (0..nsql).map(|i| text(vals.get(4 + i))).collect::<Result<_>>()?;
+                    let auto_ids: Vec<u64> =
+                        vals[(4 + nsql).min(vals.len())..].iter().map(|v| int(Some(v)).map(|i| i as u64)).collect::<Result<_>>()?;
+                    let def = table_from_sql(&name, id, &sqls, auto_ids)?;
+                    for ix in &def.indexes {
+                        s.index_owner.insert(lower(&ix.name), lower(&name));
+                    }
+                    s.tables.insert(lower(&name), Arc::new(def));
+                }
+                "index" => index_records.push((name, vals)),
+                "view" => {
+                    let sql = text(vals.get(2))?;
+                    let view = view_from_sql(&name, &sql)?;
+                    s.views.insert(lower(&name), Arc::new(view));
+                }
+                _ => return Err(Error::Corrupted { page: 0, reason: format!("unknown schema object kind {kind}") }),
+            }
+        }
+        for (name, vals) in index_records {
+            let table = text(vals.get(2))?;
+            let id = int(vals.get(3))? as u64;
+            let sql = text(vals.get(4))?;
+            let unique = int(vals.get(5))? != 0;
+            let n = int(vals.get(6))? as usize;
+            let mut columns = Vec::new();
+            for i in 0..n {
+                let c = int(vals.get(7 + 2 * i))? as usize;
+                let d = int(vals.get(8 + 2 * i))? != 0;
+                columns.push((c, d));
+            }
+            let ix = IndexDef { name: name.clone(), table: table.clone(), columns, unique, storage: storage_name(id), sql: Some(sql) };
+            let t = s.tables.get_mut(&lower(&table)).ok_or_else(|| Error::Corrupted { page: 0, reason: format!("index {name} on a missing table") })?;
+            Arc::make_mut(t).indexes.push(Arc::new(ix));
+            s.index_owner.insert(lower(&name), lower(&table));
+        }
+        Ok(s)
+    }
+
+    /// The table by name.
+    pub fn table(&self, name: &str) -> Result<&Arc<TableDef>> {
+        self.tables.get(&lower(name)).ok_or_else(|| Error::Sql(format!("no such table: {name}")))
+    }
+
+    /// Whether any object (table, view, index) has this name.
+    pub fn name_taken(&self, name: &str) -> bool {
+        let n = lower(name);
+        self.tables.contains_key(&n) || self.views.contains_key(&n) || self.index_owner.contains_key(&n)
+    }
+
+    /// Allocate a storage id and record the new generation; writes the meta record.
+    pub fn bump(&mut self, txn: &Txn, new_ids: usize) -> Result<Vec<u64>> {
+        let ids: Vec<u64> = (0..new_ids as u64).map(|i| self.next_id + i).collect();
+        self.next_id += new_ids as u64;
+        self.generation += 1;
+        let mut rec = Vec::new();
+        encode_row(&mut rec, &[Value::Integer(self.generation as i64), Value::Integer(self.next_id as i64)]);
+        txn.put(SCHEMA_TABLE, META_KEY, &rec)?;
+        Ok(ids)
+    }
+}
+
+fn obj_key(name: &str) -> Vec<u8> {
+    let mut k = b"obj:".to_vec();
+    k.extend_from_slice(lower(name).as_bytes());
+    k
+}
+
+/// Write a table's schema record.
+pub fn save_table(txn: &Txn, def: &TableDef) -> Result<()> {
+    let id: u64 = def.storage.trim_start_matches("sql:").parse().unwrap_or(0);
+    let mut vals = vec![
+        Value::Text("table".into()),
+        Value::Text(def.name.clone()),
+        Value::Integer(id as i64),
+        Value::Integer(def.sql.len() as i64),
+    ];
+    vals.extend(def.sql.iter().map(|s| Value::Text(s.clone())));
+    vals.extend(def.auto_ids.iter().map(|i| Value::Integer(*i as i64)));
+    let mut rec = Vec::new();
+    encode_row(&mut rec, &vals);
+    txn.put(SCHEMA_TABLE, &obj_key(&def.name), &rec)
+}
+
+/// Write an index's schema record.
+pub fn save_index(txn: &Txn, ix: &IndexDef) -> Result<()> {
+    let id: u64 = ix.storage.trim_start_matches("sql:").parse().unwrap_or(0);
+    let mut vals = vec![
+        Value::Text("index".into()),
+        Value::Text(ix.name.clone()),
+        Value::Text(ix.table.clone()),
+        Value::Integer(id as i64),
+        Value::Text(ix.sql.clone().unwrap_or_default()),
+        Value::Integer(ix.unique as i64),
+        Value::Integer(ix.columns.len() as i64),
+    ];
+    for (c, d) in &ix.columns {
+        vals.push(Value::Integer(*c as i64));
+        vals.push(Value::Integer(*d as i64));
+    }
+    let mut rec = Vec::new();
+    encode_row(&mut rec, &vals);
+    txn.put(SCHEMA_TABLE, &obj_key(&ix.name), &rec)
+}
+
+/// Write a view's schema record.
+pub fn save_view(txn: &Txn, v: &ViewDef) -> Result<()> {
+    let mut rec = Vec::new();
+    encode_row(&mut rec, &[Value::Text("view".into()), Value::Text(v.name.clone()), Value::Text(v.sql.clone())]);
+    txn.put(SCHEMA_TABLE, &obj_key(&v.name), &rec)
+}
+
+/// Remove an object's schema record.
+pub fn remove_object(txn: &Txn, name: &str) -> Result<()> {
+    txn.remove(SCHEMA_TABLE, &obj_key(name)).map(|_| ())
+}
+
+/// Storage name for an id.
+pub fn storage_for(id: u64) -> String {
+    storage_name(id)
+}
+
+fn parse_one(sql: &str) -> Result<Statement> {
+    let mut p = parser::parse(sql)?;
+    if p.len() != 1 {
+        return Err(Error::Corrupted { page: 0, reason: "bad SQL schema text".into() });
+    }
+    Ok(p.remove(0).stmt)
+}
+
+fn view_from_sql(name: &str, sql: &str) -> Result<ViewDef> {
+    match parse_one(sql)? {
+        Statement::CreateView(v) => Ok(ViewDef { name: name.into(), columns: v.columns, query: *v.query, sql: sql.into() }),
+        _ => Err(Error::Corrupted { page: 0, reason: "bad view text".into() }),
+    }
+}
+
+fn table_from_sql(name: &str, id: u64, sqls: &[String], auto_ids: Vec<u64>) -> Result<TableDef> {
+    let first = sqls.first().ok_or_else(|| Error::Corrupted { page: 0, reason: "table without SQL".into() })?;
+    let Statement::CreateTable(ct) = parse_one(first)? else {
+        return Err(Error::Corrupted { page: 0, reason: "bad table text".into() });
+    };
+    let (mut def, _) = build_table(&ct, name, id, auto_ids)?;
+    def.sql = sqls.to_vec();
+    for alter in &sqls[1..] {
+        if let Statement::AlterTable { action, .. } = parse_one(alter)? {
+            apply_alter(&mut def, &action)?;
+        }
+    }
+    Ok(def)
+}
+
+/// Apply an ALTER TABLE action to a definition (column changes only; renames of the table
+/// are handled by the caller).
+pub fn apply_alter(def: &mut TableDef, action: &AlterAction) -> Result<()> {
+    match action {
+        AlterAction::AddColumn(cd) => {
+            if def.column(&cd.name).is_some() {
+                return Err(Error::Sql(format!("duplicate column name: {}", cd.name)));
+            }
+            let (col, pk, unique) = column_from_def(cd)?;
+            if pk || unique {
+                return Err(Error::Sql("Cannot add a PRIMARY KEY or UNIQUE column".into()));
+            }
+            if col.not_null && col.default.as_ref().is_none_or(|d| matches!(d, Expr::Literal(Value::Null))) {
+                return Err(Error::Sql("Cannot add a NOT NULL column with default value NULL".into()));
+            }
+            def.columns.push(col);
+        }
+        AlterAction::RenameColumn { old, new } => {
+            let i = def.column(old).ok_or_else(|| Error::Sql(format!("no such column: \"{old}\"")))?;
+            if def.column(new).is_some() {
+                return Err(Error::Sql(format!("duplicate column name: {new}")));
+            }
+            def.columns[i].name = new.clone();
+        }
+        AlterAction::DropColumn(c) => {
+            let i = def.column(c).ok_or_else(|| Error::Sql(format!("no such column: \"{c}\"")))?;
+            if def.key_columns().iter().any(|(k, _)| *k == i) {
+                return Err(Error::Sql(format!("cannot drop PRIMARY KEY column: \"{c}\"")));
+            }
+            if def.indexes.iter().any(|ix| ix.columns.iter().any(|(k, _)| *k == i)) {
+                return Err(Error::Sql(format!("cannot drop indexed column: \"{c}\"")));
+            }
+            if def.columns.len() == 1 {
+                return Err(Error::Sql("cannot drop the only column".into()));
+            }
+            def.columns.remove(i);
+            let shift = |k: &mut usize| {
+                if *k > i {
+                    *k -= 1
+                }
+            };
+            match &mut def.pk {
+                PrimaryKey::Rowid { alias: Some(a) } => shift(a),
+                PrimaryKey::Columns(cols) => cols.iter_mut().for_each(|(k, _)| shift(k)),
+                _ => {}
+            }
+            for ix in &mut def.indexes {
+                Arc::make_mut(ix).columns.iter_mut().for_each(|(k, _)| shift(k));
+            }
+        }
+        AlterAction::RenameTable(_) => {}
+    }
+    Ok(())
+}
+
+fn column_from_def(cd: &ast::ColumnDef) -> Result<(Column, bool, bool)> {
+    let mut col = Column {
+        name: cd.name.clone(),
+        type_name: cd.type_name.clone(),
+        affinity: Affinity::of_type(cd.type_name.as_deref()),
+        not_null: false,
+        default: None,
+        collation: None,
+    };
+    let (mut pk, mut unique) = (false, false);
+    for c in &cd.constraints {
+        match c {
+            ColumnConstraint::PrimaryKey { .. } => pk = true,
+            ColumnConstraint::NotNull => col.not_null = true,
+            ColumnConstraint::Unique => unique = true,
+            ColumnConstraint::Default(e) => col.default = Some(e.clone()),
+            ColumnConstraint::Collate(n) => {
+                super::expr::Coll::by_name(n)?;
+                if !n.eq_ignore_ascii_case("binary") {
+                    col.collation = Some(n.to_ascii_uppercase());
+                }
+            }
+            ColumnConstraint::Check(_) | ColumnConstraint::Null | ColumnConstraint::References(_) => {}
+        }
+    }
+    Ok((col, pk, unique))
+}
+
+/// Build a table definition from `CREATE TABLE`. Also returns how many automatic indexes the
+/// table needs (UNIQUE constraints, and the key of a rowid table without INTEGER PRIMARY KEY);
+/// indexes are created only for the ids in `auto_ids`, so callers count first, then allocate.
+pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64>) -> Result<(TableDef, usize)> {
+    let mut columns = Vec::new();
+    let mut pk_cols: Option<Vec<(usize, bool)>> = None;
+    let mut uniques: Vec<Vec<(usize, bool)>> = Vec::new();
+    let mut checks = Vec::new();
+    let mut alias_ok = false;
+    for (i, cd) in ct.columns.iter().enumerate() {
+        if columns.iter().any(|c: &Column| c.name.eq_ignore_ascii_case(&cd.name)) {
+            return Err(Error::Sql(format!("duplicate column name: {}", cd.name)));
+        }
+        let (col, pk, unique) = column_from_def(cd)?;
+        for c in &cd.constraints {
+            if let ColumnConstraint::Check(e) = c {
+                checks.push(e.clone());
+            }
+            if let ColumnConstraint::PrimaryKey { desc, .. } = c {
+                if pk_cols.is_some() {
+                    return Err(Error::Sql(format!("table \"{name}\" has more than one primary key")));
+                }
+                pk_cols = Some(vec![(i, *desc)]);
+                alias_ok = !*desc;
+            }
+        }
+        if unique && !pk {
+            uniques.push(vec![(i, false)]);
+        }
+        let _ = pk;
+        columns.push(col);
+    }
+    if columns.is_empty() {
+        return Err(Error::Sql("a table needs at least one column".into()));
+    }
+    let find = |n: &str| {
+        columns.iter().position(|c: &Column| c.name.eq_ignore_ascii_case(n)).ok_or_else(|| Error::Sql(format!("no such column: {n}")))
+    };
+    for tc in &ct.constraints {
+        match tc {
+            TableConstraint::PrimaryKey(cols) => {
+                if pk_cols.is_some() {
+                    return Err(Error::Sql(format!("table \"{name}\" has more than one primary key")));
+                }
+                pk_cols = Some(cols.iter().map(|c| Ok((find(&c.name)?, c.desc))).collect::<Result<_>>()?);
+                alias_ok = true;
+            }
+            TableConstraint::Unique(cols) => uniques.push(cols.iter().map(|c| Ok((find(&c.name)?, c.desc))).collect::<Result<_>>()?),
+            TableConstraint::Check(e) => checks.push(e.clone()),
+            TableConstraint::ForeignKey => {}
+        }
+    }
+    let pk = match pk_cols {
+        Some(cols)
+            if !ct.without_rowid
+                && alias_ok
+                && cols.len() == 1
+                && columns[cols[0].0].type_name.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("integer")) =>
+        {
+            PrimaryKey::Rowid { alias: Some(cols[0].0) }
+        }
+        Some(cols) if ct.without_rowid => {
+            for (c, _) in &cols {
+                columns[*c].not_null = true;
+            }
+            PrimaryKey::Columns(cols)
+        }
+        Some(cols) => {
+            // As SQLite does: a rowid table whose key is not an INTEGER PRIMARY KEY keeps its
+            // rows by rowid and enforces the key with a unique index (NULLs stay distinct).
+            uniques.insert(0, cols);
+            PrimaryKey::Rowid { alias: None }
+        }
+        None if ct.without_rowid => return Err(Error::Sql(format!("PRIMARY KEY missing on table {name}"))),
+        None => PrimaryKey::Rowid { alias: None },
+    };
+    let needed = uniques.len();
+    let mut indexes = Vec::new();
+    for (n, cols) in uniques.into_iter().enumerate() {
+        let Some(&sid) = auto_ids.get(n) else { break };
+        indexes.push(Arc::new(IndexDef {
+            name: format!("sqlite_autoindex_{}_{}", name, n + 1),
+            table: name.to_string(),
+            columns: cols,
+            unique: true,
+            storage: storage_name(sid),
+            sql: None,
+        }));
+    }
+    let def = TableDef { name: name.into(), columns, pk, checks, indexes, storage: storage_name(id), auto_ids, sql: Vec::new() };
+    Ok((def, needed))
+}

@@ -1,0 +1,1181 @@
+//! The executor: plan nodes ([`Plan`]) and the operators that run them as a stream of rows,
+//! plus [`Txn`], the executor's view of the engine transaction.
+//!
+//! A plan is immutable and shared (`Arc`), so a prepared statement keeps it across runs;
+//! [`open`] instantiates fresh operator state for one run. Operators pull rows from their
+//! inputs one at a time (`Op::next`); only sorting, grouping, DISTINCT, set operations and
+//! the build side of a hash join hold rows in memory. Table scans read the engine in
+//! batches, continuing after the last key, so no engine borrow outlives a call.
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeSet, VecDeque};
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cmp::Ordering;
+use core::ops::Bound;
+use hashbrown::{HashMap, HashSet};
+
+use super::ast::CompoundOp;
+use super::catalog::{IndexDef, PrimaryKey, TableDef};
+use super::encoding::{self, decode_key, decode_row, encode_key_prefix, invert, prefix_successor, rowid_key};
+use super::expr::{conv, internal, CExpr, Coll, Env};
+use super::func::{Accumulator, AggregateKind};
+use super::value::{Affinity, Value};
+use crate::error::{Error, Result};
+use crate::{ReadTransaction, WriteTransaction};
+
+/// A row.
+pub type Row = Vec<Value>;
+
+/// The engine transaction a statement runs in.
+pub enum Txn {
+    /// A snapshot for reading.
+    Read(ReadTransaction),
+    /// The write transaction.
+    Write(WriteTransaction),
+}
+
+fn read_only() -> Error {
+    internal("write in a read transaction")
+}
+
+impl Txn {
+    /// The value under `key` in engine table `table` (a missing table is empty).
+    pub fn get(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self {
+            Txn::Read(r) => match r.open_table(table) {
+                Ok(t) => Ok(t.get(key)?.map(|g| g.to_vec())),
+                Err(Error::TableNotFound(_)) => Ok(None),
+                Err(e) => Err(e),
+            },
+            Txn::Write(w) => match w.open_existing_table(table) {
+                Ok(t) => t.get(key),
+                Err(Error::TableNotFound(_)) => Ok(None),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// Up to `max` entries of a key range; returns whether the range is exhausted.
+    pub fn scan(
+        &self,
+        table: &str,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+        max: usize,
+        out: &mut Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<bool> {
+        match self {
+            Txn::Read(r) => {
+                let t = match r.open_table(table) {
+                    Ok(t) => t,
+                    Err(Error::TableNotFound(_)) => return Ok(true),
+                    Err(e) => return Err(e),
+                };
+                let mut it = t.range::<&[u8], _>((start, end))?;
+                for _ in 0..max {
+                    let e = if reverse { it.next_back() } else { it.next() };
+                    match e {
+                        Some(e) => {
+                            let (k, v) = e?;
+                            out.push((k.to_vec(), v.to_vec()));
+                        }
+                        None => return Ok(true),
+                    }
+                }
+                Ok(false)
+            }
+            Txn::Write(w) => match w.open_existing_table(table) {
+                Ok(t) => t.range_batch(start, end, reverse, max, out),
+                Err(Error::TableNotFound(_)) => Ok(true),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// Every entry of a table.
+    pub fn scan_all(&self, table: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut out = Vec::new();
+        self.scan(table, Bound::Unbounded, Bound::Unbounded, false, usize::MAX, &mut out)?;
+        Ok(out)
+    }
+
+    /// Number of entries in a table.
+    pub fn count(&self, table: &str) -> Result<u64> {
+        match self {
+            Txn::Read(r) => match r.open_table(table) {
+                Ok(t) => t.len(),
+                Err(Error::TableNotFound(_)) => Ok(0),
+                Err(e) => Err(e),
+            },
+            Txn::Write(w) => match w.open_existing_table(table) {
+                Ok(t) => t.len(),
+                Err(Error::TableNotFound(_)) => Ok(0),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// The write transaction, or an error for a read snapshot.
+    pub fn writer(&self) -> Result<&WriteTransaction> {
+        match self {
+            Txn::Write(w) => Ok(w),
+            Txn::Read(_) => Err(read_only()),
+        }
+    }
+
+    /// Insert or replace.
+    pub fn put(&self, table: &str, key: &[u8], value: &[u8]) -> Result<()> {
+        self.writer()?.open_table(table)?.insert(key, value)
+    }
+
+    /// Remove; returns whether the key was present.
+    pub fn remove(&self, table: &str, key: &[u8]) -> Result<bool> {
+        match self.writer()?.open_existing_table(table) {
+            Ok(mut t) => t.remove(key),
+            Err(Error::TableNotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// One key range: `(start, end)`.
+pub type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+/// Which keys a scan visits, as expressions evaluated when the scan opens.
+#[derive(Debug, Default)]
+pub struct KeySpec {
+    /// Equalities on the leading key columns.
+    pub eq: Vec<CExpr>,
+    /// An IN list on the next key column (instead of `lo`/`hi`).
+    pub in_list: Option<Vec<CExpr>>,
+    /// Lower bound on the next key column: (expr, inclusive).
+    pub lo: Option<(CExpr, bool)>,
+    /// Upper bound on the next key column.
+    pub hi: Option<(CExpr, bool)>,
+}
+
+impl KeySpec {
+    /// Whether the spec constrains nothing.
+    pub fn is_full(&self) -> bool {
+        self.eq.is_empty() && self.in_list.is_none() && self.lo.is_none() && self.hi.is_none()
+    }
+}
+
+/// A scan of a table, directly or through an index.
+#[derive(Debug)]
+pub struct ScanPlan {
+    /// The table.
+    pub table: Arc<TableDef>,
+    /// The index, or None for the table's own key order.
+    pub index: Option<Arc<IndexDef>>,
+    /// Whether the index holds every column the query needs (no row fetch).
+    pub covering: bool,
+    /// Key constraints.
+    pub keys: KeySpec,
+    /// Visit keys in descending order.
+    pub reverse: bool,
+}
+
+/// An aggregate in a grouping node.
+#[derive(Debug)]
+pub struct AggSpec {
+    /// Which aggregate.
+    pub kind: AggregateKind,
+    /// DISTINCT.
+    pub distinct: bool,
+    /// Arguments.
+    pub args: Vec<CExpr>,
+}
+
+/// A sort key.
+#[derive(Debug)]
+pub struct SortKey {
+    /// Expression on the input row.
+    pub expr: CExpr,
+    /// Descending.
+    pub desc: bool,
+    /// NULLs first (default: NULLs first ascending, last descending).
+    pub nulls_first: bool,
+    /// Collation.
+    pub coll: Coll,
+}
+
+/// A plan node.
+#[derive(Debug)]
+pub enum Plan {
+    /// A single empty row (SELECT without FROM).
+    One,
+    /// Rows of a VALUES list.
+    Values(Vec<Vec<CExpr>>),
+    /// Rows already computed (INSERT ... RETURNING, materialized results).
+    Rows(Vec<Row>),
+    /// A table scan.
+    Scan(ScanPlan),
+    /// Keep rows where `pred` is true.
+    Filter {
+        /// Input.
+        input: Arc<Plan>,
+        /// Predicate.
+        pred: CExpr,
+    },
+    /// Compute expressions per row.
+    Project {
+        /// Input.
+        input: Arc<Plan>,
+        /// Output expressions.
+        exprs: Vec<CExpr>,
+    },
+    /// For each left row, run `right` with the left row as outer row (depth 1); emit
+    /// `left ++ right` rows passing `on`; a LEFT join emits `left ++ NULLs` when none pass.
+    NestedLoop {
+        /// Outer input.
+        left: Arc<Plan>,
+        /// Inner input.
+        right: Arc<Plan>,
+        /// Whether `right` reads the left row (else it is computed once and reused).
+        correlated: bool,
+        /// Width of right rows.
+        right_width: usize,
+        /// Join condition on the combined row.
+        on: Option<CExpr>,
+        /// LEFT JOIN.
+        left_join: bool,
+    },
+    /// Hash join on equal keys: the right side is built into a hash table once.
+    HashJoin {
+        /// Probe side.
+        left: Arc<Plan>,
+        /// Build side.
+        right: Arc<Plan>,
+        /// Keys on left rows.
+        left_keys: Vec<CExpr>,
+        /// Keys on right rows.
+        right_keys: Vec<CExpr>,
+        /// Width of right rows.
+        right_width: usize,
+        /// Remaining condition on the combined row.
+        on: Option<CExpr>,
+        /// LEFT JOIN.
+        left_join: bool,
+    },
+    /// Grouping: emits `group values ++ aggregate results ++ first input row of the group`.
+    Aggregate {
+        /// Input.
+        input: Arc<Plan>,
+        /// GROUP BY expressions (empty: one group, even over no rows).
+        group: Vec<CExpr>,
+        /// Aggregates.
+        aggs: Vec<AggSpec>,
+        /// Width of input rows (for the NULL row of an empty input).
+        input_width: usize,
+    },
+    /// Sort all rows.
+    Sort {
+        /// Input.
+        input: Arc<Plan>,
+        /// Keys.
+        keys: Vec<SortKey>,
+    },
+    /// Drop duplicate rows.
+    Distinct {
+        /// Input.
+        input: Arc<Plan>,
+    },
+    /// LIMIT / OFFSET.
+    Limit {
+        /// Input.
+        input: Arc<Plan>,
+        /// Limit (negative: none).
+        limit: Option<CExpr>,
+        /// Offset.
+        offset: Option<CExpr>,
+    },
+    /// UNION [ALL] / INTERSECT / EXCEPT.
+    Compound {
+        /// Operator.
+        op: CompoundOp,
+        /// Left.
+        left: Arc<Plan>,
+        /// Right.
+        right: Arc<Plan>,
+    },
+}
+
+/// A running operator.
+pub trait Op {
+    /// The next row, or None at the end.
+    fn next(&mut self, env: &mut Env) -> Result<Option<Row>>;
+}
+
+/// Instantiate operators for one run of `plan`.
+pub fn open(plan: &Arc<Plan>) -> Box<dyn Op> {
+    match &**plan {
+        Plan::One => Box::new(OneOp(true)),
+        Plan::Values(_) | Plan::Rows(_) => Box::new(ValuesOp { plan: plan.clone(), at: 0 }),
+        Plan::Scan(_) => Box::new(ScanOp { plan: plan.clone(), state: None }),
+        Plan::Filter { input, .. } | Plan::Project { input, .. } => Box::new(MapOp { plan: plan.clone(), input: open(input) }),
+        Plan::NestedLoop { left, .. } => {
+            Box::new(LoopOp { plan: plan.clone(), left: open(left), cur: None, right: None, cache: None, matched: false, at: 0 })
+        }
+        Plan::HashJoin { left, .. } => Box::new(HashOp { plan: plan.clone(), left: open(left), table: None, pending: VecDeque::new() }),
+        Plan::Aggregate { .. } | Plan::Sort { .. } | Plan::Compound { .. } => Box::new(Materialize { plan: plan.clone(), rows: None }),
+        Plan::Distinct { input } => Box::new(DistinctOp { input: open(input), seen: HashSet::new() }),
+        Plan::Limit { input, .. } => Box::new(LimitOp { plan: plan.clone(), input: open(input), left: None, skip: 0 }),
+    }
+}
+
+struct OneOp(bool);
+impl Op for OneOp {
+    fn next(&mut self, _: &mut Env) -> Result<Option<Row>> {
+        Ok(core::mem::take(&mut self.0).then(Vec::new))
+    }
+}
+
+struct ValuesOp {
+    plan: Arc<Plan>,
+    at: usize,
+}
+impl Op for ValuesOp {
+    fn next(&mut self, env: &mut Env) -> Result<Option<Row>> {
+        let i = self.at;
+        self.at += 1;
+        match &*self.plan {
+            Plan::Values(rows) => match rows.get(i) {
+                Some(exprs) => Ok(Some(exprs.iter().map(|e| e.eval(&[], env)).collect::<Result<_>>()?)),
+                None => Ok(None),
+            },
+            Plan::Rows(rows) => Ok(rows.get(i).cloned()),
+            _ => Err(internal("values")),
+        }
+    }
+}
+
+struct MapOp {
+    plan: Arc<Plan>,
+    input: Box<dyn Op>,
+}
+impl Op for MapOp {
+    fn next(&mut self, env: &mut Env) -> Result<Option<Row>> {
+        loop {
+            let Some(row) = self.input.next(env)? else { return Ok(None) };
+            match &*self.plan {
+                Plan::Filter { pred, .. } => {
+                    if pred.test(&row, env)? {
+                        return Ok(Some(row));
+                    }
+                }
+                Plan::Project { exprs, .. } => {
+                    return Ok(Some(exprs.iter().map(|e| e.eval(&row, env)).collect::<Result<_>>()?));
+                }
+                _ => return Err(internal("map")),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Scans
+
+struct ScanState {
+    ranges: VecDeque<KeyRange>,
+    buf: VecDeque<(Vec<u8>, Vec<u8>)>,
+    cur: Option<KeyRange>,
+    batch: usize,
+}
+
+struct ScanOp {
+    plan: Arc<Plan>,
+    state: Option<ScanState>,
+}
+
+/// The key columns a scan's KeySpec refers to: (affinity, desc). For a table's own storage
+/// of a rowid table this is the rowid alone (`None` affinity marks "rowid").
+fn key_columns(table: &TableDef, index: Option<&IndexDef>) -> Vec<(Option<Affinity>, bool)> {
+    let aff = |c: usize| Some(table.columns[c].affinity);
+    match index {
+        Some(ix) => {
+            let mut v: Vec<_> = ix.columns.iter().map(|(c, d)| (aff(*c), *d)).collect();
+            match &table.pk {
+                PrimaryKey::Rowid { .. } => v.push((None, false)),
+                PrimaryKey::Columns(cols) => v.extend(cols.iter().map(|(c, d)| (aff(*c), *d))),
+            }
+            v
+        }
+        None => match &table.pk {
+            PrimaryKey::Rowid { .. } => vec![(None, false)],
+            PrimaryKey::Columns(cols) => cols.iter().map(|(c, d)| (aff(*c), *d)).collect(),
+        },
+    }
+}
+
+/// A rowid comparison bound from a value: the integer range it allows, or None when no
+/// integer can satisfy it.
+fn rowid_of(v: &Value) -> Option<i64> {
+    match v.clone().to_numeric_if_text() {
+        Value::Integer(i) => Some(i),
+        Value::Real(r) if r.fract() == 0.0 && r.abs() < 9.2e18 => Some(r as i64),
+        _ => None,
+    }
+}
+
+trait TextNum {
+    fn to_numeric_if_text(self) -> Value;
+}
+impl TextNum for Value {
+    fn to_numeric_if_text(self) -> Value {
+        match self {
+            Value::Text(s) => super::value::parse_number(&s).unwrap_or(Value::Text(s)),
+            v => v,
+        }
+    }
+}
+
+/// The key-encoded prefix of one column's value (inverted for DESC). For rowid columns the
+/// 8-byte rowid key; None when the value cannot match any row (NULL, or a non-integer rowid).
+fn col_prefix(v: &Value, aff: Option<Affinity>, desc: bool) -> Option<Vec<u8>> {
+    if v.is_null() {
+        return None;
+    }
+    match aff {
+        None => rowid_of(v).map(|i| rowid_key(i).to_vec()),
+        Some(a) => {
+            let v = conv(v.clone(), Some(a)).clone();
+            let mut out = Vec::new();
+            encode_key_prefix(&mut out, &v);
+            if desc {
+                invert(&mut out);
+            }
+            Some(out)
+        }
+    }
+}
+
+/// Bounds for a range on a rowid.
+fn rowid_range(prefix: &[u8], lo: Option<(Value, bool)>, hi: Option<(Value, bool)>) -> Option<KeyRange> {
+    let mut start = Bound::Included(prefix.to_vec());
+    let mut end = match prefix_successor(prefix) {
+        Some(s) if !prefix.is_empty() => Bound::Excluded(s),
+        _ => Bound::Unbounded,
+    };
+    let key = |i: i64| {
+        let mut k = prefix.to_vec();
+        k.extend_from_slice(&rowid_key(i));
+        k
+    };
+    if let Some((v, incl)) = lo {
+        match v.to_numeric_if_text() {
+            Value::Null => return None,
+            Value::Integer(i) => start = if incl { Bound::Included(key(i)) } else { Bound::Excluded(key(i)) },
+            Value::Real(r) => {
+                let c = r.ceil();
+                if c > 9.2e18 {
+                    return None;
+                }
+                if c >= -9.2e18 {
+                    let c = c as i64;
+                    start = if incl || (c as f64) != r { Bound::Included(key(c)) } else { Bound::Excluded(key(c)) };
+                }
+            }
+            _ => return None, // text/blob is greater than every integer
+        }
+    }
+    if let Some((v, incl)) = hi {
+        match v.to_numeric_if_text() {
+            Value::Null => return None,
+            Value::Integer(i) => end = if incl { Bound::Included(key(i)) } else { Bound::Excluded(key(i)) },
+            Value::Real(r) => {
+                let f = r.floor();
+                if f < -9.2e18 {
+                    return None;
+                }
+                if f <= 9.2e18 {
+                    let f = f as i64;
+                    end = if incl || (f as f64) != r { Bound::Included(key(f)) } else { Bound::Excluded(key(f)) };
+                }
+            }
+            _ => {} // every integer is below text
+        }
+    }
+    Some((start, end))
+}
+
+/// Bounds for a range on a key-encoded column after `prefix`.
+fn encoded_range(prefix: &[u8], aff: Affinity, desc: bool, lo: Option<(Value, bool)>, hi: Option<(Value, bool)>) -> Option<KeyRange> {
+    let after = |p: Vec<u8>| match prefix_successor(&p) {
+        Some(s) => Bound::Included(s),
+        None => Bound::Unbounded,
+    };
+    let before = |p: Vec<u8>| Bound::Excluded(p);
+    let enc = |v: &Value| -> Vec<u8> {
+        let mut k = prefix.to_vec();
+        let start = k.len();
+        encode_key_prefix(&mut k, &conv(v.clone(), Some(aff)));
+        if desc {
+            invert(&mut k[start..]);
+        }
+        k
+    };
+    // NULL never satisfies a comparison: skip the NULL keys.
+    let mut null_key = prefix.to_vec();
+    let start_null = null_key.len();
+    encode_key_prefix(&mut null_key, &Value::Null);
+    if desc {
+        invert(&mut null_key[start_null..]);
+    }
+    // In ascending order: (low side, high side). With DESC the key order is reversed.
+    let (mut start, mut end): (Bound<Vec<u8>>, Bound<Vec<u8>>) = if desc {
+        (Bound::Included(prefix.to_vec()), Bound::Excluded(null_key.clone()))
+    } else {
+        (after(null_key), if prefix.is_empty() { Bound::Unbounded } else { after(prefix.to_vec()).map_excl() })
+    };
+    let (lo_b, hi_b) = if desc { (hi, lo) } else { (lo, hi) };
+    // Key-order lower bound comes from `lo` (asc) or `hi` (desc).
+    if let Some((v, incl)) = lo_b {
+        if v.is_null() {
+            return None;
+        }
+        let k = enc(&v);
+        start = if incl { Bound::Included(k) } else { after(k) };
+    }
+    if let Some((v, incl)) = hi_b {
+        if v.is_null() {
+            return None;
+        }
+        let k = enc(&v);
+        end = if incl {
+            match prefix_successor(&k) {
+                Some(s) => Bound::Excluded(s),
+                None => Bound::Unbounded,
+            }
+        } else {
+            before(k)
+        };
+    }
+    Some((start, end))
+}
+
+trait MapExcl {
+    fn map_excl(self) -> Bound<Vec<u8>>;
+}
+impl MapExcl for Bound<Vec<u8>> {
+    fn map_excl(self) -> Bound<Vec<u8>> {
+        match self {
+            Bound::Included(k) | Bound::Excluded(k) => Bound::Excluded(k),
+            Bound::Unbounded => Bound::Unbounded,
+        }
+    }
+}
+
+fn prefix_range(prefix: Vec<u8>) -> KeyRange {
+    let end = match prefix_successor(&prefix) {
+        Some(s) if !prefix.is_empty() => Bound::Excluded(s),
+        _ => Bound::Unbounded,
+    };
+    (Bound::Included(prefix), end)
+}
+
+/// Evaluate a scan's key spec into concrete key ranges, in scan order.
+fn scan_ranges(sp: &ScanPlan, env: &mut Env) -> Result<Vec<KeyRange>> {
+    let cols = key_columns(&sp.table, sp.index.as_deref());
+    let k = &sp.keys;
+    let mut prefix = Vec::new();
+    for (i, e) in k.eq.iter().enumerate() {
+        let (aff, desc) = cols.get(i).copied().ok_or_else(|| internal("key spec"))?;
+        match col_prefix(&e.eval(&[], env)?, aff, desc) {
+            Some(p) => prefix.extend_from_slice(&p),
+            None => return Ok(Vec::new()),
+        }
+    }
+    let next = cols.get(k.eq.len()).copied();
+    let mut ranges = Vec::new();
+    if let Some(list) = &k.in_list {
+        let (aff, desc) = next.ok_or_else(|| internal("key spec"))?;
+        let mut keys = BTreeSet::new();
+        for e in list {
+            if let Some(p) = col_prefix(&e.eval(&[], env)?, aff, desc) {
+                let mut full = prefix.clone();
+                full.extend_from_slice(&p);
+                keys.insert(full);
+            }
+        }
+        ranges.extend(keys.into_iter().map(prefix_range));
+    } else if k.lo.is_some() || k.hi.is_some() {
+        let (aff, desc) = next.ok_or_else(|| internal("key spec"))?;
+        let lo = match &k.lo {
+            Some((e, incl)) => Some((e.eval(&[], env)?, *incl)),
+            None => None,
+        };
+        let hi = match &k.hi {
+            Some((e, incl)) => Some((e.eval(&[], env)?, *incl)),
+            None => None,
+        };
+        let r = match aff {
+            None => rowid_range(&prefix, lo, hi),
+            Some(a) => encoded_range(&prefix, a, desc, lo, hi),
+        };
+        ranges.extend(r);
+    } else {
+        ranges.push(prefix_range(prefix));
+    }
+    if sp.reverse {
+        ranges.reverse();
+    }
+    Ok(ranges)
+}
+
+/// Literal default of a column for rows written before it was added.
+fn literal_default(e: &Option<super::ast::Expr>) -> Value {
+    use super::ast::{Expr, UnaryOp};
+    match e {
+        Some(Expr::Literal(v)) => v.clone(),
+        Some(Expr::Unary { op: UnaryOp::Neg, expr }) => match &**expr {
+            Expr::Literal(Value::Integer(i)) => Value::Integer(i.wrapping_neg()),
+            Expr::Literal(Value::Real(r)) => Value::Real(-r),
+            _ => Value::Null,
+        },
+        _ => Value::Null,
+    }
+}
+
+/// Decode a stored row (record + key) into the scan row layout: the columns, then the rowid
+/// for rowid tables.
+pub fn decode_table_row(table: &TableDef, key: &[u8], record: &[u8]) -> Result<Row> {
+    let mut row = Vec::with_capacity(table.row_width());
+    decode_row(record, &mut row)?;
+    if row.len() > table.columns.len() {
+        return Err(Error::Corrupted { page: 0, reason: alloc::format!("row of {} has too many columns", table.name) });
+    }
+    while row.len() < table.columns.len() {
+        row.push(literal_default(&table.columns[row.len()].default));
+    }
+    if table.has_rowid() {
+        row.push(Value::Integer(encoding::decode_rowid(key)?));
+    }
+    Ok(row)
+}
+
+/// Split an index key into the table's row key (the suffix after the indexed columns) and,
+/// when `values` is given, the decoded indexed values.
+pub fn index_row_key<'k>(ix: &IndexDef, key: &'k [u8], mut values: Option<&mut Vec<Value>>) -> Result<&'k [u8]> {
+    let mut at = 0;
+    for (_, desc) in &ix.columns {
+        let (v, used) = decode_key(&key[at..], *desc)?;
+        at += used;
+        if let Some(out) = values.as_deref_mut() {
+            out.push(v);
+        }
+    }
+    Ok(&key[at..])
+}
+
+/// Decode the primary-key values of a WITHOUT ROWID row key.
+fn decode_pk(cols: &[(usize, bool)], key: &[u8], out: &mut Vec<(usize, Value)>) -> Result<()> {
+    let mut at = 0;
+    for (c, desc) in cols {
+        let (v, used) = decode_key(&key[at..], *desc)?;
+        at += used;
+        out.push((*c, v));
+    }
+    Ok(())
+}
+
+impl ScanOp {
+    fn fill(&mut self, env: &mut Env) -> Result<bool> {
+        let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
+        let st = self.state.as_mut().ok_or_else(|| internal("scan state"))?;
+        let storage = match &sp.index {
+            Some(ix) => &ix.storage,
+            None => &sp.table.storage,
+        };
+        loop {
+            if st.cur.is_none() {
+                match st.ranges.pop_front() {
+                    Some(r) => st.cur = Some(r),
+                    None => return Ok(false),
+                }
+            }
+            let (start, end) = st.cur.as_ref().ok_or_else(|| internal("scan range"))?;
+            let mut got = Vec::new();
+            let done = env.txn.scan(storage, as_ref(start), as_ref(end), sp.reverse, st.batch, &mut got)?;
+            st.batch = (st.batch * 2).min(1024);
+            if let Some((k, _)) = got.last() {
+                let cur = st.cur.as_mut().ok_or_else(|| internal("scan range"))?;
+                if sp.reverse {
+                    cur.1 = Bound::Excluded(k.clone());
+                } else {
+                    cur.0 = Bound::Excluded(k.clone());
+                }
+            }
+            if done {
+                st.cur = None;
+            }
+            if !got.is_empty() {
+                st.buf.extend(got);
+                return Ok(true);
+            }
+        }
+    }
+
+    fn make_row(&self, env: &mut Env, key: &[u8], val: &[u8]) -> Result<Option<Row>> {
+        let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
+        let t = &sp.table;
+        let Some(ix) = &sp.index else { return decode_table_row(t, key, val).map(Some) };
+        if sp.covering {
+            let mut vals = Vec::new();
+            let rk = index_row_key(ix, key, Some(&mut vals))?;
+            let mut row = vec![Value::Null; t.row_width()];
+            for ((c, _), v) in ix.columns.iter().zip(vals) {
+                row[*c] = v;
+            }
+            match &t.pk {
+                PrimaryKey::Rowid { alias } => {
+                    let id = encoding::decode_rowid(rk)?;
+                    row[t.columns.len()] = Value::Integer(id);
+                    if let Some(a) = alias {
+                        row[*a] = Value::Integer(id);
+                    }
+                }
+                PrimaryKey::Columns(cols) => {
+                    let mut pk = Vec::new();
+                    decode_pk(cols, rk, &mut pk)?;
+                    for (c, v) in pk {
+                        row[c] = v;
+                    }
+                }
+            }
+            return Ok(Some(row));
+        }
+        let rk = index_row_key(ix, key, None)?;
+        match env.txn.get(&t.storage, rk)? {
+            Some(rec) => decode_table_row(t, rk, &rec).map(Some),
+            None => Err(Error::Corrupted { page: 0, reason: alloc::format!("index {} points at a missing row", ix.name) }),
+        }
+    }
+}
+
+fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+impl Op for ScanOp {
+    fn next(&mut self, env: &mut Env) -> Result<Option<Row>> {
+        if self.state.is_none() {
+            let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
+            let ranges = scan_ranges(sp, env)?;
+            // Point lookups fetch a single row: start small, then grow.
+            self.state = Some(ScanState { ranges: ranges.into(), buf: VecDeque::new(), cur: None, batch: 16 });
+        }
+        loop {
+            let st = self.state.as_mut().ok_or_else(|| internal("scan state"))?;
+            if let Some((k, v)) = st.buf.pop_front() {
+                if let Some(row) = self.make_row(env, &k, &v)? {
+                    return Ok(Some(row));
+                }
+                continue;
+            }
+            if !self.fill(env)? {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Joins
+
+struct LoopOp {
+    plan: Arc<Plan>,
+    left: Box<dyn Op>,
+    cur: Option<Rc<[Value]>>,
+    right: Option<Box<dyn Op>>,
+    cache: Option<Rc<Vec<Row>>>,
+    matched: bool,
+    at: usize,
+}
+
+impl Op for LoopOp {
+    fn next(&mut self, env: &mut Env) -> Result<Option<Row>> {
+        let Plan::NestedLoop { right, correlated, right_width, on, left_join, .. } = &*self.plan else {
+            return Err(internal("loop"));
+        };
+        loop {
+            let Some(cur) = self.cur.clone() else {
+                let Some(l) = self.left.next(env)? else { return Ok(None) };
+                self.cur = Some(Rc::from(l));
+                self.matched = false;
+                self.at = 0;
+                if *correlated {
+                    self.right = Some(open(right));
+                } else if self.cache.is_none() {
+                    let mut op = open(right);
+                    let mut rows = Vec::new();
+                    while let Some(r) = op.next(env)? {
+                        rows.push(r);
+                    }
+                    self.cache = Some(Rc::new(rows));
+                }
+                continue;
+            };
+            let r = if *correlated {
+                env.outer.push(cur.clone());
+                let r = self.right.as_mut().ok_or_else(|| internal("loop right"))?.next(env);
+                env.outer.pop();
+                r?
+            } else {
+                let cache = self.cache.as_ref().ok_or_else(|| internal("loop cache"))?;
+                let r = cache.get(self.at).cloned();
+                self.at += 1;
+                r
+            };
+            match r {
+                Some(r) => {
+                    let mut row = Vec::with_capacity(cur.len() + r.len());
+                    row.extend_from_slice(&cur);
+                    row.extend(r);
+                    if match on {
+                        Some(p) => p.test(&row, env)?,
+                        None => true,
+                    } {
+                        self.matched = true;
+                        return Ok(Some(row));
+                    }
+                }
+                None => {
+                    self.cur = None;
+                    self.right = None;
+                    if *left_join && !self.matched {
+                        let mut row = cur.to_vec();
+                        row.resize(cur.len() + right_width, Value::Null);
+                        return Ok(Some(row));
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct HashOp {
+    plan: Arc<Plan>,
+    left: Box<dyn Op>,
+    table: Option<HashMap<Vec<Value>, Vec<Row>>>,
+    pending: VecDeque<Row>,
+}
+
+impl Op for HashOp {
+    fn next(&mut self, env: &mut Env) -> Result<Option<Row>> {
+        let Plan::HashJoin { right, left_keys, right_keys, right_width, on, left_join, .. } = &*self.plan else {
+            return Err(internal("hash join"));
+        };
+        if self.table.is_none() {
+            let mut t: HashMap<Vec<Value>, Vec<Row>> = HashMap::new();
+            let mut op = open(right);
+            while let Some(r) = op.next(env)? {
+                let key: Vec<Value> = right_keys.iter().map(|k| k.eval(&r, env)).collect::<Result<_>>()?;
+                if key.iter().any(Value::is_null) {
+                    continue;
+                }
+                t.entry(key).or_default().push(r);
+            }
+            self.table = Some(t);
+        }
+        loop {
+            if let Some(r) = self.pending.pop_front() {
+                return Ok(Some(r));
+            }
+            let Some(l) = self.left.next(env)? else { return Ok(None) };
+            let key: Vec<Value> = left_keys.iter().map(|k| k.eval(&l, env)).collect::<Result<_>>()?;
+            let mut matched = false;
+            if !key.iter().any(Value::is_null) {
+                let t = self.table.as_ref().ok_or_else(|| internal("hash table"))?;
+                if let Some(rows) = t.get(&key) {
+                    for r in rows {
+                        let mut row = l.clone();
+                        row.extend_from_slice(r);
+                        if match on {
+                            Some(p) => p.test(&row, env)?,
+                            None => true,
+                        } {
+                            matched = true;
+                            self.pending.push_back(row);
+                        }
+                    }
+                }
+            }
+            if !matched && *left_join {
+                let mut row = l;
+                let n = row.len();
+                row.resize(n + right_width, Value::Null);
+                return Ok(Some(row));
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Grouping, sorting, set operations: compute all rows on first pull.
+
+struct Materialize {
+    plan: Arc<Plan>,
+    rows: Option<alloc::vec::IntoIter<Row>>,
+}
+
+fn drain(plan: &Arc<Plan>, env: &mut Env) -> Result<Vec<Row>> {
+    let mut op = open(plan);
+    let mut rows = Vec::new();
+    while let Some(r) = op.next(env)? {
+        rows.push(r);
+    }
+    Ok(rows)
+}
+
+/// Compare two rows by sort keys already evaluated.
+fn cmp_keys(keys: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
+    for (k, (x, y)) in keys.iter().zip(a.iter().zip(b)) {
+        let o = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => {
+                if k.nulls_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (false, true) => {
+                if k.nulls_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            _ => {
+                let o = k.coll.cmp(x, y);
+                if k.desc {
+                    o.reverse()
+                } else {
+                    o
+                }
+            }
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
+fn aggregate(input: &Arc<Plan>, group: &[CExpr], aggs: &[AggSpec], width: usize, env: &mut Env) -> Result<Vec<Row>> {
+    struct Group {
+        accs: Vec<Accumulator>,
+        first: Row,
+    }
+    let mut groups: HashMap<Vec<Value>, Group> = HashMap::new();
+    let mut op = open(input);
+    let mut args = Vec::new();
+    while let Some(row) = op.next(env)? {
+        let key: Vec<Value> = group.iter().map(|g| g.eval(&row, env)).collect::<Result<_>>()?;
+        let g = match groups.get_mut(&key) {
+            Some(g) => g,
+            None => {
+                let accs = aggs.iter().map(|a| Accumulator::new(a.kind, a.distinct)).collect();
+                groups.entry(key).or_insert(Group { accs, first: row.clone() })
+            }
+        };
+        for (acc, spec) in g.accs.iter_mut().zip(aggs) {
+            args.clear();
+            for a in &spec.args {
+                args.push(a.eval(&row, env)?);
+            }
+            acc.step(&args)?;
+        }
+    }
+    if groups.is_empty() && group.is_empty() {
+        let accs = aggs.iter().map(|a| Accumulator::new(a.kind, a.distinct)).collect();
+        groups.insert(Vec::new(), Group { accs, first: vec![Value::Null; width] });
+    }
+    let mut out: Vec<(Vec<Value>, Group)> = groups.into_iter().collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut rows = Vec::with_capacity(out.len());
+    for (key, mut g) in out {
+        let mut row = key;
+        for acc in &mut g.accs {
+            row.push(acc.finish()?);
+        }
+        row.extend(g.first);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+impl Op for Materialize {
+    fn next(&mut self, env: &mut Env) -> Result<Option<Row>> {
+        if self.rows.is_none() {
+            let rows = match &*self.plan {
+                Plan::Aggregate { input, group, aggs, input_width } => aggregate(input, group, aggs, *input_width, env)?,
+                Plan::Sort { input, keys } => {
+                    let mut op = open(input);
+                    let mut keyed = Vec::new();
+                    while let Some(r) = op.next(env)? {
+                        let k: Vec<Value> = keys.iter().map(|k| k.expr.eval(&r, env)).collect::<Result<_>>()?;
+                        keyed.push((k, r));
+                    }
+                    keyed.sort_by(|a, b| cmp_keys(keys, &a.0, &b.0));
+                    keyed.into_iter().map(|(_, r)| r).collect()
+                }
+                Plan::Compound { op, left, right } => {
+                    let l = drain(left, env)?;
+                    let r = drain(right, env)?;
+                    match op {
+                        CompoundOp::UnionAll => {
+                            let mut l = l;
+                            l.extend(r);
+                            l
+                        }
+                        CompoundOp::Union => l.into_iter().chain(r).collect::<BTreeSet<_>>().into_iter().collect(),
+                        CompoundOp::Intersect => {
+                            let r: BTreeSet<Row> = r.into_iter().collect();
+                            l.into_iter().filter(|x| r.contains(x)).collect::<BTreeSet<_>>().into_iter().collect()
+                        }
+                        CompoundOp::Except => {
+                            let r: BTreeSet<Row> = r.into_iter().collect();
+                            l.into_iter().filter(|x| !r.contains(x)).collect::<BTreeSet<_>>().into_iter().collect()
+                        }
+                    }
+                }
+                _ => return Err(internal("materialize")),
+            };
+            self.rows = Some(rows.into_iter());
+        }
+        Ok(self.rows.as_mut().and_then(Iterator::next))
+    }
+}
+
+struct DistinctOp {
+    input: Box<dyn Op>,
+    seen: HashSet<Row>,
+}
+impl Op for DistinctOp {
+    fn next(&mut self, env: &mut Env) -> Result<Option<Row>> {
+        loop {
+            let Some(r) = self.input.next(env)? else { return Ok(None) };
+            if !self.seen.contains(&r) {
+                self.seen.insert(r.clone());
+                return Ok(Some(r));
+            }
+        }
+    }
+}
+
+struct LimitOp {
+    plan: Arc<Plan>,
+    input: Box<dyn Op>,
+    left: Option<i64>,
+    skip: i64,
+}
+impl Op for LimitOp {
+    fn next(&mut self, env: &mut Env) -> Result<Option<Row>> {
+        let Plan::Limit { limit, offset, .. } = &*self.plan else { return Err(internal("limit")) };
+        if self.left.is_none() {
+            let num = |e: &Option<CExpr>, env: &mut Env| -> Result<i64> {
+                match e {
+                    None => Ok(-1),
+                    Some(e) => match e.eval(&[], env)?.to_numeric_if_text() {
+                        Value::Integer(i) => Ok(i),
+                        Value::Real(r) if r.fract() == 0.0 => Ok(r as i64),
+                        _ => Err(Error::Sql("datatype mismatch".into())),
+                    },
+                }
+            };
+            self.left = Some(num(limit, env)?);
+            self.skip = num(offset, env)?.max(0);
+        }
+        loop {
+            if self.left == Some(0) {
+                return Ok(None);
+            }
+            let Some(r) = self.input.next(env)? else { return Ok(None) };
+            if self.skip > 0 {
+                self.skip -= 1;
+                continue;
+            }
+            if let Some(n) = self.left.as_mut() {
+                if *n > 0 {
+                    *n -= 1;
+                }
+            }
+            return Ok(Some(r));
+        }
+    }
+}
+
+/// Lines describing a plan (EXPLAIN).
+pub fn explain(plan: &Plan, depth: usize, out: &mut Vec<String>) {
+    let pad = "  ".repeat(depth);
+    let line = match plan {
+        Plan::One => "ONE ROW".into(),
+        Plan::Values(v) => alloc::format!("VALUES ({} rows)", v.len()),
+        Plan::Rows(v) => alloc::format!("ROWS ({} rows)", v.len()),
+        Plan::Scan(sp) => {
+            let what = match (&sp.index, sp.keys.is_full()) {
+                (None, true) => alloc::format!("SCAN {}", sp.table.name),
+                (None, false) => alloc::format!("SEARCH {} USING PRIMARY KEY", sp.table.name),
+                (Some(ix), full) => alloc::format!(
+                    "{} {} USING {}INDEX {}",
+                    if full { "SCAN" } else { "SEARCH" },
+                    sp.table.name,
+                    if sp.covering { "COVERING " } else { "" },
+                    ix.name
+                ),
+            };
+            let k = &sp.keys;
+            let mut cons = Vec::new();
+            if !k.eq.is_empty() {
+                cons.push(alloc::format!("{} equality", k.eq.len()));
+            }
+            if let Some(l) = &k.in_list {
+                cons.push(alloc::format!("IN list of {}", l.len()));
+            }
+            if k.lo.is_some() || k.hi.is_some() {
+                cons.push("range".into());
+            }
+            if cons.is_empty() {
+                what
+            } else {
+                alloc::format!("{what} ({})", cons.join(", "))
+            }
+        }
+        Plan::Filter { .. } => "FILTER".into(),
+        Plan::Project { .. } => "PROJECT".into(),
+        Plan::NestedLoop { correlated, left_join, .. } => {
+            alloc::format!("{}NESTED LOOP{}", if *left_join { "LEFT " } else { "" }, if *correlated { " (index lookup per row)" } else { "" })
+        }
+        Plan::HashJoin { left_join, .. } => alloc::format!("{}HASH JOIN", if *left_join { "LEFT " } else { "" }),
+        Plan::Aggregate { group, .. } => alloc::format!("AGGREGATE ({} group keys)", group.len()),
+        Plan::Sort { .. } => "SORT".into(),
+        Plan::Distinct { .. } => "DISTINCT".into(),
+        Plan::Limit { .. } => "LIMIT".into(),
+        Plan::Compound { op, .. } => alloc::format!("COMPOUND {op:?}"),
+    };
+    out.push(alloc::format!("{pad}{line}"));
+    match plan {
+        Plan::Filter { input, .. }
+        | Plan::Project { input, .. }
+        | Plan::Aggregate { input, .. }
+        | Plan::Sort { input, .. }
+        | Plan::Distinct { input }
+        | Plan::Limit { input, .. } => explain(input, depth + 1, out),
+        Plan::NestedLoop { left, right, .. } | Plan::HashJoin { left, right, .. } | Plan::Compound { left, right, .. } => {
+            explain(left, depth + 1, out);
+            explain(right, depth + 1, out);
+        }
+        _ => {}
+    }
+}

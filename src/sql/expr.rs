@@ -1,0 +1,707 @@
+//! Compiled expressions and their evaluation.
+//!
+//! The planner turns [`super::ast::Expr`] into [`CExpr`]: names are resolved to row
+//! positions, functions to function pointers, comparison affinity and collation are decided
+//! once. Evaluation takes the current row and an [`Env`] (parameters, the stack of outer rows
+//! for correlated subqueries and index joins, and the subquery results cached for the
+//! statement).
+
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::cmp::Ordering;
+
+use super::exec::{self, Plan, Txn};
+use super::func::{self, ScalarFn};
+use super::value::{real_to_i64, Affinity, Value};
+use crate::error::{Error, Result};
+
+/// A comparison collation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coll {
+    /// Byte-wise.
+    Binary,
+    /// ASCII case-insensitive.
+    NoCase,
+    /// Trailing spaces ignored.
+    Rtrim,
+}
+
+impl Coll {
+    /// Collation by name.
+    pub fn by_name(name: &str) -> Result<Coll> {
+        match name.to_ascii_uppercase().as_str() {
+            "BINARY" => Ok(Coll::Binary),
+            "NOCASE" => Ok(Coll::NoCase),
+            "RTRIM" => Ok(Coll::Rtrim),
+            _ => Err(Error::Sql(alloc::format!("no such collation sequence: {name}"))),
+        }
+    }
+
+    /// Compare two values under this collation (NULLs sort first, as in total_cmp).
+    pub fn cmp(self, a: &Value, b: &Value) -> Ordering {
+        match (self, a, b) {
+            (Coll::Binary, ..) => a.total_cmp(b),
+            (Coll::NoCase, Value::Text(x), Value::Text(y)) => {
+                x.bytes().map(|c| c.to_ascii_lowercase()).cmp(y.bytes().map(|c| c.to_ascii_lowercase()))
+            }
+            (Coll::Rtrim, Value::Text(x), Value::Text(y)) => x.trim_end_matches(' ').cmp(y.trim_end_matches(' ')),
+            _ => a.total_cmp(b),
+        }
+    }
+}
+
+/// Arithmetic and bit operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arith {
+    /// +
+    Add,
+    /// -
+    Sub,
+    /// *
+    Mul,
+    /// /
+    Div,
+    /// %
+    Rem,
+    /// &
+    BitAnd,
+    /// |
+    BitOr,
+    /// <<
+    Shl,
+    /// >>
+    Shr,
+}
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    /// =
+    Eq,
+    /// <>
+    Ne,
+    /// <
+    Lt,
+    /// <=
+    Le,
+    /// >
+    Gt,
+    /// >=
+    Ge,
+}
+
+impl CmpOp {
+    fn test(self, o: Ordering) -> bool {
+        match self {
+            CmpOp::Eq => o == Ordering::Equal,
+            CmpOp::Ne => o != Ordering::Equal,
+            CmpOp::Lt => o == Ordering::Less,
+            CmpOp::Le => o != Ordering::Greater,
+            CmpOp::Gt => o == Ordering::Greater,
+            CmpOp::Ge => o != Ordering::Less,
+        }
+    }
+
+    /// The operator with its operands swapped (`a < b` is `b > a`).
+    pub fn swap(self) -> CmpOp {
+        match self {
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::Le => CmpOp::Ge,
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::Ge => CmpOp::Le,
+            o => o,
+        }
+    }
+}
+
+/// Affinity conversions applied to comparison operands before comparing (SQLite's rules:
+/// a numeric-affinity operand makes a TEXT/BLOB/no-affinity other side numeric; a TEXT
+/// operand makes a no-affinity other side text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Conv {
+    /// Affinity applied to the left operand.
+    pub left: Option<Affinity>,
+    /// Affinity applied to the right operand.
+    pub right: Option<Affinity>,
+}
+
+impl Conv {
+    /// The conversions for comparing operands with these affinities (None: no affinity).
+    pub fn for_operands(l: Option<Affinity>, r: Option<Affinity>) -> Conv {
+        let num = |a: Option<Affinity>| a.is_some_and(Affinity::is_numeric);
+        let weak = |a: Option<Affinity>| matches!(a, None | Some(Affinity::Blob) | Some(Affinity::Text));
+        let none = |a: Option<Affinity>| matches!(a, None | Some(Affinity::Blob));
+        if num(l) && weak(r) {
+            Conv { left: None, right: Some(Affinity::Numeric) }
+        } else if num(r) && weak(l) {
+            Conv { left: Some(Affinity::Numeric), right: None }
+        } else if l == Some(Affinity::Text) && none(r) {
+            Conv { left: None, right: Some(Affinity::Text) }
+        } else if r == Some(Affinity::Text) && none(l) {
+            Conv { left: Some(Affinity::Text), right: None }
+        } else {
+            Conv::default()
+        }
+    }
+}
+
+/// Apply a comparison-time affinity (numeric affinity only converts text that is entirely a
+/// number; it never turns a REAL into an INTEGER for comparison purposes).
+pub fn conv(v: Value, a: Option<Affinity>) -> Value {
+    match (a, v) {
+        (None, v) => v,
+        (Some(Affinity::Text), v @ (Value::Integer(_) | Value::Real(_))) => Value::Text(v.to_text()),
+        (Some(a), Value::Text(s)) if a.is_numeric() => match super::value::parse_number(&s) {
+            Some(n) => n,
+            None => Value::Text(s),
+        },
+        (_, v) => v,
+    }
+}
+
+/// A subquery used inside an expression.
+#[derive(Debug)]
+pub struct Sub {
+    /// The plan.
+    pub plan: Arc<Plan>,
+    /// Whether it reads columns of enclosing rows (then it is re-run per row).
+    pub correlated: bool,
+    /// Slot in [`Env::subs`] caching the result of an uncorrelated subquery.
+    pub slot: usize,
+}
+
+/// A compiled expression.
+#[derive(Debug)]
+pub enum CExpr {
+    /// A constant.
+    Const(Value),
+    /// Parameter (0-based).
+    Param(usize),
+    /// A column of the current row (depth 0) or of an outer row (depth ≥ 1).
+    Col {
+        /// Outer depth.
+        depth: u32,
+        /// Position in that row.
+        idx: u32,
+    },
+    /// -x.
+    Neg(Box<CExpr>),
+    /// NOT x.
+    Not(Box<CExpr>),
+    /// ~x.
+    BitNot(Box<CExpr>),
+    /// Arithmetic.
+    Arith(Arith, Box<CExpr>, Box<CExpr>),
+    /// ||.
+    Concat(Box<CExpr>, Box<CExpr>),
+    /// A comparison.
+    Cmp {
+        /// Operator.
+        op: CmpOp,
+        /// Left.
+        l: Box<CExpr>,
+        /// Right.
+        r: Box<CExpr>,
+        /// Operand conversions.
+        conv: Conv,
+        /// Collation.
+        coll: Coll,
+    },
+    /// IS / IS NOT.
+    Is {
+        /// Left.
+        l: Box<CExpr>,
+        /// Right.
+        r: Box<CExpr>,
+        /// IS NOT.
+        negated: bool,
+        /// Operand conversions.
+        conv: Conv,
+        /// Collation.
+        coll: Coll,
+    },
+    /// AND.
+    And(Box<CExpr>, Box<CExpr>),
+    /// OR.
+    Or(Box<CExpr>, Box<CExpr>),
+    /// IS [NOT] NULL.
+    IsNull(Box<CExpr>, bool),
+    /// [NOT] IN (list).
+    InList {
+        /// Operand.
+        e: Box<CExpr>,
+        /// List.
+        list: Vec<CExpr>,
+        /// NOT IN.
+        negated: bool,
+        /// Affinity applied to list items.
+        item_aff: Option<Affinity>,
+        /// Collation.
+        coll: Coll,
+    },
+    /// [NOT] IN (subquery).
+    InSub {
+        /// Operand.
+        e: Box<CExpr>,
+        /// Subquery.
+        sub: Sub,
+        /// NOT IN.
+        negated: bool,
+        /// Affinity applied to the operand.
+        aff: Option<Affinity>,
+    },
+    /// [NOT] EXISTS.
+    Exists(Sub, bool),
+    /// Scalar subquery.
+    Scalar(Sub),
+    /// LIKE / GLOB.
+    Like {
+        /// Operand.
+        e: Box<CExpr>,
+        /// Pattern.
+        pat: Box<CExpr>,
+        /// Escape.
+        esc: Option<Box<CExpr>>,
+        /// NOT.
+        negated: bool,
+        /// GLOB.
+        glob: bool,
+    },
+    /// CASE.
+    Case {
+        /// Operand (simple CASE).
+        operand: Option<Box<CExpr>>,
+        /// WHEN/THEN.
+        whens: Vec<(CExpr, CExpr)>,
+        /// ELSE.
+        else_: Option<Box<CExpr>>,
+    },
+    /// CAST.
+    Cast(Box<CExpr>, Affinity),
+    /// A scalar function.
+    Func(ScalarFn, Vec<CExpr>),
+    /// coalesce / ifnull (lazy).
+    Coalesce(Vec<CExpr>),
+    /// iif(c, a, b) (lazy).
+    Iif(Box<CExpr>, Box<CExpr>, Box<CExpr>),
+}
+
+/// What a subquery produced, cached for uncorrelated subqueries.
+#[derive(Debug)]
+pub enum SubResult {
+    /// Scalar: the first column of the first row, or NULL.
+    Scalar(Value),
+    /// EXISTS.
+    Exists(bool),
+    /// IN: the set of values and whether a NULL was among them.
+    Set(hashbrown::HashSet<Value>, bool),
+}
+
+/// The evaluation environment of one statement execution.
+pub struct Env<'a> {
+    /// The transaction.
+    pub txn: &'a Txn,
+    /// Bound parameters.
+    pub params: &'a [Value],
+    /// Outer rows, innermost last (depth 1 is the last one).
+    pub outer: Vec<Rc<[Value]>>,
+    /// Cached results of uncorrelated subqueries.
+    pub subs: Vec<Option<Rc<SubResult>>>,
+}
+
+fn int_or_real(r: Option<i64>, f: impl FnOnce() -> f64) -> Value {
+    match r {
+        Some(i) => Value::Integer(i),
+        None => Value::real(f()),
+    }
+}
+
+/// Arithmetic on two values with SQLite's rules (integer overflow becomes real, division by
+/// zero is NULL).
+pub fn arith(op: Arith, a: Value, b: Value) -> Result<Value> {
+    if a.is_null() || b.is_null() {
+        return Ok(Value::Null);
+    }
+    let (a, b) = (a.to_numeric(), b.to_numeric());
+    Ok(match op {
+        Arith::BitAnd | Arith::BitOr | Arith::Shl | Arith::Shr => {
+            let (x, y) = (a.to_i64(), b.to_i64());
+            Value::Integer(match op {
+                Arith::BitAnd => x & y,
+                Arith::BitOr => x | y,
+                Arith::Shl => shift(x, y),
+                _ => shift(x, y.checked_neg().unwrap_or(i64::MAX)),
+            })
+        }
+        _ => match (a, b) {
+            (Value::Integer(x), Value::Integer(y)) => match op {
+                Arith::Add => int_or_real(x.checked_add(y), || x as f64 + y as f64),
+                Arith::Sub => int_or_real(x.checked_sub(y), || x as f64 - y as f64),
+                Arith::Mul => int_or_real(x.checked_mul(y), || x as f64 * y as f64),
+                Arith::Div => {
+                    if y == 0 {
+                        Value::Null
+                    } else {
+                        int_or_real(x.checked_div(y), || x as f64 / y as f64)
+                    }
+                }
+                _ => {
+                    if y == 0 {
+                        Value::Null
+                    } else {
+                        Value::Integer(x.checked_rem(y).unwrap_or(0))
+                    }
+                }
+            },
+            (a, b) => {
+                let (x, y) = (a.to_f64(), b.to_f64());
+                match op {
+                    Arith::Add => Value::real(x + y),
+                    Arith::Sub => Value::real(x - y),
+                    Arith::Mul => Value::real(x * y),
+                    Arith::Div => {
+                        if y == 0.0 {
+                            Value::Null
+                        } else {
+                            Value::real(x / y)
+                        }
+                    }
+                    _ => {
+                        let (ix, iy) = (real_to_i64(x), real_to_i64(y));
+                        if iy == 0 {
+                            Value::Null
+                        } else {
+                            Value::Real(ix.checked_rem(iy).unwrap_or(0) as f64)
+                        }
+                    }
+                }
+            }
+        },
+    })
+}
+
+fn shift(x: i64, by: i64) -> i64 {
+    if by >= 64 {
+        0
+    } else if by >= 0 {
+        ((x as u64) << by) as i64
+    } else if by <= -64 {
+        if x < 0 {
+            -1
+        } else {
+            0
+        }
+    } else {
+        x >> (-by)
+    }
+}
+
+/// CAST(v AS affinity-of-type).
+pub fn cast(v: Value, to: Affinity) -> Value {
+    match (to, v) {
+        (_, Value::Null) => Value::Null,
+        (Affinity::Integer, v) => Value::Integer(v.to_i64()),
+        (Affinity::Real, v) => Value::real(v.to_f64()),
+        (Affinity::Text, v) => Value::Text(v.to_text()),
+        (Affinity::Blob, Value::Blob(b)) => Value::Blob(b),
+        (Affinity::Blob, v) => Value::Blob(v.to_text().into_bytes()),
+        (Affinity::Numeric, v @ (Value::Integer(_) | Value::Real(_))) => v,
+        (Affinity::Numeric, v) => match v.to_numeric() {
+            Value::Real(r) if r.fract() == 0.0 && r.abs() < 9.2e18 => Value::Integer(r as i64),
+            n => n,
+        },
+    }
+}
+
+fn bool_val(b: Option<bool>) -> Value {
+    match b {
+        None => Value::Null,
+        Some(b) => Value::Integer(b as i64),
+    }
+}
+
+impl CExpr {
+    /// Evaluate on `row`.
+    pub fn eval(&self, row: &[Value], env: &mut Env) -> Result<Value> {
+        Ok(match self {
+            CExpr::Const(v) => v.clone(),
+            CExpr::Param(i) => env.params.get(*i).cloned().unwrap_or(Value::Null),
+            CExpr::Col { depth: 0, idx } => row.get(*idx as usize).cloned().unwrap_or(Value::Null),
+            CExpr::Col { depth, idx } => {
+                let n = env.outer.len();
+                let r = env.outer.get(n.wrapping_sub(*depth as usize)).ok_or_else(|| internal("outer row"))?;
+                r.get(*idx as usize).cloned().unwrap_or(Value::Null)
+            }
+            CExpr::Neg(e) => match e.eval(row, env)?.to_numeric_keep_null() {
+                Value::Integer(i) => int_or_real(i.checked_neg(), || -(i as f64)),
+                Value::Real(r) => Value::Real(-r),
+                _ => Value::Null,
+            },
+            CExpr::Not(e) => bool_val(e.eval(row, env)?.truthy().map(|b| !b)),
+            CExpr::BitNot(e) => match e.eval(row, env)? {
+                Value::Null => Value::Null,
+                v => Value::Integer(!v.to_i64()),
+            },
+            CExpr::Arith(op, a, b) => {
+                let a = a.eval(row, env)?;
+                let b = b.eval(row, env)?;
+                arith(*op, a, b)?
+            }
+            CExpr::Concat(a, b) => {
+                let a = a.eval(row, env)?;
+                let b = b.eval(row, env)?;
+                if a.is_null() || b.is_null() {
+                    Value::Null
+                } else {
+                    let mut s = a.to_text();
+                    s.push_str(&b.to_text());
+                    Value::Text(s)
+                }
+            }
+            CExpr::Cmp { op, l, r, conv: c, coll } => {
+                let a = conv(l.eval(row, env)?, c.left);
+                let b = conv(r.eval(row, env)?, c.right);
+                if a.is_null() || b.is_null() {
+                    Value::Null
+                } else {
+                    Value::Integer(op.test(coll.cmp(&a, &b)) as i64)
+                }
+            }
+            CExpr::Is { l, r, negated, conv: c, coll } => {
+                let a = conv(l.eval(row, env)?, c.left);
+                let b = conv(r.eval(row, env)?, c.right);
+                let eq = match (a.is_null(), b.is_null()) {
+                    (true, true) => true,
+                    (false, false) => coll.cmp(&a, &b) == Ordering::Equal,
+                    _ => false,
+                };
+                Value::Integer((eq != *negated) as i64)
+            }
+            CExpr::And(a, b) => {
+                let x = a.eval(row, env)?.truthy();
+                if x == Some(false) {
+                    return Ok(Value::Integer(0));
+                }
+                let y = b.eval(row, env)?.truthy();
+                bool_val(match (x, y) {
+                    (_, Some(false)) => Some(false),
+                    (Some(true), Some(true)) => Some(true),
+                    _ => None,
+                })
+            }
+            CExpr::Or(a, b) => {
+                let x = a.eval(row, env)?.truthy();
+                if x == Some(true) {
+                    return Ok(Value::Integer(1));
+                }
+                let y = b.eval(row, env)?.truthy();
+                bool_val(match (x, y) {
+                    (_, Some(true)) => Some(true),
+                    (Some(false), Some(false)) => Some(false),
+                    _ => None,
+                })
+            }
+            CExpr::IsNull(e, negated) => Value::Integer((e.eval(row, env)?.is_null() != *negated) as i64),
+            CExpr::InList { e, list, negated, item_aff, coll } => {
+                let v = e.eval(row, env)?;
+                if list.is_empty() {
+                    return Ok(Value::Integer(*negated as i64));
+                }
+                if v.is_null() {
+                    return Ok(Value::Null);
+                }
+                let mut saw_null = false;
+                let mut found = false;
+                for item in list {
+                    let x = conv(item.eval(row, env)?, *item_aff);
+                    if x.is_null() {
+                        saw_null = true;
+                    } else if coll.cmp(&v, &x) == Ordering::Equal {
+                        found = true;
+                        break;
+                    }
+                }
+                in_result(found, saw_null, *negated)
+            }
+            CExpr::InSub { e, sub, negated, aff } => {
+                let v = conv(e.eval(row, env)?, *aff);
+                let res = run_sub(sub, row, env, SubKind::Set)?;
+                let SubResult::Set(set, has_null) = &*res else { return Err(internal("IN result")) };
+                if set.is_empty() && !has_null {
+                    return Ok(Value::Integer(*negated as i64));
+                }
+                if v.is_null() {
+                    return Ok(Value::Null);
+                }
+                in_result(set.contains(&v), *has_null, *negated)
+            }
+            CExpr::Exists(sub, negated) => {
+                let res = run_sub(sub, row, env, SubKind::Exists)?;
+                let SubResult::Exists(b) = &*res else { return Err(internal("EXISTS result")) };
+                Value::Integer((*b != *negated) as i64)
+            }
+            CExpr::Scalar(sub) => {
+                let res = run_sub(sub, row, env, SubKind::Scalar)?;
+                let SubResult::Scalar(v) = &*res else { return Err(internal("scalar result")) };
+                v.clone()
+            }
+            CExpr::Like { e, pat, esc, negated, glob } => {
+                let v = e.eval(row, env)?;
+                let p = pat.eval(row, env)?;
+                let esc = match esc {
+                    Some(x) => match x.eval(row, env)? {
+                        Value::Null => return Ok(Value::Null),
+                        x => {
+                            let s = x.to_text();
+                            let mut it = s.chars();
+                            match (it.next(), it.next()) {
+                                (Some(c), None) => Some(c),
+                                _ => return Err(Error::Sql("ESCAPE expression must be a single character".into())),
+                            }
+                        }
+                    },
+                    None => None,
+                };
+                if v.is_null() || p.is_null() {
+                    return Ok(Value::Null);
+                }
+                let (t, p) = (v.to_text(), p.to_text());
+                let m = if *glob { func::glob(&p, &t) } else { func::like(&p, &t, esc) };
+                Value::Integer((m != *negated) as i64)
+            }
+            CExpr::Case { operand, whens, else_ } => {
+                let base = match operand {
+                    Some(o) => Some(o.eval(row, env)?),
+                    None => None,
+                };
+                for (w, t) in whens {
+                    let hit = match &base {
+                        Some(b) => {
+                            let w = w.eval(row, env)?;
+                            !b.is_null() && !w.is_null() && b.total_cmp(&w) == Ordering::Equal
+                        }
+                        None => w.eval(row, env)?.truthy() == Some(true),
+                    };
+                    if hit {
+                        return t.eval(row, env);
+                    }
+                }
+                match else_ {
+                    Some(e) => e.eval(row, env)?,
+                    None => Value::Null,
+                }
+            }
+            CExpr::Cast(e, to) => cast(e.eval(row, env)?, *to),
+            CExpr::Func(f, args) => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(a.eval(row, env)?);
+                }
+                f(&vals)?
+            }
+            CExpr::Coalesce(args) => {
+                for a in args {
+                    let v = a.eval(row, env)?;
+                    if !v.is_null() {
+                        return Ok(v);
+                    }
+                }
+                Value::Null
+            }
+            CExpr::Iif(c, a, b) => {
+                if c.eval(row, env)?.truthy() == Some(true) {
+                    a.eval(row, env)?
+                } else {
+                    b.eval(row, env)?
+                }
+            }
+        })
+    }
+
+    /// Evaluate as a WHERE condition: true only when the value is true (NULL is false).
+    pub fn test(&self, row: &[Value], env: &mut Env) -> Result<bool> {
+        Ok(self.eval(row, env)?.truthy() == Some(true))
+    }
+}
+
+trait NumericKeepNull {
+    fn to_numeric_keep_null(self) -> Value;
+}
+impl NumericKeepNull for Value {
+    fn to_numeric_keep_null(self) -> Value {
+        match self {
+            Value::Null => Value::Null,
+            v => v.to_numeric(),
+        }
+    }
+}
+
+fn in_result(found: bool, saw_null: bool, negated: bool) -> Value {
+    if found {
+        Value::Integer(!negated as i64)
+    } else if saw_null {
+        Value::Null
+    } else {
+        Value::Integer(negated as i64)
+    }
+}
+
+pub(crate) fn internal(what: &str) -> Error {
+    Error::Sql(alloc::format!("internal error: {what}"))
+}
+
+#[derive(Clone, Copy)]
+enum SubKind {
+    Scalar,
+    Exists,
+    Set,
+}
+
+fn run_sub(sub: &Sub, row: &[Value], env: &mut Env, kind: SubKind) -> Result<Rc<SubResult>> {
+    if !sub.correlated {
+        if let Some(Some(r)) = env.subs.get(sub.slot) {
+            return Ok(r.clone());
+        }
+    }
+    if sub.correlated {
+        env.outer.push(Rc::from(row));
+    }
+    let r = compute_sub(sub, env, kind);
+    if sub.correlated {
+        env.outer.pop();
+    }
+    let r = Rc::new(r?);
+    if !sub.correlated {
+        if env.subs.len() <= sub.slot {
+            env.subs.resize(sub.slot + 1, None);
+        }
+        env.subs[sub.slot] = Some(r.clone());
+    }
+    Ok(r)
+}
+
+fn compute_sub(sub: &Sub, env: &mut Env, kind: SubKind) -> Result<SubResult> {
+    let mut op = exec::open(&sub.plan);
+    Ok(match kind {
+        SubKind::Scalar => {
+            let v = op.next(env)?.and_then(|r| r.into_iter().next()).unwrap_or(Value::Null);
+            SubResult::Scalar(v)
+        }
+        SubKind::Exists => SubResult::Exists(op.next(env)?.is_some()),
+        SubKind::Set => {
+            let mut set = hashbrown::HashSet::new();
+            let mut has_null = false;
+            while let Some(r) = op.next(env)? {
+                match r.into_iter().next() {
+                    Some(Value::Null) | None => has_null = true,
+                    Some(v) => {
+                        set.insert(v);
+                    }
+                }
+            }
+            SubResult::Set(set, has_null)
+        }
+    })
+}
