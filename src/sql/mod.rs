@@ -11,6 +11,7 @@
 //! [`Connection`] is the entry point; [`Value`] is a SQL value.
 
 pub mod ast;
+pub mod func;
 pub mod parser;
 pub mod value;
 
