@@ -24,7 +24,8 @@ use core::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use super::value::{parse_number, real_to_i64, Value};
 use crate::error::{Error, Result};
 
-/// A scalar function over its evaluated arguments.
+/// A scalar function over its evaluated arguments; call it with the argument count
+/// [`scalar`] looked it up for.
 pub type ScalarFn = fn(&[Value]) -> Result<Value>;
 
 /// The largest string or blob a function builds (SQLite's default `SQLITE_MAX_LENGTH`).
@@ -160,10 +161,11 @@ fn cstr(s: &str) -> &str {
     s.find('\0').map_or(s, |i| &s[..i])
 }
 
-/// `sqlite3_value_numeric_type`: text that is entirely a number becomes that number.
+/// `sqlite3_value_numeric_type`: text that is entirely a number (up to a NUL) becomes that
+/// number.
 fn numeric(v: &Value) -> Value {
     match v {
-        Value::Text(s) => parse_number(s).unwrap_or_else(|| v.clone()),
+        Value::Text(s) => parse_number(cstr(s)).unwrap_or_else(|| v.clone()),
         other => other.clone(),
     }
 }
@@ -1481,7 +1483,7 @@ impl Accumulator {
         Ok(())
     }
 
-    /// The aggregate's value for the rows fed so far.
+    /// The aggregate's value for the rows fed so far (the state is kept: more rows may follow).
     pub fn finish(&mut self) -> Result<Value> {
         Ok(match self.kind {
             AggregateKind::Count | AggregateKind::CountStar => Value::Integer(self.count),
@@ -1492,7 +1494,7 @@ impl Accumulator {
             AggregateKind::Avg if self.count == 0 => Value::Null,
             AggregateKind::Avg => Value::real(self.real_sum() / self.count as f64),
             AggregateKind::Min | AggregateKind::Max => self.best.clone(),
-            AggregateKind::GroupConcat => self.text.take().map_or(Value::Null, Value::Text),
+            AggregateKind::GroupConcat => self.text.clone().map_or(Value::Null, Value::Text),
         })
     }
 
@@ -1612,6 +1614,14 @@ mod tests {
         match (&ours, &theirs) {
             (Ok(a), Ok(b)) if same(a, b) => {}
             (Err(Error::Sql(a)), Err(b)) if a == b => {}
+            (Ok(Value::Text(a)), Ok(Value::Text(b))) => {
+                // Show where long texts part ways.
+                let (a, b) = (a.as_bytes(), b.as_bytes());
+                let k = a.iter().zip(b).take_while(|(x, y)| x == y).count().saturating_sub(20);
+                let (a, b) = (&a[k..a.len().min(k + 60)], &b[k..b.len().min(k + 60)]);
+                let (a, b) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
+                bad.push(format!("{what}: from byte {k}: ours {a:?}, sqlite {b:?}"))
+            }
             _ => bad.push(format!("{what}: ours {ours:?}, sqlite {theirs:?}")),
         }
     }
@@ -1957,6 +1967,241 @@ mod tests {
     }
 
     #[test]
+    fn edge_cases_match_sqlite() {
+        let mut d = Diff::new();
+        let i = Value::Integer;
+        for c in [0, 0x7f, 0x80, 0x7ff, 0x800, 0xd7ff, 0xe000, 0xfffd, 0xffff, 0x10000, 0x10ffff, 0x110000] {
+            d.call("char", &[i(c), i(65)]);
+            d.call("char", &[i(-c)]);
+        }
+        for s in [
+            r"\\0041",
+            r"\0041\u00e9\+01F600\U0001F600",
+            r"\",
+            r"\x",
+            r"\004",
+            r"\u12",
+            r"\+12345",
+            r"a\\b",
+            r"\+10FFFF",
+            "plain",
+            r"é\u00e9é",
+        ] {
+            d.call("unistr", &[t(s)]);
+        }
+        for (h, pass) in
+            [("ABCD", ""), ("AB CD", " "), ("A BCD", " "), ("ab-cd", "-"), ("abc", ""), ("éAB", "é"), ("0g", "")]
+        {
+            d.call("unhex", &[t(h)]);
+            d.call("unhex", &[t(h), t(pass)]);
+        }
+        for (x, set) in
+            [("héllo", "hé"), ("ééaéé", "é"), ("xyzzy", "zyx"), ("  a  ", ""), ("日本語日", "日"), ("abc", "\0b")]
+        {
+            for f in ["trim", "ltrim", "rtrim"] {
+                d.call(f, &[t(x), t(set)]);
+            }
+        }
+        // SQLite writes surrogates and code points past U+10FFFF as invalid UTF-8; a Rust
+        // string cannot hold that, so they become U+FFFD.
+        assert_eq!(char_fn(&[i(0xd800), i(0x110000)]).unwrap(), t("\u{fffd}\u{fffd}"));
+        assert_eq!(unistr(&[t(r"\uD800\U00110000")]).unwrap(), t("\u{fffd}\u{fffd}"));
+        let formats = [
+            "%!c",
+            "%#c",
+            "%,x",
+            "%+u",
+            "%+x",
+            "% x",
+            "%#d",
+            "%-08d|",
+            "%.0d",
+            "%#.3o",
+            "%5.2%|",
+            "%-5%|",
+            "%!.3s",
+            "%.3w",
+            "%.1w",
+            "%!.2w",
+            "%99999d",
+            "%.99999d",
+            "%-+ 0#,!12.4f|",
+            "%0+8d",
+            "%0-8d|",
+            "%,.0f",
+            "%,g",
+            "%#x%#X%#o",
+            "%.2c",
+            "%!.2c",
+            "%5.0c|",
+            "%lx",
+            "%llx",
+            "%lf",
+            "%l5d",
+            "%5ld",
+            "%-*s|",
+            "%.*%",
+            "%*%",
+            "%0*d",
+            "%#!.3g",
+            "%!#.0g",
+            "%!.0e",
+            "%#.0e",
+            "%!0.17g",
+            "%!017.17g",
+        ];
+        for f in formats {
+            for a in [
+                i(0),
+                i(-7),
+                i(255),
+                Value::Real(-0.0),
+                Value::Real(0.5),
+                Value::Real(1e-5),
+                t("é"),
+                t(""),
+                Value::Null,
+            ] {
+                d.call("printf", &[t(f), a.clone(), a.clone()]);
+            }
+        }
+        for a in [Value::Real(f64::INFINITY), Value::Real(f64::NEG_INFINITY)] {
+            for f in ["%05f", "%+f", "% e", "%010g|", "%!0.17g", "%-10f|", "%d", "%x", "%s"] {
+                d.call("printf", &[t(f), a.clone()]);
+            }
+        }
+        for (h, n) in [
+            (t("héllo"), t("l")),
+            (t("日本語"), t("語")),
+            (b(b"hello"), t("l")),
+            (t("hello"), b(b"l")),
+            (t("a\0b"), t("b")),
+        ] {
+            d.call("instr", &[h, n]);
+        }
+        d.call("replace", &[t("a\0b"), t("\0"), t("x")]);
+        d.call("replace", &[t("aaa"), t("a"), Value::Null]);
+        d.call("replace", &[t("aaa"), t(""), Value::Null]);
+        for x in [t("a\0b"), b(b"a\0b"), t("\0ab")] {
+            for f in ["length", "octet_length", "upper", "hex", "quote", "unicode", "soundex", "typeof", "lower"] {
+                d.call(f, core::slice::from_ref(&x));
+            }
+            d.call("substr", &[x.clone(), i(2)]);
+            d.call("like", &[t("a%"), x.clone()]);
+            d.call("glob", &[t("a*b"), x.clone()]);
+            d.call("printf", &[t("[%s|%q|%c|%j]"), x.clone(), x.clone(), x.clone(), x.clone()]);
+        }
+        for x in ["Robert", "Rupert", "Tymczak", "Pfister", "Ashcraft", "A", "", "123", "éclair", "Ｒobert", "Lloyd"]
+        {
+            d.call("soundex", &[t(x)]);
+        }
+        for x in [r"a\u0001b", r"tab\u0009here", r"back\\slash", "q'uote"] {
+            let x = unistr(&[t(x)]).unwrap();
+            d.call("quote", core::slice::from_ref(&x));
+            d.call("unistr_quote", core::slice::from_ref(&x));
+            for f in ["%#q", "%#Q", "%#w", "%J", "%!.3Q"] {
+                d.call("printf", &[t(f), x.clone()]);
+            }
+        }
+        d.finish();
+    }
+
+    /// A small deterministic generator for the fuzz tests.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+        fn string(&mut self, alphabet: &[&str], max: usize) -> String {
+            (0..self.below(max + 1)).map(|_| alphabet[self.below(alphabet.len())]).collect()
+        }
+    }
+
+    #[test]
+    fn fuzzed_printf_and_patterns_match_sqlite() {
+        let mut d = Diff::new();
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let spec = ["-", "+", " ", "#", "!", "0", ",", "1", "2", "9", "12", ".", ".", "*", "l", "ll"];
+        let conv = [
+            "d", "i", "u", "x", "X", "o", "p", "r", "c", "s", "z", "q", "Q", "w", "j", "J", "f", "e", "E", "g", "G",
+            "n", "%", "T", "y", "",
+        ];
+        let mut args: Vec<Value> = [0, 1, -1, 7, 42, -300, 4321, i64::MIN, 3].map(Value::Integer).to_vec();
+        args.extend([0.5, -2.5, 1e-7, 123.456, 1e20, -0.0].map(Value::Real));
+        args.extend([t(""), t("é"), t("a'b"), t("x\u{1}\\y"), t("12.5"), Value::Null, b(b"ab")]);
+        let mut calls = 0;
+        while calls < 20000 {
+            let mut f = String::new();
+            for _ in 0..1 + rng.below(3) {
+                f.push_str(&rng.string(&["a", "é", " "], 2));
+                f.push('%');
+                f.push_str(&rng.string(&spec, 4));
+                f.push_str(conv[rng.below(conv.len())]);
+            }
+            // Widths and precisions stay below the cap, where SQLite and we agree.
+            if f.split(|c: char| !c.is_ascii_digit()).any(|run| run.len() > 4) {
+                continue;
+            }
+            calls += 1;
+            let mut call = vec![t(&f)];
+            for _ in 0..rng.below(5) {
+                call.push(args[rng.below(args.len())].clone());
+            }
+            d.call("printf", &call);
+        }
+        let pat = ["a", "b", "A", "%", "_", "*", "?", "[", "]", "^", "-", "\\", "é", "É", "!"];
+        let txt = ["a", "b", "A", "B", "%", "_", "-", "]", "é", "\\", "!"];
+        for _ in 0..20000 {
+            let (p, s) = (t(&rng.string(&pat, 7)), t(&rng.string(&txt, 7)));
+            d.call("like", &[p.clone(), s.clone()]);
+            d.call("like", &[p.clone(), s.clone(), t(pat[rng.below(pat.len())])]);
+            d.call("glob", &[p, s]);
+        }
+        let chars = ["a", "B", " ", "é", "日", "\0", "'", "%", "1", "-", ".", "e", "x", "\\", "\u{1}", "+"];
+        let value = |rng: &mut Rng| match rng.below(6) {
+            0 => Value::Null,
+            1 => Value::Integer([0, 1, -1, 2, -3, 5, 64, i64::MAX, i64::MIN][rng.below(9)]),
+            2 => Value::Real([0.5, -1.5, 2.25, 1e10, -0.0, 3.0, 1e-3][rng.below(7)]),
+            3 => b(rng.string(&chars, 4).as_bytes()),
+            _ => t(&rng.string(&chars, 6)),
+        };
+        let funcs: [(&str, usize); 22] = [
+            ("substr", 3),
+            ("substr", 2),
+            ("instr", 2),
+            ("trim", 2),
+            ("ltrim", 2),
+            ("rtrim", 2),
+            ("replace", 3),
+            ("round", 2),
+            ("abs", 1),
+            ("sign", 1),
+            ("hex", 1),
+            ("unhex", 2),
+            ("quote", 1),
+            ("length", 1),
+            ("char", 3),
+            ("unicode", 1),
+            ("upper", 1),
+            ("concat_ws", 3),
+            ("nullif", 2),
+            ("iif", 3),
+            ("max", 3),
+            ("min", 2),
+        ];
+        for _ in 0..20000 {
+            let (f, n) = funcs[rng.below(funcs.len())];
+            let call: Vec<Value> = (0..n).map(|_| value(&mut rng)).collect();
+            d.call(f, &call);
+        }
+        std::eprintln!("{} fuzzed calls", d.finish());
+    }
+
+    #[test]
     fn like_and_glob_match_sqlite() {
         let mut d = Diff::new();
         let patterns = [
@@ -2106,6 +2351,28 @@ mod tests {
         let db = rusqlite::Connection::open_in_memory().unwrap();
         let mut bad = Vec::new();
         let mut n = 0;
+        let mut rng = Rng(0x0123_4567_89ab_cdef);
+        let mut groups = groups();
+        let pick: Vec<Value> = vec![
+            Value::Null,
+            Value::Integer(i64::MAX / 3),
+            Value::Integer(-(i64::MAX / 2)),
+            Value::Integer(4503599627370497),
+            Value::Integer(7),
+            Value::Integer(-1),
+            Value::Real(0.1),
+            Value::Real(-1e17),
+            Value::Real(3.5e17),
+            Value::Real(1e-3),
+            t("5"),
+            t("2.5"),
+            t("-7x"),
+            b(b"9"),
+        ];
+        for _ in 0..300 {
+            let len = rng.below(8);
+            groups.push((0..len).map(|_| pick[rng.below(pick.len())].clone()).collect());
+        }
         let seps = [t("-"), Value::Null, Value::Integer(7), t("")];
         let kinds = [
             ("count(x)", AggregateKind::Count, 1),
@@ -2119,7 +2386,7 @@ mod tests {
             ("group_concat(x, s)", AggregateKind::GroupConcat, 2),
             ("string_agg(x, s)", AggregateKind::GroupConcat, 2),
         ];
-        for rows in groups() {
+        for rows in groups {
             db.execute_batch("DROP TABLE IF EXISTS t; CREATE TABLE t(x, s)").unwrap();
             for (k, v) in rows.iter().enumerate() {
                 let sep = &seps[k % seps.len()];
