@@ -1,21 +1,32 @@
 //! The SQL layer: SQLite-compatible SQL over the engine's tables.
 //!
 //! A statement travels through these modules in order:
-//! 1. [`parser`] turns text into an [`ast`] (hand-written, to keep the wasm small).
-//! 2. `catalog` resolves names against the schema, which is stored in the database itself.
-//! 3. `planner` picks access paths (primary key, secondary index, full scan), join order and
-//!    join methods, and produces a tree of operators.
-//! 4. `exec` runs the operators as a stream over a read or write transaction; `encoding`
-//!    maps rows and index entries to engine keys and values.
+//! 1. [`parser`] (with `lexer`) turns text into an [`ast`] (hand-written, to keep the wasm
+//!    small).
+//! 2. `catalog` holds the schema, which is stored in the database itself.
+//! 3. `planner` resolves names, picks access paths (primary key, secondary index, full scan),
+//!    join order and join methods, and produces a tree of plan nodes with compiled
+//!    expressions (`expr`).
+//! 4. `exec` runs the plan as a stream of rows over a read or write transaction; `dml` writes
+//!    rows and index entries; `encoding` maps rows and index entries to engine keys and
+//!    values; [`func`] holds the scalar and aggregate functions.
+//! 5. `connection` ties it together: [`Connection`] runs statements in autocommit or explicit
+//!    transactions and caches plans.
 //!
-//! [`Connection`] is the entry point; [`Value`] is a SQL value.
+//! [`Value`] is a SQL value.
 
 pub mod ast;
+mod catalog;
+mod connection;
+mod dml;
+pub mod encoding;
+mod exec;
+mod expr;
+pub mod func;
 mod lexer;
 pub mod parser;
+mod planner;
 pub mod value;
 
-pub use value::{Affinity, Value};
-mod connection;
-
 pub use connection::{Connection, Prepared, Rows};
+pub use value::{Affinity, Value};
