@@ -60,7 +60,7 @@ fn f64_from_key(b: [u8; 8]) -> f64 {
 }
 
 fn needs_exact(f: f64) -> bool {
-    f.abs() >= TWO_53 && f.fract() == 0.0 && (-9.223372036854775808e18..9.223372036854775808e18).contains(&f)
+    f.abs() >= TWO_53 && super::value::fract(f) == 0.0 && (-9.223372036854775808e18..9.223372036854775808e18).contains(&f)
 }
 
 /// Append the search prefix of a value: its key encoding without the numeric type byte.

@@ -418,7 +418,7 @@ fn key_columns(table: &TableDef, index: Option<&IndexDef>) -> Vec<(Option<Affini
 fn rowid_of(v: &Value) -> Option<i64> {
     match v.clone().to_numeric_if_text() {
         Value::Integer(i) => Some(i),
-        Value::Real(r) if r.fract() == 0.0 && r.abs() < 9.2e18 => Some(r as i64),
+        Value::Real(r) if super::value::fract(r) == 0.0 && r.abs() < 9.2e18 => Some(r as i64),
         _ => None,
     }
 }
@@ -472,7 +472,7 @@ fn rowid_range(prefix: &[u8], lo: Option<(Value, bool)>, hi: Option<(Value, bool
             Value::Null => return None,
             Value::Integer(i) => start = if incl { Bound::Included(key(i)) } else { Bound::Excluded(key(i)) },
             Value::Real(r) => {
-                let c = r.ceil();
+                let c = super::value::ceil(r);
                 if c > 9.2e18 {
                     return None;
                 }
@@ -489,7 +489,7 @@ fn rowid_range(prefix: &[u8], lo: Option<(Value, bool)>, hi: Option<(Value, bool
             Value::Null => return None,
             Value::Integer(i) => end = if incl { Bound::Included(key(i)) } else { Bound::Excluded(key(i)) },
             Value::Real(r) => {
-                let f = r.floor();
+                let f = super::value::floor(r);
                 if f < -9.2e18 {
                     return None;
                 }
@@ -1089,7 +1089,7 @@ impl Op for LimitOp {
                     None => Ok(-1),
                     Some(e) => match e.eval(&[], env)?.to_numeric_if_text() {
                         Value::Integer(i) => Ok(i),
-                        Value::Real(r) if r.fract() == 0.0 => Ok(r as i64),
+                        Value::Real(r) if super::value::fract(r) == 0.0 => Ok(r as i64),
                         _ => Err(Error::Sql("datatype mismatch".into())),
                     },
                 }

@@ -409,7 +409,7 @@ pub fn cast(v: Value, to: Affinity) -> Value {
         (Affinity::Blob, v) => Value::Blob(v.to_text().into_bytes()),
         (Affinity::Numeric, v @ (Value::Integer(_) | Value::Real(_))) => v,
         (Affinity::Numeric, v) => match v.to_numeric() {
-            Value::Real(r) if r.fract() == 0.0 && r.abs() < 9.2e18 => Value::Integer(r as i64),
+            Value::Real(r) if super::value::fract(r) == 0.0 && r.abs() < 9.2e18 => Value::Integer(r as i64),
             n => n,
         },
     }

@@ -96,9 +96,48 @@ impl Affinity {
     }
 }
 
+/// `f64::trunc` without `std` (which `no_std` lacks): toward zero.
+pub fn trunc(r: f64) -> f64 {
+    if !r.is_finite() || r.abs() >= 4503599627370496.0 {
+        r // already integral (or not a number)
+    } else {
+        let t = r as i64 as f64;
+        if t == 0.0 && r.is_sign_negative() {
+            -0.0
+        } else {
+            t
+        }
+    }
+}
+
+/// `f64::fract` without `std`.
+pub fn fract(r: f64) -> f64 {
+    r - trunc(r)
+}
+
+/// `f64::floor` without `std`.
+pub fn floor(r: f64) -> f64 {
+    let t = trunc(r);
+    if t > r {
+        t - 1.0
+    } else {
+        t
+    }
+}
+
+/// `f64::ceil` without `std`.
+pub fn ceil(r: f64) -> f64 {
+    let t = trunc(r);
+    if t < r {
+        t + 1.0
+    } else {
+        t
+    }
+}
+
 /// A REAL that holds an integral value in i64 range becomes an INTEGER (NUMERIC affinity).
 fn real_to_int_if_exact(r: f64) -> Value {
-    if r.fract() == 0.0 && r >= -9.223372036854775e18 && r <= 9.223372036854775e18 {
+    if fract(r) == 0.0 && r >= -9.223372036854775e18 && r <= 9.223372036854775e18 {
         Value::Integer(r as i64)
     } else {
         Value::Real(r)
@@ -260,10 +299,10 @@ pub fn cmp_int_real(i: i64, r: f64) -> Ordering {
     if r < -9.223372036854775808e18 {
         return Ordering::Greater;
     }
-    let t = r.trunc() as i64; // exact: |r| < 2^63
+    let t = trunc(r) as i64; // exact: |r| < 2^63
     match i.cmp(&t) {
         Ordering::Equal => {
-            let frac = r - r.trunc();
+            let frac = r - trunc(r);
             if frac > 0.0 {
                 Ordering::Less
             } else if frac < 0.0 {
