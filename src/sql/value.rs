@@ -267,12 +267,21 @@ impl Value {
     }
 }
 
+/// The integer prefix of text as `CAST(x AS INTEGER)` reads it: optional whitespace and sign,
+/// then digits only (so `'1e3'` is 1), saturating at the i64 range.
 fn prefix_to_i64(b: &[u8]) -> i64 {
-    match parse_numeric_prefix(b) {
-        Value::Integer(i) => i,
-        Value::Real(r) => real_to_i64(r),
-        _ => 0,
+    let mut i = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let neg = b.get(i) == Some(&b'-');
+    if matches!(b.get(i), Some(b'-' | b'+')) {
+        i += 1;
     }
+    let mut v: i128 = 0;
+    while let Some(d) = b.get(i).filter(|c| c.is_ascii_digit()) {
+        v = (v * 10 + (d - b'0') as i128).min(1 << 64);
+        i += 1;
+    }
+    let v = if neg { -v } else { v };
+    v.clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
 /// f64 → i64 the way SQLite casts: truncation toward zero, saturating at the i64 range.
@@ -422,8 +431,9 @@ impl core::fmt::Display for Value {
     }
 }
 
-/// Render a REAL as SQLite does (`%!.15g`): 15 significant digits, always with a decimal
-/// point or exponent, e.g. `1.0`, `0.1`, `1.0e+20`, `-2.5e-07`.
+/// Render a REAL as SQLite (3.4x and later) does: 15 significant digits when they read back
+/// as the same double, else 17; always with a decimal point or an exponent (used below 1e-4
+/// and from 1e17), e.g. `1.0`, `0.1`, `0.66666666666666663`, `1.0e+20`, `-2.5e-07`.
 pub fn format_real(r: f64) -> String {
     if r.is_nan() {
         return "NaN".into();
@@ -434,8 +444,11 @@ pub fn format_real(r: f64) -> String {
     if r == 0.0 {
         return "0.0".into();
     }
-    // d.dddddddddddddde[-]X, rounded to 15 significant digits.
-    let e = format!("{:.14e}", r);
+    // d.dddddddddddddde[-]X, rounded to 15 significant digits, or 17 when 15 lose bits.
+    let mut e = format!("{:.14e}", r);
+    if e.parse::<f64>().ok() != Some(r) {
+        e = format!("{:.16e}", r);
+    }
     let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let neg = mant.starts_with('-');
@@ -446,7 +459,7 @@ pub fn format_real(r: f64) -> String {
     if neg {
         out.push('-');
     }
-    if !(-4..15).contains(&exp) {
+    if !(-4..17).contains(&exp) {
         out.push_str(&digits[..1]);
         out.push('.');
         if digits.len() > 1 {
@@ -577,9 +590,13 @@ mod tests {
         assert_eq!(format_real(1e20), "1.0e+20");
         assert_eq!(format_real(1.5e-7), "1.5e-07");
         assert_eq!(format_real(123456789012345.0), "123456789012345.0");
-        assert_eq!(format_real(1e15), "1.0e+15");
+        assert_eq!(format_real(1e15), "1000000000000000.0");
+        assert_eq!(format_real(1e16), "10000000000000000.0");
+        assert_eq!(format_real(1e17), "1.0e+17");
+        assert_eq!(format_real(2.0 / 3.0), "0.66666666666666663");
+        assert_eq!(format_real(1e-5), "1.0e-05");
         assert_eq!(format_real(0.0001), "0.0001");
-        assert_eq!(format_real(1.0 / 3.0), "0.333333333333333");
+        assert_eq!(format_real(9007199254740993.0), "9007199254740992.0");
     }
 
     #[test]
@@ -591,6 +608,9 @@ mod tests {
         assert_eq!(parse_numeric_prefix(b"12abc"), Value::Integer(12));
         assert_eq!(parse_numeric_prefix(b"abc"), Value::Integer(0));
         assert_eq!(parse_numeric_prefix(b"-3.5x"), Value::Real(-3.5));
+        assert_eq!(Value::Text("1e3".into()).to_i64(), 1);
+        assert_eq!(Value::Text(" -12x".into()).to_i64(), -12);
+        assert_eq!(Value::Text("99999999999999999999".into()).to_i64(), i64::MAX);
     }
 
     #[test]

@@ -1,0 +1,214 @@
+//! The SQL layer end to end through `tessera::sql::Connection`: every statement kind,
+//! transactions and statement-level rollback, constraints, prepared statements, errors
+//! with positions, and persistence across reopen. (SQLite conformance lives in
+//! `sqllogictest.rs`; randomized comparison with SQLite in `sql_diff.rs`.)
+
+use tessera::sql::{Connection, Value};
+use tessera::Error;
+
+fn rows(c: &mut Connection, sql: &str) -> Vec<Vec<Value>> {
+    c.query(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+fn ints(c: &mut Connection, sql: &str) -> Vec<i64> {
+    rows(c, sql)
+        .into_iter()
+        .map(|r| match &r[0] {
+            Value::Integer(i) => *i,
+            v => panic!("{sql}: not an integer: {v:?}"),
+        })
+        .collect()
+}
+
+fn exec(c: &mut Connection, sql: &str) {
+    c.execute(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+#[test]
+fn create_insert_select_update_delete() {
+    let mut c = Connection::memory();
+    exec(&mut c, "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL DEFAULT 1.5)");
+    assert_eq!(c.execute("INSERT INTO t(name) VALUES ('a'), ('b'), ('c')", &[]).unwrap(), 3);
+    assert_eq!(c.last_insert_rowid(), 3);
+    assert_eq!(ints(&mut c, "SELECT id FROM t ORDER BY id DESC"), [3, 2, 1]);
+    assert_eq!(rows(&mut c, "SELECT score FROM t WHERE id = 2"), [[Value::Real(1.5)]]);
+    assert_eq!(c.execute("UPDATE t SET score = score * 2 WHERE name <> 'b'", &[]).unwrap(), 2);
+    assert_eq!(rows(&mut c, "SELECT sum(score) FROM t"), [[Value::Real(7.5)]]);
+    assert_eq!(c.execute("DELETE FROM t WHERE id >= 2", &[]).unwrap(), 2);
+    assert_eq!(ints(&mut c, "SELECT count(*) FROM t"), [1]);
+    let ret = rows(&mut c, "INSERT INTO t(name) VALUES ('z') RETURNING id, upper(name)");
+    assert_eq!(ret, [[Value::Integer(2), Value::Text("Z".into())]]);
+}
+
+#[test]
+fn constraints_fail_whole_statements() {
+    let mut c = Connection::memory();
+    exec(&mut c, "CREATE TABLE u(a INTEGER PRIMARY KEY, b TEXT UNIQUE, c INTEGER CHECK (c > 0), d NOT NULL DEFAULT 0)");
+    exec(&mut c, "INSERT INTO u(a, b, c) VALUES (1, 'x', 1)");
+    // The second row violates UNIQUE: the whole multi-row INSERT changes nothing.
+    let e = c.execute("INSERT INTO u(a, b, c) VALUES (2, 'y', 1), (3, 'x', 1)", &[]).unwrap_err();
+    assert!(matches!(e, Error::Constraint(ref m) if m.contains("u.b")), "{e}");
+    assert_eq!(ints(&mut c, "SELECT count(*) FROM u"), [1]);
+    assert!(matches!(c.execute("INSERT INTO u(a, b, c) VALUES (5, 'q', 0)", &[]), Err(Error::Constraint(_))));
+    assert!(matches!(c.execute("INSERT INTO u(a, b, c, d) VALUES (5, 'q', 1, NULL)", &[]), Err(Error::Constraint(_))));
+    assert!(matches!(c.execute("INSERT INTO u(a, b, c) VALUES (1, 'q', 1)", &[]), Err(Error::Constraint(_))));
+    // OR IGNORE / OR REPLACE / upserts.
+    exec(&mut c, "INSERT OR IGNORE INTO u(a, b, c) VALUES (1, 'other', 1)");
+    assert_eq!(rows(&mut c, "SELECT b FROM u WHERE a = 1"), [[Value::Text("x".into())]]);
+    exec(&mut c, "INSERT OR REPLACE INTO u(a, b, c) VALUES (9, 'x', 2)");
+    assert_eq!(ints(&mut c, "SELECT a FROM u"), [9]);
+    exec(&mut c, "INSERT INTO u(a, b, c) VALUES (9, 'n', 1) ON CONFLICT(a) DO UPDATE SET c = excluded.c + u.c");
+    assert_eq!(ints(&mut c, "SELECT c FROM u WHERE a = 9"), [3]);
+    exec(&mut c, "INSERT INTO u(a, b, c) VALUES (9, 'n', 1) ON CONFLICT DO NOTHING");
+    assert_eq!(ints(&mut c, "SELECT c FROM u WHERE a = 9"), [3]);
+    // An UPDATE that would collide on the unique index fails as a whole.
+    exec(&mut c, "INSERT INTO u(a, b, c) VALUES (10, 'y', 1)");
+    assert!(matches!(c.execute("UPDATE u SET b = 'x'", &[]), Err(Error::Constraint(_))));
+    assert_eq!(rows(&mut c, "SELECT b FROM u ORDER BY a"), [[Value::Text("x".into())], [Value::Text("y".into())]]);
+}
+
+#[test]
+fn transactions_and_statement_rollback() {
+    let mut c = Connection::memory();
+    exec(&mut c, "CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT UNIQUE)");
+    exec(&mut c, "BEGIN");
+    exec(&mut c, "INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+    // Fails on its third row: only this statement is undone.
+    assert!(c.execute("INSERT INTO t VALUES (3, 'c'), (4, 'd'), (5, 'a')", &[]).is_err());
+    assert!(c.in_transaction());
+    assert_eq!(ints(&mut c, "SELECT k FROM t"), [1, 2]);
+    exec(&mut c, "UPDATE t SET v = v || '!'");
+    exec(&mut c, "COMMIT");
+    assert_eq!(rows(&mut c, "SELECT v FROM t WHERE k = 2"), [[Value::Text("b!".into())]]);
+    exec(&mut c, "BEGIN");
+    exec(&mut c, "DELETE FROM t");
+    exec(&mut c, "CREATE TABLE gone(x)");
+    exec(&mut c, "ROLLBACK");
+    assert_eq!(ints(&mut c, "SELECT count(*) FROM t"), [2]);
+    assert!(c.query("SELECT * FROM gone", &[]).is_err());
+    assert!(c.execute("COMMIT", &[]).is_err());
+}
+
+#[test]
+fn indexes_views_joins_and_explain() {
+    let mut c = Connection::memory();
+    exec(&mut c, "CREATE TABLE a(id INTEGER PRIMARY KEY, g INTEGER, name TEXT)");
+    exec(&mut c, "CREATE TABLE b(id INTEGER PRIMARY KEY, a_id INTEGER, w INTEGER)");
+    exec(&mut c, "CREATE INDEX b_a ON b(a_id)");
+    exec(&mut c, "CREATE UNIQUE INDEX a_name ON a(name)");
+    let mut tx = String::from("BEGIN;");
+    for i in 1..=200 {
+        tx.push_str(&format!("INSERT INTO a VALUES ({i}, {}, 'n{i}');", i % 7));
+        tx.push_str(&format!("INSERT INTO b VALUES ({i}, {}, {i});", i % 50 + 1));
+    }
+    tx.push_str("COMMIT");
+    exec(&mut c, &tx);
+    let plan = rows(&mut c, "EXPLAIN SELECT a.name, b.w FROM a JOIN b ON b.a_id = a.id WHERE a.id = 7");
+    let text: Vec<String> = plan.iter().map(|r| r[0].to_string()).collect();
+    assert!(text.iter().any(|l| l.contains("USING INDEX b_a")), "{text:?}");
+    assert!(text.iter().any(|l| l.contains("SEARCH a USING PRIMARY KEY")), "{text:?}");
+    assert_eq!(ints(&mut c, "SELECT b.w FROM a JOIN b ON b.a_id = a.id WHERE a.id = 7 ORDER BY 1"), [6, 56, 106, 156]);
+    assert_eq!(ints(&mut c, "SELECT count(*) FROM a LEFT JOIN b ON b.a_id = a.id WHERE b.id IS NULL"), [150]);
+    exec(&mut c, "CREATE VIEW big AS SELECT g, count(*) AS n FROM a GROUP BY g HAVING count(*) > 28");
+    assert_eq!(ints(&mut c, "SELECT g FROM big ORDER BY g"), [1, 2, 3, 4]);
+    assert_eq!(ints(&mut c, "SELECT id FROM a WHERE name IN ('n3', 'n5', 'zz') ORDER BY id"), [3, 5]);
+    assert_eq!(ints(&mut c, "SELECT count(*) FROM a WHERE id BETWEEN 10 AND 19"), [10]);
+    assert_eq!(ints(&mut c, "SELECT id FROM a WHERE g = 3 ORDER BY id DESC LIMIT 2 OFFSET 1"), [192, 185]);
+    assert_eq!(ints(&mut c, "SELECT DISTINCT g FROM a WHERE id < 10 ORDER BY 1"), [0, 1, 2, 3, 4, 5, 6]);
+    assert_eq!(
+        ints(
+            &mut c,
+            "SELECT id FROM a WHERE id < 4 UNION SELECT id + 100 FROM b WHERE id < 3 EXCEPT SELECT 2 ORDER BY 1"
+        ),
+        [1, 3, 101, 102]
+    );
+    assert_eq!(ints(&mut c, "WITH t(x) AS (SELECT id FROM a WHERE id <= 3) SELECT sum(x) FROM t"), [6]);
+    assert_eq!(ints(&mut c, "SELECT (SELECT max(w) FROM b WHERE b.a_id = a.id) FROM a WHERE id = 50"), [199]);
+    assert_eq!(ints(&mut c, "SELECT count(*) FROM a WHERE EXISTS (SELECT 1 FROM b WHERE b.a_id = a.id)"), [50]);
+    exec(&mut c, "DROP VIEW big");
+    exec(&mut c, "DROP INDEX b_a");
+    assert_eq!(ints(&mut c, "SELECT count(*) FROM b WHERE a_id = 3"), [4]);
+}
+
+#[test]
+fn alter_table_keeps_data() {
+    let mut c = Connection::memory();
+    exec(&mut c, "CREATE TABLE t(a INTEGER, b TEXT)");
+    exec(&mut c, "INSERT INTO t VALUES (1, 'x'), (2, 'y')");
+    exec(&mut c, "ALTER TABLE t ADD COLUMN c INTEGER DEFAULT 7");
+    assert_eq!(ints(&mut c, "SELECT c FROM t"), [7, 7]);
+    exec(&mut c, "ALTER TABLE t RENAME COLUMN a TO aa");
+    assert_eq!(ints(&mut c, "SELECT aa FROM t ORDER BY aa"), [1, 2]);
+    exec(&mut c, "ALTER TABLE t RENAME TO t2");
+    assert!(c.query("SELECT * FROM t", &[]).is_err());
+    exec(&mut c, "ALTER TABLE t2 DROP COLUMN b");
+    assert_eq!(rows(&mut c, "SELECT * FROM t2 WHERE aa = 2"), [[Value::Integer(2), Value::Integer(7)]]);
+}
+
+#[test]
+fn prepared_statements_and_parameters() {
+    let mut c = Connection::memory();
+    exec(&mut c, "CREATE TABLE kv(k TEXT PRIMARY KEY, v INTEGER)");
+    let ins = c.prepare("INSERT INTO kv VALUES (?, ?2)").unwrap();
+    assert_eq!(ins.parameter_count(), 2);
+    for i in 0..50 {
+        c.execute_prepared(&ins, &[Value::Text(format!("k{i:02}")), Value::Integer(i)]).unwrap();
+    }
+    let get = c.prepare("SELECT v FROM kv WHERE k = :key").unwrap();
+    assert_eq!(get.parameter_names(), [Some(":key".to_string())]);
+    let v: Vec<_> = c.query_prepared(&get, &[Value::Text("k42".into())]).unwrap().collect::<Result<_, _>>().unwrap();
+    assert_eq!(v, [[Value::Integer(42)]]);
+    // Plans survive schema changes: they are re-made.
+    exec(&mut c, "CREATE INDEX kv_v ON kv(v)");
+    let v: Vec<_> = c.query_prepared(&get, &[Value::Text("k07".into())]).unwrap().collect::<Result<_, _>>().unwrap();
+    assert_eq!(v, [[Value::Integer(7)]]);
+    assert!(c.execute_prepared(&get, &[Value::Null, Value::Null]).is_err());
+}
+
+#[test]
+fn errors_name_the_position_and_never_panic() {
+    let mut c = Connection::memory();
+    match c.execute("SELECT 1,\n  FROM t", &[]) {
+        Err(Error::SqlSyntax { line, column, .. }) => assert_eq!((line, column), (2, 3)),
+        other => panic!("{other:?}"),
+    }
+    for bad in [
+        "SELEC 1",
+        "SELECT (1",
+        "CREATE TABLE",
+        "INSERT INTO nope VALUES (1)",
+        "SELECT nope",
+        "SELECT count(*) + FROM",
+        "'",
+    ] {
+        assert!(c.execute(bad, &[]).is_err(), "{bad}");
+    }
+    exec(&mut c, "CREATE TABLE t(a)");
+    assert!(c.execute("SELECT b FROM t", &[]).is_err());
+    assert!(c.execute("SELECT sum(a) FROM t WHERE sum(a) > 1", &[]).is_err());
+    assert!(c.execute("SELECT (SELECT 1, 2)", &[]).is_err());
+    let deep = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
+    assert!(c.execute(&deep, &[]).is_err());
+}
+
+#[test]
+fn schema_and_rows_persist_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sql.db");
+    {
+        let mut c = Connection::open(&path).unwrap();
+        exec(&mut c, "CREATE TABLE t(id INTEGER PRIMARY KEY, s TEXT, n REAL)");
+        exec(&mut c, "CREATE INDEX t_s ON t(s)");
+        exec(&mut c, "INSERT INTO t(s, n) VALUES ('b', 2.5), ('a', -1), (NULL, 0)");
+        exec(&mut c, "CREATE VIEW v AS SELECT s FROM t WHERE n > 0");
+    }
+    let mut c = Connection::open(&path).unwrap();
+    assert_eq!(ints(&mut c, "SELECT id FROM t WHERE s = 'a'"), [2]);
+    assert_eq!(rows(&mut c, "SELECT * FROM v"), [[Value::Text("b".into())]]);
+    exec(&mut c, "INSERT INTO t(s, n) VALUES ('c', 1)");
+    assert_eq!(ints(&mut c, "SELECT max(id) FROM t"), [4]);
+    assert!(c.database().check().is_ok());
+}
