@@ -204,8 +204,10 @@ impl Schema {
                     let id = int(vals.get(2))? as u64;
                     let nsql = int(vals.get(3))? as usize;
                     let sqls: Vec<String> = (0..nsql).map(|i| text(vals.get(4 + i))).collect::<Result<_>>()?;
-                    let auto_ids: Vec<u64> =
-                        vals[(4 + nsql).min(vals.len())..].iter().map(|v| int(Some(v)).map(|i| i as u64)).collect::<Result<_>>()?;
+                    let auto_ids: Vec<u64> = vals[(4 + nsql).min(vals.len())..]
+                        .iter()
+                        .map(|v| int(Some(v)).map(|i| i as u64))
+                        .collect::<Result<_>>()?;
                     let def = table_from_sql(&name, id, &sqls, auto_ids)?;
                     for ix in &def.indexes {
                         s.index_owner.insert(lower(&ix.name), lower(&name));
@@ -233,8 +235,18 @@ impl Schema {
                 let d = int(vals.get(8 + 2 * i))? != 0;
                 columns.push((c, d));
             }
-            let ix = IndexDef { name: name.clone(), table: table.clone(), columns, unique, storage: storage_name(id), sql: Some(sql) };
-            let t = s.tables.get_mut(&lower(&table)).ok_or_else(|| Error::Corrupted { page: 0, reason: format!("index {name} on a missing table") })?;
+            let ix = IndexDef {
+                name: name.clone(),
+                table: table.clone(),
+                columns,
+                unique,
+                storage: storage_name(id),
+                sql: Some(sql),
+            };
+            let t = s
+                .tables
+                .get_mut(&lower(&table))
+                .ok_or_else(|| Error::Corrupted { page: 0, reason: format!("index {name} on a missing table") })?;
             Arc::make_mut(t).indexes.push(Arc::new(ix));
             s.index_owner.insert(lower(&name), lower(&table));
         }
@@ -334,7 +346,9 @@ fn parse_one(sql: &str) -> Result<Statement> {
 
 fn view_from_sql(name: &str, sql: &str) -> Result<ViewDef> {
     match parse_one(sql)? {
-        Statement::CreateView(v) => Ok(ViewDef { name: name.into(), columns: v.columns, query: *v.query, sql: sql.into() }),
+        Statement::CreateView(v) => {
+            Ok(ViewDef { name: name.into(), columns: v.columns, query: *v.query, sql: sql.into() })
+        }
         _ => Err(Error::Corrupted { page: 0, reason: "bad view text".into() }),
     }
 }
@@ -473,7 +487,10 @@ pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64
         return Err(Error::Sql("a table needs at least one column".into()));
     }
     let find = |n: &str| {
-        columns.iter().position(|c: &Column| c.name.eq_ignore_ascii_case(n)).ok_or_else(|| Error::Sql(format!("no such column: {n}")))
+        columns
+            .iter()
+            .position(|c: &Column| c.name.eq_ignore_ascii_case(n))
+            .ok_or_else(|| Error::Sql(format!("no such column: {n}")))
     };
     for tc in &ct.constraints {
         match tc {
@@ -484,7 +501,9 @@ pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64
                 pk_cols = Some(cols.iter().map(|c| Ok((find(&c.name)?, c.desc))).collect::<Result<_>>()?);
                 alias_ok = true;
             }
-            TableConstraint::Unique(cols) => uniques.push(cols.iter().map(|c| Ok((find(&c.name)?, c.desc))).collect::<Result<_>>()?),
+            TableConstraint::Unique(cols) => {
+                uniques.push(cols.iter().map(|c| Ok((find(&c.name)?, c.desc))).collect::<Result<_>>()?)
+            }
             TableConstraint::Check(e) => checks.push(e.clone()),
             TableConstraint::ForeignKey => {}
         }
@@ -526,6 +545,15 @@ pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64
             sql: None,
         }));
     }
-    let def = TableDef { name: name.into(), columns, pk, checks, indexes, storage: storage_name(id), auto_ids, sql: Vec::new() };
+    let def = TableDef {
+        name: name.into(),
+        columns,
+        pk,
+        checks,
+        indexes,
+        storage: storage_name(id),
+        auto_ids,
+        sql: Vec::new(),
+    };
     Ok((def, needed))
 }

@@ -30,7 +30,10 @@ use crate::Database;
 
 /// A compiled statement.
 enum Compiled {
-    Query { plan: Arc<Plan>, columns: Vec<String> },
+    Query {
+        plan: Arc<Plan>,
+        columns: Vec<String>,
+    },
     Insert(InsertPlan, Vec<String>),
     Update(UpdatePlan, Vec<String>),
     Delete(DeletePlan, Vec<String>),
@@ -109,7 +112,14 @@ impl Connection {
 
     /// A connection on a fresh in-memory database.
     pub fn memory() -> Connection {
-        Connection { db: Database::memory(), txn: None, schema: Arc::new(Schema::default()), loaded: false, changes: 0, last_rowid: 0 }
+        Connection {
+            db: Database::memory(),
+            txn: None,
+            schema: Arc::new(Schema::default()),
+            loaded: false,
+            changes: 0,
+            last_rowid: 0,
+        }
     }
 
     /// Open (or create) a database file and connect to it.
@@ -324,7 +334,12 @@ impl Connection {
         }
     }
 
-    fn write_statement(&mut self, stmt: &Prepared, params: &[Value], undo: &mut Undo) -> Result<(WriteResult, Vec<String>)> {
+    fn write_statement(
+        &mut self,
+        stmt: &Prepared,
+        params: &[Value],
+        undo: &mut Undo,
+    ) -> Result<(WriteResult, Vec<String>)> {
         let txn = self.txn.take().ok_or_else(|| err("no transaction"))?;
         let r = (|| {
             Self::refresh_schema(&mut self.schema, &mut self.loaded, &txn)?;
@@ -444,19 +459,35 @@ fn compile(schema: &Schema, txn: &Txn, stmt: &Statement) -> Result<Compiled> {
                     for r in rows {
                         if r.len() != targets.len() {
                             return Err(if ins.columns.is_empty() {
-                                err(format!("table {} has {} columns but {} values were supplied", t.name, t.columns.len(), r.len()))
+                                err(format!(
+                                    "table {} has {} columns but {} values were supplied",
+                                    t.name,
+                                    t.columns.len(),
+                                    r.len()
+                                ))
                             } else {
                                 err(format!("{} values for {} columns", r.len(), targets.len()))
                             });
                         }
                     }
-                    let q = Query { with: Vec::new(), body: SetExpr::Values(rows.clone()), order_by: Vec::new(), limit: None, offset: None };
+                    let q = Query {
+                        with: Vec::new(),
+                        body: SetExpr::Values(rows.clone()),
+                        order_by: Vec::new(),
+                        limit: None,
+                        offset: None,
+                    };
                     p.plan_query(&q, &[])?.0
                 }
                 InsertSource::Query(q) => {
                     let (plan, outs) = p.plan_query(q, &[])?;
                     if outs.len() != targets.len() {
-                        return Err(err(format!("table {} has {} columns but {} values were supplied", t.name, targets.len(), outs.len())));
+                        return Err(err(format!(
+                            "table {} has {} columns but {} values were supplied",
+                            t.name,
+                            targets.len(),
+                            outs.len()
+                        )));
                     }
                     plan
                 }
@@ -472,8 +503,11 @@ fn compile(schema: &Schema, txn: &Txn, stmt: &Statement) -> Result<Compiled> {
             let upsert = match &ins.upsert {
                 None => None,
                 Some(u) => {
-                    let target: Vec<usize> =
-                        u.target.iter().map(|c| t.column(c).ok_or_else(|| err(format!("no such column: {c}")))).collect::<Result<_>>()?;
+                    let target: Vec<usize> = u
+                        .target
+                        .iter()
+                        .map(|c| t.column(c).ok_or_else(|| err(format!("no such column: {c}"))))
+                        .collect::<Result<_>>()?;
                     let action = match &u.update {
                         None => None,
                         Some(up) => {
@@ -483,7 +517,8 @@ fn compile(schema: &Schema, txn: &Txn, stmt: &Statement) -> Result<Compiled> {
                             let frames = vec![frame];
                             let mut sets = Vec::new();
                             for a in &up.sets {
-                                let c = t.column(&a.column).ok_or_else(|| err(format!("no such column: {}", a.column)))?;
+                                let c =
+                                    t.column(&a.column).ok_or_else(|| err(format!("no such column: {}", a.column)))?;
                                 sets.push((c, p.compile_expr(&a.value, &frames)?));
                             }
                             let where_ = match &up.where_ {
@@ -498,7 +533,15 @@ fn compile(schema: &Schema, txn: &Txn, stmt: &Statement) -> Result<Compiled> {
             };
             let (returning, cols) = returning(&mut p, &t, &ins.returning)?;
             Compiled::Insert(
-                InsertPlan { table: t, source, targets, or: ins.or.unwrap_or(ConflictAction::Abort), upsert, rules, returning },
+                InsertPlan {
+                    table: t,
+                    source,
+                    targets,
+                    or: ins.or.unwrap_or(ConflictAction::Abort),
+                    upsert,
+                    rules,
+                    returning,
+                },
                 cols,
             )
         }
@@ -517,7 +560,10 @@ fn compile(schema: &Schema, txn: &Txn, stmt: &Statement) -> Result<Compiled> {
             }
             let rules = row_rules(&mut p, &t)?;
             let (returning, cols) = returning(&mut p, &t, &up.returning)?;
-            Compiled::Update(UpdatePlan { table: t, scan, sets, or: up.or.unwrap_or(ConflictAction::Abort), rules, returning }, cols)
+            Compiled::Update(
+                UpdatePlan { table: t, scan, sets, or: up.or.unwrap_or(ConflictAction::Abort), rules, returning },
+                cols,
+            )
         }
         Statement::Delete(d) => {
             if !d.with.is_empty() {
@@ -567,17 +613,29 @@ fn table_frame(t: &TableDef, alias: &str) -> Frame {
 }
 
 /// Rows of `t` matching `where_`, in the table's row layout (columns + rowid).
-fn table_scan(p: &mut Planner, t: &Arc<TableDef>, name: &str, alias: Option<&str>, where_: Option<&ast::Expr>) -> Result<Arc<Plan>> {
+fn table_scan(
+    p: &mut Planner,
+    t: &Arc<TableDef>,
+    name: &str,
+    alias: Option<&str>,
+    where_: Option<&ast::Expr>,
+) -> Result<Arc<Plan>> {
     // Plan `SELECT <all columns and rowid> FROM t WHERE ...` and take its join/filter part:
     // simplest is to plan the select and project the table's row layout.
     let alias_l = lower(alias.unwrap_or(name));
     let mut cols: Vec<ResultColumn> = t
         .columns
         .iter()
-        .map(|c| ResultColumn::Expr { expr: ast::Expr::Column { table: Some(alias_l.clone()), name: c.name.clone() }, alias: None })
+        .map(|c| ResultColumn::Expr {
+            expr: ast::Expr::Column { table: Some(alias_l.clone()), name: c.name.clone() },
+            alias: None,
+        })
         .collect();
     if t.has_rowid() {
-        cols.push(ResultColumn::Expr { expr: ast::Expr::Column { table: Some(alias_l.clone()), name: "rowid".into() }, alias: None });
+        cols.push(ResultColumn::Expr {
+            expr: ast::Expr::Column { table: Some(alias_l.clone()), name: "rowid".into() },
+            alias: None,
+        });
     }
     let sel = ast::Select {
         distinct: false,
@@ -587,7 +645,13 @@ fn table_scan(p: &mut Planner, t: &Arc<TableDef>, name: &str, alias: Option<&str
         group_by: Vec::new(),
         having: None,
     };
-    let q = Query { with: Vec::new(), body: SetExpr::Select(Box::new(sel)), order_by: Vec::new(), limit: None, offset: None };
+    let q = Query {
+        with: Vec::new(),
+        body: SetExpr::Select(Box::new(sel)),
+        order_by: Vec::new(),
+        limit: None,
+        offset: None,
+    };
     let _ = KeySpec::default;
     let _: Option<ScanPlan> = None;
     Ok(p.plan_query(&q, &[])?.0)
@@ -782,9 +846,16 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 return Err(err(format!("no such index: {name}")));
             };
             let t = schema.table(&owner)?.clone();
-            let ix = t.indexes.iter().find(|i| lower(&i.name) == key).cloned().ok_or_else(|| err(format!("no such index: {name}")))?;
+            let ix = t
+                .indexes
+                .iter()
+                .find(|i| lower(&i.name) == key)
+                .cloned()
+                .ok_or_else(|| err(format!("no such index: {name}")))?;
             if ix.sql.is_none() {
-                return Err(err(format!("index associated with UNIQUE or PRIMARY KEY constraint cannot be dropped: {name}")));
+                return Err(err(format!(
+                    "index associated with UNIQUE or PRIMARY KEY constraint cannot be dropped: {name}"
+                )));
             }
             schema.bump(txn, 0)?;
             catalog::remove_object(txn, &ix.name)?;
@@ -807,9 +878,19 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
             let mut p = Planner::new(schema, txn);
             let (_, outs) = p.plan_query(&cv.query, &[])?;
             if !cv.columns.is_empty() && cv.columns.len() != outs.len() {
-                return Err(err(format!("expected {} columns for '{}' but got {}", cv.columns.len(), cv.name, outs.len())));
+                return Err(err(format!(
+                    "expected {} columns for '{}' but got {}",
+                    cv.columns.len(),
+                    cv.name,
+                    outs.len()
+                )));
             }
-            let v = ViewDef { name: cv.name.clone(), columns: cv.columns.clone(), query: (*cv.query).clone(), sql: text.to_string() };
+            let v = ViewDef {
+                name: cv.name.clone(),
+                columns: cv.columns.clone(),
+                query: (*cv.query).clone(),
+                sql: text.to_string(),
+            };
             schema.bump(txn, 0)?;
             catalog::save_view(txn, &v)?;
             schema.views.insert(lower(&cv.name), Arc::new(v));

@@ -266,7 +266,12 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env) -> Result<WriteResu
             }
         };
         if srow.len() != p.targets.len() {
-            return Err(Error::Sql(format!("table {} has {} columns but {} values were supplied", t.name, n, srow.len())));
+            return Err(Error::Sql(format!(
+                "table {} has {} columns but {} values were supplied",
+                t.name,
+                n,
+                srow.len()
+            )));
         }
         let mut row = vec![Value::Null; t.row_width()];
         let mut given = vec![false; n];
@@ -274,8 +279,13 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env) -> Result<WriteResu
             row[c] = v;
             given[c] = true;
         }
+        let alias = match &t.pk {
+            PrimaryKey::Rowid { alias } => *alias,
+            PrimaryKey::Columns(_) => None,
+        };
         for i in 0..n {
-            if !given[i] {
+            // An INTEGER PRIMARY KEY left out gets a new rowid, never its DEFAULT.
+            if !given[i] && Some(i) != alias {
                 if let Some(d) = &p.rules.defaults[i] {
                     row[i] = d.eval(&[], env)?;
                 }
@@ -293,20 +303,11 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env) -> Result<WriteResu
             };
             let id = match explicit {
                 Some(i) => i,
-                None => {
-                    let id = match auto {
-                        Some(a) => a,
-                        None => next_rowid(env.txn, t)?,
-                    };
-                    auto = Some(id.checked_add(1).unwrap_or(id));
-                    id
-                }
+                None => match auto {
+                    Some(a) => a,
+                    None => next_rowid(env.txn, t)?,
+                },
             };
-            if let Some(a) = auto {
-                if id >= a {
-                    auto = Some(id.saturating_add(1));
-                }
-            }
             if let Some(a) = alias {
                 row[*a] = Value::Integer(id);
             }
@@ -380,6 +381,7 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env) -> Result<WriteResu
                             delete_row(w, t, ck, &old, rec)?;
                         }
                     }
+                    auto = None;
                 }
                 _ => return Err(conflict_error(t, &conflicts[0].1)),
             }
@@ -388,7 +390,14 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env) -> Result<WriteResu
         insert_row(w, t, &key, &row, prior)?;
         res.changes += 1;
         if t.has_rowid() {
-            res.last_rowid = Some(row[n].to_i64());
+            let id = row[n].to_i64();
+            res.last_rowid = Some(id);
+            // The next automatic rowid: one past the largest in the table (recomputed after
+            // REPLACE deleted rows, as the largest may be gone).
+            auto = Some(match auto {
+                Some(a) => a.max(id.saturating_add(1)),
+                None => next_rowid(w.txn, t)?,
+            });
         }
         if !p.returning.is_empty() {
             res.returned.push(p.returning.iter().map(|e| e.eval(&row, env)).collect::<Result<_>>()?);
@@ -418,9 +427,9 @@ fn plan_reads(p: &Plan, storage: &str) -> bool {
         | Plan::Sort { input, .. }
         | Plan::Distinct { input }
         | Plan::Limit { input, .. } => plan_reads(input, storage),
-        Plan::NestedLoop { left, right, .. } | Plan::HashJoin { left, right, .. } | Plan::Compound { left, right, .. } => {
-            plan_reads(left, storage) || plan_reads(right, storage)
-        }
+        Plan::NestedLoop { left, right, .. }
+        | Plan::HashJoin { left, right, .. }
+        | Plan::Compound { left, right, .. } => plan_reads(left, storage) || plan_reads(right, storage),
         // Subqueries inside expressions may read it too: be safe.
         Plan::Values(_) => true,
         Plan::One | Plan::Rows(_) => false,
@@ -447,7 +456,9 @@ fn update_one(
                 new[*a] = Value::Integer(i);
                 new[n] = Value::Integer(i);
             }
-            Value::Null => return Err(Error::Constraint(format!("NOT NULL constraint failed: {}.{}", t.name, t.columns[*a].name))),
+            Value::Null => {
+                return Err(Error::Constraint(format!("NOT NULL constraint failed: {}.{}", t.name, t.columns[*a].name)))
+            }
             _ => return Err(Error::Sql("datatype mismatch".into())),
         }
     }
@@ -591,7 +602,10 @@ pub fn build_index(txn: &Txn, t: &TableDef, ix: &IndexDef) -> Result<()> {
         for (k, v) in &batch {
             let row = decode_table_row(t, k, v)?;
             if ix.unique && unique_conflict(txn, ix, &row, Some(k))?.is_some() {
-                return Err(Error::Constraint(format!("UNIQUE constraint failed: {}", constraint_cols(t, &ix.columns))));
+                return Err(Error::Constraint(format!(
+                    "UNIQUE constraint failed: {}",
+                    constraint_cols(t, &ix.columns)
+                )));
             }
             txn.put(&ix.storage, &index_key(ix, &row, k), &[])?;
         }

@@ -5,8 +5,9 @@
 //!   - NULL `0x05`;
 //!   - numbers `0x10`, the value as an order-preserving f64 (8 bytes), then, only when the
 //!     value is integral with `|x| >= 2^53` (where f64 loses integers), the exact i64 (8 bytes,
-//!     sign bit flipped), then a type byte: 0 INTEGER, 1 REAL. So 1 and 1.0 sort together
-//!     (1 just before 1.0) and a search for the number 1 is the prefix without the type byte;
+//!     sign bit flipped). INTEGER 1 and REAL 1.0 encode the same, as SQLite's comparison
+//!     says they are equal (so UNIQUE sees them as duplicates); decoding gives an INTEGER
+//!     for integral values and the reader applies the column's affinity;
 //!   - text `0x20` and blobs `0x30`: the bytes with `0x00` escaped as `0x00 0xFF`, ended by
 //!     `0x00 0x00`.
 //!
@@ -60,11 +61,12 @@ fn f64_from_key(b: [u8; 8]) -> f64 {
 }
 
 fn needs_exact(f: f64) -> bool {
-    f.abs() >= TWO_53 && super::value::fract(f) == 0.0 && (-9.223372036854775808e18..9.223372036854775808e18).contains(&f)
+    f.abs() >= TWO_53
+        && super::value::fract(f) == 0.0
+        && (-super::value::TWO_63..super::value::TWO_63).contains(&f)
 }
 
-/// Append the search prefix of a value: its key encoding without the numeric type byte.
-/// Every key of a value equal to `v` starts with this prefix.
+/// Append the key encoding of a value; every key of a value equal to `v` starts with it.
 pub fn encode_key_prefix(out: &mut Vec<u8>, v: &Value) {
     match v {
         Value::Null => out.push(TAG_NULL),
@@ -99,14 +101,9 @@ fn escaped(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
     out.extend_from_slice(&[0, 0]);
 }
 
-/// Append the full key encoding of one value (ascending).
+/// Append the key encoding of one value (ascending).
 pub fn encode_key(out: &mut Vec<u8>, v: &Value) {
     encode_key_prefix(out, v);
-    match v {
-        Value::Integer(_) => out.push(0),
-        Value::Real(_) => out.push(1),
-        _ => {}
-    }
 }
 
 /// Append one value's key encoding, inverted when `desc`.
@@ -147,12 +144,12 @@ pub fn decode_key(key: &[u8], desc: bool) -> Result<(Value, usize)> {
                 exact = Some(decode_rowid(&e)?);
                 at += 8;
             }
-            let v = match x(at)? {
-                0 => Value::Integer(exact.unwrap_or(f as i64)),
-                1 => Value::Real(f),
-                _ => return Err(bad("key")),
+            let v = match exact {
+                Some(i) => Value::Integer(i),
+                None if super::value::fract(f) == 0.0 && f.abs() < TWO_53 => Value::Integer(f as i64),
+                None => Value::Real(f),
             };
-            Ok((v, at + 1))
+            Ok((v, at))
         }
         tag @ (TAG_TEXT | TAG_BLOB) => {
             let mut bytes = Vec::new();
@@ -338,16 +335,13 @@ mod tests {
                 let ka = key(a, desc);
                 let (back, used) = decode_key(&ka, desc).unwrap();
                 assert_eq!(used, ka.len());
-                assert_eq!(back.type_name(), a.type_name(), "{a:?}");
                 assert_eq!(back.total_cmp(a), Ordering::Equal, "{a:?}");
                 for b in &s {
                     let kb = key(b, desc);
                     let want = a.total_cmp(b);
                     let got = ka.cmp(&kb);
-                    if want != Ordering::Equal {
-                        let want = if desc { want.reverse() } else { want };
-                        assert_eq!(got, want, "{a:?} vs {b:?} desc={desc}");
-                    }
+                    let want = if desc { want.reverse() } else { want };
+                    assert_eq!(got, want, "{a:?} vs {b:?} desc={desc}");
                     // Equal values share the search prefix.
                     if want == Ordering::Equal {
                         let mut pa = Vec::new();

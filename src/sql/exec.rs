@@ -23,7 +23,7 @@ use super::catalog::{IndexDef, PrimaryKey, TableDef};
 use super::encoding::{self, decode_key, decode_row, encode_key_prefix, invert, prefix_successor, rowid_key};
 use super::expr::{conv, internal, CExpr, Coll, Env};
 use super::func::{Accumulator, AggregateKind};
-use super::value::{Affinity, Value};
+use super::value::{Affinity, Value, TWO_63};
 use crate::error::{Error, Result};
 use crate::{ReadTransaction, WriteTransaction};
 
@@ -31,6 +31,7 @@ use crate::{ReadTransaction, WriteTransaction};
 pub type Row = Vec<Value>;
 
 /// The engine transaction a statement runs in.
+#[allow(clippy::large_enum_variant)] // one per statement or transaction
 pub enum Txn {
     /// A snapshot for reading.
     Read(ReadTransaction),
@@ -318,12 +319,24 @@ pub fn open(plan: &Arc<Plan>) -> Box<dyn Op> {
         Plan::One => Box::new(OneOp(true)),
         Plan::Values(_) | Plan::Rows(_) => Box::new(ValuesOp { plan: plan.clone(), at: 0 }),
         Plan::Scan(_) => Box::new(ScanOp { plan: plan.clone(), state: None }),
-        Plan::Filter { input, .. } | Plan::Project { input, .. } => Box::new(MapOp { plan: plan.clone(), input: open(input) }),
-        Plan::NestedLoop { left, .. } => {
-            Box::new(LoopOp { plan: plan.clone(), left: open(left), cur: None, right: None, cache: None, matched: false, at: 0 })
+        Plan::Filter { input, .. } | Plan::Project { input, .. } => {
+            Box::new(MapOp { plan: plan.clone(), input: open(input) })
         }
-        Plan::HashJoin { left, .. } => Box::new(HashOp { plan: plan.clone(), left: open(left), table: None, pending: VecDeque::new() }),
-        Plan::Aggregate { .. } | Plan::Sort { .. } | Plan::Compound { .. } => Box::new(Materialize { plan: plan.clone(), rows: None }),
+        Plan::NestedLoop { left, .. } => Box::new(LoopOp {
+            plan: plan.clone(),
+            left: open(left),
+            cur: None,
+            right: None,
+            cache: None,
+            matched: false,
+            at: 0,
+        }),
+        Plan::HashJoin { left, .. } => {
+            Box::new(HashOp { plan: plan.clone(), left: open(left), table: None, pending: VecDeque::new() })
+        }
+        Plan::Aggregate { .. } | Plan::Sort { .. } | Plan::Compound { .. } => {
+            Box::new(Materialize { plan: plan.clone(), rows: None })
+        }
         Plan::Distinct { input } => Box::new(DistinctOp { input: open(input), seen: HashSet::new() }),
         Plan::Limit { input, .. } => Box::new(LimitOp { plan: plan.clone(), input: open(input), left: None, skip: 0 }),
     }
@@ -418,7 +431,7 @@ fn key_columns(table: &TableDef, index: Option<&IndexDef>) -> Vec<(Option<Affini
 fn rowid_of(v: &Value) -> Option<i64> {
     match v.clone().to_numeric_if_text() {
         Value::Integer(i) => Some(i),
-        Value::Real(r) if super::value::fract(r) == 0.0 && r.abs() < 9.2e18 => Some(r as i64),
+        Value::Real(r) if super::value::fract(r) == 0.0 && (-TWO_63..TWO_63).contains(&r) => Some(r as i64),
         _ => None,
     }
 }
@@ -473,10 +486,10 @@ fn rowid_range(prefix: &[u8], lo: Option<(Value, bool)>, hi: Option<(Value, bool
             Value::Integer(i) => start = if incl { Bound::Included(key(i)) } else { Bound::Excluded(key(i)) },
             Value::Real(r) => {
                 let c = super::value::ceil(r);
-                if c > 9.2e18 {
+                if c >= TWO_63 {
                     return None;
                 }
-                if c >= -9.2e18 {
+                if c >= -TWO_63 {
                     let c = c as i64;
                     start = if incl || (c as f64) != r { Bound::Included(key(c)) } else { Bound::Excluded(key(c)) };
                 }
@@ -490,10 +503,10 @@ fn rowid_range(prefix: &[u8], lo: Option<(Value, bool)>, hi: Option<(Value, bool
             Value::Integer(i) => end = if incl { Bound::Included(key(i)) } else { Bound::Excluded(key(i)) },
             Value::Real(r) => {
                 let f = super::value::floor(r);
-                if f < -9.2e18 {
+                if f < -TWO_63 {
                     return None;
                 }
-                if f <= 9.2e18 {
+                if f < TWO_63 {
                     let f = f as i64;
                     end = if incl || (f as f64) != r { Bound::Included(key(f)) } else { Bound::Excluded(key(f)) };
                 }
@@ -505,7 +518,13 @@ fn rowid_range(prefix: &[u8], lo: Option<(Value, bool)>, hi: Option<(Value, bool
 }
 
 /// Bounds for a range on a key-encoded column after `prefix`.
-fn encoded_range(prefix: &[u8], aff: Affinity, desc: bool, lo: Option<(Value, bool)>, hi: Option<(Value, bool)>) -> Option<KeyRange> {
+fn encoded_range(
+    prefix: &[u8],
+    aff: Affinity,
+    desc: bool,
+    lo: Option<(Value, bool)>,
+    hi: Option<(Value, bool)>,
+) -> Option<KeyRange> {
     let after = |p: Vec<u8>| match prefix_successor(&p) {
         Some(s) => Bound::Included(s),
         None => Bound::Unbounded,
@@ -729,8 +748,10 @@ impl ScanOp {
             let mut vals = Vec::new();
             let rk = index_row_key(ix, key, Some(&mut vals))?;
             let mut row = vec![Value::Null; t.row_width()];
+            // Keys do not tell 1 from 1.0: the column affinity restores the stored type
+            // (the planner does not cover columns without a type, where both can occur).
             for ((c, _), v) in ix.columns.iter().zip(vals) {
-                row[*c] = v;
+                row[*c] = t.columns[*c].affinity.apply(v);
             }
             match &t.pk {
                 PrimaryKey::Rowid { alias } => {
@@ -744,7 +765,7 @@ impl ScanOp {
                     let mut pk = Vec::new();
                     decode_pk(cols, rk, &mut pk)?;
                     for (c, v) in pk {
-                        row[c] = v;
+                        row[c] = t.columns[c].affinity.apply(v);
                     }
                 }
             }
@@ -753,7 +774,9 @@ impl ScanOp {
         let rk = index_row_key(ix, key, None)?;
         match env.txn.get(&t.storage, rk)? {
             Some(rec) => decode_table_row(t, rk, &rec).map(Some),
-            None => Err(Error::Corrupted { page: 0, reason: alloc::format!("index {} points at a missing row", ix.name) }),
+            None => {
+                Err(Error::Corrupted { page: 0, reason: alloc::format!("index {} points at a missing row", ix.name) })
+            }
         }
     }
 }
@@ -1019,7 +1042,9 @@ impl Op for Materialize {
     fn next(&mut self, env: &mut Env) -> Result<Option<Row>> {
         if self.rows.is_none() {
             let rows = match &*self.plan {
-                Plan::Aggregate { input, group, aggs, input_width } => aggregate(input, group, aggs, *input_width, env)?,
+                Plan::Aggregate { input, group, aggs, input_width } => {
+                    aggregate(input, group, aggs, *input_width, env)?
+                }
                 Plan::Sort { input, keys } => {
                     let mut op = open(input);
                     let mut keyed = Vec::new();
@@ -1155,7 +1180,11 @@ pub fn explain(plan: &Plan, depth: usize, out: &mut Vec<String>) {
         Plan::Filter { .. } => "FILTER".into(),
         Plan::Project { .. } => "PROJECT".into(),
         Plan::NestedLoop { correlated, left_join, .. } => {
-            alloc::format!("{}NESTED LOOP{}", if *left_join { "LEFT " } else { "" }, if *correlated { " (index lookup per row)" } else { "" })
+            alloc::format!(
+                "{}NESTED LOOP{}",
+                if *left_join { "LEFT " } else { "" },
+                if *correlated { " (index lookup per row)" } else { "" }
+            )
         }
         Plan::HashJoin { left_join, .. } => alloc::format!("{}HASH JOIN", if *left_join { "LEFT " } else { "" }),
         Plan::Aggregate { group, .. } => alloc::format!("AGGREGATE ({} group keys)", group.len()),
@@ -1172,7 +1201,9 @@ pub fn explain(plan: &Plan, depth: usize, out: &mut Vec<String>) {
         | Plan::Sort { input, .. }
         | Plan::Distinct { input }
         | Plan::Limit { input, .. } => explain(input, depth + 1, out),
-        Plan::NestedLoop { left, right, .. } | Plan::HashJoin { left, right, .. } | Plan::Compound { left, right, .. } => {
+        Plan::NestedLoop { left, right, .. }
+        | Plan::HashJoin { left, right, .. }
+        | Plan::Compound { left, right, .. } => {
             explain(left, depth + 1, out);
             explain(right, depth + 1, out);
         }

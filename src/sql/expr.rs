@@ -132,7 +132,9 @@ impl Conv {
     pub fn for_operands(l: Option<Affinity>, r: Option<Affinity>) -> Conv {
         let num = |a: Option<Affinity>| a.is_some_and(Affinity::is_numeric);
         let weak = |a: Option<Affinity>| matches!(a, None | Some(Affinity::Blob) | Some(Affinity::Text));
-        let none = |a: Option<Affinity>| matches!(a, None | Some(Affinity::Blob));
+        // "No affinity" is an expression's; a column declared BLOB or without a type has BLOB
+        // affinity, which a TEXT column does not convert (SQLite's sqlite3CompareAffinity).
+        let none = |a: Option<Affinity>| a.is_none();
         if num(l) && weak(r) {
             Conv { left: None, right: Some(Affinity::Numeric) }
         } else if num(r) && weak(l) {
@@ -144,6 +146,22 @@ impl Conv {
         } else {
             Conv::default()
         }
+    }
+}
+
+/// The affinity SQLite applies to both sides of `x IN (SELECT y ...)`: when both have an
+/// affinity (columns), numeric if either is numeric, else none; otherwise the one that has.
+pub fn in_affinity(x: Option<Affinity>, y: Option<Affinity>) -> Option<Affinity> {
+    match (x, y) {
+        (Some(a), Some(b)) => {
+            if a.is_numeric() || b.is_numeric() {
+                Some(Affinity::Numeric)
+            } else {
+                None
+            }
+        }
+        (Some(a), None) | (None, Some(a)) => (a != Affinity::Blob).then_some(a),
+        (None, None) => None,
     }
 }
 
@@ -249,7 +267,8 @@ pub enum CExpr {
         sub: Sub,
         /// NOT IN.
         negated: bool,
-        /// Affinity applied to the operand.
+        /// Affinity applied to the operand and to the subquery's values (SQLite's
+        /// comparison affinity of the two).
         aff: Option<Affinity>,
     },
     /// [NOT] EXISTS.
@@ -275,6 +294,8 @@ pub enum CExpr {
         operand: Option<Box<CExpr>>,
         /// WHEN/THEN.
         whens: Vec<(CExpr, CExpr)>,
+        /// Comparison conversions of a simple CASE (operand vs each WHEN).
+        convs: Vec<Conv>,
         /// ELSE.
         else_: Option<Box<CExpr>>,
     },
@@ -324,7 +345,8 @@ pub fn arith(op: Arith, a: Value, b: Value) -> Result<Value> {
     if a.is_null() || b.is_null() {
         return Ok(Value::Null);
     }
-    let (a, b) = (a.to_numeric(), b.to_numeric());
+    let (a0, b0) = (a, b);
+    let (a, b) = (a0.to_numeric(), b0.to_numeric());
     Ok(match op {
         Arith::BitAnd | Arith::BitOr | Arith::Shl | Arith::Shr => {
             let (x, y) = (a.to_i64(), b.to_i64());
@@ -369,7 +391,13 @@ pub fn arith(op: Arith, a: Value, b: Value) -> Result<Value> {
                         }
                     }
                     _ => {
-                        let (ix, iy) = (real_to_i64(x), real_to_i64(y));
+                        // SQLite takes each operand's integer value here: a real truncates,
+                        // text reads its integer prefix ('1e2' is 1).
+                        let int = |v: &Value| match v {
+                            Value::Real(r) => real_to_i64(*r),
+                            v => v.to_i64(),
+                        };
+                        let (ix, iy) = (int(&a0), int(&b0));
                         if iy == 0 {
                             Value::Null
                         } else {
@@ -409,7 +437,7 @@ pub fn cast(v: Value, to: Affinity) -> Value {
         (Affinity::Blob, v) => Value::Blob(v.to_text().into_bytes()),
         (Affinity::Numeric, v @ (Value::Integer(_) | Value::Real(_))) => v,
         (Affinity::Numeric, v) => match v.to_numeric() {
-            Value::Real(r) if super::value::fract(r) == 0.0 && r.abs() < 9.2e18 => Value::Integer(r as i64),
+            Value::Real(r) if super::value::fract(r) == 0.0 && (-super::value::TWO_63..super::value::TWO_63).contains(&r) => Value::Integer(r as i64),
             n => n,
         },
     }
@@ -527,7 +555,7 @@ impl CExpr {
             }
             CExpr::InSub { e, sub, negated, aff } => {
                 let v = conv(e.eval(row, env)?, *aff);
-                let res = run_sub(sub, row, env, SubKind::Set)?;
+                let res = run_sub(sub, row, env, SubKind::Set(*aff))?;
                 let SubResult::Set(set, has_null) = &*res else { return Err(internal("IN result")) };
                 if set.is_empty() && !has_null {
                     return Ok(Value::Integer(*negated as i64));
@@ -571,15 +599,17 @@ impl CExpr {
                 let m = if *glob { func::glob(&p, &t) } else { func::like(&p, &t, esc) };
                 Value::Integer((m != *negated) as i64)
             }
-            CExpr::Case { operand, whens, else_ } => {
+            CExpr::Case { operand, whens, convs, else_ } => {
                 let base = match operand {
                     Some(o) => Some(o.eval(row, env)?),
                     None => None,
                 };
-                for (w, t) in whens {
+                for (i, (w, t)) in whens.iter().enumerate() {
                     let hit = match &base {
                         Some(b) => {
-                            let w = w.eval(row, env)?;
+                            let c = convs.get(i).copied().unwrap_or_default();
+                            let w = conv(w.eval(row, env)?, c.right);
+                            let b = conv(b.clone(), c.left);
                             !b.is_null() && !w.is_null() && b.total_cmp(&w) == Ordering::Equal
                         }
                         None => w.eval(row, env)?.truthy() == Some(true),
@@ -656,7 +686,7 @@ pub(crate) fn internal(what: &str) -> Error {
 enum SubKind {
     Scalar,
     Exists,
-    Set,
+    Set(Option<Affinity>),
 }
 
 fn run_sub(sub: &Sub, row: &[Value], env: &mut Env, kind: SubKind) -> Result<Rc<SubResult>> {
@@ -690,11 +720,11 @@ fn compute_sub(sub: &Sub, env: &mut Env, kind: SubKind) -> Result<SubResult> {
             SubResult::Scalar(v)
         }
         SubKind::Exists => SubResult::Exists(op.next(env)?.is_some()),
-        SubKind::Set => {
+        SubKind::Set(aff) => {
             let mut set = hashbrown::HashSet::new();
             let mut has_null = false;
             while let Some(r) = op.next(env)? {
-                match r.into_iter().next() {
+                match r.into_iter().next().map(|v| conv(v, aff)) {
                     Some(Value::Null) | None => has_null = true,
                     Some(v) => {
                         set.insert(v);

@@ -157,7 +157,9 @@ pub fn has_aggregate(e: &Expr) -> bool {
 fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     f(e);
     match e {
-        Expr::Unary { expr, .. } | Expr::IsNull { expr, .. } | Expr::Cast { expr, .. } | Expr::Collate { expr, .. } => walk(expr, f),
+        Expr::Unary { expr, .. } | Expr::IsNull { expr, .. } | Expr::Cast { expr, .. } | Expr::Collate { expr, .. } => {
+            walk(expr, f)
+        }
         Expr::Binary { left, right, .. } => {
             walk(left, f);
             walk(right, f);
@@ -329,16 +331,16 @@ impl Frame {
         let mut hit = None;
         for (i, c) in self.cols.iter().enumerate() {
             let name_ok = c.name.eq_ignore_ascii_case(name)
-                || (c.hidden && c.name == "rowid" && ["rowid", "oid", "_rowid_"].iter().any(|r| r.eq_ignore_ascii_case(name)));
+                || (c.hidden
+                    && c.name == "rowid"
+                    && ["rowid", "oid", "_rowid_"].iter().any(|r| r.eq_ignore_ascii_case(name)));
             if !name_ok {
                 continue;
             }
             match table {
                 Some(t) => {
-                    if c.table.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(t)) {
-                        if hit.is_none() {
-                            hit = Some(i);
-                        }
+                    if c.table.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(t)) && hit.is_none() {
+                        hit = Some(i);
                     }
                 }
                 None => {
@@ -437,7 +439,13 @@ impl<'s> Planner<'s> {
     }
 
     /// ORDER BY over the output of a compound or VALUES: terms must name output columns.
-    fn sort_outputs(&mut self, p: Arc<Plan>, outs: &[OutCol], order: &[OrderItem], outer: &[Frame]) -> Result<Arc<Plan>> {
+    fn sort_outputs(
+        &mut self,
+        p: Arc<Plan>,
+        outs: &[OutCol],
+        order: &[OrderItem],
+        outer: &[Frame],
+    ) -> Result<Arc<Plan>> {
         let mut keys = Vec::new();
         for o in order {
             let idx = match &o.expr {
@@ -496,7 +504,9 @@ impl<'s> Planner<'s> {
                         CompoundOp::Intersect => "INTERSECT",
                         CompoundOp::Except => "EXCEPT",
                     };
-                    return Err(err(format!("SELECTs to the left and right of {what} do not have the same number of result columns")));
+                    return Err(err(format!(
+                        "SELECTs to the left and right of {what} do not have the same number of result columns"
+                    )));
                 }
                 Ok((Arc::new(Plan::Compound { op: *op, left: l, right: r }), lo))
             }
@@ -517,7 +527,12 @@ impl<'s> Planner<'s> {
             self.ctes.extend(saved);
             let (plan, mut outs) = r?;
             rename_outputs(&mut outs, &cols)?;
-            return Ok(Source { frame: Frame::of_outputs(&outs, &alias), alias, kind: SourceKind::Sub(plan), rows: 1000 });
+            return Ok(Source {
+                frame: Frame::of_outputs(&outs, &alias),
+                alias,
+                kind: SourceKind::Sub(plan),
+                rows: 1000,
+            });
         }
         if let Some(v) = self.schema.views.get(&key).cloned() {
             let saved = core::mem::take(&mut self.ctes);
@@ -525,7 +540,12 @@ impl<'s> Planner<'s> {
             self.ctes = saved;
             let (plan, mut outs) = r?;
             rename_outputs(&mut outs, &v.columns)?;
-            return Ok(Source { frame: Frame::of_outputs(&outs, &alias), alias, kind: SourceKind::Sub(plan), rows: 1000 });
+            return Ok(Source {
+                frame: Frame::of_outputs(&outs, &alias),
+                alias,
+                kind: SourceKind::Sub(plan),
+                rows: 1000,
+            });
         }
         let t = self.schema.table(name)?.clone();
         let rows = self.txn.count(&t.storage)?;
@@ -533,9 +553,9 @@ impl<'s> Planner<'s> {
     }
 
     /// Flatten a FROM tree into sources and join steps (kind, ON expression) per source.
-    fn flatten<'q>(
+    fn flatten(
         &mut self,
-        item: &'q FromItem,
+        item: &FromItem,
         outer: &[Frame],
         sources: &mut Vec<Source>,
         joins: &mut Vec<(JoinKind, Option<Expr>)>,
@@ -549,7 +569,12 @@ impl<'s> Planner<'s> {
             FromItem::Subquery { query, alias } => {
                 let alias = lower(alias.as_deref().unwrap_or(""));
                 let (plan, outs) = self.plan_query(query, outer)?;
-                sources.push(Source { frame: Frame::of_outputs(&outs, &alias), alias, kind: SourceKind::Sub(plan), rows: 1000 });
+                sources.push(Source {
+                    frame: Frame::of_outputs(&outs, &alias),
+                    alias,
+                    kind: SourceKind::Sub(plan),
+                    rows: 1000,
+                });
                 joins.push((JoinKind::Cross, None));
             }
             FromItem::Join { left, right, kind, constraint } => {
@@ -570,7 +595,9 @@ impl<'s> Planner<'s> {
                             .cols
                             .iter()
                             .filter(|c| !c.hidden)
-                            .filter(|c| sources[..before].iter().any(|s| s.frame.find(None, &c.name).ok().flatten().is_some()))
+                            .filter(|c| {
+                                sources[..before].iter().any(|s| s.frame.find(None, &c.name).ok().flatten().is_some())
+                            })
                             .map(|c| c.name.clone())
                             .collect();
                         if cols.is_empty() {
@@ -601,7 +628,10 @@ impl<'s> Planner<'s> {
                 .ok_or_else(|| err(format!("cannot join using column {c} - column not present in both tables")))?;
             let lt = left.alias.clone();
             let right = &mut sources[n - 1];
-            let ri = right.frame.find(None, c)?.ok_or_else(|| err(format!("cannot join using column {c} - column not present in both tables")))?;
+            let ri = right
+                .frame
+                .find(None, c)?
+                .ok_or_else(|| err(format!("cannot join using column {c} - column not present in both tables")))?;
             right.frame.cols[ri].hidden = true;
             right.frame.cols[ri].shadowed = true;
             let rt = right.alias.clone();
@@ -628,7 +658,9 @@ impl<'s> Planner<'s> {
             if let Expr::Column { table, name } = x {
                 for (i, s) in sources.iter().enumerate() {
                     let hit = match table {
-                        Some(t) => s.alias.eq_ignore_ascii_case(t) && s.frame.find(Some(t), name).ok().flatten().is_some(),
+                        Some(t) => {
+                            s.alias.eq_ignore_ascii_case(t) && s.frame.find(Some(t), name).ok().flatten().is_some()
+                        }
                         None => s.frame.find(None, name).ok().flatten().is_some(),
                     };
                     if hit {
@@ -671,7 +703,8 @@ impl<'s> Planner<'s> {
                 }
             }
         }
-        let mut conjs: Vec<Conj> = exprs.into_iter().map(|e| Conj { e, mask: self.mask_of(e, &sources), used: false }).collect();
+        let mut conjs: Vec<Conj> =
+            exprs.into_iter().map(|e| Conj { e, mask: self.mask_of(e, &sources), used: false }).collect();
         let mut lconjs: Vec<Vec<Conj>> = left_on
             .into_iter()
             .map(|v| v.into_iter().map(|e| Conj { e, mask: self.mask_of(e, &sources), used: false }).collect())
@@ -720,7 +753,13 @@ impl<'s> Planner<'s> {
             let mut right: Arc<Plan> = match (&src.kind, access) {
                 (SourceKind::Table(t), Some(a)) => {
                     let keys = self.compile_keys(&a, &right_frames)?;
-                    Arc::new(Plan::Scan(ScanPlan { table: t.clone(), index: a.index.clone(), covering, keys, reverse: false }))
+                    Arc::new(Plan::Scan(ScanPlan {
+                        table: t.clone(),
+                        index: a.index.clone(),
+                        covering,
+                        keys,
+                        reverse: false,
+                    }))
                 }
                 (SourceKind::Table(t), None) => Arc::new(Plan::Scan(ScanPlan {
                     table: t.clone(),
@@ -775,7 +814,14 @@ impl<'s> Planner<'s> {
                     }
                     let on = and_all(on_parts);
                     if correlated || hash_l.is_empty() {
-                        Arc::new(Plan::NestedLoop { left, right, correlated, right_width: width, on, left_join: is_left })
+                        Arc::new(Plan::NestedLoop {
+                            left,
+                            right,
+                            correlated,
+                            right_width: width,
+                            on,
+                            left_join: is_left,
+                        })
                     } else {
                         Arc::new(Plan::HashJoin {
                             left,
@@ -815,7 +861,10 @@ impl<'s> Planner<'s> {
                     }
                 }
                 ResultColumn::TableStar(t) => {
-                    let s = sources.iter().find(|s| s.alias.eq_ignore_ascii_case(t)).ok_or_else(|| err(format!("no such table: {t}")))?;
+                    let s = sources
+                        .iter()
+                        .find(|s| s.alias.eq_ignore_ascii_case(t))
+                        .ok_or_else(|| err(format!("no such table: {t}")))?;
                     star_items(s, &mut items);
                 }
                 ResultColumn::Expr { expr, alias } => {
@@ -830,7 +879,8 @@ impl<'s> Planner<'s> {
             || items.iter().any(|(e, _)| has_aggregate(e))
             || sel.having.as_ref().is_some_and(has_aggregate)
             || order.iter().any(|o| has_aggregate(&o.expr));
-        let group_exprs: Vec<Expr> = sel.group_by.iter().map(|g| resolve_alias_or_number(g, &items, true)).collect::<Result<_>>()?;
+        let group_exprs: Vec<Expr> =
+            sel.group_by.iter().map(|g| resolve_alias_or_number(g, &items, true)).collect::<Result<_>>()?;
         let order_exprs: Vec<Expr> =
             order.iter().map(|o| resolve_alias_or_number(&o.expr, &items, false)).collect::<Result<_>>()?;
         let mut agg_nodes: Vec<Expr> = Vec::new();
@@ -852,17 +902,26 @@ impl<'s> Planner<'s> {
             let mut aggs = Vec::new();
             for call in &agg_nodes {
                 let Expr::Function { name, args, distinct, star } = call else { continue };
-                let kind = func::aggregate(&name.to_ascii_lowercase(), args.len(), *star)?.ok_or_else(|| err("aggregate"))?;
+                let kind =
+                    func::aggregate(&name.to_ascii_lowercase(), args.len(), *star)?.ok_or_else(|| err("aggregate"))?;
                 if args.iter().any(has_aggregate) {
                     return Err(err(format!("misuse of aggregate function {name}()")));
                 }
                 let cargs = args.iter().map(|a| Ok(self.compile(a, &frames, None)?.e)).collect::<Result<_>>()?;
                 aggs.push(AggSpec { kind, distinct: *distinct, args: cargs });
             }
-            let group: Vec<CExpr> = group_exprs.iter().map(|g| Ok(self.compile(g, &frames, None)?.e)).collect::<Result<_>>()?;
+            let group: Vec<CExpr> =
+                group_exprs.iter().map(|g| Ok(self.compile(g, &frames, None)?.e)).collect::<Result<_>>()?;
             let mut post = Frame::default();
             for _ in 0..group.len() + aggs.len() {
-                post.cols.push(FrameCol { table: None, name: String::new(), hidden: true, shadowed: true, aff: None, coll: None });
+                post.cols.push(FrameCol {
+                    table: None,
+                    name: String::new(),
+                    hidden: true,
+                    shadowed: true,
+                    aff: None,
+                    coll: None,
+                });
             }
             post.cols.extend(layout.cols.iter().cloned());
             plan = Arc::new(Plan::Aggregate { input: plan, group, aggs, input_width: layout.cols.len() });
@@ -955,7 +1014,9 @@ impl<'s> Planner<'s> {
                 (n / 10u64.pow(eq as u32 * 2)).max(2)
             } else if next.is_some_and(|c| cons.iter().any(|(cc, k)| cc == c && matches!(k, ColCons::In(_)))) {
                 (n / 50).max(2)
-            } else if next.is_some_and(|c| cons.iter().any(|(cc, k)| cc == c && matches!(k, ColCons::Lo(..) | ColCons::Hi(..)))) {
+            } else if next
+                .is_some_and(|c| cons.iter().any(|(cc, k)| cc == c && matches!(k, ColCons::Lo(..) | ColCons::Hi(..))))
+            {
                 (n / 4).max(2)
             } else {
                 n
@@ -989,7 +1050,7 @@ impl<'s> Planner<'s> {
                         if self.mask_of(other, sources) & !placed != 0 || has_subquery(other) {
                             continue;
                         }
-                        if !self.indexable(t, col, col_side, other, s) {
+                        if !self.indexable(t, col, other, sources) {
                             continue;
                         }
                         let k = match op {
@@ -1006,7 +1067,11 @@ impl<'s> Planner<'s> {
                 Expr::Between { expr, low, high, negated: false } => {
                     let Some(col) = self.own_column(expr, t, s) else { continue };
                     let ok = |x: &Expr| self.mask_of(x, sources) & !placed == 0 && !has_subquery(x);
-                    if ok(low) && ok(high) && self.indexable(t, col, expr, low, s) && self.indexable(t, col, expr, high, s) {
+                    if ok(low)
+                        && ok(high)
+                        && self.indexable(t, col, low, sources)
+                        && self.indexable(t, col, high, sources)
+                    {
                         out.push((col, ColCons::Lo(low, true)));
                         out.push((col, ColCons::Hi(high, true)));
                     }
@@ -1014,7 +1079,7 @@ impl<'s> Planner<'s> {
                 Expr::InList { expr, list, negated: false } if !list.is_empty() => {
                     let Some(col) = self.own_column(expr, t, s) else { continue };
                     if list.iter().all(|x| self.mask_of(x, sources) & !placed == 0 && !has_subquery(x))
-                        && list.iter().all(|x| self.indexable(t, col, expr, x, s))
+                        && list.iter().all(|x| self.indexable(t, col, x, sources))
                     {
                         out.push((col, ColCons::In(list)));
                     }
@@ -1046,7 +1111,7 @@ impl<'s> Planner<'s> {
 
     /// Whether a comparison between column `col` and `other` can use key order: binary
     /// collation, and the comparison's affinity conversions do not change the column side.
-    fn indexable(&self, t: &TableDef, col: usize, _col_expr: &Expr, other: &Expr, _s: &Source) -> bool {
+    fn indexable(&self, t: &TableDef, col: usize, other: &Expr, sources: &[Source]) -> bool {
         if col == usize::MAX {
             return true;
         }
@@ -1054,20 +1119,37 @@ impl<'s> Planner<'s> {
         if c.collation.is_some() || matches!(other, Expr::Collate { .. }) {
             return false;
         }
-        // If the column has no numeric/text affinity and the other side has one, SQLite
-        // converts the column value: key order would not match.
-        let other_aff = self.static_affinity(other);
-        let conv = Conv::for_operands(Some(c.affinity), other_aff);
-        conv.left.is_none()
+        // A numeric column is never converted for a comparison; a TEXT or BLOB column is when
+        // the other side is numeric (then key order would not be comparison order).
+        if c.affinity.is_numeric() {
+            return true;
+        }
+        match self.static_affinity(other, sources) {
+            Some(other_aff) => Conv::for_operands(Some(c.affinity), other_aff).left.is_none(),
+            None => false,
+        }
     }
 
-    /// Affinity of an expression without compiling it (columns of any visible table).
-    fn static_affinity(&self, e: &Expr) -> Option<Affinity> {
+    /// The comparison affinity of an expression without compiling it: `Some(None)` for no
+    /// affinity, `None` when it cannot be told (a column of an outer query).
+    fn static_affinity(&self, e: &Expr, sources: &[Source]) -> Option<Option<Affinity>> {
         match e {
-            Expr::Cast { type_name, .. } => Some(Affinity::of_type(Some(type_name))),
-            Expr::Column { .. } => Some(Affinity::Blob), // conservative: "has some affinity"
-            Expr::Collate { expr, .. } => self.static_affinity(expr),
-            _ => None,
+            Expr::Cast { type_name, .. } => Some(Some(Affinity::of_type(Some(type_name)))),
+            Expr::Column { table, name } => {
+                for s in sources {
+                    if table.as_deref().is_some_and(|q| !q.eq_ignore_ascii_case(&s.alias)) {
+                        continue;
+                    }
+                    if let Ok(Some(i)) = s.frame.find(table.as_deref(), name) {
+                        return Some(s.frame.cols[i].aff);
+                    }
+                }
+                None
+            }
+            Expr::Collate { expr, .. } => self.static_affinity(expr, sources),
+            Expr::Subquery(_) => None,
+            Expr::Unary { op: UnaryOp::Plus, .. } => Some(None),
+            _ => Some(None),
         }
     }
 
@@ -1096,7 +1178,9 @@ impl<'s> Planner<'s> {
                 }
             }
             if let Some(next) = cols.get(a.eq.len()) {
-                if let Some((_, ColCons::In(list))) = cons.iter().find(|(cc, k)| cc == next && matches!(k, ColCons::In(_))) {
+                if let Some((_, ColCons::In(list))) =
+                    cons.iter().find(|(cc, k)| cc == next && matches!(k, ColCons::In(_)))
+                {
                     a.in_list = Some(list.to_vec());
                 } else {
                     for (cc, k) in &cons {
@@ -1126,7 +1210,12 @@ impl<'s> Planner<'s> {
             // Prefer the table's own key on ties (no second lookup).
             let est = est * 2 + (ix != 0) as u64;
             let mut reads = 0u64;
-            for e in a.eq.iter().chain(a.in_list.iter().flatten()).chain(a.lo.iter().map(|x| &x.0)).chain(a.hi.iter().map(|x| &x.0)) {
+            for e in
+                a.eq.iter()
+                    .chain(a.in_list.iter().flatten())
+                    .chain(a.lo.iter().map(|x| &x.0))
+                    .chain(a.hi.iter().map(|x| &x.0))
+            {
                 reads |= self.mask_of(e, sources);
             }
             a.reads_left = reads & placed != 0;
@@ -1156,7 +1245,16 @@ impl<'s> Planner<'s> {
 
     /// Whether index `ix` holds every column of source `alias` that the query reads.
     #[allow(clippy::too_many_arguments)]
-    fn covers(&self, t: &TableDef, ix: &IndexDef, alias: &str, sel: &Select, order: &[OrderItem], conjs: &[Conj], lconjs: &[Vec<Conj>]) -> bool {
+    fn covers(
+        &self,
+        t: &TableDef,
+        ix: &IndexDef,
+        alias: &str,
+        sel: &Select,
+        order: &[OrderItem],
+        conjs: &[Conj],
+        lconjs: &[Vec<Conj>],
+    ) -> bool {
         let mut have: Vec<usize> = ix.columns.iter().map(|(c, _)| *c).collect();
         match &t.pk {
             PrimaryKey::Rowid { alias: a } => {
@@ -1167,6 +1265,8 @@ impl<'s> Planner<'s> {
             }
             PrimaryKey::Columns(cols) => have.extend(cols.iter().map(|(c, _)| *c)),
         }
+        // A column without a type may hold both 1 and 1.0, which keys do not tell apart.
+        have.retain(|c| *c >= t.columns.len() || t.columns[*c].affinity != Affinity::Blob);
         let frame = Frame::of_table(t, alias);
         let reads_only_key = |e: &Expr| -> bool {
             if has_subquery(e) {
@@ -1314,7 +1414,13 @@ impl<'s> Planner<'s> {
                     BinaryOp::Is | BinaryOp::IsNot => {
                         let conv = Conv::for_operands(l.aff, r.aff);
                         let coll = pick_coll(&l, &r);
-                        Typed::plain(CExpr::Is { l: Box::new(l.e), r: Box::new(r.e), negated: *op == BinaryOp::IsNot, conv, coll })
+                        Typed::plain(CExpr::Is {
+                            l: Box::new(l.e),
+                            r: Box::new(r.e),
+                            negated: *op == BinaryOp::IsNot,
+                            conv,
+                            coll,
+                        })
                     }
                     _ => {
                         let op = cmp_op(*op).ok_or_else(|| err("operator"))?;
@@ -1324,7 +1430,9 @@ impl<'s> Planner<'s> {
                     }
                 }
             }
-            Expr::IsNull { expr, negated } => Typed::plain(CExpr::IsNull(bx(self.compile(expr, frames, post)?), *negated)),
+            Expr::IsNull { expr, negated } => {
+                Typed::plain(CExpr::IsNull(bx(self.compile(expr, frames, post)?), *negated))
+            }
             Expr::Between { expr, low, high, negated } => {
                 let mk = |p: &mut Self, op: CmpOp| -> Result<CExpr> {
                     let x = p.compile(expr, frames, post)?;
@@ -1359,8 +1467,8 @@ impl<'s> Planner<'s> {
                 if outs.len() != 1 {
                     return Err(err(format!("sub-select returns {} columns - expected 1", outs.len())));
                 }
-                let conv = Conv::for_operands(x.aff, outs[0].aff);
-                Typed::plain(CExpr::InSub { e: Box::new(x.e), sub, negated: *negated, aff: conv.left })
+                let aff = super::expr::in_affinity(x.aff, outs[0].aff);
+                Typed::plain(CExpr::InSub { e: Box::new(x.e), sub, negated: *negated, aff })
             }
             Expr::Exists { query, negated } => {
                 let (sub, _) = self.subquery(query, frames)?;
@@ -1383,24 +1491,35 @@ impl<'s> Planner<'s> {
                 Typed::plain(CExpr::Like { e: Box::new(x.e), pat: Box::new(p.e), esc, negated: *negated, glob: *glob })
             }
             Expr::Case { operand, whens, else_ } => {
-                let operand = match operand {
-                    Some(o) => Some(Box::new(self.compile(o, frames, post)?.e)),
-                    None => None,
+                let (operand, op_aff) = match operand {
+                    Some(o) => {
+                        let t = self.compile(o, frames, post)?;
+                        (Some(Box::new(t.e)), t.aff)
+                    }
+                    None => (None, None),
                 };
                 let mut ws = Vec::new();
+                let mut convs = Vec::new();
                 for (w, t) in whens {
-                    ws.push((self.compile(w, frames, post)?.e, self.compile(t, frames, post)?.e));
+                    let wt = self.compile(w, frames, post)?;
+                    convs.push(Conv::for_operands(op_aff, wt.aff));
+                    ws.push((wt.e, self.compile(t, frames, post)?.e));
                 }
                 let else_ = match else_ {
                     Some(x) => Some(Box::new(self.compile(x, frames, post)?.e)),
                     None => None,
                 };
-                Typed::plain(CExpr::Case { operand, whens: ws, else_ })
+                Typed::plain(CExpr::Case { operand, whens: ws, convs, else_ })
             }
             Expr::Cast { expr, type_name } => {
                 let aff = Affinity::of_type(Some(type_name));
                 let x = self.compile(expr, frames, post)?;
-                Typed { e: CExpr::Cast(Box::new(x.e), aff), aff: Some(aff), coll: x.coll, explicit_coll: x.explicit_coll }
+                Typed {
+                    e: CExpr::Cast(Box::new(x.e), aff),
+                    aff: Some(aff),
+                    coll: x.coll,
+                    explicit_coll: x.explicit_coll,
+                }
             }
             Expr::Collate { expr, collation } => {
                 let c = Coll::by_name(collation)?;
@@ -1536,14 +1655,18 @@ fn resolve_alias_or_number(e: &Expr, items: &[(Expr, String)], group: bool) -> R
             }
         }
         Expr::Column { table: None, name } => {
-            match items.iter().find(|(x, n)| n.eq_ignore_ascii_case(name) && !matches!(x, Expr::Column { name: cn, .. } if cn.eq_ignore_ascii_case(name))) {
+            match items.iter().find(|(x, n)| {
+                n.eq_ignore_ascii_case(name)
+                    && !matches!(x, Expr::Column { name: cn, .. } if cn.eq_ignore_ascii_case(name))
+            }) {
                 Some((x, _)) if !group || !has_aggregate(x) => Ok(x.clone()),
                 _ => Ok(e.clone()),
             }
         }
-        Expr::Collate { expr, collation } => {
-            Ok(Expr::Collate { expr: Box::new(resolve_alias_or_number(expr, items, group)?), collation: collation.clone() })
-        }
+        Expr::Collate { expr, collation } => Ok(Expr::Collate {
+            expr: Box::new(resolve_alias_or_number(expr, items, group)?),
+            collation: collation.clone(),
+        }),
         _ => Ok(e.clone()),
     }
 }

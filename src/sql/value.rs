@@ -77,6 +77,7 @@ impl Affinity {
             },
             Affinity::Integer | Affinity::Numeric => match v {
                 Value::Text(ref s) => match parse_number(s) {
+                    Some(Value::Real(r)) => real_to_int_if_exact(r),
                     Some(n) => n,
                     None => v,
                 },
@@ -95,6 +96,9 @@ impl Affinity {
         }
     }
 }
+
+/// 2^63 as an f64: reals in `-TWO_63..TWO_63` convert to i64 exactly (when integral).
+pub const TWO_63: f64 = 9_223_372_036_854_775_808.0;
 
 /// `f64::trunc` without `std` (which `no_std` lacks): toward zero.
 pub fn trunc(r: f64) -> f64 {
@@ -137,7 +141,7 @@ pub fn ceil(r: f64) -> f64 {
 
 /// A REAL that holds an integral value in i64 range becomes an INTEGER (NUMERIC affinity).
 fn real_to_int_if_exact(r: f64) -> Value {
-    if fract(r) == 0.0 && r >= -9.223372036854775e18 && r <= 9.223372036854775e18 {
+    if fract(r) == 0.0 && (-TWO_63..TWO_63).contains(&r) {
         Value::Integer(r as i64)
     } else {
         Value::Real(r)
@@ -288,9 +292,9 @@ fn prefix_to_i64(b: &[u8]) -> i64 {
 pub fn real_to_i64(r: f64) -> i64 {
     if r.is_nan() {
         0
-    } else if r >= 9.223372036854775807e18 {
+    } else if r >= TWO_63 {
         i64::MAX
-    } else if r <= -9.223372036854775808e18 {
+    } else if r <= -TWO_63 {
         i64::MIN
     } else {
         r as i64
@@ -302,10 +306,10 @@ pub fn cmp_int_real(i: i64, r: f64) -> Ordering {
     if r.is_nan() {
         return Ordering::Greater;
     }
-    if r >= 9.223372036854775807e18 {
+    if r >= TWO_63 {
         return Ordering::Less;
     }
-    if r < -9.223372036854775808e18 {
+    if r < -TWO_63 {
         return Ordering::Greater;
     }
     let t = trunc(r) as i64; // exact: |r| < 2^63
