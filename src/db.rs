@@ -1608,6 +1608,18 @@ impl ReadTransaction {
         list_tables(self, self.snap.catalog_root)
     }
 
+    /// Root page and entry count of a table, for callers that cache them per snapshot.
+    #[cfg(feature = "sql")]
+    pub(crate) fn table_meta(&self, name: &str) -> Result<Option<(PageId, u64)>> {
+        btree::get(self, self.snap.catalog_root, name.as_bytes())?.map(|v| decode_meta(&v)).transpose()
+    }
+
+    /// A table handle from [`ReadTransaction::table_meta`]'s result.
+    #[cfg(feature = "sql")]
+    pub(crate) fn table_at(&self, (root, count): (PageId, u64)) -> ReadTable<'_> {
+        ReadTable { txn: self, root, count }
+    }
+
     /// The id of the last transaction this snapshot includes.
     pub fn txn_id(&self) -> u64 {
         self.snap.txn_id
@@ -1732,6 +1744,29 @@ impl WriteTransaction {
             t.write_catalog()?;
             list_tables(&*t, t.catalog_root)
         })
+    }
+
+    /// The value under `key` in `table` (None when the table does not exist): one lookup,
+    /// no table handle.
+    #[cfg(feature = "sql")]
+    pub(crate) fn get_in(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.with(|t| if t.table(table, false)? { t.get(table, key) } else { Ok(None) })
+    }
+
+    /// Insert into `table`, creating it if needed.
+    #[cfg(feature = "sql")]
+    pub(crate) fn put_in(&self, table: &str, key: &[u8], value: &[u8]) -> Result<()> {
+        check_table_name(table)?;
+        self.with(|t| {
+            t.table(table, true)?;
+            t.insert(table, key, value)
+        })
+    }
+
+    /// Remove from `table` (false when absent or the table does not exist).
+    #[cfg(feature = "sql")]
+    pub(crate) fn remove_in(&self, table: &str, key: &[u8]) -> Result<bool> {
+        self.with(|t| if t.table(table, false)? { t.remove(table, key) } else { Ok(false) })
     }
 
     /// Choose how [`WriteTransaction::commit`] reaches the device.

@@ -84,6 +84,10 @@ pub struct Connection {
     txn: Option<Txn>,
     schema: Arc<Schema>,
     loaded: bool,
+    /// The snapshot (engine txn id) whose schema generation was last checked.
+    checked_snapshot: Option<u64>,
+    /// The schema was checked in the current write transaction.
+    checked_write: bool,
     changes: u64,
     last_rowid: i64,
 }
@@ -107,19 +111,21 @@ fn err(m: impl Into<String>) -> Error {
 impl Connection {
     /// A connection on an existing database.
     pub fn new(db: Database) -> Result<Connection> {
-        Ok(Connection { db, txn: None, schema: Arc::new(Schema::default()), loaded: false, changes: 0, last_rowid: 0 })
+        Ok(Connection {
+            db,
+            txn: None,
+            schema: Arc::new(Schema::default()),
+            loaded: false,
+            checked_snapshot: None,
+            checked_write: false,
+            changes: 0,
+            last_rowid: 0,
+        })
     }
 
     /// A connection on a fresh in-memory database.
     pub fn memory() -> Connection {
-        Connection {
-            db: Database::memory(),
-            txn: None,
-            schema: Arc::new(Schema::default()),
-            loaded: false,
-            changes: 0,
-            last_rowid: 0,
-        }
+        Connection::new(Database::memory()).unwrap_or_else(|_| unreachable!("new cannot fail"))
     }
 
     /// Open (or create) a database file and connect to it.
@@ -231,6 +237,7 @@ impl Connection {
                     return Err(err("cannot start a transaction within a transaction"));
                 }
                 self.txn = Some(Txn::Write(self.db.begin_write()?));
+                self.checked_write = false;
                 return Ok(self.empty_rows());
             }
             Statement::Commit => {
@@ -252,14 +259,22 @@ impl Connection {
             // Reads: the open transaction, or a fresh snapshot.
             let snapshot = match &self.txn {
                 Some(_) => None,
-                None => Some(Txn::Read(self.db.begin_read()?)),
+                None => Some(Txn::read(self.db.begin_read()?)),
             };
             let txn_ref: &Txn = match (&snapshot, &self.txn) {
                 (Some(s), _) => s,
                 (None, Some(t)) => t,
                 (None, None) => return Err(err("no transaction")),
             };
-            Self::refresh_schema(&mut self.schema, &mut self.loaded, txn_ref)?;
+            // A snapshot already checked cannot have a different schema.
+            let snap_id = match txn_ref {
+                Txn::Read(r, _) => Some(r.txn_id()),
+                Txn::Write(_) => None,
+            };
+            if !(self.loaded && snap_id.is_some() && snap_id == self.checked_snapshot) {
+                Self::refresh_schema(&mut self.schema, &mut self.loaded, txn_ref)?;
+                self.checked_snapshot = snap_id;
+            }
             let compiled = Self::compiled(&self.schema, stmt, txn_ref)?;
             return match &*compiled {
                 Compiled::Query { plan, columns } => Ok(Rows {
@@ -286,8 +301,9 @@ impl Connection {
         let autocommit = self.txn.is_none();
         if autocommit {
             self.txn = Some(Txn::Write(self.db.begin_write()?));
+            self.checked_write = false;
         }
-        let mut undo = Undo { enabled: !autocommit, entries: Vec::new() };
+        let mut undo = Undo { enabled: !autocommit, ..Undo::default() };
         let r = self.write_statement(stmt, &params, &mut undo);
         match r {
             Ok((res, columns)) => {
@@ -342,7 +358,12 @@ impl Connection {
     ) -> Result<(WriteResult, Vec<String>)> {
         let txn = self.txn.take().ok_or_else(|| err("no transaction"))?;
         let r = (|| {
-            Self::refresh_schema(&mut self.schema, &mut self.loaded, &txn)?;
+            // Inside a write transaction only this connection changes the schema (and keeps
+            // `self.schema` in step), so one check per transaction is enough.
+            if !(self.loaded && self.checked_write) {
+                Self::refresh_schema(&mut self.schema, &mut self.loaded, &txn)?;
+                self.checked_write = true;
+            }
             let compiled = Self::compiled(&self.schema, stmt, &txn)?;
             let mut env = Env { txn: &txn, params, outer: Vec::new(), subs: Vec::new() };
             let mut w = Writer { txn: &txn, undo };

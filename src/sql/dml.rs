@@ -26,18 +26,32 @@ use crate::error::{Error, Result};
 pub struct Undo {
     /// Whether to record (inside explicit transactions).
     pub enabled: bool,
-    /// Entries in write order.
-    pub entries: Vec<(String, Vec<u8>, Option<Vec<u8>>)>,
+    /// Engine table names the entries refer to (by position).
+    pub tables: Vec<String>,
+    /// Entries in write order: (table position, key, previous value).
+    pub entries: Vec<(u32, Vec<u8>, Option<Vec<u8>>)>,
 }
 
 impl Undo {
+    fn record(&mut self, table: &str, key: &[u8], prior: Option<Vec<u8>>) {
+        let t = match self.tables.iter().position(|n| n == table) {
+            Some(i) => i,
+            None => {
+                self.tables.push(table.into());
+                self.tables.len() - 1
+            }
+        };
+        self.entries.push((t as u32, key.to_vec(), prior));
+    }
+
     /// Undo every recorded write, newest first.
     pub fn rollback(&mut self, txn: &Txn) -> Result<()> {
         while let Some((t, k, old)) = self.entries.pop() {
+            let t = &self.tables[t as usize];
             match old {
-                Some(v) => txn.put(&t, &k, &v)?,
+                Some(v) => txn.put(t, &k, &v)?,
                 None => {
-                    txn.remove(&t, &k)?;
+                    txn.remove(t, &k)?;
                 }
             }
         }
@@ -57,7 +71,7 @@ impl Writer<'_> {
     /// Write `key` whose previous value is `prior`.
     pub fn put(&mut self, table: &str, key: &[u8], value: &[u8], prior: Option<Vec<u8>>) -> Result<()> {
         if self.undo.enabled {
-            self.undo.entries.push((table.into(), key.to_vec(), prior));
+            self.undo.record(table, key, prior);
         }
         self.txn.put(table, key, value)
     }
@@ -65,7 +79,7 @@ impl Writer<'_> {
     /// Remove `key` whose value was `old`.
     pub fn del(&mut self, table: &str, key: &[u8], old: Vec<u8>) -> Result<()> {
         if self.undo.enabled {
-            self.undo.entries.push((table.into(), key.to_vec(), Some(old)));
+            self.undo.record(table, key, Some(old));
         }
         self.txn.remove(table, key).map(|_| ())
     }
@@ -386,7 +400,8 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env) -> Result<WriteResu
                 _ => return Err(conflict_error(t, &conflicts[0].1)),
             }
         }
-        let prior = w.txn.get(&t.storage, &key)?;
+        // After REPLACE removed the conflicting rows nothing is left under the key.
+        let prior = if conflicts.is_empty() { existing } else { None };
         insert_row(w, t, &key, &row, prior)?;
         res.changes += 1;
         if t.has_rowid() {
@@ -394,10 +409,8 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env) -> Result<WriteResu
             res.last_rowid = Some(id);
             // The next automatic rowid: one past the largest in the table (recomputed after
             // REPLACE deleted rows, as the largest may be gone).
-            auto = Some(match auto {
-                Some(a) => a.max(id.saturating_add(1)),
-                None => next_rowid(w.txn, t)?,
-            });
+            // (Computed lazily from the table when next needed.)
+            auto = auto.map(|a| a.max(id.saturating_add(1)));
         }
         if !p.returning.is_empty() {
             res.returned.push(p.returning.iter().map(|e| e.eval(&row, env)).collect::<Result<_>>()?);

@@ -14,6 +14,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 use core::cmp::Ordering;
 use core::ops::Bound;
 use hashbrown::{HashMap, HashSet};
@@ -33,8 +34,8 @@ pub type Row = Vec<Value>;
 /// The engine transaction a statement runs in.
 #[allow(clippy::large_enum_variant)] // one per statement or transaction
 pub enum Txn {
-    /// A snapshot for reading.
-    Read(ReadTransaction),
+    /// A snapshot for reading, with the tables' roots looked up so far.
+    Read(ReadTransaction, RefCell<HashMap<String, Option<(u64, u64)>>>),
     /// The write transaction.
     Write(WriteTransaction),
 }
@@ -44,19 +45,38 @@ fn read_only() -> Error {
 }
 
 impl Txn {
+    /// A read snapshot.
+    pub fn read(r: ReadTransaction) -> Txn {
+        Txn::Read(r, RefCell::new(HashMap::new()))
+    }
+
+    /// A handle on a table of a read snapshot (None: no such table), looking each table up
+    /// in the engine's catalog once per snapshot.
+    fn read_table<'a>(
+        r: &'a ReadTransaction,
+        cache: &RefCell<HashMap<String, Option<(u64, u64)>>>,
+        table: &str,
+    ) -> Result<Option<crate::ReadTable<'a>>> {
+        let hit = cache.borrow().get(table).copied();
+        let meta = match hit {
+            Some(m) => m,
+            None => {
+                let m = r.table_meta(table)?;
+                cache.borrow_mut().insert(table.into(), m);
+                m
+            }
+        };
+        Ok(meta.map(|m| r.table_at(m)))
+    }
+
     /// The value under `key` in engine table `table` (a missing table is empty).
     pub fn get(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self {
-            Txn::Read(r) => match r.open_table(table) {
-                Ok(t) => Ok(t.get(key)?.map(|g| g.to_vec())),
-                Err(Error::TableNotFound(_)) => Ok(None),
-                Err(e) => Err(e),
+            Txn::Read(r, c) => match Self::read_table(r, c, table)? {
+                Some(t) => Ok(t.get(key)?.map(|g| g.to_vec())),
+                None => Ok(None),
             },
-            Txn::Write(w) => match w.open_existing_table(table) {
-                Ok(t) => t.get(key),
-                Err(Error::TableNotFound(_)) => Ok(None),
-                Err(e) => Err(e),
-            },
+            Txn::Write(w) => w.get_in(table, key),
         }
     }
 
@@ -71,12 +91,8 @@ impl Txn {
         out: &mut Vec<(Vec<u8>, Vec<u8>)>,
     ) -> Result<bool> {
         match self {
-            Txn::Read(r) => {
-                let t = match r.open_table(table) {
-                    Ok(t) => t,
-                    Err(Error::TableNotFound(_)) => return Ok(true),
-                    Err(e) => return Err(e),
-                };
+            Txn::Read(r, c) => {
+                let Some(t) = Self::read_table(r, c, table)? else { return Ok(true) };
                 let mut it = t.range::<&[u8], _>((start, end))?;
                 for _ in 0..max {
                     let e = if reverse { it.next_back() } else { it.next() };
@@ -108,10 +124,9 @@ impl Txn {
     /// Number of entries in a table.
     pub fn count(&self, table: &str) -> Result<u64> {
         match self {
-            Txn::Read(r) => match r.open_table(table) {
-                Ok(t) => t.len(),
-                Err(Error::TableNotFound(_)) => Ok(0),
-                Err(e) => Err(e),
+            Txn::Read(r, c) => match Self::read_table(r, c, table)? {
+                Some(t) => t.len(),
+                None => Ok(0),
             },
             Txn::Write(w) => match w.open_existing_table(table) {
                 Ok(t) => t.len(),
@@ -125,22 +140,18 @@ impl Txn {
     pub fn writer(&self) -> Result<&WriteTransaction> {
         match self {
             Txn::Write(w) => Ok(w),
-            Txn::Read(_) => Err(read_only()),
+            Txn::Read(..) => Err(read_only()),
         }
     }
 
     /// Insert or replace.
     pub fn put(&self, table: &str, key: &[u8], value: &[u8]) -> Result<()> {
-        self.writer()?.open_table(table)?.insert(key, value)
+        self.writer()?.put_in(table, key, value)
     }
 
     /// Remove; returns whether the key was present.
     pub fn remove(&self, table: &str, key: &[u8]) -> Result<bool> {
-        match self.writer()?.open_existing_table(table) {
-            Ok(mut t) => t.remove(key),
-            Err(Error::TableNotFound(_)) => Ok(false),
-            Err(e) => Err(e),
-        }
+        self.writer()?.remove_in(table, key)
     }
 }
 
