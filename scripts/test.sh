@@ -35,6 +35,8 @@ cargo run -q --example quickstart -- "$tmp/quickstart.db"
 step "benchmarks, smoke size (TESSERA_BENCH_N=${TESSERA_BENCH_N:-20000})"
 TESSERA_BENCH_N="${TESSERA_BENCH_N:-20000}" TESSERA_BENCH_DIR="$tmp" cargo bench --bench peers
 cargo bench --bench micro -- --test
+step "SQL benchmark vs SQLite, smoke size (TESSERA_SQL_BENCH_N=${TESSERA_SQL_BENCH_N:-20000})"
+TESSERA_SQL_BENCH_N="${TESSERA_SQL_BENCH_N:-20000}" TESSERA_BENCH_DIR="$tmp" cargo bench --bench sql
 
 step "wasm bindings: format and clippy (wasm32)"
 cargo fmt --manifest-path wasm/Cargo.toml -- --check
