@@ -212,3 +212,30 @@ fn schema_and_rows_persist_across_reopen() {
     assert_eq!(ints(&mut c, "SELECT max(id) FROM t"), [4]);
     assert!(c.database().check().is_ok());
 }
+
+/// Small cases found by the differential test (`tests/sql_diff.rs`), pinned without the random
+/// generator: each runs its setup on a fresh database, then checks one query's rows.
+#[test]
+fn differential_regressions() {
+    use Value::Integer as I;
+    fn t(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+    type Case = (&'static [&'static str], &'static str, Vec<Vec<Value>>);
+    let cases: Vec<Case> = vec![
+        // REAL -> TEXT is SQLite's `%!.17g`: 17 digits unless a run of 9s or 0s can go.
+        (
+            &[],
+            "SELECT CAST(10000000000.5 + 0.0025 AS TEXT), 49.47 || '', CAST(0.1 + 0.2 AS TEXT)",
+            vec![vec![t("10000000000.502501"), t("49.47"), t("0.30000000000000004")]],
+        ),
+        (&[], "SELECT length(group_concat(a - -2.5e-3)) FROM (SELECT 10000000000.5 AS a)", vec![vec![I(18)]]),
+    ];
+    for (setup, query, expected) in cases {
+        let mut c = Connection::memory();
+        for s in setup {
+            exec(&mut c, s);
+        }
+        assert_eq!(rows(&mut c, query), expected, "{query}");
+    }
+}

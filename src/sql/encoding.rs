@@ -61,9 +61,7 @@ fn f64_from_key(b: [u8; 8]) -> f64 {
 }
 
 fn needs_exact(f: f64) -> bool {
-    f.abs() >= TWO_53
-        && super::value::fract(f) == 0.0
-        && (-super::value::TWO_63..super::value::TWO_63).contains(&f)
+    f.abs() >= TWO_53 && super::value::fract(f) == 0.0 && (-super::value::TWO_63..super::value::TWO_63).contains(&f)
 }
 
 /// Append the key encoding of a value; every key of a value equal to `v` starts with it.

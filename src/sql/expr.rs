@@ -437,7 +437,11 @@ pub fn cast(v: Value, to: Affinity) -> Value {
         (Affinity::Blob, v) => Value::Blob(v.to_text().into_bytes()),
         (Affinity::Numeric, v @ (Value::Integer(_) | Value::Real(_))) => v,
         (Affinity::Numeric, v) => match v.to_numeric() {
-            Value::Real(r) if super::value::fract(r) == 0.0 && (-super::value::TWO_63..super::value::TWO_63).contains(&r) => Value::Integer(r as i64),
+            Value::Real(r)
+                if super::value::fract(r) == 0.0 && (-super::value::TWO_63..super::value::TWO_63).contains(&r) =>
+            {
+                Value::Integer(r as i64)
+            }
             n => n,
         },
     }
