@@ -230,6 +230,16 @@ fn differential_regressions() {
             vec![vec![t("10000000000.502501"), t("49.47"), t("0.30000000000000004")]],
         ),
         (&[], "SELECT length(group_concat(a - -2.5e-3)) FROM (SELECT 10000000000.5 AS a)", vec![vec![I(18)]]),
+        // A TEXT column compared with an untyped (BLOB affinity) column: neither side is
+        // converted, so -102 and 2.0 are below every text; no index seek with '-102' / '2.0'.
+        (
+            &[
+                "CREATE TABLE t(b TEXT UNIQUE, c)",
+                "INSERT INTO t VALUES ('', -102), ('-1.5', 2.0), ('x', 'x'), ('5', 5)",
+            ],
+            "SELECT y.b, y.c FROM t AS x JOIN t AS y ON y.c = x.c WHERE y.b BETWEEN x.c AND '10' ORDER BY 1",
+            vec![vec![t(""), I(-102)], vec![t("-1.5"), Value::Real(2.0)]],
+        ),
     ];
     for (setup, query, expected) in cases {
         let mut c = Connection::memory();
