@@ -248,4 +248,28 @@ fn differential_regressions() {
         }
         assert_eq!(rows(&mut c, query), expected, "{query}");
     }
+    // Statements that must fail, and whether as a constraint violation (SQLite's
+    // SQLITE_CONSTRAINT) or not.
+    let failing: Vec<(&[&str], &str, bool)> = vec![
+        // Setting an INTEGER PRIMARY KEY to NULL is a datatype mismatch (OP_MustBeInt), even
+        // with NOT NULL.
+        (
+            &["CREATE TABLE t(a INTEGER NOT NULL, b, PRIMARY KEY(a))", "INSERT INTO t VALUES (1, 2)"],
+            "UPDATE t SET a = NULL",
+            false,
+        ),
+        (
+            &["CREATE TABLE t(a INTEGER PRIMARY KEY, b)", "INSERT INTO t VALUES (1, 2)"],
+            "UPDATE OR IGNORE t SET a = NULL",
+            false,
+        ),
+    ];
+    for (setup, stmt, constraint) in failing {
+        let mut c = Connection::memory();
+        for s in setup {
+            exec(&mut c, s);
+        }
+        let e = c.execute(stmt, &[]).expect_err(stmt);
+        assert_eq!(matches!(e, Error::Constraint(_)), constraint, "{stmt}: {e}");
+    }
 }
