@@ -212,3 +212,64 @@ fn schema_and_rows_persist_across_reopen() {
     assert_eq!(ints(&mut c, "SELECT max(id) FROM t"), [4]);
     assert!(c.database().check().is_ok());
 }
+
+/// Small cases found by the differential test (`tests/sql_diff.rs`), pinned without the random
+/// generator: each runs its setup on a fresh database, then checks one query's rows.
+#[test]
+fn differential_regressions() {
+    use Value::Integer as I;
+    fn t(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+    type Case = (&'static [&'static str], &'static str, Vec<Vec<Value>>);
+    let cases: Vec<Case> = vec![
+        // REAL -> TEXT is SQLite's `%!.17g`: 17 digits unless a run of 9s or 0s can go.
+        (
+            &[],
+            "SELECT CAST(10000000000.5 + 0.0025 AS TEXT), 49.47 || '', CAST(0.1 + 0.2 AS TEXT)",
+            vec![vec![t("10000000000.502501"), t("49.47"), t("0.30000000000000004")]],
+        ),
+        (&[], "SELECT length(group_concat(a - -2.5e-3)) FROM (SELECT 10000000000.5 AS a)", vec![vec![I(18)]]),
+        // A TEXT column compared with an untyped (BLOB affinity) column: neither side is
+        // converted, so -102 and 2.0 are below every text; no index seek with '-102' / '2.0'.
+        (
+            &[
+                "CREATE TABLE t(b TEXT UNIQUE, c)",
+                "INSERT INTO t VALUES ('', -102), ('-1.5', 2.0), ('x', 'x'), ('5', 5)",
+            ],
+            "SELECT y.b, y.c FROM t AS x JOIN t AS y ON y.c = x.c WHERE y.b BETWEEN x.c AND '10' ORDER BY 1",
+            vec![vec![t(""), I(-102)], vec![t("-1.5"), Value::Real(2.0)]],
+        ),
+    ];
+    for (setup, query, expected) in cases {
+        let mut c = Connection::memory();
+        for s in setup {
+            exec(&mut c, s);
+        }
+        assert_eq!(rows(&mut c, query), expected, "{query}");
+    }
+    // Statements that must fail, and whether as a constraint violation (SQLite's
+    // SQLITE_CONSTRAINT) or not.
+    let failing: Vec<(&[&str], &str, bool)> = vec![
+        // Setting an INTEGER PRIMARY KEY to NULL is a datatype mismatch (OP_MustBeInt), even
+        // with NOT NULL.
+        (
+            &["CREATE TABLE t(a INTEGER NOT NULL, b, PRIMARY KEY(a))", "INSERT INTO t VALUES (1, 2)"],
+            "UPDATE t SET a = NULL",
+            false,
+        ),
+        (
+            &["CREATE TABLE t(a INTEGER PRIMARY KEY, b)", "INSERT INTO t VALUES (1, 2)"],
+            "UPDATE OR IGNORE t SET a = NULL",
+            false,
+        ),
+    ];
+    for (setup, stmt, constraint) in failing {
+        let mut c = Connection::memory();
+        for s in setup {
+            exec(&mut c, s);
+        }
+        let e = c.execute(stmt, &[]).expect_err(stmt);
+        assert_eq!(matches!(e, Error::Constraint(_)), constraint, "{stmt}: {e}");
+    }
+}

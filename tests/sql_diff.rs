@@ -1063,10 +1063,20 @@ fn type_rank(v: &Value) -> u8 {
     }
 }
 
-/// A total order on rows: SQLite's value order, then INTEGER before an equal REAL.
+/// A total order on rows: SQLite's value order on the whole row, then (between rows of equal
+/// values) INTEGER before an equal REAL. The types come last so that where `relaxed` lets an
+/// INTEGER match an equal REAL, the rows `(0, 'b')` and `(0.0, 'b')` still sort to the same
+/// place among the others (with the type compared per column, `(0.0, 'b')` would sort after
+/// `(0, 'c')`, and equal multisets would compare unequal).
 fn row_cmp(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
     for (x, y) in a.iter().zip(b) {
-        let o = x.total_cmp(y).then(type_rank(x).cmp(&type_rank(y)));
+        let o = x.total_cmp(y);
+        if o.is_ne() {
+            return o;
+        }
+    }
+    for (x, y) in a.iter().zip(b) {
+        let o = type_rank(x).cmp(&type_rank(y));
         if o.is_ne() {
             return o;
         }

@@ -469,9 +469,8 @@ fn update_one(
                 new[*a] = Value::Integer(i);
                 new[n] = Value::Integer(i);
             }
-            Value::Null => {
-                return Err(Error::Constraint(format!("NOT NULL constraint failed: {}.{}", t.name, t.columns[*a].name)))
-            }
+            // SQLite's OP_MustBeInt on the new rowid: NULL is no integer either (whatever the
+            // NOT NULL constraint or the conflict clause).
             _ => return Err(Error::Sql("datatype mismatch".into())),
         }
     }

@@ -1124,7 +1124,11 @@ impl<'s> Planner<'s> {
         if c.affinity.is_numeric() {
             return true;
         }
+        // Key probes get the column's affinity; a TEXT column compared with a BLOB-affinity
+        // column converts neither side (an integer there is below every TEXT key, not the
+        // text of its digits), so such a comparison cannot seek the TEXT column's keys.
         match self.static_affinity(other, sources) {
+            Some(Some(Affinity::Blob)) if c.affinity == Affinity::Text => false,
             Some(other_aff) => Conv::for_operands(Some(c.affinity), other_aff).left.is_none(),
             None => false,
         }

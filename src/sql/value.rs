@@ -435,9 +435,10 @@ impl core::fmt::Display for Value {
     }
 }
 
-/// Render a REAL as SQLite (3.4x and later) does: 15 significant digits when they read back
-/// as the same double, else 17; always with a decimal point or an exponent (used below 1e-4
-/// and from 1e17), e.g. `1.0`, `0.1`, `0.66666666666666663`, `1.0e+20`, `-2.5e-07`.
+/// Render a REAL as SQLite (3.54, `%!.17g`) does: 17 significant digits, shortened when the
+/// 16th and 15th digits are 9s (or the 14th-16th are 0s) and the shorter text reads back as the
+/// same double; always with a decimal point or an exponent (used below 1e-4 and from 1e17),
+/// e.g. `1.0`, `0.1`, `0.66666666666666663`, `10000000000.502501`, `1.0e+20`, `-2.5e-07`.
 pub fn format_real(r: f64) -> String {
     if r.is_nan() {
         return "NaN".into();
@@ -448,17 +449,9 @@ pub fn format_real(r: f64) -> String {
     if r == 0.0 {
         return "0.0".into();
     }
-    // d.dddddddddddddde[-]X, rounded to 15 significant digits, or 17 when 15 lose bits.
-    let mut e = format!("{:.14e}", r);
-    if e.parse::<f64>().ok() != Some(r) {
-        e = format!("{:.16e}", r);
-    }
-    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let neg = mant.starts_with('-');
-    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
-    let digits = digits.trim_end_matches('0');
-    let digits = if digits.is_empty() { "0" } else { digits };
+    let neg = r < 0.0;
+    let (digits, exp) = real_digits(if neg { -r } else { r });
+    let digits = digits.as_str();
     let mut out = String::new();
     if neg {
         out.push('-');
@@ -499,6 +492,185 @@ pub fn format_real(r: f64) -> String {
         }
     }
     out
+}
+
+/// The significant digits (no trailing zeros) and the decimal exponent of a positive finite
+/// double as SQLite's `sqlite3FpDecode(r, 17, 20)` produces them: 18 or 19 digits of
+/// `r * 10^p` from `sqlite3Fp2Convert10` (ported bit for bit: its 96-bit powers of ten are
+/// not exact far from 1), then the shortening rules of `%!.17g`, then rounding half up.
+fn real_digits(r: f64) -> (String, i32) {
+    let bits = r.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let mut m = bits & 0x000f_ffff_ffff_ffff;
+    let e = if biased == 0 {
+        let nn = m.leading_zeros() as i32;
+        m <<= nn;
+        -1074 - nn
+    } else {
+        m = (m << 11) | (1 << 63);
+        biased - 1086
+    };
+    // sqlite3Fp2Convert10(m, e, 18).
+    let p = 18 - 1 - (((e + 63) * 78913) >> 18);
+    let (pow, _) = power_of_ten(p);
+    let h = ((u128::from(m) * u128::from(pow)) >> 64) as u64;
+    let h = h >> -(e + ((p * 108853) >> 15) + 2);
+    let d = (h + ((h << 1) & 2)) >> 1;
+    let mut z: Vec<u8> = d.to_string().into_bytes();
+    let mut idp = z.len() as i32 - p; // value = 0.z * 10^idp
+    let n = z.len();
+    let reads_back = |v2: u64, scale: i32| format!("{v2}e{scale}").parse::<f64>().ok() == Some(r);
+    let mut keep = 17usize;
+    if n > 17 {
+        let at = |i: usize| z.get(i).copied().unwrap_or(b'0');
+        if at(15) == b'9' && at(14) == b'9' {
+            let mut jj = 14;
+            while jj > 0 && z[jj - 1] == b'9' {
+                jj -= 1;
+            }
+            let v2 = if jj == 0 { 1 } else { z[..jj].iter().fold(0u64, |a, d| a * 10 + u64::from(d - b'0')) + 1 };
+            if reads_back(v2, idp - jj as i32) {
+                keep = jj + 1;
+            }
+        } else if idp >= n as i32 || (at(13) == b'0' && at(14) == b'0' && at(15) == b'0') {
+            let mut jj = 13;
+            while z[jj - 1] == b'0' {
+                jj -= 1;
+            }
+            let v2 = z[..jj].iter().fold(0u64, |a, d| a * 10 + u64::from(d - b'0'));
+            if reads_back(v2, idp - jj as i32) {
+                keep = jj + 1;
+            }
+        }
+    }
+    if n > keep {
+        let round_up = z[keep] >= b'5';
+        z.truncate(keep);
+        if round_up {
+            let mut j = keep;
+            loop {
+                if j == 0 {
+                    z.insert(0, b'1');
+                    idp += 1;
+                    break;
+                }
+                j -= 1;
+                if z[j] == b'9' {
+                    z[j] = b'0';
+                } else {
+                    z[j] += 1;
+                    break;
+                }
+            }
+        }
+    }
+    while z.len() > 1 && z.last() == Some(&b'0') {
+        z.pop();
+    }
+    (String::from_utf8(z).unwrap_or_default(), idp - 1)
+}
+
+// SQLite's (3.54) powers of ten for double<->decimal conversion (`powerOfTen` in util.c,
+// tables from tool/mkfptab.c): the top 64 bits of 10^p, and the next 32.
+const POW10_BASE: [u64; 27] = [
+    0x8000000000000000,
+    0xa000000000000000,
+    0xc800000000000000,
+    0xfa00000000000000,
+    0x9c40000000000000,
+    0xc350000000000000,
+    0xf424000000000000,
+    0x9896800000000000,
+    0xbebc200000000000,
+    0xee6b280000000000,
+    0x9502f90000000000,
+    0xba43b74000000000,
+    0xe8d4a51000000000,
+    0x9184e72a00000000,
+    0xb5e620f480000000,
+    0xe35fa931a0000000,
+    0x8e1bc9bf04000000,
+    0xb1a2bc2ec5000000,
+    0xde0b6b3a76400000,
+    0x8ac7230489e80000,
+    0xad78ebc5ac620000,
+    0xd8d726b7177a8000,
+    0x878678326eac9000,
+    0xa968163f0a57b400,
+    0xd3c21bcecceda100,
+    0x84595161401484a0,
+    0xa56fa5b99019a5c8,
+];
+const POW10_SCALE: [u64; 26] = [
+    0x8049a4ac0c5811ae,
+    0xcf42894a5dce35ea,
+    0xa76c582338ed2621,
+    0x873e4f75e2224e68,
+    0xda7f5bf590966848,
+    0xb080392cc4349dec,
+    0x8e938662882af53e,
+    0xe65829b3046b0afa,
+    0xba121a4650e4ddeb,
+    0x964e858c91ba2655,
+    0xf2d56790ab41c2a2,
+    0xc428d05aa4751e4c,
+    0x9e74d1b791e07e48,
+    0xcccccccccccccccc,
+    0xcecb8f27f4200f3a,
+    0xa70c3c40a64e6c51,
+    0x86f0ac99b4e8dafd,
+    0xda01ee641a708de9,
+    0xb01ae745b101e9e4,
+    0x8e41ade9fbebc27d,
+    0xe5d3ef282a242e81,
+    0xb9a74a0637ce2ee1,
+    0x95f83d0a1fb69cd9,
+    0xf24a01a73cf2dccf,
+    0xc3b8358109e84f07,
+    0x9e19db92b4e31ba9,
+];
+const POW10_SCALE_LO: [u32; 26] = [
+    0x205b896d, 0x52064cad, 0xaf2af2b8, 0x5a7744a7, 0xaf39a475, 0xbd8d794e, 0x547eb47b, 0x0cb4a5a3, 0x92f34d62,
+    0x3a6a07f9, 0xfae27299, 0xaa97e14c, 0x775ea265, 0xcccccccc, 0x00000000, 0x999090b6, 0x69a028bb, 0xe80e6f48,
+    0x5ec05dd0, 0x14588f14, 0x8f1668c9, 0x6d953e2c, 0x4abdaf10, 0xbc633b39, 0x0a862f81, 0x6c07a2c2,
+];
+
+/// SQLite's `powerOfTen(p)`: the top 64 bits of 10^p and the next 32, for -348 <= p <= 347.
+fn power_of_ten(p: i32) -> (u64, u32) {
+    let (g, n);
+    if p < 0 {
+        if p == -1 {
+            return (POW10_SCALE[13], POW10_SCALE_LO[13]);
+        }
+        let (mut gg, mut nn) = (p / 27, p % 27);
+        if nn != 0 {
+            gg -= 1;
+            nn += 27;
+        }
+        g = gg;
+        n = nn;
+    } else if p < 27 {
+        return (POW10_BASE[p as usize], 0);
+    } else {
+        g = p / 27;
+        n = p % 27;
+    }
+    let s = POW10_SCALE[(g + 13) as usize];
+    let s_lo = POW10_SCALE_LO[(g + 13) as usize];
+    if n == 0 {
+        return (s, s_lo);
+    }
+    // sqlite3Multiply160: the upper 96 bits of ((s << 32) + s_lo) * base.
+    let b = POW10_BASE[n as usize];
+    let mut r = u128::from(s) * u128::from(b);
+    r += (u128::from(s_lo) * u128::from(b)) >> 32;
+    let mut lo = (r >> 32) as u32;
+    let mut x = (r >> 64) as u64;
+    if x & (1 << 63) == 0 {
+        x = (x << 1) | u64::from((lo >> 31) & 1);
+        lo = (lo << 1) | 1;
+    }
+    (x, lo)
 }
 
 /// Parse a whole string as a number the way numeric affinity does: optional surrounding
@@ -601,6 +773,12 @@ mod tests {
         assert_eq!(format_real(1e-5), "1.0e-05");
         assert_eq!(format_real(0.0001), "0.0001");
         assert_eq!(format_real(9007199254740993.0), "9007199254740992.0");
+        assert_eq!(format_real(10000000000.5 + 0.0025), "10000000000.502501");
+        assert_eq!(format_real(49.47), "49.47");
+        assert_eq!(format_real(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(format_real(1.0 / 3.0), "0.33333333333333332");
+        assert_eq!(format_real(100.0 / 3.0), "33.333333333333336");
+        assert_eq!(format_real(1.1 * 1.1), "1.2100000000000002");
     }
 
     #[test]
