@@ -1412,6 +1412,7 @@ fn parse_seed(s: &str) -> u64 {
 #[test]
 fn sql_matches_sqlite_on_random_workloads() {
     let selftest = std::env::var("TESSERA_DIFF_SELFTEST").is_ok_and(|v| v == "1");
+    let single = std::env::var("TESSERA_DIFF_SEED").is_ok();
     let seeds: Vec<u64> = match std::env::var("TESSERA_DIFF_SEED") {
         Ok(s) => vec![parse_seed(&s)],
         Err(_) => {
@@ -1470,7 +1471,11 @@ fn sql_matches_sqlite_on_random_workloads() {
         failures.len()
     );
     // The generator must produce statements that do something: mostly valid SQL, queries that
-    // return rows, DML that changes rows (measured on the SQLite side).
+    // return rows, DML that changes rows (measured on the SQLite side). Proportions over many
+    // cases; one case reproduced with TESSERA_DIFF_SEED may fall short of them.
+    if single {
+        return;
+    }
     assert!(total.queries > 0 && total.dml > 0, "no statement ran");
     let q = total.queries as f64;
     assert!(total.query_errors as f64 <= 0.05 * q, "too many queries fail on SQLite: {total:?}");
