@@ -480,7 +480,6 @@ pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64
         if unique && !pk {
             uniques.push(vec![(i, false)]);
         }
-        let _ = pk;
         columns.push(col);
     }
     if columns.is_empty() {

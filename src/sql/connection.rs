@@ -20,7 +20,7 @@ use core::cell::RefCell;
 use super::ast::{self, AlterAction, ConflictAction, InsertSource, Query, ResultColumn, SetExpr, Statement};
 use super::catalog::{self, lower, IndexDef, Schema, TableDef, ViewDef};
 use super::dml::{self, DeletePlan, InsertPlan, RowRules, Undo, UpdatePlan, WriteResult, Writer};
-use super::exec::{self, KeySpec, Op, Plan, Row, ScanPlan, Txn};
+use super::exec::{self, Op, Plan, Row, Txn};
 use super::expr::{CExpr, Env, SubResult};
 use super::parser::{ParsedStatement, Parser};
 use super::planner::{expr_sql, Frame, Planner};
@@ -171,7 +171,7 @@ impl Connection {
     /// stream their RETURNING rows).
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows<'_>> {
         let p = self.prepare(sql)?;
-        self.run(p, params)
+        self.run_ref(&p, params)
     }
 
     /// Parse one statement for repeated use.
@@ -198,10 +198,6 @@ impl Connection {
     /// Run a prepared query and stream its rows.
     pub fn query_prepared(&mut self, stmt: &Prepared, params: &[Value]) -> Result<Rows<'_>> {
         self.run_ref(stmt, params)
-    }
-
-    fn run(&mut self, p: Prepared, params: &[Value]) -> Result<Rows<'_>> {
-        self.run_ref(&p, params)
     }
 
     /// Make sure the cached schema matches the transaction's view.
@@ -533,8 +529,8 @@ fn compile(schema: &Schema, txn: &Txn, stmt: &Statement) -> Result<Compiled> {
                         None => None,
                         Some(up) => {
                             let mut frame = Frame::default();
-                            frame.cols.extend(table_frame(&t, &lower(&t.name)).cols);
-                            frame.cols.extend(table_frame(&t, "excluded").cols);
+                            frame.cols.extend(Frame::of_table(&t, &lower(&t.name)).cols);
+                            frame.cols.extend(Frame::of_table(&t, "excluded").cols);
                             let frames = vec![frame];
                             let mut sets = Vec::new();
                             for a in &up.sets {
@@ -573,7 +569,7 @@ fn compile(schema: &Schema, txn: &Txn, stmt: &Statement) -> Result<Compiled> {
             let t = writable(schema, &up.table)?;
             let alias = lower(up.alias.as_deref().unwrap_or(&up.table));
             let scan = table_scan(&mut p, &t, &up.table, up.alias.as_deref(), up.where_.as_ref())?;
-            let frames = vec![table_frame(&t, &alias)];
+            let frames = vec![Frame::of_table(&t, &alias)];
             let mut sets = Vec::new();
             for a in &up.sets {
                 let c = t.column(&a.column).ok_or_else(|| err(format!("no such column: {}", a.column)))?;
@@ -604,33 +600,6 @@ fn writable(schema: &Schema, name: &str) -> Result<Arc<TableDef>> {
         return Err(err(format!("cannot modify {name} because it is a view")));
     }
     Ok(schema.table(name)?.clone())
-}
-
-fn table_frame(t: &TableDef, alias: &str) -> Frame {
-    // A SELECT * FROM t plan gives exactly the table's frame; build it the same way.
-    let q_alias = alias.to_string();
-    let mut f = Frame::default();
-    for c in &t.columns {
-        f.cols.push(super::planner::FrameCol {
-            table: Some(q_alias.clone()),
-            name: c.name.clone(),
-            hidden: false,
-            shadowed: false,
-            aff: Some(c.affinity),
-            coll: c.collation.as_deref().and_then(|n| super::expr::Coll::by_name(n).ok()),
-        });
-    }
-    if t.has_rowid() {
-        f.cols.push(super::planner::FrameCol {
-            table: Some(q_alias),
-            name: "rowid".into(),
-            hidden: true,
-            shadowed: false,
-            aff: Some(super::value::Affinity::Integer),
-            coll: None,
-        });
-    }
-    f
 }
 
 /// Rows of `t` matching `where_`, in the table's row layout (columns + rowid).
@@ -673,13 +642,11 @@ fn table_scan(
         limit: None,
         offset: None,
     };
-    let _ = KeySpec::default;
-    let _: Option<ScanPlan> = None;
     Ok(p.plan_query(&q, &[])?.0)
 }
 
 fn row_rules(p: &mut Planner, t: &TableDef) -> Result<RowRules> {
-    let frames = vec![table_frame(t, &lower(&t.name))];
+    let frames = vec![Frame::of_table(t, &lower(&t.name))];
     let mut checks = Vec::new();
     for c in &t.checks {
         checks.push((p.compile_expr(c, &frames)?, expr_sql(c)));
@@ -695,7 +662,7 @@ fn row_rules(p: &mut Planner, t: &TableDef) -> Result<RowRules> {
 }
 
 fn returning(p: &mut Planner, t: &TableDef, cols: &[ResultColumn]) -> Result<(Vec<CExpr>, Vec<String>)> {
-    let frames = vec![table_frame(t, &lower(&t.name))];
+    let frames = vec![Frame::of_table(t, &lower(&t.name))];
     let mut exprs = Vec::new();
     let mut names = Vec::new();
     for rc in cols {

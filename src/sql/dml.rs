@@ -400,9 +400,8 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env) -> Result<WriteResu
                 _ => return Err(conflict_error(t, &conflicts[0].1)),
             }
         }
-        // After REPLACE removed the conflicting rows nothing is left under the key.
-        let prior = if conflicts.is_empty() { existing } else { None };
-        insert_row(w, t, &key, &row, prior)?;
+        // Nothing is under the key now: either there was no conflict, or REPLACE removed it.
+        insert_row(w, t, &key, &row, None)?;
         res.changes += 1;
         if t.has_rowid() {
             let id = row[n].to_i64();

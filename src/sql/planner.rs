@@ -284,7 +284,8 @@ pub fn expr_sql(e: &Expr) -> String {
 }
 
 impl Frame {
-    fn of_table(t: &TableDef, alias: &str) -> Frame {
+    /// The row layout of a scan of `t` under `alias`: its columns, then the hidden rowid.
+    pub fn of_table(t: &TableDef, alias: &str) -> Frame {
         let mut cols: Vec<FrameCol> = t
             .columns
             .iter()
@@ -418,7 +419,7 @@ impl<'s> Planner<'s> {
             SetExpr::Select(s) => self.plan_select(s, outer, &q.order_by)?,
             body => {
                 let (p, outs) = self.plan_set(body, outer)?;
-                let p = if q.order_by.is_empty() { p } else { self.sort_outputs(p, &outs, &q.order_by, outer)? };
+                let p = if q.order_by.is_empty() { p } else { self.sort_outputs(p, &outs, &q.order_by)? };
                 (p, outs)
             }
         };
@@ -439,13 +440,7 @@ impl<'s> Planner<'s> {
     }
 
     /// ORDER BY over the output of a compound or VALUES: terms must name output columns.
-    fn sort_outputs(
-        &mut self,
-        p: Arc<Plan>,
-        outs: &[OutCol],
-        order: &[OrderItem],
-        outer: &[Frame],
-    ) -> Result<Arc<Plan>> {
+    fn sort_outputs(&mut self, p: Arc<Plan>, outs: &[OutCol], order: &[OrderItem]) -> Result<Arc<Plan>> {
         let mut keys = Vec::new();
         for o in order {
             let idx = match &o.expr {
@@ -467,7 +462,6 @@ impl<'s> Planner<'s> {
                 Expr::Collate { collation, .. } => Coll::by_name(collation)?,
                 _ => Coll::Binary,
             };
-            let _ = outer;
             keys.push(SortKey {
                 expr: CExpr::Col { depth: 0, idx: idx as u32 },
                 desc: o.desc,
@@ -720,7 +714,6 @@ impl<'s> Planner<'s> {
         // Build the join tree.
         let mut plan: Option<Arc<Plan>> = None;
         let mut layout = Frame::default();
-        let mut offsets = vec![0usize; sources.len()];
         let mut placed = 0u64;
         for &si in &order_ix {
             let is_left = joins[si].0 == JoinKind::Left;
@@ -787,7 +780,6 @@ impl<'s> Planner<'s> {
             }
             let width = src.frame.cols.len();
             let mut new_layout = layout.clone();
-            offsets[si] = layout.cols.len();
             new_layout.cols.extend(src.frame.cols.iter().cloned());
             let mut join_frames = outer.to_vec();
             join_frames.push(new_layout.clone());
@@ -839,7 +831,6 @@ impl<'s> Planner<'s> {
             placed |= bit;
         }
         let mut plan = plan.unwrap_or_else(|| Arc::new(Plan::One));
-        let _ = offsets;
         let mut frames = outer.to_vec();
         frames.push(layout.clone());
         let rest: Vec<CExpr> =
@@ -1364,8 +1355,6 @@ impl<'s> Planner<'s> {
     fn compile_inner(&mut self, e: &Expr, frames: &[Frame], post: Option<&PostAgg>) -> Result<Typed> {
         if let Some(p) = post {
             if let Some(i) = p.group.iter().position(|g| g == e) {
-                let last = frames.last().map(|f| f.cols.len()).unwrap_or(0);
-                let _ = last;
                 let aff = match e {
                     Expr::Column { .. } => self.compile(e, frames, None).ok().and_then(|t| t.aff),
                     _ => None,
