@@ -35,7 +35,7 @@
 
 mod common;
 
-use common::Rng;
+use common::{env_usize, fs_type, target_dir, Rng};
 use std::error::Error;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -464,40 +464,6 @@ fn run_engine(spec: &EngineSpec, d: &Data, expected: &Expected, root: &Path) -> 
     drop(e);
     dir.close()?;
     Ok(out)
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(s) => s.replace('_', "").trim().parse().unwrap_or_else(|_| panic!("{name}={s}: not a number")),
-        Err(_) => default,
-    }
-}
-
-/// The cargo target dir: the bench binary lives in `<target>/<profile>/deps/`.
-fn target_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir);
-    }
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent()?.parent()?.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from("target"))
-}
-
-/// The file system type of the mount holding `path` (Linux: from /proc/self/mounts).
-fn fs_type(path: &Path) -> Option<String> {
-    let path = std::fs::canonicalize(path).ok()?;
-    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
-    let mut best: Option<(usize, String)> = None;
-    for line in mounts.lines() {
-        let mut f = line.split_whitespace();
-        let (_dev, mount, fstype) = (f.next()?, f.next()?, f.next()?);
-        let mount = mount.replace("\\040", " ");
-        if path.starts_with(&mount) && best.as_ref().is_none_or(|(len, _)| mount.len() > *len) {
-            best = Some((mount.len(), fstype.to_string()));
-        }
-    }
-    best.map(|(_, t)| t)
 }
 
 fn fmt_ms(v: f64) -> String {

@@ -1,4 +1,8 @@
-//! Shared by the benchmarks: the fixed-seed generator both use for their data.
+//! Shared by the benchmarks: the fixed-seed generator they use for their data, and the
+//! environment helpers of the peer and SQL benchmarks.
+#![allow(dead_code)] // each bench uses a subset
+
+use std::path::{Path, PathBuf};
 
 /// xorshift64* (Vigna): small, fast, and the same sequence on every platform.
 pub struct Rng(u64);
@@ -25,4 +29,39 @@ impl Rng {
         // Lemire's multiply-shift: unbiased enough for picking keys.
         ((self.next_u64() as u128 * n as u128) >> 64) as usize
     }
+}
+
+/// A count from the environment (`_` separators allowed), or `default` when unset.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(s) => s.replace('_', "").trim().parse().unwrap_or_else(|_| panic!("{name}={s}: not a number")),
+        Err(_) => default,
+    }
+}
+
+/// The cargo target dir: the bench binary lives in `<target>/<profile>/deps/`.
+pub fn target_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent()?.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+/// The file system type of the mount holding `path` (Linux: from /proc/self/mounts).
+pub fn fs_type(path: &Path) -> Option<String> {
+    let path = std::fs::canonicalize(path).ok()?;
+    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    let mut best: Option<(usize, String)> = None;
+    for line in mounts.lines() {
+        let mut f = line.split_whitespace();
+        let (_dev, mount, fstype) = (f.next()?, f.next()?, f.next()?);
+        let mount = mount.replace("\\040", " ");
+        if path.starts_with(&mount) && best.as_ref().is_none_or(|(len, _)| mount.len() > *len) {
+            best = Some((mount.len(), fstype.to_string()));
+        }
+    }
+    best.map(|(_, t)| t)
 }
