@@ -50,8 +50,11 @@
 //!
 //! Run: `cargo test --release --test sql_diff -- --nocapture`.
 
+mod common;
+
 use std::fmt::Write as _;
 
+use common::from_sqlite;
 use tessera::sql::Value;
 
 const DEFAULT_SEED: u64 = 0x5d1f_f00d_2024_0001;
@@ -150,17 +153,6 @@ fn sqlite_err(e: rusqlite::Error) -> DbError {
     let constraint =
         matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation);
     DbError { constraint, message: e.to_string() }
-}
-
-fn from_sqlite(v: rusqlite::types::ValueRef<'_>) -> Value {
-    use rusqlite::types::ValueRef;
-    match v {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) => Value::Integer(i),
-        ValueRef::Real(r) => Value::Real(r),
-        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-    }
 }
 
 impl Db for SqliteDb {

@@ -30,6 +30,8 @@
 //! Run: `cargo test --release --test sqllogictest -- --nocapture` (the index file has 10,000
 //! queries: the release profile is much faster).
 
+mod common;
+
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -37,6 +39,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use common::from_sqlite;
 use md5::{Digest, Md5};
 use tessera::sql::Value;
 
@@ -93,17 +96,6 @@ impl Engine for TesseraEngine {
 
 struct SqliteEngine {
     conn: rusqlite::Connection,
-}
-
-fn from_sqlite(v: rusqlite::types::ValueRef<'_>) -> Value {
-    use rusqlite::types::ValueRef;
-    match v {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) => Value::Integer(i),
-        ValueRef::Real(r) => Value::Real(r),
-        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-    }
 }
 
 impl Engine for SqliteEngine {

@@ -1,5 +1,6 @@
 //! Helpers shared by the robustness tests (`model`, `crash`, `faults`, `concurrency`,
-//! `fuzz_regress`). Each test crate uses a different subset.
+//! `fuzz_regress`) and the SQL tests that compare with SQLite (`sqllogictest`, `sql_diff`).
+//! Each test crate uses a different subset.
 #![allow(dead_code)]
 
 pub mod workload;
@@ -125,5 +126,18 @@ pub fn open_timeout<D: tessera::BlockDevice + 'static>(dev: D, opts: Options, ct
     match rx.recv_timeout(std::time::Duration::from_secs(20)) {
         Ok(r) => r,
         Err(_) => panic!("{ctx}: Database::open_device did not return within 20 s (deadlock?)"),
+    }
+}
+
+/// A value read from SQLite (rusqlite) as a Tessera SQL value.
+pub fn from_sqlite(v: rusqlite::types::ValueRef<'_>) -> tessera::sql::Value {
+    use rusqlite::types::ValueRef;
+    use tessera::sql::Value;
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Integer(i),
+        ValueRef::Real(r) => Value::Real(r),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
     }
 }
