@@ -62,7 +62,7 @@ pub enum Error {
     WriteTransactionInProgress,
     /// A previous device error left the in-memory state unknown; reopen the database.
     Poisoned,
-    /// SQL text that does not parse. `offset` is the byte offset into the statement text,
+    /// SQL text that does not parse. `offset` is the byte offset into the SQL text given,
     /// `line`/`column` (1-based) the same place for people.
     SqlSyntax {
         /// Byte offset of the offending token.
