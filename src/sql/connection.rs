@@ -90,6 +90,8 @@ pub struct Connection {
     checked_write: bool,
     changes: u64,
     last_rowid: i64,
+    /// Work-memory budget, temporary storage and spill counters (see `spill`).
+    pub(super) work: super::spill::WorkMem,
 }
 
 /// The rows of a query, streamed.
@@ -120,6 +122,7 @@ impl Connection {
             checked_write: false,
             changes: 0,
             last_rowid: 0,
+            work: Default::default(),
         })
     }
 
@@ -361,7 +364,7 @@ impl Connection {
                 self.checked_write = true;
             }
             let compiled = Self::compiled(&self.schema, stmt, &txn)?;
-            let mut env = Env { txn: &txn, params, outer: Vec::new(), subs: Vec::new() };
+            let mut env = Env { txn: &txn, params, work: &self.work, outer: Vec::new(), subs: Vec::new() };
             let mut w = Writer { txn: &txn, undo };
             match &*compiled {
                 Compiled::Insert(p, cols) => Ok((dml::insert(p, &mut w, &mut env)?, cols.clone())),
@@ -403,6 +406,7 @@ impl Iterator for Rows<'_> {
         let mut env = Env {
             txn,
             params: &self.params,
+            work: &self.conn.work,
             outer: core::mem::take(&mut self.outer),
             subs: core::mem::take(&mut self.subs),
         };
@@ -707,7 +711,8 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 Some(q) => {
                     let mut p = Planner::new(schema, txn);
                     let (plan, outs) = p.plan_query(q, &[])?;
-                    let mut env = Env { txn, params: &[], outer: Vec::new(), subs: Vec::new() };
+                    let work = super::spill::WorkMem::default();
+                    let mut env = Env { txn, params: &[], work: &work, outer: Vec::new(), subs: Vec::new() };
                     let mut op = exec::open(&plan);
                     let mut rows = Vec::new();
                     while let Some(r) = op.next(&mut env)? {
@@ -761,7 +766,8 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                     rules: RowRules { checks: Vec::new(), defaults: (0..t.columns.len()).map(|_| None).collect() },
                     returning: Vec::new(),
                 };
-                let mut env = Env { txn, params: &[], outer: Vec::new(), subs: Vec::new() };
+                let work = super::spill::WorkMem::default();
+                let mut env = Env { txn, params: &[], work: &work, outer: Vec::new(), subs: Vec::new() };
                 dml::insert(&p, w, &mut env)?;
             }
             Ok(())

@@ -3,9 +3,10 @@
 //!
 //! A plan is immutable and shared (`Arc`), so a prepared statement keeps it across runs;
 //! [`open`] instantiates fresh operator state for one run. Operators pull rows from their
-//! inputs one at a time (`Op::next`); only sorting, grouping, DISTINCT, set operations and
-//! the build side of a hash join hold rows in memory. Table scans read the engine in
-//! batches, continuing after the last key, so no engine borrow outlives a call.
+//! inputs one at a time (`Op::next`). Sorting, grouping, DISTINCT and set operations hold
+//! rows within the work-memory budget and spill past it (`spill`); the build side of a hash
+//! join is held in memory. Table scans read the engine in batches, continuing after the last
+//! key, so no engine borrow outlives a call.
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeSet, VecDeque};
@@ -15,7 +16,6 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::RefCell;
-use core::cmp::Ordering;
 use core::ops::Bound;
 use hashbrown::{HashMap, HashSet};
 
@@ -24,6 +24,7 @@ use super::catalog::{IndexDef, PrimaryKey, TableDef};
 use super::encoding::{self, decode_key, decode_row, encode_key_prefix, invert, prefix_successor, rowid_key};
 use super::expr::{conv, internal, CExpr, Coll, Env};
 use super::func::{Accumulator, AggregateKind};
+use super::spill::{self, Groups, Sorted, Sorter};
 use super::value::{Affinity, Value, TWO_63};
 use crate::error::{Error, Result};
 use crate::{ReadTransaction, WriteTransaction};
@@ -345,11 +346,25 @@ pub fn open(plan: &Arc<Plan>) -> Box<dyn Op> {
         Plan::HashJoin { left, .. } => {
             Box::new(HashOp { plan: plan.clone(), left: open(left), table: None, pending: VecDeque::new() })
         }
-        Plan::Aggregate { .. } | Plan::Sort { .. } | Plan::Compound { .. } => {
-            Box::new(Materialize { plan: plan.clone(), rows: None })
+        Plan::Aggregate { .. } => Box::new(AggOp { plan: plan.clone(), out: None }),
+        Plan::Sort { .. } => Box::new(SortOp { plan: plan.clone(), limit: None, out: None }),
+        Plan::Compound { .. } => Box::new(SetOp { plan: plan.clone(), stream: None, groups: None }),
+        Plan::Distinct { input } => {
+            Box::new(DistinctOp { input: open(input), seen: HashSet::new(), bytes: 0, spill: None, tail: None })
         }
-        Plan::Distinct { input } => Box::new(DistinctOp { input: open(input), seen: HashSet::new() }),
-        Plan::Limit { input, .. } => Box::new(LimitOp { plan: plan.clone(), input: open(input), left: None, skip: 0 }),
+        Plan::Limit { input, .. } => {
+            Box::new(LimitOp { plan: plan.clone(), input: open_limited(input, plan), left: None, skip: 0 })
+        }
+    }
+}
+
+/// Open the input of a LIMIT node: a sort reached through projections (which map rows one
+/// to one) learns the limit, to keep only the rows it can return.
+fn open_limited(plan: &Arc<Plan>, limit: &Arc<Plan>) -> Box<dyn Op> {
+    match &**plan {
+        Plan::Sort { .. } => Box::new(SortOp { plan: plan.clone(), limit: Some(limit.clone()), out: None }),
+        Plan::Project { input, .. } => Box::new(MapOp { plan: plan.clone(), input: open_limited(input, limit) }),
+        _ => open(plan),
     }
 }
 
@@ -955,155 +970,340 @@ impl Op for HashOp {
 }
 
 // ---------------------------------------------------------------------------------------
-// Grouping, sorting, set operations: compute all rows on first pull.
+// Grouping, sorting, DISTINCT, set operations: rows held against the work-memory budget,
+// spilled through the external sorter of `spill` past it.
 
-struct Materialize {
+/// LIMIT and OFFSET values (-1: no limit; offset at least 0).
+fn limit_values(limit: &Option<CExpr>, offset: &Option<CExpr>, env: &mut Env) -> Result<(i64, i64)> {
+    let num = |e: &Option<CExpr>, env: &mut Env| -> Result<i64> {
+        match e {
+            None => Ok(-1),
+            Some(e) => match e.eval(&[], env)?.to_numeric_if_text() {
+                Value::Integer(i) => Ok(i),
+                Value::Real(r) if super::value::fract(r) == 0.0 => Ok(r as i64),
+                _ => Err(Error::Sql("datatype mismatch".into())),
+            },
+        }
+    };
+    Ok((num(limit, env)?, num(offset, env)?.max(0)))
+}
+
+/// ORDER BY: an external sort on the terms' sort keys (a top-k when a LIMIT sits above).
+struct SortOp {
     plan: Arc<Plan>,
-    rows: Option<alloc::vec::IntoIter<Row>>,
+    /// The LIMIT node over this sort (through projections), if any.
+    limit: Option<Arc<Plan>>,
+    out: Option<Sorted>,
 }
 
-fn drain(plan: &Arc<Plan>, env: &mut Env) -> Result<Vec<Row>> {
-    let mut op = open(plan);
-    let mut rows = Vec::new();
-    while let Some(r) = op.next(env)? {
-        rows.push(r);
-    }
-    Ok(rows)
-}
-
-/// Compare two rows by sort keys already evaluated.
-fn cmp_keys(keys: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
-    for (k, (x, y)) in keys.iter().zip(a.iter().zip(b)) {
-        let o = match (x.is_null(), y.is_null()) {
-            (true, true) => Ordering::Equal,
-            (true, false) => {
-                if k.nulls_first {
-                    Ordering::Less
-                } else {
-                    Ordering::Greater
-                }
-            }
-            (false, true) => {
-                if k.nulls_first {
-                    Ordering::Greater
-                } else {
-                    Ordering::Less
-                }
-            }
-            _ => {
-                let o = k.coll.cmp(x, y);
-                if k.desc {
-                    o.reverse()
-                } else {
-                    o
-                }
-            }
-        };
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    Ordering::Equal
-}
-
-fn aggregate(input: &Arc<Plan>, group: &[CExpr], aggs: &[AggSpec], width: usize, env: &mut Env) -> Result<Vec<Row>> {
-    struct Group {
-        accs: Vec<Accumulator>,
-        first: Row,
-    }
-    let mut groups: HashMap<Vec<Value>, Group> = HashMap::new();
-    let mut op = open(input);
-    let mut args = Vec::new();
-    while let Some(row) = op.next(env)? {
-        let key: Vec<Value> = group.iter().map(|g| g.eval(&row, env)).collect::<Result<_>>()?;
-        let g = match groups.get_mut(&key) {
-            Some(g) => g,
-            None => {
-                let accs = aggs.iter().map(|a| Accumulator::new(a.kind, a.distinct)).collect();
-                groups.entry(key).or_insert(Group { accs, first: row.clone() })
-            }
-        };
-        for (acc, spec) in g.accs.iter_mut().zip(aggs) {
-            args.clear();
-            for a in &spec.args {
-                args.push(a.eval(&row, env)?);
-            }
-            acc.step(&args)?;
-        }
-    }
-    if groups.is_empty() && group.is_empty() {
-        let accs = aggs.iter().map(|a| Accumulator::new(a.kind, a.distinct)).collect();
-        groups.insert(Vec::new(), Group { accs, first: vec![Value::Null; width] });
-    }
-    let mut out: Vec<(Vec<Value>, Group)> = groups.into_iter().collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut rows = Vec::with_capacity(out.len());
-    for (key, mut g) in out {
-        let mut row = key;
-        for acc in &mut g.accs {
-            row.push(acc.finish()?);
-        }
-        row.extend(g.first);
-        rows.push(row);
-    }
-    Ok(rows)
-}
-
-impl Op for Materialize {
+impl Op for SortOp {
     fn next(&mut self, env: &mut Env) -> Result<Option<Row>> {
-        if self.rows.is_none() {
-            let rows = match &*self.plan {
-                Plan::Aggregate { input, group, aggs, input_width } => {
-                    aggregate(input, group, aggs, *input_width, env)?
-                }
-                Plan::Sort { input, keys } => {
-                    let mut op = open(input);
-                    let mut keyed = Vec::new();
-                    while let Some(r) = op.next(env)? {
-                        let k: Vec<Value> = keys.iter().map(|k| k.expr.eval(&r, env)).collect::<Result<_>>()?;
-                        keyed.push((k, r));
-                    }
-                    keyed.sort_by(|a, b| cmp_keys(keys, &a.0, &b.0));
-                    keyed.into_iter().map(|(_, r)| r).collect()
-                }
-                Plan::Compound { op, left, right } => {
-                    let l = drain(left, env)?;
-                    let r = drain(right, env)?;
-                    match op {
-                        CompoundOp::UnionAll => {
-                            let mut l = l;
-                            l.extend(r);
-                            l
-                        }
-                        CompoundOp::Union => l.into_iter().chain(r).collect::<BTreeSet<_>>().into_iter().collect(),
-                        CompoundOp::Intersect => {
-                            let r: BTreeSet<Row> = r.into_iter().collect();
-                            l.into_iter().filter(|x| r.contains(x)).collect::<BTreeSet<_>>().into_iter().collect()
-                        }
-                        CompoundOp::Except => {
-                            let r: BTreeSet<Row> = r.into_iter().collect();
-                            l.into_iter().filter(|x| !r.contains(x)).collect::<BTreeSet<_>>().into_iter().collect()
-                        }
-                    }
-                }
-                _ => return Err(internal("materialize")),
+        if self.out.is_none() {
+            let Plan::Sort { input, keys } = &*self.plan else { return Err(internal("sort")) };
+            let k = match self.limit.as_deref() {
+                // An error here is reported by the LIMIT operator itself.
+                Some(Plan::Limit { limit, offset, .. }) => match limit_values(limit, offset, env) {
+                    Ok((l, o)) if l >= 0 => Some((l as u64).saturating_add(o as u64).min(usize::MAX as u64) as usize),
+                    _ => None,
+                },
+                _ => None,
             };
-            self.rows = Some(rows.into_iter());
+            let work = env.work;
+            let mut sorter = Sorter::new(work.budget(), k);
+            let mut op = open(input);
+            while let Some(r) = op.next(env)? {
+                let mut key = Vec::new();
+                for k in keys {
+                    spill::sort_key(&mut key, &k.expr.eval(&r, env)?, k.desc, k.nulls_first, k.coll);
+                }
+                sorter.push(work, key, r)?;
+            }
+            self.out = Some(sorter.finish(work)?);
         }
-        Ok(self.rows.as_mut().and_then(Iterator::next))
+        match &mut self.out {
+            Some(s) => Ok(s.next_entry()?.map(|(_, r)| r)),
+            None => Ok(None),
+        }
     }
 }
 
+/// GROUP BY: a hash table of groups while it fits half the budget; rows of groups not in it
+/// by then go to an external sort on the group key and are aggregated as a stream, merged in
+/// key order with the table's groups.
+struct AggOp {
+    plan: Arc<Plan>,
+    out: Option<AggOut>,
+}
+
+struct AggOut {
+    /// Finished rows of the in-memory groups, in key order.
+    mem: core::iter::Peekable<alloc::vec::IntoIter<Row>>,
+    /// The spilled groups.
+    spilled: Option<Groups>,
+    /// The next finished spilled group.
+    next_spilled: Option<Row>,
+}
+
+/// Approximate bytes of a new in-memory group.
+fn group_bytes(key: &[Value], first: &[Value], aggs: usize) -> usize {
+    spill::row_bytes(key) + spill::row_bytes(first) + aggs * core::mem::size_of::<Accumulator>() + 64
+}
+
+fn step_aggs(
+    accs: &mut [Accumulator],
+    aggs: &[AggSpec],
+    row: &[Value],
+    args: &mut Vec<Value>,
+    env: &mut Env,
+) -> Result<()> {
+    for (acc, spec) in accs.iter_mut().zip(aggs) {
+        args.clear();
+        for a in &spec.args {
+            args.push(a.eval(row, env)?);
+        }
+        acc.step(args)?;
+    }
+    Ok(())
+}
+
+fn new_accs(aggs: &[AggSpec]) -> Vec<Accumulator> {
+    aggs.iter().map(|a| Accumulator::new(a.kind, a.distinct)).collect()
+}
+
+/// The output row of a group: key values, aggregate results, the group's first input row.
+fn group_row(mut key: Row, accs: &mut [Accumulator], first: Row) -> Result<Row> {
+    key.reserve(accs.len() + first.len());
+    for acc in accs {
+        key.push(acc.finish()?);
+    }
+    key.extend(first);
+    Ok(key)
+}
+
+impl AggOp {
+    fn start(&mut self, env: &mut Env) -> Result<AggOut> {
+        let Plan::Aggregate { input, group, aggs, input_width } = &*self.plan else {
+            return Err(internal("aggregate"));
+        };
+        struct Group {
+            accs: Vec<Accumulator>,
+            first: Row,
+        }
+        let work = env.work;
+        let budget = work.budget();
+        let mut groups: HashMap<Vec<Value>, Group> = HashMap::new();
+        let mut bytes = 0usize;
+        let mut sorter: Option<Sorter> = None;
+        let mut op = open(input);
+        let mut args = Vec::new();
+        while let Some(row) = op.next(env)? {
+            let key: Vec<Value> = group.iter().map(|g| g.eval(&row, env)).collect::<Result<_>>()?;
+            if let Some(g) = groups.get_mut(&key) {
+                step_aggs(&mut g.accs, aggs, &row, &mut args, env)?;
+                continue;
+            }
+            if sorter.is_none() && (bytes <= budget / 2 || groups.is_empty()) {
+                bytes += group_bytes(&key, &row, aggs.len());
+                let mut accs = new_accs(aggs);
+                step_aggs(&mut accs, aggs, &row, &mut args, env)?;
+                groups.insert(key, Group { accs, first: row });
+                continue;
+            }
+            // Over budget: this group is aggregated after an external sort by key.
+            work.note_buffered(bytes);
+            let s = sorter.get_or_insert_with(|| Sorter::new(budget - budget / 2, None));
+            let mut kb = Vec::new();
+            spill::group_key(&mut kb, &key);
+            let mut rec = key;
+            rec.extend(row);
+            s.push(work, kb, rec)?;
+        }
+        work.note_buffered(bytes);
+        if groups.is_empty() && group.is_empty() {
+            groups.insert(Vec::new(), Group { accs: new_accs(aggs), first: vec![Value::Null; *input_width] });
+        }
+        let mut sorted: Vec<(Vec<Value>, Group)> = groups.into_iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut rows = Vec::with_capacity(sorted.len());
+        for (key, mut g) in sorted {
+            rows.push(group_row(key, &mut g.accs, g.first)?);
+        }
+        let spilled = match sorter {
+            Some(s) => Some(Groups::new(s.finish(work)?)),
+            None => None,
+        };
+        Ok(AggOut { mem: rows.into_iter().peekable(), spilled, next_spilled: None })
+    }
+
+    /// The next group of the spilled rows (records are `key values ++ input row`).
+    fn next_spilled(&self, g: &mut Groups, env: &mut Env) -> Result<Option<Row>> {
+        let Plan::Aggregate { group, aggs, .. } = &*self.plan else { return Err(internal("aggregate")) };
+        let n = group.len();
+        let Some((key, mut rec)) = g.first()? else { return Ok(None) };
+        let body = spill::key_body(&key).to_vec();
+        let mut accs = new_accs(aggs);
+        let mut args = Vec::new();
+        step_aggs(&mut accs, aggs, &rec[n..], &mut args, env)?;
+        while let Some((_, r)) = g.more(&body)? {
+            step_aggs(&mut accs, aggs, &r[n..], &mut args, env)?;
+        }
+        let first = rec.split_off(n);
+        group_row(rec, &mut accs, first).map(Some)
+    }
+}
+
+impl Op for AggOp {
+    fn next(&mut self, env: &mut Env) -> Result<Option<Row>> {
+        if self.out.is_none() {
+            self.out = Some(self.start(env)?);
+        }
+        let Plan::Aggregate { group, .. } = &*self.plan else { return Err(internal("aggregate")) };
+        let n = group.len();
+        let mut out = self.out.take().ok_or_else(|| internal("aggregate state"))?;
+        let r = (|| {
+            if out.next_spilled.is_none() {
+                if let Some(g) = &mut out.spilled {
+                    out.next_spilled = self.next_spilled(g, env)?;
+                    if out.next_spilled.is_none() {
+                        out.spilled = None;
+                    }
+                }
+            }
+            // Both streams are in key order and share no key.
+            let take_mem = match (out.mem.peek(), &out.next_spilled) {
+                (Some(m), Some(s)) => m[..n] < s[..n],
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            Ok(if take_mem { out.mem.next() } else { out.next_spilled.take() })
+        })();
+        self.out = Some(out);
+        r
+    }
+}
+
+/// DISTINCT: rows stream out as first seen while the set of seen rows fits half the budget;
+/// after that, unseen rows are collected, deduplicated by an external sort on the row and
+/// sorted back into arrival order, and follow at the end.
 struct DistinctOp {
     input: Box<dyn Op>,
     seen: HashSet<Row>,
+    bytes: usize,
+    spill: Option<Sorter>,
+    tail: Option<Sorted>,
 }
+
 impl Op for DistinctOp {
     fn next(&mut self, env: &mut Env) -> Result<Option<Row>> {
+        let work = env.work;
+        let budget = work.budget();
         loop {
-            let Some(r) = self.input.next(env)? else { return Ok(None) };
-            if !self.seen.contains(&r) {
-                self.seen.insert(r.clone());
+            if let Some(t) = &mut self.tail {
+                return Ok(t.next_entry()?.map(|(_, r)| r));
+            }
+            match self.input.next(env)? {
+                Some(r) => {
+                    if self.seen.contains(&r) {
+                        continue;
+                    }
+                    if self.spill.is_none() && self.bytes <= budget / 2 {
+                        self.bytes += 2 * spill::row_bytes(&r);
+                        self.seen.insert(r.clone());
+                        return Ok(Some(r));
+                    }
+                    work.note_buffered(self.bytes);
+                    let s = self.spill.get_or_insert_with(|| Sorter::new(budget / 2, None));
+                    let mut key = Vec::new();
+                    spill::group_key(&mut key, &r);
+                    s.push(work, key, r)?;
+                }
+                None => {
+                    let Some(s) = self.spill.take() else { return Ok(None) };
+                    self.seen = HashSet::new();
+                    let mut groups = Groups::new(s.finish(work)?);
+                    let mut order = Sorter::new(budget, None);
+                    while let Some((k, r)) = groups.first()? {
+                        let body = spill::key_body(&k).to_vec();
+                        while groups.more(&body)?.is_some() {}
+                        // Back to arrival order: the first copy's sequence number.
+                        order.push(work, k[body.len()..].to_vec(), r)?;
+                    }
+                    drop(groups);
+                    self.tail = Some(order.finish(work)?);
+                }
+            }
+        }
+    }
+}
+
+/// UNION ALL streams both sides; UNION, INTERSECT and EXCEPT sort both sides' rows (tagged
+/// with their side) on the row and emit one row per group, in row order.
+struct SetOp {
+    plan: Arc<Plan>,
+    /// UNION ALL: the side being read (the right one once the left is done).
+    stream: Option<(Box<dyn Op>, bool)>,
+    groups: Option<Groups>,
+}
+
+impl Op for SetOp {
+    fn next(&mut self, env: &mut Env) -> Result<Option<Row>> {
+        let Plan::Compound { op, left, right } = &*self.plan else { return Err(internal("compound")) };
+        if *op == CompoundOp::UnionAll {
+            loop {
+                let (cur, on_right) = self.stream.get_or_insert_with(|| (open(left), false));
+                if let Some(r) = cur.next(env)? {
+                    return Ok(Some(r));
+                }
+                if *on_right {
+                    return Ok(None);
+                }
+                self.stream = Some((open(right), true));
+            }
+        }
+        if self.groups.is_none() {
+            let work = env.work;
+            let mut sorter = Sorter::new(work.budget(), None);
+            for (side, plan) in [(0, left), (1, right)] {
+                let mut input = open(plan);
+                while let Some(mut r) = input.next(env)? {
+                    let mut key = Vec::new();
+                    spill::group_key(&mut key, &r);
+                    r.push(Value::Integer(side));
+                    sorter.push(work, key, r)?;
+                }
+            }
+            self.groups = Some(Groups::new(sorter.finish(work)?));
+        }
+        let g = self.groups.as_mut().ok_or_else(|| internal("compound state"))?;
+        loop {
+            // As SQLite's ephemeral tables do, a later equal row replaces an earlier one: UNION
+            // keeps a group's last row, INTERSECT and EXCEPT its last left row.
+            let Some((k, mut last)) = g.first()? else { return Ok(None) };
+            let body = spill::key_body(&k).to_vec();
+            let is_right = |r: &Row| matches!(r.last(), Some(Value::Integer(1)));
+            let mut any_right = is_right(&last);
+            let mut last_left = None;
+            while let Some((_, r)) = g.more(&body)? {
+                let prev = core::mem::replace(&mut last, r);
+                if !is_right(&prev) {
+                    last_left = Some(prev);
+                }
+                any_right |= is_right(&last);
+            }
+            if !is_right(&last) {
+                last_left = Some(core::mem::take(&mut last));
+            }
+            let emit = match op {
+                CompoundOp::Union => Some(last_left.filter(|_| !any_right).unwrap_or(last)),
+                CompoundOp::Intersect => last_left.filter(|_| any_right),
+                CompoundOp::Except => last_left.filter(|_| !any_right),
+                CompoundOp::UnionAll => return Err(internal("union all")),
+            };
+            let emit = emit.map(|mut r| {
+                r.pop();
+                r
+            });
+            if let Some(r) = emit {
                 return Ok(Some(r));
             }
         }
@@ -1120,18 +1320,9 @@ impl Op for LimitOp {
     fn next(&mut self, env: &mut Env) -> Result<Option<Row>> {
         let Plan::Limit { limit, offset, .. } = &*self.plan else { return Err(internal("limit")) };
         if self.left.is_none() {
-            let num = |e: &Option<CExpr>, env: &mut Env| -> Result<i64> {
-                match e {
-                    None => Ok(-1),
-                    Some(e) => match e.eval(&[], env)?.to_numeric_if_text() {
-                        Value::Integer(i) => Ok(i),
-                        Value::Real(r) if super::value::fract(r) == 0.0 => Ok(r as i64),
-                        _ => Err(Error::Sql("datatype mismatch".into())),
-                    },
-                }
-            };
-            self.left = Some(num(limit, env)?);
-            self.skip = num(offset, env)?.max(0);
+            let (l, o) = limit_values(limit, offset, env)?;
+            self.left = Some(l);
+            self.skip = o;
         }
         loop {
             if self.left == Some(0) {

@@ -326,6 +326,8 @@ pub struct Env<'a> {
     pub txn: &'a Txn,
     /// Bound parameters.
     pub params: &'a [Value],
+    /// Work-memory budget and temporary storage for sorting and grouping.
+    pub work: &'a super::spill::WorkMem,
     /// Outer rows, innermost last (depth 1 is the last one).
     pub outer: Vec<Rc<[Value]>>,
     /// Cached results of uncorrelated subqueries.

@@ -9,7 +9,9 @@
 //!    expressions (`expr`).
 //! 4. `exec` runs the plan as a stream of rows over a read or write transaction; `dml` writes
 //!    rows and index entries; `encoding` maps rows and index entries to engine keys and
-//!    values; [`func`] holds the scalar and aggregate functions.
+//!    values; [`func`] holds the scalar and aggregate functions; [`spill`] keeps sorting
+//!    and grouping within the work-memory budget by spilling sorted runs to a temporary
+//!    database.
 //! 5. `connection` ties it together: [`Connection`] runs statements in autocommit or explicit
 //!    transactions and caches plans.
 //!
@@ -26,7 +28,9 @@ pub mod func;
 mod lexer;
 pub mod parser;
 mod planner;
+pub mod spill;
 pub mod value;
 
 pub use connection::{Connection, Prepared, Rows};
+pub use spill::SpillStats;
 pub use value::{Affinity, Value};
