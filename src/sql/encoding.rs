@@ -243,12 +243,23 @@ pub fn encode_row(out: &mut Vec<u8>, row: &[Value]) {
 
 /// Decode a row record, appending its values to `out`.
 pub fn decode_row(b: &[u8], out: &mut Vec<Value>) -> Result<()> {
+    decode_row_inner(b, None, out)
+}
+
+/// Decode a row record, reading TEXT and BLOB values only at positions where `needed` is true
+/// (elsewhere they read as NULL); positions past `needed` are decoded.
+pub fn decode_row_needed(b: &[u8], needed: &[bool], out: &mut Vec<Value>) -> Result<()> {
+    decode_row_inner(b, Some(needed), out)
+}
+
+fn decode_row_inner(b: &[u8], needed: Option<&[bool]>, out: &mut Vec<Value>) -> Result<()> {
     let mut at = 0;
     let n = get_varint(b, &mut at)?;
     if n > b.len() as u64 {
         return Err(bad("row"));
     }
-    for _ in 0..n {
+    out.reserve(n as usize);
+    for i in 0..n as usize {
         let tag = *b.get(at).ok_or_else(|| bad("row"))?;
         at += 1;
         let v = match tag {
@@ -267,7 +278,9 @@ pub fn decode_row(b: &[u8], out: &mut Vec<Value>) -> Result<()> {
                 let end = at.checked_add(len).filter(|e| *e <= b.len()).ok_or_else(|| bad("row"))?;
                 let bytes = &b[at..end];
                 at = end;
-                if tag == 3 {
+                if needed.is_some_and(|n| !n.get(i).copied().unwrap_or(true)) {
+                    Value::Null
+                } else if tag == 3 {
                     Value::Text(String::from(core::str::from_utf8(bytes).map_err(|_| bad("row text"))?))
                 } else {
                     Value::Blob(bytes.to_vec())

@@ -115,6 +115,50 @@ impl Txn {
         }
     }
 
+    /// Like [`Txn::scan`], but hands each entry to `f` without copying it (in a read
+    /// snapshot); returns whether the range is exhausted. `last` is set to the last key seen.
+    pub fn scan_each(
+        &self,
+        table: &str,
+        (start, end): (Bound<&[u8]>, Bound<&[u8]>),
+        reverse: bool,
+        max: usize,
+        last: &mut Vec<u8>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>,
+    ) -> Result<bool> {
+        match self {
+            Txn::Read(r, c) => {
+                let Some(t) = Self::read_table(r, c, table)? else { return Ok(true) };
+                let mut it = t.range::<&[u8], _>((start, end))?;
+                for _ in 0..max {
+                    let e = if reverse { it.next_back() } else { it.next() };
+                    match e {
+                        Some(e) => {
+                            let (k, v) = e?;
+                            f(&k, &v)?;
+                            last.clear();
+                            last.extend_from_slice(&k);
+                        }
+                        None => return Ok(true),
+                    }
+                }
+                Ok(false)
+            }
+            Txn::Write(_) => {
+                let mut out = Vec::new();
+                let done = self.scan(table, start, end, reverse, max, &mut out)?;
+                for (k, v) in &out {
+                    f(k, v)?;
+                }
+                if let Some((k, _)) = out.last() {
+                    last.clear();
+                    last.extend_from_slice(k);
+                }
+                Ok(done)
+            }
+        }
+    }
+
     /// Every entry of a table.
     pub fn scan_all(&self, table: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let mut out = Vec::new();
@@ -192,6 +236,9 @@ pub struct ScanPlan {
     pub keys: KeySpec,
     /// Visit keys in descending order.
     pub reverse: bool,
+    /// The row positions the query reads (None: all); the other columns read as NULL, and
+    /// their text and blobs are not decoded.
+    pub needed: Option<Arc<[bool]>>,
 }
 
 /// An aggregate in a grouping node.
@@ -422,7 +469,8 @@ impl Op for MapOp {
 
 struct ScanState {
     ranges: VecDeque<KeyRange>,
-    buf: VecDeque<(Vec<u8>, Vec<u8>)>,
+    /// Rows decoded from the last batch.
+    buf: VecDeque<Row>,
     cur: Option<KeyRange>,
     batch: usize,
 }
@@ -690,8 +738,16 @@ fn literal_default(e: &Option<super::ast::Expr>) -> Value {
 /// Decode a stored row (record + key) into the scan row layout: the columns, then the rowid
 /// for rowid tables.
 pub fn decode_table_row(table: &TableDef, key: &[u8], record: &[u8]) -> Result<Row> {
+    decode_table_row_needed(table, key, record, None)
+}
+
+/// [`decode_table_row`] decoding only the `needed` positions' text and blobs (others NULL).
+pub fn decode_table_row_needed(table: &TableDef, key: &[u8], record: &[u8], needed: Option<&[bool]>) -> Result<Row> {
     let mut row = Vec::with_capacity(table.row_width());
-    decode_row(record, &mut row)?;
+    match needed {
+        Some(n) => encoding::decode_row_needed(record, n, &mut row)?,
+        None => decode_row(record, &mut row)?,
+    }
     if row.len() > table.columns.len() {
         return Err(Error::Corrupted { page: 0, reason: alloc::format!("row of {} has too many columns", table.name) });
     }
@@ -737,6 +793,7 @@ impl ScanOp {
             Some(ix) => &ix.storage,
             None => &sp.table.storage,
         };
+        let txn = env.txn;
         loop {
             if st.cur.is_none() {
                 match st.ranges.pop_front() {
@@ -745,64 +802,69 @@ impl ScanOp {
                 }
             }
             let (start, end) = st.cur.as_ref().ok_or_else(|| internal("scan range"))?;
-            let mut got = Vec::new();
-            let done = env.txn.scan(storage, as_ref(start), as_ref(end), sp.reverse, st.batch, &mut got)?;
+            let mut last = Vec::new();
+            let buf = &mut st.buf;
+            let done = txn.scan_each(storage, (as_ref(start), as_ref(end)), sp.reverse, st.batch, &mut last, &mut |k, v| {
+                buf.push_back(make_row(sp, txn, k, v)?);
+                Ok(())
+            })?;
             st.batch = (st.batch * 2).min(1024);
-            if let Some((k, _)) = got.last() {
+            if !last.is_empty() {
                 let cur = st.cur.as_mut().ok_or_else(|| internal("scan range"))?;
                 if sp.reverse {
-                    cur.1 = Bound::Excluded(k.clone());
+                    cur.1 = Bound::Excluded(last);
                 } else {
-                    cur.0 = Bound::Excluded(k.clone());
+                    cur.0 = Bound::Excluded(last);
                 }
             }
             if done {
                 st.cur = None;
             }
-            if !got.is_empty() {
-                st.buf.extend(got);
+            if !st.buf.is_empty() {
                 return Ok(true);
             }
         }
     }
+}
 
-    fn make_row(&self, env: &mut Env, key: &[u8], val: &[u8]) -> Result<Option<Row>> {
-        let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
-        let t = &sp.table;
-        let Some(ix) = &sp.index else { return decode_table_row(t, key, val).map(Some) };
-        if sp.covering {
-            let mut vals = Vec::new();
-            let rk = index_row_key(ix, key, Some(&mut vals))?;
-            let mut row = vec![Value::Null; t.row_width()];
-            // Keys do not tell 1 from 1.0: the column affinity restores the stored type
-            // (the planner does not cover columns without a type, where both can occur).
-            for ((c, _), v) in ix.columns.iter().zip(vals) {
-                row[*c] = t.columns[*c].affinity.apply(v);
-            }
-            match &t.pk {
-                PrimaryKey::Rowid { alias } => {
-                    let id = encoding::decode_rowid(rk)?;
-                    row[t.columns.len()] = Value::Integer(id);
-                    if let Some(a) = alias {
-                        row[*a] = Value::Integer(id);
-                    }
-                }
-                PrimaryKey::Columns(cols) => {
-                    let mut pk = Vec::new();
-                    decode_pk(cols, rk, &mut pk)?;
-                    for (c, v) in pk {
-                        row[c] = t.columns[c].affinity.apply(v);
-                    }
-                }
-            }
-            return Ok(Some(row));
+/// The scan row of one engine entry (for a non-covering index scan, the table row it points
+/// at).
+fn make_row(sp: &ScanPlan, txn: &Txn, key: &[u8], val: &[u8]) -> Result<Row> {
+    let t = &sp.table;
+    let needed = sp.needed.as_deref();
+    let Some(ix) = &sp.index else { return decode_table_row_needed(t, key, val, needed) };
+    if sp.covering {
+        let mut vals = Vec::new();
+        let rk = index_row_key(ix, key, Some(&mut vals))?;
+        let mut row = vec![Value::Null; t.row_width()];
+        // Keys do not tell 1 from 1.0: the column affinity restores the stored type
+        // (the planner does not cover columns without a type, where both can occur).
+        for ((c, _), v) in ix.columns.iter().zip(vals) {
+            row[*c] = t.columns[*c].affinity.apply(v);
         }
-        let rk = index_row_key(ix, key, None)?;
-        match env.txn.get(&t.storage, rk)? {
-            Some(rec) => decode_table_row(t, rk, &rec).map(Some),
-            None => {
-                Err(Error::Corrupted { page: 0, reason: alloc::format!("index {} points at a missing row", ix.name) })
+        match &t.pk {
+            PrimaryKey::Rowid { alias } => {
+                let id = encoding::decode_rowid(rk)?;
+                row[t.columns.len()] = Value::Integer(id);
+                if let Some(a) = alias {
+                    row[*a] = Value::Integer(id);
+                }
             }
+            PrimaryKey::Columns(cols) => {
+                let mut pk = Vec::new();
+                decode_pk(cols, rk, &mut pk)?;
+                for (c, v) in pk {
+                    row[c] = t.columns[c].affinity.apply(v);
+                }
+            }
+        }
+        return Ok(row);
+    }
+    let rk = index_row_key(ix, key, None)?;
+    match txn.get(&t.storage, rk)? {
+        Some(rec) => decode_table_row_needed(t, rk, &rec, needed),
+        None => {
+            Err(Error::Corrupted { page: 0, reason: alloc::format!("index {} points at a missing row", ix.name) })
         }
     }
 }
@@ -825,11 +887,8 @@ impl Op for ScanOp {
         }
         loop {
             let st = self.state.as_mut().ok_or_else(|| internal("scan state"))?;
-            if let Some((k, v)) = st.buf.pop_front() {
-                if let Some(row) = self.make_row(env, &k, &v)? {
-                    return Ok(Some(row));
-                }
-                continue;
+            if let Some(row) = st.buf.pop_front() {
+                return Ok(Some(row));
             }
             if !self.fill(env)? {
                 return Ok(None);
@@ -1096,12 +1155,17 @@ impl AggOp {
         let mut sorter: Option<Sorter> = None;
         let mut op = open(input);
         let mut args = Vec::new();
+        let mut key: Vec<Value> = Vec::with_capacity(group.len());
         while let Some(row) = op.next(env)? {
-            let key: Vec<Value> = group.iter().map(|g| g.eval(&row, env)).collect::<Result<_>>()?;
-            if let Some(g) = groups.get_mut(&key) {
+            key.clear();
+            for g in group {
+                key.push(g.eval(&row, env)?);
+            }
+            if let Some(g) = groups.get_mut(key.as_slice()) {
                 step_aggs(&mut g.accs, aggs, &row, &mut args, env)?;
                 continue;
             }
+            let key = core::mem::replace(&mut key, Vec::with_capacity(group.len()));
             if sorter.is_none() && (bytes <= budget / 2 || groups.is_empty()) {
                 bytes += group_bytes(&key, &row, aggs.len());
                 let mut accs = new_accs(aggs);

@@ -343,7 +343,27 @@ fn int_or_real(r: Option<i64>, f: impl FnOnce() -> f64) -> Value {
 
 /// Arithmetic on two values with SQLite's rules (integer overflow becomes real, division by
 /// zero is NULL).
+#[inline]
 pub fn arith(op: Arith, a: Value, b: Value) -> Result<Value> {
+    // Integers without overflow: the common case, inline.
+    if let (Value::Integer(x), Value::Integer(y)) = (&a, &b) {
+        let (x, y) = (*x, *y);
+        let r = match op {
+            Arith::Add => x.checked_add(y),
+            Arith::Sub => x.checked_sub(y),
+            Arith::Mul => x.checked_mul(y),
+            Arith::Div if y != 0 => x.checked_div(y),
+            Arith::Rem if y != 0 => Some(x.checked_rem(y).unwrap_or(0)),
+            _ => None,
+        };
+        if let Some(r) = r {
+            return Ok(Value::Integer(r));
+        }
+    }
+    arith_values(op, a, b)
+}
+
+fn arith_values(op: Arith, a: Value, b: Value) -> Result<Value> {
     if a.is_null() || b.is_null() {
         return Ok(Value::Null);
     }
@@ -457,8 +477,19 @@ fn bool_val(b: Option<bool>) -> Value {
 }
 
 impl CExpr {
-    /// Evaluate on `row`.
+    /// Evaluate on `row`. Columns and constants, the common leaves, take an inlined path; the
+    /// rest goes through `eval_node`.
+    #[inline]
     pub fn eval(&self, row: &[Value], env: &mut Env) -> Result<Value> {
+        match self {
+            CExpr::Col { depth: 0, idx } => Ok(row.get(*idx as usize).cloned().unwrap_or(Value::Null)),
+            CExpr::Const(v) => Ok(v.clone()),
+            _ => self.eval_node(row, env),
+        }
+    }
+
+    #[inline(never)]
+    fn eval_node(&self, row: &[Value], env: &mut Env) -> Result<Value> {
         Ok(match self {
             CExpr::Const(v) => v.clone(),
             CExpr::Param(i) => env.params.get(*i).cloned().unwrap_or(Value::Null),

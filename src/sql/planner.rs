@@ -737,6 +737,10 @@ impl<'s> Planner<'s> {
                 }
                 _ => false,
             };
+            let needed = match &src.kind {
+                SourceKind::Table(t) => self.needed_columns(t, &src.alias, sel, order, &conjs, &lconjs),
+                SourceKind::Sub(_) => None,
+            };
             let pool: &mut Vec<Conj> = if is_left { &mut lconjs[si] } else { &mut conjs };
             let mut right_frames = outer.to_vec();
             if correlated {
@@ -752,6 +756,7 @@ impl<'s> Planner<'s> {
                         covering,
                         keys,
                         reverse: false,
+                        needed: needed.clone(),
                     }))
                 }
                 (SourceKind::Table(t), None) => Arc::new(Plan::Scan(ScanPlan {
@@ -760,6 +765,7 @@ impl<'s> Planner<'s> {
                     covering: false,
                     keys: KeySpec::default(),
                     reverse: false,
+                    needed,
                 })),
                 (SourceKind::Sub(p), _) => p.clone(),
             };
@@ -1240,6 +1246,56 @@ impl<'s> Planner<'s> {
 
     /// Whether index `ix` holds every column of source `alias` that the query reads.
     #[allow(clippy::too_many_arguments)]
+    /// Which columns of table `t` (source `alias`) the SELECT reads (by row position), or
+    /// None when it may read any (`*`, subqueries, a name that does not resolve cleanly).
+    /// Scans decode only these; the others read as NULL.
+    #[allow(clippy::too_many_arguments)]
+    fn needed_columns(
+        &self,
+        t: &TableDef,
+        alias: &str,
+        sel: &Select,
+        order: &[OrderItem],
+        conjs: &[Conj],
+        lconjs: &[Vec<Conj>],
+    ) -> Option<Arc<[bool]>> {
+        let frame = Frame::of_table(t, alias);
+        let mut exprs: Vec<&Expr> = Vec::new();
+        for rc in &sel.columns {
+            match rc {
+                ResultColumn::Expr { expr, .. } => exprs.push(expr),
+                _ => return None,
+            }
+        }
+        exprs.extend(conjs.iter().chain(lconjs.iter().flatten()).map(|c| c.e));
+        exprs.extend(sel.group_by.iter());
+        exprs.extend(sel.having.iter());
+        exprs.extend(order.iter().map(|o| &o.expr));
+        let mut need = vec![false; frame.cols.len()];
+        let mut ok = true;
+        for e in exprs {
+            if has_subquery(e) {
+                return None;
+            }
+            walk(e, &mut |x| {
+                if let Expr::Column { table, name } = x {
+                    if table.as_deref().is_some_and(|q| !q.eq_ignore_ascii_case(alias)) {
+                        return;
+                    }
+                    match frame.find(table.as_deref(), name) {
+                        Ok(Some(i)) => match need.get_mut(i) {
+                            Some(n) => *n = true,
+                            None => ok = false,
+                        },
+                        Ok(None) => {}
+                        Err(_) => ok = false,
+                    }
+                }
+            });
+        }
+        ok.then(|| need.into())
+    }
+
     fn covers(
         &self,
         t: &TableDef,
