@@ -32,6 +32,9 @@ use crate::{ReadTransaction, WriteTransaction};
 /// A row.
 pub type Row = Vec<Value>;
 
+/// A callback on one engine entry (key, value).
+pub type EntryFn<'f> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'f;
+
 /// The engine transaction a statement runs in.
 #[allow(clippy::large_enum_variant)] // one per statement or transaction
 pub enum Txn {
@@ -124,7 +127,7 @@ impl Txn {
         reverse: bool,
         max: usize,
         last: &mut Vec<u8>,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>,
+        f: &mut EntryFn<'_>,
     ) -> Result<bool> {
         match self {
             Txn::Read(r, c) => {
@@ -370,6 +373,16 @@ pub enum Plan {
 pub trait Op {
     /// The next row, or None at the end.
     fn next(&mut self, env: &mut Env) -> Result<Option<Row>>;
+
+    /// Feed every remaining row to `f`, which may take the row (`mem::take`) or leave it:
+    /// operators that can reuse one row buffer (scans, filters) then do, which spares an
+    /// allocation per row for consumers that only read rows (grouping).
+    fn drain(&mut self, env: &mut Env, f: &mut dyn FnMut(&mut Env, &mut Row) -> Result<()>) -> Result<()> {
+        while let Some(mut r) = self.next(env)? {
+            f(env, &mut r)?;
+        }
+        Ok(())
+    }
 }
 
 /// Instantiate operators for one run of `plan`.
@@ -460,6 +473,28 @@ impl Op for MapOp {
                 }
                 _ => return Err(internal("map")),
             }
+        }
+    }
+
+    fn drain(&mut self, env: &mut Env, f: &mut dyn FnMut(&mut Env, &mut Row) -> Result<()>) -> Result<()> {
+        match &*self.plan {
+            Plan::Filter { pred, .. } => self.input.drain(env, &mut |env, row| {
+                if pred.test(row, env)? {
+                    f(env, row)?;
+                }
+                Ok(())
+            }),
+            Plan::Project { exprs, .. } => {
+                let mut out = Vec::new();
+                self.input.drain(env, &mut |env, row| {
+                    out.clear();
+                    for e in exprs {
+                        out.push(e.eval(row, env)?);
+                    }
+                    f(env, &mut out)
+                })
+            }
+            _ => Err(internal("map")),
         }
     }
 }
@@ -738,15 +773,25 @@ fn literal_default(e: &Option<super::ast::Expr>) -> Value {
 /// Decode a stored row (record + key) into the scan row layout: the columns, then the rowid
 /// for rowid tables.
 pub fn decode_table_row(table: &TableDef, key: &[u8], record: &[u8]) -> Result<Row> {
-    decode_table_row_needed(table, key, record, None)
+    let mut row = Vec::new();
+    decode_table_row_into(table, key, record, None, &mut row)?;
+    Ok(row)
 }
 
-/// [`decode_table_row`] decoding only the `needed` positions' text and blobs (others NULL).
-pub fn decode_table_row_needed(table: &TableDef, key: &[u8], record: &[u8], needed: Option<&[bool]>) -> Result<Row> {
-    let mut row = Vec::with_capacity(table.row_width());
+/// [`decode_table_row`] into `row` (cleared first), decoding only the `needed` positions'
+/// text and blobs (others NULL).
+fn decode_table_row_into(
+    table: &TableDef,
+    key: &[u8],
+    record: &[u8],
+    needed: Option<&[bool]>,
+    row: &mut Row,
+) -> Result<()> {
+    row.clear();
+    row.reserve(table.row_width());
     match needed {
-        Some(n) => encoding::decode_row_needed(record, n, &mut row)?,
-        None => decode_row(record, &mut row)?,
+        Some(n) => encoding::decode_row_needed(record, n, row)?,
+        None => decode_row(record, row)?,
     }
     if row.len() > table.columns.len() {
         return Err(Error::Corrupted { page: 0, reason: alloc::format!("row of {} has too many columns", table.name) });
@@ -757,7 +802,7 @@ pub fn decode_table_row_needed(table: &TableDef, key: &[u8], record: &[u8], need
     if table.has_rowid() {
         row.push(Value::Integer(encoding::decode_rowid(key)?));
     }
-    Ok(row)
+    Ok(())
 }
 
 /// Split an index key into the table's row key (the suffix after the indexed columns) and,
@@ -804,10 +849,11 @@ impl ScanOp {
             let (start, end) = st.cur.as_ref().ok_or_else(|| internal("scan range"))?;
             let mut last = Vec::new();
             let buf = &mut st.buf;
-            let done = txn.scan_each(storage, (as_ref(start), as_ref(end)), sp.reverse, st.batch, &mut last, &mut |k, v| {
-                buf.push_back(make_row(sp, txn, k, v)?);
-                Ok(())
-            })?;
+            let done =
+                txn.scan_each(storage, (as_ref(start), as_ref(end)), sp.reverse, st.batch, &mut last, &mut |k, v| {
+                    buf.push_back(make_row(sp, txn, k, v)?);
+                    Ok(())
+                })?;
             st.batch = (st.batch * 2).min(1024);
             if !last.is_empty() {
                 let cur = st.cur.as_mut().ok_or_else(|| internal("scan range"))?;
@@ -830,13 +876,21 @@ impl ScanOp {
 /// The scan row of one engine entry (for a non-covering index scan, the table row it points
 /// at).
 fn make_row(sp: &ScanPlan, txn: &Txn, key: &[u8], val: &[u8]) -> Result<Row> {
+    let mut row = Vec::new();
+    make_row_into(sp, txn, key, val, &mut row)?;
+    Ok(row)
+}
+
+/// [`make_row`] into `row` (cleared first).
+fn make_row_into(sp: &ScanPlan, txn: &Txn, key: &[u8], val: &[u8], row: &mut Row) -> Result<()> {
     let t = &sp.table;
     let needed = sp.needed.as_deref();
-    let Some(ix) = &sp.index else { return decode_table_row_needed(t, key, val, needed) };
+    let Some(ix) = &sp.index else { return decode_table_row_into(t, key, val, needed, row) };
     if sp.covering {
         let mut vals = Vec::new();
         let rk = index_row_key(ix, key, Some(&mut vals))?;
-        let mut row = vec![Value::Null; t.row_width()];
+        row.clear();
+        row.resize(t.row_width(), Value::Null);
         // Keys do not tell 1 from 1.0: the column affinity restores the stored type
         // (the planner does not cover columns without a type, where both can occur).
         for ((c, _), v) in ix.columns.iter().zip(vals) {
@@ -858,14 +912,12 @@ fn make_row(sp: &ScanPlan, txn: &Txn, key: &[u8], val: &[u8]) -> Result<Row> {
                 }
             }
         }
-        return Ok(row);
+        return Ok(());
     }
     let rk = index_row_key(ix, key, None)?;
     match txn.get(&t.storage, rk)? {
-        Some(rec) => decode_table_row_needed(t, rk, &rec, needed),
-        None => {
-            Err(Error::Corrupted { page: 0, reason: alloc::format!("index {} points at a missing row", ix.name) })
-        }
+        Some(rec) => decode_table_row_into(t, rk, &rec, needed, row),
+        None => Err(Error::Corrupted { page: 0, reason: alloc::format!("index {} points at a missing row", ix.name) }),
     }
 }
 
@@ -892,6 +944,52 @@ impl Op for ScanOp {
             }
             if !self.fill(env)? {
                 return Ok(None);
+            }
+        }
+    }
+
+    fn drain(&mut self, env: &mut Env, f: &mut dyn FnMut(&mut Env, &mut Row) -> Result<()>) -> Result<()> {
+        let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
+        if self.state.is_none() {
+            let ranges = scan_ranges(sp, env)?;
+            self.state = Some(ScanState { ranges: ranges.into(), buf: VecDeque::new(), cur: None, batch: 1024 });
+        }
+        let st = self.state.as_mut().ok_or_else(|| internal("scan state"))?;
+        while let Some(mut r) = st.buf.pop_front() {
+            f(env, &mut r)?;
+        }
+        let storage = match &sp.index {
+            Some(ix) => &ix.storage,
+            None => &sp.table.storage,
+        };
+        let txn = env.txn;
+        let mut row = Vec::new();
+        let mut last = Vec::new();
+        loop {
+            if st.cur.is_none() {
+                match st.ranges.pop_front() {
+                    Some(r) => st.cur = Some(r),
+                    None => return Ok(()),
+                }
+            }
+            let (start, end) = st.cur.as_ref().ok_or_else(|| internal("scan range"))?;
+            last.clear();
+            let done =
+                txn.scan_each(storage, (as_ref(start), as_ref(end)), sp.reverse, 1024, &mut last, &mut |k, v| {
+                    make_row_into(sp, txn, k, v, &mut row)?;
+                    f(env, &mut row)
+                })?;
+            if !last.is_empty() {
+                let cur = st.cur.as_mut().ok_or_else(|| internal("scan range"))?;
+                let b = Bound::Excluded(core::mem::take(&mut last));
+                if sp.reverse {
+                    cur.1 = b;
+                } else {
+                    cur.0 = b;
+                }
+            }
+            if done {
+                st.cur = None;
             }
         }
     }
@@ -924,11 +1022,11 @@ impl Op for LoopOp {
                 if *correlated {
                     self.right = Some(open(right));
                 } else if self.cache.is_none() {
-                    let mut op = open(right);
                     let mut rows = Vec::new();
-                    while let Some(r) = op.next(env)? {
-                        rows.push(r);
-                    }
+                    open(right).drain(env, &mut |_, r| {
+                        rows.push(core::mem::take(r));
+                        Ok(())
+                    })?;
                     self.cache = Some(Rc::new(rows));
                 }
                 continue;
@@ -985,14 +1083,13 @@ impl Op for HashOp {
         };
         if self.table.is_none() {
             let mut t: HashMap<Vec<Value>, Vec<Row>> = HashMap::new();
-            let mut op = open(right);
-            while let Some(r) = op.next(env)? {
-                let key: Vec<Value> = right_keys.iter().map(|k| k.eval(&r, env)).collect::<Result<_>>()?;
-                if key.iter().any(Value::is_null) {
-                    continue;
+            open(right).drain(env, &mut |env, r| {
+                let key: Vec<Value> = right_keys.iter().map(|k| k.eval(r, env)).collect::<Result<_>>()?;
+                if !key.iter().any(Value::is_null) {
+                    t.entry(key).or_default().push(core::mem::take(r));
                 }
-                t.entry(key).or_default().push(r);
-            }
+                Ok(())
+            })?;
             self.table = Some(t);
         }
         loop {
@@ -1069,14 +1166,13 @@ impl Op for SortOp {
             };
             let work = env.work;
             let mut sorter = Sorter::new(work.budget(), k);
-            let mut op = open(input);
-            while let Some(r) = op.next(env)? {
+            open(input).drain(env, &mut |env, r| {
                 let mut key = Vec::new();
                 for k in keys {
-                    spill::sort_key(&mut key, &k.expr.eval(&r, env)?, k.desc, k.nulls_first, k.coll);
+                    spill::sort_key(&mut key, &k.expr.eval(r, env)?, k.desc, k.nulls_first, k.coll);
                 }
-                sorter.push(work, key, r)?;
-            }
+                sorter.push(work, key, core::mem::take(r))
+            })?;
             self.out = Some(sorter.finish(work)?);
         }
         match &mut self.out {
@@ -1156,22 +1252,22 @@ impl AggOp {
         let mut op = open(input);
         let mut args = Vec::new();
         let mut key: Vec<Value> = Vec::with_capacity(group.len());
-        while let Some(row) = op.next(env)? {
+        op.drain(env, &mut |env, row| {
             key.clear();
             for g in group {
-                key.push(g.eval(&row, env)?);
+                key.push(g.eval(row, env)?);
             }
             if let Some(g) = groups.get_mut(key.as_slice()) {
-                step_aggs(&mut g.accs, aggs, &row, &mut args, env)?;
-                continue;
+                return step_aggs(&mut g.accs, aggs, row, &mut args, env);
             }
             let key = core::mem::replace(&mut key, Vec::with_capacity(group.len()));
+            let row = core::mem::take(row);
             if sorter.is_none() && (bytes <= budget / 2 || groups.is_empty()) {
                 bytes += group_bytes(&key, &row, aggs.len());
                 let mut accs = new_accs(aggs);
                 step_aggs(&mut accs, aggs, &row, &mut args, env)?;
                 groups.insert(key, Group { accs, first: row });
-                continue;
+                return Ok(());
             }
             // Over budget: this group is aggregated after an external sort by key.
             work.note_buffered(bytes);
@@ -1180,8 +1276,8 @@ impl AggOp {
             spill::group_key(&mut kb, &key);
             let mut rec = key;
             rec.extend(row);
-            s.push(work, kb, rec)?;
-        }
+            s.push(work, kb, rec)
+        })?;
         work.note_buffered(bytes);
         if groups.is_empty() && group.is_empty() {
             groups.insert(Vec::new(), Group { accs: new_accs(aggs), first: vec![Value::Null; *input_width] });
@@ -1328,13 +1424,13 @@ impl Op for SetOp {
             let work = env.work;
             let mut sorter = Sorter::new(work.budget(), None);
             for (side, plan) in [(0, left), (1, right)] {
-                let mut input = open(plan);
-                while let Some(mut r) = input.next(env)? {
+                open(plan).drain(env, &mut |_, r| {
                     let mut key = Vec::new();
-                    spill::group_key(&mut key, &r);
+                    spill::group_key(&mut key, r);
+                    let mut r = core::mem::take(r);
                     r.push(Value::Integer(side));
-                    sorter.push(work, key, r)?;
-                }
+                    sorter.push(work, key, r)
+                })?;
             }
             self.groups = Some(Groups::new(sorter.finish(work)?));
         }

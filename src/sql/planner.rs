@@ -1244,12 +1244,9 @@ impl<'s> Planner<'s> {
         Ok(k)
     }
 
-    /// Whether index `ix` holds every column of source `alias` that the query reads.
-    #[allow(clippy::too_many_arguments)]
     /// Which columns of table `t` (source `alias`) the SELECT reads (by row position), or
     /// None when it may read any (`*`, subqueries, a name that does not resolve cleanly).
     /// Scans decode only these; the others read as NULL.
-    #[allow(clippy::too_many_arguments)]
     fn needed_columns(
         &self,
         t: &TableDef,
@@ -1296,6 +1293,8 @@ impl<'s> Planner<'s> {
         ok.then(|| need.into())
     }
 
+    /// Whether index `ix` holds every column of source `alias` that the query reads.
+    #[allow(clippy::too_many_arguments)]
     fn covers(
         &self,
         t: &TableDef,
