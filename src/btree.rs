@@ -831,8 +831,8 @@ impl<'a> RangeState<'a> {
             Some(c) => c.advance(s)?,
         };
         let c = self.front.as_ref().expect("front cursor");
-        let met = self.back.as_ref().is_some_and(|b| c.key() >= b.key());
-        if !valid || met || !self.in_end(c.key()) {
+        let met = valid && self.back.as_ref().is_some_and(|b| c.key() >= b.key());
+        if !valid || met || (!matches!(self.end, Bound::Unbounded) && !self.in_end(c.key())) {
             self.done = true;
             return Ok(None);
         }

@@ -347,20 +347,25 @@ fn int_or_real(r: Option<i64>, f: impl FnOnce() -> f64) -> Value {
 pub fn arith(op: Arith, a: Value, b: Value) -> Result<Value> {
     // Integers without overflow: the common case, inline.
     if let (Value::Integer(x), Value::Integer(y)) = (&a, &b) {
-        let (x, y) = (*x, *y);
-        let r = match op {
-            Arith::Add => x.checked_add(y),
-            Arith::Sub => x.checked_sub(y),
-            Arith::Mul => x.checked_mul(y),
-            Arith::Div if y != 0 => x.checked_div(y),
-            Arith::Rem if y != 0 => Some(x.checked_rem(y).unwrap_or(0)),
-            _ => None,
-        };
-        if let Some(r) = r {
+        if let Some(r) = int_arith(op, *x, *y) {
             return Ok(Value::Integer(r));
         }
     }
     arith_values(op, a, b)
+}
+
+/// `x op y` on integers when the result is an integer SQLite would give too (no overflow,
+/// no division by zero); None otherwise.
+#[inline]
+fn int_arith(op: Arith, x: i64, y: i64) -> Option<i64> {
+    match op {
+        Arith::Add => x.checked_add(y),
+        Arith::Sub => x.checked_sub(y),
+        Arith::Mul => x.checked_mul(y),
+        Arith::Div if y != 0 => x.checked_div(y),
+        Arith::Rem if y != 0 => Some(x.checked_rem(y).unwrap_or(0)),
+        _ => None,
+    }
 }
 
 fn arith_values(op: Arith, a: Value, b: Value) -> Result<Value> {
@@ -488,6 +493,16 @@ impl CExpr {
         }
     }
 
+    /// The value of a current-row column or a constant, by reference.
+    #[inline]
+    fn leaf<'r>(&'r self, row: &'r [Value]) -> Option<&'r Value> {
+        match self {
+            CExpr::Col { depth: 0, idx } => row.get(*idx as usize),
+            CExpr::Const(v) => Some(v),
+            _ => None,
+        }
+    }
+
     #[inline(never)]
     fn eval_node(&self, row: &[Value], env: &mut Env) -> Result<Value> {
         Ok(match self {
@@ -510,6 +525,12 @@ impl CExpr {
                 v => Value::Integer(!v.to_i64()),
             },
             CExpr::Arith(op, a, b) => {
+                // Integer columns and constants: no clones.
+                if let (Some(Value::Integer(x)), Some(Value::Integer(y))) = (a.leaf(row), b.leaf(row)) {
+                    if let Some(r) = int_arith(*op, *x, *y) {
+                        return Ok(Value::Integer(r));
+                    }
+                }
                 let a = a.eval(row, env)?;
                 let b = b.eval(row, env)?;
                 arith(*op, a, b)?

@@ -163,6 +163,14 @@ fn cstr(s: &str) -> &str {
 
 /// `sqlite3_value_numeric_type`: text that is entirely a number (up to a NUL) becomes that
 /// number.
+/// [`numeric`] without a copy when `v` is already a number.
+fn numeric_ref(v: &Value) -> alloc::borrow::Cow<'_, Value> {
+    match v {
+        Value::Text(_) => alloc::borrow::Cow::Owned(numeric(v)),
+        other => alloc::borrow::Cow::Borrowed(other),
+    }
+}
+
 fn numeric(v: &Value) -> Value {
     match v {
         Value::Text(s) => parse_number(cstr(s)).unwrap_or_else(|| v.clone()),
@@ -1440,8 +1448,8 @@ impl Accumulator {
         self.count += 1;
         match self.kind {
             AggregateKind::Count | AggregateKind::CountStar => {}
-            AggregateKind::Sum | AggregateKind::Total | AggregateKind::Avg => match numeric(v) {
-                Value::Integer(i) if !self.approx => match self.isum.checked_add(i) {
+            AggregateKind::Sum | AggregateKind::Total | AggregateKind::Avg => match numeric_ref(v).as_ref() {
+                &Value::Integer(i) if !self.approx => match self.isum.checked_add(i) {
                     Some(s) => self.isum = s,
                     None => {
                         self.overflow = true;
@@ -1449,7 +1457,7 @@ impl Accumulator {
                         self.add_int(i);
                     }
                 },
-                Value::Integer(i) => self.add_int(i),
+                &Value::Integer(i) => self.add_int(i),
                 other => {
                     if self.approx {
                         self.overflow = false;
