@@ -48,7 +48,8 @@ fn setup(n: usize) -> (Connection, rusqlite::Connection) {
             Value::Text(format!("{}{}", words[(x >> 8) as usize % 8], (x >> 12) % 40))
         };
         let r = if x.is_multiple_of(11) { Value::Null } else { Value::Real(((x >> 16) % 4000) as f64 * 0.25 - 300.0) };
-        let b = if x.is_multiple_of(7) { Value::Null } else { Value::Blob(vec![(x >> 20) as u8 % 4, 0, (x >> 24) as u8]) };
+        let b =
+            if x.is_multiple_of(7) { Value::Null } else { Value::Blob(vec![(x >> 20) as u8 % 4, 0, (x >> 24) as u8]) };
         let m = match (x >> 28) % 6 {
             0 => Value::Null,
             1 => Value::Integer(((x >> 32) % 50) as i64),
