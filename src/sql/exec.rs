@@ -1303,9 +1303,12 @@ impl AggOp {
         let body = spill::key_body(&key).to_vec();
         let mut accs = new_accs(aggs);
         let mut args = Vec::new();
-        step_aggs(&mut accs, aggs, &rec[n..], &mut args, env)?;
+        fn input(r: &[Value], n: usize) -> Result<&[Value]> {
+            r.get(n..).ok_or_else(|| internal("short spilled group record"))
+        }
+        step_aggs(&mut accs, aggs, input(&rec, n)?, &mut args, env)?;
         while let Some((_, r)) = g.more(&body)? {
-            step_aggs(&mut accs, aggs, &r[n..], &mut args, env)?;
+            step_aggs(&mut accs, aggs, input(&r, n)?, &mut args, env)?;
         }
         let first = rec.split_off(n);
         group_row(rec, &mut accs, first).map(Some)
