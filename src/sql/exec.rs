@@ -84,6 +84,24 @@ impl Txn {
         }
     }
 
+    /// Hand the value under `key` to `f` without copying it (in a read snapshot); returns
+    /// whether the key was found.
+    pub fn with_value(&self, table: &str, key: &[u8], f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<bool> {
+        match self {
+            Txn::Read(r, c) => match Self::read_table(r, c, table)? {
+                Some(t) => match t.get(key)? {
+                    Some(g) => f(&g).map(|_| true),
+                    None => Ok(false),
+                },
+                None => Ok(false),
+            },
+            Txn::Write(w) => match w.get_in(table, key)? {
+                Some(v) => f(&v).map(|_| true),
+                None => Ok(false),
+            },
+        }
+    }
+
     /// Up to `max` entries of a key range; returns whether the range is exhausted.
     pub fn scan(
         &self,
@@ -915,9 +933,10 @@ fn make_row_into(sp: &ScanPlan, txn: &Txn, key: &[u8], val: &[u8], row: &mut Row
         return Ok(());
     }
     let rk = index_row_key(ix, key, None)?;
-    match txn.get(&t.storage, rk)? {
-        Some(rec) => decode_table_row_into(t, rk, &rec, needed, row),
-        None => Err(Error::Corrupted { page: 0, reason: alloc::format!("index {} points at a missing row", ix.name) }),
+    if txn.with_value(&t.storage, rk, &mut |rec| decode_table_row_into(t, rk, rec, needed, row))? {
+        Ok(())
+    } else {
+        Err(Error::Corrupted { page: 0, reason: alloc::format!("index {} points at a missing row", ix.name) })
     }
 }
 
