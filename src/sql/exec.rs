@@ -857,12 +857,33 @@ impl ScanOp {
             None => &sp.table.storage,
         };
         let txn = env.txn;
+        // Equality on the rowid of a rowid table: a point lookup, no range cursor.
+        let point = sp.index.is_none()
+            && sp.table.has_rowid()
+            && sp.keys.eq.len() == 1
+            && sp.keys.in_list.is_none()
+            && sp.keys.lo.is_none()
+            && sp.keys.hi.is_none();
         loop {
             if st.cur.is_none() {
                 match st.ranges.pop_front() {
                     Some(r) => st.cur = Some(r),
                     None => return Ok(false),
                 }
+            }
+            if point {
+                if let Some((Bound::Included(k), _)) = st.cur.take() {
+                    let t = &sp.table;
+                    let mut row = Vec::new();
+                    if txn.with_value(storage, &k, &mut |rec| {
+                        decode_table_row_into(t, &k, rec, sp.needed.as_deref(), &mut row)
+                    })? {
+                        st.buf.push_back(row);
+                        return Ok(true);
+                    }
+                    continue;
+                }
+                return Err(internal("point lookup range"));
             }
             let (start, end) = st.cur.as_ref().ok_or_else(|| internal("scan range"))?;
             let mut last = Vec::new();
