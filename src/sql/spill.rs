@@ -14,16 +14,18 @@
 //!   `run<N>` in a temporary database whose keys are the positions 0, 1, 2 ... (8 bytes
 //!   big-endian, so sort keys of any length fit) and whose values are the sort key's length
 //!   (varint), the sort key, and the row's record encoding (`encode_row`); appended in one
-//!   commit without sync. The temporary database lives in a
-//!   file under [`std::env::temp_dir`] (or the directory / device set on the connection;
-//!   an in-memory device without `std`) and is deleted when the operator is dropped; its
-//!   page cache is small, so the memory used stays near the budget.
-//! * Reading back is a k-way merge of the runs and the in-memory tail. Each run is read in
-//!   small batches through short read transactions; when there are more runs than the
-//!   merge fan-in allows, groups of runs are first merged into longer runs.
+//!   commit without sync. The temporary database lives in a file under
+//!   [`std::env::temp_dir`] (or the directory / device set on the connection; an in-memory
+//!   device without `std`) and is deleted when the operator is dropped; its page cache is
+//!   small, so the memory used stays near the budget.
+//! * Reading back is a k-way merge of the runs and the in-memory tail, on one read snapshot
+//!   of the temporary database; each run is read in small batches, each seeking from the
+//!   run's root. When there are more runs than the merge fan-in allows, groups of runs are
+//!   first merged into longer runs.
 //! * With a row limit (`ORDER BY ... LIMIT k`), only the first `k` entries are kept: the
-//!   buffer is cut back to the best `k` whenever it reaches `2k`, and entries past the
-//!   current `k`-th key are dropped on arrival (a bounded top-k).
+//!   buffer is cut back to the best `k` whenever it reaches `2k` entries or the budget, and
+//!   entries past the current `k`-th key are dropped on arrival (a bounded top-k). Runs are
+//!   written only when the best `k` alone nearly fill the budget.
 
 use alloc::boxed::Box;
 use alloc::collections::{BinaryHeap, VecDeque};
