@@ -90,12 +90,30 @@ pub struct Connection {
     checked_write: bool,
     changes: u64,
     last_rowid: i64,
+    /// Counts statements run; a [`Cursor`] reading the open transaction is valid only while
+    /// this stays the value it saw.
+    epoch: u64,
 }
 
-/// The rows of a query, streamed.
+/// The rows of a query, streamed: a [`Cursor`] with the connection it reads through.
 pub struct Rows<'c> {
     conn: &'c mut Connection,
+    cursor: Cursor,
+}
+
+/// The state of a running statement, detached from its [`Connection`]: it borrows the
+/// connection only while fetching a row ([`Cursor::next`]), so a host that cannot hold a
+/// borrow across calls (the JavaScript bindings) can keep it between them.
+///
+/// A query outside an explicit transaction reads its own snapshot and stays valid whatever
+/// the connection does next. A query inside `BEGIN ... COMMIT` reads the transaction itself:
+/// once another statement runs on the connection, or the transaction ends, the cursor fails
+/// with an error instead of reading a tree that changed under it.
+pub struct Cursor {
+    /// Own snapshot (autocommit read), or `None` to read the connection's transaction.
     snapshot: Option<Txn>,
+    /// [`Connection::epoch`] when the cursor was opened (checked when `snapshot` is `None`).
+    epoch: u64,
     op: Option<Box<dyn Op>>,
     buffered: Option<vec::IntoIter<Row>>,
     params: Vec<Value>,
@@ -120,6 +138,7 @@ impl Connection {
             checked_write: false,
             changes: 0,
             last_rowid: 0,
+            epoch: 0,
         })
     }
 
@@ -171,7 +190,8 @@ impl Connection {
     /// stream their RETURNING rows).
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows<'_>> {
         let p = self.prepare(sql)?;
-        self.run_ref(&p, params)
+        let cursor = self.start(&p, params)?;
+        Ok(Rows { conn: self, cursor })
     }
 
     /// Parse one statement for repeated use.
@@ -187,16 +207,24 @@ impl Connection {
 
     /// Run a prepared statement; returns the number of rows changed.
     pub fn execute_prepared(&mut self, stmt: &Prepared, params: &[Value]) -> Result<u64> {
-        let mut rows = self.run_ref(stmt, params)?;
-        for r in rows.by_ref() {
+        let mut cursor = self.start(stmt, params)?;
+        while let Some(r) = cursor.next(self) {
             r?;
         }
-        drop(rows);
         Ok(if stmt.is_query() { 0 } else { self.changes })
     }
 
     /// Run a prepared query and stream its rows.
     pub fn query_prepared(&mut self, stmt: &Prepared, params: &[Value]) -> Result<Rows<'_>> {
+        let cursor = self.start(stmt, params)?;
+        Ok(Rows { conn: self, cursor })
+    }
+
+    /// Run a prepared statement and return its rows as a [`Cursor`] that does not borrow the
+    /// connection (fetch with [`Cursor::next`]). A write statement runs to completion here;
+    /// its cursor yields the RETURNING rows.
+    pub fn start(&mut self, stmt: &Prepared, params: &[Value]) -> Result<Cursor> {
+        self.epoch += 1;
         self.run_ref(stmt, params)
     }
 
@@ -221,7 +249,7 @@ impl Connection {
         Ok(c)
     }
 
-    fn run_ref(&mut self, stmt: &Prepared, params: &[Value]) -> Result<Rows<'_>> {
+    fn run_ref(&mut self, stmt: &Prepared, params: &[Value]) -> Result<Cursor> {
         let n = stmt.parsed.param_names.len();
         if params.len() > n && !(n == 0 && params.is_empty()) {
             return Err(err(format!("too many parameters: the statement takes {n}, got {}", params.len())));
@@ -273,10 +301,10 @@ impl Connection {
             }
             let compiled = Self::compiled(&self.schema, stmt, txn_ref)?;
             return match &*compiled {
-                Compiled::Query { plan, columns } => Ok(Rows {
+                Compiled::Query { plan, columns } => Ok(Cursor {
                     op: Some(exec::open(plan)),
                     snapshot,
-                    conn: self,
+                    epoch: self.epoch,
                     buffered: None,
                     params,
                     outer: Vec::new(),
@@ -333,10 +361,10 @@ impl Connection {
         }
     }
 
-    fn empty_rows(&mut self) -> Rows<'_> {
-        Rows {
-            conn: self,
+    fn empty_rows(&self) -> Cursor {
+        Cursor {
             snapshot: None,
+            epoch: self.epoch,
             op: None,
             buffered: None,
             params: Vec::new(),
@@ -384,21 +412,44 @@ impl Connection {
 impl Rows<'_> {
     /// Result column names.
     pub fn columns(&self) -> &[String] {
-        &self.columns
+        &self.cursor.columns
     }
 }
 
 impl Iterator for Rows<'_> {
     type Item = Result<Vec<Value>>;
     fn next(&mut self) -> Option<Self::Item> {
+        self.cursor.next(self.conn)
+    }
+}
+
+impl Cursor {
+    /// Result column names.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// Whether every row has been returned (or an error ended the statement).
+    pub fn is_done(&self) -> bool {
+        self.op.is_none() && self.buffered.as_ref().is_none_or(|b| b.len() == 0)
+    }
+
+    /// The next row, read through `conn` — the connection that started this cursor.
+    #[allow(clippy::should_implement_trait)] // an Iterator cannot borrow `conn` per call
+    pub fn next(&mut self, conn: &Connection) -> Option<Result<Vec<Value>>> {
         if let Some(b) = &mut self.buffered {
             return b.next().map(Ok);
         }
         let op = self.op.as_mut()?;
-        let txn = match (&self.snapshot, &self.conn.txn) {
+        let txn = match (&self.snapshot, &conn.txn) {
             (Some(s), _) => s,
-            (None, Some(t)) => t,
-            (None, None) => return Some(Err(err("the transaction ended while reading"))),
+            (None, Some(t)) if conn.epoch == self.epoch => t,
+            (None, _) => {
+                self.op = None;
+                return Some(Err(err(
+                    "the query was interrupted: another statement ran on the connection (or its transaction ended) while its rows were being read",
+                )));
+            }
         };
         let mut env = Env {
             txn,

@@ -28,5 +28,5 @@ pub mod parser;
 mod planner;
 pub mod value;
 
-pub use connection::{Connection, Prepared, Rows};
+pub use connection::{Connection, Cursor, Prepared, Rows};
 pub use value::{Affinity, Value};
