@@ -9,8 +9,8 @@
 //! Errors are printed as `Error: <message>` on stderr. In a script (stdin, `-c`, `.read`) the
 //! message says where (`near line N`, or a syntax error's line and column in the input) and
 //! the first error stops the run with exit status 1; an interactive session reports it and goes
-//! on. The database file is opened when first needed, so `.help` or an empty script leave no
-//! file behind.
+//! on. The database file is opened when first needed (interactively: at once if it exists), so
+//! `.help` or an empty script leave no file behind.
 
 mod dot;
 mod import;
@@ -52,7 +52,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
         shell.settings.mode = mode;
     }
     let result = if interactive {
-        interactive::run(&mut shell)
+        // An existing file is opened at once, so a locked or damaged one is told before the
+        // first prompt.
+        match shell.path.exists().then(|| shell.conn().map(|_| ())) {
+            Some(Err(f)) => Err(shell.report(f, &Input::new(None, true), None)),
+            _ => interactive::run(&mut shell),
+        }
     } else if args.commands.is_empty() {
         shell.stream(io::stdin().lock(), None)
     } else {
@@ -306,8 +311,8 @@ fn syntax_message(input: &Input, at: Option<At>, line: u32, column: u32, message
     let Some(At::Piece(p)) = at else {
         return format!("syntax error at line {line}, column {column}: {message}");
     };
-    let mut l = p.line + line - 1;
-    let c = if line == 1 { p.col + column - 1 } else { column };
+    let mut l = (p.line + line).saturating_sub(1);
+    let c = if line <= 1 { (p.col + column).saturating_sub(1) } else { column };
     if input.interactive {
         // Count from the statement's first line, as typed.
         l = (l + 1).saturating_sub(p.first_line).max(1);
@@ -320,7 +325,7 @@ fn syntax_message(input: &Input, at: Option<At>, line: u32, column: u32, message
 fn caret(text: &str, column: u32) -> String {
     let chars: Vec<char> = text.trim_end_matches('\r').chars().collect();
     let col = (column.max(1) - 1) as usize;
-    let from = col.saturating_sub(60);
+    let from = col.saturating_sub(60).min(chars.len());
     let to = chars.len().min(from + 100).max(col.min(chars.len()));
     let shown: String = chars[from..to].iter().collect();
     let pad: String = chars[from..col.min(chars.len())].iter().map(|&c| if c == '\t' { '\t' } else { ' ' }).collect();
