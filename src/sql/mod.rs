@@ -11,7 +11,8 @@
 //!    rows and index entries; `encoding` maps rows and index entries to engine keys and
 //!    values; [`func`] holds the scalar and aggregate functions.
 //! 5. `connection` ties it together: [`Connection`] runs statements in autocommit or explicit
-//!    transactions and caches plans.
+//!    transactions and caches plans; `schema_info` lists the schema's objects with the SQL
+//!    that recreates each ([`Connection::schema_objects`]).
 //!
 //! [`Value`] is a SQL value.
 
@@ -26,7 +27,9 @@ pub mod func;
 mod lexer;
 pub mod parser;
 mod planner;
+mod schema_info;
 pub mod value;
 
 pub use connection::{Connection, Cursor, Prepared, Rows};
+pub use schema_info::{ObjectKind, SchemaObject};
 pub use value::{Affinity, Value};
