@@ -450,3 +450,14 @@ test('SQL data persists across reopening a file', () => {
     t.cleanup();
   }
 });
+
+test('row objects: odd column names', () => {
+  const db = Tessera.memory();
+  const row = db.prepare('SELECT 1 AS "__proto__", 2 AS "a""b", 3 AS "", 4 AS "constructor", 5 AS "x y", 6 AS "ü"').get();
+  assert.deepEqual(Object.keys(row), ['__proto__', 'a"b', '', 'constructor', 'x y', 'ü']);
+  assert.equal(Object.getPrototypeOf(row), Object.prototype);
+  assert.equal(row.__proto__, 1); // an own property, not the prototype
+  assert.deepEqual(Object.values(row), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(db.prepare('SELECT 1 AS "}); throw 1; ({"').get(), { '}); throw 1; ({': 1 });
+  db.close();
+});
