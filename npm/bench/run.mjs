@@ -3,7 +3,12 @@
 // headless Chromium (playwright-core; never a downloaded browser), run the benchmark page, print
 // a Markdown table and the package size line, exit.
 //
-//   node bench/run.mjs [--runs=N] [--order=tessera,sqlite,indexeddb] [--quick] [--json=out.json]
+//   node bench/run.mjs [--runs=N] [--order=tessera,sqlite,indexeddb] [--sql-order=tessera,sqlite]
+//                      [--only=kv|sql] [--quick] [--json=out.json]
+//
+// Two parts: the key-value workloads through each engine's main-thread API, then the SQL
+// workloads through Tessera's and sqlite-wasm's synchronous APIs, each in a dedicated Worker
+// (bench/sql-worker.js). `--only` runs one part.
 //
 // Each run uses a fresh persistent profile in a new temporary directory (so OPFS and IndexedDB
 // live on disk: an incognito context, playwright's default newContext(), keeps both in memory,
@@ -25,6 +30,10 @@ const argv = Object.fromEntries(process.argv.slice(2).map((a) => {
 const runs = Number(argv.runs ?? 1);
 const config = {};
 if (argv.order) config.engines = String(argv.order).split(',');
+if (argv['sql-order']) config.sqlEngines = String(argv['sql-order']).split(',');
+if (argv.only === 'kv') config.sqlEngines = [];
+else if (argv.only === 'sql') config.engines = [];
+else if (argv.only) throw new Error(`--only=kv or --only=sql, not ${argv.only}`);
 if (argv.quick) Object.assign(config, { bulk: 10_000, durable: 100, reads: 10_000, singleReads: 10_000 });
 
 // The test server (same root, npm/), plus the cross-origin isolation headers (harmless;
@@ -37,8 +46,8 @@ function sizeLine() {
   const srcs = fs.readdirSync(path.join(root, 'src')).filter((f) => f.endsWith('.js')).sort();
   // As run-tests.sh: pkg/tessera.js + every src/*.js, concatenated, gzip -9.
   const allJs = Buffer.concat([path.join(root, 'pkg/tessera.js'), ...srcs.map((f) => path.join(root, 'src', f))].map((f) => fs.readFileSync(f)));
-  // What a browser loads: glue + browser.js, worker.js, opfs.js, core.js (no node.js).
-  const browserJs = Buffer.concat(['pkg/tessera.js', 'src/browser.js', 'src/worker.js', 'src/opfs.js', 'src/core.js'].map((f) => fs.readFileSync(path.join(root, f))));
+  // What a browser loads: glue + browser.js, worker.js, opfs.js, core.js, sql.js (no node.js).
+  const browserJs = Buffer.concat(['pkg/tessera.js', 'src/browser.js', 'src/worker.js', 'src/opfs.js', 'src/core.js', 'src/sql.js'].map((f) => fs.readFileSync(path.join(root, f))));
   const w = gz(wasm);
   const a = gz(allJs);
   const b = gz(browserJs);
@@ -60,29 +69,35 @@ const labels = {
   scan: () => 'full scan (all rows, key order)',
 };
 
-function table(results) {
-  const names = Object.keys(results.engines);
-  const cfg = results.config;
+const sqlLabels = {
+  bulk: (c) => `${c.bulk.toLocaleString('en')} inserts, one transaction (prepared INSERT, run())`,
+  durable: (c) => `${c.durable.toLocaleString('en')} inserts, each its own durable transaction (autocommit)`,
+  points: (c) => `${c.reads.toLocaleString('en')} point selects by primary key (prepared SELECT, get())`,
+  scan: () => 'full scan, SELECT * (all rows, iterate())',
+};
+
+/** A Markdown table of `engineResults` ({ name: { workloads } }) with ratios against tessera. */
+function table(engineResults, cfg, rowLabels, goals) {
+  const names = Object.keys(engineResults);
+  if (names.length === 0) return '';
   const fmt = (n) => Math.round(n).toLocaleString('en');
   const head = ['workload', ...names.map((n) => `${n} ms`), ...names.map((n) => `${n} ops/s`)];
-  const ratioCols = [];
-  if (names.includes('tessera') && names.includes('sqlite')) ratioCols.push(['sqlite', 2]);
-  if (names.includes('tessera') && names.includes('indexeddb')) ratioCols.push(['indexeddb', 10]);
-  for (const [n, goal] of ratioCols) head.push(`tessera/${n} (goal ${goal}x)`);
+  const ratioCols = names.includes('tessera') ? goals.filter(([n]) => names.includes(n)) : [];
+  for (const [n, goal] of ratioCols) head.push(`${n}/tessera time (goal ${goal}x)`);
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
-  for (const w of Object.keys(labels)) {
-    const cells = [labels[w](cfg)];
-    for (const n of names) cells.push(results.engines[n].workloads[w].ms.toFixed(1));
-    for (const n of names) cells.push(fmt(results.engines[n].workloads[w].opsPerSec));
+  for (const w of Object.keys(rowLabels)) {
+    const cells = [rowLabels[w](cfg)];
+    for (const n of names) cells.push(engineResults[n].workloads[w].ms.toFixed(1));
+    for (const n of names) cells.push(fmt(engineResults[n].workloads[w].opsPerSec));
     for (const [n, goal] of ratioCols) {
-      const r = results.engines[n].workloads[w].ms / results.engines.tessera.workloads[w].ms;
+      const r = engineResults[n].workloads[w].ms / engineResults.tessera.workloads[w].ms;
       cells.push(`${r.toFixed(2)}x ${r >= goal ? '✓' : '✗'}`);
     }
     lines.push(`| ${cells.join(' | ')} |`);
   }
-  if (names.includes('sqlite')) {
-    lines.push('', 'sqlite-wasm time inside the worker (SQLite calls, without messaging): ' + Object.keys(labels).map((w) => {
-      const x = results.engines.sqlite.workloads[w];
+  if (engineResults.sqlite?.workloads[Object.keys(rowLabels)[0]].innerMs !== undefined) {
+    lines.push('', 'sqlite-wasm time inside the worker (SQLite calls, without messaging): ' + Object.keys(rowLabels).map((w) => {
+      const x = engineResults.sqlite.workloads[w];
       return `${w} ${x.innerMs.toFixed(0)} of ${x.ms.toFixed(0)} ms`;
     }).join(', ') + '.');
   }
@@ -120,7 +135,19 @@ try {
       if (e.tessera) console.log(`Tessera: page size ${e.tessera.info.pageSize}; durability: ${e.tessera.info.durability}`);
       console.log('');
     }
-    console.log(table(results));
+    if (Object.keys(e).length > 0) {
+      console.log('Key-value, main-thread APIs (tessera-db Promise API; sqlite-wasm through its worker; IndexedDB):\n');
+      console.log(table(e, results.config, labels, [['sqlite', 2], ['indexeddb', 10]]));
+    }
+    const q = results.sql.engines;
+    if (Object.keys(q).length > 0) {
+      if (i === 0) {
+        console.log('');
+        for (const [n, x] of Object.entries(q)) console.log(`SQL ${n}: ${x.info.engine}, page size ${x.info.pageSize}${x.info.journalMode ? `, journal_mode ${x.info.journalMode}, synchronous ${x.info.synchronous}, cache_size ${x.info.cacheSize}` : ''}; durability: ${x.info.durability}`);
+      }
+      console.log('\nSQL, synchronous APIs inside a dedicated Worker on OPFS (timed in the worker):\n');
+      console.log(table(q, results.config, sqlLabels, [['sqlite', 2]]));
+    }
   }
   console.log('\n' + sizeLine());
   if (argv.json) fs.writeFileSync(String(argv.json), JSON.stringify(all, null, 2));
