@@ -395,6 +395,7 @@ function columnsOf(st) {
   const gen = hdr[H_COLS_GEN];
   if (gen !== st._colsGen) {
     st._cols = st._inner.columnNames();
+    views(); // that call may have grown wasm memory
     st._colsGen = gen;
     st._makeRow = rowMaker(st._cols);
   }
