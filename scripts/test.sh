@@ -47,7 +47,7 @@ cargo clippy --manifest-path wasm/Cargo.toml --target wasm32-unknown-unknown -- 
 step "npm package tessera-db: build the wasm, Node tests (source tree and packed tarball)"
 bash npm/run-tests.sh
 
-step "browser benchmark vs sqlite-wasm and IndexedDB, smoke size (npm run bench -- --quick)"
+step "browser benchmark vs sqlite-wasm and IndexedDB (key-value and SQL), smoke size (npm run bench -- --quick)"
 bash scripts/browser-tools.sh
 (cd npm && node bench/run.mjs --quick)
 

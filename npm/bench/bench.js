@@ -420,9 +420,13 @@ async function runSqlEngine(name, cfg, sql) {
     const { result: info } = await w.call('open', { engine: name, file: `bench-sql-${Date.now()}.db` });
     await w.call('load', sql.rows);
     const W = {};
+    // run.mjs --profile installs window.benchHook to profile each workload in the worker.
+    const hook = window.benchHook;
     const run = async (key, ops, what) => {
       log(`sql ${name}: ${what}`);
+      if (hook) await hook('start', name, key);
       const { result, ms } = await w.call(key);
+      if (hook) await hook('stop', name, key);
       W[key] = { ms, ops, check: result, opsPerSec: ops / (ms / 1000) };
       return result;
     };

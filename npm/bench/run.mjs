@@ -4,11 +4,14 @@
 // a Markdown table and the package size line, exit.
 //
 //   node bench/run.mjs [--runs=N] [--order=tessera,sqlite,indexeddb] [--sql-order=tessera,sqlite]
-//                      [--only=kv|sql] [--quick] [--json=out.json]
+//                      [--only=kv|sql] [--quick] [--json=out.json] [--profile=DIR]
 //
 // Two parts: the key-value workloads through each engine's main-thread API, then the SQL
 // workloads through Tessera's and sqlite-wasm's synchronous APIs, each in a dedicated Worker
-// (bench/sql-worker.js). `--only` runs one part.
+// (bench/sql-worker.js). `--only` runs one part. `--profile=DIR` records a V8 CPU profile of
+// each SQL workload inside its worker (Chrome DevTools protocol: auto-attach to the worker,
+// Profiler.start/stop around the workload) into DIR/run<N>-<engine>-<workload>.cpuprofile and
+// prints the top functions by self time (the sampling slows the run: do not quote its timings).
 //
 // Each run uses a fresh persistent profile in a new temporary directory (so OPFS and IndexedDB
 // live on disk: an incognito context, playwright's default newContext(), keeps both in memory,
@@ -19,6 +22,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { launchPersistent, tempDir, executablePath, startServer } from '../test-browser/helpers.js';
+import { summarise } from './profile-top.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -104,6 +108,52 @@ function table(engineResults, cfg, rowLabels, goals) {
   return lines.join('\n');
 }
 
+/**
+ * `--profile`: attach to every dedicated worker of `page` through the page's DevTools session
+ * (non-flattened Target sessions), and expose `window.benchHook(what, engine, workload)` that
+ * starts / stops the V8 profiler in the latest bench/sql-worker.js.
+ */
+async function setUpProfiling(context, page, dir, run) {
+  const cdp = await context.newCDPSession(page);
+  let nextId = 0;
+  const waiting = new Map();
+  let current = null;
+  cdp.on('Target.receivedMessageFromTarget', ({ message }) => {
+    const m = JSON.parse(message);
+    const w = waiting.get(m.id);
+    if (!w) return;
+    waiting.delete(m.id);
+    if (m.error) w.reject(new Error(`${m.error.message}`));
+    else w.resolve(m.result);
+  });
+  const send = (sessionId, method, params = {}) => new Promise((resolve, reject) => {
+    const id = ++nextId;
+    waiting.set(id, { resolve, reject });
+    cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(reject);
+  });
+  cdp.on('Target.attachedToTarget', async ({ sessionId, targetInfo }) => {
+    if (targetInfo.type === 'worker' && targetInfo.url.endsWith('/bench/sql-worker.js')) {
+      current = sessionId;
+      await send(sessionId, 'Profiler.enable');
+      await send(sessionId, 'Profiler.setSamplingInterval', { interval: 100 });
+    }
+    await send(sessionId, 'Runtime.runIfWaitingForDebugger');
+  });
+  await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: true, flatten: false });
+  fs.mkdirSync(dir, { recursive: true });
+  await page.exposeFunction('benchHook', async (what, engine, workload) => {
+    if (!current) throw new Error('no SQL worker attached');
+    if (what === 'start') {
+      await send(current, 'Profiler.start');
+      return;
+    }
+    const { profile } = await send(current, 'Profiler.stop');
+    const file = path.join(dir, `run${run}-${engine}-${workload}.cpuprofile`);
+    fs.writeFileSync(file, JSON.stringify(profile));
+    console.log(`\n#### profile ${engine} ${workload} (${file})\n\n${summarise(profile, { topN: 15 })}`);
+  });
+}
+
 const server = await startServer({ headers: isolation });
 const all = [];
 try {
@@ -119,6 +169,7 @@ try {
         if (m.type() === 'error' || m.type() === 'warning') console.error(`[console.${m.type()}]`, m.text());
         else if (argv.verbose) console.error('[page]', m.text());
       });
+      if (argv.profile) await setUpProfiling(context, page, path.resolve(String(argv.profile)), i + 1);
       await page.goto(`${server.origin}/bench/index.html`);
       await page.waitForFunction(() => window.benchReady === true);
       results = await page.evaluate((c) => window.runBench(c), config);
