@@ -154,6 +154,30 @@ async function setUpProfiling(context, page, dir, run) {
   });
 }
 
+/** Over several runs: per workload, the ratio's median and range, and how many runs met the goal. */
+function ratioSummary(all) {
+  const lines = [`### Ratios over ${all.length} runs (other engine's time / tessera's time: median, range, runs meeting the goal)`, ''];
+  const part = (title, get, rowLabels, goals) => {
+    const first = get(all[0]);
+    if (!first?.tessera) return;
+    const cols = goals.filter(([n]) => first[n]);
+    if (cols.length === 0) return;
+    lines.push(`${title}:`, '', `| workload | ${cols.map(([n, g]) => `${n}/tessera (goal ${g}x)`).join(' | ')} |`, `|---|${cols.map(() => '---:').join('|')}|`);
+    for (const w of Object.keys(rowLabels)) {
+      const cells = cols.map(([n, goal]) => {
+        const r = all.map((x) => get(x)[n].workloads[w].ms / get(x).tessera.workloads[w].ms).sort((a, b) => a - b);
+        const med = r.length % 2 ? r[(r.length - 1) / 2] : (r[r.length / 2 - 1] + r[r.length / 2]) / 2;
+        return `${med.toFixed(2)}x (${r[0].toFixed(2)}–${r[r.length - 1].toFixed(2)}), ${r.filter((x) => x >= goal).length} of ${r.length}`;
+      });
+      lines.push(`| ${rowLabels[w](all[0].config)} | ${cells.join(' | ')} |`);
+    }
+    lines.push('');
+  };
+  part('Key-value', (x) => x.engines, labels, [['sqlite', 2], ['indexeddb', 10]]);
+  part('SQL', (x) => x.sql.engines, sqlLabels, [['sqlite', 2]]);
+  return lines.join('\n');
+}
+
 const server = await startServer({ headers: isolation });
 const all = [];
 try {
@@ -200,6 +224,7 @@ try {
       console.log(table(q, results.config, sqlLabels, [['sqlite', 2]]));
     }
   }
+  if (all.length > 1) console.log('\n' + ratioSummary(all));
   console.log('\n' + sizeLine());
   if (argv.json) fs.writeFileSync(String(argv.json), JSON.stringify(all, null, 2));
 } finally {

@@ -4,6 +4,7 @@
 //
 //   node bench/node/compare.mjs                 # N = 100,000 (+1,000 durable inserts)
 //   node bench/node/compare.mjs --quick         # N = 10,000
+//   node bench/node/compare.mjs --runs=3        # three runs and a summary of the ratios
 //   node bench/node/compare.mjs --n=20000 --engines=tessera,sqlite-full --dir=/some/disk
 //   node bench/node/compare.mjs --profile=DIR   # also a V8 CPU profile per engine and workload:
 //                                               # DIR/<engine>-<workload>.cpuprofile (summary:
@@ -276,6 +277,19 @@ async function main() {
     }
   } finally {
     if (!argv.dir) fs.rmSync(dir, { recursive: true, force: true });
+  }
+  if (all.length > 1 && all[0].tessera) {
+    const others = Object.keys(all[0]).filter((n) => n !== 'tessera');
+    console.log(`\n### Ratios over ${all.length} runs (engine time / tessera time: median, range; above 1: tessera faster)\n`);
+    console.log(`| workload | ${others.map((n) => `${n}/tessera`).join(' | ')} |\n|---|${others.map(() => '---:').join('|')}|`);
+    for (const w of Object.keys(labels)) {
+      const cells = others.map((n) => {
+        const r = all.map((x) => x[n].workloads[w].ms / x.tessera.workloads[w].ms).sort((a, b) => a - b);
+        const med = r.length % 2 ? r[(r.length - 1) / 2] : (r[r.length / 2 - 1] + r[r.length / 2]) / 2;
+        return `${med.toFixed(2)}x (${r[0].toFixed(2)}–${r[r.length - 1].toFixed(2)})`;
+      });
+      console.log(`| ${labels[w]()} | ${cells.join(' | ')} |`);
+    }
   }
   if (argv.json) fs.writeFileSync(String(argv.json), JSON.stringify(all, null, 2));
   if (failed) process.exit(1);
