@@ -5,11 +5,8 @@
 //
 //   node bench/profile-top.mjs FILE.cpuprofile [--top=25] [--under=regex,regex...]
 import fs from 'node:fs';
-
-const args = process.argv.slice(2);
-const files = args.filter((a) => !a.startsWith('--'));
-const opt = Object.fromEntries(args.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')));
-const top = Number(opt.top ?? 25);
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export function summarise(profile, { topN = 25, under = [] } = {}) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -43,7 +40,15 @@ export function summarise(profile, { topN = 25, under = [] } = {}) {
   return lines.join('\n');
 }
 
-if (files.length) {
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const args = process.argv.slice(2);
+  const files = args.filter((a) => !a.startsWith('--'));
+  const opt = Object.fromEntries(args.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')));
+  const top = Number(opt.top ?? 25);
+  if (files.length === 0) {
+    console.error('usage: node bench/profile-top.mjs FILE.cpuprofile... [--top=25] [--under=regex,...]');
+    process.exit(2);
+  }
   for (const f of files) {
     console.log(`== ${f}`);
     console.log(summarise(JSON.parse(fs.readFileSync(f, 'utf8')), { topN: top, under: opt.under ? opt.under.split(',') : [] }));
