@@ -14,6 +14,14 @@
 //!    transactions and caches plans.
 //!
 //! [`Value`] is a SQL value.
+//!
+//! The typed API around [`Connection`]: [`Params`] (tuples, slices of [`Value`], [`Named`]
+//! lists, the [`params!`](crate::params) and [`named_params!`](crate::named_params) macros, any
+//! `serde::Serialize` struct through [`Serde`]) binds parameters; [`ToValue`] and
+//! [`FromValue`] convert single values; a query yields [`Row`]s with typed getters;
+//! [`Connection::query_row`], [`Connection::query_one`], [`Connection::query_map`] and (with
+//! serde) [`Connection::query_as`] are the shortcuts; [`Connection::transaction`] gives a
+//! [`Transaction`] that commits on [`Transaction::commit`] and rolls back when dropped.
 
 pub mod ast;
 mod catalog;
@@ -24,9 +32,15 @@ mod exec;
 mod expr;
 pub mod func;
 mod lexer;
+pub mod params;
 pub mod parser;
 mod planner;
+pub mod row;
+mod transaction;
 pub mod value;
 
 pub use connection::{Connection, Cursor, Prepared, Rows};
+pub use params::{Bindings, Named, Params, ToValue};
+pub use row::{FromRow, FromValue, MappedRows, Row, RowIndex};
+pub use transaction::Transaction;
 pub use value::{Affinity, Value};
