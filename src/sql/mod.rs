@@ -22,6 +22,44 @@
 //! [`Connection::query_row`], [`Connection::query_one`], [`Connection::query_map`] and (with
 //! serde) [`Connection::query_as`] are the shortcuts; [`Connection::transaction`] gives a
 //! [`Transaction`] that commits on [`Transaction::commit`] and rolls back when dropped.
+//!
+#![cfg_attr(
+    feature = "serde",
+    doc = r#"
+```
+use serde::{Deserialize, Serialize};
+use tessera::sql::{Connection, Serde};
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct User {
+    id: i64,
+    name: String,
+    email: Option<String>,
+    active: bool,
+}
+
+let mut conn = Connection::memory(); // or Connection::open("app.db")?
+conn.execute("CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT, active INTEGER)", ())?;
+
+let ada = User { id: 1, name: "ada".into(), email: None, active: true };
+let mut tx = conn.transaction()?; // rolled back if dropped before commit
+tx.execute("INSERT INTO users VALUES (:id, :name, :email, :active)", Serde(&ada))?;
+tx.execute("INSERT INTO users(name, active) VALUES (?, ?)", ("alan", false))?;
+tx.commit()?;
+
+let n: i64 = conn.query_one("SELECT count(*) FROM users WHERE active", ())?;
+assert_eq!(n, 1);
+let users: Vec<User> = conn.query_as("SELECT * FROM users ORDER BY id", ())?.collect::<Result<_, _>>()?;
+assert_eq!(users[0], ada);
+assert_eq!(users[1].name, "alan");
+for row in conn.query("SELECT id, name FROM users WHERE name LIKE ?", ("a%",))? {
+    let row = row?;
+    println!("{} {}", row.get::<i64>(0)?, row.get::<String>("name")?);
+}
+# Ok::<(), tessera::Error>(())
+```
+"#
+)]
 
 pub mod ast;
 mod catalog;
@@ -36,9 +74,13 @@ pub mod params;
 pub mod parser;
 mod planner;
 pub mod row;
+#[cfg(feature = "serde")]
+pub mod serde;
 mod transaction;
 pub mod value;
 
+#[cfg(feature = "serde")]
+pub use self::serde::{from_row, to_params, DeserializedRows, Serde};
 pub use connection::{Connection, Cursor, Prepared, Rows};
 pub use params::{Bindings, Named, Params, ToValue};
 pub use row::{FromRow, FromValue, MappedRows, Row, RowIndex};
