@@ -11,7 +11,8 @@
 //!    rows and index entries; `encoding` maps rows and index entries to engine keys and
 //!    values; [`func`] holds the scalar and aggregate functions.
 //! 5. `connection` ties it together: [`Connection`] runs statements in autocommit or explicit
-//!    transactions and caches plans.
+//!    transactions and caches plans; `schema_info` lists the schema's objects with the SQL
+//!    that recreates each ([`Connection::schema_objects`]).
 //!
 //! [`Value`] is a SQL value.
 //!
@@ -74,6 +75,7 @@ pub mod params;
 pub mod parser;
 mod planner;
 pub mod row;
+mod schema_info;
 #[cfg(feature = "serde")]
 pub mod serde;
 mod transaction;
@@ -84,5 +86,6 @@ pub use self::serde::{from_row, to_params, DeserializedRows, Serde};
 pub use connection::{Connection, Cursor, Prepared, Rows};
 pub use params::{Bindings, Named, Params, ToValue};
 pub use row::{FromRow, FromValue, MappedRows, Row, RowIndex};
+pub use schema_info::{ObjectKind, SchemaObject};
 pub use transaction::Transaction;
 pub use value::{Affinity, Value};
