@@ -235,6 +235,8 @@ fn positional_parameter_forms() {
     assert_eq!(row[13], Value::Integer(1));
     assert_eq!(row[15], Value::Null);
     assert_eq!(c.query_one::<(i64,)>("SELECT ?", (1,)).unwrap(), (1,));
+    // `.into()` infers Value inside an array.
+    assert_eq!(c.query_one::<i64>("SELECT ? + ?", &[30.into(), 40.into()]).unwrap(), 70);
 }
 
 #[test]
@@ -818,4 +820,24 @@ fn serde_value_maps() {
     assert_eq!(types, "nullintegerrealtextblob");
     let values: Vec<Value> = c.query_row("SELECT * FROM t", (), |r| from_row(r)).unwrap();
     assert_eq!(values, [Value::Null, Value::Integer(-5), Value::Real(0.5), Value::from("ü"), Value::Blob(vec![9])]);
+}
+
+#[test]
+fn serde_flatten_both_ways() {
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Audit {
+        created: i64,
+        by: Option<String>,
+    }
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Doc {
+        id: i64,
+        #[serde(flatten)]
+        audit: Audit,
+    }
+    let mut c = conn_with("CREATE TABLE d(id INTEGER PRIMARY KEY, created INTEGER, by TEXT)");
+    let doc = Doc { id: 1, audit: Audit { created: 1700000000, by: Some("ada".into()) } };
+    c.execute("INSERT INTO d VALUES (:id, :created, :by)", Serde(&doc)).unwrap();
+    let back: Doc = c.query_row("SELECT * FROM d", (), |r| from_row(r)).unwrap();
+    assert_eq!(back, doc);
 }

@@ -118,7 +118,8 @@ pub struct Connection {
     epoch: u64,
 }
 
-/// The rows of a query, streamed: a [`Cursor`] with the connection it reads through.
+/// The rows of a query, streamed: a [`Cursor`] with the connection it reads through. An
+/// iterator of [`Row`](super::Row)s (each a `Result`: reading can fail midway).
 pub struct Rows<'c> {
     conn: &'c mut Connection,
     cursor: Cursor,
