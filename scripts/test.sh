@@ -24,6 +24,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "engine builds as no_std + alloc for wasm32"
 cargo build -p tessera --no-default-features --target wasm32-unknown-unknown
 cargo build -p tessera --no-default-features --features sql --target wasm32-unknown-unknown
+cargo build -p tessera --no-default-features --features sql,serde --target wasm32-unknown-unknown
 
 step "tests (unit, integration, doc, CLI)"
 cargo test --workspace

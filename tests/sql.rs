@@ -3,12 +3,13 @@
 //! with positions, and persistence across reopen. (SQLite conformance lives in
 //! `sqllogictest.rs`; randomized comparison with SQLite in `sql_diff.rs`.)
 
-use tessera::sql::{Connection, Value};
+use tessera::sql::{Connection, Row, Value};
 use tessera::Error;
 
 fn rows(c: &mut Connection, sql: &str) -> Vec<Vec<Value>> {
     c.query(sql, &[])
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .map(|r| r.map(Row::into_values))
         .collect::<Result<_, _>>()
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }

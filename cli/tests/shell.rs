@@ -328,3 +328,11 @@ fn dispatch_between_shell_and_key_value_commands() {
     env.run(&["nothing.db", "-c", ".mode csv"]).ok();
     assert!(!env.path("nothing.db").exists(), "the file is opened only when needed");
 }
+
+#[test]
+fn parameters_in_shell_statements_are_null() {
+    // As in sqlite3 without `.parameter set`: the shell binds NULL to every parameter.
+    let env = Env::new();
+    let r = env.script(&[], ".mode list\n.headers off\n.nullvalue NULL\nSELECT ?, :a, 1;\n").ok();
+    assert_eq!(r.stdout, "NULL|NULL|1\n");
+}

@@ -8,6 +8,9 @@
 //! that fails is undone on its own from its undo log, so the transaction is left as it was
 //! before that statement. Plans are cached per statement and re-made when the schema
 //! generation changes.
+//!
+//! The typed layer on top lives beside it: parameters in `params`, rows and the query
+//! shortcuts in `row`, the transaction guard in `transaction`, serde in `serde`.
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -22,8 +25,10 @@ use super::catalog::{self, lower, IndexDef, Schema, TableDef, ViewDef};
 use super::dml::{self, DeletePlan, InsertPlan, RowRules, Undo, UpdatePlan, WriteResult, Writer};
 use super::exec::{self, Op, Plan, Row, Txn};
 use super::expr::{CExpr, Env, SubResult};
+use super::params::Params;
 use super::parser::{ParsedStatement, Parser};
 use super::planner::{expr_sql, Frame, Planner};
+use super::row::Row as ResultRow;
 use super::value::Value;
 use crate::error::{Error, Result};
 use crate::Database;
@@ -32,7 +37,7 @@ use crate::Database;
 enum Compiled {
     Query {
         plan: Arc<Plan>,
-        columns: Vec<String>,
+        columns: Arc<[String]>,
     },
     Insert(InsertPlan, Vec<String>),
     Update(UpdatePlan, Vec<String>),
@@ -78,6 +83,24 @@ impl Prepared {
 }
 
 /// A SQL session on a database.
+///
+/// ```
+/// use tessera::sql::Connection;
+/// let mut conn = Connection::memory();        // or Connection::open("app.db")?
+/// conn.execute("CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL, age INTEGER)", ())?;
+/// let insert = conn.prepare("INSERT INTO users(name, age) VALUES (?, ?)")?; // parsed once
+/// conn.execute_prepared(&insert, ("ada", 36))?;
+/// conn.execute_prepared(&insert, ("alan", 41))?;
+/// assert_eq!(conn.last_insert_rowid(), 2);
+/// let mut names = Vec::new();
+/// for row in conn.query("SELECT name, age FROM users WHERE age > ? ORDER BY name", (30,))? {
+///     let row = row?;                          // rows stream from the tree
+///     names.push(row.get::<String>("name")?);
+/// }
+/// assert_eq!(names, ["ada", "alan"]);
+/// assert_eq!(conn.execute("UPDATE users SET age = age + 1", ())?, 2);
+/// # Ok::<(), tessera::Error>(())
+/// ```
 pub struct Connection {
     db: Database,
     /// The open explicit transaction.
@@ -95,7 +118,8 @@ pub struct Connection {
     epoch: u64,
 }
 
-/// The rows of a query, streamed: a [`Cursor`] with the connection it reads through.
+/// The rows of a query, streamed: a [`Cursor`] with the connection it reads through. An
+/// iterator of [`Row`](super::Row)s (each a `Result`: reading can fail midway).
 pub struct Rows<'c> {
     conn: &'c mut Connection,
     cursor: Cursor,
@@ -119,7 +143,7 @@ pub struct Cursor {
     params: Vec<Value>,
     outer: Vec<alloc::rc::Rc<[Value]>>,
     subs: Vec<Option<alloc::rc::Rc<SubResult>>>,
-    columns: Vec<String>,
+    columns: Arc<[String]>,
 }
 
 fn err(m: impl Into<String>) -> Error {
@@ -153,6 +177,25 @@ impl Connection {
         Connection::new(Database::open(path)?)
     }
 
+    /// Open (or create) a database file with [`Options`](crate::Options) and connect to it.
+    #[cfg(feature = "std")]
+    pub fn open_with(path: impl AsRef<std::path::Path>, options: crate::Options) -> Result<Connection> {
+        Connection::new(Database::open_with(path, options)?)
+    }
+
+    /// Open (or create) a database on any [`BlockDevice`](crate::BlockDevice) and connect to
+    /// it.
+    ///
+    /// ```
+    /// use tessera::{sql::Connection, MemoryDevice, Options};
+    /// let mut conn = Connection::open_device(MemoryDevice::new(), Options::default())?;
+    /// assert_eq!(conn.query_one::<i64>("SELECT 6 * 7", ())?, 42);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn open_device(device: impl crate::BlockDevice + 'static, options: crate::Options) -> Result<Connection> {
+        Connection::new(Database::open_device(device, options)?)
+    }
+
     /// The underlying database.
     pub fn database(&self) -> &Database {
         &self.db
@@ -173,22 +216,59 @@ impl Connection {
         self.last_rowid
     }
 
-    /// Run every statement in `sql` (rows of queries are discarded). `params` bind the
-    /// parameters of each statement. Returns the number of rows changed by the last statement.
-    pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+    /// Run every statement in `sql` (rows of queries are discarded) and return the number of
+    /// rows changed by the last one. `params` (see [`Params`]) bind the parameters of each
+    /// statement: positional values must match every statement's parameter count; named
+    /// values are checked against all the statements before any runs.
+    ///
+    /// ```
+    /// let mut conn = tessera::sql::Connection::memory();
+    /// conn.execute("CREATE TABLE t(a); INSERT INTO t VALUES (1), (2)", ())?;
+    /// assert_eq!(conn.execute("UPDATE t SET a = a * ?", (10,))?, 2);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn execute(&mut self, sql: &str, params: impl Params) -> Result<u64> {
+        let bindings = params.into_bindings()?;
         let mut parser = Parser::new(sql);
-        let mut changed = 0;
-        while let Some(ps) = parser.next_statement()? {
+        let prepared = |ps: ParsedStatement| {
             let text = sql.get(ps.span.clone()).unwrap_or_default().to_string();
-            let p = Prepared { parsed: ps, text, plan: RefCell::new(None) };
-            changed = self.execute_prepared(&p, params)?;
+            Prepared { parsed: ps, text, plan: RefCell::new(None) }
+        };
+        let mut changed = 0;
+        if bindings.checks_unused() {
+            // Every name given must be used somewhere in the script: parse it all first so
+            // that a wrong name stops it before anything runs.
+            let mut all = Vec::new();
+            while let Some(ps) = parser.next_statement()? {
+                all.push(prepared(ps));
+            }
+            bindings.check_used(all.iter().flat_map(|p| p.parsed.param_names.iter().flatten().map(String::as_str)))?;
+            for p in &all {
+                let values = bindings.resolve(&p.parsed.param_names, false)?;
+                changed = self.execute_values(p, values)?;
+            }
+            return Ok(changed);
+        }
+        while let Some(ps) = parser.next_statement()? {
+            let p = prepared(ps);
+            let values = bindings.resolve(&p.parsed.param_names, false)?;
+            changed = self.execute_values(&p, values)?;
         }
         Ok(changed)
     }
 
     /// Run one statement and stream its rows (write statements run to completion first and
-    /// stream their RETURNING rows).
-    pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows<'_>> {
+    /// stream their RETURNING rows). See [`Row`](super::Row) for reading them, and
+    /// [`query_row`](Self::query_row), [`query_one`](Self::query_one),
+    /// [`query_map`](Self::query_map) for shortcuts.
+    ///
+    /// ```
+    /// let mut conn = tessera::sql::Connection::memory();
+    /// let rows = conn.query("SELECT ?1, ?1 * 2", (21,))?.collect::<Result<Vec<_>, _>>()?;
+    /// assert_eq!(rows[0].get::<i64>(1)?, 42);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn query(&mut self, sql: &str, params: impl Params) -> Result<Rows<'_>> {
         let p = self.prepare(sql)?;
         let cursor = self.start(&p, params)?;
         Ok(Rows { conn: self, cursor })
@@ -206,8 +286,14 @@ impl Connection {
     }
 
     /// Run a prepared statement; returns the number of rows changed.
-    pub fn execute_prepared(&mut self, stmt: &Prepared, params: &[Value]) -> Result<u64> {
-        let mut cursor = self.start(stmt, params)?;
+    pub fn execute_prepared(&mut self, stmt: &Prepared, params: impl Params) -> Result<u64> {
+        let values = params.into_bindings()?.into_values(&stmt.parsed.param_names)?;
+        self.execute_values(stmt, values)
+    }
+
+    fn execute_values(&mut self, stmt: &Prepared, values: Vec<Value>) -> Result<u64> {
+        self.epoch += 1;
+        let mut cursor = self.run_ref(stmt, values)?;
         while let Some(r) = cursor.next(self) {
             r?;
         }
@@ -215,7 +301,17 @@ impl Connection {
     }
 
     /// Run a prepared query and stream its rows.
-    pub fn query_prepared(&mut self, stmt: &Prepared, params: &[Value]) -> Result<Rows<'_>> {
+    ///
+    /// ```
+    /// let mut conn = tessera::sql::Connection::memory();
+    /// let square = conn.prepare("SELECT ? * ?1")?;
+    /// for i in 1..4_i64 {
+    ///     let row = conn.query_prepared(&square, (i,))?.next().unwrap()?;
+    ///     assert_eq!(row.get::<i64>(0)?, i * i);
+    /// }
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn query_prepared(&mut self, stmt: &Prepared, params: impl Params) -> Result<Rows<'_>> {
         let cursor = self.start(stmt, params)?;
         Ok(Rows { conn: self, cursor })
     }
@@ -223,9 +319,10 @@ impl Connection {
     /// Run a prepared statement and return its rows as a [`Cursor`] that does not borrow the
     /// connection (fetch with [`Cursor::next`]). A write statement runs to completion here;
     /// its cursor yields the RETURNING rows.
-    pub fn start(&mut self, stmt: &Prepared, params: &[Value]) -> Result<Cursor> {
+    pub fn start(&mut self, stmt: &Prepared, params: impl Params) -> Result<Cursor> {
+        let values = params.into_bindings()?.into_values(&stmt.parsed.param_names)?;
         self.epoch += 1;
-        self.run_ref(stmt, params)
+        self.run_ref(stmt, values)
     }
 
     /// Make sure the cached schema matches the transaction's view.
@@ -249,12 +346,8 @@ impl Connection {
         Ok(c)
     }
 
-    fn run_ref(&mut self, stmt: &Prepared, params: &[Value]) -> Result<Cursor> {
-        let n = stmt.parsed.param_names.len();
-        if params.len() > n && !(n == 0 && params.is_empty()) {
-            return Err(err(format!("too many parameters: the statement takes {n}, got {}", params.len())));
-        }
-        let params = params.to_vec();
+    /// Run `stmt` with its parameter values (already matched to its parameters).
+    fn run_ref(&mut self, stmt: &Prepared, params: Vec<Value>) -> Result<Cursor> {
         match &stmt.parsed.stmt {
             Statement::Begin => {
                 if self.txn.is_some() {
@@ -315,7 +408,7 @@ impl Connection {
                     let rows: Vec<Row> = lines.iter().map(|l| vec![Value::Text(l.clone())]).collect();
                     let mut r = self.empty_rows();
                     r.buffered = Some(rows.into_iter());
-                    r.columns = vec!["detail".into()];
+                    r.columns = Arc::from([String::from("detail")]);
                     Ok(r)
                 }
                 _ => Err(err("not a query")),
@@ -342,7 +435,7 @@ impl Connection {
                 }
                 let mut rows = self.empty_rows();
                 rows.buffered = Some(res.returned.into_iter());
-                rows.columns = columns;
+                rows.columns = columns.into();
                 Ok(rows)
             }
             Err(e) => {
@@ -370,7 +463,7 @@ impl Connection {
             params: Vec::new(),
             outer: Vec::new(),
             subs: Vec::new(),
-            columns: Vec::new(),
+            columns: Arc::from([]),
         }
     }
 
@@ -417,9 +510,9 @@ impl Rows<'_> {
 }
 
 impl Iterator for Rows<'_> {
-    type Item = Result<Vec<Value>>;
+    type Item = Result<ResultRow>;
     fn next(&mut self) -> Option<Self::Item> {
-        self.cursor.next(self.conn)
+        self.cursor.next_row(self.conn)
     }
 }
 
@@ -432,6 +525,11 @@ impl Cursor {
     /// Whether every row has been returned (or an error ended the statement).
     pub fn is_done(&self) -> bool {
         self.op.is_none() && self.buffered.as_ref().is_none_or(|b| b.len() == 0)
+    }
+
+    /// The next row with its column names, read through `conn` (see [`Cursor::next`]).
+    pub fn next_row(&mut self, conn: &Connection) -> Option<Result<ResultRow>> {
+        Some(self.next(conn)?.map(|values| ResultRow::new(self.columns.clone(), values)))
     }
 
     /// The next row, read through `conn` — the connection that started this cursor.
@@ -482,7 +580,7 @@ fn compile(schema: &Schema, txn: &Txn, stmt: &Statement) -> Result<Compiled> {
     Ok(match stmt {
         Statement::Query(q) => {
             let (plan, outs) = p.plan_query(q, &[])?;
-            Compiled::Query { plan, columns: outs.into_iter().map(|o| o.name).collect() }
+            Compiled::Query { plan, columns: outs.into_iter().map(|o| o.name).collect::<Vec<_>>().into() }
         }
         Statement::Explain(inner) => {
             let mut lines = Vec::new();

@@ -217,7 +217,11 @@ impl<'a> Shell<'a> {
         let settings = self.settings.clone();
         let (conn, out) = self.parts()?;
         let started = Instant::now();
-        let mut rows = conn.query(sql, NO_PARAMS)?;
+        // As in sqlite3 without `.parameter set`: every parameter is NULL (the library
+        // itself refuses to run a statement with parameters left out).
+        let stmt = conn.prepare(sql)?;
+        let nulls = vec![Value::Null; stmt.parameter_count()];
+        let mut rows = conn.query_prepared(&stmt, nulls)?;
         let columns = rows.columns().to_vec();
         let mut printer = Printer::new(&mut *out, &settings, &columns);
         let mut failed = None;
