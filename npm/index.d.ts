@@ -10,6 +10,9 @@ export type ErrorCode =
   | 'IO' | 'LOCKED' | 'NOT_A_DATABASE' | 'UNSUPPORTED_VERSION' | 'CORRUPTED' | 'KEY_TOO_LARGE'
   | 'VALUE_TOO_LARGE' | 'TABLE_NOT_FOUND' | 'INVALID_TABLE_NAME' | 'INVALID_OPTIONS'
   | 'WRITE_IN_PROGRESS' | 'POISONED' | 'INVALID_ARGUMENT' | 'CLOSED' | 'BUSY'
+  /** SQL: text that does not parse (with offset/line/column); a statement that cannot run; a
+   *  failed UNIQUE / PRIMARY KEY / NOT NULL / CHECK constraint. */
+  | 'SQL_SYNTAX' | 'SQL' | 'CONSTRAINT'
   /** Browser only: no OPFS sync access handles / Workers here; the worker script failed. */
   | 'UNSUPPORTED' | 'WORKER_FAILED' | 'EOF' | 'INTERNAL';
 
@@ -17,9 +20,17 @@ export interface TesseraError extends Error {
   code: ErrorCode;
   /** Browser `read`/`write` batches: index of the operation that failed. */
   opIndex?: number;
+  /** SQL_SYNTAX: byte offset (UTF-8) of the error in the SQL text given. */
+  offset?: number;
+  /** SQL_SYNTAX: 1-based line of the error. */
+  line?: number;
+  /** SQL_SYNTAX: 1-based column (in characters) of the error. */
+  column?: number;
 }
 
 export interface OpenOptions {
+  /** SQL: every INTEGER as a bigint (default for `db.prepare`; see `Statement.safeIntegers`). */
+  safeIntegers?: boolean;
   /** Page size of a new database: a power of two in 4096..=65536 (default 4096). */
   pageSize?: number;
   /** Bytes the page cache may hold (default 64 MiB). */
@@ -87,10 +98,90 @@ export class WriteTransaction extends TransactionBase {
   abort(): void;
 }
 
+// ---------------------------------------------------------------------------------------------
+// SQL (better-sqlite3 conventions)
+
+/**
+ * A value bound to a parameter: a number (integral → INTEGER, else REAL; NaN → NULL), a bigint
+ * (INTEGER, must fit in 64 bits), a string (TEXT), bytes (BLOB: Uint8Array/Buffer, any
+ * ArrayBufferView, ArrayBuffer), a boolean (1/0), null or undefined (NULL).
+ */
+export type SqlValue = number | bigint | string | boolean | null | undefined | Uint8Array | ArrayBufferView | ArrayBuffer;
+
+/**
+ * A value read back: INTEGER → number (a bigint beyond ±(2^53-1), or always with
+ * `safeIntegers`), REAL → number, TEXT → string, BLOB → Uint8Array (a copy), NULL → null.
+ */
+export type SqlResult = number | bigint | string | Uint8Array | null;
+
+/**
+ * Arguments of run/get/all/iterate: values for the positional parameters (`?`, `?NNN`), arrays
+ * of them, and at most one plain object whose keys (without the `:`/`@`/`$` prefix) name the
+ * named parameters. Named parameters with no object bind by position.
+ */
+export type BindParameters = SqlValue | SqlValue[] | { [name: string]: SqlValue };
+
+/** A row as an object keyed by column name (duplicate names: the last one wins). */
+export type SqlRow = { [column: string]: SqlResult };
+
+export interface RunResult {
+  /** Rows inserted, updated or deleted by the statement (0 for other statements). */
+  changes: number;
+  /** Rowid of the last row inserted on this connection (bigint beyond 2^53 or with safeIntegers). */
+  lastInsertRowid: number | bigint;
+}
+
+/**
+ * A prepared statement. `Row` types the rows (`db.prepare<{ id: number }>(sql)`); after
+ * `.raw()` / `.pluck()` rows are arrays / single values, so type them accordingly
+ * (`db.prepare<[number, string]>(sql).raw()`).
+ */
+export class Statement<Row = SqlRow> {
+  /** The SQL text. */
+  readonly source: string;
+  /** Whether the statement returns rows (a query, or INSERT/UPDATE/DELETE ... RETURNING). */
+  readonly reader: boolean;
+  readonly database: Tessera;
+  /** Run the statement. */
+  run(...params: BindParameters[]): RunResult;
+  /** The first row, or undefined. Throws TypeError (INVALID_ARGUMENT) if `!reader`. */
+  get(...params: BindParameters[]): Row | undefined;
+  /** Every row. */
+  all(...params: BindParameters[]): Row[];
+  /**
+   * The rows one by one (fetched from wasm in batches). The statement is busy (BUSY) until the
+   * iteration ends or is broken out of; if it reads inside an open transaction, so is the
+   * whole connection. Outside a transaction it reads its own snapshot.
+   */
+  iterate(...params: BindParameters[]): IterableIterator<Row>;
+  /** Rows as arrays of values (`raw(false)`: objects again). */
+  raw(toggle?: boolean): this;
+  /** Only the first column's value per row. */
+  pluck(toggle?: boolean): this;
+  /** Every INTEGER as a bigint. */
+  safeIntegers(toggle?: boolean): this;
+  /**
+   * Result column names. A query that has not run yet is started (reading no rows) to learn
+   * them; a write with RETURNING has them only after it ran ([] before).
+   */
+  columns(): string[];
+  /** Free the statement's wasm memory now (later calls throw CLOSED). Idempotent. */
+  finalize(): void;
+}
+
+/** What `db.transaction(fn)` returns: calls `fn` inside BEGIN ... COMMIT (ROLLBACK if it throws). */
+export interface Transaction<F extends (...args: any[]) => any> {
+  (...args: Parameters<F>): ReturnType<F>;
+  /** better-sqlite3's variants; here all the same (there is one writer). */
+  deferred(...args: Parameters<F>): ReturnType<F>;
+  immediate(...args: Parameters<F>): ReturnType<F>;
+  exclusive(...args: Parameters<F>): ReturnType<F>;
+}
+
 export class Tessera {
   /** Open (creating if missing) a database file. Throws LOCKED if this process has it open. */
   static open(path: string, options?: OpenOptions): Tessera;
-  static memory(): Tessera;
+  static memory(options?: { safeIntegers?: boolean }): Tessera;
   static openDevice(device: TesseraDevice, options?: OpenOptions): Tessera;
   beginRead(): ReadTransaction;
   beginWrite(): WriteTransaction;
@@ -106,7 +197,25 @@ export class Tessera {
   check(): CheckReport;
   readonly pageSize: number;
   readonly isClosed: boolean;
+  /** Abort open transactions (SQL and key-value), release the file. Idempotent. */
   close(): void;
+
+  // SQL
+  /** Run every statement in `sql`. Returns the database. */
+  exec(sql: string): this;
+  /** Prepare one statement. Syntax errors throw here (SQL_SYNTAX); unknown tables and columns
+   *  when it first runs (SQL). */
+  prepare<Row = SqlRow>(sql: string): Statement<Row>;
+  /**
+   * Wrap `fn` in a transaction: BEGIN, `fn(...args)`, COMMIT; ROLLBACK and re-throw if it
+   * throws. Inside an already open transaction it just runs `fn` (no savepoints). `fn` must not
+   * return a Promise.
+   */
+  transaction<F extends (...args: any[]) => any>(fn: F): Transaction<F>;
+  /** Whether a SQL transaction (BEGIN) is open. */
+  readonly inTransaction: boolean;
+  /** `safeIntegers` default for statements prepared from now on. */
+  defaultSafeIntegers(toggle?: boolean): this;
 }
 
 /** The Node file device Tessera.open uses (exported for tests and custom setups). */
@@ -149,6 +258,28 @@ export type WriteOp =
 
 export type OpResult = Uint8Array | string | number | boolean | string[] | Entry[] | undefined;
 
+/** A prepared statement of the browser main-thread API: it lives in the worker. */
+export class BrowserStatement<Row = SqlRow> {
+  readonly source: string;
+  readonly reader: boolean;
+  readonly database: BrowserTessera;
+  run(...params: BindParameters[]): Promise<RunResult>;
+  get(...params: BindParameters[]): Promise<Row | undefined>;
+  /** Every row, in one message. */
+  all(...params: BindParameters[]): Promise<Row[]>;
+  /**
+   * `for await (const row of st.iterate())`: rows arrive in batches (one message each). The
+   * statement is busy in the worker until the iteration ends or is broken out of.
+   */
+  iterate(...params: BindParameters[]): AsyncIterableIterator<Row>;
+  raw(toggle?: boolean): this;
+  pluck(toggle?: boolean): this;
+  safeIntegers(toggle?: boolean): this;
+  columns(): Promise<string[]>;
+  /** Free it in the worker (also done, eventually, when it is garbage-collected). */
+  finalize(): Promise<void>;
+}
+
 /** A database in the origin's OPFS, run in a Worker the package starts. Every method is async. */
 export class BrowserTessera {
   /**
@@ -180,6 +311,19 @@ export class BrowserTessera {
   check(): Promise<CheckReport>;
   /** Close the database (releasing the file and its lock) and stop the worker. Idempotent. */
   close(): Promise<void>;
+
+  // SQL: as the synchronous API, every call a Promise answered by the worker.
+  exec(sql: string): Promise<this>;
+  prepare<Row = SqlRow>(sql: string): Promise<BrowserStatement<Row>>;
+  /**
+   * `await db.transaction(async (...args) => { ... })(...args)`: BEGIN, `await fn(...args)`,
+   * COMMIT, or ROLLBACK and re-throw. If a transaction is already open it just runs `fn`.
+   * There is one connection: calls made from anywhere while it is open run inside it.
+   */
+  transaction<A extends unknown[], R>(fn: (...args: A) => R | Promise<R>): (...args: A) => Promise<R>;
+  /** Whether a SQL transaction is open, as of the last reply from the worker. */
+  readonly inTransaction: boolean;
+  defaultSafeIntegers(toggle?: boolean): this;
 }
 
 export default Tessera;

@@ -1,7 +1,10 @@
 // Types of 'tessera-db/opfs' (src/opfs.js): the synchronous API inside your own dedicated Worker.
 import type { OpenOptions, TesseraDevice } from './index.js';
 import { Tessera as SyncTessera } from './index.js';
-export type { Bytes, ErrorCode, TesseraError, OpenOptions, RangeOptions, Entry, TesseraDevice, Stats, CheckReport } from './index.js';
+export type {
+  Bytes, ErrorCode, TesseraError, OpenOptions, RangeOptions, Entry, TesseraDevice, Stats, CheckReport,
+  SqlValue, SqlResult, SqlRow, BindParameters, RunResult, Transaction,
+} from './index.js';
 
 export interface OpfsOpenOptions extends OpenOptions {
   /** Wait up to this many ms for another tab/worker to close the database (default 0: LOCKED at once). */
@@ -36,9 +39,9 @@ export class OpfsDevice implements TesseraDevice {
 export interface Tessera extends SyncTessera {}
 export declare class Tessera {
   static open(name: string, options?: OpfsOpenOptions): Promise<Tessera>;
-  static memory(options?: { wasm?: string | URL | BufferSource | WebAssembly.Module }): Promise<Tessera>;
+  static memory(options?: { wasm?: string | URL | BufferSource | WebAssembly.Module; safeIntegers?: boolean }): Promise<Tessera>;
   /** After `await initWasm()`. */
   static openDevice(device: TesseraDevice, options?: OpenOptions): Tessera;
 }
-export { ReadTransaction, WriteTransaction } from './index.js';
+export { ReadTransaction, WriteTransaction, Statement } from './index.js';
 export default Tessera;

@@ -24,6 +24,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "engine builds as no_std + alloc for wasm32"
 cargo build -p tessera --no-default-features --target wasm32-unknown-unknown
 cargo build -p tessera --no-default-features --features sql --target wasm32-unknown-unknown
+cargo build -p tessera --no-default-features --features sql,serde --target wasm32-unknown-unknown
 
 step "tests (unit, integration, doc, CLI)"
 cargo test --workspace
@@ -47,7 +48,7 @@ cargo clippy --manifest-path wasm/Cargo.toml --target wasm32-unknown-unknown -- 
 step "npm package tessera-db: build the wasm, Node tests (source tree and packed tarball)"
 bash npm/run-tests.sh
 
-step "browser benchmark vs sqlite-wasm and IndexedDB, smoke size (npm run bench -- --quick)"
+step "browser benchmark vs sqlite-wasm and IndexedDB (key-value and SQL), smoke size (npm run bench -- --quick)"
 bash scripts/browser-tools.sh
 (cd npm && node bench/run.mjs --quick)
 

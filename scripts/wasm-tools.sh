@@ -29,7 +29,9 @@ if ! command -v wasm-pack >/dev/null 2>&1; then
     cargo install wasm-pack
 fi
 
-if [ ! -d "$root/npm/node_modules" ] && [ -f "$root/npm/package.json" ]; then
+# npm dev dependencies: install when missing, or when one the build needs (esbuild, wasm-opt)
+# is absent from an older node_modules.
+if [ -f "$root/npm/package.json" ] && { [ ! -x "$root/npm/node_modules/.bin/esbuild" ] || [ ! -x "$root/npm/node_modules/.bin/wasm-opt" ]; }; then
     if [ -f "$root/npm/package-lock.json" ]; then
         (cd "$root/npm" && npm ci --no-audit --no-fund)
     else

@@ -161,6 +161,8 @@ pub struct RecoveryReport {
 }
 
 /// An open database. `Send + Sync`: share it between threads by reference or in an `Arc`.
+/// Cloning gives another handle on the same open database (the file is released when the
+/// last handle and the last transaction are gone).
 ///
 /// ```
 /// use tessera::Database;
@@ -172,6 +174,7 @@ pub struct RecoveryReport {
 /// assert_eq!(&*rx.open_table("fruit")?.get(b"apple")?.unwrap(), b"red");
 /// # Ok::<(), tessera::Error>(())
 /// ```
+#[derive(Clone)]
 pub struct Database {
     shared: Arc<Shared>,
 }

@@ -80,6 +80,20 @@ pub enum Error {
     /// A constraint failed: UNIQUE, PRIMARY KEY, NOT NULL or CHECK. The statement changed
     /// nothing.
     Constraint(String),
+    /// A value that cannot become the type asked for: a column read as the wrong Rust type
+    /// (TEXT into `i64`, NULL into a non-`Option`), an integer outside the target's range, a
+    /// parameter with no SQL value (a `u64` above `i64::MAX`, a nested struct).
+    Conversion {
+        /// Where: `column 1 ("name")`, `parameter 2`, `parameter :id`, `field "tags"`.
+        place: String,
+        /// What was wrong, e.g. `expected i64, found text`.
+        message: String,
+    },
+    /// A column index or name that is not in the result row.
+    InvalidColumn(String),
+    /// A query that had to return a row returned none (`query_row`, `query_one`). Holds the
+    /// statement's SQL text.
+    QueryReturnedNoRows(String),
 }
 
 impl Error {
@@ -105,6 +119,9 @@ impl Error {
             Error::SqlSyntax { .. } => "SQL_SYNTAX",
             Error::Sql(_) => "SQL",
             Error::Constraint(_) => "CONSTRAINT",
+            Error::Conversion { .. } => "CONVERSION",
+            Error::InvalidColumn(_) => "INVALID_COLUMN",
+            Error::QueryReturnedNoRows(_) => "NO_ROWS",
         }
     }
 }
@@ -141,12 +158,19 @@ impl fmt::Display for Error {
             }
             Error::Sql(message) => f.write_str(message),
             Error::Constraint(message) => write!(f, "constraint failed: {message}"),
+            Error::Conversion { place, message } if place.is_empty() => {
+                write!(f, "conversion failed: {message}")
+            }
+            Error::Conversion { place, message } => write!(f, "cannot convert {place}: {message}"),
+            Error::InvalidColumn(message) => f.write_str(message),
+            Error::QueryReturnedNoRows(sql) => write!(f, "query returned no rows: {sql}"),
         }
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for Error {}
+// `core::error::Error` (the same trait as `std::error::Error`) so that no_std builds can use it
+// as serde's error bound too.
+impl core::error::Error for Error {}
 
 #[cfg(feature = "std")]
 impl From<std::io::Error> for Error {

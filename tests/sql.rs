@@ -3,12 +3,13 @@
 //! with positions, and persistence across reopen. (SQLite conformance lives in
 //! `sqllogictest.rs`; randomized comparison with SQLite in `sql_diff.rs`.)
 
-use tessera::sql::{Connection, Value};
+use tessera::sql::{Connection, Row, Value};
 use tessera::Error;
 
 fn rows(c: &mut Connection, sql: &str) -> Vec<Vec<Value>> {
     c.query(sql, &[])
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .map(|r| r.map(Row::into_values))
         .collect::<Result<_, _>>()
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
@@ -166,6 +167,43 @@ fn prepared_statements_and_parameters() {
     let v: Vec<_> = c.query_prepared(&get, &[Value::Text("k07".into())]).unwrap().collect::<Result<_, _>>().unwrap();
     assert_eq!(v, [[Value::Integer(7)]]);
     assert!(c.execute_prepared(&get, &[Value::Null, Value::Null]).is_err());
+}
+
+#[test]
+fn detached_cursors_keep_snapshots_and_stop_when_their_transaction_moves() {
+    let mut c = Connection::memory();
+    exec(&mut c, "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)");
+    for i in 0..3000 {
+        c.execute("INSERT INTO t VALUES (?, ?)", &[Value::Integer(i), Value::from("x")]).unwrap();
+    }
+    let all = c.prepare("SELECT a FROM t ORDER BY a").unwrap();
+    // Outside a transaction a cursor reads its own snapshot: writes in between do not show.
+    let mut cur = c.start(&all, &[]).unwrap();
+    assert_eq!(cur.columns(), ["a"]);
+    assert_eq!(cur.next(&c).unwrap().unwrap(), vec![Value::Integer(0)]);
+    exec(&mut c, "DELETE FROM t WHERE a >= 10");
+    let mut n = 1;
+    while let Some(r) = cur.next(&c) {
+        assert_eq!(r.unwrap(), vec![Value::Integer(n)]);
+        n += 1;
+    }
+    assert_eq!(n, 3000);
+    assert!(cur.is_done());
+    // Inside a transaction it reads the transaction; another statement invalidates it.
+    exec(&mut c, "BEGIN");
+    let mut cur = c.start(&all, &[]).unwrap();
+    assert_eq!(cur.next(&c).unwrap().unwrap(), vec![Value::Integer(0)]);
+    exec(&mut c, "INSERT INTO t VALUES (5000, 'y')");
+    let e = cur.next(&c).unwrap().unwrap_err();
+    assert!(e.to_string().contains("another statement ran"), "{e}");
+    assert!(cur.next(&c).is_none());
+    exec(&mut c, "COMMIT");
+    assert_eq!(ints(&mut c, "SELECT count(*) FROM t"), [11]);
+    // A write statement's cursor yields its RETURNING rows.
+    let ins = c.prepare("INSERT INTO t VALUES (7000, 'z') RETURNING a, b").unwrap();
+    let mut cur = c.start(&ins, &[]).unwrap();
+    assert_eq!(cur.next(&c).unwrap().unwrap(), vec![Value::Integer(7000), Value::from("z")]);
+    assert!(cur.next(&c).is_none());
 }
 
 #[test]

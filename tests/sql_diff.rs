@@ -142,7 +142,8 @@ impl Db for TesseraDb {
     fn query(&mut self, sql: &str) -> Result<Rows, DbError> {
         let rows = self.0.query(sql, &[]).map_err(tessera_err)?;
         let columns = rows.columns().len();
-        let rows = rows.collect::<Result<Vec<_>, _>>().map_err(tessera_err)?;
+        let rows =
+            rows.map(|r| r.map(tessera::sql::Row::into_values)).collect::<Result<Vec<_>, _>>().map_err(tessera_err)?;
         Ok(Rows { columns, rows })
     }
 }

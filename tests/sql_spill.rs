@@ -34,7 +34,7 @@ fn setup(n: usize) -> (Connection, rusqlite::Connection) {
     let mut c = Connection::memory();
     let lite = rusqlite::Connection::open_in_memory().unwrap();
     let ddl = "CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, s TEXT, r REAL, b BLOB, m)";
-    c.execute(ddl, &[]).unwrap();
+    c.execute(ddl, ()).unwrap();
     lite.execute(ddl, []).unwrap();
     let words = ["apple", "Apple", "APPLE ", "banana", "b", "", "zeta  ", "Ünïcode"];
     let mut rng = Rng(0x1234_5678_9abc_def1);
@@ -60,12 +60,12 @@ fn setup(n: usize) -> (Connection, rusqlite::Connection) {
         };
         all.push(vec![Value::Integer(id), k, s, r, b, m]);
     }
-    c.execute("BEGIN", &[]).unwrap();
+    c.execute("BEGIN", ()).unwrap();
     let ins = c.prepare("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)").unwrap();
     for row in &all {
         c.execute_prepared(&ins, row).unwrap();
     }
-    c.execute("COMMIT", &[]).unwrap();
+    c.execute("COMMIT", ()).unwrap();
     let tx = lite.unchecked_transaction().unwrap();
     {
         let mut st = tx.prepare("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)").unwrap();
@@ -90,8 +90,9 @@ fn to_sqlite(v: &Value) -> rusqlite::types::Value {
 }
 
 fn tessera(c: &mut Connection, sql: &str) -> Vec<Vec<Value>> {
-    c.query(sql, &[])
+    c.query(sql, ())
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .map(|r| r.map(Vec::from))
         .collect::<Result<_, _>>()
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
@@ -245,7 +246,7 @@ fn temp_file_lives_while_rows_stream_and_is_removed_after() {
     c.set_work_memory(TINY);
     let files = || std::fs::read_dir(dir.path()).unwrap().count();
     {
-        let mut rows = c.query("SELECT id, s FROM t ORDER BY s, id", &[]).unwrap();
+        let mut rows = c.query("SELECT id, s FROM t ORDER BY s, id", ()).unwrap();
         for _ in 0..10 {
             rows.next().unwrap().unwrap();
         }
@@ -253,7 +254,7 @@ fn temp_file_lives_while_rows_stream_and_is_removed_after() {
     } // dropped half read
     assert_eq!(files(), 0, "temporary file left behind after drop");
     // Read to the end: removed as soon as the merge is done.
-    let mut rows = c.query("SELECT k, count(*) FROM t GROUP BY k", &[]).unwrap();
+    let mut rows = c.query("SELECT k, count(*) FROM t GROUP BY k", ()).unwrap();
     let mut count = 0;
     for r in rows.by_ref() {
         r.unwrap();
@@ -282,7 +283,7 @@ fn failing_temp_device_is_an_error_not_a_panic() {
             "SELECT DISTINCT s, k FROM t",
             "SELECT s FROM t UNION SELECT k FROM t",
         ] {
-            match c.query(sql, &[]).and_then(|r| r.collect::<Result<Vec<_>, _>>()) {
+            match c.query(sql, ()).and_then(|r| r.map(|r| r.map(Vec::from)).collect::<Result<Vec<_>, _>>()) {
                 Ok(rows) => {
                     if sql.contains("ORDER BY") {
                         same(&show(&rows), &show(&want), sql);

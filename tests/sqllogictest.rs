@@ -86,7 +86,10 @@ impl Engine for TesseraEngine {
     fn query(&mut self, sql: &str) -> Result<QueryResult, String> {
         let rows = self.conn.query(sql, &[]).map_err(|e| e.to_string())?;
         let columns = rows.columns().len();
-        let rows = rows.collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+        let rows = rows
+            .map(|r| r.map(tessera::sql::Row::into_values))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
         Ok(QueryResult { columns, rows })
     }
     fn runs_triggers(&self) -> bool {

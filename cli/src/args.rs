@@ -36,6 +36,11 @@ impl Parsed {
         self.options.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.as_os_str())
     }
 
+    /// Every value given to an option, in order.
+    pub fn options_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a OsStr> + 'a {
+        self.options.iter().filter(move |(n, _)| *n == name).map(|(_, v)| v.as_os_str())
+    }
+
     /// The database path given with `--db` or `-f`, if any.
     pub fn db(&self) -> Option<&OsStr> {
         self.options.iter().rev().find(|(n, _)| GLOBAL_OPTIONS.contains(n)).map(|(_, v)| v.as_os_str())

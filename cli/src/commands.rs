@@ -109,8 +109,18 @@ pub const COMMANDS: &[Command] = &[
 /// The overall help text.
 pub fn help(out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "tessera {}: the command-line tool for Tessera database files\n", env!("CARGO_PKG_VERSION"))?;
-    writeln!(out, "usage: tessera [--db FILE | -f FILE] <command> [args]\n")?;
-    writeln!(out, "The database file defaults to ./{}.\n\ncommands:", crate::DEFAULT_DB)?;
+    writeln!(out, "usage: tessera [FILE] [-c SQL]... [--mode MODE]       the SQL shell")?;
+    writeln!(out, "       tessera [--db FILE | -f FILE] <command> [args]  a key-value command\n")?;
+    writeln!(out, "The database file defaults to ./{}.\n", crate::DEFAULT_DB)?;
+    writeln!(
+        out,
+        "SQL shell: on a terminal, an interactive session (line editing, history in \
+         ~/.tessera_history);\notherwise it runs the SQL statements and dot-commands read from \
+         stdin, or from each -c text\nin turn, stopping at the first error with exit code 1. \
+         --mode sets the output mode: table\n(the default), csv, json, line or list. Enter .help \
+         in the shell for its dot-commands. A FILE\nnamed like a command needs a path: \
+         tessera ./tables.\n\ncommands:"
+    )?;
     for c in COMMANDS {
         let line = c.usage.trim_start_matches("usage: tessera ");
         writeln!(out, "  {}", line.trim_start_matches("[--db FILE] "))?;
@@ -118,7 +128,8 @@ pub fn help(out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
         "\nother options: -h, --help (also after a command), -V, --version; '--' ends options.\n\
-         Exit codes: 0 success, 1 failure (e.g. missing key), 2 usage error or damaged database."
+         Exit codes: 0 success, 1 failure (e.g. missing key, SQL error), 2 usage error or damaged \
+         database."
     )
 }
 
@@ -143,7 +154,7 @@ fn help_command(ctx: &mut Context, a: Parsed) -> Result<(), CliError> {
 
 /// Whether a command may create the database file.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Open {
+pub enum Open {
     CreateIfMissing,
     Existing,
 }
@@ -151,7 +162,7 @@ enum Open {
 /// Open the database, refusing to let the engine (re)initialise a file that holds bytes:
 /// the engine treats a file shorter than its header, or with a blank header, as an unfinished
 /// creation and starts it over, which would wipe a mistyped path or a damaged database.
-fn open(path: &Path, mode: Open) -> Result<Database, CliError> {
+pub fn open(path: &Path, mode: Open) -> Result<Database, CliError> {
     let shown = path.display();
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

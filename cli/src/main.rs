@@ -1,23 +1,23 @@
 //! `tessera`: the command-line tool for Tessera database files.
 //!
 //! `main` parses the options that come before the command (`--db FILE`/`-f FILE`, `--help`,
-//! `--version`), looks the command up in [`commands::COMMANDS`] and runs it. Every failure
-//! becomes a [`CliError`], reported as one `tessera: <message>` line on stderr with an exit
-//! code: 1 for a failed operation (missing key, engine error), 2 for a usage error (followed
-//! by the usage line) or for a damaged or unopenable database in `check`.
-//!
-//! With no command the tool prints usage. A later SQL shell is meant to take that spot
-//! (`tessera FILE` with no command), which is why dispatch is a lookup here rather than
-//! part of the argument parser.
+//! `--version`, and the SQL shell's `-c SQL` and `--mode MODE`) and looks the first word up in
+//! [`commands::COMMANDS`]: a key-value command runs; anything else (or nothing) is the
+//! database file of the SQL shell (`shell`), `tessera.db` by default. Every failure becomes a
+//! [`CliError`], reported as one `tessera: <message>` line on stderr with an exit code: 1 for
+//! a failed operation (missing key, engine error, a failed shell script), 2 for a usage error
+//! (followed by the usage line) or for a damaged or unopenable database in `check`. The shell
+//! prints its own `Error: ...` lines.
 
 mod args;
 mod commands;
 mod encoding;
+mod shell;
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Used when neither `--db` nor `-f` is given.
@@ -117,36 +117,47 @@ fn main() -> ExitCode {
     }
 }
 
-/// Parse the leading options and the command name, then run the command.
+/// Parse the leading options and the command name, then run the command, or the SQL shell
+/// when the first word is not a command.
 fn run(argv: Vec<OsString>, out: &mut dyn Write, usage_line: &mut &'static str) -> Result<(), CliError> {
     let mut db: Option<OsString> = None;
+    let mut sql = ShellOptions::default();
     let mut rest = argv.into_iter();
-    let command = loop {
+    let first = loop {
         let Some(arg) = rest.next() else { break None };
-        match arg.to_str() {
-            Some("-h" | "--help") => return Ok(commands::help(out)?),
-            Some("-V" | "--version") => {
+        let text = arg.to_str().unwrap_or("");
+        let (name, inline) = match text.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(OsString::from(v))),
+            _ => (text, None),
+        };
+        let mut value = |what: &str| {
+            inline
+                .clone()
+                .or_else(|| rest.next())
+                .ok_or_else(|| CliError::usage(format!("option {what} needs a value")))
+        };
+        match name {
+            "-h" | "--help" if inline.is_none() => return Ok(commands::help(out)?),
+            "-V" | "--version" if inline.is_none() => {
                 writeln!(out, "tessera {}", env!("CARGO_PKG_VERSION"))?;
                 return Ok(());
             }
-            Some("--db" | "-f") => {
-                db = Some(rest.next().ok_or_else(|| CliError::usage("option --db needs a value"))?);
-            }
-            Some(s) if s.starts_with("--db=") => db = Some(OsString::from(&s[5..])),
-            Some(s) if s.starts_with('-') => {
-                return Err(CliError::usage(format!("unknown option {s} (options of a command go after it)")));
+            "--db" | "-f" => db = Some(value(name)?),
+            "-c" | "--command" | "--mode" => sql.add(name, &value(name)?)?,
+            _ if text.starts_with('-') => {
+                return Err(CliError::usage(format!("unknown option {text} (options of a command go after it)")));
             }
             _ => break Some(arg),
         }
     };
-    // No command: for now, usage. This is where `tessera FILE` will open the SQL shell.
-    let Some(command) = command else {
-        return Err(CliError::usage("no command given"));
+    let command = first.as_ref().and_then(|name| commands::COMMANDS.iter().find(|c| name.to_str() == Some(c.name)));
+    let Some(cmd) = command else {
+        *usage_line = SHELL_USAGE;
+        return run_shell(first, rest, db, sql, out);
     };
-    let name = command.to_string_lossy();
-    let Some(cmd) = commands::COMMANDS.iter().find(|c| c.name == name) else {
-        return Err(CliError::usage(format!("unknown command {name:?}")));
-    };
+    if sql.given {
+        return Err(CliError::usage(format!("-c and --mode belong to the SQL shell, not to '{}'", cmd.name)));
+    }
     *usage_line = cmd.usage;
     let parsed = args::parse(rest, &cmd.spec)?;
     if parsed.flag("--help") {
@@ -157,3 +168,63 @@ fn run(argv: Vec<OsString>, out: &mut dyn Write, usage_line: &mut &'static str) 
     let mut ctx = Context { db_path, out };
     (cmd.run)(&mut ctx, parsed)
 }
+
+const SHELL_USAGE: &str = "usage: tessera [FILE] [-c SQL]... [--mode MODE]   (try 'tessera help')";
+
+/// The SQL shell's options, gathered wherever they appear.
+#[derive(Default)]
+struct ShellOptions {
+    commands: Vec<String>,
+    mode: Option<shell::Mode>,
+    /// Any shell option was given (they make no sense with a key-value command).
+    given: bool,
+}
+
+impl ShellOptions {
+    fn add(&mut self, name: &str, value: &OsStr) -> Result<(), CliError> {
+        self.given = true;
+        let text = args::os_str(value, &format!("the value of {name}"))?;
+        if name == "--mode" {
+            let mode = shell::Mode::parse(text)
+                .ok_or_else(|| CliError::usage(format!("unknown mode {text:?}: use table, csv, json, line or list")))?;
+            self.mode = Some(mode);
+        } else {
+            self.commands.push(text.to_string());
+        }
+        Ok(())
+    }
+}
+
+/// `tessera [FILE] [-c SQL]... [--mode MODE]`: `file` is the first word, when there is one.
+fn run_shell(
+    file: Option<OsString>,
+    rest: impl Iterator<Item = OsString>,
+    db: Option<OsString>,
+    mut sql: ShellOptions,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let parsed = args::parse(rest, &SHELL_SPEC)?;
+    if parsed.flag("--help") {
+        return Ok(commands::help(out)?);
+    }
+    for name in ["-c", "--command", "--mode"] {
+        for v in parsed.options_named(name) {
+            sql.add(name, v)?;
+        }
+    }
+    if let Some(extra) = parsed.positionals.first() {
+        let word = file.as_deref().unwrap_or_default();
+        if !Path::new(word).exists() {
+            return Err(CliError::usage(format!("unknown command {:?}", word.to_string_lossy())));
+        }
+        return Err(CliError::usage(format!("unexpected argument {:?} after the database file", extra)));
+    }
+    let db_path = match (file, parsed.db().map(OsString::from).or(db)) {
+        (Some(_), Some(_)) => return Err(CliError::usage("the database file is given twice")),
+        (f, d) => PathBuf::from(f.or(d).unwrap_or_else(|| DEFAULT_DB.into())),
+    };
+    shell::run(shell::Args { db_path, commands: sql.commands, mode: sql.mode }, out)
+}
+
+/// What the shell accepts after its FILE.
+const SHELL_SPEC: args::Spec = args::Spec { flags: &[], options: &["-c", "--command", "--mode"] };

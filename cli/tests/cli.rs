@@ -1,99 +1,10 @@
 //! Drives the built `tessera` binary in a temporary directory.
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-use tempfile::TempDir;
+mod common;
+
+use common::Env;
+use std::path::Path;
 use tessera::{Database, Options};
-
-struct Env {
-    dir: TempDir,
-    /// Tests run one at a time: a database file a test holds open in this process must not be
-    /// inherited by another test's child between fork and exec, which would keep its lock
-    /// (flock belongs to the open file description) after the test closed it.
-    _serial: std::sync::MutexGuard<'static, ()>,
-}
-
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// What one run of the binary produced.
-struct Run {
-    code: i32,
-    stdout: String,
-    stdout_bytes: Vec<u8>,
-    stderr: String,
-}
-
-impl Run {
-    fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success; stderr: {}", self.stderr);
-        self
-    }
-    fn code(self, code: i32) -> Self {
-        assert_eq!(self.code, code, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
-        self
-    }
-}
-
-impl Env {
-    fn new() -> Env {
-        let serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        Env { dir: tempfile::tempdir().expect("temp dir"), _serial: serial }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        self.run_with_stdin(args, None)
-    }
-
-    fn run_with_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Run {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
-        cmd.args(args).current_dir(self.dir.path()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
-        let mut child = cmd.spawn().expect("spawn tessera");
-        if let Some(input) = stdin {
-            child.stdin.take().unwrap().write_all(input).unwrap();
-        }
-        // Read both pipes on threads and poll for exit, so a hang fails the test instead of
-        // blocking the suite.
-        let drain = |mut r: Box<dyn Read + Send>| {
-            std::thread::spawn(move || {
-                let mut v = Vec::new();
-                r.read_to_end(&mut v).map(|_| v)
-            })
-        };
-        let out = drain(Box::new(child.stdout.take().unwrap()));
-        let err = drain(Box::new(child.stderr.take().unwrap()));
-        let deadline = Instant::now() + TIMEOUT;
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait for tessera") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("tessera {args:?} did not finish within {TIMEOUT:?}");
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        let stdout_bytes = out.join().unwrap().expect("read stdout");
-        let stderr = String::from_utf8_lossy(&err.join().unwrap().expect("read stderr")).into_owned();
-        let run = Run {
-            code: status.code().expect("exited normally, not by a signal"),
-            stdout: String::from_utf8_lossy(&stdout_bytes).into_owned(),
-            stdout_bytes,
-            stderr,
-        };
-        assert!(!run.stderr.contains("panicked"), "tessera panicked: {}", run.stderr);
-        run
-    }
-}
-
-const TIMEOUT: Duration = Duration::from_secs(30);
 
 #[test]
 fn put_get_round_trip() {
@@ -346,8 +257,9 @@ fn locked_database() {
 fn bad_arguments_exit_2_with_usage() {
     let env = Env::new();
     let cases: &[&[&str]] = &[
-        &[],
-        &["frobnicate"],
+        // A first word that is not a command names the SQL shell's database file, but only a
+        // file can be followed by nothing: a missing one followed by words is a wrong command.
+        &["frobnicate", "x"],
         &["put", "t", "k"],
         &["get", "t"],
         &["get", "t", "k", "extra"],
@@ -359,6 +271,10 @@ fn bad_arguments_exit_2_with_usage() {
         &["--db"],
         &["--hex", "get", "t", "k"],
         &["tables", "extra"],
+        &["-c"],
+        &["--mode", "fancy"],
+        &["-c", "SELECT 1", "put", "t", "k", "v"],
+        &["other.db", "--db", "third.db"],
     ];
     for args in cases {
         let r = env.run(args).code(2);
@@ -367,6 +283,9 @@ fn bad_arguments_exit_2_with_usage() {
         assert!(r.stdout.is_empty(), "{args:?}");
     }
     assert!(!env.path("tessera.db").exists(), "usage errors never create the database");
+    // No command: the SQL shell, here with nothing to run, which opens no database.
+    env.run(&[]).ok();
+    assert!(!env.path("tessera.db").exists());
 
     let help = env.run(&["help"]).ok().stdout;
     for cmd in ["put", "get", "del", "scan", "tables", "stats", "check", "compact"] {

@@ -3,6 +3,11 @@
 // batched messages) and IndexedDB (main thread). `window.runBench(config)` resolves to the
 // results; run.mjs (`npm run bench`) drives it in headless Chromium and prints the table.
 //
+// Then the SQL part: Tessera's synchronous SQL API and sqlite-wasm's prepared statements, each
+// inside its own dedicated Worker on OPFS (./sql-worker.js: loops and timers in the worker), on
+// the same rows: `id INTEGER PRIMARY KEY` (ids in random order), the 16-character keys as
+// `name TEXT`, a REAL, the 100-byte values as `payload BLOB`.
+//
 // Data, identical for every engine: N distinct 16-character keys (hex of a seeded PRNG, inserted
 // in that random order) and 100-byte random values (each its own Uint8Array). Key/value
 // generation is outside the timings; building each engine's request (op objects, row arrays) is
@@ -23,6 +28,7 @@ export const defaults = {
   readBatch: 1_000, // gets per message / per read transaction
   singleReads: 100_000, // random point reads, one call each
   engines: ['tessera', 'sqlite', 'indexeddb'],
+  sqlEngines: ['tessera', 'sqlite'], // [] to skip the SQL part
   valueSize: 100,
   seed: 42,
 };
@@ -348,30 +354,133 @@ async function runEngine(name, cfg, data) {
   return res;
 }
 
+// ---------------------------------------------------------------------------------------------
+// SQL: each engine in its own dedicated Worker (./sql-worker.js), timed inside the worker.
+
+/**
+ * Rows for the SQL tables, from the key-value data: ids 1..total in random order, name = key,
+ * value = a multiple of 0.25 (sums are exact in doubles, in any order), payload = value bytes.
+ */
+function makeSqlData(cfg, data) {
+  const rnd = prng(cfg.seed + 1);
+  const total = data.total;
+  const ids = Array.from({ length: total }, (_, i) => i + 1);
+  for (let i = total - 1; i > 0; i--) {
+    const j = rnd() % (i + 1);
+    [ids[i], ids[j]] = [ids[j], ids[i]];
+  }
+  const values = Array.from({ length: total }, () => (rnd() % 4_000_000) / 4);
+  const names = data.bulkKeys.concat(data.durableKeys);
+  const payloads = data.bulkValues.concat(data.durableValues);
+  const valueOf = new Float64Array(total + 1);
+  for (let i = 0; i < total; i++) valueOf[ids[i]] = values[i];
+  const pointIds = Array.from({ length: cfg.reads }, () => 1 + (rnd() % total));
+  let pointValue = 0;
+  for (const id of pointIds) pointValue += valueOf[id];
+  let allValue = 0;
+  for (const v of values) allValue += v;
+  const slice = (a, b) => ({ ids: ids.slice(a, b), names: names.slice(a, b), values: values.slice(a, b), payloads: payloads.slice(a, b) });
+  return {
+    rows: { bulk: slice(0, cfg.bulk), durable: slice(cfg.bulk, total), pointIds },
+    expected: {
+      points: { rows: cfg.reads, value: pointValue, payload: cfg.reads * cfg.valueSize, name: cfg.reads * 16 },
+      scan: { rows: total, id: (total * (total + 1)) / 2, value: allValue, payload: total * cfg.valueSize, name: total * 16 },
+    },
+    total,
+  };
+}
+
+function sqlWorker() {
+  const worker = new Worker(new URL('./sql-worker.js', import.meta.url), { type: 'module' });
+  let nextId = 1;
+  const pending = new Map();
+  worker.onmessage = ({ data }) => {
+    const p = pending.get(data.id);
+    pending.delete(data.id);
+    if (data.ok) p.resolve(data);
+    else p.reject(new Error(data.error));
+  };
+  worker.onerror = (e) => { for (const p of pending.values()) p.reject(new Error(`sql worker: ${e.message}`)); };
+  return {
+    /** Resolves to `{ result, ms }` (ms measured in the worker). */
+    call: (method, args) => new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, method, args });
+    }),
+    terminate: () => worker.terminate(),
+  };
+}
+
+async function runSqlEngine(name, cfg, sql) {
+  await clearStorage();
+  const w = sqlWorker();
+  try {
+    log(`sql ${name}: open`);
+    const { result: info } = await w.call('open', { engine: name, file: `bench-sql-${Date.now()}.db` });
+    await w.call('load', sql.rows);
+    const W = {};
+    // run.mjs --profile installs window.benchHook to profile each workload in the worker.
+    const hook = window.benchHook;
+    const run = async (key, ops, what) => {
+      log(`sql ${name}: ${what}`);
+      if (hook) await hook('start', name, key);
+      const { result, ms } = await w.call(key);
+      if (hook) await hook('stop', name, key);
+      W[key] = { ms, ops, check: result, opsPerSec: ops / (ms / 1000) };
+      return result;
+    };
+    const n = await run('bulk', cfg.bulk, `${cfg.bulk} inserts in one transaction`);
+    expect(n === cfg.bulk, `sql ${name} bulk: ${n}`);
+    const d = await run('durable', cfg.durable, `${cfg.durable} durable single-insert transactions`);
+    expect(d === cfg.durable, `sql ${name} durable: ${d} changes`);
+    const { result: count } = await w.call('count');
+    expect(count === sql.total, `sql ${name}: count(*) = ${count}, expected ${sql.total}`);
+    const p = await run('points', cfg.reads, `${cfg.reads} point selects by primary key`);
+    expect(JSON.stringify(p) === JSON.stringify(sql.expected.points), `sql ${name} points: ${JSON.stringify(p)}, expected ${JSON.stringify(sql.expected.points)}`);
+    const sc = await run('scan', sql.total, 'full scan');
+    expect(JSON.stringify(sc) === JSON.stringify(sql.expected.scan), `sql ${name} scan: ${JSON.stringify(sc)}, expected ${JSON.stringify(sql.expected.scan)}`);
+    await w.call('close');
+    log(`sql ${name}: ${Object.entries(W).map(([k, x]) => `${k} ${x.ms.toFixed(0)} ms`).join(', ')}`);
+    return { info, workloads: W };
+  } finally {
+    w.terminate();
+  }
+}
+
 export async function runBench(config = {}) {
   const cfg = { ...defaults, ...config };
   log(`generating data (${cfg.bulk + cfg.durable} keys)`);
   const data = makeData(cfg);
-  const results = { config: cfg, userAgent: navigator.userAgent, engines: {} };
+  const results = { config: cfg, userAgent: navigator.userAgent, engines: {}, sql: { engines: {} } };
   for (const name of cfg.engines) results.engines[name] = await runEngine(name, cfg, data);
+  if (cfg.sqlEngines.length > 0) {
+    const sql = makeSqlData(cfg, data);
+    for (const name of cfg.sqlEngines) results.sql.engines[name] = await runSqlEngine(name, cfg, sql);
+  }
   await clearStorage();
   render(results);
   return results;
 }
 
-function render(results) {
-  const out = document.getElementById('out');
-  if (!out) return;
-  const names = Object.keys(results.engines);
-  const rows = Object.keys(results.engines[names[0]].workloads);
-  let html = '<table><tr><th>workload</th>' + names.map((n) => `<th>${n} ms</th><th>${n} ops/s</th>`).join('') + '</tr>';
+function renderTable(title, engineResults) {
+  const names = Object.keys(engineResults);
+  if (names.length === 0) return '';
+  const rows = Object.keys(engineResults[names[0]].workloads);
+  let html = `<h2>${title}</h2><table><tr><th>workload</th>` + names.map((n) => `<th>${n} ms</th><th>${n} ops/s</th>`).join('') + '</tr>';
   for (const r of rows) {
     html += `<tr><td>${r}</td>` + names.map((n) => {
-      const w = results.engines[n].workloads[r];
+      const w = engineResults[n].workloads[r];
       return `<td>${w.ms.toFixed(1)}</td><td>${Math.round(w.opsPerSec).toLocaleString('en')}</td>`;
     }).join('') + '</tr>';
   }
-  out.innerHTML = html + '</table>';
+  return html + '</table>';
+}
+
+function render(results) {
+  const out = document.getElementById('out');
+  if (!out) return;
+  out.innerHTML = renderTable('Key-value (main-thread APIs)', results.engines) + renderTable('SQL (synchronous APIs in a dedicated Worker)', results.sql.engines);
 }
 
 window.runBench = runBench;

@@ -3,7 +3,15 @@
 // headless Chromium (playwright-core; never a downloaded browser), run the benchmark page, print
 // a Markdown table and the package size line, exit.
 //
-//   node bench/run.mjs [--runs=N] [--order=tessera,sqlite,indexeddb] [--quick] [--json=out.json]
+//   node bench/run.mjs [--runs=N] [--order=tessera,sqlite,indexeddb] [--sql-order=tessera,sqlite]
+//                      [--only=kv|sql] [--quick] [--json=out.json] [--profile=DIR]
+//
+// Two parts: the key-value workloads through each engine's main-thread API, then the SQL
+// workloads through Tessera's and sqlite-wasm's synchronous APIs, each in a dedicated Worker
+// (bench/sql-worker.js). `--only` runs one part. `--profile=DIR` records a V8 CPU profile of
+// each SQL workload inside its worker (Chrome DevTools protocol: auto-attach to the worker,
+// Profiler.start/stop around the workload) into DIR/run<N>-<engine>-<workload>.cpuprofile and
+// prints the top functions by self time (the sampling slows the run: do not quote its timings).
 //
 // Each run uses a fresh persistent profile in a new temporary directory (so OPFS and IndexedDB
 // live on disk: an incognito context, playwright's default newContext(), keeps both in memory,
@@ -14,6 +22,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { launchPersistent, tempDir, executablePath, startServer } from '../test-browser/helpers.js';
+import { summarise } from './profile-top.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -25,6 +34,10 @@ const argv = Object.fromEntries(process.argv.slice(2).map((a) => {
 const runs = Number(argv.runs ?? 1);
 const config = {};
 if (argv.order) config.engines = String(argv.order).split(',');
+if (argv['sql-order']) config.sqlEngines = String(argv['sql-order']).split(',');
+if (argv.only === 'kv') config.sqlEngines = [];
+else if (argv.only === 'sql') config.engines = [];
+else if (argv.only) throw new Error(`--only=kv or --only=sql, not ${argv.only}`);
 if (argv.quick) Object.assign(config, { bulk: 10_000, durable: 100, reads: 10_000, singleReads: 10_000 });
 
 // The test server (same root, npm/), plus the cross-origin isolation headers (harmless;
@@ -34,11 +47,13 @@ const isolation = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-e
 const gz = (buf) => zlib.gzipSync(buf, { level: 9 }).length;
 function sizeLine() {
   const wasm = fs.readFileSync(path.join(root, 'pkg/tessera_bg.wasm'));
-  const srcs = fs.readdirSync(path.join(root, 'src')).filter((f) => f.endsWith('.js')).sort();
-  // As run-tests.sh: pkg/tessera.js + every src/*.js, concatenated, gzip -9.
-  const allJs = Buffer.concat([path.join(root, 'pkg/tessera.js'), ...srcs.map((f) => path.join(root, 'src', f))].map((f) => fs.readFileSync(f)));
-  // What a browser loads: glue + browser.js, worker.js, opfs.js, core.js (no node.js).
-  const browserJs = Buffer.concat(['pkg/tessera.js', 'src/browser.js', 'src/worker.js', 'src/opfs.js', 'src/core.js'].map((f) => fs.readFileSync(path.join(root, f))));
+  // What the package ships: dist/ (src/ minified by run-tests.sh) if built, else src/.
+  const dir = fs.existsSync(path.join(root, 'dist/browser.js')) ? 'dist' : 'src';
+  const srcs = fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith('.js')).sort();
+  // As run-tests.sh: pkg/tessera.js + every dist/*.js, concatenated, gzip -9.
+  const allJs = Buffer.concat([path.join(root, 'pkg/tessera.js'), ...srcs.map((f) => path.join(root, dir, f))].map((f) => fs.readFileSync(f)));
+  // What a browser loads: glue + browser.js, worker.js, opfs.js, core.js, sql.js (no node.js).
+  const browserJs = Buffer.concat(['pkg/tessera.js', ...['browser.js', 'worker.js', 'opfs.js', 'core.js', 'sql.js'].map((f) => `${dir}/${f}`)].map((f) => fs.readFileSync(path.join(root, f))));
   const w = gz(wasm);
   const a = gz(allJs);
   const b = gz(browserJs);
@@ -47,7 +62,7 @@ function sizeLine() {
   const sw = gz(fs.readFileSync(path.join(sqlDir, 'sqlite3.wasm')));
   const sj = gz(fs.readFileSync(path.join(sqlDir, 'index.mjs')));
   return [
-    `Size (gzip -9): tessera_bg.wasm ${w} B + JS (pkg/tessera.js + src/*.js) ${a} B = ${w + a} B = ${kb(w + a)} KiB (goal < 150 KB: ${w + a < 150_000 ? 'met' : 'MISSED'}); browser-only JS (no src/node.js) ${b} B, total ${kb(w + b)} KiB.`,
+    `Size (gzip -9): tessera_bg.wasm ${w} B + JS (pkg/tessera.js + ${dir}/*.js) ${a} B = ${w + a} B = ${kb(w + a)} KiB (goal < 150 KB: ${w + a < 150_000 ? 'met' : 'MISSED'}); browser-only JS (no node.js) ${b} B, total ${kb(w + b)} KiB.`,
     `For comparison, @sqlite.org/sqlite-wasm: sqlite3.wasm ${sw} B + dist/index.mjs ${sj} B = ${kb(sw + sj)} KiB gzipped.`,
   ].join('\n');
 }
@@ -60,32 +75,108 @@ const labels = {
   scan: () => 'full scan (all rows, key order)',
 };
 
-function table(results) {
-  const names = Object.keys(results.engines);
-  const cfg = results.config;
+const sqlLabels = {
+  bulk: (c) => `${c.bulk.toLocaleString('en')} inserts, one transaction (prepared INSERT, run())`,
+  durable: (c) => `${c.durable.toLocaleString('en')} inserts, each its own durable transaction (autocommit)`,
+  points: (c) => `${c.reads.toLocaleString('en')} point selects by primary key (prepared SELECT, get())`,
+  scan: () => 'full scan, SELECT * (all rows, iterate())',
+};
+
+/** A Markdown table of `engineResults` ({ name: { workloads } }) with ratios against tessera. */
+function table(engineResults, cfg, rowLabels, goals) {
+  const names = Object.keys(engineResults);
+  if (names.length === 0) return '';
   const fmt = (n) => Math.round(n).toLocaleString('en');
   const head = ['workload', ...names.map((n) => `${n} ms`), ...names.map((n) => `${n} ops/s`)];
-  const ratioCols = [];
-  if (names.includes('tessera') && names.includes('sqlite')) ratioCols.push(['sqlite', 2]);
-  if (names.includes('tessera') && names.includes('indexeddb')) ratioCols.push(['indexeddb', 10]);
-  for (const [n, goal] of ratioCols) head.push(`tessera/${n} (goal ${goal}x)`);
+  const ratioCols = names.includes('tessera') ? goals.filter(([n]) => names.includes(n)) : [];
+  for (const [n, goal] of ratioCols) head.push(`${n}/tessera time (goal ${goal}x)`);
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
-  for (const w of Object.keys(labels)) {
-    const cells = [labels[w](cfg)];
-    for (const n of names) cells.push(results.engines[n].workloads[w].ms.toFixed(1));
-    for (const n of names) cells.push(fmt(results.engines[n].workloads[w].opsPerSec));
+  for (const w of Object.keys(rowLabels)) {
+    const cells = [rowLabels[w](cfg)];
+    for (const n of names) cells.push(engineResults[n].workloads[w].ms.toFixed(1));
+    for (const n of names) cells.push(fmt(engineResults[n].workloads[w].opsPerSec));
     for (const [n, goal] of ratioCols) {
-      const r = results.engines[n].workloads[w].ms / results.engines.tessera.workloads[w].ms;
+      const r = engineResults[n].workloads[w].ms / engineResults.tessera.workloads[w].ms;
       cells.push(`${r.toFixed(2)}x ${r >= goal ? '✓' : '✗'}`);
     }
     lines.push(`| ${cells.join(' | ')} |`);
   }
-  if (names.includes('sqlite')) {
-    lines.push('', 'sqlite-wasm time inside the worker (SQLite calls, without messaging): ' + Object.keys(labels).map((w) => {
-      const x = results.engines.sqlite.workloads[w];
+  if (engineResults.sqlite?.workloads[Object.keys(rowLabels)[0]].innerMs !== undefined) {
+    lines.push('', 'sqlite-wasm time inside the worker (SQLite calls, without messaging): ' + Object.keys(rowLabels).map((w) => {
+      const x = engineResults.sqlite.workloads[w];
       return `${w} ${x.innerMs.toFixed(0)} of ${x.ms.toFixed(0)} ms`;
     }).join(', ') + '.');
   }
+  return lines.join('\n');
+}
+
+/**
+ * `--profile`: attach to every dedicated worker of `page` through the page's DevTools session
+ * (non-flattened Target sessions), and expose `window.benchHook(what, engine, workload)` that
+ * starts / stops the V8 profiler in the latest bench/sql-worker.js.
+ */
+async function setUpProfiling(context, page, dir, run) {
+  const cdp = await context.newCDPSession(page);
+  let nextId = 0;
+  const waiting = new Map();
+  let current = null;
+  cdp.on('Target.receivedMessageFromTarget', ({ message }) => {
+    const m = JSON.parse(message);
+    const w = waiting.get(m.id);
+    if (!w) return;
+    waiting.delete(m.id);
+    if (m.error) w.reject(new Error(`${m.error.message}`));
+    else w.resolve(m.result);
+  });
+  const send = (sessionId, method, params = {}) => new Promise((resolve, reject) => {
+    const id = ++nextId;
+    waiting.set(id, { resolve, reject });
+    cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(reject);
+  });
+  cdp.on('Target.attachedToTarget', async ({ sessionId, targetInfo }) => {
+    if (targetInfo.type === 'worker' && targetInfo.url.endsWith('/bench/sql-worker.js')) {
+      current = sessionId;
+      await send(sessionId, 'Profiler.enable');
+      await send(sessionId, 'Profiler.setSamplingInterval', { interval: 100 });
+    }
+    await send(sessionId, 'Runtime.runIfWaitingForDebugger');
+  });
+  await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: true, flatten: false });
+  fs.mkdirSync(dir, { recursive: true });
+  await page.exposeFunction('benchHook', async (what, engine, workload) => {
+    if (!current) throw new Error('no SQL worker attached');
+    if (what === 'start') {
+      await send(current, 'Profiler.start');
+      return;
+    }
+    const { profile } = await send(current, 'Profiler.stop');
+    const file = path.join(dir, `run${run}-${engine}-${workload}.cpuprofile`);
+    fs.writeFileSync(file, JSON.stringify(profile));
+    console.log(`\n#### profile ${engine} ${workload} (${file})\n\n${summarise(profile, { topN: 15 })}`);
+  });
+}
+
+/** Over several runs: per workload, the ratio's median and range, and how many runs met the goal. */
+function ratioSummary(all) {
+  const lines = [`### Ratios over ${all.length} runs (other engine's time / tessera's time: median, range, runs meeting the goal)`, ''];
+  const part = (title, get, rowLabels, goals) => {
+    const first = get(all[0]);
+    if (!first?.tessera) return;
+    const cols = goals.filter(([n]) => first[n]);
+    if (cols.length === 0) return;
+    lines.push(`${title}:`, '', `| workload | ${cols.map(([n, g]) => `${n}/tessera (goal ${g}x)`).join(' | ')} |`, `|---|${cols.map(() => '---:').join('|')}|`);
+    for (const w of Object.keys(rowLabels)) {
+      const cells = cols.map(([n, goal]) => {
+        const r = all.map((x) => get(x)[n].workloads[w].ms / get(x).tessera.workloads[w].ms).sort((a, b) => a - b);
+        const med = r.length % 2 ? r[(r.length - 1) / 2] : (r[r.length / 2 - 1] + r[r.length / 2]) / 2;
+        return `${med.toFixed(2)}x (${r[0].toFixed(2)}–${r[r.length - 1].toFixed(2)}), ${r.filter((x) => x >= goal).length} of ${r.length}`;
+      });
+      lines.push(`| ${rowLabels[w](all[0].config)} | ${cells.join(' | ')} |`);
+    }
+    lines.push('');
+  };
+  part('Key-value', (x) => x.engines, labels, [['sqlite', 2], ['indexeddb', 10]]);
+  part('SQL', (x) => x.sql.engines, sqlLabels, [['sqlite', 2]]);
   return lines.join('\n');
 }
 
@@ -104,6 +195,7 @@ try {
         if (m.type() === 'error' || m.type() === 'warning') console.error(`[console.${m.type()}]`, m.text());
         else if (argv.verbose) console.error('[page]', m.text());
       });
+      if (argv.profile) await setUpProfiling(context, page, path.resolve(String(argv.profile)), i + 1);
       await page.goto(`${server.origin}/bench/index.html`);
       await page.waitForFunction(() => window.benchReady === true);
       results = await page.evaluate((c) => window.runBench(c), config);
@@ -120,8 +212,21 @@ try {
       if (e.tessera) console.log(`Tessera: page size ${e.tessera.info.pageSize}; durability: ${e.tessera.info.durability}`);
       console.log('');
     }
-    console.log(table(results));
+    if (Object.keys(e).length > 0) {
+      console.log('Key-value, main-thread APIs (tessera-db Promise API; sqlite-wasm through its worker; IndexedDB):\n');
+      console.log(table(e, results.config, labels, [['sqlite', 2], ['indexeddb', 10]]));
+    }
+    const q = results.sql.engines;
+    if (Object.keys(q).length > 0) {
+      if (i === 0) {
+        console.log('');
+        for (const [n, x] of Object.entries(q)) console.log(`SQL ${n}: ${x.info.engine}, page size ${x.info.pageSize}${x.info.journalMode ? `, journal_mode ${x.info.journalMode}, synchronous ${x.info.synchronous}, cache_size ${x.info.cacheSize}` : ''}; durability: ${x.info.durability}`);
+      }
+      console.log('\nSQL, synchronous APIs inside a dedicated Worker on OPFS (timed in the worker):\n');
+      console.log(table(q, results.config, sqlLabels, [['sqlite', 2]]));
+    }
   }
+  if (all.length > 1) console.log('\n' + ratioSummary(all));
   console.log('\n' + sizeLine());
   if (argv.json) fs.writeFileSync(String(argv.json), JSON.stringify(all, null, 2));
 } finally {

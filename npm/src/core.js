@@ -5,6 +5,7 @@
 // string (UTF-8); they come out as Uint8Array. Every error is an Error with a stable `code`.
 
 import { Database as WasmDatabase } from '../pkg/tessera.js';
+import { Statement, sqlMethods } from './sql.js';
 
 const decoder = new TextDecoder();
 
@@ -170,19 +171,23 @@ const closedTx = new Proxy(
 /** An open database (synchronous API). */
 export class Tessera {
   /** @internal Use `Tessera.open` / `Tessera.memory`. */
-  constructor(wasmDb, onClose) {
+  constructor(wasmDb, onClose, options) {
     this._db = wasmDb;
     this._onClose = onClose;
+    this._safeIntegers = Boolean(options?.safeIntegers);
+    /** @internal Open `iterate()`s reading the open SQL transaction (the connection is busy). */
+    this._txIters = 0;
+    this._txStatements = null;
   }
 
-  /** A new, empty in-memory database. */
-  static memory() {
-    return new this(WasmDatabase.memory(), null);
+  /** A new, empty in-memory database. `options`: `{ safeIntegers }`. */
+  static memory(options) {
+    return new this(WasmDatabase.memory(), null, options);
   }
 
   /** Open a database on any device object (read/write/sync/len/setLen). */
   static openDevice(device, options) {
-    return new this(WasmDatabase.openDevice(device, options ?? undefined), null);
+    return new this(WasmDatabase.openDevice(device, options ?? undefined), null, options);
   }
 
   beginRead() {
@@ -261,6 +266,7 @@ export class Tessera {
   /** Abort the open write transaction, end read transactions, release the file. Idempotent. */
   close() {
     if (this._db.isClosed) return;
+    this._txIters = 0;
     try {
       this._db.close();
     } finally {
@@ -272,3 +278,8 @@ export class Tessera {
     }
   }
 }
+
+// The SQL API (src/sql.js): exec, prepare, transaction, inTransaction, defaultSafeIntegers.
+Object.defineProperties(Tessera.prototype, Object.getOwnPropertyDescriptors(sqlMethods));
+
+export { Statement };

@@ -15,7 +15,7 @@
 
 import fs from 'node:fs';
 import { initSync } from '../pkg/tessera.js';
-import { Tessera as TesseraBase, ReadTransaction, WriteTransaction } from './core.js';
+import { Tessera as TesseraBase, ReadTransaction, WriteTransaction, Statement } from './core.js';
 
 let initialised = false;
 
@@ -117,10 +117,10 @@ export class Tessera extends TesseraBase {
     }
   }
 
-  /** A new, empty in-memory database. */
-  static memory() {
+  /** A new, empty in-memory database. `options`: `{ safeIntegers }`. */
+  static memory(options) {
     init();
-    return super.memory();
+    return super.memory(options);
   }
 
   /** Open a database on your own device object (read/write/sync/len/setLen). */
@@ -130,5 +130,5 @@ export class Tessera extends TesseraBase {
   }
 }
 
-export { ReadTransaction, WriteTransaction };
+export { ReadTransaction, WriteTransaction, Statement };
 export default Tessera;

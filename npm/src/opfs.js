@@ -20,7 +20,7 @@
 // tab, `worker.terminate()`): the browser then releases both the Web Lock and the handle.
 
 import init, { initSync } from '../pkg/tessera.js';
-import { Tessera as TesseraBase, ReadTransaction, WriteTransaction } from './core.js';
+import { Tessera as TesseraBase, ReadTransaction, WriteTransaction, Statement } from './core.js';
 
 function codedError(code, message) {
   const e = new Error(message);
@@ -214,7 +214,7 @@ export class Tessera extends TesseraBase {
   /** A new, empty in-memory database. */
   static async memory(options = {}) {
     await initWasm(options?.wasm);
-    return super.memory();
+    return super.memory(options);
   }
 
   /** Open a database on your own device object (after `await initWasm()`). */
@@ -223,5 +223,5 @@ export class Tessera extends TesseraBase {
   }
 }
 
-export { ReadTransaction, WriteTransaction };
+export { ReadTransaction, WriteTransaction, Statement };
 export default Tessera;

@@ -8,11 +8,19 @@
 // A transaction is one request: `read`/`write` carry an array of operations that run inside one
 // read snapshot / one write transaction (committed after the last operation, aborted if any
 // operation fails). Byte results are transferred, not copied.
+//
+// SQL: the worker keeps the prepared statements (by id) and the open iterations (one per
+// statement) of the synchronous API (src/sql.js); every reply carries `inTx`, whether a SQL
+// transaction is open afterwards.
 
 import { Tessera } from './opfs.js';
 
 const decoder = new TextDecoder();
 let db = null;
+/** Prepared statements by id, and the open iteration of each statement being iterated. */
+const statements = new Map();
+const iterations = new Map();
+let nextStatementId = 1;
 
 function codedError(code, message) {
   const e = new Error(message);
@@ -83,7 +91,88 @@ function runOps(tx, ops, writable) {
   return results;
 }
 
+function statement(id, flags) {
+  const st = statements.get(id);
+  if (st === undefined) throw codedError('CLOSED', 'the statement has been finalized');
+  // flags: 1 raw, 2 pluck, 4 safeIntegers (the main thread's toggles).
+  st.raw((flags & 1) !== 0);
+  st.pluck((flags & 2) !== 0);
+  st.safeIntegers((flags & 4) !== 0);
+  return st;
+}
+
+/** Up to `n` rows of the iteration of statement `id`: `{ rows, done }`. */
+function pull(id, n) {
+  const it = iterations.get(id);
+  if (it === undefined) return { rows: [], done: true };
+  const rows = [];
+  try {
+    while (rows.length < n) {
+      const r = it.next();
+      if (r.done) {
+        iterations.delete(id);
+        return { rows, done: true };
+      }
+      rows.push(r.value);
+    }
+  } catch (e) {
+    iterations.delete(id);
+    throw e;
+  }
+  return { rows, done: false };
+}
+
+function endIteration(id) {
+  const it = iterations.get(id);
+  if (it !== undefined) {
+    iterations.delete(id);
+    it.return();
+  }
+}
+
+const sqlMethods = {
+  exec(sql) {
+    needDb().exec(sql);
+  },
+  prepare(sql) {
+    const st = needDb().prepare(sql);
+    const id = nextStatementId++;
+    statements.set(id, st);
+    return { id, reader: st.reader, source: st.source };
+  },
+  sqlRun: (id, params, flags) => statement(id, flags).run(...params),
+  sqlGet: (id, params, flags) => statement(id, flags).get(...params),
+  sqlAll: (id, params, flags) => statement(id, flags).all(...params),
+  sqlColumns: (id) => statement(id, 0).columns(),
+  sqlIterate(id, params, flags, n) {
+    const st = statement(id, flags);
+    iterations.set(id, st.iterate(...params));
+    return pull(id, n);
+  },
+  sqlNext: (id, n) => pull(id, n),
+  sqlEndIterate: (id) => endIteration(id),
+  sqlFinalize(id) {
+    endIteration(id);
+    const st = statements.get(id);
+    statements.delete(id);
+    if (st !== undefined) st.finalize();
+  },
+  /** BEGIN unless a transaction is open; resolves to whether it began one. */
+  txBegin() {
+    const d = needDb();
+    if (d.inTransaction) return false;
+    d.exec('BEGIN');
+    return true;
+  },
+  /** COMMIT (or ROLLBACK) the open transaction, if any. */
+  txEnd(commit) {
+    const d = needDb();
+    if (d.inTransaction) d.exec(commit ? 'COMMIT' : 'ROLLBACK');
+  },
+};
+
 const methods = {
+  ...sqlMethods,
   async open(name, options) {
     if (db && !db.isClosed) throw codedError('INVALID_ARGUMENT', 'this worker already has a database open');
     db = await Tessera.open(name, options);
@@ -112,17 +201,27 @@ const methods = {
   stats: () => needDb().stats(),
   check: () => needDb().check(),
   close() {
+    iterations.clear();
+    statements.clear();
     if (db) db.close();
     db = null;
   },
 };
 
-/** ArrayBuffers behind the Uint8Arrays in `value` (results only hold fresh, unshared buffers). */
+/**
+ * ArrayBuffers behind the Uint8Arrays in `value` (results only hold fresh, unshared buffers):
+ * in arrays, SQL rows (objects) and `{ rows }` batches.
+ */
 function transferables(value, out = new Set()) {
   if (value instanceof Uint8Array) {
     out.add(value.buffer);
   } else if (Array.isArray(value)) {
-    for (const v of value) transferables(v, out);
+    for (const v of value) if (typeof v === 'object' && v !== null) transferables(v, out);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const k in value) {
+      const v = value[k];
+      if (typeof v === 'object' && v !== null) transferables(v, out);
+    }
   }
   return out;
 }
@@ -134,9 +233,20 @@ function errorPayload(e) {
       message: String(e.message ?? e),
       name: String(e.name ?? 'Error'),
       opIndex: typeof e.opIndex === 'number' ? e.opIndex : undefined,
+      offset: typeof e.offset === 'number' ? e.offset : undefined,
+      line: typeof e.line === 'number' ? e.line : undefined,
+      column: typeof e.column === 'number' ? e.column : undefined,
     };
   }
   return { code: 'INTERNAL', message: String(e), name: 'Error' };
+}
+
+function inTransaction() {
+  try {
+    return db !== null && !db.isClosed && db.inTransaction;
+  } catch {
+    return false;
+  }
 }
 
 // Requests run strictly one after another (open is async; everything else is synchronous).
@@ -156,6 +266,7 @@ self.onmessage = (event) => {
     } catch (e) {
       reply = { id, ok: false, error: errorPayload(e) };
     }
+    reply.inTx = inTransaction();
     try {
       self.postMessage(reply, transfer);
     } catch (e) {

@@ -8,6 +8,9 @@
 //! that fails is undone on its own from its undo log, so the transaction is left as it was
 //! before that statement. Plans are cached per statement and re-made when the schema
 //! generation changes.
+//!
+//! The typed layer on top lives beside it: parameters in `params`, rows and the query
+//! shortcuts in `row`, the transaction guard in `transaction`, serde in `serde`.
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -22,8 +25,10 @@ use super::catalog::{self, lower, IndexDef, Schema, TableDef, ViewDef};
 use super::dml::{self, DeletePlan, InsertPlan, RowRules, Undo, UpdatePlan, WriteResult, Writer};
 use super::exec::{self, Op, Plan, Row, Txn};
 use super::expr::{CExpr, Env, SubResult};
+use super::params::Params;
 use super::parser::{ParsedStatement, Parser};
 use super::planner::{expr_sql, Frame, Planner};
+use super::row::Row as ResultRow;
 use super::value::Value;
 use crate::error::{Error, Result};
 use crate::Database;
@@ -32,7 +37,7 @@ use crate::Database;
 enum Compiled {
     Query {
         plan: Arc<Plan>,
-        columns: Vec<String>,
+        columns: Arc<[String]>,
     },
     Insert(InsertPlan, Vec<String>),
     Update(UpdatePlan, Vec<String>),
@@ -78,6 +83,24 @@ impl Prepared {
 }
 
 /// A SQL session on a database.
+///
+/// ```
+/// use tessera::sql::Connection;
+/// let mut conn = Connection::memory();        // or Connection::open("app.db")?
+/// conn.execute("CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL, age INTEGER)", ())?;
+/// let insert = conn.prepare("INSERT INTO users(name, age) VALUES (?, ?)")?; // parsed once
+/// conn.execute_prepared(&insert, ("ada", 36))?;
+/// conn.execute_prepared(&insert, ("alan", 41))?;
+/// assert_eq!(conn.last_insert_rowid(), 2);
+/// let mut names = Vec::new();
+/// for row in conn.query("SELECT name, age FROM users WHERE age > ? ORDER BY name", (30,))? {
+///     let row = row?;                          // rows stream from the tree
+///     names.push(row.get::<String>("name")?);
+/// }
+/// assert_eq!(names, ["ada", "alan"]);
+/// assert_eq!(conn.execute("UPDATE users SET age = age + 1", ())?, 2);
+/// # Ok::<(), tessera::Error>(())
+/// ```
 pub struct Connection {
     db: Database,
     /// The open explicit transaction.
@@ -90,20 +113,39 @@ pub struct Connection {
     checked_write: bool,
     changes: u64,
     last_rowid: i64,
+    /// Counts statements run; a [`Cursor`] reading the open transaction is valid only while
+    /// this stays the value it saw.
+    epoch: u64,
     /// Work-memory budget, temporary storage and spill counters (see `spill`).
     pub(super) work: super::spill::WorkMem,
 }
 
-/// The rows of a query, streamed.
+/// The rows of a query, streamed: a [`Cursor`] with the connection it reads through. An
+/// iterator of [`Row`](super::Row)s (each a `Result`: reading can fail midway).
 pub struct Rows<'c> {
     conn: &'c mut Connection,
+    cursor: Cursor,
+}
+
+/// The state of a running statement, detached from its [`Connection`]: it borrows the
+/// connection only while fetching a row ([`Cursor::next`]), so a host that cannot hold a
+/// borrow across calls (the JavaScript bindings) can keep it between them.
+///
+/// A query outside an explicit transaction reads its own snapshot and stays valid whatever
+/// the connection does next. A query inside `BEGIN ... COMMIT` reads the transaction itself:
+/// once another statement runs on the connection, or the transaction ends, the cursor fails
+/// with an error instead of reading a tree that changed under it.
+pub struct Cursor {
+    /// Own snapshot (autocommit read), or `None` to read the connection's transaction.
     snapshot: Option<Txn>,
+    /// [`Connection::epoch`] when the cursor was opened (checked when `snapshot` is `None`).
+    epoch: u64,
     op: Option<Box<dyn Op>>,
     buffered: Option<vec::IntoIter<Row>>,
     params: Vec<Value>,
     outer: Vec<alloc::rc::Rc<[Value]>>,
     subs: Vec<Option<alloc::rc::Rc<SubResult>>>,
-    columns: Vec<String>,
+    columns: Arc<[String]>,
 }
 
 fn err(m: impl Into<String>) -> Error {
@@ -122,6 +164,7 @@ impl Connection {
             checked_write: false,
             changes: 0,
             last_rowid: 0,
+            epoch: 0,
             work: Default::default(),
         })
     }
@@ -135,6 +178,25 @@ impl Connection {
     #[cfg(feature = "std")]
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Connection> {
         Connection::new(Database::open(path)?)
+    }
+
+    /// Open (or create) a database file with [`Options`](crate::Options) and connect to it.
+    #[cfg(feature = "std")]
+    pub fn open_with(path: impl AsRef<std::path::Path>, options: crate::Options) -> Result<Connection> {
+        Connection::new(Database::open_with(path, options)?)
+    }
+
+    /// Open (or create) a database on any [`BlockDevice`](crate::BlockDevice) and connect to
+    /// it.
+    ///
+    /// ```
+    /// use tessera::{sql::Connection, MemoryDevice, Options};
+    /// let mut conn = Connection::open_device(MemoryDevice::new(), Options::default())?;
+    /// assert_eq!(conn.query_one::<i64>("SELECT 6 * 7", ())?, 42);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn open_device(device: impl crate::BlockDevice + 'static, options: crate::Options) -> Result<Connection> {
+        Connection::new(Database::open_device(device, options)?)
     }
 
     /// The underlying database.
@@ -157,24 +219,62 @@ impl Connection {
         self.last_rowid
     }
 
-    /// Run every statement in `sql` (rows of queries are discarded). `params` bind the
-    /// parameters of each statement. Returns the number of rows changed by the last statement.
-    pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+    /// Run every statement in `sql` (rows of queries are discarded) and return the number of
+    /// rows changed by the last one. `params` (see [`Params`]) bind the parameters of each
+    /// statement: positional values must match every statement's parameter count; named
+    /// values are checked against all the statements before any runs.
+    ///
+    /// ```
+    /// let mut conn = tessera::sql::Connection::memory();
+    /// conn.execute("CREATE TABLE t(a); INSERT INTO t VALUES (1), (2)", ())?;
+    /// assert_eq!(conn.execute("UPDATE t SET a = a * ?", (10,))?, 2);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn execute(&mut self, sql: &str, params: impl Params) -> Result<u64> {
+        let bindings = params.into_bindings()?;
         let mut parser = Parser::new(sql);
-        let mut changed = 0;
-        while let Some(ps) = parser.next_statement()? {
+        let prepared = |ps: ParsedStatement| {
             let text = sql.get(ps.span.clone()).unwrap_or_default().to_string();
-            let p = Prepared { parsed: ps, text, plan: RefCell::new(None) };
-            changed = self.execute_prepared(&p, params)?;
+            Prepared { parsed: ps, text, plan: RefCell::new(None) }
+        };
+        let mut changed = 0;
+        if bindings.checks_unused() {
+            // Every name given must be used somewhere in the script: parse it all first so
+            // that a wrong name stops it before anything runs.
+            let mut all = Vec::new();
+            while let Some(ps) = parser.next_statement()? {
+                all.push(prepared(ps));
+            }
+            bindings.check_used(all.iter().flat_map(|p| p.parsed.param_names.iter().flatten().map(String::as_str)))?;
+            for p in &all {
+                let values = bindings.resolve(&p.parsed.param_names, false)?;
+                changed = self.execute_values(p, values)?;
+            }
+            return Ok(changed);
+        }
+        while let Some(ps) = parser.next_statement()? {
+            let p = prepared(ps);
+            let values = bindings.resolve(&p.parsed.param_names, false)?;
+            changed = self.execute_values(&p, values)?;
         }
         Ok(changed)
     }
 
     /// Run one statement and stream its rows (write statements run to completion first and
-    /// stream their RETURNING rows).
-    pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows<'_>> {
+    /// stream their RETURNING rows). See [`Row`](super::Row) for reading them, and
+    /// [`query_row`](Self::query_row), [`query_one`](Self::query_one),
+    /// [`query_map`](Self::query_map) for shortcuts.
+    ///
+    /// ```
+    /// let mut conn = tessera::sql::Connection::memory();
+    /// let rows = conn.query("SELECT ?1, ?1 * 2", (21,))?.collect::<Result<Vec<_>, _>>()?;
+    /// assert_eq!(rows[0].get::<i64>(1)?, 42);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn query(&mut self, sql: &str, params: impl Params) -> Result<Rows<'_>> {
         let p = self.prepare(sql)?;
-        self.run_ref(&p, params)
+        let cursor = self.start(&p, params)?;
+        Ok(Rows { conn: self, cursor })
     }
 
     /// Parse one statement for repeated use.
@@ -189,18 +289,43 @@ impl Connection {
     }
 
     /// Run a prepared statement; returns the number of rows changed.
-    pub fn execute_prepared(&mut self, stmt: &Prepared, params: &[Value]) -> Result<u64> {
-        let mut rows = self.run_ref(stmt, params)?;
-        for r in rows.by_ref() {
+    pub fn execute_prepared(&mut self, stmt: &Prepared, params: impl Params) -> Result<u64> {
+        let values = params.into_bindings()?.into_values(&stmt.parsed.param_names)?;
+        self.execute_values(stmt, values)
+    }
+
+    fn execute_values(&mut self, stmt: &Prepared, values: Vec<Value>) -> Result<u64> {
+        self.epoch += 1;
+        let mut cursor = self.run_ref(stmt, values)?;
+        while let Some(r) = cursor.next(self) {
             r?;
         }
-        drop(rows);
         Ok(if stmt.is_query() { 0 } else { self.changes })
     }
 
     /// Run a prepared query and stream its rows.
-    pub fn query_prepared(&mut self, stmt: &Prepared, params: &[Value]) -> Result<Rows<'_>> {
-        self.run_ref(stmt, params)
+    ///
+    /// ```
+    /// let mut conn = tessera::sql::Connection::memory();
+    /// let square = conn.prepare("SELECT ? * ?1")?;
+    /// for i in 1..4_i64 {
+    ///     let row = conn.query_prepared(&square, (i,))?.next().unwrap()?;
+    ///     assert_eq!(row.get::<i64>(0)?, i * i);
+    /// }
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn query_prepared(&mut self, stmt: &Prepared, params: impl Params) -> Result<Rows<'_>> {
+        let cursor = self.start(stmt, params)?;
+        Ok(Rows { conn: self, cursor })
+    }
+
+    /// Run a prepared statement and return its rows as a [`Cursor`] that does not borrow the
+    /// connection (fetch with [`Cursor::next`]). A write statement runs to completion here;
+    /// its cursor yields the RETURNING rows.
+    pub fn start(&mut self, stmt: &Prepared, params: impl Params) -> Result<Cursor> {
+        let values = params.into_bindings()?.into_values(&stmt.parsed.param_names)?;
+        self.epoch += 1;
+        self.run_ref(stmt, values)
     }
 
     /// Make sure the cached schema matches the transaction's view.
@@ -224,12 +349,8 @@ impl Connection {
         Ok(c)
     }
 
-    fn run_ref(&mut self, stmt: &Prepared, params: &[Value]) -> Result<Rows<'_>> {
-        let n = stmt.parsed.param_names.len();
-        if params.len() > n && !(n == 0 && params.is_empty()) {
-            return Err(err(format!("too many parameters: the statement takes {n}, got {}", params.len())));
-        }
-        let params = params.to_vec();
+    /// Run `stmt` with its parameter values (already matched to its parameters).
+    fn run_ref(&mut self, stmt: &Prepared, params: Vec<Value>) -> Result<Cursor> {
         match &stmt.parsed.stmt {
             Statement::Begin => {
                 if self.txn.is_some() {
@@ -276,10 +397,10 @@ impl Connection {
             }
             let compiled = Self::compiled(&self.schema, stmt, txn_ref)?;
             return match &*compiled {
-                Compiled::Query { plan, columns } => Ok(Rows {
+                Compiled::Query { plan, columns } => Ok(Cursor {
                     op: Some(exec::open(plan)),
                     snapshot,
-                    conn: self,
+                    epoch: self.epoch,
                     buffered: None,
                     params,
                     outer: Vec::new(),
@@ -290,7 +411,7 @@ impl Connection {
                     let rows: Vec<Row> = lines.iter().map(|l| vec![Value::Text(l.clone())]).collect();
                     let mut r = self.empty_rows();
                     r.buffered = Some(rows.into_iter());
-                    r.columns = vec!["detail".into()];
+                    r.columns = Arc::from([String::from("detail")]);
                     Ok(r)
                 }
                 _ => Err(err("not a query")),
@@ -317,7 +438,7 @@ impl Connection {
                 }
                 let mut rows = self.empty_rows();
                 rows.buffered = Some(res.returned.into_iter());
-                rows.columns = columns;
+                rows.columns = columns.into();
                 Ok(rows)
             }
             Err(e) => {
@@ -336,16 +457,16 @@ impl Connection {
         }
     }
 
-    fn empty_rows(&mut self) -> Rows<'_> {
-        Rows {
-            conn: self,
+    fn empty_rows(&self) -> Cursor {
+        Cursor {
             snapshot: None,
+            epoch: self.epoch,
             op: None,
             buffered: None,
             params: Vec::new(),
             outer: Vec::new(),
             subs: Vec::new(),
-            columns: Vec::new(),
+            columns: Arc::from([]),
         }
     }
 
@@ -387,26 +508,54 @@ impl Connection {
 impl Rows<'_> {
     /// Result column names.
     pub fn columns(&self) -> &[String] {
-        &self.columns
+        &self.cursor.columns
     }
 }
 
 impl Iterator for Rows<'_> {
-    type Item = Result<Vec<Value>>;
+    type Item = Result<ResultRow>;
     fn next(&mut self) -> Option<Self::Item> {
+        self.cursor.next_row(self.conn)
+    }
+}
+
+impl Cursor {
+    /// Result column names.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// Whether every row has been returned (or an error ended the statement).
+    pub fn is_done(&self) -> bool {
+        self.op.is_none() && self.buffered.as_ref().is_none_or(|b| b.len() == 0)
+    }
+
+    /// The next row with its column names, read through `conn` (see [`Cursor::next`]).
+    pub fn next_row(&mut self, conn: &Connection) -> Option<Result<ResultRow>> {
+        Some(self.next(conn)?.map(|values| ResultRow::new(self.columns.clone(), values)))
+    }
+
+    /// The next row, read through `conn` — the connection that started this cursor.
+    #[allow(clippy::should_implement_trait)] // an Iterator cannot borrow `conn` per call
+    pub fn next(&mut self, conn: &Connection) -> Option<Result<Vec<Value>>> {
         if let Some(b) = &mut self.buffered {
             return b.next().map(Ok);
         }
         let op = self.op.as_mut()?;
-        let txn = match (&self.snapshot, &self.conn.txn) {
+        let txn = match (&self.snapshot, &conn.txn) {
             (Some(s), _) => s,
-            (None, Some(t)) => t,
-            (None, None) => return Some(Err(err("the transaction ended while reading"))),
+            (None, Some(t)) if conn.epoch == self.epoch => t,
+            (None, _) => {
+                self.op = None;
+                return Some(Err(err(
+                    "the query was interrupted: another statement ran on the connection (or its transaction ended) while its rows were being read",
+                )));
+            }
         };
         let mut env = Env {
             txn,
             params: &self.params,
-            work: &self.conn.work,
+            work: &conn.work,
             outer: core::mem::take(&mut self.outer),
             subs: core::mem::take(&mut self.subs),
         };
@@ -435,7 +584,7 @@ fn compile(schema: &Schema, txn: &Txn, stmt: &Statement) -> Result<Compiled> {
     Ok(match stmt {
         Statement::Query(q) => {
             let (plan, outs) = p.plan_query(q, &[])?;
-            Compiled::Query { plan, columns: outs.into_iter().map(|o| o.name).collect() }
+            Compiled::Query { plan, columns: outs.into_iter().map(|o| o.name).collect::<Vec<_>>().into() }
         }
         Statement::Explain(inner) => {
             let mut lines = Vec::new();

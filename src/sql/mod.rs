@@ -13,9 +13,56 @@
 //!    and grouping within the work-memory budget by spilling sorted runs to a temporary
 //!    database.
 //! 5. `connection` ties it together: [`Connection`] runs statements in autocommit or explicit
-//!    transactions and caches plans.
+//!    transactions and caches plans; `schema_info` lists the schema's objects with the SQL
+//!    that recreates each ([`Connection::schema_objects`]).
 //!
 //! [`Value`] is a SQL value.
+//!
+//! The typed API around [`Connection`]: [`Params`] (tuples, slices of [`Value`], [`Named`]
+//! lists, the [`params!`](crate::params) and [`named_params!`](crate::named_params) macros, any
+//! `serde::Serialize` struct through [`Serde`]) binds parameters; [`ToValue`] and
+//! [`FromValue`] convert single values; a query yields [`Row`]s with typed getters;
+//! [`Connection::query_row`], [`Connection::query_one`], [`Connection::query_map`] and (with
+//! serde) [`Connection::query_as`] are the shortcuts; [`Connection::transaction`] gives a
+//! [`Transaction`] that commits on [`Transaction::commit`] and rolls back when dropped.
+//!
+#![cfg_attr(
+    feature = "serde",
+    doc = r#"
+```
+use serde::{Deserialize, Serialize};
+use tessera::sql::{Connection, Serde};
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct User {
+    id: i64,
+    name: String,
+    email: Option<String>,
+    active: bool,
+}
+
+let mut conn = Connection::memory(); // or Connection::open("app.db")?
+conn.execute("CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT, active INTEGER)", ())?;
+
+let ada = User { id: 1, name: "ada".into(), email: None, active: true };
+let mut tx = conn.transaction()?; // rolled back if dropped before commit
+tx.execute("INSERT INTO users VALUES (:id, :name, :email, :active)", Serde(&ada))?;
+tx.execute("INSERT INTO users(name, active) VALUES (?, ?)", ("alan", false))?;
+tx.commit()?;
+
+let n: i64 = conn.query_one("SELECT count(*) FROM users WHERE active", ())?;
+assert_eq!(n, 1);
+let users: Vec<User> = conn.query_as("SELECT * FROM users ORDER BY id", ())?.collect::<Result<_, _>>()?;
+assert_eq!(users[0], ada);
+assert_eq!(users[1].name, "alan");
+for row in conn.query("SELECT id, name FROM users WHERE name LIKE ?", ("a%",))? {
+    let row = row?;
+    println!("{} {}", row.get::<i64>(0)?, row.get::<String>("name")?);
+}
+# Ok::<(), tessera::Error>(())
+```
+"#
+)]
 
 pub mod ast;
 mod catalog;
@@ -26,11 +73,23 @@ mod exec;
 mod expr;
 pub mod func;
 mod lexer;
+pub mod params;
 pub mod parser;
 mod planner;
+pub mod row;
+mod schema_info;
+#[cfg(feature = "serde")]
+pub mod serde;
 pub mod spill;
+mod transaction;
 pub mod value;
 
-pub use connection::{Connection, Prepared, Rows};
+#[cfg(feature = "serde")]
+pub use self::serde::{from_row, to_params, DeserializedRows, Serde};
+pub use connection::{Connection, Cursor, Prepared, Rows};
+pub use params::{Bindings, Named, Params, ToValue};
+pub use row::{FromRow, FromValue, MappedRows, Row, RowIndex};
+pub use schema_info::{ObjectKind, SchemaObject};
 pub use spill::SpillStats;
+pub use transaction::Transaction;
 pub use value::{Affinity, Value};

@@ -1,0 +1,330 @@
+#!/usr/bin/env node
+// Node: tessera-db's synchronous SQL API against better-sqlite3, same workloads as the SQL part
+// of the browser benchmark (bench/sql-worker.js), on database files on disk.
+//
+//   node bench/node/compare.mjs                 # N = 100,000 (+1,000 durable inserts)
+//   node bench/node/compare.mjs --quick         # N = 10,000
+//   node bench/node/compare.mjs --runs=3        # three runs and a summary of the ratios
+//   node bench/node/compare.mjs --n=20000 --engines=tessera,sqlite-full --dir=/some/disk
+//   node bench/node/compare.mjs --profile=DIR   # also a V8 CPU profile per engine and workload:
+//                                               # DIR/<engine>-<workload>.cpuprofile (summary:
+//                                               # node bench/profile-top.mjs FILE)
+//
+// better-sqlite3 is not a dependency of tessera-db: it lives in bench/node/package.json and is
+// installed there on first use (`npm install` in bench/node/, ~2 minutes: node-gyp builds it
+// from source when no prebuilt binary can be downloaded). `--no-install` skips that and runs
+// tessera alone if it is missing.
+//
+// Engines, each in its own child process (a fresh heap and JIT per engine):
+//   tessera:       Tessera.open(file) (src/node.js), default options: 64 MiB cache, every
+//                  commit (COMMIT, each autocommit write) fsyncs the file.
+//   sqlite-normal: better-sqlite3, WAL, synchronous=NORMAL (commits do not fsync; a power loss
+//                  can lose the last transactions), cache_size 64 MiB.
+//   sqlite-full:   better-sqlite3, WAL, synchronous=FULL (every commit fsyncs the WAL).
+// Workloads (table t(id INTEGER PRIMARY KEY, name TEXT NOT NULL, value REAL NOT NULL,
+// payload BLOB NOT NULL); ids in random order; name 16 hex chars; value a multiple of 0.25;
+// payload 100 random bytes):
+//   bulk:    N prepared run() in one transaction (db.transaction(fn))
+//   durable: 1,000 prepared run() in autocommit mode (N/100 with --n)
+//   points:  N prepared get(id) on random existing ids (row objects), autocommit reads
+//   scan:    SELECT id, name, value, payload FROM t through iterate() (row objects)
+// Every workload's results are checked (row counts, sums of ids and values, payload bytes).
+import { spawnSync, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+import inspector from 'node:inspector';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const argv = Object.fromEntries(process.argv.slice(2).map((a) => {
+  const m = /^--([^=]+)(?:=(.*))?$/.exec(a);
+  if (!m) throw new Error(`bad argument ${a}`);
+  return [m[1], m[2] ?? true];
+}));
+const N = Number(argv.n ?? (argv.quick ? 10_000 : 100_000));
+const D = Number(argv.durable ?? Math.max(10, Math.min(1000, Math.round(N / 100))));
+const VALUE_SIZE = 100;
+const ENGINES = ['tessera', 'sqlite-normal', 'sqlite-full'];
+
+// --- data (the same in every process: seeded) ------------------------------------------------
+
+function prng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+}
+
+function makeData() {
+  const rnd = prng(42);
+  const total = N + D;
+  const ids = Array.from({ length: total }, (_, i) => i + 1);
+  for (let i = total - 1; i > 0; i--) {
+    const j = rnd() % (i + 1);
+    [ids[i], ids[j]] = [ids[j], ids[i]];
+  }
+  const names = new Array(total);
+  const seen = new Set();
+  for (let i = 0; i < total; ) {
+    const k = rnd().toString(16).padStart(8, '0') + rnd().toString(16).padStart(8, '0');
+    if (seen.has(k)) continue;
+    seen.add(k);
+    names[i++] = k;
+  }
+  const values = Array.from({ length: total }, () => (rnd() % 4_000_000) / 4);
+  const payloads = Array.from({ length: total }, () => {
+    const b = Buffer.allocUnsafe(VALUE_SIZE);
+    for (let j = 0; j < VALUE_SIZE; j += 4) b.writeUInt32LE(rnd(), j);
+    return b;
+  });
+  const valueOf = new Float64Array(total + 1);
+  for (let i = 0; i < total; i++) valueOf[ids[i]] = values[i];
+  const pointIds = Array.from({ length: N }, () => 1 + (rnd() % total));
+  let pointValue = 0;
+  for (const id of pointIds) pointValue += valueOf[id];
+  let allValue = 0;
+  for (const v of values) allValue += v;
+  const slice = (a, b) => ({ ids: ids.slice(a, b), names: names.slice(a, b), values: values.slice(a, b), payloads: payloads.slice(a, b) });
+  return {
+    bulk: slice(0, N),
+    durable: slice(N, total),
+    pointIds,
+    expected: {
+      points: { rows: N, value: pointValue, payload: N * VALUE_SIZE },
+      scan: { rows: total, id: (total * (total + 1)) / 2, value: allValue, payload: total * VALUE_SIZE },
+    },
+    total,
+  };
+}
+
+// --- one engine (child process) ---------------------------------------------------------------
+
+const SCHEMA = 'CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL, value REAL NOT NULL, payload BLOB NOT NULL)';
+
+async function openEngine(name, file) {
+  if (name === 'tessera') {
+    const { Tessera } = await import(pathToFileURL(path.join(here, '../../src/node.js')).href);
+    const db = Tessera.open(file);
+    return { db, info: 'tessera-db (src/node.js), default options (fsync per commit)' };
+  }
+  const require = createRequire(path.join(here, 'package.json'));
+  const Database = require('better-sqlite3');
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${name === 'sqlite-full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('cache_size = -65536');
+  const version = db.prepare('SELECT sqlite_version()').pluck().get();
+  const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve('better-sqlite3/package.json')), 'package.json'), 'utf8'));
+  return {
+    db,
+    info: `better-sqlite3 ${pkg.version} (SQLite ${version}), journal_mode ${db.pragma('journal_mode', { simple: true })}, synchronous ${db.pragma('synchronous', { simple: true })}, cache_size ${db.pragma('cache_size', { simple: true })}`,
+  };
+}
+
+/** `--profile=DIR`: a CPU profile of each timed workload (node:inspector, 100 µs sampling). */
+let profiler = null;
+function profileStart() {
+  if (!argv.profile) return;
+  if (!profiler) {
+    profiler = new inspector.Session();
+    profiler.connect();
+    profiler.post('Profiler.enable');
+    profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+  }
+  profiler.post('Profiler.start');
+}
+function profileStop(file) {
+  if (!profiler) return;
+  profiler.post('Profiler.stop', (err, { profile }) => {
+    if (err) throw err;
+    fs.mkdirSync(String(argv.profile), { recursive: true });
+    fs.writeFileSync(path.join(String(argv.profile), file), JSON.stringify(profile));
+  });
+}
+
+function time(fn, label) {
+  profileStart();
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const check = fn();
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const c = process.cpuUsage(c0);
+  profileStop(`${label}.cpuprofile`);
+  return { ms, cpuMs: (c.user + c.system) / 1000, check };
+}
+
+async function child(name, dir) {
+  const data = makeData();
+  const file = path.join(dir, `${name}.db`);
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+  const { db, info } = await openEngine(name, file);
+  db.exec(SCHEMA);
+  const ins = db.prepare('INSERT INTO t VALUES (?, ?, ?, ?)');
+  const sel = db.prepare('SELECT name, value, payload FROM t WHERE id = ?');
+  const scan = db.prepare('SELECT id, name, value, payload FROM t');
+  const W = {};
+
+  W.bulk = time(() => {
+    const { ids, names, values, payloads } = data.bulk;
+    db.transaction(() => {
+      for (let i = 0; i < ids.length; i++) ins.run(ids[i], names[i], values[i], payloads[i]);
+    })();
+    return ids.length;
+  }, `${name}-bulk`);
+  W.durable = time(() => {
+    const { ids, names, values, payloads } = data.durable;
+    let changes = 0;
+    for (let i = 0; i < ids.length; i++) changes += ins.run(ids[i], names[i], values[i], payloads[i]).changes;
+    return changes;
+  }, `${name}-durable`);
+  const count = db.prepare('SELECT count(*) FROM t').pluck().get();
+  W.points = time(() => {
+    let rows = 0, value = 0, payload = 0;
+    for (const id of data.pointIds) {
+      const r = sel.get(id);
+      if (r === undefined) continue;
+      rows++;
+      value += r.value;
+      payload += r.payload.length;
+    }
+    return { rows, value, payload };
+  }, `${name}-points`);
+  W.scan = time(() => {
+    let rows = 0, id = 0, value = 0, payload = 0;
+    for (const r of scan.iterate()) {
+      rows++;
+      id += r.id;
+      value += r.value;
+      payload += r.payload.length;
+    }
+    return { rows, id, value, payload };
+  }, `${name}-scan`);
+  db.close();
+  const bytes = fs.statSync(file).size;
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+
+  const errors = [];
+  const want = (what, got, exp) => { if (JSON.stringify(got) !== JSON.stringify(exp)) errors.push(`${what}: got ${JSON.stringify(got)}, expected ${JSON.stringify(exp)}`); };
+  want('bulk', W.bulk.check, N);
+  want('durable', W.durable.check, D);
+  want('count(*)', count, data.total);
+  want('points', W.points.check, data.expected.points);
+  want('scan', W.scan.check, data.expected.scan);
+  process.stdout.write(JSON.stringify({ name, info, workloads: W, bytes, errors }) + '\n');
+}
+
+// --- driver -----------------------------------------------------------------------------------
+
+function haveBetterSqlite3() {
+  try {
+    createRequire(path.join(here, 'package.json'))('better-sqlite3');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function fsType(dir) {
+  try {
+    return execFileSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main() {
+  let engines = argv.engines ? String(argv.engines).split(',') : ENGINES;
+  for (const e of engines) if (!ENGINES.includes(e)) throw new Error(`unknown engine ${e} (${ENGINES.join(', ')})`);
+  if (engines.some((e) => e.startsWith('sqlite')) && !haveBetterSqlite3()) {
+    if (argv['no-install']) {
+      console.error('better-sqlite3 is not installed (bench/node/): running tessera only');
+      engines = engines.filter((e) => e === 'tessera');
+    } else {
+      console.error(`installing better-sqlite3 into ${here} (npm install; builds from source if needed, ~2 min)`);
+      const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: here, stdio: 'inherit' });
+      if (r.status !== 0 || !haveBetterSqlite3()) throw new Error('npm install of better-sqlite3 failed (or run with --no-install)');
+    }
+  }
+  const dir = argv.dir ? path.resolve(String(argv.dir)) : fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-node-bench-'));
+  fs.mkdirSync(dir, { recursive: true });
+  const runs = Number(argv.runs ?? 1);
+  console.log(`Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), files in ${dir} (${fsType(dir)}), ${new Date().toISOString()}`);
+  console.log(`N = ${N.toLocaleString('en')} rows + ${D.toLocaleString('en')} durable inserts; each engine in its own process\n`);
+  const all = [];
+  let failed = false;
+  try {
+    for (let run = 0; run < runs; run++) {
+      const results = {};
+      for (const e of engines) {
+        const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), `--child=${e}`, `--n=${N}`, `--durable=${D}`, `--dir=${dir}`, ...(argv.profile ? [`--profile=${path.resolve(String(argv.profile))}`] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+        if (r.status !== 0) throw new Error(`${e} failed (exit ${r.status})`);
+        results[e] = JSON.parse(r.stdout.trim().split('\n').pop());
+        if (results[e].errors.length) {
+          failed = true;
+          console.error(`${e}: WRONG RESULTS\n  ${results[e].errors.join('\n  ')}`);
+        }
+      }
+      all.push(results);
+      if (run === 0) for (const [e, x] of Object.entries(results)) console.log(`${e}: ${x.info}`);
+      console.log(`\n### Run ${run + 1} of ${runs}\n`);
+      console.log(table(results));
+    }
+  } finally {
+    if (!argv.dir) fs.rmSync(dir, { recursive: true, force: true });
+  }
+  if (all.length > 1 && all[0].tessera) {
+    const others = Object.keys(all[0]).filter((n) => n !== 'tessera');
+    console.log(`\n### Ratios over ${all.length} runs (engine time / tessera time: median, range; above 1: tessera faster)\n`);
+    console.log(`| workload | ${others.map((n) => `${n}/tessera`).join(' | ')} |\n|---|${others.map(() => '---:').join('|')}|`);
+    for (const w of Object.keys(labels)) {
+      const cells = others.map((n) => {
+        const r = all.map((x) => x[n].workloads[w].ms / x.tessera.workloads[w].ms).sort((a, b) => a - b);
+        const med = r.length % 2 ? r[(r.length - 1) / 2] : (r[r.length / 2 - 1] + r[r.length / 2]) / 2;
+        return `${med.toFixed(2)}x (${r[0].toFixed(2)}–${r[r.length - 1].toFixed(2)})`;
+      });
+      console.log(`| ${labels[w]()} | ${cells.join(' | ')} |`);
+    }
+  }
+  if (argv.json) fs.writeFileSync(String(argv.json), JSON.stringify(all, null, 2));
+  if (failed) process.exit(1);
+}
+
+const labels = {
+  bulk: () => `${N.toLocaleString('en')} inserts, one transaction`,
+  durable: () => `${D.toLocaleString('en')} inserts, each its own transaction (autocommit)`,
+  points: () => `${N.toLocaleString('en')} point selects by primary key (get())`,
+  scan: () => `full scan of ${(N + D).toLocaleString('en')} rows (iterate())`,
+};
+
+function table(results) {
+  const names = Object.keys(results);
+  const head = ['workload', ...names.map((n) => `${n} ms`)];
+  const others = names.filter((n) => n !== 'tessera');
+  if (names.includes('tessera')) for (const n of others) head.push(`${n}/tessera time`);
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+  for (const w of Object.keys(labels)) {
+    const cells = [labels[w]()];
+    for (const n of names) {
+      const x = results[n].workloads[w];
+      cells.push(`${x.ms.toFixed(1)} (cpu ${x.cpuMs.toFixed(0)})`);
+    }
+    if (names.includes('tessera')) {
+      for (const n of others) {
+        const r = results[n].workloads[w].ms / results.tessera.workloads[w].ms;
+        cells.push(`${r.toFixed(2)}x ${r >= 1 ? '✓' : '✗'}`);
+      }
+    }
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  lines.push('', `File size after the run: ${names.map((n) => `${n} ${(results[n].bytes / 2 ** 20).toFixed(1)} MiB`).join(', ')} (SQLite: main file, its WAL checkpointed on close; Tessera: includes its in-file log region).`);
+  return lines.join('\n');
+}
+
+if (argv.child) await child(String(argv.child), String(argv.dir));
+else await main();
