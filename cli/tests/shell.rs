@@ -336,3 +336,14 @@ fn parameters_in_shell_statements_are_null() {
     let r = env.script(&[], ".mode list\n.headers off\n.nullvalue NULL\nSELECT ?, :a, 1;\n").ok();
     assert_eq!(r.stdout, "NULL|NULL|1\n");
 }
+
+#[test]
+fn memory_database_leaves_no_file() {
+    let env = Env::new();
+    let out = env.rows(":memory:", "CREATE TABLE m(x); INSERT INTO m VALUES (41), (1); SELECT sum(x) FROM m;");
+    assert_eq!(out, "42\n");
+    assert!(!env.path(":memory:").exists(), ":memory: is not a file name");
+    assert!(!env.path("tessera.db").exists());
+    // Each run is a fresh database.
+    env.run(&[":memory:", "-c", "SELECT * FROM m"]).code(1);
+}

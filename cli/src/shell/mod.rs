@@ -138,13 +138,20 @@ pub struct Shell<'a> {
     depth: usize,
 }
 
+/// The database name that means "in memory, no file" (sqlite3's spelling).
+const MEMORY: &str = ":memory:";
+
 impl<'a> Shell<'a> {
     fn new(path: PathBuf, out: &'a mut dyn Write) -> Shell<'a> {
         Shell { path, conn: None, out, settings: Settings::default(), depth: 0 }
     }
 
-    /// The connection, opening the database file (created if missing) on first use.
+    /// The connection, opening the database file (created if missing) on first use. The name
+    /// `:memory:` (as in sqlite3) is a fresh in-memory database, not a file.
     fn conn(&mut self) -> Result<&mut Connection, Failure> {
+        if self.conn.is_none() && self.path.as_os_str() == MEMORY {
+            self.conn = Some(Connection::memory());
+        }
         if self.conn.is_none() {
             let db = open(&self.path, Open::CreateIfMissing).map_err(|e| Failure::Msg(e.to_string()))?;
             self.conn = Some(Connection::new(db)?);
