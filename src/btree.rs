@@ -158,11 +158,19 @@ pub fn max_inline_cell(page_size: usize) -> usize {
     (page_size - PAGE_HEADER) / 4 - SLOT_SIZE
 }
 
+#[inline(always)]
 fn check_node(page: &[u8], id: PageId) -> Result<()> {
     match page[0] {
         kind::LEAF | kind::BRANCH => Ok(()),
-        k => Err(Error::corrupted(id, alloc::format!("expected a tree page, found kind {k}"))),
+        k => Err(not_a_node(id, k)),
     }
+}
+
+/// The error of [`check_node`], out of line so the check itself inlines to one comparison.
+#[cold]
+#[inline(never)]
+fn not_a_node(id: PageId, k: u8) -> Error {
+    Error::corrupted(id, alloc::format!("expected a tree page, found kind {k}"))
 }
 
 /// Look up `key`; returns the value.
