@@ -130,6 +130,7 @@ pub fn open_timeout<D: tessera::BlockDevice + 'static>(dev: D, opts: Options, ct
 }
 
 /// A value read from SQLite (rusqlite) as a Tessera SQL value.
+#[cfg(feature = "sql")]
 pub fn from_sqlite(v: rusqlite::types::ValueRef<'_>) -> tessera::sql::Value {
     use rusqlite::types::ValueRef;
     use tessera::sql::Value;
