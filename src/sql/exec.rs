@@ -113,21 +113,10 @@ impl Txn {
         out: &mut Vec<(Vec<u8>, Vec<u8>)>,
     ) -> Result<bool> {
         match self {
-            Txn::Read(r, c) => {
-                let Some(t) = Self::read_table(r, c, table)? else { return Ok(true) };
-                let mut it = t.range::<&[u8], _>((start, end))?;
-                for _ in 0..max {
-                    let e = if reverse { it.next_back() } else { it.next() };
-                    match e {
-                        Some(e) => {
-                            let (k, v) = e?;
-                            out.push((k.to_vec(), v.to_vec()));
-                        }
-                        None => return Ok(true),
-                    }
-                }
-                Ok(false)
-            }
+            Txn::Read(r, c) => Self::read_range(r, c, table, (start, end), reverse, max, &mut |k, v| {
+                out.push((k.to_vec(), v.to_vec()));
+                Ok(())
+            }),
             Txn::Write(w) => match w.open_existing_table(table) {
                 Ok(t) => t.range_batch(start, end, reverse, max, out),
                 Err(Error::TableNotFound(_)) => Ok(true),
@@ -148,23 +137,12 @@ impl Txn {
         f: &mut EntryFn<'_>,
     ) -> Result<bool> {
         match self {
-            Txn::Read(r, c) => {
-                let Some(t) = Self::read_table(r, c, table)? else { return Ok(true) };
-                let mut it = t.range::<&[u8], _>((start, end))?;
-                for _ in 0..max {
-                    let e = if reverse { it.next_back() } else { it.next() };
-                    match e {
-                        Some(e) => {
-                            let (k, v) = e?;
-                            f(&k, &v)?;
-                            last.clear();
-                            last.extend_from_slice(&k);
-                        }
-                        None => return Ok(true),
-                    }
-                }
-                Ok(false)
-            }
+            Txn::Read(r, c) => Self::read_range(r, c, table, (start, end), reverse, max, &mut |k, v| {
+                f(k, v)?;
+                last.clear();
+                last.extend_from_slice(k);
+                Ok(())
+            }),
             Txn::Write(_) => {
                 let mut out = Vec::new();
                 let done = self.scan(table, start, end, reverse, max, &mut out)?;
@@ -178,6 +156,33 @@ impl Txn {
                 Ok(done)
             }
         }
+    }
+
+    /// Up to `max` entries of a key range of a read snapshot, each handed to `f` without
+    /// copying; returns whether the range is exhausted (a missing table is empty). The one
+    /// read loop behind [`Txn::scan`] and [`Txn::scan_each`].
+    fn read_range(
+        r: &ReadTransaction,
+        c: &RefCell<HashMap<String, Option<(u64, u64)>>>,
+        table: &str,
+        range: (Bound<&[u8]>, Bound<&[u8]>),
+        reverse: bool,
+        max: usize,
+        f: &mut EntryFn<'_>,
+    ) -> Result<bool> {
+        let Some(t) = Self::read_table(r, c, table)? else { return Ok(true) };
+        let mut it = t.range::<&[u8], _>(range)?;
+        for _ in 0..max {
+            let e = if reverse { it.next_back() } else { it.next() };
+            match e {
+                Some(e) => {
+                    let (k, v) = e?;
+                    f(&k, &v)?;
+                }
+                None => return Ok(true),
+            }
+        }
+        Ok(false)
     }
 
     /// Every entry of a table.
