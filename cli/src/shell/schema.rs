@@ -14,27 +14,17 @@ use tessera::sql::{Connection, ObjectKind, SchemaObject, Value};
 
 /// `.tables [PATTERN]`: table and view names, sorted, one per line.
 pub fn tables(conn: &Connection, out: &mut dyn Write, pattern: Option<&str>) -> Result<(), Failure> {
-    let mut names: Vec<String> = conn
-        .schema_objects()?
-        .into_iter()
-        .filter(|o| o.kind != ObjectKind::Index && matches(pattern, &o.name))
-        .map(|o| o.name)
-        .collect();
-    names.sort();
-    for n in names {
-        writeln!(out, "{n}")?;
-    }
-    Ok(())
+    names(conn, out, |o| o.kind != ObjectKind::Index && matches(pattern, &o.name))
 }
 
 /// `.indexes [TABLE-PATTERN]`: index names (automatic ones included), sorted.
 pub fn indexes(conn: &Connection, out: &mut dyn Write, pattern: Option<&str>) -> Result<(), Failure> {
-    let mut names: Vec<String> = conn
-        .schema_objects()?
-        .into_iter()
-        .filter(|o| o.kind == ObjectKind::Index && matches(pattern, &o.table))
-        .map(|o| o.name)
-        .collect();
+    names(conn, out, |o| o.kind == ObjectKind::Index && matches(pattern, &o.table))
+}
+
+/// The names of the schema objects `keep` accepts, sorted, one per line.
+fn names(conn: &Connection, out: &mut dyn Write, keep: impl Fn(&SchemaObject) -> bool) -> Result<(), Failure> {
+    let mut names: Vec<String> = conn.schema_objects()?.into_iter().filter(|o| keep(o)).map(|o| o.name).collect();
     names.sort();
     for n in names {
         writeln!(out, "{n}")?;
