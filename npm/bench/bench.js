@@ -14,6 +14,7 @@
 // inside, as it is part of using the API.
 
 import { Tessera } from '../src/browser.js';
+import { distinctKeys, prng, sqlRows } from './sql-data.js';
 
 const log = (msg) => {
   const el = document.getElementById('log');
@@ -36,29 +37,10 @@ export const defaults = {
 // ---------------------------------------------------------------------------------------------
 // Data
 
-function prng(seed) {
-  // xorshift128+ on two 32-bit halves is overkill; splitmix32 is enough for keys and values.
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-}
-
 function makeData(cfg) {
   const rnd = prng(cfg.seed);
   const total = cfg.bulk + cfg.durable;
-  const keys = new Array(total);
-  const seen = new Set();
-  for (let i = 0; i < total; ) {
-    const k = rnd().toString(16).padStart(8, '0') + rnd().toString(16).padStart(8, '0');
-    if (seen.has(k)) continue;
-    seen.add(k);
-    keys[i++] = k;
-  }
+  const keys = distinctKeys(rnd, total);
   const values = new Array(total);
   for (let i = 0; i < total; i++) {
     const v = new Uint8Array(cfg.valueSize);
@@ -362,29 +344,15 @@ async function runEngine(name, cfg, data) {
  * value = a multiple of 0.25 (sums are exact in doubles, in any order), payload = value bytes.
  */
 function makeSqlData(cfg, data) {
-  const rnd = prng(cfg.seed + 1);
-  const total = data.total;
-  const ids = Array.from({ length: total }, (_, i) => i + 1);
-  for (let i = total - 1; i > 0; i--) {
-    const j = rnd() % (i + 1);
-    [ids[i], ids[j]] = [ids[j], ids[i]];
-  }
-  const values = Array.from({ length: total }, () => (rnd() % 4_000_000) / 4);
   const names = data.bulkKeys.concat(data.durableKeys);
   const payloads = data.bulkValues.concat(data.durableValues);
-  const valueOf = new Float64Array(total + 1);
-  for (let i = 0; i < total; i++) valueOf[ids[i]] = values[i];
-  const pointIds = Array.from({ length: cfg.reads }, () => 1 + (rnd() % total));
-  let pointValue = 0;
-  for (const id of pointIds) pointValue += valueOf[id];
-  let allValue = 0;
-  for (const v of values) allValue += v;
-  const slice = (a, b) => ({ ids: ids.slice(a, b), names: names.slice(a, b), values: values.slice(a, b), payloads: payloads.slice(a, b) });
+  const r = sqlRows(prng(cfg.seed + 1), { names, payloads, bulk: cfg.bulk, reads: cfg.reads });
+  const total = r.total;
   return {
-    rows: { bulk: slice(0, cfg.bulk), durable: slice(cfg.bulk, total), pointIds },
+    rows: { bulk: r.bulk, durable: r.durable, pointIds: r.pointIds },
     expected: {
-      points: { rows: cfg.reads, value: pointValue, payload: cfg.reads * cfg.valueSize, name: cfg.reads * 16 },
-      scan: { rows: total, id: (total * (total + 1)) / 2, value: allValue, payload: total * cfg.valueSize, name: total * 16 },
+      points: { rows: cfg.reads, value: r.pointValue, payload: cfg.reads * cfg.valueSize, name: cfg.reads * 16 },
+      scan: { rows: total, id: (total * (total + 1)) / 2, value: r.allValue, payload: total * cfg.valueSize, name: total * 16 },
     },
     total,
   };

@@ -36,6 +36,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import inspector from 'node:inspector';
+import { distinctKeys, prng, sqlRows } from '../sql-data.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const argv = Object.fromEntries(process.argv.slice(2).map((a) => {
@@ -50,54 +51,23 @@ const ENGINES = ['tessera', 'sqlite-normal', 'sqlite-full'];
 
 // --- data (the same in every process: seeded) ------------------------------------------------
 
-function prng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-}
-
 function makeData() {
   const rnd = prng(42);
   const total = N + D;
-  const ids = Array.from({ length: total }, (_, i) => i + 1);
-  for (let i = total - 1; i > 0; i--) {
-    const j = rnd() % (i + 1);
-    [ids[i], ids[j]] = [ids[j], ids[i]];
-  }
-  const names = new Array(total);
-  const seen = new Set();
-  for (let i = 0; i < total; ) {
-    const k = rnd().toString(16).padStart(8, '0') + rnd().toString(16).padStart(8, '0');
-    if (seen.has(k)) continue;
-    seen.add(k);
-    names[i++] = k;
-  }
-  const values = Array.from({ length: total }, () => (rnd() % 4_000_000) / 4);
+  const names = distinctKeys(rnd, total);
   const payloads = Array.from({ length: total }, () => {
     const b = Buffer.allocUnsafe(VALUE_SIZE);
     for (let j = 0; j < VALUE_SIZE; j += 4) b.writeUInt32LE(rnd(), j);
     return b;
   });
-  const valueOf = new Float64Array(total + 1);
-  for (let i = 0; i < total; i++) valueOf[ids[i]] = values[i];
-  const pointIds = Array.from({ length: N }, () => 1 + (rnd() % total));
-  let pointValue = 0;
-  for (const id of pointIds) pointValue += valueOf[id];
-  let allValue = 0;
-  for (const v of values) allValue += v;
-  const slice = (a, b) => ({ ids: ids.slice(a, b), names: names.slice(a, b), values: values.slice(a, b), payloads: payloads.slice(a, b) });
+  const r = sqlRows(rnd, { names, payloads, bulk: N, reads: N });
   return {
-    bulk: slice(0, N),
-    durable: slice(N, total),
-    pointIds,
+    bulk: r.bulk,
+    durable: r.durable,
+    pointIds: r.pointIds,
     expected: {
-      points: { rows: N, value: pointValue, payload: N * VALUE_SIZE },
-      scan: { rows: total, id: (total * (total + 1)) / 2, value: allValue, payload: total * VALUE_SIZE },
+      points: { rows: N, value: r.pointValue, payload: N * VALUE_SIZE },
+      scan: { rows: total, id: (total * (total + 1)) / 2, value: r.allValue, payload: total * VALUE_SIZE },
     },
     total,
   };
