@@ -80,6 +80,11 @@ impl Prepared {
     pub fn is_query(&self) -> bool {
         matches!(self.parsed.stmt, Statement::Query(_) | Statement::Explain(_))
     }
+
+    /// The parsed statement (for callers that need its kind, e.g. the JS bindings).
+    pub fn statement(&self) -> &Statement {
+        &self.parsed.stmt
+    }
 }
 
 /// A SQL session on a database.

@@ -1069,18 +1069,14 @@ enum Kind {
 }
 
 /// Kind of a statement and whether it returns rows (a query, or RETURNING).
-fn classify(sql: &str) -> (Kind, bool) {
+fn classify(stmt: &t::sql::ast::Statement) -> (Kind, bool) {
     use t::sql::ast::Statement as S;
-    let parsed = t::sql::parser::Parser::new(sql).next_statement();
-    match parsed {
-        Ok(Some(ps)) => match &ps.stmt {
-            S::Query(_) | S::Explain(_) => (Kind::Query, true),
-            S::Insert(i) => (Kind::Write, !i.returning.is_empty()),
-            S::Update(u) => (Kind::Write, !u.returning.is_empty()),
-            S::Delete(d) => (Kind::Write, !d.returning.is_empty()),
-            S::Begin | S::Commit | S::Rollback => (Kind::TxControl, false),
-            _ => (Kind::Other, false),
-        },
+    match stmt {
+        S::Query(_) | S::Explain(_) => (Kind::Query, true),
+        S::Insert(i) => (Kind::Write, !i.returning.is_empty()),
+        S::Update(u) => (Kind::Write, !u.returning.is_empty()),
+        S::Delete(d) => (Kind::Write, !d.returning.is_empty()),
+        S::Begin | S::Commit | S::Rollback => (Kind::TxControl, false),
         _ => (Kind::Other, false),
     }
 }
@@ -1096,7 +1092,7 @@ impl Database {
     /// Prepare one SQL statement.
     pub fn prepare(&self, sql: &str) -> JsResult<Statement> {
         let prepared = self.with(|s| s.conn.prepare(sql).map_err(engine_err))?;
-        let (kind, reader) = classify(prepared.sql());
+        let (kind, reader) = classify(prepared.statement());
         Ok(Statement {
             state: self.state.clone(),
             prepared,
