@@ -1276,7 +1276,25 @@ impl TxnInner {
         let txn_id = self.txn_id;
         let frame_len = FrameHeader::padded_len(self.log.buf.len()) as u64;
         let max_log = shared.options.max_log_size as u64;
-        let use_log = self.logging && !self.force_checkpoint && self.w.log_bytes + frame_len <= max_log;
+        // The log may grow to a quarter of the data (at least the initial region, at most the
+        // configured maximum) before a checkpoint: recovery stays short, small files small.
+        let log_limit = |next_page: u64| {
+            (next_page * ps / 4).clamp(INITIAL_LOG_BYTES as u64, max_log.max(INITIAL_LOG_BYTES as u64))
+        };
+        let needs_checkpoint = |log_bytes: u64, next_page: u64, dirty: usize| {
+            log_bytes * 4 > log_limit(next_page) * 3 || dirty > pager.budget / 2
+        };
+        // A commit that would be followed by a checkpoint at once commits through the
+        // checkpoint instead: its pages are written once (not frame + pages) and it costs two
+        // syncs instead of three. This is what makes large transactions cheap.
+        let use_log = self.logging
+            && !self.force_checkpoint
+            && self.w.log_bytes + frame_len <= max_log
+            && !needs_checkpoint(
+                self.w.log_bytes + frame_len,
+                self.w.next_page,
+                pager.dirty_bytes.load(Relaxed) + self.dirty_bytes,
+            );
         if use_log {
             let seq = self.w.slot.seq;
             let (mut start, pages) = *self.w.log_chain.last().expect("log chain");
@@ -1318,11 +1336,7 @@ impl TxnInner {
         self.publish();
         self.published = true;
         pager.counters.commits.fetch_add(1, Relaxed);
-        // The log may grow to a quarter of the data (at least the initial region, at most the
-        // configured maximum) before a checkpoint: recovery stays short, small files small.
-        let log_limit =
-            (self.w.next_page * ps / 4).clamp(INITIAL_LOG_BYTES as u64, max_log.max(INITIAL_LOG_BYTES as u64));
-        if use_log && (self.w.log_bytes * 4 > log_limit * 3 || pager.dirty_bytes.load(Relaxed) > pager.budget / 2) {
+        if use_log && needs_checkpoint(self.w.log_bytes, self.w.next_page, pager.dirty_bytes.load(Relaxed)) {
             checkpoint(&shared, &mut self.w)?;
         }
         release_pending(&shared, &mut self.w);
