@@ -25,6 +25,9 @@ use crate::error::{Error, Result};
 /// The engine table holding the schema.
 pub const SCHEMA_TABLE: &str = "sql:schema";
 const META_KEY: &[u8] = b"meta";
+/// The SQL storage format this build reads and writes (the third field of the `meta` record).
+/// 2: variable-length rowid keys (format 1, without the field, used 8-byte rowid keys).
+pub const SQL_FORMAT: i64 = 2;
 
 /// A column.
 #[derive(Debug, Clone)]
@@ -195,6 +198,13 @@ impl Schema {
             if k == META_KEY {
                 s.generation = int(vals.first())? as u64;
                 s.next_id = int(vals.get(1))? as u64;
+                let format = if vals.len() > 2 { int(vals.get(2))? } else { 1 };
+                if format != SQL_FORMAT {
+                    return Err(Error::Sql(format!(
+                        "unsupported SQL storage format {format} (this build reads format {SQL_FORMAT}): \
+                         export the data with the tessera version that wrote it (.dump) and load it here"
+                    )));
+                }
                 continue;
             }
             let kind = text(vals.first())?;
@@ -270,7 +280,10 @@ impl Schema {
         self.next_id += new_ids as u64;
         self.generation += 1;
         let mut rec = Vec::new();
-        encode_row(&mut rec, &[Value::Integer(self.generation as i64), Value::Integer(self.next_id as i64)]);
+        encode_row(
+            &mut rec,
+            &[Value::Integer(self.generation as i64), Value::Integer(self.next_id as i64), Value::Integer(SQL_FORMAT)],
+        );
         txn.put(SCHEMA_TABLE, META_KEY, &rec)?;
         Ok(ids)
     }

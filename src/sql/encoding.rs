@@ -13,7 +13,9 @@
 //!
 //!   A DESC column has every byte of its encoding inverted. Keys concatenate column
 //!   encodings; every encoding is prefix-free, so concatenation preserves order.
-//! * **Rowid keys**: 8 bytes, big-endian with the sign bit flipped.
+//! * **Rowid keys**: variable length, order-preserving: `0x80 + n` then the `n` significant
+//!   bytes (big-endian) of a rowid >= 0, `0x7F - n` then the low `n` bytes of a negative one
+//!   (`n` = 0..=8, the fewest that hold the value). 1 is `81 01`, 0 is `80`, -1 is `7F`.
 //! * **Row records** (the value stored under a row's key): a varint column count, then per
 //!   column a type byte (0 NULL, 1 INTEGER as zigzag varint, 2 REAL as 8 LE bytes, 3 TEXT, 4
 //!   BLOB, both as varint length + bytes). Rows written before an `ALTER TABLE ADD COLUMN`
@@ -36,15 +38,66 @@ fn bad(what: &str) -> Error {
     Error::Corrupted { page: 0, reason: alloc::format!("bad SQL {what} encoding") }
 }
 
-/// The rowid as an order-preserving 8-byte key.
-pub fn rowid_key(rowid: i64) -> [u8; 8] {
-    ((rowid as u64) ^ (1 << 63)).to_be_bytes()
+/// An encoded rowid key: 1 to 9 bytes (see [`rowid_key`]).
+#[derive(Clone, Copy)]
+pub struct RowidKey {
+    len: u8,
+    buf: [u8; 9],
 }
 
-/// Decode a rowid key.
+impl core::ops::Deref for RowidKey {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
+}
+
+/// The rowid as an order-preserving, variable-length key: a tag byte `0x80 + n` followed by the
+/// `n` significant bytes (big-endian) of a non-negative rowid, or `0x7F - n` followed by the
+/// low `n` bytes of a negative one, where `n` is the fewest bytes that hold it (0 for 0 and
+/// -1). Small rowids make short keys whose first four bytes (the engine's slot key heads)
+/// already tell them apart: rowids below 2^24 are whole in the head.
+#[inline]
+pub fn rowid_key(rowid: i64) -> RowidKey {
+    let bits = rowid as u64;
+    let mag = if rowid < 0 { !bits } else { bits };
+    let n = 8 - mag.leading_zeros() as usize / 8;
+    let mut buf = [0u8; 9];
+    buf[0] = if rowid < 0 { 0x7F - n as u8 } else { 0x80 + n as u8 };
+    buf[1..1 + n].copy_from_slice(&bits.to_be_bytes()[8 - n..]);
+    RowidKey { len: 1 + n as u8, buf }
+}
+
+/// Decode a rowid key (the whole of `key`); non-canonical encodings are corrupt.
 pub fn decode_rowid(key: &[u8]) -> Result<i64> {
-    let b: [u8; 8] = key.get(..8).and_then(|s| s.try_into().ok()).ok_or_else(|| bad("rowid"))?;
-    Ok((u64::from_be_bytes(b) ^ (1 << 63)) as i64)
+    let (&tag, body) = key.split_first().ok_or_else(|| bad("rowid"))?;
+    let (neg, n) = match tag {
+        0x80..=0x88 => (false, (tag - 0x80) as usize),
+        0x77..=0x7F => (true, (0x7F - tag) as usize),
+        _ => return Err(bad("rowid")),
+    };
+    if body.len() != n {
+        return Err(bad("rowid"));
+    }
+    let mut b = if neg { [0xFF; 8] } else { [0; 8] };
+    b[8 - n..].copy_from_slice(body);
+    let v = i64::from_be_bytes(b);
+    // Canonical: the sign matches the tag and no shorter encoding exists.
+    if (v < 0) != neg || rowid_key(v).len as usize != key.len() {
+        return Err(bad("rowid"));
+    }
+    Ok(v)
+}
+
+/// The exact value of an integral number key (`|x| >= 2^53`): 8 bytes, big-endian with the
+/// sign bit flipped.
+fn exact_i64_key(i: i64) -> [u8; 8] {
+    ((i as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn decode_exact_i64(b: [u8; 8]) -> i64 {
+    (u64::from_be_bytes(b) ^ (1 << 63)) as i64
 }
 
 fn f64_key(f: f64) -> [u8; 8] {
@@ -73,14 +126,14 @@ pub fn encode_key_prefix(out: &mut Vec<u8>, v: &Value) {
             let f = (*i as f64).min(I64_CAP);
             out.extend_from_slice(&f64_key(f));
             if needs_exact(f) {
-                out.extend_from_slice(&rowid_key(*i));
+                out.extend_from_slice(&exact_i64_key(*i));
             }
         }
         Value::Real(r) => {
             out.push(TAG_NUM);
             out.extend_from_slice(&f64_key(*r));
             if needs_exact(*r) {
-                out.extend_from_slice(&rowid_key(*r as i64));
+                out.extend_from_slice(&exact_i64_key(*r as i64));
             }
         }
         Value::Text(s) => escaped(out, TAG_TEXT, s.as_bytes()),
@@ -139,7 +192,7 @@ pub fn decode_key(key: &[u8], desc: bool) -> Result<(Value, usize)> {
                 for (i, slot) in e.iter_mut().enumerate() {
                     *slot = x(at + i)?;
                 }
-                exact = Some(decode_rowid(&e)?);
+                exact = Some(decode_exact_i64(e));
                 at += 8;
             }
             let v = match exact {
@@ -389,10 +442,39 @@ mod tests {
 
     #[test]
     fn rowid_keys_sort_numerically() {
-        let ids = [i64::MIN, -5, -1, 0, 1, 5, i64::MAX];
+        // Every power of two and its neighbours, both signs, and the extremes.
+        let mut ids = vec![i64::MIN, i64::MIN + 1, i64::MAX, 0];
+        for k in 0..63 {
+            for d in [-1i64, 0, 1] {
+                ids.push((1i64 << k) + d);
+                ids.push(-(1i64 << k) + d);
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
         for w in ids.windows(2) {
-            assert!(rowid_key(w[0]) < rowid_key(w[1]));
-            assert_eq!(decode_rowid(&rowid_key(w[0])).unwrap(), w[0]);
+            assert!(*rowid_key(w[0]) < *rowid_key(w[1]), "{} vs {}", w[0], w[1]);
+        }
+        for &i in &ids {
+            assert_eq!(decode_rowid(&rowid_key(i)).unwrap(), i);
+        }
+        assert_eq!(&*rowid_key(0), &[0x80]);
+        assert_eq!(&*rowid_key(-1), &[0x7F]);
+        assert_eq!(&*rowid_key(1), &[0x81, 1]);
+        assert_eq!(&*rowid_key(256), &[0x82, 1, 0]);
+        assert_eq!(&*rowid_key(-2), &[0x7E, 0xFE]);
+        assert_eq!(rowid_key(i64::MAX).len(), 9);
+        // Non-canonical or malformed keys are corruption, never another rowid.
+        for bad in [
+            &[][..],
+            &[0x82, 0, 1],
+            &[0x7E, 0xFF],
+            &[0x81],
+            &[0x81, 1, 2],
+            &[0x90, 1],
+            &[0x88, 0x80, 0, 0, 0, 0, 0, 0, 0],
+        ] {
+            assert!(decode_rowid(bad).is_err(), "{bad:?}");
         }
     }
 }
