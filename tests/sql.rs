@@ -319,7 +319,7 @@ fn differential_regressions() {
 fn old_sql_storage_format_is_refused() {
     let db = tessera::Database::memory();
     {
-        let mut w = db.begin_write().unwrap();
+        let w = db.begin_write().unwrap();
         {
             let mut t = w.open_table("sql:schema").unwrap();
             // Record [generation 1, next_storage_id 1]: count 2, then (INTEGER, zigzag varint 2).
