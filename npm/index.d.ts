@@ -235,9 +235,11 @@ export class NodeFileDevice implements TesseraDevice {
 export interface BrowserOpenOptions extends OpenOptions {
   /** Wait up to this many ms for another tab/worker to close the database (default 0: LOCKED at once). */
   lockTimeout?: number;
-  /** Where to load tessera_bg.wasm from (default: next to pkg/tessera.js). */
+  /** Where to load tessera_bg.wasm from (default: next to pkg/tessera.js; 'tessera-db/kv':
+   *  tessera_kv_bg.wasm next to pkg/tessera_kv.js). */
   wasm?: string | URL;
-  /** Where to load the worker script from (default: src/worker.js next to src/browser.js). */
+  /** Where to load the worker script from (default: worker.js next to browser.js;
+   *  'tessera-db/kv': worker-kv.js next to browser-kv.js). */
   workerUrl?: string | URL;
 }
 

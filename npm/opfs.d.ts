@@ -9,7 +9,8 @@ export type {
 export interface OpfsOpenOptions extends OpenOptions {
   /** Wait up to this many ms for another tab/worker to close the database (default 0: LOCKED at once). */
   lockTimeout?: number;
-  /** Where to load tessera_bg.wasm from, or its bytes / compiled module. */
+  /** Where to load tessera_bg.wasm ('tessera-db/kv/opfs': tessera_kv_bg.wasm) from, or its
+   *  bytes / compiled module. */
   wasm?: string | URL | BufferSource | WebAssembly.Module;
 }
 

@@ -2,8 +2,8 @@
 # Browser tests of tessera-db: headless Debian chromium driven by playwright-core, pages served
 # from 127.0.0.1 by a tiny node:http server (test-browser/helpers.js).
 #
-#   bash npm/run-browser-tests.sh            # build pkg/ if missing, install chromium and
-#                                            # playwright-core if missing, run the tests
+#   bash npm/run-browser-tests.sh            # build pkg/ (both flavours) if missing, install
+#                                            # chromium and playwright-core if missing, run the tests
 #   TESSERA_REBUILD=1 bash npm/run-browser-tests.sh   # rebuild pkg/ first even if present
 #   TESSERA_CHROMIUM=/path/to/chromium ...   # another chromium binary (default /usr/bin/chromium)
 #
@@ -12,7 +12,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 
-if [ "${TESSERA_REBUILD:-0}" = 1 ] || [ ! -f "$here/pkg/tessera_bg.wasm" ] || [ ! -f "$here/pkg/tessera.js" ]; then
+if [ "${TESSERA_REBUILD:-0}" = 1 ] || [ ! -f "$here/pkg/tessera_bg.wasm" ] || [ ! -f "$here/pkg/tessera.js" ] ||
+    [ ! -f "$here/pkg/tessera_kv_bg.wasm" ] || [ ! -f "$here/pkg/tessera_kv.js" ]; then
     bash "$here/run-tests.sh" --build-only
 fi
 

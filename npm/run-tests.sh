@@ -4,6 +4,12 @@
 #   bash npm/run-tests.sh               # install missing tools, build, test
 #   bash npm/run-tests.sh --build-only  # install missing tools, build npm/pkg/
 #
+# Two flavours of the wasm, both shipped in the package: the full one (engine + SQL,
+# pkg/tessera*: 'tessera-db', 'tessera-db/opfs') and the engine-only one (wasm crate without its
+# `sql` feature, pkg/tessera_kv*: 'tessera-db/kv', 'tessera-db/kv/opfs'). The second cargo build
+# has its own feature set, so both stay cached in the target dir and a rebuild of either is a
+# no-op when nothing changed.
+#
 # Respects CARGO_TARGET_DIR. Installs what is missing first (scripts/wasm-tools.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -13,38 +19,66 @@ build_only=0
 
 bash "$root/scripts/wasm-tools.sh"
 
-echo "== wasm-pack build (release, --target web)"
-# --target web: ESM glue with initSync(), which node.js feeds the .wasm bytes (fs.readFileSync)
-# and a browser entry can feed fetch()ed bytes: one package for both.
-(cd "$here" && wasm-pack build "$root/wasm" --release --target web --out-dir "$here/pkg" --out-name tessera --no-pack)
-
 # wasm-pack's own wasm-opt download does not work offline; use binaryen from npm instead.
 wasm_opt="$here/node_modules/.bin/wasm-opt"
-if [ -x "$wasm_opt" ]; then
-    echo "== wasm-opt -Oz"
-    "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-        --enable-mutable-globals --enable-reference-types --enable-multivalue \
-        "$here/pkg/tessera_bg.wasm" -o "$here/pkg/tessera_bg.opt.wasm"
-    mv "$here/pkg/tessera_bg.opt.wasm" "$here/pkg/tessera_bg.wasm"
-else
-    echo "wasm-opt not found (npm/node_modules missing?): the .wasm stays unoptimised" >&2
-fi
+
+# build NAME [CARGO ARGS...]: pkg/NAME.js (glue) and pkg/NAME_bg.wasm, shrunk with wasm-opt -Oz.
+build() {
+    local name="$1"
+    shift
+    echo "== wasm-pack build $name (release, --target web${*:+, $*})"
+    # --target web: ESM glue with initSync(), which node-base.js feeds the .wasm bytes
+    # (fs.readFileSync) and a browser entry can feed fetch()ed bytes: one package for both.
+    (cd "$here" && wasm-pack build "$root/wasm" --release --target web --out-dir "$here/pkg" --out-name "$name" --no-pack -- "$@")
+    if [ -x "$wasm_opt" ]; then
+        echo "== wasm-opt -Oz $name"
+        "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+            --enable-mutable-globals --enable-reference-types --enable-multivalue \
+            "$here/pkg/${name}_bg.wasm" -o "$here/pkg/${name}_bg.opt.wasm"
+        mv "$here/pkg/${name}_bg.opt.wasm" "$here/pkg/${name}_bg.wasm"
+    else
+        echo "wasm-opt not found (npm/node_modules missing?): pkg/${name}_bg.wasm stays unoptimised" >&2
+    fi
+}
+
+build tessera                            # full: engine + SQL
+build tessera_kv --no-default-features  # engine only (no `sql` feature)
 
 # What the package ships: src/*.js minified one file each into dist/ (same relative paths, so
 # '../pkg/tessera.js' and new URL('./worker.js', import.meta.url) still resolve), and the
-# wasm-bindgen glue minified in place. Tests run against src/ and, through the packed tarball,
-# against dist/.
-echo "== esbuild --minify: src/*.js -> dist/, pkg/tessera.js in place"
+# wasm-bindgen glue of each flavour minified in place. Tests run against src/ and, through the
+# packed tarball, against dist/.
+echo "== esbuild --minify: src/*.js -> dist/, pkg/tessera.js and pkg/tessera_kv.js in place"
 esbuild="$here/node_modules/.bin/esbuild"
 rm -rf "$here/dist"
 "$esbuild" "$here"/src/*.js --minify --outdir="$here/dist" --log-level=warning
-"$esbuild" "$here/pkg/tessera.js" --minify --outfile="$here/pkg/tessera.js" --allow-overwrite --log-level=warning
+for glue in tessera tessera_kv; do
+    "$esbuild" "$here/pkg/$glue.js" --minify --outfile="$here/pkg/$glue.js" --allow-overwrite --log-level=warning
+done
 
-wasm_bytes=$(wc -c <"$here/pkg/tessera_bg.wasm")
-wasm_gz=$(gzip -9c "$here/pkg/tessera_bg.wasm" | wc -c)
-js_bytes=$(cat "$here/pkg/tessera.js" "$here"/dist/*.js | wc -c)
-js_gz=$(cat "$here/pkg/tessera.js" "$here"/dist/*.js | gzip -9c | wc -c)
-echo "== size: tessera_bg.wasm $wasm_bytes bytes ($wasm_gz gzipped); JS (glue + dist) $js_bytes bytes ($js_gz gzipped); total $((wasm_gz + js_gz)) bytes gzipped"
+# Size of each flavour: its .wasm, and the JS it loads (Node and browser entries, worker, glue),
+# each gzip -9 as one stream. The lists follow the imports of src/; a dist/ file in neither list
+# fails the build, so a new module cannot go uncounted.
+full_js="pkg/tessera.js dist/core.js dist/sql.js dist/node-base.js dist/node.js dist/opfs-base.js dist/opfs.js dist/worker-base.js dist/worker.js dist/browser-base.js dist/browser.js"
+kv_js="pkg/tessera_kv.js dist/core.js dist/node-base.js dist/node-kv.js dist/opfs-base.js dist/opfs-kv.js dist/worker-base.js dist/worker-kv.js dist/browser-base.js dist/browser-kv.js"
+for f in "$here"/dist/*.js; do
+    case " $full_js $kv_js " in
+    *" dist/$(basename "$f") "*) ;;
+    *) echo "run-tests.sh: dist/$(basename "$f") is in neither flavour's size list" >&2; exit 1 ;;
+    esac
+done
+size() {
+    local label="$1" wasm="$2" files="$3"
+    local wasm_bytes wasm_gz js_bytes js_gz
+    wasm_bytes=$(wc -c <"$here/$wasm")
+    wasm_gz=$(gzip -9c "$here/$wasm" | wc -c)
+    # $files unquoted on purpose: a list of paths without spaces.
+    js_bytes=$(cd "$here" && cat $files | wc -c)
+    js_gz=$(cd "$here" && cat $files | gzip -9c | wc -c)
+    echo "== size, $label: wasm $wasm_gz B gz ($wasm_bytes B) + JS $js_gz B gz ($js_bytes B) = $((wasm_gz + js_gz)) B gz"
+}
+size "full (engine + SQL)" pkg/tessera_bg.wasm "$full_js"
+size "engine-only (tessera-db/kv)" pkg/tessera_kv_bg.wasm "$kv_js"
 
 [ "$build_only" = 1 ] && exit 0
 
@@ -63,6 +97,8 @@ tarball="$(cd "$here" && npm pack --silent --pack-destination "$consumer" | tail
     echo '{ "name": "consumer", "private": true, "type": "module" }' >package.json
     npm install --silent --no-audit --no-fund "./$tarball"
     echo "export * from 'tessera-db';" >entry.js
+    printf '%s\n' "export * from 'tessera-db/kv';" "export { default } from 'tessera-db/kv';" >kv-entry.js
     node -e "import('tessera-db').then(({ Tessera }) => { const db = Tessera.memory(); db.put('t', 'k', 'v'); if (!db.get('t', 'k')) process.exit(1); })"
+    node -e "import('tessera-db/kv').then(({ Tessera }) => { const db = Tessera.memory(); db.put('t', 'k', 'v'); if (!db.get('t', 'k') || 'exec' in db) process.exit(1); })"
 )
-(cd "$here" && TESSERA_DB_ENTRY="$consumer/entry.js" node --test test/*.test.js)
+(cd "$here" && TESSERA_DB_ENTRY="$consumer/entry.js" TESSERA_DB_KV_ENTRY="$consumer/kv-entry.js" node --test test/*.test.js)

@@ -44,6 +44,8 @@ step "wasm bindings: format and clippy (wasm32)"
 cargo fmt --manifest-path wasm/Cargo.toml -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 cargo clippy --manifest-path wasm/Cargo.toml --target wasm32-unknown-unknown -- -D warnings
+# The engine-only build of tessera-db/kv (no `sql` feature).
+cargo clippy --manifest-path wasm/Cargo.toml --target wasm32-unknown-unknown --no-default-features -- -D warnings
 
 step "npm package tessera-db: build the wasm, Node tests (source tree and packed tarball)"
 bash npm/run-tests.sh

@@ -1,11 +1,11 @@
-// The environment-independent JS API over the wasm classes (pkg/tessera.js). `node.js` (and,
-// later, the browser worker entry) initialise the wasm module and then hand out these objects.
+// The environment-independent key-value API over the wasm classes, shared by both flavours of
+// the package: the full one (pkg/tessera.js, engine + SQL) and the engine-only one
+// (pkg/tessera_kv.js). It imports no wasm glue itself: each entry's `Tessera` subclass
+// (node-base.js, opfs-base.js) names its glue module in the static field `_glue` and
+// initialises it; the full entries (node.js, opfs.js) add the SQL methods of sql.js.
 //
 // Everything here is synchronous. Keys and values go in as Uint8Array (a Node Buffer works) or
 // string (UTF-8); they come out as Uint8Array. Every error is an Error with a stable `code`.
-
-import { Database as WasmDatabase } from '../pkg/tessera.js';
-import { Statement, sqlMethods } from './sql.js';
 
 const decoder = new TextDecoder();
 
@@ -182,12 +182,12 @@ export class Tessera {
 
   /** A new, empty in-memory database. `options`: `{ safeIntegers }`. */
   static memory(options) {
-    return new this(WasmDatabase.memory(), null, options);
+    return new this(this._glue.Database.memory(), null, options);
   }
 
   /** Open a database on any device object (read/write/sync/len/setLen). */
   static openDevice(device, options) {
-    return new this(WasmDatabase.openDevice(device, options ?? undefined), null, options);
+    return new this(this._glue.Database.openDevice(device, options ?? undefined), null, options);
   }
 
   beginRead() {
@@ -278,8 +278,3 @@ export class Tessera {
     }
   }
 }
-
-// The SQL API (src/sql.js): exec, prepare, transaction, inTransaction, defaultSafeIntegers.
-Object.defineProperties(Tessera.prototype, Object.getOwnPropertyDescriptors(sqlMethods));
-
-export { Statement };

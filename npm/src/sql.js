@@ -1,5 +1,6 @@
 // The synchronous SQL API (better-sqlite3 style) over the wasm `Statement`: `db.prepare(sql)`
-// gives a `Statement` with run/get/all/iterate. Used by core.js (Node and Workers).
+// gives a `Statement` with run/get/all/iterate. Mixed into the full flavour's `Tessera` (node.js,
+// opfs.js) by `withSql`; the engine-only flavour (node-kv.js, opfs-kv.js) never loads it.
 //
 // The hot path passes no JS objects to wasm. Parameters are encoded straight into a scratch
 // buffer in wasm memory (tag byte + f64/i64 or u32 length + bytes), result rows come back in
@@ -596,7 +597,7 @@ class RowIterator {
   }
 }
 
-/** SQL methods of `Tessera` (core.js mixes these into its prototype). */
+/** SQL methods of `Tessera` (`withSql` mixes these into its prototype). */
 export const sqlMethods = {
   /** Run every statement in `sql` (separated by `;`). Returns the database. */
   exec(sql) {
@@ -664,3 +665,12 @@ export const sqlMethods = {
     return st;
   },
 };
+
+/**
+ * Add the SQL API (exec, prepare, transaction, inTransaction, defaultSafeIntegers) to a
+ * `Tessera` class of the full flavour (its `_glue` must be pkg/tessera.js); returns it.
+ */
+export function withSql(Tessera) {
+  Object.defineProperties(Tessera.prototype, Object.getOwnPropertyDescriptors(sqlMethods));
+  return Tessera;
+}

@@ -22,11 +22,14 @@ const mime = {
 
 /**
  * Serve npm/ (src/, pkg/, test-browser/, bench/, node_modules/) at http://127.0.0.1:<random
- * port>/, adding `headers` to every file response.
+ * port>/, adding `headers` to every file response. `requests`: the paths asked for, in order
+ * (clear it with `requests.length = 0`).
  */
 export async function startServer({ headers = {} } = {}) {
+  const requests = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
+    requests.push(url.pathname);
     if (url.pathname === '/favicon.ico') {
       res.writeHead(204);
       res.end();
@@ -46,6 +49,8 @@ export async function startServer({ headers = {} } = {}) {
   return {
     origin: `http://127.0.0.1:${port}`,
     pageUrl: `http://127.0.0.1:${port}/test-browser/page.html`,
+    kvPageUrl: `http://127.0.0.1:${port}/test-browser/kv-page.html`,
+    requests,
     close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); }),
   };
 }

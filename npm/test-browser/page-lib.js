@@ -1,5 +1,7 @@
-// Helpers loaded into the test page (window.*): the reference dataset and its verification.
-import { Tessera } from '../src/browser.js';
+// Helpers loaded into the test pages (window.*): the reference dataset and its verification,
+// through the page's `window.Tessera` (page.html: the full flavour, src/browser.js; kv-page.html:
+// the engine-only one, src/browser-kv.js), so this module loads neither itself.
+const Tessera = { open: (...args) => window.Tessera.open(...args) };
 
 export const enc = (s) => new TextEncoder().encode(s);
 export const dec = (b) => (b === undefined ? undefined : new TextDecoder().decode(b));

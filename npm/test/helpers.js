@@ -9,6 +9,8 @@ import { pathToFileURL } from 'node:url';
 // 'tessera-db' (resolved through the package's `exports`), so the packed package is what runs.
 const entry = process.env.TESSERA_DB_ENTRY ? pathToFileURL(process.env.TESSERA_DB_ENTRY).href : '../src/node.js';
 export const { Tessera, NodeFileDevice } = await import(entry);
+// The engine-only flavour ('tessera-db/kv'), the same way (TESSERA_DB_KV_ENTRY re-exports it).
+export const kvEntry = process.env.TESSERA_DB_KV_ENTRY ? pathToFileURL(process.env.TESSERA_DB_KV_ENTRY).href : '../src/node-kv.js';
 
 export function tempDir() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-db-test-'));

@@ -2,11 +2,13 @@
 // already). Network first, so a running server always serves the current files; when the
 // network or the server is gone, the last copy from the cache answers.
 const CACHE = 'notes-v1';
-// The page and the package files it loads (src/browser.js → worker.js → opfs.js → core.js →
-// sql.js, pkg/tessera.js → tessera_bg.wasm). Anything else fetched is cached as it goes by.
+// The page and the package files it loads (src/browser.js → browser-base.js, worker.js →
+// worker-base.js, opfs.js → opfs-base.js, core.js, sql.js; pkg/tessera.js → tessera_bg.wasm).
+// Anything else fetched is cached as it goes by.
 const FILES = [
   './', './index.html', './app.js', './style.css',
-  '/src/browser.js', '/src/worker.js', '/src/opfs.js', '/src/core.js', '/src/sql.js',
+  '/src/browser.js', '/src/browser-base.js', '/src/worker.js', '/src/worker-base.js',
+  '/src/opfs.js', '/src/opfs-base.js', '/src/core.js', '/src/sql.js',
   '/pkg/tessera.js', '/pkg/tessera_bg.wasm',
 ];
 
