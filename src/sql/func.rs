@@ -415,7 +415,7 @@ fn round(a: &[Value]) -> Result<Value> {
         let mut out = Vec::new();
         let spec = Spec { alt2: true, precision: n, ..Spec::default() };
         fmt_float(&mut out, b'f', r, spec);
-        core::str::from_utf8(&out).ok().and_then(|s| s.parse().ok()).unwrap_or(r)
+        core::str::from_utf8(&out).ok().and_then(super::float::parse_f64).unwrap_or(r)
     };
     Ok(Value::real(r))
 }
@@ -917,7 +917,7 @@ fn fp_decode(r: f64, mut iround: i32, mxround: i32) -> Decoded {
     let (bits, biased) = (r.to_bits() & ((1 << 52) - 1), (r.to_bits() >> 52) as i32);
     let e = if biased == 0 { -1074 - bits.leading_zeros() as i32 } else { biased - 1086 };
     let p = n - 1 - (((e + 63) * 78913) >> 18);
-    let (all, x) = digits41(r);
+    let (all, x) = super::float::digits41(r);
     let mut dp = x + 1;
     let ndig = (dp + p).clamp(1, 40) as usize;
     let mut z = all[..ndig].to_vec();
@@ -939,7 +939,7 @@ fn fp_decode(r: f64, mut iround: i32, mxround: i32) -> Decoded {
         if iround == 17 {
             // "%!.17g": use fewer digits when they round-trip (49.47, not 49.469999999999999).
             let num = |d: &[u8]| d.iter().fold(0u64, |v, &c| v * 10 + (c - b'0') as u64);
-            let back = |v: u64, p: i32| format!("{v}e{p}").parse::<f64>().ok();
+            let back = |v: u64, p: i32| super::float::parse_f64(&format!("{v}e{p}"));
             if z[15] == b'9' && z[14] == b'9' {
                 let jj = z[..14].iter().rposition(|&c| c != b'9').map_or(0, |k| k + 1);
                 let v2 = if jj == 0 { 1 } else { num(&z[..jj]) + 1 };
@@ -964,80 +964,6 @@ fn fp_decode(r: f64, mut iround: i32, mxround: i32) -> Decoded {
         z.pop();
     }
     Decoded { neg, z, dp, special: 0 }
-}
-
-/// The digits and exponent of `format!("{:.40e}", r)` for a finite `r > 0`: 41 significant
-/// digits, rounded half to even, and the decimal exponent of the first. Worked out here from
-/// the exact expansion (`r = m·2^e` is the integer `m·2^e` or `m·5^-e / 10^-e`): core's
-/// exact float formatting is about 20 KB of the wasm package.
-fn digits41(r: f64) -> ([u8; 41], i32) {
-    fn mul_small(big: &mut Vec<u32>, k: u32) {
-        let mut carry = 0u64;
-        for w in big.iter_mut() {
-            let v = u64::from(*w) * u64::from(k) + carry;
-            *w = v as u32;
-            carry = v >> 32;
-        }
-        if carry != 0 {
-            big.push(carry as u32);
-        }
-    }
-    let bits = r.to_bits();
-    let biased = (bits >> 52) as i32;
-    let frac = bits & ((1 << 52) - 1);
-    let (m, e) = if biased == 0 { (frac, -1074) } else { (frac | 1 << 52, biased - 1075) };
-    let mut big = vec![m as u32, (m >> 32) as u32];
-    let (factor, step, n) = if e >= 0 { (2u32, 1u32 << 31, e) } else { (5, 1_220_703_125, -e) };
-    for _ in 0..n / (if e >= 0 { 31 } else { 13 }) {
-        mul_small(&mut big, step);
-    }
-    mul_small(&mut big, factor.pow((n % if e >= 0 { 31 } else { 13 }) as u32));
-    // Base 10^9 chunks, least significant first, then the decimal digits.
-    let mut chunks = Vec::new();
-    while big.iter().any(|&w| w != 0) {
-        let mut rem = 0u64;
-        for w in big.iter_mut().rev() {
-            let v = (rem << 32) | u64::from(*w);
-            *w = (v / 1_000_000_000) as u32;
-            rem = v % 1_000_000_000;
-        }
-        chunks.push(rem as u32);
-    }
-    let mut d = Vec::with_capacity(chunks.len() * 9);
-    for (i, &c) in chunks.iter().rev().enumerate() {
-        let mut buf = [0u8; 9];
-        let mut v = c;
-        for b in buf.iter_mut().rev() {
-            *b = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-        let skip = if i == 0 { buf.iter().take_while(|&&b| b == b'0').count() } else { 0 };
-        d.extend_from_slice(&buf[skip..]);
-    }
-    let mut out = [b'0'; 41];
-    let keep = d.len().min(41);
-    out[..keep].copy_from_slice(&d[..keep]);
-    let mut x = d.len() as i32 - 1 + e.min(0);
-    if let Some((&next, rest)) = d.get(41..).and_then(<[u8]>::split_first) {
-        if next > b'5' || (next == b'5' && (rest.iter().any(|&c| c != b'0') || out[40] & 1 == 1)) {
-            let mut i = 41;
-            loop {
-                if i == 0 {
-                    out[0] = b'1';
-                    x += 1;
-                    break;
-                }
-                i -= 1;
-                if out[i] == b'9' {
-                    out[i] = b'0';
-                } else {
-                    out[i] += 1;
-                    break;
-                }
-            }
-        }
-    }
-    (out, x)
 }
 
 /// Add one unit at digit `n` of `z` (keeping `z[..n]`); on carry-out, prepend `1` and
@@ -2501,45 +2427,5 @@ mod tests {
             std::eprintln!("{b}");
         }
         assert!(bad.is_empty(), "{} of {n} aggregates differ from SQLite", bad.len());
-    }
-}
-
-#[cfg(all(test, feature = "std"))]
-mod digits_tests {
-    use super::digits41;
-    use alloc::format;
-
-    fn check(r: f64) {
-        let fmt = format!("{:.40e}", r);
-        let (m, x) = fmt.split_once('e').unwrap();
-        let want: alloc::vec::Vec<u8> = m.bytes().filter(u8::is_ascii_digit).collect();
-        let (got, gx) = digits41(r);
-        assert_eq!((&got[..], gx), (&want[..], x.parse::<i32>().unwrap()), "{r:e}");
-    }
-
-    #[test]
-    fn digits41_matches_core_formatting() {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        for _ in 0..20_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let r = f64::from_bits(seed >> 1);
-            if r.is_finite() && r > 0.0 {
-                check(r);
-            }
-        }
-        for r in [f64::MIN_POSITIVE, f64::MAX, 5e-324, 1.0, 0.1, 0.5, 1e22, 1e23, 123.456, 1e23f64.next_down()] {
-            check(r);
-        }
-        // Ties at the 42nd digit (m·2^-50 has 42 significant digits for these m) and
-        // round-ups that carry through every digit.
-        for m in (1_100_000u64..1_100_400).chain(11_000_000..11_000_400) {
-            check(m as f64 / (1u64 << 50) as f64);
-        }
-        for k in 0..64 {
-            check((1u64 << k) as f64 - 1.0 + 0.5);
-            check(10f64.powi(k) * (1.0 - f64::EPSILON));
-        }
     }
 }
