@@ -92,8 +92,10 @@ impl Big {
                 self.0.push(carry);
             }
         }
-        if !self.is_zero() {
-            self.0.splice(0..0, core::iter::repeat_n(0, limbs));
+        if !self.is_zero() && limbs > 0 {
+            let mut v = vec![0; limbs];
+            v.append(&mut self.0);
+            self.0 = v;
         }
     }
 
