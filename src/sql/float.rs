@@ -1,8 +1,10 @@
 //! Decimal to binary and back for doubles, done here rather than by core because of the wasm
 //! package's size: `str::parse::<f64>` carries a 10 KB table of 128-bit powers of five
 //! (incompressible: a thirtieth of the gzipped package) and core's exact float formatting,
-//! behind `format!("{:.40e}")`, about 20 KB of code. Both are exact, by big-integer
-//! arithmetic, with a fast path for the short inputs that make up nearly all SQL text.
+//! behind `format!("{:.40e}")`, about 20 KB of code. Parsing takes core's own path (Clinger's
+//! fast path, then Eisel and Lemire's algorithm over the same table, built here on first use),
+//! and exact big-integer arithmetic where that cannot decide; formatting is exact big-integer
+//! arithmetic. Tests check both against core.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -99,14 +101,30 @@ impl Big {
         }
     }
 
-    fn shr1(&mut self) {
-        let mut carry = 0;
-        for w in self.0.iter_mut().rev() {
-            let v = *w;
-            *w = (v >> 1) | carry;
-            carry = v << 31;
+    fn shr(&mut self, n: u64) {
+        let (limbs, s) = ((n / 32) as usize, (n % 32) as u32);
+        if limbs >= self.0.len() {
+            self.0.clear();
+            return;
+        }
+        self.0.copy_within(limbs.., 0);
+        self.0.truncate(self.0.len() - limbs);
+        if s != 0 {
+            let mut carry = 0;
+            for w in self.0.iter_mut().rev() {
+                let v = *w;
+                *w = (v >> s) | carry;
+                carry = v << (32 - s);
+            }
         }
         self.trim();
+    }
+
+    /// The 128 leading bits: truncated, or shifted up to bit 127 when there are fewer.
+    fn top128(&self) -> (u64, u64) {
+        let n = self.bits();
+        let v = (0..128).fold(0u128, |v, k| (v << 1) | u128::from(k < n && self.bit(n - 1 - k)));
+        ((v >> 64) as u64, v as u64)
     }
 
     fn cmp(&self, o: &Big) -> Ordering {
@@ -258,6 +276,11 @@ pub(crate) fn parse_f64(s: &str) -> Option<f64> {
         let p = POW10[q.unsigned_abs() as usize];
         return Some(sign(if q < 0 { w as f64 / p } else { w as f64 * p }));
     }
+    // Eisel and Lemire's algorithm, as core's parse; when digits were dropped, the value is
+    // in [w, w+1)·10^q and settled when both ends round alike.
+    if let Some(v) = lemire(q, w).filter(|&v| !inexact || lemire(q, w + 1) == Some(v)) {
+        return Some(sign(v));
+    }
     // Exact: every digit into a big integer `d`, the value being `d·10^e10`.
     let mut d = Big(Vec::new());
     for &c in &b[mant..mant_end] {
@@ -302,11 +325,98 @@ pub(crate) fn parse_f64(s: &str) -> Option<f64> {
                 d.sub(&den);
                 quot |= 1 << k;
             }
-            den.shr1();
+            den.shr(1);
         }
         (top, exp2, sticky) = (quot, -s, !d.is_zero());
     }
     Some(sign(assemble(top, exp2, sticky)))
+}
+
+/// Core's `POWER_OF_FIVE_128`, which `lemire` reads: for q in -342..=308, the 128 leading
+/// bits of 5^q, truncated for q >= 0; for q < 0, those of `floor(2^b / 5^-q) + 1` with
+/// `b = bits(5^-q) + 127` (q >= -27) or `2·bits(5^-q) + 128`, truncated. Built on first use
+/// (10 KB of heap) instead of shipped: that table was a 30th of the gzipped wasm package.
+static POW5: spin::Once<Vec<(u64, u64)>> = spin::Once::new();
+
+fn pow5_table() -> Vec<(u64, u64)> {
+    // floor(2^b / 5^n) = floor(2^K / 5^n) >> (K - b) for any K >= b; the largest b is 1718.
+    const K: u64 = 1760;
+    let mut t = Vec::with_capacity(651);
+    let (mut x, mut p) = (Big::from_u64(1), Big::from_u64(1));
+    x.shl(K);
+    for n in 1..=342 {
+        x.div_small(5);
+        p.mul_add(5, 0);
+        let b = if n <= 27 { p.bits() + 127 } else { 2 * p.bits() + 128 };
+        let mut c = x.clone();
+        c.shr(K - b);
+        c.mul_add(1, 1);
+        t.push(c.top128());
+    }
+    t.reverse();
+    let mut p = Big::from_u64(1);
+    for _ in 0..=308 {
+        t.push(p.top128());
+        p.mul_add(5, 0);
+    }
+    t
+}
+
+/// `w·10^q` for `w != 0` by Eisel and Lemire's algorithm, step for step as core's
+/// `dec2flt::lemire::compute_float::<f64>`; `None` where that gives up.
+fn lemire(q: i64, w: u64) -> Option<f64> {
+    if q < -342 {
+        return Some(0.0);
+    }
+    if q > 308 {
+        return Some(f64::INFINITY);
+    }
+    let lz = w.leading_zeros();
+    let w = w << lz;
+    let (hi5, lo5) = POW5.call_once(pow5_table)[(q + 342) as usize];
+    // 52 explicit mantissa bits + 3.
+    let mask = u64::MAX >> 55;
+    let r = u128::from(w) * u128::from(hi5);
+    let (mut lo, mut hi) = (r as u64, (r >> 64) as u64);
+    if hi & mask == mask {
+        let second_hi = ((u128::from(w) * u128::from(lo5)) >> 64) as u64;
+        lo = lo.wrapping_add(second_hi);
+        if second_hi > lo {
+            hi += 1;
+        }
+    }
+    if lo == u64::MAX && !(-27..=55).contains(&q) {
+        return None;
+    }
+    let upperbit = (hi >> 63) as i32;
+    let shift = upperbit + 64 - 52 - 3;
+    let mut mantissa = hi >> shift;
+    let mut power2 = (((q as i32).wrapping_mul(152_170 + 65536) >> 16) + 63) + upperbit - lz as i32 + 1023;
+    if power2 <= 0 {
+        if -power2 + 1 >= 64 {
+            return Some(0.0);
+        }
+        mantissa >>= -power2 + 1;
+        mantissa += mantissa & 1;
+        mantissa >>= 1;
+        power2 = i32::from(mantissa >= 1 << 52);
+        return Some(f64::from_bits(mantissa | (power2 as u64) << 52));
+    }
+    // Exactly halfway (possible only where 5^q fits 64 bits): round to even.
+    if lo <= 1 && (-4..=23).contains(&q) && mantissa & 3 == 1 && (mantissa << shift) == hi {
+        mantissa &= !1;
+    }
+    mantissa += mantissa & 1;
+    mantissa >>= 1;
+    if mantissa >= 2 << 52 {
+        mantissa = 1 << 52;
+        power2 += 1;
+    }
+    mantissa &= !(1 << 52);
+    if power2 >= 0x7FF {
+        return Some(f64::INFINITY);
+    }
+    Some(f64::from_bits(mantissa | (power2 as u64) << 52))
 }
 
 /// The double nearest `(top + f)·2^exp2` for some `0 < f < 1` when `sticky`, else `f = 0`
@@ -415,6 +525,22 @@ mod tests {
     }
 
     #[test]
+    fn pow5_table_is_cores() {
+        let t = pow5_table();
+        assert_eq!(t.len(), 651);
+        assert_eq!(t[0], (0xeef4_53d6_923b_d65a, 0x113f_aa29_06a1_3b3f));
+        assert_eq!(t[341], (0xcccc_cccc_cccc_cccc, 0xcccc_cccc_cccc_cccd));
+        assert_eq!(t[342], (1 << 63, 0));
+        assert_eq!(t[650], (0x8e67_9c2f_5e44_ff8f, 0x570f_09ea_a7ea_7648));
+        // FNV-1a over (hi, lo) of every entry of core's table (read from a wasm build).
+        let h = t
+            .iter()
+            .flat_map(|&(hi, lo)| [hi, lo])
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, v| (h ^ v).wrapping_mul(0x100_0000_01b3));
+        assert_eq!(h, 0xf5eb_a93a_ea6a_c412);
+    }
+
+    #[test]
     fn parse_matches_core() {
         for s in [
             "",
@@ -494,6 +620,28 @@ mod tests {
                 s.push_str(&format!("{}", rng.below(max)));
             }
             check_parse(&s);
+        }
+        // Ties and near-ties that fit 19 digits: integers between doubles above 2^53, and
+        // odd multiples of 2^-2 and 2^-3 just above 2^53; moderate doubles printed long.
+        for k in 54..64 {
+            for j in 0..200u64 {
+                let half = (1u64 << k) + j * (1 << (k - 53)) + (1 << (k - 54));
+                for v in [half - 1, half, half + 1] {
+                    check_parse(&format!("{v}"));
+                }
+            }
+        }
+        for j in 0..2000u64 {
+            check_parse(&format!("{}.5", (1u64 << 52) + j));
+            check_parse(&format!("{}.25", (1u64 << 51) + j));
+            check_parse(&format!("{}.125", (1u64 << 50) + j));
+        }
+        for _ in 0..50_000 {
+            let x = f64::from_bits((rng.next() % (200 << 52)) + (923 << 52));
+            for p in [15, 16, 17, 18, 19] {
+                check_parse(&format!("{x:.p$e}"));
+            }
+            check_parse(&format!("{x}"));
         }
         // Halfway points between neighbouring doubles (and a hair either side), normal and
         // subnormal, and every double's shortest text.
