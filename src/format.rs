@@ -71,12 +71,96 @@ pub(crate) fn put_u64(b: &mut [u8], at: usize, v: u64) {
 }
 
 /// CRC32 of `b` with the 4 bytes at `crc_at` taken as zero.
+#[cfg(feature = "std")]
 pub(crate) fn crc_skipping(b: &[u8], crc_at: usize) -> u32 {
     let mut h = crc32fast::Hasher::new();
     h.update(&b[..crc_at]);
     h.update(&[0; 4]);
     h.update(&b[crc_at + 4..]);
     h.finalize()
+}
+
+/// CRC32 of `b` with the 4 bytes at `crc_at` taken as zero.
+#[cfg(not(feature = "std"))]
+pub(crate) fn crc_skipping(b: &[u8], crc_at: usize) -> u32 {
+    crc32::crc_skipping(b, crc_at)
+}
+
+/// CRC-32 (IEEE, the one crc32fast computes) by slicing-by-16 — crc32fast's portable algorithm
+/// — over tables built on first use instead of stored in the binary: the 16 KB of tables are
+/// incompressible, a twentieth of the gzipped wasm package. Without `std` (wasm) crc32fast has
+/// no SIMD path anyway, so this is as fast there.
+#[cfg_attr(feature = "std", allow(dead_code))]
+mod crc32 {
+    type Tables = [[u32; 256]; 16];
+    static TABLES: spin::Once<Tables> = spin::Once::new();
+
+    fn build() -> Tables {
+        let mut t = [[0u32; 256]; 16];
+        for (i, e) in t[0].iter_mut().enumerate() {
+            let mut c = i as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+            *e = c;
+        }
+        for i in 0..256 {
+            for k in 1..16 {
+                let p = t[k - 1][i];
+                t[k][i] = (p >> 8) ^ t[0][(p & 0xFF) as usize];
+            }
+        }
+        t
+    }
+
+    /// Continues the CRC state `crc` (pre-inverted, as between updates) over `buf`.
+    fn update(t: &Tables, mut crc: u32, buf: &[u8]) -> u32 {
+        let mut blocks = buf.chunks_exact(16);
+        for b in &mut blocks {
+            let w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) ^ crc;
+            crc = t[0x0][b[0xf] as usize]
+                ^ t[0x1][b[0xe] as usize]
+                ^ t[0x2][b[0xd] as usize]
+                ^ t[0x3][b[0xc] as usize]
+                ^ t[0x4][b[0xb] as usize]
+                ^ t[0x5][b[0xa] as usize]
+                ^ t[0x6][b[0x9] as usize]
+                ^ t[0x7][b[0x8] as usize]
+                ^ t[0x8][b[0x7] as usize]
+                ^ t[0x9][b[0x6] as usize]
+                ^ t[0xa][b[0x5] as usize]
+                ^ t[0xb][b[0x4] as usize]
+                ^ t[0xc][(w >> 24) as usize]
+                ^ t[0xd][((w >> 16) & 0xFF) as usize]
+                ^ t[0xe][((w >> 8) & 0xFF) as usize]
+                ^ t[0xf][(w & 0xFF) as usize];
+        }
+        for &b in blocks.remainder() {
+            crc = t[0][((crc ^ b as u32) & 0xFF) as usize] ^ (crc >> 8);
+        }
+        crc
+    }
+
+    pub(crate) fn crc_skipping(b: &[u8], crc_at: usize) -> u32 {
+        let t = TABLES.call_once(build);
+        let mut crc = update(t, !0, &b[..crc_at]);
+        crc = update(t, crc, &[0; 4]);
+        !update(t, crc, &b[crc_at + 4..])
+    }
+
+    #[cfg(all(test, feature = "std"))]
+    #[test]
+    fn matches_crc32fast() {
+        let data: alloc::vec::Vec<u8> = (0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        for len in [0usize, 4, 5, 15, 16, 17, 31, 33, 64, 100, 4096, 5000] {
+            for at in [0, len / 3, len.saturating_sub(4)] {
+                if at + 4 > len {
+                    continue;
+                }
+                assert_eq!(crc_skipping(&data[..len], at), super::crc_skipping(&data[..len], at), "len {len} at {at}");
+            }
+        }
+    }
 }
 
 /// The static file header (first 64 bytes of page 0), written once at creation.

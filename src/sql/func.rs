@@ -415,7 +415,7 @@ fn round(a: &[Value]) -> Result<Value> {
         let mut out = Vec::new();
         let spec = Spec { alt2: true, precision: n, ..Spec::default() };
         fmt_float(&mut out, b'f', r, spec);
-        core::str::from_utf8(&out).ok().and_then(|s| s.parse().ok()).unwrap_or(r)
+        core::str::from_utf8(&out).ok().and_then(super::float::parse_f64).unwrap_or(r)
     };
     Ok(Value::real(r))
 }
@@ -917,10 +917,8 @@ fn fp_decode(r: f64, mut iround: i32, mxround: i32) -> Decoded {
     let (bits, biased) = (r.to_bits() & ((1 << 52) - 1), (r.to_bits() >> 52) as i32);
     let e = if biased == 0 { -1074 - bits.leading_zeros() as i32 } else { biased - 1086 };
     let p = n - 1 - (((e + 63) * 78913) >> 18);
-    let fmt = format!("{:.40e}", r);
-    let (m, x) = fmt.split_once('e').unwrap_or((&fmt, "0"));
-    let all: Vec<u8> = m.bytes().filter(u8::is_ascii_digit).collect();
-    let mut dp = x.parse::<i32>().unwrap_or(0) + 1;
+    let (all, x) = super::float::digits41(r);
+    let mut dp = x + 1;
     let ndig = (dp + p).clamp(1, 40) as usize;
     let mut z = all[..ndig].to_vec();
     if n == 18 && all[ndig] >= b'5' && round_up(&mut z, ndig) {
@@ -941,7 +939,7 @@ fn fp_decode(r: f64, mut iround: i32, mxround: i32) -> Decoded {
         if iround == 17 {
             // "%!.17g": use fewer digits when they round-trip (49.47, not 49.469999999999999).
             let num = |d: &[u8]| d.iter().fold(0u64, |v, &c| v * 10 + (c - b'0') as u64);
-            let back = |v: u64, p: i32| format!("{v}e{p}").parse::<f64>().ok();
+            let back = |v: u64, p: i32| super::float::parse_f64(&format!("{v}e{p}"));
             if z[15] == b'9' && z[14] == b'9' {
                 let jj = z[..14].iter().rposition(|&c| c != b'9').map_or(0, |k| k + 1);
                 let v2 = if jj == 0 { 1 } else { num(&z[..jj]) + 1 };

@@ -208,7 +208,7 @@ fn number(src: &str, start: usize) -> Token {
         if i != usize::MAX {
             let text = &src[start..i];
             let int = if real { None } else { text.parse::<i64>().ok().map(Value::Integer) };
-            value = int.or_else(|| text.parse::<f64>().ok().map(Value::Real));
+            value = int.or_else(|| super::float::parse_f64(text).map(Value::Real));
         }
     }
     match value {

@@ -71,6 +71,7 @@ mod dml;
 pub mod encoding;
 mod exec;
 mod expr;
+mod float;
 pub mod func;
 mod lexer;
 pub mod params;

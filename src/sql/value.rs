@@ -519,7 +519,7 @@ fn real_digits(r: f64) -> (String, i32) {
     let mut z: Vec<u8> = d.to_string().into_bytes();
     let mut idp = z.len() as i32 - p; // value = 0.z * 10^idp
     let n = z.len();
-    let reads_back = |v2: u64, scale: i32| format!("{v2}e{scale}").parse::<f64>().ok() == Some(r);
+    let reads_back = |v2: u64, scale: i32| super::float::parse_f64(&format!("{v2}e{scale}")) == Some(r);
     let mut keep = 17usize;
     if n > 17 {
         let at = |i: usize| z.get(i).copied().unwrap_or(b'0');
@@ -748,9 +748,9 @@ fn scan_number(b: &[u8]) -> (usize, Option<Value>) {
             return (i, Some(Value::Integer(v)));
         }
     }
-    match text.parse::<f64>() {
-        Ok(r) => (i, Some(Value::real(r))),
-        Err(_) => (0, None),
+    match super::float::parse_f64(text) {
+        Some(r) => (i, Some(Value::real(r))),
+        None => (0, None),
     }
 }
 
