@@ -70,6 +70,7 @@ pub fn rowid_key(rowid: i64) -> RowidKey {
 }
 
 /// Decode a rowid key (the whole of `key`); non-canonical encodings are corrupt.
+#[inline]
 pub fn decode_rowid(key: &[u8]) -> Result<i64> {
     let (&tag, body) = key.split_first().ok_or_else(|| bad("rowid"))?;
     let (neg, n) = match tag {
@@ -77,17 +78,16 @@ pub fn decode_rowid(key: &[u8]) -> Result<i64> {
         0x77..=0x7F => (true, (0x7F - tag) as usize),
         _ => return Err(bad("rowid")),
     };
-    if body.len() != n {
+    // Canonical: the right length, no redundant leading byte (0x00 for a rowid >= 0, 0xFF for
+    // a negative one), and with all 8 bytes the sign bit agrees with the tag.
+    let first = body.first().copied().unwrap_or(0);
+    let redundant = if neg { 0xFF } else { 0x00 };
+    if body.len() != n || (n > 0 && first == redundant) || (n == 8 && (first >= 0x80) != neg) {
         return Err(bad("rowid"));
     }
-    let mut b = if neg { [0xFF; 8] } else { [0; 8] };
+    let mut b = [redundant; 8];
     b[8 - n..].copy_from_slice(body);
-    let v = i64::from_be_bytes(b);
-    // Canonical: the sign matches the tag and no shorter encoding exists.
-    if (v < 0) != neg || rowid_key(v).len as usize != key.len() {
-        return Err(bad("rowid"));
-    }
-    Ok(v)
+    Ok(i64::from_be_bytes(b))
 }
 
 /// The exact value of an integral number key (`|x| >= 2^53`): 8 bytes, big-endian with the
