@@ -1,4 +1,4 @@
-// The benchmark page's logic: the same workloads on Tessera (tessera-db's main-thread Promise
+// The benchmark page's logic: the same workloads on Tessera (tessera-db/kv's main-thread Promise
 // API), sqlite-wasm on the opfs-sahpool VFS (in ./sqlite-worker.js, reached with the same kind of
 // batched messages) and IndexedDB (main thread). `window.runBench(config)` resolves to the
 // results; run.mjs (`npm run bench`) drives it in headless Chromium and prints the table.
@@ -13,7 +13,7 @@
 // generation is outside the timings; building each engine's request (op objects, row arrays) is
 // inside, as it is part of using the API.
 
-import { Tessera } from '../src/browser.js';
+import { Tessera } from '../src/browser-kv.js';
 import { distinctKeys, prng, sqlRows } from './sql-data.js';
 
 const log = (msg) => {
