@@ -1110,14 +1110,7 @@ fn fmt_quoted(out: &mut Vec<u8>, arg: Option<&[u8]>, conv: u8, s: Spec) {
         None => (b"(NULL)", false),
         Some(t) => (t, conv == b'Q'),
     };
-    let n = if s.precision < 0 {
-        t.len()
-    } else if s.alt2 {
-        utf8_prefix(t, s.precision)
-    } else {
-        t.len().min(s.precision as usize)
-    };
-    let t = &t[..n];
+    let t = &t[..precision_len(t, s)];
     let has_ctrl = t.iter().any(|&c| c <= 0x1f);
     let escape = s.alt && conv != b'w' && (has_ctrl || conv == b'q');
     let unistr = escape && conv == b'Q';
@@ -1147,16 +1140,22 @@ fn fmt_quoted(out: &mut Vec<u8>, arg: Option<&[u8]>, conv: u8, s: Spec) {
 }
 
 /// `%j` (a JSON string body) and `%J` (a JSON string literal; NULL → `null`).
+/// Bytes of `t` a `%s`-like conversion keeps: all without a precision, else `precision` bytes, or
+/// characters with the `!` flag.
+fn precision_len(t: &[u8], s: Spec) -> usize {
+    if s.precision < 0 {
+        t.len()
+    } else if s.alt2 {
+        utf8_prefix(t, s.precision)
+    } else {
+        t.len().min(s.precision as usize)
+    }
+}
+
 fn fmt_json(out: &mut Vec<u8>, arg: Option<&[u8]>, quoted: bool, s: Spec) {
     let mut b = Vec::new();
     if let Some(t) = arg {
-        let n = if s.precision < 0 {
-            t.len()
-        } else if s.alt2 {
-            utf8_prefix(t, s.precision)
-        } else {
-            t.len().min(s.precision as usize)
-        };
+        let n = precision_len(t, s);
         if quoted {
             b.push(b'"');
         }
