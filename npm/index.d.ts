@@ -64,7 +64,7 @@ export interface Stats {
   cacheHits: number; cacheMisses: number; pagesRead: number; pagesWritten: number;
   logBytesWritten: number; bytesSynced: number; syncs: number; commits: number;
   checkpoints: number; cacheBytes: number; cacheBudget: number; pageCount: number;
-  freePages: number; pageSize: number;
+  freePages: number; deltaBytes: number; pageSize: number;
 }
 
 export interface CheckReport {

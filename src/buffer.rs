@@ -10,7 +10,9 @@
 
 use crate::btree::OpList;
 use alloc::vec::Vec;
+use core::cmp::Ordering;
 use core::hash::BuildHasher;
+use core::ops::Bound;
 use hashbrown::{DefaultHashBuilder, HashSet};
 
 #[derive(Clone, Copy)]
@@ -94,6 +96,125 @@ impl WriteBuffer {
         }
         ops.truncate(w);
         self.ops = ops;
+    }
+
+    /// Append an operation without recording its hash (runs and fold inputs are never asked
+    /// `may_contain`).
+    fn push_raw(&mut self, key: &[u8], value: Option<&[u8]>) {
+        let off = self.arena.len();
+        self.arena.extend_from_slice(key);
+        let vlen = match value {
+            Some(v) => {
+                self.arena.extend_from_slice(v);
+                v.len() as u32
+            }
+            None => REMOVE,
+        };
+        let seq = self.ops.len() as u32;
+        self.ops.push(BufOp { prefix: prefix(key), off, klen: key.len() as u32, vlen, seq });
+    }
+
+    /// Append `other`'s operations after this buffer's, in `other`'s order (call order for a
+    /// live buffer, key order for a run), so that they win over this buffer's on a tie.
+    pub fn append(&mut self, other: &WriteBuffer) {
+        self.arena.reserve(other.arena.len());
+        self.ops.reserve(other.ops.len());
+        for op in &other.ops {
+            let at = op.off + op.klen as usize;
+            let value = (op.vlen != REMOVE).then(|| &other.arena[at..at + op.vlen as usize]);
+            self.push_raw(&other.arena[op.off..at], value);
+        }
+    }
+
+    /// Sort, keep the last operation per key and drop the lookup hashes: an immutable run.
+    pub fn freeze(mut self) -> WriteBuffer {
+        self.sort_dedup();
+        self.hashes = HashSet::new();
+        self
+    }
+
+    /// Compare the key of sorted operation `i` with `key` (whose prefix is `p`).
+    #[inline]
+    fn cmp_at(&self, i: usize, key: &[u8], p: u64) -> Ordering {
+        let op = &self.ops[i];
+        op.prefix.cmp(&p).then_with(|| self.op_key(op).cmp(key))
+    }
+
+    /// In a sorted buffer: the operation on `key`, if any (`Some(None)`: a removal).
+    #[inline]
+    pub fn find(&self, key: &[u8]) -> Option<Option<&[u8]>> {
+        let p = prefix(key);
+        let i = self.lower(key, p);
+        (i < self.ops.len() && self.cmp_at(i, key, p) == Ordering::Equal).then(|| self.value(i))
+    }
+
+    /// First index whose key is not below `key` (sorted buffer).
+    fn lower(&self, key: &[u8], p: u64) -> usize {
+        let (mut lo, mut hi) = (0, self.ops.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.cmp_at(mid, key, p) == Ordering::Less {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// Index range of the sorted operations whose keys lie within `start..end`.
+    pub fn span(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> (usize, usize) {
+        let at_or_after = |k: &[u8], excl: bool| {
+            let i = self.lower(k, prefix(k));
+            if excl && i < self.ops.len() && self.op_key(&self.ops[i]) == k {
+                i + 1
+            } else {
+                i
+            }
+        };
+        let lo = match start {
+            Bound::Included(k) => at_or_after(k, false),
+            Bound::Excluded(k) => at_or_after(k, true),
+            Bound::Unbounded => 0,
+        };
+        let hi = match end {
+            Bound::Included(k) => at_or_after(k, true),
+            Bound::Excluded(k) => at_or_after(k, false),
+            Bound::Unbounded => self.ops.len(),
+        };
+        (lo, hi.max(lo))
+    }
+
+    /// Merge two sorted runs into a new compact one; `newer` wins where both hold a key.
+    pub fn merge(older: &WriteBuffer, newer: &WriteBuffer) -> WriteBuffer {
+        let mut out = WriteBuffer::default();
+        out.arena.reserve(older.arena.len() + newer.arena.len());
+        out.ops.reserve(older.ops.len() + newer.ops.len());
+        let (mut i, mut j) = (0, 0);
+        while i < older.ops.len() || j < newer.ops.len() {
+            let ord = match (older.ops.get(i), newer.ops.get(j)) {
+                (Some(a), Some(b)) => a.prefix.cmp(&b.prefix).then_with(|| older.op_key(a).cmp(newer.op_key(b))),
+                (Some(_), None) => Ordering::Less,
+                _ => Ordering::Greater,
+            };
+            let (src, k) = match ord {
+                Ordering::Less => {
+                    i += 1;
+                    (older, i - 1)
+                }
+                Ordering::Equal => {
+                    i += 1;
+                    j += 1;
+                    (newer, j - 1)
+                }
+                Ordering::Greater => {
+                    j += 1;
+                    (newer, j - 1)
+                }
+            };
+            out.push_raw(src.key(k), src.value(k));
+        }
+        out
     }
 
     /// Forget everything (keeps allocations).

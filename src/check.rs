@@ -28,7 +28,8 @@ pub struct CheckReport {
     pub free_pages: u64,
     /// Tables found.
     pub tables: u64,
-    /// Entries found across all tables.
+    /// Entries across all tables as of the last commit (the trees' entries, plus what the
+    /// commits not yet folded into them added or removed).
     pub entries: u64,
     /// Pages neither reachable nor free (space leaks; not data damage).
     pub leaked_pages: u64,

@@ -34,6 +34,7 @@ use crate::error::{Error, Result};
 use crate::format::{
     self, get_u64, kind, put_u16, put_u64, CommitSlot, FileHeader, FrameHeader, FRAME_HEADER, PAGE_HEADER, SLOT_OFFSETS,
 };
+use crate::memtable::{Deltas, MergedRange, TableDelta};
 use crate::pager::{DirtyView, Pager, Stats};
 use crate::sync::{HandOff, Mutex};
 use crate::wal::{LogReader, LogWriter, Op};
@@ -69,11 +70,15 @@ pub struct Options {
     pub max_log_size: usize,
     /// Read through the device's memory mapping when it offers one (default true).
     pub use_mmap: bool,
+    /// Shrink the file automatically (default true): after a commit that leaves more than half
+    /// of a file of at least 1 MiB free, run [`Database::compact`]. Each page is moved at most
+    /// once per page freed, so the cost is bounded by the deletions that caused it.
+    pub auto_compact: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { page_size: 4096, cache_size: 64 << 20, max_log_size: 16 << 20, use_mmap: true }
+        Options { page_size: 4096, cache_size: 64 << 20, max_log_size: 16 << 20, use_mmap: true, auto_compact: true }
     }
 }
 
@@ -97,10 +102,12 @@ pub struct CompactReport {
     pub bytes_after: u64,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 struct Snapshot {
     txn_id: u64,
     catalog_root: PageId,
+    /// The tables' committed deltas (writes not yet folded into the trees).
+    deltas: Arc<Deltas>,
 }
 
 struct Readers {
@@ -135,6 +142,23 @@ struct WriterState {
     last_txn: u64,
     catalog_root: PageId,
     unsynced: bool,
+    /// Committed table deltas (see `memtable`); empty right after every checkpoint.
+    deltas: Arc<Deltas>,
+    /// Memory the deltas hold.
+    delta_bytes: usize,
+    /// Free pages the last compaction could not remove (pinned by readers, or interior):
+    /// automatic compaction waits until a quarter of the file more has been freed.
+    free_after_compact: u64,
+}
+
+impl WriterState {
+    /// Whether automatic compaction should run: more than half of a file of at least 1 MiB is
+    /// free, and enough has been freed since the last compaction.
+    fn compact_due(&self, page_size: usize) -> bool {
+        let free = self.free.len() as u64 + self.pending.iter().map(|p| p.pages.len() as u64).sum::<u64>();
+        let total = self.next_page;
+        total * page_size as u64 >= 1 << 20 && free * 2 > total && free >= self.free_after_compact + total / 4
+    }
 }
 
 pub(crate) struct Shared {
@@ -256,11 +280,18 @@ impl Database {
             last_txn: slot.txn_id,
             catalog_root: slot.catalog_root,
             unsynced: false,
+            deltas: Arc::new(Deltas::new()),
+            delta_bytes: 0,
+            free_after_compact: 0,
         };
         let shared = Arc::new(Shared {
             pager,
             readers: Mutex::new(Readers {
-                current: Snapshot { txn_id: slot.txn_id, catalog_root: slot.catalog_root },
+                current: Snapshot {
+                    txn_id: slot.txn_id,
+                    catalog_root: slot.catalog_root,
+                    deltas: Arc::new(Deltas::new()),
+                },
                 view: Arc::new(DirtyView::default()),
                 active: BTreeMap::new(),
             }),
@@ -323,7 +354,7 @@ impl Database {
     /// Start a read transaction: a consistent snapshot of the last commit.
     pub fn begin_read(&self) -> Result<ReadTransaction> {
         let mut r = self.shared.readers.lock();
-        let snap = r.current;
+        let snap = r.current.clone();
         let view = r.view.clone();
         *r.active.entry(snap.txn_id).or_insert(0) += 1;
         drop(r);
@@ -376,6 +407,17 @@ impl Database {
     pub fn checkpoint(&self) -> Result<()> {
         self.check_poisoned()?;
         let mut w = self.shared.writer.take()?;
+        if !w.deltas.is_empty() {
+            // Fold the deltas into the trees: a transaction that commits through a checkpoint.
+            let mut tx = TxnInner::new(self.shared.clone(), w);
+            tx.force_checkpoint = true;
+            let (r, w) = tx.commit();
+            if r.is_err() {
+                self.shared.poisoned.store(true, Relaxed);
+            }
+            self.shared.writer.put(w);
+            return r;
+        }
         let r = checkpoint(&self.shared, &mut w);
         if r.is_err() {
             self.shared.poisoned.store(true, Relaxed);
@@ -408,9 +450,25 @@ impl Database {
             inner.force_checkpoint = true;
         }
         tx.commit()?;
-        // 3. Release what the move freed, drop the free tail, checkpoint and truncate.
-        let mut w = self.shared.writer.take()?;
+        // 3. Release what the move freed, drop the free tail, checkpoint and truncate (after
+        //    folding what other threads may have committed meanwhile).
+        let mut w = loop {
+            let w = self.shared.writer.take()?;
+            if w.deltas.is_empty() {
+                break w;
+            }
+            self.shared.writer.put(w);
+            self.checkpoint()?;
+        };
         release_pending(&self.shared, &mut w);
+        // A log region past the live pages (a continuation region appended at the end) would
+        // pin the tail: move the log to the lowest free run that holds it, checkpoint so the
+        // old region is free, and only then cut.
+        if let Err(e) = self.move_log_down(&mut w) {
+            self.shared.poisoned.store(true, Relaxed);
+            self.shared.writer.put(w);
+            return Err(e);
+        }
         while w.next_page > 1 && w.free.contains(&(w.next_page - 1)) {
             w.free.remove(&(w.next_page - 1));
             w.next_page -= 1;
@@ -425,17 +483,46 @@ impl Database {
             self.shared.poisoned.store(true, Relaxed);
         }
         self.shared.pager.clear_clean();
+        w.free_after_compact = w.free.len() as u64;
         self.shared.writer.put(w);
         r?;
         Ok(CompactReport { bytes_before, bytes_after: self.shared.pager.device.len()? })
     }
 
+    /// If a free run below the log region can hold it, move the log there (zero-filled) and
+    /// checkpoint, which frees the old region.
+    fn move_log_down(&self, w: &mut WriterState) -> Result<()> {
+        let (start, pages) = *w.log_chain.last().expect("log chain");
+        let Some((to, _)) = to_runs(&w.free).into_iter().find(|&(s, n)| n >= pages && s + pages <= start) else {
+            return Ok(());
+        };
+        let pager = &self.shared.pager;
+        let ps = pager.page_size as u64;
+        let zeros = vec![0u8; (1 << 20).min(pages * ps) as usize];
+        let mut at = 0;
+        while at < pages * ps {
+            let n = zeros.len().min((pages * ps - at) as usize);
+            pager.write_at(to * ps + at, &zeros[..n])?;
+            at += n as u64;
+        }
+        for id in to..to + pages {
+            w.free.remove(&id);
+            pager.forget(id);
+        }
+        w.log_chain.push((to, pages));
+        w.log_pos = 0;
+        checkpoint(&self.shared, w)?;
+        release_pending(&self.shared, w);
+        Ok(())
+    }
+
     /// Engine counters.
     pub fn stats(&self) -> Stats {
         let mut s = self.shared.pager.stats();
-        if let Ok(w) = self.shared.writer.try_peek(|w| (w.next_page, w.free.len())) {
+        if let Ok(w) = self.shared.writer.try_peek(|w| (w.next_page, w.free.len(), w.delta_bytes)) {
             s.page_count = w.0;
             s.free_pages = w.1 as u64;
+            s.delta_bytes = w.2 as u64;
         }
         s
     }
@@ -456,6 +543,15 @@ impl Database {
         };
         self.shared.writer.put(w);
         let mut report = crate::check::check(&rx, rx.snap.catalog_root, &layout);
+        if !rx.snap.deltas.is_empty() && report.errors.is_empty() {
+            // The walk counted the trees; commits not yet folded into them count too.
+            let mut entries = report.entries as i64;
+            for name in rx.snap.deltas.keys() {
+                let t = rx.open_table(name)?;
+                entries += t.len()? as i64 - t.count as i64;
+            }
+            report.entries = entries.max(0) as u64;
+        }
         if self.recovery_report().damaged_slot {
             report.errors.insert(
                 0,
@@ -744,6 +840,8 @@ fn release_pending(shared: &Shared, w: &mut WriterState) {
 
 /// Write all committed pages in place, persist the free list, sync, switch slots, sync.
 fn checkpoint(shared: &Shared, w: &mut WriterState) -> Result<()> {
+    // The log is about to be discarded: nothing may live only in a delta.
+    debug_assert!(w.deltas.is_empty(), "checkpoint with unfolded deltas");
     let pager = &shared.pager;
     let ps = pager.page_size;
     release_pending(shared, w);
@@ -842,6 +940,18 @@ fn checkpoint(shared: &Shared, w: &mut WriterState) -> Result<()> {
     Ok(())
 }
 
+/// How large the log may grow before a checkpoint: a quarter of the data (at least the initial
+/// region, at most the configured maximum), so recovery stays short and small files small.
+fn log_limit(next_page: u64, page_size: u64, max_log: u64) -> u64 {
+    (next_page * page_size / 4).clamp(INITIAL_LOG_BYTES as u64, max_log.max(INITIAL_LOG_BYTES as u64))
+}
+
+/// Whether the log (three quarters of its limit) or the memory held by dirty pages and deltas
+/// (half the cache budget) calls for a checkpoint.
+fn needs_checkpoint(log_bytes: u64, limit: u64, memory: usize, budget: usize) -> bool {
+    log_bytes * 4 > limit * 3 || memory > budget / 2
+}
+
 fn to_runs(set: &BTreeSet<PageId>) -> Vec<(u64, u64)> {
     let mut runs: Vec<(u64, u64)> = Vec::new();
     for &id in set {
@@ -860,11 +970,13 @@ struct TableState {
     dirty: bool,
     dropped: bool,
     buffer: WriteBuffer,
+    /// Committed writes not yet in the tree (newer than it).
+    delta: TableDelta,
 }
 
 impl TableState {
     fn new(root: PageId, count: u64, dirty: bool, dropped: bool) -> Self {
-        TableState { root, count, dirty, dropped, buffer: WriteBuffer::default() }
+        TableState { root, count, dirty, dropped, buffer: WriteBuffer::default(), delta: TableDelta::default() }
     }
 }
 
@@ -893,6 +1005,8 @@ struct TxnInner {
     log_limit: usize,
     force_checkpoint: bool,
     durable: bool,
+    /// Some table's delta changed (a run added, a delta folded, a table dropped).
+    deltas_changed: bool,
     /// The commit is visible to readers: it can no longer be undone.
     published: bool,
     failed: Option<Error>,
@@ -922,6 +1036,7 @@ impl TxnInner {
             log_limit,
             force_checkpoint: false,
             durable: true,
+            deltas_changed: false,
             published: false,
             failed: None,
         }
@@ -1016,7 +1131,11 @@ impl TxnInner {
         let meta = btree::get(&*self, self.catalog_root, name.as_bytes())?.map(|v| decode_meta(&v)).transpose()?;
         match meta {
             Some((root, count)) => {
-                self.tables.insert(name.into(), TableState::new(root, count, false, false));
+                let mut t = TableState::new(root, count, false, false);
+                if let Some(d) = self.w.deltas.get(name) {
+                    t.delta = d.clone();
+                }
+                self.tables.insert(name.into(), t);
                 Ok(true)
             }
             None if create => {
@@ -1061,9 +1180,15 @@ impl TxnInner {
         if self.tables[table].buffer.may_contain(key) {
             self.flush(table)?;
         }
-        let root = self.tables[table].root;
-        let r = btree::get(&*self, root, key).map(|v| v.is_some());
-        if !self.fail(r)? {
+        let t = &self.tables[table];
+        let present = match t.delta.get(key) {
+            Some(v) => v.is_some(),
+            None => {
+                let r = btree::get(&*self, t.root, key).map(|v| v.is_some());
+                self.fail(r)?
+            }
+        };
+        if !present {
             return Ok(false);
         }
         self.log_op(|l| l.del(table, key));
@@ -1081,18 +1206,29 @@ impl TxnInner {
         if self.tables[table].buffer.may_contain(key) {
             self.flush(table)?;
         }
-        let root = self.tables[table].root;
-        Ok(btree::get(&*self, root, key)?.map(|g| g.to_vec()))
+        let t = &self.tables[table];
+        match t.delta.get(key) {
+            Some(v) => Ok(v.map(<[u8]>::to_vec)),
+            None => Ok(btree::get(&*self, t.root, key)?.map(|g| g.to_vec())),
+        }
     }
 
-    /// Apply the table's buffered writes to its tree, in key order.
+    /// Apply the table's committed delta and buffered writes to its tree, in key order.
     fn flush(&mut self, table: &str) -> Result<()> {
         self.check_usable()?;
         let t = self.tables.get_mut(table).expect("open table");
-        if t.buffer.is_empty() {
+        if t.buffer.is_empty() && t.delta.is_empty() {
             return Ok(());
         }
-        let mut buffer = core::mem::take(&mut t.buffer);
+        let mut buffer = if t.delta.is_empty() {
+            core::mem::take(&mut t.buffer)
+        } else {
+            let all = t.delta.to_buffer(&t.buffer);
+            t.buffer.clear();
+            t.delta = TableDelta::default();
+            self.deltas_changed = true;
+            all
+        };
         let root = t.root;
         buffer.sort_dedup();
         let r = btree::apply_sorted(self, root, &buffer);
@@ -1117,6 +1253,50 @@ impl TxnInner {
         Ok(())
     }
 
+    /// Fold every table's delta (and buffer) into its tree: before a checkpoint.
+    fn fold_all(&mut self) -> Result<()> {
+        let names: Vec<String> = self.w.deltas.keys().cloned().collect();
+        for n in &names {
+            self.table(n, false)?;
+        }
+        let names: Vec<String> = self
+            .tables
+            .iter()
+            .filter(|(_, t)| !t.buffer.is_empty() || !t.delta.is_empty())
+            .map(|(n, _)| n.clone())
+            .collect();
+        for n in names {
+            self.flush(&n)?;
+        }
+        Ok(())
+    }
+
+    /// Memory the deltas would hold if this transaction committed its buffers as runs.
+    fn delta_bytes(&self) -> usize {
+        let mut n = self.w.delta_bytes;
+        for (name, t) in &self.tables {
+            n += t.delta.bytes() + t.buffer.bytes();
+            n -= self.w.deltas.get(name).map_or(0, TableDelta::bytes);
+        }
+        n
+    }
+
+    /// Whether a commit with a `frame_len`-byte frame goes through the log (not a checkpoint).
+    fn log_commit(&self, frame_len: u64) -> bool {
+        let pager = &self.shared.pager;
+        let ps = pager.page_size as u64;
+        let max_log = self.shared.options.max_log_size as u64;
+        self.logging
+            && !self.force_checkpoint
+            && self.w.log_bytes + frame_len <= max_log
+            && !needs_checkpoint(
+                self.w.log_bytes + frame_len,
+                log_limit(self.w.next_page, ps, max_log),
+                pager.dirty_bytes.load(Relaxed) + self.dirty_bytes + self.delta_bytes(),
+                pager.budget,
+            )
+    }
+
     fn drop_table(&mut self, name: &str) -> Result<bool> {
         self.check_usable()?;
         if !self.table(name, false)? {
@@ -1127,6 +1307,7 @@ impl TxnInner {
         self.fail(r)?;
         let t = self.tables.get_mut(name).expect("open table");
         *t = TableState::new(0, 0, true, true);
+        self.deltas_changed = true;
         self.log_op(|l| l.drop_table(name));
         Ok(true)
     }
@@ -1241,7 +1422,8 @@ impl TxnInner {
     }
 
     fn changed(&self) -> bool {
-        !self.dirty.is_empty()
+        self.deltas_changed
+            || !self.dirty.is_empty()
             || !self.spilled.is_empty()
             || !self.freed.is_empty()
             || !self.freed_private.is_empty()
@@ -1266,7 +1448,28 @@ impl TxnInner {
 
     fn commit_inner(&mut self) -> Result<()> {
         self.check_usable()?;
+        let frame_len = FrameHeader::padded_len(self.log.buf.len()) as u64;
+        // A commit through the log leaves its writes out of the trees: each table's sorted
+        // buffer becomes a run of its delta (the frame holds the same operations).
+        if self.log_commit(frame_len) {
+            for t in self.tables.values_mut() {
+                if !t.buffer.is_empty() {
+                    let run = core::mem::take(&mut t.buffer).freeze();
+                    t.delta = t.delta.with_run(run);
+                    self.deltas_changed = true;
+                }
+            }
+        }
         self.write_catalog()?;
+        // A commit that would be followed by a checkpoint at once commits through the
+        // checkpoint instead: its pages are written once (not frame + pages) and it costs two
+        // syncs instead of three. This is what makes large transactions cheap. A checkpoint
+        // discards the log, so every delta is folded into its tree first.
+        let use_log = self.log_commit(frame_len);
+        if !use_log {
+            self.fold_all()?;
+            self.write_catalog()?;
+        }
         if !self.changed() && !self.force_checkpoint {
             return Ok(());
         }
@@ -1274,27 +1477,6 @@ impl TxnInner {
         let pager = &shared.pager;
         let ps = pager.page_size as u64;
         let txn_id = self.txn_id;
-        let frame_len = FrameHeader::padded_len(self.log.buf.len()) as u64;
-        let max_log = shared.options.max_log_size as u64;
-        // The log may grow to a quarter of the data (at least the initial region, at most the
-        // configured maximum) before a checkpoint: recovery stays short, small files small.
-        let log_limit = |next_page: u64| {
-            (next_page * ps / 4).clamp(INITIAL_LOG_BYTES as u64, max_log.max(INITIAL_LOG_BYTES as u64))
-        };
-        let needs_checkpoint = |log_bytes: u64, next_page: u64, dirty: usize| {
-            log_bytes * 4 > log_limit(next_page) * 3 || dirty > pager.budget / 2
-        };
-        // A commit that would be followed by a checkpoint at once commits through the
-        // checkpoint instead: its pages are written once (not frame + pages) and it costs two
-        // syncs instead of three. This is what makes large transactions cheap.
-        let use_log = self.logging
-            && !self.force_checkpoint
-            && self.w.log_bytes + frame_len <= max_log
-            && !needs_checkpoint(
-                self.w.log_bytes + frame_len,
-                self.w.next_page,
-                pager.dirty_bytes.load(Relaxed) + self.dirty_bytes,
-            );
         if use_log {
             let seq = self.w.slot.seq;
             let (mut start, pages) = *self.w.log_chain.last().expect("log chain");
@@ -1336,9 +1518,6 @@ impl TxnInner {
         self.publish();
         self.published = true;
         pager.counters.commits.fetch_add(1, Relaxed);
-        if use_log && needs_checkpoint(self.w.log_bytes, self.w.next_page, pager.dirty_bytes.load(Relaxed)) {
-            checkpoint(&shared, &mut self.w)?;
-        }
         release_pending(&shared, &mut self.w);
         Ok(())
     }
@@ -1373,10 +1552,23 @@ impl TxnInner {
         Ok(start)
     }
 
-    /// Move this transaction's allocation effects into the writer state.
+    /// Move this transaction's allocation effects and deltas into the writer state.
     fn finish(&mut self, txn_id: u64) {
         self.w.last_txn = txn_id;
         self.w.catalog_root = self.catalog_root;
+        if self.deltas_changed {
+            let mut deltas = (*self.w.deltas).clone();
+            for (name, t) in &self.tables {
+                if t.delta.is_empty() {
+                    deltas.remove(name);
+                } else {
+                    deltas.insert(name.clone(), t.delta.clone());
+                }
+            }
+            self.w.delta_bytes = deltas.values().map(TableDelta::bytes).sum();
+            self.w.deltas = Arc::new(deltas);
+            self.deltas_changed = false;
+        }
         let (mut fresh_freed, mut old_freed) = (Vec::new(), Vec::new());
         for id in self.freed.drain(..) {
             if self.w.fresh.contains(&id) {
@@ -1407,7 +1599,14 @@ impl TxnInner {
 
     fn publish(&self) {
         self.shared.pager.reserve_pages(self.w.next_page);
-        publish_snapshot(&self.shared, Some(Snapshot { txn_id: self.w.last_txn, catalog_root: self.w.catalog_root }));
+        publish_snapshot(
+            &self.shared,
+            Some(Snapshot {
+                txn_id: self.w.last_txn,
+                catalog_root: self.w.catalog_root,
+                deltas: self.w.deltas.clone(),
+            }),
+        );
     }
 
     /// Undo this transaction's allocations and hand back the writer state.
@@ -1614,7 +1813,7 @@ impl ReadTransaction {
         match btree::get(self, self.snap.catalog_root, name.as_bytes())? {
             Some(v) => {
                 let (root, count) = decode_meta(&v)?;
-                Ok(ReadTable { txn: self, root, count })
+                Ok(ReadTable { txn: self, root, count, delta: self.delta(name) })
             }
             None => Err(Error::TableNotFound(name.into())),
         }
@@ -1631,10 +1830,18 @@ impl ReadTransaction {
         btree::get(self, self.snap.catalog_root, name.as_bytes())?.map(|v| decode_meta(&v)).transpose()
     }
 
-    /// A table handle from [`ReadTransaction::table_meta`]'s result.
+    /// A handle on table `name` from [`ReadTransaction::table_meta`]'s result.
     #[cfg(feature = "sql")]
-    pub(crate) fn table_at(&self, (root, count): (PageId, u64)) -> ReadTable<'_> {
-        ReadTable { txn: self, root, count }
+    pub(crate) fn table_at(&self, name: &str, (root, count): (PageId, u64)) -> ReadTable<'_> {
+        ReadTable { txn: self, root, count, delta: self.delta(name) }
+    }
+
+    fn delta(&self, name: &str) -> Option<&TableDelta> {
+        if self.snap.deltas.is_empty() {
+            None
+        } else {
+            self.snap.deltas.get(name)
+        }
     }
 
     /// The id of the last transaction this snapshot includes.
@@ -1657,24 +1864,32 @@ pub struct ReadTable<'t> {
     txn: &'t ReadTransaction,
     root: PageId,
     count: u64,
+    /// Committed writes not yet folded into the tree.
+    delta: Option<&'t TableDelta>,
 }
 
 impl<'t> ReadTable<'t> {
     /// The value stored under `key`.
     #[inline]
     pub fn get(&self, key: &[u8]) -> Result<Option<Guard<'t>>> {
+        if let Some(found) = self.delta.and_then(|d| d.get(key)) {
+            return Ok(found.map(Guard::borrowed));
+        }
         btree::get(self.txn, self.root, key)
     }
 
     /// Entries with keys in `range`, in key order (reverse with `.rev()`).
     pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<Range<'t>> {
         let (s, e) = bounds(&range);
-        Ok(Range { txn: self.txn, state: RangeState::new(self.root, s, e) })
+        let merge = self
+            .delta
+            .map(|d| MergedRange::new(d.cursor(s.as_ref().map(Vec::as_slice), e.as_ref().map(Vec::as_slice))));
+        Ok(Range { txn: self.txn, state: RangeState::new(self.root, s, e), merge })
     }
 
     /// All entries in key order.
     pub fn iter(&self) -> Result<Range<'t>> {
-        Ok(Range { txn: self.txn, state: RangeState::new(self.root, Bound::Unbounded, Bound::Unbounded) })
+        self.range::<&[u8], _>(..)
     }
 
     /// The entry with the smallest key.
@@ -1687,14 +1902,32 @@ impl<'t> ReadTable<'t> {
         self.iter()?.next_back().transpose()
     }
 
-    /// Number of entries.
+    /// Number of entries. With unfolded commits this probes the tree once per key they
+    /// wrote (bounded by the log size).
     pub fn len(&self) -> Result<u64> {
-        Ok(self.count)
+        let Some(d) = self.delta else {
+            return Ok(self.count);
+        };
+        let mut ops = d.to_buffer(&WriteBuffer::default());
+        ops.sort_dedup();
+        let mut n = self.count;
+        for i in 0..btree::OpList::len(&ops) {
+            let (key, put) = (btree::OpList::key(&ops, i), btree::OpList::value(&ops, i).is_some());
+            let in_tree = btree::get(self.txn, self.root, key)?.is_some();
+            match (put, in_tree) {
+                (true, false) => n += 1,
+                (false, true) => {
+                    n = n.checked_sub(1).ok_or_else(|| Error::corrupted(self.root, "entry count underflow"))?
+                }
+                _ => {}
+            }
+        }
+        Ok(n)
     }
 
     /// Whether the table has no entries.
     pub fn is_empty(&self) -> Result<bool> {
-        Ok(self.count == 0)
+        Ok(self.len()? == 0)
     }
 }
 
@@ -1702,19 +1935,27 @@ impl<'t> ReadTable<'t> {
 pub struct Range<'t> {
     txn: &'t ReadTransaction,
     state: RangeState<'t>,
+    /// The table's delta, merged in (None: the tree alone).
+    merge: Option<MergedRange<'t>>,
 }
 
 impl<'t> Iterator for Range<'t> {
     type Item = Result<(Guard<'t>, Guard<'t>)>;
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        self.state.next(self.txn).transpose()
+        match &mut self.merge {
+            None => self.state.next(self.txn).transpose(),
+            Some(m) => m.step(&mut self.state, self.txn, false).transpose(),
+        }
     }
 }
 
 impl DoubleEndedIterator for Range<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.state.next_back(self.txn).transpose()
+        match &mut self.merge {
+            None => self.state.next_back(self.txn).transpose(),
+            Some(m) => m.step(&mut self.state, self.txn, true).transpose(),
+        }
     }
 }
 
@@ -1792,15 +2033,24 @@ impl WriteTransaction {
     }
 
     /// Make the transaction's changes visible (and durable, by default).
+    ///
+    /// With [`Options::auto_compact`], a commit that leaves most of the file free then
+    /// compacts it; the commit stands even if that fails (an I/O error there poisons the
+    /// database, like any other).
     pub fn commit(self) -> Result<()> {
         let mut inner = self.inner.borrow_mut().take().expect("open transaction");
         inner.durable = self.durability == Durability::Immediate;
         let shared = inner.shared.clone();
+        let auto = shared.options.auto_compact && !inner.force_checkpoint;
         let (r, w) = inner.commit();
         if matches!(r, Err(Error::Io { .. })) {
             shared.poisoned.store(true, Relaxed);
         }
+        let compact = auto && r.is_ok() && w.compact_due(shared.pager.page_size);
         shared.writer.put(w);
+        if compact {
+            let _ = Database { shared }.compact();
+        }
         r
     }
 

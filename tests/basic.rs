@@ -368,3 +368,132 @@ fn damage_inside_the_log_is_reported() {
     assert_eq!((r.frames_replayed, r.frames_skipped), (1, 3), "{r:?}");
     assert_eq!(db.begin_read().unwrap().open_table("t").unwrap().len().unwrap(), 1);
 }
+
+/// Small commits stay in the tables' in-memory deltas (not in the trees) until a checkpoint.
+/// Every read path must merge them with the tree: point reads, ranges in both directions and
+/// mixed, first/last, len, reads inside the next write transaction; and a checkpoint, a
+/// reopen (log replay) and a dropped table must all agree with a model.
+#[test]
+fn unfolded_commits_are_merged_into_every_read() {
+    use std::collections::BTreeMap;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("delta.db");
+    let db = Database::open(&path).unwrap();
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    // A bulk load (through a checkpoint: it lands in the tree).
+    let tx = db.begin_write().unwrap();
+    {
+        let mut t = tx.open_table("t").unwrap();
+        for i in 0..20_000u32 {
+            t.insert(&key(i * 2), &i.to_le_bytes()).unwrap();
+            model.insert(key(i * 2), i.to_le_bytes().to_vec());
+        }
+    }
+    tx.commit().unwrap();
+    db.checkpoint().unwrap();
+    assert_eq!(db.stats().delta_bytes, 0);
+    // Many small commits: new keys, overwrites, removals of tree keys and of delta keys.
+    let mut seed = 7u64;
+    let mut rnd = move |n: u32| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((seed >> 33) % n as u64) as u32
+    };
+    for c in 0..60u32 {
+        let tx = db.begin_write().unwrap();
+        {
+            let mut t = tx.open_table("t").unwrap();
+            for _ in 0..(1 + rnd(40)) {
+                let k = key(rnd(41_000));
+                if rnd(3) == 0 {
+                    assert_eq!(t.remove(&k).unwrap(), model.remove(&k).is_some());
+                } else {
+                    let v = format!("c{c}").into_bytes();
+                    t.insert(&k, &v).unwrap();
+                    model.insert(k, v);
+                }
+            }
+        }
+        tx.commit().unwrap();
+    }
+    assert!(db.stats().delta_bytes > 0, "small commits should stay in the deltas");
+    let check = |db: &Database, model: &BTreeMap<Vec<u8>, Vec<u8>>, what: &str| {
+        let rx = db.begin_read().unwrap();
+        let t = rx.open_table("t").unwrap();
+        assert_eq!(t.len().unwrap(), model.len() as u64, "{what}: len");
+        for i in (0..41_000u32).step_by(7) {
+            let k = key(i);
+            assert_eq!(t.get(&k).unwrap().map(|g| g.to_vec()), model.get(&k).cloned(), "{what}: get {i}");
+        }
+        let all: Vec<(Vec<u8>, Vec<u8>)> =
+            t.iter().unwrap().map(|e| e.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap()).collect();
+        let want: Vec<(Vec<u8>, Vec<u8>)> = model.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        assert!(all == want, "{what}: forward scan differs");
+        let back: Vec<Vec<u8>> = t.iter().unwrap().rev().map(|e| e.unwrap().0.to_vec()).collect();
+        assert!(back.iter().eq(model.keys().rev()), "{what}: reverse scan differs");
+        // Bounded and mixed-direction ranges.
+        for (lo, hi) in [(100u32, 180u32), (0, 40_999), (39_990, 41_000), (5_001, 5_003)] {
+            let (lo, hi) = (key(lo), key(hi));
+            let mut it = t.range(lo.as_slice()..hi.as_slice()).unwrap();
+            let mut want = model.range(lo.clone()..hi.clone());
+            let mut step = 0;
+            loop {
+                let (got, exp) =
+                    if step % 3 == 2 { (it.next_back(), want.next_back()) } else { (it.next(), want.next()) };
+                let got = got.map(|e| e.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap());
+                assert_eq!(got, exp.map(|(k, v)| (k.clone(), v.clone())), "{what}: mixed range step {step}");
+                if got.is_none() {
+                    break;
+                }
+                step += 1;
+            }
+        }
+        let first = t.first().unwrap().map(|(k, _)| k.to_vec());
+        let last = t.last().unwrap().map(|(k, _)| k.to_vec());
+        assert_eq!(first.as_ref(), model.keys().next(), "{what}: first");
+        assert_eq!(last.as_ref(), model.keys().next_back(), "{what}: last");
+    };
+    check(&db, &model, "deltas");
+    // Inside a write transaction: point reads see the deltas; a range read folds them.
+    let tx = db.begin_write().unwrap();
+    {
+        let t = tx.open_table("t").unwrap();
+        for i in (0..41_000u32).step_by(13) {
+            assert_eq!(t.get(&key(i)).unwrap(), model.get(&key(i)).cloned(), "write-tx get {i}");
+        }
+        assert_eq!(t.len().unwrap(), model.len() as u64);
+        let n = t.iter().unwrap().count();
+        assert_eq!(n, model.len());
+    }
+    tx.commit().unwrap();
+    check(&db, &model, "after a folding transaction");
+    // More deltas, then reopen: the log is replayed.
+    let tx = db.begin_write().unwrap();
+    tx.open_table("t").unwrap().insert(b"zzz", b"last").unwrap();
+    tx.commit().unwrap();
+    model.insert(b"zzz".to_vec(), b"last".to_vec());
+    drop(db);
+    let db = Database::open(&path).unwrap();
+    check(&db, &model, "reopened");
+    assert!(db.check().unwrap().errors.is_empty());
+    // Deltas, then a checkpoint folds them; then a table dropped while it has a delta.
+    let tx = db.begin_write().unwrap();
+    tx.open_table("t").unwrap().remove(b"zzz").unwrap();
+    tx.open_table("u").unwrap().insert(b"k", b"v").unwrap();
+    tx.commit().unwrap();
+    model.remove(b"zzz".as_slice());
+    db.checkpoint().unwrap();
+    assert_eq!(db.stats().delta_bytes, 0);
+    check(&db, &model, "checkpointed");
+    let tx = db.begin_write().unwrap();
+    tx.open_table("u").unwrap().insert(b"k2", b"v2").unwrap();
+    tx.commit().unwrap();
+    let tx = db.begin_write().unwrap();
+    assert!(tx.delete_table("u").unwrap());
+    tx.commit().unwrap();
+    let rx = db.begin_read().unwrap();
+    assert!(matches!(rx.open_table("u"), Err(Error::TableNotFound(_))));
+    let tx = db.begin_write().unwrap();
+    assert_eq!(tx.open_table("u").unwrap().len().unwrap(), 0);
+    drop(tx);
+    assert!(db.check().unwrap().errors.is_empty());
+}

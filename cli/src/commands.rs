@@ -390,11 +390,12 @@ fn stats(ctx: &mut Context, a: Parsed) -> Result<(), CliError> {
     let txn_id = db.begin_read()?.txn_id();
     let file_size =
         std::fs::metadata(&ctx.db_path).map_err(|e| CliError::failed(format!("{}: {e}", ctx.db_path.display())))?.len();
-    let fields: [(&str, u64); 16] = [
+    let fields: [(&str, u64); 17] = [
         ("txn_id", txn_id),
         ("page_size", s.page_size),
         ("page_count", s.page_count),
         ("free_pages", s.free_pages),
+        ("delta_bytes", s.delta_bytes),
         ("file_size", file_size),
         ("cache_hits", s.cache_hits),
         ("cache_misses", s.cache_misses),

@@ -70,7 +70,7 @@ impl Txn {
                 m
             }
         };
-        Ok(meta.map(|m| r.table_at(m)))
+        Ok(meta.map(|m| r.table_at(table, m)))
     }
 
     /// The value under `key` in engine table `table` (a missing table is empty).

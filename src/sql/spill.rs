@@ -526,7 +526,7 @@ impl RunCursor {
                     m
                 }
             };
-            let t = rx.table_at(meta);
+            let t = rx.table_at(&self.run.name, meta);
             let start = match &self.after {
                 Some(k) => Bound::Excluded(k.as_slice()),
                 None => Bound::Unbounded,

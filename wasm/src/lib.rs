@@ -400,6 +400,7 @@ impl Database {
                 ("cacheBudget", st.cache_budget),
                 ("pageCount", st.page_count),
                 ("freePages", st.free_pages),
+                ("deltaBytes", st.delta_bytes),
                 ("pageSize", st.page_size),
             ] {
                 set(&o, k, JsValue::from_f64(v as f64));
