@@ -497,3 +497,56 @@ fn unfolded_commits_are_merged_into_every_read() {
     drop(tx);
     assert!(db.check().unwrap().errors.is_empty());
 }
+
+/// Removing most of a table rewrites its leaves elsewhere (copy-on-write); with the default
+/// `auto_compact` the commit then shrinks the file, and `compact` also moves a log region
+/// that was appended at the end. Without `auto_compact` the space stays until `compact`.
+#[test]
+fn removing_most_keys_shrinks_the_file_automatically() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |auto: bool| -> (u64, u64, u64) {
+        let path = dir.path().join(format!("shrink-{auto}.db"));
+        // A small log: the removal below commits through a checkpoint, not into the deltas.
+        let opts = Options { auto_compact: auto, max_log_size: 256 << 10, ..Options::default() };
+        let db = Database::open_with(&path, opts.clone()).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut t = tx.open_table("t").unwrap();
+            for i in 0..60_000u32 {
+                t.insert(&key(i.wrapping_mul(2_654_435_761)), &[i as u8; 120]).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+        let full = std::fs::metadata(&path).unwrap().len();
+        // Remove all but every tenth key, in one transaction too large for the log.
+        let tx = db.begin_write().unwrap();
+        {
+            let mut t = tx.open_table("t").unwrap();
+            for i in (0..60_000u32).filter(|i| i % 10 != 0) {
+                assert!(t.remove(&key(i.wrapping_mul(2_654_435_761))).unwrap());
+            }
+        }
+        tx.commit().unwrap();
+        let after = std::fs::metadata(&path).unwrap().len();
+        let report = db.check().unwrap();
+        assert!(report.errors.is_empty(), "{report:?}");
+        assert_eq!(report.entries, 6_000);
+        db.compact().unwrap();
+        let compacted = std::fs::metadata(&path).unwrap().len();
+        drop(db);
+        let db = Database::open_with(&path, opts).unwrap();
+        let rx = db.begin_read().unwrap();
+        let t = rx.open_table("t").unwrap();
+        assert_eq!(t.len().unwrap(), 6_000);
+        for i in (0..60_000u32).step_by(10) {
+            assert_eq!(&*t.get(&key(i.wrapping_mul(2_654_435_761))).unwrap().unwrap(), &[i as u8; 120][..]);
+        }
+        (full, after, compacted)
+    };
+    let (full, after, compacted) = run(true);
+    assert!(after < full / 3, "auto compaction: {full} bytes after the load, {after} after removing 90%");
+    assert!(compacted <= after + 4 * 4096, "compact after auto compaction: {after} -> {compacted}");
+    let (full, after, compacted) = run(false);
+    assert!(after >= full, "without auto compaction: {full} -> {after}");
+    assert!(compacted < full / 3, "compact: {full} bytes after the load, {compacted} after compact");
+}
