@@ -1562,7 +1562,7 @@ impl TxnInner {
                 if t.delta.is_empty() {
                     deltas.remove(name);
                 } else {
-                    deltas.insert(name.clone(), t.delta.clone());
+                    deltas.insert(name, t.delta.clone());
                 }
             }
             self.w.delta_bytes = deltas.values().map(TableDelta::bytes).sum();

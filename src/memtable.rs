@@ -17,14 +17,47 @@
 use crate::btree::{Guard, OpList, PageSource, RangeState};
 use crate::buffer::WriteBuffer;
 use crate::error::Result;
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ops::Bound;
 
-/// The deltas of every table that has one, by table name.
-pub(crate) type Deltas = BTreeMap<String, TableDelta>;
+/// The deltas of every table that has one, sorted by table name (a few tables at most have
+/// one at a time: a sorted vector is smaller code than a map).
+#[derive(Clone, Default)]
+pub(crate) struct Deltas(Vec<(String, TableDelta)>);
+
+impl Deltas {
+    pub fn new() -> Self {
+        Deltas(Vec::new())
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    fn find(&self, name: &str) -> core::result::Result<usize, usize> {
+        self.0.binary_search_by(|(n, _)| n.as_str().cmp(name))
+    }
+    pub fn get(&self, name: &str) -> Option<&TableDelta> {
+        self.find(name).ok().map(|i| &self.0[i].1)
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(n, _)| n)
+    }
+    pub fn values(&self) -> impl Iterator<Item = &TableDelta> {
+        self.0.iter().map(|(_, d)| d)
+    }
+    pub fn insert(&mut self, name: &str, delta: TableDelta) {
+        match self.find(name) {
+            Ok(i) => self.0[i].1 = delta,
+            Err(i) => self.0.insert(i, (name.into(), delta)),
+        }
+    }
+    pub fn remove(&mut self, name: &str) {
+        if let Ok(i) = self.find(name) {
+            self.0.remove(i);
+        }
+    }
+}
 
 /// Bits of filter per key at capacity, and probes per key (~1% false positives).
 const BITS_PER_KEY: usize = 12;
@@ -199,7 +232,9 @@ impl<'a> MergedRange<'a> {
         MergedRange { delta, front: None, back: None }
     }
 
-    /// Next entry from the front (`back == false`) or the back.
+    /// Next entry from the front (`back == false`) or the back. (Not inlined: one copy serves
+    /// both directions; the call is small next to the work.)
+    #[inline(never)]
     pub fn step<S: PageSource>(
         &mut self,
         tree: &mut RangeState<'a>,
