@@ -61,17 +61,7 @@ impl WriteBuffer {
 
     /// Buffer an insert (`Some`) or a removal (`None`).
     pub fn push(&mut self, key: &[u8], value: Option<&[u8]>) {
-        let off = self.arena.len();
-        self.arena.extend_from_slice(key);
-        let vlen = match value {
-            Some(v) => {
-                self.arena.extend_from_slice(v);
-                v.len() as u32
-            }
-            None => REMOVE,
-        };
-        let seq = self.ops.len() as u32;
-        self.ops.push(BufOp { prefix: prefix(key), off, klen: key.len() as u32, vlen, seq });
+        self.push_raw(key, value);
         self.hashes.insert(self.hasher.hash_one(key));
     }
 

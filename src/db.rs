@@ -10,13 +10,16 @@
 //! # Data path of a commit
 //! The writer changes pages copy-on-write into private buffers. At commit, table roots go into
 //! the catalog tree, then:
-//! - **Log path** (the common case): the transaction's logical changes (see [`crate::wal`])
-//!   are written as one checksummed frame to the log region, followed by **one** device sync.
-//!   The private pages move into the shared cache as *dirty* entries and the new snapshot is
-//!   published.
-//! - **Checkpoint path** (transactions too large for the log, `compact`, a full log, or a
-//!   cache over half full of dirty pages): every dirty page is written in place, then the free
-//!   list, sync, then the other commit slot, sync. The log starts over.
+//! - **Log path** (the common case): each table's buffered writes become a run of its
+//!   in-memory delta (see [`crate::memtable`]) instead of changing the tree; the transaction's
+//!   logical changes (see [`crate::wal`]) are written as one checksummed frame to the log
+//!   region, followed by **one** device sync. Private pages (catalog, tables flushed during
+//!   the transaction) move into the shared cache as *dirty* entries and the new snapshot
+//!   (catalog root and deltas) is published.
+//! - **Checkpoint path** (transactions too large for the log, `compact`, a full log, or dirty
+//!   pages and deltas over half the cache): every delta is folded into its tree, every dirty
+//!   page is written in place, then the free list, sync, then the other commit slot, sync.
+//!   The log starts over.
 //!
 //! Recovery reads the newest valid commit slot and replays the log frames that follow it
 //! (matching checkpoint sequence, consecutive transaction ids, valid checksums), then
@@ -497,14 +500,7 @@ impl Database {
             return Ok(());
         };
         let pager = &self.shared.pager;
-        let ps = pager.page_size as u64;
-        let zeros = vec![0u8; (1 << 20).min(pages * ps) as usize];
-        let mut at = 0;
-        while at < pages * ps {
-            let n = zeros.len().min((pages * ps - at) as usize);
-            pager.write_at(to * ps + at, &zeros[..n])?;
-            at += n as u64;
-        }
+        pager.zero_pages(to, pages)?;
         for id in to..to + pages {
             w.free.remove(&id);
             pager.forget(id);
@@ -1007,8 +1003,6 @@ struct TxnInner {
     durable: bool,
     /// Some table's delta changed (a run added, a delta folded, a table dropped).
     deltas_changed: bool,
-    /// The commit is visible to readers: it can no longer be undone.
-    published: bool,
     failed: Option<Error>,
 }
 
@@ -1037,7 +1031,6 @@ impl TxnInner {
             force_checkpoint: false,
             durable: true,
             deltas_changed: false,
-            published: false,
             failed: None,
         }
     }
@@ -1431,17 +1424,11 @@ impl TxnInner {
             || !self.private_runs.is_empty()
     }
 
-    /// Commit; on success or failure hands back the writer state.
+    /// Commit; on success or failure hands back the writer state. Nothing can fail after the
+    /// snapshot is published (the last step), so a failure always undoes the transaction.
     fn commit(mut self) -> (Result<()>, WriterState) {
         match self.commit_inner() {
             Ok(()) => (Ok(()), self.w),
-            // Once published the transaction is committed (and durable, if it asked to be):
-            // undoing its allocations would pull pages from under readers. A failure after
-            // that point (a checkpoint's I/O) poisons the database instead.
-            Err(_) if self.published => {
-                self.shared.poisoned.store(true, Relaxed);
-                (Ok(()), self.w)
-            }
             Err(e) => (Err(e), self.into_state_abort()),
         }
     }
@@ -1516,7 +1503,6 @@ impl TxnInner {
             checkpoint(&shared, &mut self.w)?;
         }
         self.publish();
-        self.published = true;
         pager.counters.commits.fetch_add(1, Relaxed);
         release_pending(&shared, &mut self.w);
         Ok(())
@@ -1534,13 +1520,7 @@ impl TxnInner {
         let pages = (cur_pages * 2).max(need).min(max_pages);
         let start = self.w.next_page;
         self.w.next_page += pages;
-        let zeros = vec![0u8; (1 << 20).min(pages * ps) as usize];
-        let mut at = 0;
-        while at < pages * ps {
-            let n = zeros.len().min((pages * ps - at) as usize);
-            pager.write_at(start * ps + at, &zeros[..n])?;
-            at += n as u64;
-        }
+        pager.zero_pages(start, pages)?;
         let mut link = vec![0u8; SECTOR as usize];
         put_u64(&mut link, FRAME_HEADER, start);
         put_u64(&mut link, FRAME_HEADER + 8, pages);

@@ -489,6 +489,19 @@ impl Pager {
         Ok(())
     }
 
+    /// Write zeros over `pages` pages from `first` (a new log region), in 1 MiB writes.
+    pub fn zero_pages(&self, first: u64, pages: u64) -> Result<()> {
+        let ps = self.page_size as u64;
+        let zeros = alloc::vec![0u8; (1 << 20).min(pages * ps) as usize];
+        let mut at = 0;
+        while at < pages * ps {
+            let n = zeros.len().min((pages * ps - at) as usize);
+            self.write_at(first * ps + at, &zeros[..n])?;
+            at += n as u64;
+        }
+        Ok(())
+    }
+
     /// Durability barrier.
     pub fn sync(&self) -> Result<()> {
         self.device.sync()?;
