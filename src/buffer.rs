@@ -35,13 +35,32 @@ pub(crate) struct WriteBuffer {
     ops: Vec<BufOp>,
     hashes: HashSet<u64>,
     hasher: DefaultHashBuilder,
+    /// In an immutable run: every operation's key prefix, densely (a search reads one cache
+    /// line of them per step instead of one per operation) ...
+    prefixes: Vec<u64>,
+    /// ... and every `FENCE`th of them, a small array that stays in cache and narrows a
+    /// search to one line of `prefixes`. Both are empty in a live buffer.
+    fence: Vec<u64>,
 }
 
-fn prefix(key: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    let n = key.len().min(8);
-    b[..n].copy_from_slice(&key[..n]);
-    u64::from_be_bytes(b)
+/// Operations per fence block (one 64-byte line of prefixes).
+const FENCE: usize = 8;
+
+/// The first eight bytes of `key`, big-endian, zero-padded: comparing prefixes orders keys
+/// whenever they differ.
+#[inline]
+pub(crate) fn prefix(key: &[u8]) -> u64 {
+    match key.first_chunk::<8>() {
+        Some(b) => u64::from_be_bytes(*b),
+        None => {
+            // Short key: pad with zeros (a byte loop: no call to memcpy for a few bytes).
+            let mut p = 0u64;
+            for (i, &b) in key.iter().enumerate() {
+                p |= u64::from(b) << (56 - 8 * i);
+            }
+            p
+        }
+    }
 }
 
 impl WriteBuffer {
@@ -51,7 +70,9 @@ impl WriteBuffer {
 
     /// Bytes held (arena plus bookkeeping).
     pub fn bytes(&self) -> usize {
-        self.arena.len() + self.ops.len() * (core::mem::size_of::<BufOp>() + 8)
+        self.arena.len()
+            + self.ops.len() * (core::mem::size_of::<BufOp>() + 8)
+            + (self.prefixes.len() + self.fence.len()) * 8
     }
 
     /// Whether `key` may have a buffered operation (false positives possible, no false negatives).
@@ -86,11 +107,14 @@ impl WriteBuffer {
         }
         ops.truncate(w);
         self.ops = ops;
+        self.prefixes.clear();
+        self.fence.clear();
     }
 
     /// Append an operation without recording its hash (runs and fold inputs are never asked
     /// `may_contain`).
     fn push_raw(&mut self, key: &[u8], value: Option<&[u8]>) {
+        debug_assert!(self.fence.is_empty(), "a run is immutable");
         let off = self.arena.len();
         self.arena.extend_from_slice(key);
         let vlen = match value {
@@ -120,7 +144,19 @@ impl WriteBuffer {
     pub fn freeze(mut self) -> WriteBuffer {
         self.sort_dedup();
         self.hashes = HashSet::new();
+        self.build_fence();
         self
+    }
+
+    fn build_fence(&mut self) {
+        self.prefixes = self.ops.iter().map(|op| op.prefix).collect();
+        self.fence = self.prefixes.iter().step_by(FENCE).copied().collect();
+    }
+
+    /// The key prefix of sorted operation `i` in a run (orders keys whenever it differs).
+    #[inline]
+    pub fn prefix_at(&self, i: usize) -> u64 {
+        self.prefixes[i]
     }
 
     /// Compare the key of sorted operation `i` with `key` (whose prefix is `p`).
@@ -141,9 +177,32 @@ impl WriteBuffer {
     /// First index whose key is not below `key` (sorted buffer).
     fn lower(&self, key: &[u8], p: u64) -> usize {
         let (mut lo, mut hi) = (0, self.ops.len());
+        let dense = !self.fence.is_empty();
+        if dense {
+            // Blocks before `j` start below `p`: the answer is past their first entry. The
+            // first block starting above `p` begins with a larger key: the answer is not past
+            // its start.
+            let j = self.fence.partition_point(|&f| f < p);
+            let mut j2 = j;
+            while j2 < self.fence.len() && self.fence[j2] <= p {
+                j2 += 1;
+            }
+            lo = if j == 0 { 0 } else { (j - 1) * FENCE + 1 };
+            hi = hi.min(j2 * FENCE);
+            if hi - lo < 2 * FENCE {
+                // A line or two of prefixes: count those below without branching, then step
+                // over equal prefixes whose keys are smaller.
+                let mut i = lo + self.prefixes[lo..hi].iter().filter(|&&x| x < p).count();
+                while i < hi && self.prefixes[i] == p && self.op_key(&self.ops[i]) < key {
+                    i += 1;
+                }
+                return i;
+            }
+        }
         while lo < hi {
             let mid = (lo + hi) / 2;
-            if self.cmp_at(mid, key, p) == Ordering::Less {
+            let pm = if dense { self.prefixes[mid] } else { self.ops[mid].prefix };
+            if pm < p || (pm == p && self.op_key(&self.ops[mid]) < key) {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -204,6 +263,7 @@ impl WriteBuffer {
             };
             out.push_raw(src.key(k), src.value(k));
         }
+        out.build_fence();
         out
     }
 
@@ -212,6 +272,8 @@ impl WriteBuffer {
         self.ops.clear();
         self.arena.clear();
         self.hashes.clear();
+        self.prefixes.clear();
+        self.fence.clear();
     }
 }
 
@@ -235,6 +297,51 @@ impl OpList for WriteBuffer {
 mod tests {
     use super::*;
     use alloc::vec;
+
+    #[test]
+    fn fenced_search_agrees_with_a_full_search() {
+        // Long runs of keys sharing their 8-byte prefix span many fence blocks; short keys
+        // pad with zeros.
+        let mut b = WriteBuffer::default();
+        let mut probes = Vec::new();
+        for i in 0..700u32 {
+            let group = [b'a' + (i % 5) as u8; 8];
+            let mut k = group.to_vec();
+            k.extend_from_slice(&(i / 5).to_be_bytes());
+            b.push(&k, Some(b"v"));
+            probes.push(k.clone());
+            k.push(0);
+            probes.push(k);
+            probes.push(vec![b'a' + (i % 7) as u8; (i % 9) as usize]);
+        }
+        // Random keys: the common case of a block or two of distinct prefixes.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..300 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut k = x.to_be_bytes().to_vec();
+            k.extend_from_slice(&x.rotate_left(17).to_le_bytes());
+            k.truncate((x % 12) as usize);
+            b.push(&k, Some(b"r"));
+            probes.push(k.iter().map(|c| c ^ 1).collect());
+            probes.push(k);
+        }
+        for k in [&b"a"[..], b"", b"zzzzzzzzzz", b"aaaaaaa\xff"] {
+            b.push(k, None);
+            probes.push(k.to_vec());
+        }
+        let run = b.freeze();
+        assert!(!run.fence.is_empty());
+        let mut plain = WriteBuffer::default();
+        plain.append(&run);
+        for k in &probes {
+            let p = prefix(k);
+            assert_eq!(run.lower(k, p), plain.lower(k, p), "{k:?}");
+            assert_eq!(run.find(k), plain.find(k));
+        }
+        assert_eq!(run.find(b"a"), Some(None));
+    }
 
     #[test]
     fn last_operation_per_key_wins_in_key_order() {

@@ -1780,6 +1780,10 @@ impl PageSource for ReadTransaction {
     fn page_size(&self) -> usize {
         self.shared.pager.page_size
     }
+    #[inline]
+    fn prefetch(&self, id: PageId) {
+        self.shared.pager.prefetch(id);
+    }
 }
 
 impl ReadTransaction {
@@ -1925,7 +1929,7 @@ impl<'t> Iterator for Range<'t> {
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.merge {
             None => self.state.next(self.txn).transpose(),
-            Some(m) => m.step(&mut self.state, self.txn, false).transpose(),
+            Some(m) => m.next(&mut self.state, self.txn, false).transpose(),
         }
     }
 }
@@ -1934,7 +1938,7 @@ impl DoubleEndedIterator for Range<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         match &mut self.merge {
             None => self.state.next_back(self.txn).transpose(),
-            Some(m) => m.step(&mut self.state, self.txn, true).transpose(),
+            Some(m) => m.next(&mut self.state, self.txn, true).transpose(),
         }
     }
 }

@@ -15,11 +15,12 @@
 //! delta's keys lets most point lookups skip the runs with a few bit tests.
 
 use crate::btree::{Guard, OpList, PageSource, RangeState};
-use crate::buffer::WriteBuffer;
+use crate::buffer::{prefix, WriteBuffer};
 use crate::error::Result;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::cmp::Ordering;
 use core::ops::Bound;
 
 /// The deltas of every table that has one, sorted by table name (a few tables at most have
@@ -201,7 +202,7 @@ impl TableDelta {
                 RunCursor { run: r, lo, hi }
             })
             .collect();
-        DeltaCursor { runs }
+        DeltaCursor { runs, heads: [None, None] }
     }
 }
 
@@ -212,9 +213,97 @@ struct RunCursor<'a> {
     hi: usize,
 }
 
+/// The delta entry a side of the merge yields next: the smallest key going forward (largest
+/// going back), from the newest run that holds it. The key bytes are fetched only when the
+/// prefix does not decide (they live elsewhere in memory).
+#[derive(Clone, Copy)]
+struct Head<'a> {
+    run: &'a WriteBuffer,
+    index: usize,
+    prefix: u64,
+}
+
+impl<'a> Head<'a> {
+    #[inline]
+    fn key(&self) -> &'a [u8] {
+        self.run.key(self.index)
+    }
+
+    /// How `key` (with prefix `p`) compares with this head's key.
+    #[inline]
+    fn cmp_key(&self, p: u64, key: &[u8]) -> Ordering {
+        p.cmp(&self.prefix).then_with(|| key.cmp(self.key()))
+    }
+}
+
 /// The delta's side of a merged range: one cursor per run, newest first.
 pub(crate) struct DeltaCursor<'a> {
     runs: Vec<RunCursor<'a>>,
+    /// The head of each side (front, back), computed when first needed after the delta
+    /// moved: a tree entry is then one prefix comparison away from being returned.
+    heads: [Option<Option<Head<'a>>>; 2],
+}
+
+impl<'a> DeltaCursor<'a> {
+    fn head(&mut self, back: bool) -> Option<Head<'a>> {
+        if let Some(h) = self.heads[back as usize] {
+            return h;
+        }
+        let mut best: Option<Head<'a>> = None;
+        for r in &self.runs {
+            if r.lo < r.hi {
+                let index = if back { r.hi - 1 } else { r.lo };
+                let prefix = r.run.prefix_at(index);
+                // Strictly better only: on a tie the newer run (earlier in the list) wins.
+                let better = best.is_none_or(|b| {
+                    let o = b.cmp_key(prefix, r.run.key(index));
+                    if back {
+                        o == Ordering::Greater
+                    } else {
+                        o == Ordering::Less
+                    }
+                });
+                if better {
+                    best = Some(Head { run: r.run, index, prefix });
+                }
+            }
+        }
+        self.heads[back as usize] = Some(best);
+        best
+    }
+
+    /// Consume `h` (this side's head) from every run that holds its key; returns the value
+    /// of the winning run's operation (None: a removal).
+    fn take(&mut self, h: Head<'a>, back: bool) -> Option<&'a [u8]> {
+        let value = h.run.value(h.index);
+        let key = h.key();
+        for r in &mut self.runs {
+            if r.lo < r.hi {
+                let at = if back { r.hi - 1 } else { r.lo };
+                if r.run.prefix_at(at) == h.prefix && r.run.key(at) == key {
+                    if back {
+                        r.hi -= 1;
+                    } else {
+                        r.lo += 1;
+                    }
+                }
+            }
+        }
+        // Either side's head may have been consumed (the two ends can meet).
+        self.heads = [None, None];
+        value
+    }
+}
+
+/// Whether tree key `t` comes before the delta's head `h` going forward (after it going back).
+#[inline]
+fn tree_first(h: Head<'_>, t: &[u8], back: bool) -> bool {
+    let o = h.cmp_key(prefix(t), t);
+    if back {
+        o == Ordering::Greater
+    } else {
+        o == Ordering::Less
+    }
 }
 
 /// A tree entry taken out of the tree's range state but not yet returned.
@@ -232,77 +321,66 @@ impl<'a> MergedRange<'a> {
         MergedRange { delta, front: None, back: None }
     }
 
-    /// Next entry from the front (`back == false`) or the back. (Not inlined: one copy serves
+    /// Next entry from the front (`back == false`) or the back. The common case inline: the
+    /// delta's head on this side is known and the tree's next entry comes before it.
+    #[inline]
+    pub fn next<S: PageSource>(
+        &mut self,
+        tree: &mut RangeState<'a>,
+        s: &'a S,
+        back: bool,
+    ) -> Result<Option<(Guard<'a>, Guard<'a>)>> {
+        let (mine, other) = if back { (&mut self.back, &mut self.front) } else { (&mut self.front, &mut self.back) };
+        if let (None, Some(head)) = (&*mine, self.delta.heads[back as usize]) {
+            match if back { tree.next_back(s)? } else { tree.next(s)? } {
+                Some(e) if head.is_none_or(|h| tree_first(h, &e.0, back)) => return Ok(Some(e)),
+                e @ Some(_) => *mine = e,
+                None => *mine = other.take(),
+            }
+        }
+        self.step(tree, s, back)
+    }
+
+    /// The general case of [`MergedRange::next`]. (Not inlined: one copy serves
     /// both directions; the call is small next to the work.)
     #[inline(never)]
-    pub fn step<S: PageSource>(
+    fn step<S: PageSource>(
         &mut self,
         tree: &mut RangeState<'a>,
         s: &'a S,
         back: bool,
     ) -> Result<Option<(Guard<'a>, Guard<'a>)>> {
         loop {
-            // Peek the tree's next entry on this side. When the tree has nothing left, the
-            // last tree entry may sit in the other side's peek slot.
             let (mine, other) =
                 if back { (&mut self.back, &mut self.front) } else { (&mut self.front, &mut self.back) };
+            let head = self.delta.head(back);
+            // The tree's entry wins when its key comes first on this side; on a tie the delta
+            // wins. A fresh tree entry that wins is returned at once.
+            let tree_first = |h: Option<Head<'a>>, t: &[u8]| h.is_none_or(|h| tree_first(h, t, back));
             if mine.is_none() {
-                *mine = if back { tree.next_back(s)? } else { tree.next(s)? };
-                if mine.is_none() {
-                    *mine = other.take();
+                match if back { tree.next_back(s)? } else { tree.next(s)? } {
+                    Some(e) if tree_first(head, &e.0) => return Ok(Some(e)),
+                    // When the tree has nothing left, its last entry may sit in the other
+                    // side's peek slot.
+                    e @ Some(_) => *mine = e,
+                    None => *mine = other.take(),
                 }
             }
-            // The winner: the smallest key going forward (largest going back); on a tie the
-            // newest run, and any run over the tree.
-            let mut pick: Option<(usize, &'a [u8])> = None;
-            for (i, r) in self.delta.runs.iter().enumerate() {
-                if r.lo < r.hi {
-                    let k = r.run.key(if back { r.hi - 1 } else { r.lo });
-                    let better = pick.as_ref().is_none_or(|(_, b)| if back { k > *b } else { k < *b });
-                    if better {
-                        pick = Some((i, k));
-                    }
-                }
-            }
-            let tree_key: Option<&[u8]> = mine.as_ref().map(|(k, _)| &**k);
-            let tree_wins = match (&pick, tree_key) {
-                (_, None) => false,
-                (None, Some(_)) => true,
-                (Some((_, b)), Some(t)) => {
-                    if back {
-                        t > *b
-                    } else {
-                        t < *b
-                    }
-                }
-            };
-            if tree_wins {
+            if mine.as_ref().is_some_and(|(t, _)| tree_first(head, t)) {
                 return Ok(mine.take());
             }
-            let Some((i, key)) = pick else {
+            let Some(h) = head else {
                 return Ok(None);
             };
-            // Consume `key` everywhere: older runs, the tree's peeks on both sides.
-            for r in &mut self.delta.runs {
-                if r.lo < r.hi {
-                    let at = if back { r.hi - 1 } else { r.lo };
-                    if r.run.key(at) == key {
-                        if back {
-                            r.hi -= 1;
-                        } else {
-                            r.lo += 1;
-                        }
-                    }
-                }
-            }
+            // Consume the key everywhere: every run, the tree's peeks on both sides.
+            let value = self.delta.take(h, back);
+            let key = h.key();
             for peek in [&mut self.front, &mut self.back] {
                 if peek.as_ref().is_some_and(|(k, _)| &**k == key) {
                     *peek = None;
                 }
             }
-            let r = &self.delta.runs[i];
-            let at = if back { r.hi } else { r.lo - 1 };
-            if let Some(v) = r.run.value(at) {
+            if let Some(v) = value {
                 return Ok(Some((Guard::borrowed(key), Guard::borrowed(v))));
             }
         }

@@ -344,6 +344,24 @@ impl Pager {
         self.read_device(id)
     }
 
+    /// Hint that mapped page `id` will be read soon: load its first lines (header, slots)
+    /// and its last (the cells packed from the end). Ids outside the file are ignored.
+    pub fn prefetch(&self, id: PageId) {
+        let Some(m) = self.mapping else { return };
+        let ps = self.page_size as u64;
+        let Some(end) = id.checked_mul(ps).and_then(|o| o.checked_add(ps)) else { return };
+        if id == 0 || end > self.device_len.load(Relaxed) || end as usize > m.len {
+            return;
+        }
+        let off = (end - ps) as usize;
+        // SAFETY: as in `read_mapped`: the page lies below both the mapping's reserved length
+        // and the device length, so its bytes are mapped and backed by the file for the
+        // lifetime of the borrow of `self`; they are only prefetched, never read here.
+        let page = unsafe { core::slice::from_raw_parts(m.base.as_ptr().add(off), self.page_size) };
+        crate::page::prefetch(page, 0, 192);
+        crate::page::prefetch(page, self.page_size - 256, self.page_size);
+    }
+
     /// A page read in place from the mapping (falls back to a device read past the mapping).
     #[inline]
     fn read_mapped(&self, id: PageId) -> Result<PageRef<'_>> {
