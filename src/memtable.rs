@@ -11,8 +11,9 @@
 //! invariant that makes this simple: a table's delta is always newer than its tree.
 //!
 //! Runs are merged as they accumulate (a new run swallows the previous one while that one is
-//! at most twice its size), so a table holds O(log n) runs; a Bloom filter over all the
-//! delta's keys lets most point lookups skip the runs with a few bit tests.
+//! at most twice its size, and the newest two merge beyond eight runs), so a table holds few
+//! runs; a Bloom filter over all the delta's keys lets most point lookups skip the runs with a
+//! few bit tests.
 
 use crate::btree::{Guard, OpList, PageSource, RangeState};
 use crate::buffer::{prefix, WriteBuffer};
@@ -145,7 +146,8 @@ impl TableDelta {
         let mut runs = self.runs.clone();
         let added = Arc::new(run);
         runs.push(added.clone());
-        while runs.len() >= 2 && runs[runs.len() - 2].len() <= 2 * runs[runs.len() - 1].len() {
+        while runs.len() > MAX_RUNS || (runs.len() >= 2 && runs[runs.len() - 2].len() <= 2 * runs[runs.len() - 1].len())
+        {
             let newer = runs.pop().expect("run");
             let older = runs.pop().expect("run");
             runs.push(Arc::new(WriteBuffer::merge(&older, &newer)));
@@ -193,25 +195,18 @@ impl TableDelta {
 
     /// A merging cursor over the runs for the keys in `start..end`.
     pub fn cursor(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> DeltaCursor<'_> {
-        let runs = self
-            .runs
-            .iter()
-            .rev()
-            .map(|r| {
-                let (lo, hi) = r.span(start, end);
-                RunCursor { run: r, lo, hi }
-            })
-            .collect();
-        DeltaCursor { runs, heads: [None, None] }
+        debug_assert!(self.runs.len() <= MAX_RUNS);
+        let mut pos = [(0, 0); MAX_RUNS];
+        for (p, r) in pos.iter_mut().zip(self.runs.iter().rev()) {
+            *p = r.span(start, end);
+        }
+        DeltaCursor { runs: &self.runs, pos, heads: [None, None] }
     }
 }
 
-struct RunCursor<'a> {
-    run: &'a WriteBuffer,
-    /// Entries not yet consumed: `lo..hi`.
-    lo: usize,
-    hi: usize,
-}
+/// Runs a table's delta holds at most (the oldest are merged beyond it), so a range's cursors
+/// over them fit in a fixed array.
+const MAX_RUNS: usize = 8;
 
 /// The delta entry a side of the merge yields next: the smallest key going forward (largest
 /// going back), from the newest run that holds it. The key bytes are fetched only when the
@@ -236,27 +231,35 @@ impl<'a> Head<'a> {
     }
 }
 
-/// The delta's side of a merged range: one cursor per run, newest first.
+/// The delta's side of a merged range: one cursor per run.
 pub(crate) struct DeltaCursor<'a> {
-    runs: Vec<RunCursor<'a>>,
+    /// The runs, oldest first.
+    runs: &'a [Arc<WriteBuffer>],
+    /// Per run, newest first: the entries not yet consumed, `lo..hi`.
+    pos: [(usize, usize); MAX_RUNS],
     /// The head of each side (front, back), computed when first needed after the delta
     /// moved: a tree entry is then one prefix comparison away from being returned.
     heads: [Option<Option<Head<'a>>>; 2],
 }
 
 impl<'a> DeltaCursor<'a> {
+    /// The runs newest first, with their cursors.
+    fn cursors(&mut self) -> impl Iterator<Item = (&'a WriteBuffer, &mut (usize, usize))> {
+        self.runs.iter().rev().map(|r| &**r).zip(self.pos.iter_mut())
+    }
+
     fn head(&mut self, back: bool) -> Option<Head<'a>> {
         if let Some(h) = self.heads[back as usize] {
             return h;
         }
         let mut best: Option<Head<'a>> = None;
-        for r in &self.runs {
-            if r.lo < r.hi {
-                let index = if back { r.hi - 1 } else { r.lo };
-                let prefix = r.run.prefix_at(index);
+        for (run, &mut (lo, hi)) in self.cursors() {
+            if lo < hi {
+                let index = if back { hi - 1 } else { lo };
+                let prefix = run.prefix_at(index);
                 // Strictly better only: on a tie the newer run (earlier in the list) wins.
                 let better = best.is_none_or(|b| {
-                    let o = b.cmp_key(prefix, r.run.key(index));
+                    let o = b.cmp_key(prefix, run.key(index));
                     if back {
                         o == Ordering::Greater
                     } else {
@@ -264,7 +267,7 @@ impl<'a> DeltaCursor<'a> {
                     }
                 });
                 if better {
-                    best = Some(Head { run: r.run, index, prefix });
+                    best = Some(Head { run, index, prefix });
                 }
             }
         }
@@ -277,14 +280,14 @@ impl<'a> DeltaCursor<'a> {
     fn take(&mut self, h: Head<'a>, back: bool) -> Option<&'a [u8]> {
         let value = h.run.value(h.index);
         let key = h.key();
-        for r in &mut self.runs {
-            if r.lo < r.hi {
-                let at = if back { r.hi - 1 } else { r.lo };
-                if r.run.prefix_at(at) == h.prefix && r.run.key(at) == key {
+        for (run, (lo, hi)) in self.cursors() {
+            if *lo < *hi {
+                let at = if back { *hi - 1 } else { *lo };
+                if run.prefix_at(at) == h.prefix && run.key(at) == key {
                     if back {
-                        r.hi -= 1;
+                        *hi -= 1;
                     } else {
-                        r.lo += 1;
+                        *lo += 1;
                     }
                 }
             }
@@ -420,9 +423,25 @@ mod tests {
         for i in 0..500u32 {
             d = d.with_run(run(&[(&alloc::format!("k{i:05}"), Some("v"))]));
         }
-        assert!(d.runs.len() <= 12, "{} runs", d.runs.len());
+        assert!(d.runs.len() <= MAX_RUNS, "{} runs", d.runs.len());
         for i in 0..500u32 {
             assert_eq!(d.get(alloc::format!("k{i:05}").as_bytes()), Some(Some(&b"v"[..])));
         }
+        // Runs each more than twice the next: only the cap keeps their number bounded.
+        let mut d = TableDelta::default();
+        let mut n = 0u32;
+        for size in [20000u32, 6000, 2000, 600, 200, 60, 20, 6, 2] {
+            let ops: Vec<String> = (n..n + size).map(|i| alloc::format!("c{i:06}")).collect();
+            n += size;
+            d = d.with_run(run(&ops.iter().map(|k| (k.as_str(), Some("v"))).collect::<Vec<_>>()));
+        }
+        assert_eq!(d.runs.len(), MAX_RUNS);
+        let mut c = d.cursor(Bound::Unbounded, Bound::Unbounded);
+        for i in 0..n {
+            let h = c.head(false).expect("head");
+            assert_eq!(h.key(), alloc::format!("c{i:06}").as_bytes());
+            assert_eq!(c.take(h, false), Some(&b"v"[..]));
+        }
+        assert!(c.head(false).is_none());
     }
 }
