@@ -968,11 +968,22 @@ struct TableState {
     buffer: WriteBuffer,
     /// Committed writes not yet in the tree (newer than it).
     delta: TableDelta,
+    /// A key no smaller than any key in the table (tree, delta and buffer), once known: set by
+    /// [`TxnInner::above_all`], raised by inserts (removals leave it a valid bound).
+    upper: Option<Vec<u8>>,
 }
 
 impl TableState {
     fn new(root: PageId, count: u64, dirty: bool, dropped: bool) -> Self {
-        TableState { root, count, dirty, dropped, buffer: WriteBuffer::default(), delta: TableDelta::default() }
+        TableState {
+            root,
+            count,
+            dirty,
+            dropped,
+            buffer: WriteBuffer::default(),
+            delta: TableDelta::default(),
+            upper: None,
+        }
     }
 }
 
@@ -1161,6 +1172,12 @@ impl TxnInner {
         self.log_op(|l| l.put(table, key, value));
         let t = self.tables.get_mut(table).expect("open table");
         t.buffer.push(key, Some(value));
+        if let Some(u) = &mut t.upper {
+            if key > u.as_slice() {
+                u.clear();
+                u.extend_from_slice(key);
+            }
+        }
         if t.buffer.bytes() > self.shared.pager.budget / 4 {
             self.flush(table)?;
         }
@@ -1204,6 +1221,23 @@ impl TxnInner {
             Some(v) => Ok(v.map(<[u8]>::to_vec)),
             None => Ok(btree::get(&*self, t.root, key)?.map(|g| g.to_vec())),
         }
+    }
+
+    /// Whether `key` is above every key in `table`, so that it cannot be there. The first
+    /// call in a transaction flushes the table and reads its last key; later ones compare with
+    /// the bound, which inserts keep up to date: appending keys costs no lookup.
+    #[cfg(feature = "sql")]
+    fn above_all(&mut self, table: &str, key: &[u8]) -> Result<bool> {
+        if self.tables[table].upper.is_none() {
+            self.flush(table)?;
+            let root = self.tables[table].root;
+            let last = match root {
+                0 => Vec::new(),
+                _ => btree::Cursor::last(&*self, root)?.map(|c| c.key().to_vec()).unwrap_or_default(),
+            };
+            self.tables.get_mut(table).expect("open table").upper = Some(last);
+        }
+        Ok(self.tables[table].upper.as_ref().is_some_and(|u| key > u.as_slice()))
     }
 
     /// Apply the table's committed delta and buffered writes to its tree, in key order.
@@ -1993,6 +2027,18 @@ impl WriteTransaction {
     #[cfg(feature = "sql")]
     pub(crate) fn get_in(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.with(|t| if t.table(table, false)? { t.get(table, key) } else { Ok(None) })
+    }
+
+    /// [`WriteTransaction::get_in`] for a key about to be inserted: a key above every key of
+    /// the table (an append, as with increasing rowids) is answered without a lookup.
+    #[cfg(feature = "sql")]
+    pub(crate) fn get_new_in(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.with(|t| {
+            if !t.table(table, false)? || t.above_all(table, key)? {
+                return Ok(None);
+            }
+            t.get(table, key)
+        })
     }
 
     /// Insert into `table`, creating it if needed.

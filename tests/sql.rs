@@ -72,6 +72,54 @@ fn constraints_fail_whole_statements() {
 }
 
 #[test]
+fn appended_and_out_of_order_keys_both_find_conflicts() {
+    // Inserts above every key skip the conflict lookup (the table's key bound); whatever the
+    // order, a duplicate key is still an error and a freed key can be reused.
+    let mut c = Connection::memory();
+    exec(&mut c, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
+    exec(&mut c, "CREATE TABLE p(a TEXT, b INTEGER, PRIMARY KEY (a, b)) WITHOUT ROWID");
+    let dup = |c: &mut Connection, sql: &str| {
+        assert!(matches!(c.execute(sql, &[]), Err(Error::Constraint(_))), "{sql} should conflict");
+    };
+    exec(&mut c, "BEGIN");
+    let ins = c.prepare("INSERT INTO t VALUES (?1, 'x')").unwrap();
+    for id in 1..=100 {
+        c.execute_prepared(&ins, &[Value::Integer(id)]).unwrap();
+    }
+    dup(&mut c, "INSERT INTO t VALUES (100, 'y')");
+    dup(&mut c, "INSERT INTO t VALUES (50, 'y')");
+    exec(&mut c, "INSERT INTO t VALUES (101, 'y'), (0, 'y')");
+    dup(&mut c, "INSERT INTO t VALUES (101, 'z')");
+    exec(&mut c, "DELETE FROM t WHERE id = 101");
+    exec(&mut c, "INSERT INTO t VALUES (101, 'again')");
+    // A failed statement is undone; its keys are free again.
+    assert!(c.execute("INSERT INTO t VALUES (200, 'a'), (201, 'b'), (1, 'c')", &[]).is_err());
+    exec(&mut c, "INSERT INTO t VALUES (200, 'a')");
+    for (a, b) in [("k", 1), ("k", 2), ("m", 1)] {
+        exec(&mut c, &format!("INSERT INTO p VALUES ('{a}', {b})"));
+    }
+    dup(&mut c, "INSERT INTO p VALUES ('m', 1)");
+    dup(&mut c, "INSERT INTO p VALUES ('k', 2)");
+    exec(&mut c, "INSERT INTO p VALUES ('a', 9), ('z', 0)");
+    exec(&mut c, "COMMIT");
+    // A new transaction learns the bound from the tree.
+    dup(&mut c, "INSERT INTO t VALUES (201 - 1, 'late')");
+    dup(&mut c, "INSERT INTO p VALUES ('z', 0)");
+    assert_eq!(ints(&mut c, "SELECT count(*) FROM t"), [103]);
+    assert_eq!(rows(&mut c, "SELECT v FROM t WHERE id = 101"), [[Value::Text("again".into())]]);
+    // Dropped and created again in one transaction: empty, then conflicting as usual.
+    exec(&mut c, "BEGIN");
+    exec(&mut c, "INSERT INTO t VALUES (500, 'x')");
+    exec(&mut c, "DROP TABLE t");
+    exec(&mut c, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
+    exec(&mut c, "INSERT INTO t VALUES (3, 'x')");
+    dup(&mut c, "INSERT INTO t VALUES (3, 'x')");
+    exec(&mut c, "INSERT INTO t VALUES (2, 'x')");
+    exec(&mut c, "COMMIT");
+    assert_eq!(ints(&mut c, "SELECT id FROM t"), [2, 3]);
+}
+
+#[test]
 fn transactions_and_statement_rollback() {
     let mut c = Connection::memory();
     exec(&mut c, "CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT UNIQUE)");
@@ -81,6 +129,9 @@ fn transactions_and_statement_rollback() {
     assert!(c.execute("INSERT INTO t VALUES (3, 'c'), (4, 'd'), (5, 'a')", &[]).is_err());
     assert!(c.in_transaction());
     assert_eq!(ints(&mut c, "SELECT k FROM t"), [1, 2]);
+    // An UPDATE failing on its second row (UNIQUE) puts the first row's old value back.
+    assert!(c.execute("UPDATE t SET v = 'same'", &[]).is_err());
+    assert_eq!(rows(&mut c, "SELECT v FROM t ORDER BY k"), [[Value::Text("a".into())], [Value::Text("b".into())]]);
     exec(&mut c, "UPDATE t SET v = v || '!'");
     exec(&mut c, "COMMIT");
     assert_eq!(rows(&mut c, "SELECT v FROM t WHERE k = 2"), [[Value::Text("b!".into())]]);

@@ -123,6 +123,12 @@ pub struct Connection {
     epoch: u64,
     /// Work-memory budget, temporary storage and spill counters (see `spill`).
     pub(super) work: super::spill::WorkMem,
+    /// The undo log and record scratch of write statements, kept so a statement allocates
+    /// nothing for them once they have warmed up.
+    undo: Undo,
+    rec: Vec<u8>,
+    /// An empty column list (shared: results without columns allocate nothing).
+    no_columns: Arc<[String]>,
 }
 
 /// The rows of a query, streamed: a [`Cursor`] with the connection it reads through. An
@@ -171,6 +177,9 @@ impl Connection {
             last_rowid: 0,
             epoch: 0,
             work: Default::default(),
+            undo: Undo::default(),
+            rec: Vec::new(),
+            no_columns: Arc::from([]),
         })
     }
 
@@ -428,8 +437,21 @@ impl Connection {
             self.txn = Some(Txn::Write(self.db.begin_write()?));
             self.checked_write = false;
         }
-        let mut undo = Undo { enabled: !autocommit, ..Undo::default() };
+        let mut undo = core::mem::take(&mut self.undo);
+        undo.reset(!autocommit);
         let r = self.write_statement(stmt, &params, &mut undo);
+        let out = self.finish_write(r, autocommit, &mut undo);
+        self.undo = undo;
+        out
+    }
+
+    /// Commit an autocommit write, or undo a failed statement; the statement's result rows.
+    fn finish_write(
+        &mut self,
+        r: Result<(WriteResult, Vec<String>)>,
+        autocommit: bool,
+        undo: &mut Undo,
+    ) -> Result<Cursor> {
         match r {
             Ok((res, columns)) => {
                 if autocommit {
@@ -442,8 +464,12 @@ impl Connection {
                     self.last_rowid = id;
                 }
                 let mut rows = self.empty_rows();
-                rows.buffered = Some(res.returned.into_iter());
-                rows.columns = columns.into();
+                if !res.returned.is_empty() {
+                    rows.buffered = Some(res.returned.into_iter());
+                }
+                if !columns.is_empty() {
+                    rows.columns = columns.into();
+                }
                 Ok(rows)
             }
             Err(e) => {
@@ -471,7 +497,7 @@ impl Connection {
             params: Vec::new(),
             outer: Vec::new(),
             subs: Vec::new(),
-            columns: Arc::from([]),
+            columns: self.no_columns.clone(),
         }
     }
 
@@ -482,6 +508,7 @@ impl Connection {
         undo: &mut Undo,
     ) -> Result<(WriteResult, Vec<String>)> {
         let txn = self.txn.take().ok_or_else(|| err("no transaction"))?;
+        let mut rec = core::mem::take(&mut self.rec);
         let r = (|| {
             // Inside a write transaction only this connection changes the schema (and keeps
             // `self.schema` in step), so one check per transaction is enough.
@@ -491,7 +518,7 @@ impl Connection {
             }
             let compiled = Self::compiled(&self.schema, stmt, &txn)?;
             let mut env = Env { txn: &txn, params, work: &self.work, outer: Vec::new(), subs: Vec::new() };
-            let mut w = Writer { txn: &txn, undo };
+            let mut w = Writer { txn: &txn, undo, rec: &mut rec };
             match &*compiled {
                 Compiled::Insert(p, cols) => Ok((dml::insert(p, &mut w, &mut env)?, cols.clone())),
                 Compiled::Update(p, cols) => Ok((dml::update(p, &mut w, &mut env)?, cols.clone())),
@@ -506,6 +533,7 @@ impl Connection {
             }
         })();
         self.txn = Some(txn);
+        self.rec = rec;
         r
     }
 }

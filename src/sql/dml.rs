@@ -21,18 +21,29 @@ use super::expr::{CExpr, Env};
 use super::value::{Affinity, Value};
 use crate::error::{Error, Result};
 
-/// Undo log of one statement: (engine table, key, previous value).
+/// Undo log of one statement: (engine table, key, previous value). A connection keeps one
+/// and resets it per statement, so logging a write allocates nothing once it has warmed up
+/// (keys go to one arena).
 #[derive(Default)]
 pub struct Undo {
     /// Whether to record (inside explicit transactions).
     pub enabled: bool,
     /// Engine table names the entries refer to (by position).
-    pub tables: Vec<String>,
-    /// Entries in write order: (table position, key, previous value).
-    pub entries: Vec<(u32, Vec<u8>, Option<Vec<u8>>)>,
+    tables: Vec<String>,
+    /// The entries' keys, one after another.
+    keys: Vec<u8>,
+    /// Entries in write order: (table position, end of the key in `keys`, previous value).
+    entries: Vec<(u32, usize, Option<Vec<u8>>)>,
 }
 
 impl Undo {
+    /// Empty, for a new statement.
+    pub fn reset(&mut self, enabled: bool) {
+        self.enabled = enabled;
+        self.keys.clear();
+        self.entries.clear();
+    }
+
     fn record(&mut self, table: &str, key: &[u8], prior: Option<Vec<u8>>) {
         let t = match self.tables.iter().position(|n| n == table) {
             Some(i) => i,
@@ -41,20 +52,23 @@ impl Undo {
                 self.tables.len() - 1
             }
         };
-        self.entries.push((t as u32, key.to_vec(), prior));
+        self.keys.extend_from_slice(key);
+        self.entries.push((t as u32, self.keys.len(), prior));
     }
 
     /// Undo every recorded write, newest first.
     pub fn rollback(&mut self, txn: &Txn) -> Result<()> {
-        while let Some((t, k, old)) = self.entries.pop() {
-            let t = &self.tables[t as usize];
+        while let Some((t, end, old)) = self.entries.pop() {
+            let start = self.entries.last().map_or(0, |e| e.1);
+            let (t, k) = (&self.tables[t as usize], &self.keys[start..end]);
             match old {
-                Some(v) => txn.put(t, &k, &v)?,
+                Some(v) => txn.put(t, k, &v)?,
                 None => {
-                    txn.remove(t, &k)?;
+                    txn.remove(t, k)?;
                 }
             }
         }
+        self.keys.clear();
         Ok(())
     }
 }
@@ -65,6 +79,8 @@ pub struct Writer<'a> {
     pub txn: &'a Txn,
     /// The statement's undo log.
     pub undo: &'a mut Undo,
+    /// Scratch space to encode a record in (kept by the connection across statements).
+    pub rec: &'a mut Vec<u8>,
 }
 
 impl Writer<'_> {
@@ -120,6 +136,16 @@ fn stored(t: &TableDef, row: &[Value]) -> Vec<u8> {
     rec
 }
 
+/// Write row `row` under `key` in `t`'s table, encoding it in the writer's scratch space.
+fn put_row(w: &mut Writer, t: &TableDef, key: &[u8], row: &[Value], prior: Option<Vec<u8>>) -> Result<()> {
+    let mut rec = core::mem::take(w.rec);
+    rec.clear();
+    encode_row(&mut rec, &row[..t.columns.len()]);
+    let r = w.put(&t.storage, key, &rec, prior);
+    *w.rec = rec;
+    r
+}
+
 fn constraint_cols(t: &TableDef, cols: &[(usize, bool)]) -> String {
     let names: Vec<String> = cols.iter().map(|(c, _)| format!("{}.{}", t.name, t.columns[*c].name)).collect();
     names.join(", ")
@@ -161,7 +187,7 @@ fn insert_row(w: &mut Writer, t: &TableDef, key: &[u8], row: &[Value], prior: Op
         let k = index_key(ix, row, key);
         w.put(&ix.storage, &k, &[], None)?;
     }
-    w.put(&t.storage, key, &stored(t, row), prior)
+    put_row(w, t, key, row, prior)
 }
 
 /// Compiled pieces shared by INSERT and UPDATE.
@@ -261,6 +287,7 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env) -> Result<WriteResu
     let mut src = open(&p.source);
     let mut pending: Vec<Row> = Vec::new();
     let reads_self = plan_reads(&p.source, &t.storage);
+    let every_column = p.targets.len() == n && p.targets.iter().enumerate().all(|(i, &c)| i == c);
     if reads_self {
         while let Some(r) = src.next(env)? {
             pending.push(r);
@@ -287,24 +314,33 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env) -> Result<WriteResu
                 srow.len()
             )));
         }
-        let mut row = vec![Value::Null; t.row_width()];
-        let mut given = vec![false; n];
-        for (v, &c) in srow.into_iter().zip(&p.targets) {
-            row[c] = v;
-            given[c] = true;
-        }
         let alias = match &t.pk {
             PrimaryKey::Rowid { alias } => *alias,
             PrimaryKey::Columns(_) => None,
         };
-        for i in 0..n {
-            // An INTEGER PRIMARY KEY left out gets a new rowid, never its DEFAULT.
-            if !given[i] && Some(i) != alias {
-                if let Some(d) = &p.rules.defaults[i] {
-                    row[i] = d.eval(&[], env)?;
+        let row = if every_column {
+            // Every column given in order: the source row is the row.
+            let mut row = srow;
+            row.resize(t.row_width(), Value::Null);
+            row
+        } else {
+            let mut row = vec![Value::Null; t.row_width()];
+            let mut given = vec![false; n];
+            for (v, &c) in srow.into_iter().zip(&p.targets) {
+                row[c] = v;
+                given[c] = true;
+            }
+            for i in 0..n {
+                // An INTEGER PRIMARY KEY left out gets a new rowid, never its DEFAULT.
+                if !given[i] && Some(i) != alias {
+                    if let Some(d) = &p.rules.defaults[i] {
+                        row[i] = d.eval(&[], env)?;
+                    }
                 }
             }
-        }
+            row
+        };
+        let mut row = row;
         // The rowid.
         if let PrimaryKey::Rowid { alias } = &t.pk {
             let explicit = match alias {
@@ -333,7 +369,7 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env) -> Result<WriteResu
         let key = row_key(t, &row);
         // Conflicts: the row key, then each unique index.
         let mut conflicts: Vec<(Vec<u8>, Option<usize>)> = Vec::new();
-        let existing = w.txn.get(&t.storage, &key)?;
+        let existing = w.txn.get_new(&t.storage, &key)?;
         if existing.is_some() {
             conflicts.push((key.clone(), None));
         }
@@ -442,8 +478,9 @@ fn plan_reads(p: &Plan, storage: &str) -> bool {
         Plan::NestedLoop { left, right, .. }
         | Plan::HashJoin { left, right, .. }
         | Plan::Compound { left, right, .. } => plan_reads(left, storage) || plan_reads(right, storage),
-        // Subqueries inside expressions may read it too: be safe.
-        Plan::Values(_) => true,
+        // Rows of constants and parameters read nothing; subqueries inside other expressions
+        // may read the table: be safe.
+        Plan::Values(rows) => !rows.iter().flatten().all(|e| matches!(e, CExpr::Const(_) | CExpr::Param(_))),
         Plan::One | Plan::Rows(_) => false,
     }
 }

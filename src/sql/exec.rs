@@ -84,6 +84,14 @@ impl Txn {
         }
     }
 
+    /// [`Txn::get`] for a key about to be inserted (cheap when it is above every key).
+    pub fn get_new(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self {
+            Txn::Read(..) => self.get(table, key),
+            Txn::Write(w) => w.get_new_in(table, key),
+        }
+    }
+
     /// Hand the value under `key` to `f` without copying it (in a read snapshot); returns
     /// whether the key was found.
     pub fn with_value(&self, table: &str, key: &[u8], f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<bool> {
