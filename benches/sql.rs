@@ -201,8 +201,8 @@ mod tessera_engine {
             self.conn.execute("BEGIN", &[])?;
             let stmt = self.conn.prepare(INSERT_T)?;
             for i in 0..d.n {
-                let params = [Value::Integer(i as i64 + 1), Value::Integer(d.ks[i]), Value::Text(d.vs[i].clone())];
-                self.conn.execute_prepared(&stmt, &params)?;
+                // The same call shape as the rusqlite side: a tuple with the text borrowed.
+                self.conn.execute_prepared(&stmt, (i as i64 + 1, d.ks[i], d.vs[i].as_str()))?;
             }
             self.conn.execute("COMMIT", &[])?;
             Ok(())
@@ -211,8 +211,7 @@ mod tessera_engine {
             self.conn.execute("BEGIN", &[])?;
             let stmt = self.conn.prepare(INSERT_U)?;
             for (i, &(t_id, w)) in d.u.iter().enumerate() {
-                let params = [Value::Integer(i as i64 + 1), Value::Integer(t_id), Value::Integer(w)];
-                self.conn.execute_prepared(&stmt, &params)?;
+                self.conn.execute_prepared(&stmt, (i as i64 + 1, t_id, w))?;
             }
             self.conn.execute("COMMIT", &[])?;
             Ok(())

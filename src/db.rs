@@ -1094,13 +1094,15 @@ impl TxnInner {
             ids = self.dirty.keys().copied().collect();
         }
         ids.sort_unstable();
-        for id in ids {
-            let mut b = self.dirty.remove(&id).expect("dirty page");
-            self.dirty_bytes -= b.len();
-            self.shared.pager.forget(id);
-            self.shared.pager.write_page(id, &mut b)?;
-            self.spilled.insert(id);
-        }
+        let (dirty, dirty_bytes, spilled) = (&mut self.dirty, &mut self.dirty_bytes, &mut self.spilled);
+        let pager = &self.shared.pager;
+        pager.write_sorted(&ids, |id| {
+            let b = dirty.remove(&id).expect("dirty page");
+            *dirty_bytes -= b.len();
+            pager.forget(id);
+            spilled.insert(id);
+            b
+        })?;
         Ok(())
     }
 
@@ -1525,11 +1527,11 @@ impl TxnInner {
         } else {
             let mut ids: Vec<PageId> = self.dirty.keys().copied().collect();
             ids.sort_unstable();
-            for id in ids {
-                let mut b = self.dirty.remove(&id).expect("dirty");
+            let dirty = &mut self.dirty;
+            pager.write_sorted(&ids, |id| {
                 pager.forget(id);
-                pager.write_page(id, &mut b)?;
-            }
+                dirty.remove(&id).expect("dirty")
+            })?;
             self.dirty_bytes = 0;
         }
         self.finish(txn_id);
