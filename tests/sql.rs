@@ -218,6 +218,25 @@ fn prepared_statements_and_parameters() {
     let v: Vec<_> = c.query_prepared(&get, &[Value::Text("k07".into())]).unwrap().collect::<Result<_, _>>().unwrap();
     assert_eq!(v, [[Value::Integer(7)]]);
     assert!(c.execute_prepared(&get, &[Value::Null, Value::Null]).is_err());
+    // A parameter used twice, or also by RETURNING, is read each time (one-row INSERTs move
+    // their parameters into the row only when each is used once).
+    exec(&mut c, "CREATE TABLE two(a TEXT, b TEXT)");
+    c.execute("INSERT INTO two VALUES (?1, ?1)", ("same",)).unwrap();
+    let ret = rows(&mut c, "SELECT a, b FROM two");
+    assert_eq!(ret, [[Value::Text("same".into()), Value::Text("same".into())]]);
+    let got: Vec<_> = c
+        .query("INSERT INTO two VALUES (?1, 'x') RETURNING a, ?1", ("r",))
+        .unwrap()
+        .map(|r| r.map(Row::into_values))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(got, [[Value::Text("r".into()), Value::Text("r".into())]]);
+    // A failing one-row INSERT inside a transaction leaves the statement reusable.
+    exec(&mut c, "BEGIN");
+    assert!(c.execute_prepared(&ins, ("k01", 1)).is_err());
+    c.execute_prepared(&ins, ("new", 99)).unwrap();
+    exec(&mut c, "COMMIT");
+    assert_eq!(ints(&mut c, "SELECT v FROM kv WHERE k = 'new'"), [99]);
 }
 
 #[test]

@@ -439,7 +439,7 @@ impl Connection {
         }
         let mut undo = core::mem::take(&mut self.undo);
         undo.reset(!autocommit);
-        let r = self.write_statement(stmt, &params, &mut undo);
+        let r = self.write_statement(stmt, params, &mut undo);
         let out = self.finish_write(r, autocommit, &mut undo);
         self.undo = undo;
         out
@@ -504,7 +504,7 @@ impl Connection {
     fn write_statement(
         &mut self,
         stmt: &Prepared,
-        params: &[Value],
+        mut params: Vec<Value>,
         undo: &mut Undo,
     ) -> Result<(WriteResult, Vec<String>)> {
         let txn = self.txn.take().ok_or_else(|| err("no transaction"))?;
@@ -517,10 +517,15 @@ impl Connection {
                 self.checked_write = true;
             }
             let compiled = Self::compiled(&self.schema, stmt, &txn)?;
-            let mut env = Env { txn: &txn, params, work: &self.work, outer: Vec::new(), subs: Vec::new() };
+            // A one-row INSERT of parameters takes its values instead of copying them.
+            let row = match &*compiled {
+                Compiled::Insert(p, _) => p.take_param_row(&mut params),
+                _ => None,
+            };
+            let mut env = Env { txn: &txn, params: &params, work: &self.work, outer: Vec::new(), subs: Vec::new() };
             let mut w = Writer { txn: &txn, undo, rec: &mut rec };
             match &*compiled {
-                Compiled::Insert(p, cols) => Ok((dml::insert(p, &mut w, &mut env)?, cols.clone())),
+                Compiled::Insert(p, cols) => Ok((dml::insert(p, &mut w, &mut env, row)?, cols.clone())),
                 Compiled::Update(p, cols) => Ok((dml::update(p, &mut w, &mut env)?, cols.clone())),
                 Compiled::Delete(p, cols) => Ok((dml::delete(p, &mut w, &mut env)?, cols.clone())),
                 Compiled::Direct => {
@@ -950,7 +955,7 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 };
                 let work = super::spill::WorkMem::default();
                 let mut env = Env { txn, params: &[], work: &work, outer: Vec::new(), subs: Vec::new() };
-                dml::insert(&p, w, &mut env)?;
+                dml::insert(&p, w, &mut env, None)?;
             }
             Ok(())
         }

@@ -246,6 +246,37 @@ pub struct InsertPlan {
     pub returning: Vec<CExpr>,
 }
 
+impl InsertPlan {
+    /// The one source row, when it is a single VALUES row of constants and parameters each
+    /// used once, and nothing else in the statement reads parameters (no RETURNING, no
+    /// upsert): the parameters are moved out of `params` instead of copied. `None` (and
+    /// `params` untouched) otherwise.
+    pub fn take_param_row(&self, params: &mut [Value]) -> Option<Row> {
+        let Plan::Values(rows) = &*self.source else { return None };
+        let [row] = rows.as_slice() else { return None };
+        if !self.returning.is_empty() || self.upsert.is_some() {
+            return None;
+        }
+        let mut used = 0u64;
+        for e in row {
+            match e {
+                CExpr::Const(_) => {}
+                CExpr::Param(i) if *i < params.len().min(64) && used & (1 << i) == 0 => used |= 1 << i,
+                _ => return None,
+            }
+        }
+        Some(
+            row.iter()
+                .map(|e| match e {
+                    CExpr::Param(i) => core::mem::take(&mut params[*i]),
+                    CExpr::Const(v) => v.clone(),
+                    _ => unreachable!("checked above"),
+                })
+                .collect(),
+        )
+    }
+}
+
 /// `DO UPDATE SET ... WHERE ...`, compiled on `existing row ++ excluded row`.
 pub struct UpsertPlan {
     /// Assignments.
@@ -277,18 +308,25 @@ fn next_rowid(txn: &Txn, t: &TableDef) -> Result<i64> {
     }
 }
 
-/// Run an INSERT.
-pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env) -> Result<WriteResult> {
+/// Run an INSERT. `given`: its one source row, already evaluated
+/// ([`InsertPlan::take_param_row`]).
+pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env, given: Option<Row>) -> Result<WriteResult> {
     let t = &*p.table;
     let n = t.columns.len();
     let mut res = WriteResult::default();
     let mut auto: Option<i64> = None;
-    // Materialise the source first when it reads the target table (INSERT ... SELECT).
-    let mut src = open(&p.source);
-    let mut pending: Vec<Row> = Vec::new();
-    let reads_self = plan_reads(&p.source, &t.storage);
     let every_column = p.targets.len() == n && p.targets.iter().enumerate().all(|(i, &c)| i == c);
-    if reads_self {
+    // Materialise the source first when it reads the target table (INSERT ... SELECT).
+    let mut pending: Vec<Row> = Vec::new();
+    let reads_self = given.is_some() || plan_reads(&p.source, &t.storage);
+    let mut src = match given {
+        Some(row) => {
+            pending.push(row);
+            None
+        }
+        None => Some(open(&p.source)),
+    };
+    if let (true, Some(src)) = (reads_self, &mut src) {
         while let Some(r) = src.next(env)? {
             pending.push(r);
         }
@@ -301,7 +339,7 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env) -> Result<WriteResu
                 None => break,
             }
         } else {
-            match src.next(env)? {
+            match src.as_mut().expect("source").next(env)? {
                 Some(r) => r,
                 None => break,
             }
