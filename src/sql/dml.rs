@@ -265,15 +265,14 @@ impl InsertPlan {
                 _ => return None,
             }
         }
-        Some(
-            row.iter()
-                .map(|e| match e {
-                    CExpr::Param(i) => core::mem::take(&mut params[*i]),
-                    CExpr::Const(v) => v.clone(),
-                    _ => unreachable!("checked above"),
-                })
-                .collect(),
-        )
+        // Room for the whole row (hidden rowid included): no reallocation when it is filled.
+        let mut out = Vec::with_capacity(self.table.row_width().max(row.len()));
+        out.extend(row.iter().map(|e| match e {
+            CExpr::Param(i) => core::mem::take(&mut params[*i]),
+            CExpr::Const(v) => v.clone(),
+            _ => unreachable!("checked above"),
+        }));
+        Some(out)
     }
 }
 
@@ -318,14 +317,9 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env, given: Option<Row>)
     let every_column = p.targets.len() == n && p.targets.iter().enumerate().all(|(i, &c)| i == c);
     // Materialise the source first when it reads the target table (INSERT ... SELECT).
     let mut pending: Vec<Row> = Vec::new();
-    let reads_self = given.is_some() || plan_reads(&p.source, &t.storage);
-    let mut src = match given {
-        Some(row) => {
-            pending.push(row);
-            None
-        }
-        None => Some(open(&p.source)),
-    };
+    let mut given = given;
+    let reads_self = given.is_none() && plan_reads(&p.source, &t.storage);
+    let mut src = if given.is_some() { None } else { Some(open(&p.source)) };
     if let (true, Some(src)) = (reads_self, &mut src) {
         while let Some(r) = src.next(env)? {
             pending.push(r);
@@ -333,13 +327,15 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env, given: Option<Row>)
         pending.reverse();
     }
     loop {
-        let srow = if reads_self {
+        let srow = if let Some(r) = given.take() {
+            r
+        } else if reads_self {
             match pending.pop() {
                 Some(r) => r,
                 None => break,
             }
         } else {
-            match src.as_mut().expect("source").next(env)? {
+            match src.as_mut().map(|s| s.next(env)).transpose()?.flatten() {
                 Some(r) => r,
                 None => break,
             }
