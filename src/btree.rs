@@ -768,6 +768,9 @@ impl<'a> Cursor<'a> {
     /// after another, and their cache misses then overlap.
     #[inline]
     fn prefetch_cells(&self) {
+        if !cfg!(target_arch = "x86_64") {
+            return; // prefetch hints exist only there; elsewhere this is dead code
+        }
         if let Some((p, i)) = self.stack.last() {
             Node::new(p).prefetch_cells(*i, *i + LOOKAHEAD);
         }
@@ -777,6 +780,9 @@ impl<'a> Cursor<'a> {
     /// need it, and its cache (and TLB) misses then overlap with the entries still ahead.
     #[inline]
     fn prefetch_next_leaf<S: PageSource>(&self, s: &S) {
+        if !cfg!(target_arch = "x86_64") {
+            return;
+        }
         if let [.., (parent, ci), _] = self.stack.as_slice() {
             let n = Node::new(parent);
             if *ci < n.len() {
@@ -863,8 +869,9 @@ impl<'a> RangeState<'a> {
         }
     }
 
-    /// Next entry from the front.
-    #[inline]
+    /// Next entry from the front. (Inlined natively, where it pays; not in wasm, where size
+    /// matters more.)
+    #[cfg_attr(not(target_arch = "wasm32"), inline)]
     pub fn next<S: PageSource>(&mut self, s: &'a S) -> Result<Option<(Guard<'a>, Guard<'a>)>> {
         if self.done {
             return Ok(None);
@@ -892,7 +899,7 @@ impl<'a> RangeState<'a> {
     }
 
     /// Next entry from the back.
-    #[inline]
+    #[cfg_attr(not(target_arch = "wasm32"), inline)]
     pub fn next_back<S: PageSource>(&mut self, s: &'a S) -> Result<Option<(Guard<'a>, Guard<'a>)>> {
         if self.done {
             return Ok(None);

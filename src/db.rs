@@ -1096,12 +1096,12 @@ impl TxnInner {
         ids.sort_unstable();
         let (dirty, dirty_bytes, spilled) = (&mut self.dirty, &mut self.dirty_bytes, &mut self.spilled);
         let pager = &self.shared.pager;
-        pager.write_sorted(&ids, |id| {
+        pager.write_sorted(&ids, &mut |id, buf| {
             let b = dirty.remove(&id).expect("dirty page");
             *dirty_bytes -= b.len();
             pager.forget(id);
             spilled.insert(id);
-            b
+            buf.extend_from_slice(&b);
         })?;
         Ok(())
     }
@@ -1528,9 +1528,9 @@ impl TxnInner {
             let mut ids: Vec<PageId> = self.dirty.keys().copied().collect();
             ids.sort_unstable();
             let dirty = &mut self.dirty;
-            pager.write_sorted(&ids, |id| {
+            pager.write_sorted(&ids, &mut |id, buf| {
                 pager.forget(id);
-                dirty.remove(&id).expect("dirty")
+                buf.extend_from_slice(&dirty.remove(&id).expect("dirty"));
             })?;
             self.dirty_bytes = 0;
         }

@@ -500,11 +500,11 @@ impl Pager {
         Ok(())
     }
 
-    /// Seal and write the pages `ids` (sorted), taking each one's bytes from `take` (sealed in
-    /// a staging copy, so the source may be shared). Runs of consecutive ids (appends allocate
-    /// pages in order) go out in one device write each, up to `WRITE_RUN` pages: a system call
-    /// per run instead of per page.
-    pub fn write_sorted<B: AsRef<[u8]>>(&self, ids: &[PageId], mut take: impl FnMut(PageId) -> B) -> Result<()> {
+    /// Seal and write the pages `ids` (sorted); `append(id, buf)` appends page `id`'s bytes
+    /// to the staging buffer, where the page is sealed (so the source may be shared). Runs of
+    /// consecutive ids (appends allocate pages in order) go out in one device write each, up
+    /// to `WRITE_RUN` pages: a system call per run instead of per page.
+    pub fn write_sorted(&self, ids: &[PageId], append: &mut dyn FnMut(PageId, &mut Vec<u8>)) -> Result<()> {
         let ps = self.page_size;
         let mut buf = Vec::new();
         let mut i = 0;
@@ -514,7 +514,7 @@ impl Pager {
             buf.clear();
             while i < ids.len() && ids[i] == first + n && n < WRITE_RUN {
                 let at = buf.len();
-                buf.extend_from_slice(take(ids[i]).as_ref());
+                append(ids[i], &mut buf);
                 seal_page(&mut buf[at..], ids[i]);
                 n += 1;
                 i += 1;
@@ -702,15 +702,15 @@ impl Pager {
         if self.dirty_entries.load(Relaxed) == 0 {
             return Ok(());
         }
-        let mut pages: Vec<(PageId, SharedPage)> = Vec::new();
+        let mut ids: Vec<PageId> = Vec::new();
         for shard in self.shards.iter() {
-            pages.extend(shard.read().map.iter().filter(|(_, e)| e.dirty).map(|(id, e)| (*id, e.page.clone())));
+            ids.extend(shard.read().map.iter().filter(|(_, e)| e.dirty).map(|(id, _)| *id));
         }
-        pages.sort_unstable_by_key(|(id, _)| *id);
-        let ids: Vec<PageId> = pages.iter().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
         // The pages are committed and immutable; sealing copies keeps readers' view stable.
-        let mut next = pages.iter();
-        self.write_sorted(&ids, |_| &**next.next().expect("page").1)?;
+        self.write_sorted(&ids, &mut |id, buf| {
+            buf.extend_from_slice(&self.shard(id).read().map.get(&id).expect("dirty page").page)
+        })?;
         for id in ids {
             let mut sh = self.shard(id).write();
             if self.mapping.is_some() {
