@@ -64,10 +64,15 @@ function runOp(tx, op, writable) {
       if (op.op === 'put') return void tx.put(op.table, op.key, op.value);
       if (op.op === 'delete') return tx.delete(op.table, op.key);
       return tx.deleteTable(op.table);
-    case 'debugNotify':
-      // Test hook: tell the main thread we got here (it may terminate us mid-transaction).
+    case 'debugNotify': {
+      // Test hook: tell the main thread we got here (it may terminate us mid-transaction),
+      // then hold the transaction open for `holdMs` (at most 10 s) so that the terminate
+      // lands inside it however fast the rest of the batch would run.
       self.postMessage({ debug: op.tag ?? null });
+      const until = performance.now() + Math.min(Number(op.holdMs) || 0, 10000);
+      while (performance.now() < until) { /* busy: a Worker cannot sleep synchronously */ }
       return undefined;
+    }
     default:
       throw codedError('INVALID_ARGUMENT', `unknown operation ${JSON.stringify(op.op)} (get, getString, count, range, listTables, put, delete, deleteTable)`);
   }

@@ -24,7 +24,7 @@ test('terminate inside a large write transaction: nothing of it is visible, earl
     const value = 'x'.repeat(400);
     for (let i = 0; i < N; i++) {
       ops.push({ op: 'put', table: 't', key: `new-${String(i).padStart(6, '0')}`, value });
-      if (i === 1000) ops.push({ op: 'debugNotify', tag: 'mid' });
+      if (i === 1000) ops.push({ op: 'debugNotify', tag: 'mid', holdMs: 5000 });
     }
     const notified = new Promise((resolve) => { db._onDebug = resolve; });
     const t0 = performance.now();
@@ -41,8 +41,8 @@ test('terminate inside a large write transaction: nothing of it is visible, earl
   }, [dbName('kill-mid'), N]);
   const { killedAfter, ...rest } = r;
   console.log(`worker terminated ${killedAfter.toFixed(0)} ms after the write was sent`);
-  // The terminate lands while the worker is still inserting (100,000 puts take far longer than
-  // one message round trip), so the transaction never commits.
+  // The worker holds the transaction open after the notification (holdMs), so the terminate
+  // lands inside it whatever the speed of the puts: the transaction never commits.
   assert.deepEqual(rest, { outcome: 'CLOSED', base: 500, fresh: 0, v: 'v499', checkOk: true, errors: [] });
 });
 
