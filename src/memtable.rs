@@ -283,7 +283,10 @@ impl<'a> DeltaCursor<'a> {
         for (run, (lo, hi)) in self.cursors() {
             if *lo < *hi {
                 let at = if back { *hi - 1 } else { *lo };
-                if run.prefix_at(at) == h.prefix && run.key(at) == key {
+                // The head's own run holds it at this very position; other runs are compared
+                // by prefix, then by key.
+                let holds = core::ptr::eq(run, h.run) || (run.prefix_at(at) == h.prefix && run.key(at) == key);
+                if holds {
                     if back {
                         *hi -= 1;
                     } else {
