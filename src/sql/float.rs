@@ -143,6 +143,32 @@ impl Big {
     }
 }
 
+/// `m·2^e` as an integer: itself when `e >= 0`, else scaled by `10^-e` (`m·5^-e`), so that its
+/// decimal digits are those of `m·2^e` with the point `-e` places from the right.
+fn scaled(m: u64, e: i32) -> Big {
+    let mut big = Big::from_u64(m);
+    if e >= 0 {
+        big.mul_pow(2, e as u32);
+    } else {
+        big.mul_pow(5, e.unsigned_abs());
+    }
+    big
+}
+
+/// Add one unit in the last place to the ASCII decimal digits `d`. Returns whether it carried
+/// out of the first digit (the digits are then all `0`; the caller puts the leading `1`).
+pub(crate) fn round_up_digits(d: &mut [u8]) -> bool {
+    for c in d.iter_mut().rev() {
+        if *c == b'9' {
+            *c = b'0';
+        } else {
+            *c += 1;
+            return false;
+        }
+    }
+    true
+}
+
 /// The digits and exponent of `format!("{:.40e}", r)` for a finite `r > 0`: 41 significant
 /// digits, rounded half to even, and the decimal exponent of the first, from the exact
 /// expansion (`r = m·2^e` is the integer `m·2^e`, or `m·5^-e / 10^-e`).
@@ -151,12 +177,7 @@ pub(crate) fn digits41(r: f64) -> ([u8; 41], i32) {
     let biased = (bits >> 52) as i32;
     let frac = bits & ((1 << 52) - 1);
     let (m, e) = if biased == 0 { (frac, -1074) } else { (frac | 1 << 52, biased - 1075) };
-    let mut big = Big::from_u64(m);
-    if e >= 0 {
-        big.mul_pow(2, e as u32);
-    } else {
-        big.mul_pow(5, e.unsigned_abs());
-    }
+    let mut big = scaled(m, e);
     // Base 10^9 chunks, least significant first, then the decimal digits.
     let mut chunks = Vec::new();
     while !big.is_zero() {
@@ -178,22 +199,10 @@ pub(crate) fn digits41(r: f64) -> ([u8; 41], i32) {
     out[..keep].copy_from_slice(&d[..keep]);
     let mut x = d.len() as i32 - 1 + e.min(0);
     if let Some((&next, rest)) = d.get(41..).and_then(<[u8]>::split_first) {
-        if next > b'5' || (next == b'5' && (rest.iter().any(|&c| c != b'0') || out[40] & 1 == 1)) {
-            let mut i = 41;
-            loop {
-                if i == 0 {
-                    out[0] = b'1';
-                    x += 1;
-                    break;
-                }
-                i -= 1;
-                if out[i] == b'9' {
-                    out[i] = b'0';
-                } else {
-                    out[i] += 1;
-                    break;
-                }
-            }
+        let up = next > b'5' || (next == b'5' && (rest.iter().any(|&c| c != b'0') || out[40] & 1 == 1));
+        if up && round_up_digits(&mut out) {
+            out[0] = b'1';
+            x += 1;
         }
     }
     (out, x)
@@ -510,12 +519,7 @@ mod tests {
 
     /// The exact decimal text of `m·2^e`.
     fn exact(m: u64, e: i32) -> String {
-        let mut big = Big::from_u64(m);
-        if e >= 0 {
-            big.mul_pow(2, e as u32);
-        } else {
-            big.mul_pow(5, e.unsigned_abs());
-        }
+        let mut big = scaled(m, e);
         let mut digits = Vec::new();
         while !big.is_zero() {
             digits.push(b'0' + big.div_small(10) as u8);

@@ -546,22 +546,9 @@ fn real_digits(r: f64) -> (String, i32) {
     if n > keep {
         let round_up = z[keep] >= b'5';
         z.truncate(keep);
-        if round_up {
-            let mut j = keep;
-            loop {
-                if j == 0 {
-                    z.insert(0, b'1');
-                    idp += 1;
-                    break;
-                }
-                j -= 1;
-                if z[j] == b'9' {
-                    z[j] = b'0';
-                } else {
-                    z[j] += 1;
-                    break;
-                }
-            }
+        if round_up && super::float::round_up_digits(&mut z) {
+            z.insert(0, b'1');
+            idp += 1;
         }
     }
     while z.len() > 1 && z.last() == Some(&b'0') {
