@@ -1230,16 +1230,18 @@ impl TxnInner {
     /// the bound, which inserts keep up to date: appending keys costs no lookup.
     #[cfg(feature = "sql")]
     fn above_all(&mut self, table: &str, key: &[u8]) -> Result<bool> {
-        if self.tables[table].upper.is_none() {
-            self.flush(table)?;
-            let root = self.tables[table].root;
-            let last = match root {
-                0 => Vec::new(),
-                _ => btree::Cursor::last(&*self, root)?.map(|c| c.key().to_vec()).unwrap_or_default(),
-            };
-            self.tables.get_mut(table).expect("open table").upper = Some(last);
+        if let Some(u) = &self.tables[table].upper {
+            return Ok(key > u.as_slice());
         }
-        Ok(self.tables[table].upper.as_ref().is_some_and(|u| key > u.as_slice()))
+        self.flush(table)?;
+        let root = self.tables[table].root;
+        let last = match root {
+            0 => Vec::new(),
+            _ => btree::Cursor::last(&*self, root)?.map(|c| c.key().to_vec()).unwrap_or_default(),
+        };
+        let above = key > last.as_slice();
+        self.tables.get_mut(table).expect("open table").upper = Some(last);
+        Ok(above)
     }
 
     /// Apply the table's committed delta and buffered writes to its tree, in key order.

@@ -130,12 +130,6 @@ fn index_key(ix: &IndexDef, row: &[Value], rk: &[u8]) -> Vec<u8> {
     k
 }
 
-fn stored(t: &TableDef, row: &[Value]) -> Vec<u8> {
-    let mut rec = Vec::new();
-    encode_row(&mut rec, &row[..t.columns.len()]);
-    rec
-}
-
 /// Write row `row` under `key` in `t`'s table, encoding it in the writer's scratch space.
 fn put_row(w: &mut Writer, t: &TableDef, key: &[u8], row: &[Value], prior: Option<Vec<u8>>) -> Result<()> {
     let mut rec = core::mem::take(w.rec);
@@ -307,9 +301,9 @@ fn next_rowid(txn: &Txn, t: &TableDef) -> Result<i64> {
     }
 }
 
-/// Run an INSERT. `given`: its one source row, already evaluated
+/// Run an INSERT. `moved`: its one source row, already evaluated
 /// ([`InsertPlan::take_param_row`]).
-pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env, given: Option<Row>) -> Result<WriteResult> {
+pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env, moved: Option<Row>) -> Result<WriteResult> {
     let t = &*p.table;
     let n = t.columns.len();
     let mut res = WriteResult::default();
@@ -317,9 +311,9 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env, given: Option<Row>)
     let every_column = p.targets.len() == n && p.targets.iter().enumerate().all(|(i, &c)| i == c);
     // Materialise the source first when it reads the target table (INSERT ... SELECT).
     let mut pending: Vec<Row> = Vec::new();
-    let mut given = given;
-    let reads_self = given.is_none() && plan_reads(&p.source, &t.storage);
-    let mut src = if given.is_some() { None } else { Some(open(&p.source)) };
+    let mut moved = moved;
+    let reads_self = moved.is_none() && plan_reads(&p.source, &t.storage);
+    let mut src = if moved.is_some() { None } else { Some(open(&p.source)) };
     if let (true, Some(src)) = (reads_self, &mut src) {
         while let Some(r) = src.next(env)? {
             pending.push(r);
@@ -327,7 +321,7 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env, given: Option<Row>)
         pending.reverse();
     }
     loop {
-        let srow = if let Some(r) = given.take() {
+        let srow = if let Some(r) = moved.take() {
             r
         } else if reads_self {
             match pending.pop() {
@@ -588,9 +582,9 @@ fn update_one(
     if moved {
         w.del(&t.storage, key, old_rec)?;
         let prior = w.txn.get(&t.storage, &new_key)?;
-        w.put(&t.storage, &new_key, &stored(t, &new), prior)?;
+        put_row(w, t, &new_key, &new, prior)?;
     } else {
-        w.put(&t.storage, key, &stored(t, &new), Some(old_rec))?;
+        put_row(w, t, key, &new, Some(old_rec))?;
     }
     Ok(true)
 }
