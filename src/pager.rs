@@ -345,46 +345,49 @@ impl Pager {
         self.read_device(id)
     }
 
+    /// The bytes of page `id` in the mapping, when the page lies inside both the file and the
+    /// mapping (`None` for id 0, ids past the end, or no mapping).
+    #[inline]
+    fn mapped(&self, id: PageId) -> Option<&[u8]> {
+        let m = self.mapping?;
+        let ps = self.page_size as u64;
+        let end = id.checked_mul(ps)?.checked_add(ps)?;
+        if id == 0 || end > self.device_len.load(Relaxed) || end > m.len as u64 {
+            return None;
+        }
+        // SAFETY: the page ends below both the mapping's reserved length and the device length
+        // (checked above), so the bytes are mapped and backed by the file. The device contract
+        // makes the mapping valid for the device's lifetime, which the returned borrow of `self`
+        // cannot outlive. The bytes do not change while borrowed: committed pages are
+        // copy-on-write, and a page id is only rewritten once no snapshot that could reach it
+        // is alive (see `db` free lists); a private page is written only by the writer, which
+        // is the one reading it.
+        Some(unsafe { core::slice::from_raw_parts(m.base.as_ptr().add((end - ps) as usize), self.page_size) })
+    }
+
     /// Hint that mapped page `id` will be read soon: load its first lines (header, slots)
     /// and its last (the cells packed from the end). Ids outside the file are ignored.
     pub fn prefetch(&self, id: PageId) {
-        let Some(m) = self.mapping else { return };
-        let ps = self.page_size as u64;
-        let Some(end) = id.checked_mul(ps).and_then(|o| o.checked_add(ps)) else { return };
-        if id == 0 || end > self.device_len.load(Relaxed) || end as usize > m.len {
-            return;
+        if let Some(page) = self.mapped(id) {
+            crate::page::prefetch(page, 0, 192);
+            crate::page::prefetch(page, self.page_size - 256, self.page_size);
         }
-        let off = (end - ps) as usize;
-        // SAFETY: as in `read_mapped`: the page lies below both the mapping's reserved length
-        // and the device length, so its bytes are mapped and backed by the file for the
-        // lifetime of the borrow of `self`; they are only prefetched, never read here.
-        let page = unsafe { core::slice::from_raw_parts(m.base.as_ptr().add(off), self.page_size) };
-        crate::page::prefetch(page, 0, 192);
-        crate::page::prefetch(page, self.page_size - 256, self.page_size);
     }
 
-    /// A page read in place from the mapping (falls back to a device read past the mapping).
+    /// A page read in place from the mapping, verified on first use; a page the mapping does
+    /// not cover is read from the device (which reports ids outside the file).
     #[inline]
     fn read_mapped(&self, id: PageId) -> Result<PageRef<'_>> {
-        let off = self.page_offset(id)?;
-        if let Some(m) = self.mapping {
-            let end = off as usize + self.page_size;
-            if end <= m.len {
-                // SAFETY: `off + page_size` is below both the mapping's reserved length and the
-                // device length (checked by `page_offset`), so the bytes are mapped and backed
-                // by the file. The device contract makes the mapping valid for the device's
-                // lifetime, which the returned borrow of `self` cannot outlive. The bytes do not
-                // change while borrowed: pages are copy-on-write, and a page id is only
-                // rewritten once no snapshot that could reach it is alive (see `db` free lists).
-                let page = unsafe { core::slice::from_raw_parts(m.base.as_ptr().add(off as usize), self.page_size) };
+        match self.mapped(id) {
+            Some(page) => {
                 if !self.verified.contains(id) {
                     verify_page(page, id)?;
                     self.verified.insert(id);
                 }
-                return Ok(PageRef::Borrowed(page));
+                Ok(PageRef::Borrowed(page))
             }
+            None => self.read_device(id),
         }
-        self.read_device(id)
     }
 
     /// A page read from the device into a new buffer, cached if the budget allows.
@@ -403,15 +406,10 @@ impl Pager {
     /// Read back a page this process wrote and nobody else can see (a spilled private page):
     /// no cache, no checksum verification.
     pub fn read_private(&self, id: PageId) -> Result<Box<[u8]>> {
-        let off = self.page_offset(id)?;
-        if let Some(m) = self.mapping {
-            if off as usize + self.page_size <= m.len {
-                // SAFETY: as in `read_mapped`: the page lies below the device length and the
-                // reserved mapping; it is private to the writer, so nothing writes it meanwhile.
-                let page = unsafe { core::slice::from_raw_parts(m.base.as_ptr().add(off as usize), self.page_size) };
-                return Ok(Box::from(page));
-            }
+        if let Some(page) = self.mapped(id) {
+            return Ok(Box::from(page));
         }
+        let off = self.page_offset(id)?;
         let mut buf = vec![0u8; self.page_size].into_boxed_slice();
         self.device.read(off, &mut buf)?;
         self.counters.pages_read.fetch_add(1, Relaxed);
