@@ -6,9 +6,10 @@
 #
 # Two flavours of the wasm, both shipped in the package: the full one (engine + SQL,
 # pkg/tessera*: 'tessera-db', 'tessera-db/opfs') and the engine-only one (wasm crate without its
-# `sql` feature, pkg/tessera_kv*: 'tessera-db/kv', 'tessera-db/kv/opfs'). The second cargo build
-# has its own feature set, so both stay cached in the target dir and a rebuild of either is a
-# no-op when nothing changed.
+# `sql` feature, pkg/tessera_kv*: 'tessera-db/kv', 'tessera-db/kv/opfs'); and the full one once
+# more, compiled for speed, for Node (pkg/tessera_node_bg.wasm). Each cargo build has its own
+# features or profile, so all stay cached in the target dir and a rebuild of any is a no-op
+# when nothing changed.
 #
 # Respects CARGO_TARGET_DIR. Installs what is missing first (scripts/wasm-tools.sh).
 set -euo pipefail
@@ -22,25 +23,25 @@ bash "$root/scripts/wasm-tools.sh"
 # wasm-pack's own wasm-opt download does not work offline; use binaryen from npm instead.
 wasm_opt="$here/node_modules/.bin/wasm-opt"
 
-# build NAME OPT [CARGO ARGS...]: pkg/NAME.js (glue) and pkg/NAME_bg.wasm, compiled at cargo
+# build DIR NAME OPT [CARGO ARGS...]: DIR/NAME.js (glue) and DIR/NAME_bg.wasm, compiled at cargo
 # opt-level OPT, then through wasm-opt (-Oz for "z", else -O3).
 build() {
-    local name="$1" opt="$2"
-    shift 2
+    local out="$1" name="$2" opt="$3"
+    shift 3
     local wasm_flag=-O3
     [ "$opt" = z ] && wasm_flag=-Oz
     echo "== wasm-pack build $name (release, --target web${*:+, $*})"
     # --target web: ESM glue with initSync(), which node-base.js feeds the .wasm bytes
     # (fs.readFileSync) and a browser entry can feed fetch()ed bytes: one package for both.
-    (cd "$here" && CARGO_PROFILE_RELEASE_OPT_LEVEL="$opt" wasm-pack build "$root/wasm" --release --target web --out-dir "$here/pkg" --out-name "$name" --no-pack -- "$@")
+    (cd "$here" && CARGO_PROFILE_RELEASE_OPT_LEVEL="$opt" wasm-pack build "$root/wasm" --release --target web --out-dir "$out" --out-name "$name" --no-pack -- "$@")
     if [ -x "$wasm_opt" ]; then
         echo "== wasm-opt $wasm_flag $name"
         "$wasm_opt" "$wasm_flag" --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
             --enable-mutable-globals --enable-reference-types --enable-multivalue \
-            "$here/pkg/${name}_bg.wasm" -o "$here/pkg/${name}_bg.opt.wasm"
-        mv "$here/pkg/${name}_bg.opt.wasm" "$here/pkg/${name}_bg.wasm"
+            "$out/${name}_bg.wasm" -o "$out/${name}_bg.opt.wasm"
+        mv "$out/${name}_bg.opt.wasm" "$out/${name}_bg.wasm"
     else
-        echo "wasm-opt not found (npm/node_modules missing?): pkg/${name}_bg.wasm stays unoptimised" >&2
+        echo "wasm-opt not found (npm/node_modules missing?): $out/${name}_bg.wasm stays unoptimised" >&2
     fi
 }
 
@@ -48,8 +49,23 @@ build() {
 # be ~325 KB). The engine-only flavour has room under its 150 KB goal, so it is compiled for speed:
 # opt-level 3 is 124.6 KB of gzipped wasm against 111.3 KB with "s" and 99.2 KB with "z"
 # (2026-11-21), and the key-value browser benchmark runs on it.
-build tessera z                             # full: engine + SQL
-build tessera_kv 3 --no-default-features    # engine only (no `sql` feature)
+build "$here/pkg" tessera z                             # full: engine + SQL
+build "$here/pkg" tessera_kv 3 --no-default-features    # engine only (no `sql` feature)
+
+# Node does not download the package on every page load, so 'tessera-db' in Node (src/node.js)
+# loads the same full flavour compiled for speed: pkg/tessera_node_bg.wasm, opt-level 3 and
+# wasm-opt -O3 (25-35% faster than the size build on the Node benchmark, 2026-11-21). It shares
+# the glue pkg/tessera.js: wasm-bindgen's output depends on the exported API, not on the
+# optimisation level, and the build fails if that ever stops being true.
+# Built under the name `tessera` (wasm-bindgen names the wasm's import module after it).
+node_build="$(mktemp -d)"
+build "$node_build" tessera 3                           # full, for speed (Node)
+if ! cmp -s "$node_build/tessera.js" "$here/pkg/tessera.js"; then
+    echo "run-tests.sh: the glue of the speed build differs from pkg/tessera.js" >&2
+    exit 1
+fi
+mv "$node_build/tessera_bg.wasm" "$here/pkg/tessera_node_bg.wasm"
+rm -rf "$node_build"
 
 # What the package ships: src/*.js minified one file each into dist/ (same relative paths, so
 # '../pkg/tessera.js' and new URL('./worker.js', import.meta.url) still resolve), and the
@@ -86,6 +102,7 @@ size() {
 }
 size "full (engine + SQL)" pkg/tessera_bg.wasm "$full_js"
 size "engine-only (tessera-db/kv)" pkg/tessera_kv_bg.wasm "$kv_js"
+echo "== size, full for Node (pkg/tessera_node_bg.wasm, not loaded by browsers): $(gzip -9c "$here/pkg/tessera_node_bg.wasm" | wc -c) B gz ($(wc -c <"$here/pkg/tessera_node_bg.wasm") B)"
 
 [ "$build_only" = 1 ] && exit 0
 
