@@ -145,6 +145,56 @@ fn transactions_and_statement_rollback() {
 }
 
 #[test]
+fn pragma_synchronous_chooses_whether_a_commit_waits_for_the_sync() {
+    use std::sync::Arc;
+    use tessera::device::{CrashMode, MemoryDevice, PowerLossDevice};
+    use tessera::Options;
+    let dev = Arc::new(PowerLossDevice::new());
+    let mut c = Connection::open_device(dev.clone(), Options::default()).unwrap();
+    // What the disk holds after a crash of the given kind, as the keys of t.
+    let after_crash = |mode| {
+        let mut c = Connection::open_device(MemoryDevice::from_bytes(dev.crash(mode)), Options::default()).unwrap();
+        ints(&mut c, "SELECT a FROM t ORDER BY a")
+    };
+    assert_eq!(ints(&mut c, "PRAGMA synchronous"), [2]);
+    exec(&mut c, "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)");
+    exec(&mut c, "INSERT INTO t VALUES (1, 'synced')");
+    exec(&mut c, "PRAGMA synchronous = NORMAL");
+    assert_eq!(ints(&mut c, "PRAGMA main.synchronous"), [1]);
+    assert_eq!(c.execute("PRAGMA synchronous", &[]).unwrap(), 0);
+    exec(&mut c, "INSERT INTO t VALUES (2, 'written')");
+    exec(&mut c, "BEGIN; INSERT INTO t VALUES (3, 'written'); COMMIT");
+    // Power lost: the NORMAL commits were written but not synced. The application crashing
+    // instead (the OS keeps what was written): they are there.
+    assert_eq!(after_crash(CrashMode::DropAll), [1]);
+    assert_eq!(after_crash(CrashMode::KeepAll), [1, 2, 3]);
+    // Back to FULL: the next commit's sync makes everything before it durable too.
+    exec(&mut c, "PRAGMA synchronous(2)");
+    exec(&mut c, "INSERT INTO t VALUES (4, 'synced')");
+    assert_eq!(after_crash(CrashMode::DropAll), [1, 2, 3, 4]);
+    for (sql, message) in [
+        (
+            "PRAGMA synchronous = sometimes",
+            "PRAGMA synchronous: expected OFF, NORMAL, FULL or EXTRA (0 to 3), found 'sometimes'",
+        ),
+        ("PRAGMA synchronous = 4", "PRAGMA synchronous: expected OFF, NORMAL, FULL or EXTRA (0 to 3), found '4'"),
+        ("PRAGMA journal_mode = WAL", "unsupported pragma: journal_mode (Tessera has: synchronous, foreign_keys)"),
+        ("PRAGMA foreign_keys = ON", "PRAGMA foreign_keys: foreign key enforcement is not supported"),
+    ] {
+        match c.execute(sql, &[]) {
+            Err(Error::Sql(m)) => assert_eq!(m, message, "{sql}"),
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+    assert_eq!(ints(&mut c, "PRAGMA SYNCHRONOUS"), [2]);
+    exec(&mut c, "PRAGMA synchronous = off");
+    assert_eq!(ints(&mut c, "PRAGMA synchronous"), [0]);
+    // What SQLite's .dump starts with: accepted, and true (no enforcement).
+    exec(&mut c, "PRAGMA foreign_keys=OFF");
+    assert_eq!(ints(&mut c, "PRAGMA foreign_keys"), [0]);
+}
+
+#[test]
 fn indexes_views_joins_and_explain() {
     let mut c = Connection::memory();
     exec(&mut c, "CREATE TABLE a(id INTEGER PRIMARY KEY, g INTEGER, name TEXT)");

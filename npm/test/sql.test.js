@@ -2,7 +2,8 @@
 // parameters, value mapping, transactions, errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tessera, tempDir } from './helpers.js';
+import fs from 'node:fs';
+import { Tessera, NodeFileDevice, tempDir } from './helpers.js';
 
 function people() {
   const db = Tessera.memory();
@@ -447,6 +448,53 @@ test('SQL data persists across reopening a file', () => {
     assert.equal(db.check().ok, true);
     db.close();
   } finally {
+    t.cleanup();
+  }
+});
+
+test('PRAGMA synchronous: FULL syncs every commit, NORMAL none; foreign_keys reads OFF', () => {
+  const t = tempDir();
+  let fd = null;
+  try {
+    fd = fs.openSync(t.file('pragma.db'), 'w+');
+    class CountingDevice extends NodeFileDevice {
+      syncs = 0;
+      sync() {
+        this.syncs++;
+        super.sync();
+      }
+    }
+    const dev = new CountingDevice(fd);
+    const db = Tessera.openDevice(dev);
+    db.exec('CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)');
+    const ins = db.prepare('INSERT INTO t(b) VALUES (?)');
+    const mode = db.prepare('PRAGMA synchronous');
+    assert.equal(mode.reader, true);
+    assert.deepEqual(mode.get(), { synchronous: 2 });
+    let before = dev.syncs;
+    for (let i = 0; i < 20; i++) ins.run(`full ${i}`);
+    assert.equal(dev.syncs - before, 20);
+    const set = db.prepare('PRAGMA synchronous = NORMAL');
+    assert.equal(set.reader, false);
+    assert.deepEqual(set.run(), { changes: 0, lastInsertRowid: 20 });
+    assert.equal(mode.pluck().get(), 1);
+    before = dev.syncs;
+    for (let i = 0; i < 20; i++) ins.run(`normal ${i}`);
+    db.transaction(() => ins.run('in a transaction'))();
+    assert.equal(dev.syncs, before);
+    assert.equal(db.prepare('SELECT count(*) FROM t').pluck().get(), 41);
+    assert.equal(db.prepare('PRAGMA foreign_keys').pluck().get(), 0);
+    assert.throws(() => db.exec('PRAGMA synchronous = maybe'), { code: 'SQL', message: /expected OFF, NORMAL, FULL or EXTRA/ });
+    assert.throws(() => db.exec('PRAGMA journal_mode = WAL'), { message: /unsupported pragma: journal_mode/ });
+    db.close(); // makes the NORMAL commits durable
+    assert.ok(dev.syncs > before);
+    fs.closeSync(fd);
+    fd = null;
+    const again = Tessera.open(t.file('pragma.db'));
+    assert.equal(again.prepare('SELECT count(*) FROM t').pluck().get(), 41);
+    again.close();
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
     t.cleanup();
   }
 });

@@ -66,6 +66,13 @@ pub enum Statement {
     Reindex(Option<String>),
     /// `EXPLAIN [QUERY PLAN] statement`.
     Explain(Box<Statement>),
+    /// `PRAGMA [schema.]name [= value | (value)]`: read or set a connection setting.
+    Pragma {
+        /// The pragma's name, as written.
+        name: String,
+        /// The value to set (a name, number or string, as text); `None` reads the setting.
+        value: Option<String>,
+    },
 }
 
 /// A full query: optional CTEs, a body, then ORDER BY / LIMIT / OFFSET that apply to the

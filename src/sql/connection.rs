@@ -4,6 +4,8 @@
 //!
 //! Outside `BEGIN ... COMMIT` every statement is its own transaction: a query reads a fresh
 //! snapshot, a write statement runs in a write transaction committed (durably) at its end.
+//! `PRAGMA synchronous` chooses whether a commit waits for the device sync (FULL, the
+//! default) or only writes its log frame (NORMAL; see [`Durability`]).
 //! Inside an explicit transaction all statements share one write transaction; a statement
 //! that fails is undone on its own from its undo log, so the transaction is left as it was
 //! before that statement. Plans are cached per statement and re-made when the schema
@@ -31,7 +33,7 @@ use super::planner::{expr_sql, Frame, Planner};
 use super::row::Row as ResultRow;
 use super::value::Value;
 use crate::error::{Error, Result};
-use crate::Database;
+use crate::{Database, Durability};
 
 /// A compiled statement.
 enum Compiled {
@@ -76,9 +78,9 @@ impl Prepared {
         &self.text
     }
 
-    /// Whether the statement only reads (a query or EXPLAIN).
+    /// Whether the statement changes no rows (a query, EXPLAIN or PRAGMA).
     pub fn is_query(&self) -> bool {
-        matches!(self.parsed.stmt, Statement::Query(_) | Statement::Explain(_))
+        matches!(self.parsed.stmt, Statement::Query(_) | Statement::Explain(_) | Statement::Pragma { .. })
     }
 
     /// The parsed statement (for callers that need its kind, e.g. the JS bindings).
@@ -129,6 +131,9 @@ pub struct Connection {
     rec: Vec<u8>,
     /// An empty column list (shared: results without columns allocate nothing).
     no_columns: Arc<[String]>,
+    /// `PRAGMA synchronous`: 0 OFF, 1 NORMAL, 2 FULL (default), 3 EXTRA. At most NORMAL,
+    /// commits are [`Durability::None`].
+    synchronous: u8,
 }
 
 /// The rows of a query, streamed: a [`Cursor`] with the connection it reads through. An
@@ -180,6 +185,7 @@ impl Connection {
             undo: Undo::default(),
             rec: Vec::new(),
             no_columns: Arc::from([]),
+            synchronous: 2,
         })
     }
 
@@ -370,7 +376,7 @@ impl Connection {
                 if self.txn.is_some() {
                     return Err(err("cannot start a transaction within a transaction"));
                 }
-                self.txn = Some(Txn::Write(self.db.begin_write()?));
+                self.txn = Some(Txn::Write(self.begin_write()?));
                 self.checked_write = false;
                 return Ok(self.empty_rows());
             }
@@ -387,6 +393,7 @@ impl Connection {
                 self.loaded = false;
                 return Ok(self.empty_rows());
             }
+            Statement::Pragma { name, value } => return self.pragma(name, value.as_deref()),
             _ => {}
         }
         if stmt.is_query() {
@@ -434,7 +441,7 @@ impl Connection {
         // Writes.
         let autocommit = self.txn.is_none();
         if autocommit {
-            self.txn = Some(Txn::Write(self.db.begin_write()?));
+            self.txn = Some(Txn::Write(self.begin_write()?));
             self.checked_write = false;
         }
         let mut undo = core::mem::take(&mut self.undo);
@@ -486,6 +493,60 @@ impl Connection {
                 Err(e)
             }
         }
+    }
+
+    /// A write transaction committing as `PRAGMA synchronous` says.
+    fn begin_write(&self) -> Result<crate::WriteTransaction> {
+        let mut w = self.db.begin_write()?;
+        if self.synchronous <= 1 {
+            w.set_durability(Durability::None);
+        }
+        Ok(w)
+    }
+
+    /// `PRAGMA name [= value]`. Known: `foreign_keys` (always OFF) and `synchronous` (OFF/0,
+    /// NORMAL/1, FULL/2, EXTRA/3; read
+    /// back as its number). FULL and EXTRA make every commit durable when it returns (one
+    /// device sync); OFF and NORMAL write the commit's log frame without waiting for the sync,
+    /// so a commit survives the application crashing but not the machine losing power before
+    /// the next durable commit, checkpoint or close (SQLite's NORMAL in WAL mode; Tessera's
+    /// checkpoints always sync, so OFF is NORMAL). It applies to transactions begun after it.
+    fn pragma(&mut self, name: &str, value: Option<&str>) -> Result<Cursor> {
+        match lower(name).as_str() {
+            "synchronous" => {
+                let Some(v) = value else {
+                    return Ok(self.setting_row("synchronous", self.synchronous.into()));
+                };
+                self.synchronous = match lower(v).as_str() {
+                    "0" | "off" => 0,
+                    "1" | "normal" => 1,
+                    "2" | "full" => 2,
+                    "3" | "extra" => 3,
+                    _ => {
+                        return Err(err(format!(
+                            "PRAGMA synchronous: expected OFF, NORMAL, FULL or EXTRA (0 to 3), found '{v}'"
+                        )))
+                    }
+                };
+                Ok(self.empty_rows())
+            }
+            // Tessera does not enforce foreign keys: OFF (what SQLite's `.dump` output starts
+            // with) is the truth and accepted; ON is refused rather than ignored.
+            "foreign_keys" => match value.map(lower).as_deref() {
+                None => Ok(self.setting_row("foreign_keys", 0)),
+                Some("0" | "off" | "false" | "no") => Ok(self.empty_rows()),
+                Some(_) => Err(err("PRAGMA foreign_keys: foreign key enforcement is not supported")),
+            },
+            _ => Err(err(format!("unsupported pragma: {name} (Tessera has: synchronous, foreign_keys)"))),
+        }
+    }
+
+    /// The one-row, one-column result of reading a pragma.
+    fn setting_row(&self, name: &str, value: i64) -> Cursor {
+        let mut rows = self.empty_rows();
+        rows.buffered = Some(vec![vec![Value::Integer(value)]].into_iter());
+        rows.columns = Arc::from([String::from(name)]);
+        rows
     }
 
     fn empty_rows(&self) -> Cursor {

@@ -244,6 +244,21 @@ impl<'a> Parser<'a> {
         self.error_at(t.start, message)
     }
 
+    /// A pragma's value: a name, string or (signed) number, as text.
+    fn pragma_value(&mut self) -> Result<String> {
+        let sign = if self.eat_op("-") {
+            "-"
+        } else {
+            self.eat_op("+");
+            ""
+        };
+        match self.tok().kind {
+            Tok::Num(_) => Ok(format!("{sign}{}", self.take_text())),
+            Tok::Word | Tok::Quoted(_) | Tok::Str(_) if sign.is_empty() => Ok(self.take_text()),
+            _ => Err(self.unexpected("a pragma value")),
+        }
+    }
+
     // ---- names ----
 
     /// An identifier: unreserved word, quoted identifier or string.
@@ -360,6 +375,20 @@ impl<'a> Parser<'a> {
                 self.i += 1;
                 let name = if self.at_end() { None } else { Some(self.qualified_name("a name")?) };
                 Statement::Reindex(name)
+            }
+            "PRAGMA" => {
+                self.i += 1;
+                let name = self.qualified_name("a pragma name")?;
+                let value = if self.eat_op("=") {
+                    Some(self.pragma_value()?)
+                } else if self.eat_op("(") {
+                    let v = self.pragma_value()?;
+                    self.expect_op(")")?;
+                    Some(v)
+                } else {
+                    None
+                };
+                Statement::Pragma { name, value }
             }
             "EXPLAIN" => {
                 self.i += 1;
@@ -1844,6 +1873,13 @@ mod tests {
         assert!(
             matches!(alter("ALTER TABLE t ADD COLUMN c INT NOT NULL DEFAULT 0"), AlterAction::AddColumn(c) if c.name == "c" && c.constraints.len() == 2)
         );
+        let pragma =
+            |name: &str, value: Option<&str>| Statement::Pragma { name: name.into(), value: value.map(Into::into) };
+        assert_eq!(one("PRAGMA synchronous"), pragma("synchronous", None));
+        assert_eq!(one("PRAGMA main.synchronous = NORMAL"), pragma("synchronous", Some("NORMAL")));
+        assert_eq!(one("pragma Synchronous(2)"), pragma("Synchronous", Some("2")));
+        assert_eq!(one("PRAGMA cache_size = -2000"), pragma("cache_size", Some("-2000")));
+        assert_eq!(one("PRAGMA synchronous = 'full'"), pragma("synchronous", Some("full")));
         assert!(matches!(alter("ALTER TABLE main.t ADD c"), AlterAction::AddColumn(c) if c.name == "c"));
         assert_eq!(alter("ALTER TABLE t RENAME TO u"), AlterAction::RenameTable("u".into()));
         assert_eq!(
@@ -1910,7 +1946,11 @@ mod tests {
         assert_eq!(err("SELECT 1 # 2").3, "unrecognized token: '#'");
         assert_eq!(err("SELECT 1 2").3, "expected end of statement but found '2'");
         assert_eq!(err("SELECT 1;\r\nSELECT a b c;"), (22, 2, 12, "expected end of statement but found 'c'".into()));
-        assert_eq!(err("PRAGMA x").3, "expected a statement but found 'PRAGMA'");
+        assert_eq!(err("PRAGMA x = ").3, "unexpected end of input, expected a pragma value");
+        assert_eq!(err("PRAGMA x = -abc").3, "expected a pragma value but found 'abc'");
+        assert_eq!(err("PRAGMA x(1").3, "unexpected end of input, expected ')'");
+        assert_eq!(err("PRAGMA x y").3, "expected end of statement but found 'y'");
+        assert_eq!(err("VACUUM").3, "expected a statement but found 'VACUUM'");
         assert_eq!(err("SELECT CASE a END").3, "expected WHEN but found 'END'");
         assert_eq!(err("SELECT * FROM t NATURAL t2").3, "expected JOIN but found 't2'");
         assert!(matches!(parse("SELECT * FROM t RIGHT JOIN u"), Err(Error::Sql(m)) if m.contains("RIGHT")));

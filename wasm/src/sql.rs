@@ -270,6 +270,7 @@ fn classify(stmt: &t::sql::ast::Statement) -> (Kind, bool) {
         S::Update(u) => (Kind::Write, !u.returning.is_empty()),
         S::Delete(d) => (Kind::Write, !d.returning.is_empty()),
         S::Begin | S::Commit | S::Rollback => (Kind::TxControl, false),
+        S::Pragma { value, .. } => (Kind::Other, value.is_none()),
         _ => (Kind::Other, false),
     }
 }

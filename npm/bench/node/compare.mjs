@@ -16,11 +16,16 @@
 // tessera alone if it is missing.
 //
 // Engines, each in its own child process (a fresh heap and JIT per engine):
-//   tessera:       Tessera.open(file) (src/node.js), default options: 64 MiB cache, every
-//                  commit (COMMIT, each autocommit write) fsyncs the file.
-//   sqlite-normal: better-sqlite3, WAL, synchronous=NORMAL (commits do not fsync; a power loss
-//                  can lose the last transactions), cache_size 64 MiB.
-//   sqlite-full:   better-sqlite3, WAL, synchronous=FULL (every commit fsyncs the WAL).
+//   tessera:        Tessera.open(file) (src/node.js), default options: 64 MiB cache, every
+//                   commit (COMMIT, each autocommit write) fsyncs the file (synchronous=FULL).
+//   tessera-normal: the same with PRAGMA synchronous = NORMAL (a commit writes its log frame
+//                   but does not wait for the sync: survives an application crash, a power
+//                   loss can lose the last transactions).
+//   sqlite-normal:  better-sqlite3, WAL, synchronous=NORMAL (the same guarantee: commits do not
+//                   fsync), cache_size 64 MiB.
+//   sqlite-full:    better-sqlite3, WAL, synchronous=FULL (every commit fsyncs the WAL).
+// Ratios pair the same guarantee: sqlite-full against tessera, sqlite-normal against
+// tessera-normal (against tessera when tessera-normal did not run).
 // Workloads (table t(id INTEGER PRIMARY KEY, name TEXT NOT NULL, value REAL NOT NULL,
 // payload BLOB NOT NULL); ids in random order; name 16 hex chars; value a multiple of 0.25;
 // payload 100 random bytes):
@@ -47,7 +52,7 @@ const argv = Object.fromEntries(process.argv.slice(2).map((a) => {
 const N = Number(argv.n ?? (argv.quick ? 10_000 : 100_000));
 const D = Number(argv.durable ?? Math.max(10, Math.min(1000, Math.round(N / 100))));
 const VALUE_SIZE = 100;
-const ENGINES = ['tessera', 'sqlite-normal', 'sqlite-full'];
+const ENGINES = ['tessera', 'tessera-normal', 'sqlite-normal', 'sqlite-full'];
 
 // --- data (the same in every process: seeded) ------------------------------------------------
 
@@ -78,10 +83,12 @@ function makeData() {
 const SCHEMA = 'CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL, value REAL NOT NULL, payload BLOB NOT NULL)';
 
 async function openEngine(name, file) {
-  if (name === 'tessera') {
+  if (name.startsWith('tessera')) {
     const { Tessera } = await import(pathToFileURL(path.join(here, '../../src/node.js')).href);
     const db = Tessera.open(file);
-    return { db, info: 'tessera-db (src/node.js), default options (fsync per commit)' };
+    if (name === 'tessera-normal') db.exec('PRAGMA synchronous = NORMAL');
+    const sync = db.prepare('PRAGMA synchronous').pluck().get();
+    return { db, info: `tessera-db (src/node.js), default options, synchronous ${sync} (${sync === 2 ? 'fsync per commit' : 'no fsync per commit'})` };
   }
   const require = createRequire(path.join(here, 'package.json'));
   const Database = require('better-sqlite3');
@@ -214,7 +221,7 @@ async function main() {
   if (engines.some((e) => e.startsWith('sqlite')) && !haveBetterSqlite3()) {
     if (argv['no-install']) {
       console.error('better-sqlite3 is not installed (bench/node/): running tessera only');
-      engines = engines.filter((e) => e === 'tessera');
+      engines = engines.filter((e) => e.startsWith('tessera'));
     } else {
       console.error(`installing better-sqlite3 into ${here} (npm install; builds from source if needed, ~2 min)`);
       const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: here, stdio: 'inherit' });
@@ -248,13 +255,13 @@ async function main() {
   } finally {
     if (!argv.dir) fs.rmSync(dir, { recursive: true, force: true });
   }
-  if (all.length > 1 && all[0].tessera) {
-    const others = Object.keys(all[0]).filter((n) => n !== 'tessera');
+  const pairs = ratioPairs(all[0]);
+  if (all.length > 1 && pairs.length) {
     console.log(`\n### Ratios over ${all.length} runs (engine time / tessera time: median, range; above 1: tessera faster)\n`);
-    console.log(`| workload | ${others.map((n) => `${n}/tessera`).join(' | ')} |\n|---|${others.map(() => '---:').join('|')}|`);
+    console.log(`| workload | ${pairs.map(([n, t]) => `${n}/${t}`).join(' | ')} |\n|---|${pairs.map(() => '---:').join('|')}|`);
     for (const w of Object.keys(labels)) {
-      const cells = others.map((n) => {
-        const r = all.map((x) => x[n].workloads[w].ms / x.tessera.workloads[w].ms).sort((a, b) => a - b);
+      const cells = pairs.map(([n, t]) => {
+        const r = all.map((x) => x[n].workloads[w].ms / x[t].workloads[w].ms).sort((a, b) => a - b);
         const med = r.length % 2 ? r[(r.length - 1) / 2] : (r[r.length / 2 - 1] + r[r.length / 2]) / 2;
         return `${med.toFixed(2)}x (${r[0].toFixed(2)}–${r[r.length - 1].toFixed(2)})`;
       });
@@ -272,11 +279,21 @@ const labels = {
   scan: () => `full scan of ${(N + D).toLocaleString('en')} rows (iterate())`,
 };
 
+/** [sqlite engine, the tessera engine with the same durability] for the engines in `results`. */
+function ratioPairs(results) {
+  const pairs = [];
+  for (const n of Object.keys(results)) {
+    if (!n.startsWith('sqlite')) continue;
+    const t = n === 'sqlite-normal' && results['tessera-normal'] ? 'tessera-normal' : 'tessera';
+    if (results[t]) pairs.push([n, t]);
+  }
+  return pairs;
+}
+
 function table(results) {
   const names = Object.keys(results);
-  const head = ['workload', ...names.map((n) => `${n} ms`)];
-  const others = names.filter((n) => n !== 'tessera');
-  if (names.includes('tessera')) for (const n of others) head.push(`${n}/tessera time`);
+  const pairs = ratioPairs(results);
+  const head = ['workload', ...names.map((n) => `${n} ms`), ...pairs.map(([n, t]) => `${n}/${t} time`)];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
   for (const w of Object.keys(labels)) {
     const cells = [labels[w]()];
@@ -284,11 +301,9 @@ function table(results) {
       const x = results[n].workloads[w];
       cells.push(`${x.ms.toFixed(1)} (cpu ${x.cpuMs.toFixed(0)})`);
     }
-    if (names.includes('tessera')) {
-      for (const n of others) {
-        const r = results[n].workloads[w].ms / results.tessera.workloads[w].ms;
-        cells.push(`${r.toFixed(2)}x ${r >= 1 ? '✓' : '✗'}`);
-      }
+    for (const [n, t] of pairs) {
+      const r = results[n].workloads[w].ms / results[t].workloads[w].ms;
+      cells.push(`${r.toFixed(2)}x ${r >= 1 ? '✓' : '✗'}`);
     }
     lines.push(`| ${cells.join(' | ')} |`);
   }
