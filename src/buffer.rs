@@ -86,6 +86,11 @@ impl WriteBuffer {
         self.hashes.insert(self.hasher.hash_one(key));
     }
 
+    /// The largest key with a buffered operation (put or removal), if any.
+    pub fn max_key(&self) -> Option<&[u8]> {
+        self.ops.iter().map(|op| self.op_key(op)).max()
+    }
+
     fn op_key(&self, op: &BufOp) -> &[u8] {
         &self.arena[op.off..op.off + op.klen as usize]
     }

@@ -1230,15 +1230,23 @@ impl TxnInner {
     /// the bound, which inserts keep up to date: appending keys costs no lookup.
     #[cfg(feature = "sql")]
     fn above_all(&mut self, table: &str, key: &[u8]) -> Result<bool> {
-        if let Some(u) = &self.tables[table].upper {
+        let t = &self.tables[table];
+        if let Some(u) = &t.upper {
             return Ok(key > u.as_slice());
         }
-        self.flush(table)?;
-        let root = self.tables[table].root;
-        let last = match root {
+        // The first time in this transaction: the largest key the tree, the committed delta
+        // or the buffer has an operation on (a removed key only makes the bound higher). The
+        // delta stays where it is: folding it here would undo what a log commit saves.
+        let mut last = match t.root {
             0 => Vec::new(),
-            _ => btree::Cursor::last(&*self, root)?.map(|c| c.key().to_vec()).unwrap_or_default(),
+            root => btree::Cursor::last(&*self, root)?.map(|c| c.key().to_vec()).unwrap_or_default(),
         };
+        for k in [t.delta.max_key(), t.buffer.max_key()].into_iter().flatten() {
+            if k > last.as_slice() {
+                last.clear();
+                last.extend_from_slice(k);
+            }
+        }
         let above = key > last.as_slice();
         self.tables.get_mut(table).expect("open table").upper = Some(last);
         Ok(above)

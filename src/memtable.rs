@@ -182,6 +182,11 @@ impl TableDelta {
         self.runs.iter().rev().find_map(|r| r.find(key))
     }
 
+    /// The largest key with an operation in the delta (put or removal), if any.
+    pub fn max_key(&self) -> Option<&[u8]> {
+        self.runs.iter().filter_map(|r| r.len().checked_sub(1).map(|i| r.key(i))).max()
+    }
+
     /// All operations as one unsorted buffer, oldest first: sorting it (`sort_dedup`) leaves
     /// the newest operation per key. `extra` (newer still) is appended.
     pub fn to_buffer(&self, extra: &WriteBuffer) -> WriteBuffer {

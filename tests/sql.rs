@@ -120,6 +120,44 @@ fn appended_and_out_of_order_keys_both_find_conflicts() {
 }
 
 #[test]
+fn autocommit_inserts_stay_in_the_log_and_still_find_conflicts() {
+    // Small autocommit writes commit through the log: the rows wait in the table's delta and no
+    // tree page is copied (the file does not grow). Learning a transaction's key bound must not
+    // fold the delta into the tree, and the bound must count the delta's keys.
+    let mut c = Connection::memory();
+    exec(&mut c, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
+    exec(&mut c, "BEGIN");
+    let ins = c.prepare("INSERT INTO t VALUES (?1, 'x')").unwrap();
+    for id in (0..4000).step_by(2) {
+        c.execute_prepared(&ins, &[Value::Integer(id)]).unwrap();
+    }
+    exec(&mut c, "COMMIT");
+    c.database().checkpoint().unwrap();
+    let before = c.database().stats();
+    for i in 0..200i64 {
+        // Odd keys between existing ones, then keys above all of them.
+        let id = if i < 100 { (i * 37 % 2000) * 2 + 1 } else { 4000 + i };
+        c.execute_prepared(&ins, &[Value::Integer(id)]).unwrap();
+    }
+    let after = c.database().stats();
+    assert_eq!(after.page_count, before.page_count, "autocommit inserts copied tree pages");
+    assert!(after.delta_bytes > before.delta_bytes + 200 * 8, "{} -> {}", before.delta_bytes, after.delta_bytes);
+    let dup = |c: &mut Connection, sql: &str| {
+        assert!(matches!(c.execute(sql, &[]), Err(Error::Constraint(_))), "{sql} should conflict");
+    };
+    // The largest key lives only in the delta: still a conflict in a new transaction.
+    dup(&mut c, "INSERT INTO t VALUES (4199, 'y')");
+    dup(&mut c, "INSERT INTO t VALUES (75, 'y')");
+    // Removed (a tombstone in the delta): free again, and a conflict once re-inserted.
+    exec(&mut c, "DELETE FROM t WHERE id = 4199");
+    exec(&mut c, "INSERT INTO t VALUES (4199, 'again')");
+    dup(&mut c, "INSERT INTO t VALUES (4199, 'y')");
+    exec(&mut c, "INSERT INTO t VALUES (4200, 'above')");
+    assert_eq!(ints(&mut c, "SELECT count(*) FROM t"), [2201]);
+    assert_eq!(rows(&mut c, "SELECT v FROM t WHERE id = 4199"), [[Value::Text("again".into())]]);
+}
+
+#[test]
 fn transactions_and_statement_rollback() {
     let mut c = Connection::memory();
     exec(&mut c, "CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT UNIQUE)");
