@@ -287,12 +287,13 @@ impl Database {
     pub fn prepare(&self, sql: &str) -> JsResult<Statement> {
         let prepared = self.with(|s| s.conn.prepare(sql).map_err(engine_err))?;
         let (kind, reader) = classify(prepared.statement());
+        let param_count = prepared.parameter_count();
         Ok(Statement {
             state: self.state.clone(),
             prepared,
             kind,
             reader,
-            params: Vec::new(),
+            param_count,
             columns: Vec::new(),
             columns_gen: 0,
             cursor: Rc::new(RefCell::new(None)),
@@ -313,8 +314,8 @@ pub struct Statement {
     prepared: Prepared,
     kind: Kind,
     reader: bool,
-    /// Decoded parameters (reused between calls).
-    params: Vec<Value>,
+    /// How many parameters the statement takes (capacity of each call's decoded values).
+    param_count: usize,
     /// Result column names of the last execution, and a counter bumped when they change.
     columns: Vec<String>,
     columns_gen: u32,
@@ -329,8 +330,10 @@ impl Statement {
             return Err(error_with_code("BUSY", "this statement is busy: an iterate() over its rows is still open"));
         }
         let buf = io.params.get(..n as usize).ok_or_else(param_err)?;
-        decode_params(buf, &mut self.params)?;
-        let cur = s.conn.start(&self.prepared, &self.params[..]).map_err(engine_err)?;
+        let mut params = Vec::with_capacity(self.param_count);
+        decode_params(buf, &mut params)?;
+        // Handed over, not copied: a one-row INSERT moves the values into its row.
+        let cur = s.conn.start(&self.prepared, params).map_err(engine_err)?;
         if cur.columns() != &self.columns[..] {
             self.columns = cur.columns().to_vec();
             self.columns_gen += 1;
