@@ -1009,6 +1009,7 @@ struct TxnInner {
     tables: BTreeMap<String, TableState>,
     log: LogWriter,
     logging: bool,
+    /// Log size at which [`TxnInner::log_bound`] is asked again whether logging still pays.
     log_limit: usize,
     force_checkpoint: bool,
     durable: bool,
@@ -1019,9 +1020,7 @@ struct TxnInner {
 
 impl TxnInner {
     fn new(shared: Arc<Shared>, w: WriterState) -> Self {
-        let ps = shared.pager.page_size;
-        let log_limit = shared.options.max_log_size.max(ps * 4) - FRAME_HEADER - 512;
-        TxnInner {
+        let mut t = TxnInner {
             txn_id: w.last_txn + 1,
             catalog_root: w.catalog_root,
             next_page_at_begin: w.next_page,
@@ -1038,12 +1037,28 @@ impl TxnInner {
             tables: BTreeMap::new(),
             log: LogWriter::default(),
             logging: true,
-            log_limit,
+            log_limit: 0,
             force_checkpoint: false,
             durable: true,
             deltas_changed: false,
             failed: None,
-        }
+        };
+        t.log_limit = t.log_bound();
+        t
+    }
+
+    /// The largest log this transaction can have and still commit through it (see
+    /// `log_commit`), assuming the file grows by at most twice the log's size before the
+    /// commit. Past it the commit goes through a checkpoint, so logging further would only
+    /// copy every write once more (a bulk load's whole data); a transaction that grows the
+    /// file faster than assumed also just commits through a checkpoint.
+    fn log_bound(&self) -> usize {
+        let ps = self.shared.pager.page_size as u64;
+        let max_log = self.shared.options.max_log_size as u64;
+        let projected = self.w.next_page + (2 * self.log.buf.len() as u64).div_ceil(ps);
+        let frame_room = (log_limit(projected, ps, max_log) * 3 / 4).min(max_log).saturating_sub(self.w.log_bytes);
+        // A frame is its payload plus a header, padded to a sector.
+        frame_room.saturating_sub((FRAME_HEADER + 512) as u64) as usize
     }
 
     fn alloc_id(&mut self) -> PageId {
@@ -1159,8 +1174,11 @@ impl TxnInner {
         if self.logging {
             f(&mut self.log);
             if self.log.buf.len() > self.log_limit {
-                self.logging = false;
-                self.log.clear();
+                self.log_limit = self.log_bound();
+                if self.log.buf.len() > self.log_limit {
+                    self.logging = false;
+                    self.log.clear();
+                }
             }
         }
     }
