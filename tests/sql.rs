@@ -28,6 +28,11 @@ fn exec(c: &mut Connection, sql: &str) {
     c.execute(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
+/// `sql` fails with a constraint violation.
+fn dup(c: &mut Connection, sql: &str) {
+    assert!(matches!(c.execute(sql, &[]), Err(Error::Constraint(_))), "{sql} should conflict");
+}
+
 #[test]
 fn create_insert_select_update_delete() {
     let mut c = Connection::memory();
@@ -78,9 +83,6 @@ fn appended_and_out_of_order_keys_both_find_conflicts() {
     let mut c = Connection::memory();
     exec(&mut c, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
     exec(&mut c, "CREATE TABLE p(a TEXT, b INTEGER, PRIMARY KEY (a, b)) WITHOUT ROWID");
-    let dup = |c: &mut Connection, sql: &str| {
-        assert!(matches!(c.execute(sql, &[]), Err(Error::Constraint(_))), "{sql} should conflict");
-    };
     exec(&mut c, "BEGIN");
     let ins = c.prepare("INSERT INTO t VALUES (?1, 'x')").unwrap();
     for id in 1..=100 {
@@ -142,9 +144,6 @@ fn autocommit_inserts_stay_in_the_log_and_still_find_conflicts() {
     let after = c.database().stats();
     assert_eq!(after.page_count, before.page_count, "autocommit inserts copied tree pages");
     assert!(after.delta_bytes > before.delta_bytes + 200 * 8, "{} -> {}", before.delta_bytes, after.delta_bytes);
-    let dup = |c: &mut Connection, sql: &str| {
-        assert!(matches!(c.execute(sql, &[]), Err(Error::Constraint(_))), "{sql} should conflict");
-    };
     // The largest key lives only in the delta: still a conflict in a new transaction.
     dup(&mut c, "INSERT INTO t VALUES (4199, 'y')");
     dup(&mut c, "INSERT INTO t VALUES (75, 'y')");
