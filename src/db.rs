@@ -942,10 +942,10 @@ fn log_limit(next_page: u64, page_size: u64, max_log: u64) -> u64 {
     (next_page * page_size / 4).clamp(INITIAL_LOG_BYTES as u64, max_log.max(INITIAL_LOG_BYTES as u64))
 }
 
-/// Whether the log (three quarters of its limit) or the memory held by dirty pages and deltas
-/// (half the cache budget) calls for a checkpoint.
-fn needs_checkpoint(log_bytes: u64, limit: u64, memory: usize, budget: usize) -> bool {
-    log_bytes * 4 > limit * 3 || memory > budget / 2
+/// The most bytes the log may hold after a commit through it: three quarters of its limit
+/// (the rest is the margin that triggers the checkpoint early), never more than `max_log`.
+fn log_capacity(next_page: u64, page_size: u64, max_log: u64) -> u64 {
+    (log_limit(next_page, page_size, max_log) * 3 / 4).min(max_log)
 }
 
 fn to_runs(set: &BTreeSet<PageId>) -> Vec<(u64, u64)> {
@@ -1047,8 +1047,8 @@ impl TxnInner {
         t
     }
 
-    /// The largest log this transaction can have and still commit through it (see
-    /// `log_commit`), assuming the file grows by at most twice the log's size before the
+    /// The largest log payload this transaction can have and still commit through the log
+    /// (`log_commit`'s capacity test, less a frame's header and padding), assuming the file grows by at most twice the log's size before the
     /// commit. Past it the commit goes through a checkpoint, so logging further would only
     /// copy every write once more (a bulk load's whole data); a transaction that grows the
     /// file faster than assumed also just commits through a checkpoint.
@@ -1056,7 +1056,7 @@ impl TxnInner {
         let ps = self.shared.pager.page_size as u64;
         let max_log = self.shared.options.max_log_size as u64;
         let projected = self.w.next_page + (2 * self.log.buf.len() as u64).div_ceil(ps);
-        let frame_room = (log_limit(projected, ps, max_log) * 3 / 4).min(max_log).saturating_sub(self.w.log_bytes);
+        let frame_room = log_capacity(projected, ps, max_log).saturating_sub(self.w.log_bytes);
         // A frame is its payload plus a header, padded to a sector.
         frame_room.saturating_sub((FRAME_HEADER + 512) as u64) as usize
     }
@@ -1338,20 +1338,17 @@ impl TxnInner {
         n
     }
 
-    /// Whether a commit with a `frame_len`-byte frame goes through the log (not a checkpoint).
+    /// Whether a commit with a `frame_len`-byte frame goes through the log (not a checkpoint):
+    /// the log must keep within its capacity, and the memory held by dirty pages and deltas
+    /// within half the cache budget.
     fn log_commit(&self, frame_len: u64) -> bool {
         let pager = &self.shared.pager;
         let ps = pager.page_size as u64;
         let max_log = self.shared.options.max_log_size as u64;
         self.logging
             && !self.force_checkpoint
-            && self.w.log_bytes + frame_len <= max_log
-            && !needs_checkpoint(
-                self.w.log_bytes + frame_len,
-                log_limit(self.w.next_page, ps, max_log),
-                pager.dirty_bytes.load(Relaxed) + self.dirty_bytes + self.delta_bytes(),
-                pager.budget,
-            )
+            && self.w.log_bytes + frame_len <= log_capacity(self.w.next_page, ps, max_log)
+            && pager.dirty_bytes.load(Relaxed) + self.dirty_bytes + self.delta_bytes() <= pager.budget / 2
     }
 
     fn drop_table(&mut self, name: &str) -> Result<bool> {
