@@ -505,8 +505,7 @@ impl Connection {
     }
 
     /// `PRAGMA name [= value]`. Known: `foreign_keys` (always OFF) and `synchronous` (OFF/0,
-    /// NORMAL/1, FULL/2, EXTRA/3; read
-    /// back as its number). FULL and EXTRA make every commit durable when it returns (one
+    /// NORMAL/1, FULL/2, EXTRA/3; read back as its number). FULL and EXTRA make every commit durable when it returns (one
     /// device sync); OFF and NORMAL write the commit's log frame without waiting for the sync,
     /// so a commit survives the application crashing but not the machine losing power before
     /// the next durable commit, checkpoint or close (SQLite's NORMAL in WAL mode; Tessera's

@@ -151,9 +151,9 @@ fn take_len(buf: &[u8], at: &mut usize) -> JsResult<usize> {
     Ok(u32::from_le_bytes(b) as usize)
 }
 
-/// Decode the parameter buffer (see the format above) into `out`.
-fn decode_params(buf: &[u8], out: &mut Vec<Value>) -> JsResult<()> {
-    out.clear();
+/// Decode the parameter buffer (see the format above): `count` values expected.
+fn decode_params(buf: &[u8], count: usize) -> JsResult<Vec<Value>> {
+    let mut out = Vec::with_capacity(count);
     let mut at = 0;
     while at < buf.len() {
         let tag = buf[at];
@@ -184,7 +184,7 @@ fn decode_params(buf: &[u8], out: &mut Vec<Value>) -> JsResult<()> {
         };
         out.push(v);
     }
-    Ok(())
+    Ok(out)
 }
 
 fn put_len(out: &mut Vec<u8>, n: usize) -> JsResult<()> {
@@ -287,13 +287,11 @@ impl Database {
     pub fn prepare(&self, sql: &str) -> JsResult<Statement> {
         let prepared = self.with(|s| s.conn.prepare(sql).map_err(engine_err))?;
         let (kind, reader) = classify(prepared.statement());
-        let param_count = prepared.parameter_count();
         Ok(Statement {
             state: self.state.clone(),
             prepared,
             kind,
             reader,
-            param_count,
             columns: Vec::new(),
             columns_gen: 0,
             cursor: Rc::new(RefCell::new(None)),
@@ -314,8 +312,6 @@ pub struct Statement {
     prepared: Prepared,
     kind: Kind,
     reader: bool,
-    /// How many parameters the statement takes (capacity of each call's decoded values).
-    param_count: usize,
     /// Result column names of the last execution, and a counter bumped when they change.
     columns: Vec<String>,
     columns_gen: u32,
@@ -330,8 +326,7 @@ impl Statement {
             return Err(error_with_code("BUSY", "this statement is busy: an iterate() over its rows is still open"));
         }
         let buf = io.params.get(..n as usize).ok_or_else(param_err)?;
-        let mut params = Vec::with_capacity(self.param_count);
-        decode_params(buf, &mut params)?;
+        let params = decode_params(buf, self.prepared.parameter_count())?;
         // Handed over, not copied: a one-row INSERT moves the values into its row.
         let cur = s.conn.start(&self.prepared, params).map_err(engine_err)?;
         if cur.columns() != &self.columns[..] {
