@@ -62,6 +62,7 @@ node_build="$(mktemp -d)"
 build "$node_build" tessera 3                           # full, for speed (Node)
 if ! cmp -s "$node_build/tessera.js" "$here/pkg/tessera.js"; then
     echo "run-tests.sh: the glue of the speed build differs from pkg/tessera.js" >&2
+    rm -rf "$node_build"
     exit 1
 fi
 mv "$node_build/tessera_bg.wasm" "$here/pkg/tessera_node_bg.wasm"

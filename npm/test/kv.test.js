@@ -22,7 +22,7 @@ test('the kv flavour has no SQL: not on the database, not in the module, not in 
     for (const m of SQL_MEMBERS) assert.equal(m in db, false, `db.${m} exists`);
     assert.throws(() => db.exec('CREATE TABLE t(a)'), TypeError);
     // The wasm object behind it comes from the engine-only build: its Database has no
-    // prepare/exec (the full build's does), so the kv entry did not load tessera_bg.wasm.
+    // prepare/exec (the full builds' does), so the kv entry did not load a full build.
     assert.equal(typeof db._db.prepare, 'undefined');
     assert.equal(typeof db._db.exec, 'undefined');
     // The key-value API works (and the full flavour, in the same process, still has SQL).

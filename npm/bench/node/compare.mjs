@@ -35,9 +35,10 @@
 //   scan:    SELECT id, name, value, payload FROM t through iterate() (row objects)
 // Every workload's results are checked (row counts, sums of ids and values, payload bytes).
 // Before the timed workloads each engine runs all four once on a scratch table at 2% of the
-// size (20% of the autocommits; then drops it), so that both are measured warm: V8 compiles wasm lazily and optimises
-// hot functions later (in background threads: the child then waits 0.5 s), and better-sqlite3's
-// JS wrapper is JIT-compiled too. `--warmup=0` measures from a cold start instead.
+// size (20% of the autocommits; then drops it), so that both are measured warm: V8 compiles
+// wasm lazily and optimises hot functions later (in background threads: the child then waits
+// 0.5 s), and better-sqlite3's JS wrapper is JIT-compiled too. `--warmup=0` measures from a
+// cold start instead.
 import { spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
