@@ -87,6 +87,7 @@ impl WriteBuffer {
     }
 
     /// The largest key with a buffered operation (put or removal), if any.
+    #[cfg(feature = "sql")]
     pub fn max_key(&self) -> Option<&[u8]> {
         self.ops.iter().map(|op| self.op_key(op)).max()
     }

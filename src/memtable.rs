@@ -183,6 +183,7 @@ impl TableDelta {
     }
 
     /// The largest key with an operation in the delta (put or removal), if any.
+    #[cfg(feature = "sql")]
     pub fn max_key(&self) -> Option<&[u8]> {
         self.runs.iter().filter_map(|r| r.len().checked_sub(1).map(|i| r.key(i))).max()
     }

@@ -534,20 +534,24 @@ impl RangeSpec {
         (f(&self.start), f(&self.end))
     }
 
-    /// Run one batch over `entries` (an iterator positioned by the current bounds), packing
-    /// rows as `[u32 key len LE][u32 value len LE][key][value]`, and move the bounds past them.
+    /// Run one batch over `entries` (an iterator positioned by the current bounds), appending
+    /// rows to `out` as `[u32 key len LE][u32 value len LE][key][value]` until `batch_rows` rows
+    /// or `max_bytes` bytes, and move the bounds past them.
     fn fill<K: AsRef<[u8]>, V: AsRef<[u8]>>(
         &mut self,
+        out: &mut Vec<u8>,
+        max_bytes: usize,
         mut next: impl FnMut() -> Option<t::Result<(K, V)>>,
-    ) -> JsResult<Vec<u8>> {
-        let mut out = Vec::new();
+    ) -> JsResult<()> {
         if self.done {
-            return Ok(out);
+            return Ok(());
         }
+        let base = out.len();
         let mut rows = 0usize;
-        let mut last: Option<Vec<u8>> = None;
+        // Where the last row's key is in `out` (copied out once, at the end).
+        let mut last: Option<(usize, usize)> = None;
         loop {
-            if rows >= self.batch_rows || out.len() >= BATCH_BYTES || self.remaining == Some(0) {
+            if rows >= self.batch_rows || out.len() - base >= max_bytes || self.remaining == Some(0) {
                 break;
             }
             match next() {
@@ -568,9 +572,9 @@ impl RangeSpec {
                     out.reserve(8 + k.len() + v.len());
                     out.extend_from_slice(&kl.to_le_bytes());
                     out.extend_from_slice(&vl.to_le_bytes());
+                    last = Some((out.len(), k.len()));
                     out.extend_from_slice(k);
                     out.extend_from_slice(v);
-                    last = Some(k.to_vec());
                     rows += 1;
                     if let Some(r) = self.remaining.as_mut() {
                         *r -= 1;
@@ -581,13 +585,24 @@ impl RangeSpec {
         if self.remaining == Some(0) {
             self.done = true;
         }
-        if let Some(k) = last {
+        if let Some((at, n)) = last {
+            let k = out[at..at + n].to_vec();
             if self.reverse {
                 self.end = Bound::Excluded(k);
             } else {
                 self.start = Bound::Excluded(k);
             }
         }
+        Ok(())
+    }
+
+    /// One batch of `BATCH_BYTES` at most over a table's range (a cursor's `nextBatch`).
+    fn batch<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &mut self,
+        next: impl FnMut() -> Option<t::Result<(K, V)>>,
+    ) -> JsResult<Vec<u8>> {
+        let mut out = Vec::new();
+        self.fill(&mut out, BATCH_BYTES, next)?;
         Ok(out)
     }
 }
@@ -630,9 +645,9 @@ impl Cursor {
                 };
                 let mut range = table.range::<&[u8], _>(spec.bounds()).map_err(engine_err)?;
                 if spec.reverse {
-                    spec.fill(|| range.next_back())
+                    spec.batch(|| range.next_back())
                 } else {
-                    spec.fill(|| range.next())
+                    spec.batch(|| range.next())
                 }
             }
             CursorTx::Write(rc) => {
@@ -641,9 +656,9 @@ impl Cursor {
                 let table = tx.open_table(&spec.table).map_err(engine_err)?;
                 let mut range = table.range::<&[u8], _>(spec.bounds()).map_err(engine_err)?;
                 if spec.reverse {
-                    spec.fill(|| range.next_back())
+                    spec.batch(|| range.next_back())
                 } else {
-                    spec.fill(|| range.next())
+                    spec.batch(|| range.next())
                 }
             }
         }
@@ -831,5 +846,222 @@ impl WriteTx {
     #[wasm_bindgen(getter, js_name = isOpen)]
     pub fn is_open(&self) -> bool {
         self.inner.try_borrow().map(|g| g.is_some()).unwrap_or(true)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packed operations
+
+/// Operation codes of a packed request (see [`ReadTx::run_packed`]).
+const OP_GET: u8 = 1;
+const OP_PUT: u8 = 2;
+const OP_DELETE: u8 = 3;
+const OP_RANGE: u8 = 4;
+
+/// A cursor over a packed request; every read is bounds-checked (a short or malformed request
+/// is an `INVALID_ARGUMENT` error, never a panic).
+struct Packed<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Packed<'a> {
+    fn bad() -> JsValue {
+        arg_err("malformed packed operations")
+    }
+
+    fn take(&mut self, n: usize) -> JsResult<&'a [u8]> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or_else(Self::bad)?;
+        let s = &self.buf[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+
+    fn u8(&mut self) -> JsResult<u8> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> JsResult<usize> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    }
+
+    /// A length-prefixed byte string.
+    fn bytes(&mut self) -> JsResult<&'a [u8]> {
+        let n = self.u32()?;
+        self.take(n)
+    }
+
+    /// The table names that open the request: `[u32 count]` then each as a byte string.
+    fn tables(&mut self) -> JsResult<Vec<&'a str>> {
+        let n = self.u32()?;
+        let mut names = Vec::with_capacity(n.min(self.buf.len()));
+        for _ in 0..n {
+            names.push(core::str::from_utf8(self.bytes()?).map_err(|_| arg_err("table name must be valid UTF-8"))?);
+        }
+        Ok(names)
+    }
+
+    fn done(&self) -> bool {
+        self.at >= self.buf.len()
+    }
+
+    /// The next operation's code and table index (checked against `tables`).
+    fn op(&mut self, tables: usize) -> JsResult<(u8, usize)> {
+        let code = self.u8()?;
+        let table = self.u32()?;
+        if table >= tables {
+            return Err(Self::bad());
+        }
+        Ok((code, table))
+    }
+
+    /// A range operation's parameters: `[u8 flags]` (1: start, 2: end, 4: limit, 8: reverse),
+    /// then the start and end keys and the u32 limit that the flags announce.
+    fn range(&mut self) -> JsResult<RangeSpec> {
+        let flags = self.u8()?;
+        let start = if flags & 1 != 0 { Bound::Included(self.bytes()?.to_vec()) } else { Bound::Unbounded };
+        let end = if flags & 2 != 0 { Bound::Excluded(self.bytes()?.to_vec()) } else { Bound::Unbounded };
+        let remaining = if flags & 4 != 0 { Some(self.u32()? as u64) } else { None };
+        let reverse = flags & 8 != 0;
+        Ok(RangeSpec {
+            table: String::new(),
+            start,
+            end,
+            reverse,
+            remaining,
+            batch_rows: usize::MAX,
+            done: remaining == Some(0),
+        })
+    }
+}
+
+/// Append a get's result: `[0]` (absent) or `[1][u32 len][bytes]`.
+fn push_value(out: &mut Vec<u8>, v: Option<&[u8]>) -> JsResult<()> {
+    match v {
+        None => out.push(0),
+        Some(v) => {
+            let n = u32::try_from(v.len())
+                .map_err(|_| error_with_code("VALUE_TOO_LARGE", "value too large for a packed result"))?;
+            out.push(1);
+            out.extend_from_slice(&n.to_le_bytes());
+            out.extend_from_slice(v);
+        }
+    }
+    Ok(())
+}
+
+/// Tag an operation's error with its index in the request (`opIndex`, as the JS layer does).
+fn at_op(e: JsValue, i: usize) -> JsValue {
+    let _ = Reflect::set(&e, &JsValue::from_str("opIndex"), &JsValue::from_f64(i as f64));
+    e
+}
+
+/// One operation of `ReadTx::run_packed`: parse it from `r`, run it, append its result to `out`.
+fn read_op<'t>(
+    rx: &'t t::ReadTransaction,
+    names: &[&str],
+    r: &mut Packed,
+    out: &mut Vec<u8>,
+    open: &mut [Option<Option<t::ReadTable<'t>>>],
+) -> JsResult<()> {
+    let (code, ti) = r.op(names.len())?;
+    if open[ti].is_none() {
+        open[ti] = Some(match rx.open_table(names[ti]) {
+            Ok(t) => Some(t),
+            Err(t::Error::TableNotFound(_)) => None,
+            Err(e) => return Err(engine_err(e)),
+        });
+    }
+    let table = open[ti].as_ref().and_then(|t| t.as_ref());
+    match code {
+        OP_GET => {
+            let key = r.bytes()?;
+            let v = table.map(|t| t.get(key)).transpose().map_err(engine_err)?.flatten();
+            push_value(out, v.as_deref())
+        }
+        OP_RANGE => {
+            let mut spec = r.range()?;
+            let at = out.len();
+            out.extend_from_slice(&[0; 4]);
+            if let Some(t) = table {
+                let mut range = t.range::<&[u8], _>(spec.bounds()).map_err(engine_err)?;
+                if spec.reverse {
+                    spec.fill(out, usize::MAX, || range.next_back())?;
+                } else {
+                    spec.fill(out, usize::MAX, || range.next())?;
+                }
+            }
+            let n = u32::try_from(out.len() - at - 4)
+                .map_err(|_| error_with_code("VALUE_TOO_LARGE", "range too large for a packed result"))?;
+            out[at..at + 4].copy_from_slice(&n.to_le_bytes());
+            Ok(())
+        }
+        _ => Err(arg_err("only gets and ranges are allowed in a read transaction")),
+    }
+}
+
+#[wasm_bindgen]
+impl ReadTx {
+    /// Run a packed request in this snapshot; returns the packed results. The request is
+    /// `[u32 table count]`, each table name as `[u32 len][UTF-8]`, then operations
+    /// `[u8 code][u32 table index]` and the code's operands: code 1, get: `[u32 key len][key]`;
+    /// code 4, range: see `Packed::range`. The result holds, for each get, `[0]` (absent) or
+    /// `[1][u32 len][value]`, for each range `[u32 len]` and its rows packed as by
+    /// `Cursor.nextBatch`. All integers are little-endian. A failing operation's error carries
+    /// its `opIndex`.
+    #[wasm_bindgen(js_name = runPacked)]
+    pub fn run_packed(&self, req: &[u8]) -> JsResult<Vec<u8>> {
+        self.with(|rx| {
+            let mut r = Packed { buf: req, at: 0 };
+            let names = r.tables()?;
+            // Per table: not opened yet / opened (None: the table does not exist).
+            let mut open: Vec<Option<Option<t::ReadTable>>> = (0..names.len()).map(|_| None).collect();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while !r.done() {
+                read_op(rx, &names, &mut r, &mut out, &mut open).map_err(|e| at_op(e, i))?;
+                i += 1;
+            }
+            Ok(out)
+        })
+    }
+}
+
+#[wasm_bindgen]
+impl WriteTx {
+    /// Run a packed request in this transaction (format of `ReadTx.runPacked`, without ranges;
+    /// plus code 2: put, `[u32 key len][key][u32 value len][value]`, and code 3: delete, with
+    /// a key, whose result is one byte, 1 if the key was present). Puts have no result. On error the transaction stays open with
+    /// the operations before the failing one applied: abort it (the JS layer does).
+    #[wasm_bindgen(js_name = runPacked)]
+    pub fn run_packed(&self, req: &[u8]) -> JsResult<Vec<u8>> {
+        self.with(|tx| {
+            let mut r = Packed { buf: req, at: 0 };
+            let names = r.tables()?;
+            let mut open: Vec<Option<t::Table>> = (0..names.len()).map(|_| None).collect();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while !r.done() {
+                let (code, ti) = r.op(names.len()).map_err(|e| at_op(e, i))?;
+                let key = r.bytes().map_err(|e| at_op(e, i))?;
+                if open[ti].is_none() {
+                    open[ti] = Some(tx.open_table(names[ti]).map_err(|e| at_op(engine_err(e), i))?);
+                }
+                let Some(table) = open[ti].as_mut() else { return Err(at_op(Packed::bad(), i)) };
+                let res = match code {
+                    OP_GET => table.get(key).map_err(engine_err).and_then(|v| push_value(&mut out, v.as_deref())),
+                    OP_PUT => match r.bytes() {
+                        Ok(value) => table.insert(key, value).map_err(engine_err),
+                        Err(e) => Err(e),
+                    },
+                    OP_DELETE => table.remove(key).map(|found| out.push(u8::from(found))).map_err(engine_err),
+                    _ => Err(Packed::bad()),
+                };
+                res.map_err(|e| at_op(e, i))?;
+                i += 1;
+            }
+            Ok(out)
+        })
     }
 }
