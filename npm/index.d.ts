@@ -241,6 +241,13 @@ export interface BrowserOpenOptions extends OpenOptions {
   /** Where to load the worker script from (default: worker.js next to browser.js;
    *  'tessera-db/kv': worker-kv.js next to browser-kv.js). */
   workerUrl?: string | URL;
+  /** On a cross-origin isolated page (COOP + COEP headers), gets, puts, deletes and ranges go
+   *  to the worker through a SharedArrayBuffer instead of messages (default true; false: always
+   *  messages). */
+  sharedChannel?: boolean;
+  /** With the shared channel: how long (µs) a call busy-waits for the worker's answer before
+   *  waiting asynchronously (default 50; 0: never busy-wait). */
+  spinMicros?: number;
 }
 
 /** Operations of `db.read(ops)` (and `db.write(ops)`), with the result each yields. */

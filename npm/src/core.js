@@ -93,6 +93,11 @@ class TransactionBase {
   listTables() {
     return this._inner.listTables();
   }
+
+  /** @internal Run a packed request (src/browser-base.js `packOps`); returns the packed results. */
+  _runPacked(req) {
+    return this._inner.runPacked(req);
+  }
 }
 
 /** A consistent snapshot of the last commit. Call `close()` when done. */

@@ -1,11 +1,17 @@
-// Main-thread API end to end: put/get/range/delete, batches, rollback, errors.
-import { test, before, after } from 'node:test';
+// Main-thread API end to end: put/get/range/delete, batches, rollback, errors. Every test runs
+// twice: on a plain page (requests as messages) and on a cross-origin isolated one, where the
+// packed get/put/delete requests go through the shared-memory channel (src/browser-base.js).
+import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, openPage, dbName } from './helpers.js';
 
+const isolation = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
+for (const channel of [false, true]) {
+describe(channel ? 'through the shared-memory channel' : 'through messages', () => {
 let server, browser, page;
 before(async () => {
-  server = await startServer();
+  server = await startServer({ headers: channel ? isolation : {} });
   browser = await launch();
   page = await openPage(await browser.newContext(), server.pageUrl);
 });
@@ -104,3 +110,51 @@ test('a failing write batch rolls back entirely; errors carry code and opIndex',
   assert.equal(r.closed, 'CLOSED');
   assert.equal(r.missingTable, 0, 'count of a missing table is 0');
 });
+
+test('packed requests: rollback with opIndex, order of mixed calls, large requests and replies, UTF-8', async () => {
+  const r = await page.evaluate(async (name) => {
+    const db = await Tessera.open(name);
+    const channel = db._chan !== null;
+    await db.put('t', 'keep', 'old');
+    const err = await db
+      .write([
+        { op: 'put', table: 't', key: 'keep', value: 'new' },
+        { op: 'delete', table: 't', key: 'keep' },
+        { op: 'put', table: '', key: 'x', value: 'y' },
+      ])
+      .then(() => null, (e) => ({ code: e.code, opIndex: e.opIndex }));
+    const single = await db.put('', 'k', 'v').then(() => null, (e) => ({ code: e.code, opIndex: e.opIndex }));
+    const kept = await db.getString('t', 'keep');
+    // Calls issued together complete in order, packed or not.
+    const mixed = await Promise.all([
+      db.put('m', 'a', 'A'), db.count('m'), db.getString('m', 'a'), db.range('m'), db.delete('m', 'a'), db.get('m', 'a'), db.delete('m', 'a'),
+    ]);
+    // 3,000 values of 1,000 bytes: a 3 MB request and a 3 MB reply (more than the channel holds).
+    const ops = [];
+    for (let i = 0; i < 3000; i++) ops.push({ op: 'put', table: 'big', key: `k${i}`, value: new Uint8Array(1000).fill(i & 0xff) });
+    await db.write(ops, { durability: 'none' });
+    const got = await db.read(ops.map(({ key }) => ({ op: 'get', table: 'big', key })));
+    const bigOk = got.every((v, i) => v.length === 1000 && v[0] === (i & 0xff) && v[999] === (i & 0xff) && v.buffer.byteLength === 1000);
+    // Non-ASCII keys and values: packed (put/getString) and unpacked (range) agree on UTF-8.
+    await db.write([{ op: 'put', table: 'u', key: 'ключ', value: '鍵🔑' }, { op: 'put', table: 'u', key: 'é', value: new Uint8Array([0xc3, 0xa9]) }]);
+    const utf = [await db.getString('u', 'ключ'), await db.getString('u', 'é'), (await db.range('u')).map(([k]) => dec(k))];
+    const missing = await db.read([{ op: 'get', table: 'no-such-table', key: 'a' }]);
+    // An argument that cannot be sent: the call fails, the next ones work.
+    const uncloneable = await db.read([{ op: 'count', table: 'm', x: () => 1 }]).then(() => null, (e) => e.code);
+    const afterUncloneable = await db.getString('t', 'keep');
+    await db.close();
+    return { channel, err, single, kept, mixed: mixed.map((v) => (v instanceof Uint8Array ? dec(v) : Array.isArray(v) ? v.length : v)), bigOk, utf, missing, uncloneable, afterUncloneable };
+  }, dbName('packed'));
+  assert.equal(r.channel, channel, 'the channel is used exactly on the cross-origin isolated page');
+  assert.deepEqual(r.err, { code: 'INVALID_TABLE_NAME', opIndex: 2 });
+  assert.deepEqual(r.single, { code: 'INVALID_TABLE_NAME', opIndex: undefined });
+  assert.equal(r.kept, 'old', 'the failed batch rolled back');
+  assert.deepEqual(r.mixed, [undefined, 1, 'A', 1, true, undefined, false]);
+  assert.equal(r.bigOk, true);
+  assert.deepEqual(r.utf, ['鍵🔑', 'é', ['é', 'ключ']]);
+  assert.deepEqual(r.missing, [undefined]);
+  assert.equal(r.uncloneable, 'INVALID_ARGUMENT');
+  assert.equal(r.afterUncloneable, 'old');
+});
+});
+}
