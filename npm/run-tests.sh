@@ -47,10 +47,11 @@ build() {
 
 # The full flavour at opt-level "z" (the size goal binds: 283 KB gzipped against 300 KB; "s" would
 # be ~325 KB). The engine-only flavour has room under its 150 KB goal, so it is compiled for speed:
-# opt-level 3 is 124.6 KB of gzipped wasm against 111.3 KB with "s" and 99.2 KB with "z"
-# (2026-11-21), and the key-value browser benchmark runs on it.
+# opt-level 2, 134.3 KB of gzipped wasm against 139.1 KB with 3 and 122.6 KB with "s"
+# (2026-11-21, with the packed requests); 2 and 3 ran the key-value browser benchmark at the same
+# speed (within the run-to-run noise), and 3 left too little room under the goal.
 build "$here/pkg" tessera z                             # full: engine + SQL
-build "$here/pkg" tessera_kv 3 --no-default-features    # engine only (no `sql` feature)
+build "$here/pkg" tessera_kv 2 --no-default-features    # engine only (no `sql` feature)
 
 # Node does not download the package on every page load, so 'tessera-db' in Node (src/node.js)
 # loads the same full flavour compiled for speed: pkg/tessera_node_bg.wasm, opt-level 3 and

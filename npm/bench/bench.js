@@ -72,13 +72,14 @@ function makeData(cfg) {
 
 const TABLE = 'kv';
 
-function tesseraEngine() {
+function tesseraEngine(cfg) {
   let db;
   return {
     name: 'tessera',
     async open() {
-      db = await Tessera.open(`bench-${Date.now()}.db`);
-      return { durability: "write(ops) default 'immediate' (one flush per commit)", pageSize: db.pageSize };
+      db = await Tessera.open(`bench-${Date.now()}.db`, cfg.tesseraOptions);
+      const channel = db._chan ? 'shared-memory channel (page is cross-origin isolated)' : 'messages only';
+      return { durability: "write(ops) default 'immediate' (one flush per commit)", pageSize: db.pageSize, channel };
     },
     async bulk(keys, values) {
       const ops = new Array(keys.length);
@@ -294,7 +295,7 @@ function expect(cond, msg) {
 
 async function runEngine(name, cfg, data) {
   await clearStorage();
-  const e = engines[name]();
+  const e = engines[name](cfg);
   log(`${name}: open`);
   const info = await e.open();
   if (e.innerMs) await e.innerMs();

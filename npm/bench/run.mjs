@@ -4,7 +4,7 @@
 // a Markdown table and the package size line, exit.
 //
 //   node bench/run.mjs [--runs=N] [--order=tessera,sqlite,indexeddb] [--sql-order=tessera,sqlite]
-//                      [--only=kv|sql] [--quick] [--json=out.json] [--profile=DIR]
+//                      [--only=kv|sql] [--quick] [--json=out.json] [--profile=DIR] [--no-channel]
 //
 // Two parts: the key-value workloads through each engine's main-thread API, then the SQL
 // workloads through Tessera's and sqlite-wasm's synchronous APIs, each in a dedicated Worker
@@ -38,6 +38,9 @@ if (argv['sql-order']) config.sqlEngines = String(argv['sql-order']).split(',');
 if (argv.only === 'kv') config.sqlEngines = [];
 else if (argv.only === 'sql') config.engines = [];
 else if (argv.only) throw new Error(`--only=kv or --only=sql, not ${argv.only}`);
+// --no-channel: Tessera without its SharedArrayBuffer channel (what a page that is not
+// cross-origin isolated gets: every call a message).
+if (argv['no-channel']) config.tesseraOptions = { sharedChannel: false };
 if (argv.quick) Object.assign(config, { bulk: 10_000, durable: 100, reads: 10_000, singleReads: 10_000 });
 
 // The test server (same root, npm/), plus the cross-origin isolation headers (harmless;
@@ -218,7 +221,7 @@ try {
     if (i === 0) {
       if (e.sqlite) console.log(`sqlite-wasm ${e.sqlite.info.version}, VFS ${e.sqlite.info.vfs}, page_size ${e.sqlite.info.pageSize}, cache_size ${e.sqlite.info.cacheSize}; durability: ${e.sqlite.info.durability}`);
       if (e.indexeddb) console.log(`IndexedDB: ${e.indexeddb.info.durability}`);
-      if (e.tessera) console.log(`Tessera: page size ${e.tessera.info.pageSize}; durability: ${e.tessera.info.durability}`);
+      if (e.tessera) console.log(`Tessera: page size ${e.tessera.info.pageSize}; durability: ${e.tessera.info.durability}; calls: ${e.tessera.info.channel}`);
       console.log('');
     }
     if (Object.keys(e).length > 0) {

@@ -120,7 +120,7 @@ export function packOps(ops, writable) {
 
 /**
  * The results of packed `ops` from the worker's packed reply `res`: values are copies; a
- * range's rows are [key, value] views of one copy of its rows.
+ * range's rows are [key, value] views of one buffer holding all its rows.
  */
 export function unpackResults(ops, res) {
   const out = new Array(ops.length).fill(undefined);
@@ -133,7 +133,8 @@ export function unpackResults(ops, res) {
       out[i] = res[at++] === 1;
     } else if (op === 'range') {
       const end = at + 4 + u32(at);
-      const body = res.slice(at + 4, end);
+      // Views of the reply itself, unless it is the shared channel (copied out first).
+      const body = res.buffer instanceof ArrayBuffer ? res.subarray(at + 4, end) : res.slice(at + 4, end);
       const rows = [];
       for (let p = 0; p < body.length;) {
         const kl = (body[p] | (body[p + 1] << 8) | (body[p + 2] << 16) | (body[p + 3] << 24)) >>> 0;

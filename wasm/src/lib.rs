@@ -13,6 +13,8 @@
 //!   it), so arguments are validated and turned into `INVALID_ARGUMENT` errors instead.
 //! - Range scans return one packed buffer per batch (see [`Cursor::next_batch`]), so a scan
 //!   costs one JS↔wasm call per batch, not per row.
+//! - `ReadTx/WriteTx.runPacked` run a whole batch of gets, puts, deletes and ranges packed in
+//!   one buffer and answer with one buffer: the browser main thread's requests to its worker.
 //!
 //! Feature `sql` (default): the SQL bindings of the `sql` module (`Database.exec/prepare`,
 //! `Statement`) and the engine's SQL layer. Without it (`--no-default-features`) this is the
@@ -1032,8 +1034,9 @@ impl ReadTx {
 impl WriteTx {
     /// Run a packed request in this transaction (format of `ReadTx.runPacked`, without ranges;
     /// plus code 2: put, `[u32 key len][key][u32 value len][value]`, and code 3: delete, with
-    /// a key, whose result is one byte, 1 if the key was present). Puts have no result. On error the transaction stays open with
-    /// the operations before the failing one applied: abort it (the JS layer does).
+    /// a key, whose result is one byte, 1 if the key was present). Puts have no result. On
+    /// error the transaction stays open with the operations before the failing one applied:
+    /// abort it (the JS layer does).
     #[wasm_bindgen(js_name = runPacked)]
     pub fn run_packed(&self, req: &[u8]) -> JsResult<Vec<u8>> {
         self.with(|tx| {
