@@ -948,6 +948,14 @@ fn log_capacity(next_page: u64, page_size: u64, max_log: u64) -> u64 {
     (log_limit(next_page, page_size, max_log) * 3 / 4).min(max_log)
 }
 
+/// Raise the key bound `bound` to `key` if `key` is larger.
+fn raise(bound: &mut Vec<u8>, key: &[u8]) {
+    if key > bound.as_slice() {
+        bound.clear();
+        bound.extend_from_slice(key);
+    }
+}
+
 fn to_runs(set: &BTreeSet<PageId>) -> Vec<(u64, u64)> {
     let mut runs: Vec<(u64, u64)> = Vec::new();
     for &id in set {
@@ -1048,8 +1056,8 @@ impl TxnInner {
     }
 
     /// The largest log payload this transaction can have and still commit through the log
-    /// (`log_commit`'s capacity test, less a frame's header and padding), assuming the file grows by at most twice the log's size before the
-    /// commit. Past it the commit goes through a checkpoint, so logging further would only
+    /// (`log_commit`'s capacity test, less a frame's header and padding), assuming the file
+    /// grows by at most twice the log's size before the commit. Past it the commit goes through a checkpoint, so logging further would only
     /// copy every write once more (a bulk load's whole data); a transaction that grows the
     /// file faster than assumed also just commits through a checkpoint.
     fn log_bound(&self) -> usize {
@@ -1193,10 +1201,7 @@ impl TxnInner {
         let t = self.tables.get_mut(table).expect("open table");
         t.buffer.push(key, Some(value));
         if let Some(u) = &mut t.upper {
-            if key > u.as_slice() {
-                u.clear();
-                u.extend_from_slice(key);
-            }
+            raise(u, key);
         }
         if t.buffer.bytes() > self.shared.pager.budget / 4 {
             self.flush(table)?;
@@ -1244,8 +1249,9 @@ impl TxnInner {
     }
 
     /// Whether `key` is above every key in `table`, so that it cannot be there. The first
-    /// call in a transaction flushes the table and reads its last key; later ones compare with
-    /// the bound, which inserts keep up to date: appending keys costs no lookup.
+    /// call in a transaction computes a bound (the largest key of the tree, the delta and the
+    /// buffer); later ones compare with it, and inserts keep it up to date: appending keys
+    /// costs no lookup.
     #[cfg(feature = "sql")]
     fn above_all(&mut self, table: &str, key: &[u8]) -> Result<bool> {
         let t = &self.tables[table];
@@ -1260,10 +1266,7 @@ impl TxnInner {
             root => btree::Cursor::last(&*self, root)?.map(|c| c.key().to_vec()).unwrap_or_default(),
         };
         for k in [t.delta.max_key(), t.buffer.max_key()].into_iter().flatten() {
-            if k > last.as_slice() {
-                last.clear();
-                last.extend_from_slice(k);
-            }
+            raise(&mut last, k);
         }
         let above = key > last.as_slice();
         self.tables.get_mut(table).expect("open table").upper = Some(last);

@@ -21,6 +21,8 @@
 // `LOCKED` at once, or, with `{ lockTimeout: ms }`, waits up to that long for it to be closed
 // (see src/opfs-base.js). Every error is an Error with a stable `code`.
 
+import { unpackBatch } from './core.js';
+
 export function codedError(code, message, extra) {
   const e = new Error(message);
   e.code = code;
@@ -73,7 +75,7 @@ export function packOps(ops, writable) {
     }
     size += code === 4 ? 22 + (op.start ? room(op.start) : 0) + (op.end ? room(op.end) : 0) : 13 + room(op.key) + (code === 2 ? room(op.value) : 0);
   }
-  let buf = new Uint8Array(size);
+  const buf = new Uint8Array(size);
   let at = 0;
   const u32 = (n) => {
     buf[at] = n; buf[at + 1] = n >>> 8; buf[at + 2] = n >>> 16; buf[at + 3] = n >>> 24;
@@ -134,16 +136,7 @@ export function unpackResults(ops, res) {
     } else if (op === 'range') {
       const end = at + 4 + u32(at);
       // Views of the reply itself, unless it is the shared channel (copied out first).
-      const body = res.buffer instanceof ArrayBuffer ? res.subarray(at + 4, end) : res.slice(at + 4, end);
-      const rows = [];
-      for (let p = 0; p < body.length;) {
-        const kl = (body[p] | (body[p + 1] << 8) | (body[p + 2] << 16) | (body[p + 3] << 24)) >>> 0;
-        const vl = (body[p + 4] | (body[p + 5] << 8) | (body[p + 6] << 16) | (body[p + 7] << 24)) >>> 0;
-        p += 8;
-        rows.push([body.subarray(p, p + kl), body.subarray(p + kl, p + kl + vl)]);
-        p += kl + vl;
-      }
-      out[i] = rows;
+      out[i] = unpackBatch(res.buffer instanceof ArrayBuffer ? res.subarray(at + 4, end) : res.slice(at + 4, end));
       at = end;
     } else if (res[at++] === 1) {
       const n = u32(at);

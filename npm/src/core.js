@@ -9,8 +9,11 @@
 
 const decoder = new TextDecoder();
 
-/** Decode one packed batch from `Cursor.nextBatch()` into [key, value] pairs (views, no copy). */
-function unpackBatch(buf) {
+/**
+ * Decode one packed batch from `Cursor.nextBatch()` (or a packed range result, see
+ * src/browser-base.js) into [key, value] pairs (views, no copy).
+ */
+export function unpackBatch(buf) {
   const rows = [];
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let at = 0;

@@ -96,6 +96,14 @@ function runOps(tx, ops, writable) {
   return results;
 }
 
+/** Run `fn(tx)` in a write transaction with `durability` (undefined: the default). */
+function inWrite(durability, fn) {
+  return needDb().write((tx) => {
+    if (durability !== undefined) tx.setDurability(durability);
+    return fn(tx);
+  });
+}
+
 /** The flavour's OPFS `Tessera`, and the SQL part of the full flavour (see `serve`). */
 let Tessera = null;
 let sql = null;
@@ -109,21 +117,13 @@ const methods = {
   read(ops) {
     return needDb().read((rx) => runOps(rx, ops, false));
   },
-  write(ops, options) {
-    return needDb().write((tx) => {
-      if (options?.durability !== undefined) tx.setDurability(options.durability);
-      return runOps(tx, ops, true);
-    });
-  },
+  write: (ops, options) => inWrite(options?.durability, (tx) => runOps(tx, ops, true)),
   deleteTable: (table) => needDb().write((tx) => tx.deleteTable(table)),
   count: (table) => needDb().read((rx) => rx.count(table)),
   listTables: () => needDb().read((rx) => rx.listTables()),
   range: (table, start, end, options) => needDb().read((rx) => rangeRows(rx, { table, start, end, ...(options ?? {}) })),
   readPacked: (req) => needDb().read((rx) => rx._runPacked(req)),
-  writePacked: (req, durability) => needDb().write((tx) => {
-    if (durability !== undefined) tx.setDurability(durability);
-    return tx._runPacked(req);
-  }),
+  writePacked: (req, durability) => inWrite(durability, (tx) => tx._runPacked(req)),
   attachChannel(sab) {
     chan = { ctrl: new Int32Array(sab, 0, 8), data: new Uint8Array(sab, 32) };
     return true;

@@ -609,6 +609,16 @@ impl RangeSpec {
     }
 }
 
+/// Table `name` of a read snapshot, or `None` if it does not exist (a missing table reads as
+/// empty).
+fn read_table<'t>(rx: &'t t::ReadTransaction, name: &str) -> JsResult<Option<t::ReadTable<'t>>> {
+    match rx.open_table(name) {
+        Ok(t) => Ok(Some(t)),
+        Err(t::Error::TableNotFound(_)) => Ok(None),
+        Err(e) => Err(engine_err(e)),
+    }
+}
+
 enum CursorTx {
     Read(Rc<RefCell<Option<t::ReadTransaction>>>),
     Write(Rc<RefCell<Option<t::WriteTransaction>>>),
@@ -637,13 +647,9 @@ impl Cursor {
             CursorTx::Read(rc) => {
                 let g = rc.try_borrow().map_err(|_| busy_err())?;
                 let rx = g.as_ref().ok_or_else(|| closed_err("the transaction"))?;
-                let table = match rx.open_table(&spec.table) {
-                    Ok(t) => t,
-                    Err(t::Error::TableNotFound(_)) => {
-                        spec.done = true;
-                        return Ok(Vec::new());
-                    }
-                    Err(e) => return Err(engine_err(e)),
+                let Some(table) = read_table(rx, &spec.table)? else {
+                    spec.done = true;
+                    return Ok(Vec::new());
                 };
                 let mut range = table.range::<&[u8], _>(spec.bounds()).map_err(engine_err)?;
                 if spec.reverse {
@@ -697,23 +703,18 @@ impl ReadTx {
     pub fn get(&self, table: JsValue, key: JsValue) -> JsResult<Option<Vec<u8>>> {
         let name = table_arg(&table)?;
         let key = bytes_arg(&key, "key")?;
-        self.with(|rx| {
-            let t = match rx.open_table(&name) {
-                Ok(t) => t,
-                Err(t::Error::TableNotFound(_)) => return Ok(None),
-                Err(e) => return Err(engine_err(e)),
-            };
-            Ok(t.get(&key).map_err(engine_err)?.map(|g| g.to_vec()))
+        self.with(|rx| match read_table(rx, &name)? {
+            Some(t) => Ok(t.get(&key).map_err(engine_err)?.map(|g| g.to_vec())),
+            None => Ok(None),
         })
     }
 
     /// Number of entries in `table` (0 if it does not exist).
     pub fn count(&self, table: JsValue) -> JsResult<f64> {
         let name = table_arg(&table)?;
-        self.with(|rx| match rx.open_table(&name) {
-            Ok(t) => Ok(t.len().map_err(engine_err)? as f64),
-            Err(t::Error::TableNotFound(_)) => Ok(0.0),
-            Err(e) => Err(engine_err(e)),
+        self.with(|rx| match read_table(rx, &name)? {
+            Some(t) => Ok(t.len().map_err(engine_err)? as f64),
+            None => Ok(0.0),
         })
     }
 
@@ -959,23 +960,37 @@ fn at_op(e: JsValue, i: usize) -> JsValue {
     e
 }
 
-/// One operation of `ReadTx::run_packed`: parse it from `r`, run it, append its result to `out`.
-fn read_op<'t>(
-    rx: &'t t::ReadTransaction,
-    names: &[&str],
-    r: &mut Packed,
-    out: &mut Vec<u8>,
-    open: &mut [Option<Option<t::ReadTable<'t>>>],
-) -> JsResult<()> {
-    let (code, ti) = r.op(names.len())?;
-    if open[ti].is_none() {
-        open[ti] = Some(match rx.open_table(names[ti]) {
-            Ok(t) => Some(t),
-            Err(t::Error::TableNotFound(_)) => None,
-            Err(e) => return Err(engine_err(e)),
-        });
+/// Run a packed request: parse its table list, then for each operation read its code and table
+/// (each table opened once per request, by `open`) and hand them to `op`, which reads the
+/// operands and appends the result to the output. An error carries its operation's `opIndex`.
+fn run_packed_ops<'a, T>(
+    req: &'a [u8],
+    mut open: impl FnMut(&str) -> JsResult<T>,
+    mut op: impl FnMut(u8, &mut T, &mut Packed<'a>, &mut Vec<u8>) -> JsResult<()>,
+) -> JsResult<Vec<u8>> {
+    let mut r = Packed { buf: req, at: 0 };
+    let names = r.tables()?;
+    let mut tables: Vec<Option<T>> = (0..names.len()).map(|_| None).collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while !r.done() {
+        let mut step = || {
+            let (code, ti) = r.op(names.len())?;
+            if tables[ti].is_none() {
+                tables[ti] = Some(open(names[ti])?);
+            }
+            let Some(table) = tables[ti].as_mut() else { return Err(Packed::bad()) };
+            op(code, table, &mut r, &mut out)
+        };
+        step().map_err(|e| at_op(e, i))?;
+        i += 1;
     }
-    let table = open[ti].as_ref().and_then(|t| t.as_ref());
+    Ok(out)
+}
+
+/// One operation of `ReadTx::run_packed` on `table` (`None`: it does not exist): read its
+/// operands from `r`, run it, append its result to `out`.
+fn read_op(code: u8, table: Option<&t::ReadTable>, r: &mut Packed, out: &mut Vec<u8>) -> JsResult<()> {
     match code {
         OP_GET => {
             let key = r.bytes()?;
@@ -1015,17 +1030,11 @@ impl ReadTx {
     #[wasm_bindgen(js_name = runPacked)]
     pub fn run_packed(&self, req: &[u8]) -> JsResult<Vec<u8>> {
         self.with(|rx| {
-            let mut r = Packed { buf: req, at: 0 };
-            let names = r.tables()?;
-            // Per table: not opened yet / opened (None: the table does not exist).
-            let mut open: Vec<Option<Option<t::ReadTable>>> = (0..names.len()).map(|_| None).collect();
-            let mut out = Vec::new();
-            let mut i = 0;
-            while !r.done() {
-                read_op(rx, &names, &mut r, &mut out, &mut open).map_err(|e| at_op(e, i))?;
-                i += 1;
-            }
-            Ok(out)
+            run_packed_ops(
+                req,
+                |name| read_table(rx, name),
+                |code, table, r, out| read_op(code, table.as_ref(), r, out),
+            )
         })
     }
 }
@@ -1040,31 +1049,22 @@ impl WriteTx {
     #[wasm_bindgen(js_name = runPacked)]
     pub fn run_packed(&self, req: &[u8]) -> JsResult<Vec<u8>> {
         self.with(|tx| {
-            let mut r = Packed { buf: req, at: 0 };
-            let names = r.tables()?;
-            let mut open: Vec<Option<t::Table>> = (0..names.len()).map(|_| None).collect();
-            let mut out = Vec::new();
-            let mut i = 0;
-            while !r.done() {
-                let (code, ti) = r.op(names.len()).map_err(|e| at_op(e, i))?;
-                let key = r.bytes().map_err(|e| at_op(e, i))?;
-                if open[ti].is_none() {
-                    open[ti] = Some(tx.open_table(names[ti]).map_err(|e| at_op(engine_err(e), i))?);
-                }
-                let Some(table) = open[ti].as_mut() else { return Err(at_op(Packed::bad(), i)) };
-                let res = match code {
-                    OP_GET => table.get(key).map_err(engine_err).and_then(|v| push_value(&mut out, v.as_deref())),
-                    OP_PUT => match r.bytes() {
-                        Ok(value) => table.insert(key, value).map_err(engine_err),
-                        Err(e) => Err(e),
-                    },
-                    OP_DELETE => table.remove(key).map(|found| out.push(u8::from(found))).map_err(engine_err),
-                    _ => Err(Packed::bad()),
-                };
-                res.map_err(|e| at_op(e, i))?;
-                i += 1;
-            }
-            Ok(out)
+            run_packed_ops(
+                req,
+                |name| tx.open_table(name).map_err(engine_err),
+                |code, table, r, out| {
+                    let key = r.bytes()?;
+                    match code {
+                        OP_GET => push_value(out, table.get(key).map_err(engine_err)?.as_deref()),
+                        OP_PUT => table.insert(key, r.bytes()?).map_err(engine_err),
+                        OP_DELETE => {
+                            out.push(u8::from(table.remove(key).map_err(engine_err)?));
+                            Ok(())
+                        }
+                        _ => Err(Packed::bad()),
+                    }
+                },
+            )
         })
     }
 }
