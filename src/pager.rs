@@ -64,6 +64,8 @@ pub struct Stats {
     pub page_count: u64,
     /// Pages on the free list (reusable).
     pub free_pages: u64,
+    /// Pages the persisted free list occupies (as of the last checkpoint).
+    pub free_list_pages: u64,
     /// Memory held by committed writes not yet folded into the trees (they fold at the next
     /// checkpoint).
     pub delta_bytes: u64,
@@ -757,6 +759,7 @@ impl Pager {
             cache_budget: self.budget as u64,
             page_count: 0,
             free_pages: 0,
+            free_list_pages: 0,
             delta_bytes: 0,
             page_size: self.page_size as u64,
         }
