@@ -183,19 +183,39 @@ pub fn get<'a, S: PageSource>(s: &'a S, root: PageId, key: &[u8]) -> Result<Opti
         return Ok(None);
     }
     let mut id = root;
+    let mut parent: Option<(PageRef<'a>, usize)> = None;
     for _ in 0..MAX_DEPTH {
         let page = s.page(id)?;
         check_node(&page, id)?;
         let node = Node::new(&page);
+        if let Some((p, ci)) = &parent {
+            check_bounds(&Node::new(p), *ci, &node, id)?;
+        }
         if node.is_leaf() {
             return match node.search(key) {
                 Ok(i) => Ok(Some(leaf_value(s, &page, i)?)),
                 Err(_) => Ok(None),
             };
         }
-        id = node.child(node.child_index(key));
+        let ci = node.child_index(key);
+        id = node.child(ci);
+        parent = Some((page, ci));
     }
     Err(Error::corrupted(root, "tree deeper than the depth limit (cycle?)"))
+}
+
+/// A node reached as child `ci` of `parent` must hold keys within the parent's separators
+/// around it: a page that does not (a stale image, another page's bytes under this id) is
+/// reported instead of being read as this part of the tree.
+#[inline]
+fn check_bounds(parent: &Node<'_>, ci: usize, child: &Node<'_>, id: PageId) -> Result<()> {
+    let n = child.len();
+    if n > 0
+        && ((ci > 0 && child.key(0) < parent.key(ci - 1)) || (ci < parent.len() && child.key(n - 1) >= parent.key(ci)))
+    {
+        return Err(Error::corrupted(id, "page keys outside its parent's separators (a stale or misplaced page)"));
+    }
+    Ok(())
 }
 
 /// The value of leaf cell `i` of `page` as a guard.
@@ -559,9 +579,14 @@ pub fn free_tree<S: PageStore>(s: &mut S, root: PageId) -> Result<()> {
         return Ok(());
     }
     let mut stack = alloc::vec![(root, 0usize)];
+    // A damaged tree may reach a page twice: freeing it twice would hand it out twice.
+    let mut seen = hashbrown::HashSet::new();
     while let Some((id, depth)) = stack.pop() {
         if depth >= MAX_DEPTH {
             return Err(Error::corrupted(id, "tree deeper than the depth limit (cycle?)"));
+        }
+        if !seen.insert(id) {
+            return Err(Error::corrupted(id, "page reachable twice in one tree"));
         }
         let mut overflows = Vec::new();
         {
@@ -593,13 +618,21 @@ pub fn free_tree<S: PageStore>(s: &mut S, root: PageId) -> Result<()> {
 const LOOKAHEAD: usize = 6;
 
 /// A position in a tree: the path from the root to a leaf slot.
+///
+/// Moving to another leaf checks that keys keep their order across the move (the new leaf's
+/// first key above the old one's last, or the reverse going back): a damaged tree (a stale
+/// leaf, a subtree reachable twice) then ends a scan with a corruption error instead of
+/// yielding keys out of order, which callers that continue after the last key would follow
+/// forever.
 pub struct Cursor<'a> {
     stack: Vec<(PageRef<'a>, usize)>,
+    /// The key at the edge of the leaf just left (reused buffer).
+    edge: Vec<u8>,
 }
 
 impl<'a> Cursor<'a> {
     fn descend<S: PageSource>(s: &'a S, root: PageId, mut pick: impl FnMut(&Node<'_>) -> usize) -> Result<Self> {
-        let mut stack = Vec::with_capacity(6);
+        let mut stack: Vec<(PageRef<'a>, usize)> = Vec::with_capacity(6);
         let mut id = root;
         loop {
             if stack.len() >= MAX_DEPTH {
@@ -608,12 +641,15 @@ impl<'a> Cursor<'a> {
             let page = s.page(id)?;
             check_node(&page, id)?;
             let node = Node::new(&page);
+            if let Some((p, ci)) = stack.last() {
+                check_bounds(&Node::new(p), *ci, &node, id)?;
+            }
             let i = pick(&node);
             let leaf = node.is_leaf();
             let next = if leaf { 0 } else { node.child(i) };
             stack.push((page, i));
             if leaf {
-                return Ok(Cursor { stack });
+                return Ok(Cursor { stack, edge: Vec::new() });
             }
             id = next;
         }
@@ -674,10 +710,20 @@ impl<'a> Cursor<'a> {
 
     /// If the leaf slot is past the leaf's end, move to the next leaf's first slot.
     fn settle_forward<S: PageSource>(&mut self, s: &'a S) -> Result<()> {
+        let mut left = false; // whether `edge` holds the last key of a leaf left behind
         loop {
             let Some((page, i)) = self.stack.last() else { return Ok(()) };
-            if *i < Node::new(page).len() {
+            let node = Node::new(page);
+            if *i < node.len() {
+                if left && node.key(*i) <= self.edge.as_slice() {
+                    return Err(out_of_order(page));
+                }
                 return Ok(());
+            }
+            if node.len() > 0 {
+                self.edge.clear();
+                self.edge.extend_from_slice(node.key(node.len() - 1));
+                left = true;
             }
             // Pop up to a branch with a next child.
             self.stack.pop();
@@ -713,6 +759,9 @@ impl<'a> Cursor<'a> {
             let page = s.page(id)?;
             check_node(&page, id)?;
             let node = Node::new(&page);
+            if let Some((p, ci)) = self.stack.last() {
+                check_bounds(&Node::new(p), *ci, &node, id)?;
+            }
             let leaf = node.is_leaf();
             let i = if rightmost { node.len() } else { 0 };
             let next = if leaf { 0 } else { node.child(i) };
@@ -793,40 +842,58 @@ impl<'a> Cursor<'a> {
 
     /// Step back; returns false before the start.
     pub fn retreat<S: PageSource>(&mut self, s: &'a S) -> Result<bool> {
-        if let Some((_, i)) = self.stack.last_mut() {
-            if *i > 0 {
+        match self.stack.last_mut() {
+            None => return Ok(false),
+            Some((_, i)) if *i > 0 => {
                 *i -= 1;
                 return Ok(true);
             }
-        } else {
-            return Ok(false);
+            Some(_) => {}
         }
         // At slot 0 of a leaf: climb to a branch where we can go left.
-        let depth = self.stack.len();
-        self.stack.pop();
-        loop {
-            let Some((page, i)) = self.stack.last_mut() else {
-                return Ok(false);
-            };
-            if *i > 0 {
-                *i -= 1;
-                let child = Node::new(page).child(*i);
-                self.push_rightmost(s, child)?;
-                // push_rightmost leaves the leaf index at len; step onto the last entry.
-                let (p, li) = self.stack.last_mut().expect("leaf");
-                let n = Node::new(p).len();
-                if n == 0 {
-                    // An empty leaf (only possible in a degenerate tree): keep walking left.
-                    *li = 0;
-                    let _ = depth;
-                    return self.retreat(s);
-                }
-                *li = n - 1;
-                return Ok(true);
+        let mut left = false; // whether `edge` holds the first key of the leaf left behind
+        if let Some((p, _)) = self.stack.last() {
+            let n = Node::new(p);
+            if n.len() > 0 {
+                self.edge.clear();
+                self.edge.extend_from_slice(n.key(0));
+                left = true;
             }
+        }
+        // Each turn moves one leaf to the left (the path's position only decreases).
+        loop {
             self.stack.pop();
+            loop {
+                let Some((page, i)) = self.stack.last_mut() else {
+                    return Ok(false);
+                };
+                if *i > 0 {
+                    *i -= 1;
+                    let child = Node::new(page).child(*i);
+                    self.push_rightmost(s, child)?;
+                    break;
+                }
+                self.stack.pop();
+            }
+            // push_rightmost leaves the leaf index at len; step onto the last entry.
+            let (p, li) = self.stack.last_mut().expect("leaf");
+            let n = Node::new(p).len();
+            if n == 0 {
+                // An empty leaf (only possible in a degenerate tree): keep walking left.
+                continue;
+            }
+            *li = n - 1;
+            if left && Node::new(p).key(n - 1) >= self.edge.as_slice() {
+                return Err(out_of_order(p));
+            }
+            return Ok(true);
         }
     }
+}
+
+/// The error for keys found out of order across leaves.
+fn out_of_order(page: &[u8]) -> Error {
+    Error::corrupted(crate::format::get_u64(page, 8), "keys out of order across leaves (a stale or misplaced page)")
 }
 
 /// Iterator state over a key range in both directions. Each cursor rests on the last entry
@@ -873,6 +940,14 @@ impl<'a> RangeState<'a> {
     /// matters more.)
     #[cfg_attr(not(target_arch = "wasm32"), inline)]
     pub fn next<S: PageSource>(&mut self, s: &'a S) -> Result<Option<(Guard<'a>, Guard<'a>)>> {
+        let r = self.step_front(s);
+        // After an error the cursor's path is unspecified: the range is over.
+        self.done |= r.is_err();
+        r
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), inline)]
+    fn step_front<S: PageSource>(&mut self, s: &'a S) -> Result<Option<(Guard<'a>, Guard<'a>)>> {
         if self.done {
             return Ok(None);
         }
@@ -901,6 +976,13 @@ impl<'a> RangeState<'a> {
     /// Next entry from the back.
     #[cfg_attr(not(target_arch = "wasm32"), inline)]
     pub fn next_back<S: PageSource>(&mut self, s: &'a S) -> Result<Option<(Guard<'a>, Guard<'a>)>> {
+        let r = self.step_back(s);
+        self.done |= r.is_err();
+        r
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), inline)]
+    fn step_back<S: PageSource>(&mut self, s: &'a S) -> Result<Option<(Guard<'a>, Guard<'a>)>> {
         if self.done {
             return Ok(None);
         }

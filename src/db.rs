@@ -35,10 +35,12 @@ use crate::buffer::WriteBuffer;
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
 use crate::format::{
-    self, get_u64, kind, put_u16, put_u64, CommitSlot, FileHeader, FrameHeader, FRAME_HEADER, PAGE_HEADER, SLOT_OFFSETS,
+    self, get_u64, kind, put_u16, put_u64, CommitSlot, FileHeader, FrameHeader, SlotCopy, FORMAT_VERSION,
+    HEADER_CREATING, MIRROR_OFFSETS, PAGE_HEADER, SLOT_OFFSETS,
 };
 use crate::memtable::{Deltas, MergedRange, TableDelta};
 use crate::pager::{DirtyView, Pager, Stats};
+use crate::recovery::{self, LogScan};
 use crate::sync::{HandOff, Mutex};
 use crate::wal::{LogReader, LogWriter, Op};
 use alloc::boxed::Box;
@@ -77,6 +79,17 @@ pub struct Options {
     /// of a file of at least 1 MiB free, run [`Database::compact`]. Each page is moved at most
     /// once per page freed, so the cost is bounded by the deletions that caused it.
     pub auto_compact: bool,
+    /// Open without ever writing to the device (default false): no creation, no log replay
+    /// written back, no checkpoint; write transactions, `checkpoint` and `compact` fail with
+    /// [`Error::ReadOnly`]. The log is replayed in memory. Works on read-only files and media.
+    pub read_only: bool,
+    /// Open a damaged database anyway (default false). Without it, damage that may have taken
+    /// acknowledged commits (a damaged log frame or commit slot, a truncated log) makes `open`
+    /// fail with [`Error::Corrupted`] naming what is lost. With it, the database opens with
+    /// everything that can still be read, and [`Database::recovery_report`] says what was
+    /// given up; the first write then makes that the database's state (like sqlite3's
+    /// `.recover`, but in place: copy the file first, or combine with `read_only`).
+    pub salvage: bool,
     /// Testing knob: at most this many runs per persisted free-list page (0: as many as fit,
     /// the default). A small number makes free lists of many pages out of little free space,
     /// so tests reach the multi-page cases cheaply. Files stay readable by any setting.
@@ -92,6 +105,8 @@ impl Default for Options {
             max_log_size: 16 << 20,
             use_mmap: true,
             auto_compact: true,
+            read_only: false,
+            salvage: false,
             free_list_runs_per_page: 0,
         }
     }
@@ -155,6 +170,13 @@ struct WriterState {
     /// Frame bytes written since the last checkpoint.
     log_bytes: u64,
     last_txn: u64,
+    /// Every transaction up to this one is durable (synced, or proven so by the log); each log
+    /// frame records it, which lets recovery tell damage from a torn tail.
+    synced_txn: u64,
+    /// Something of the current log lies at or past `log_pos` (a torn frame after a crash,
+    /// frames behind it, a salvaged log): the next commit goes through a checkpoint, which
+    /// starts a new log sequence, instead of appending where a recovery could read on.
+    log_unclean: bool,
     catalog_root: PageId,
     unsynced: bool,
     /// Committed table deltas (see `memtable`); empty right after every checkpoint.
@@ -185,18 +207,38 @@ pub(crate) struct Shared {
     recovery: Mutex<RecoveryReport>,
 }
 
+impl Shared {
+    /// Refuse a write on a read-only database, or one poisoned by a device error.
+    fn check_writable(&self) -> Result<()> {
+        if self.options.read_only {
+            Err(Error::ReadOnly)
+        } else if self.poisoned.load(Relaxed) {
+            Err(Error::Poisoned)
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// What opening the database found and did (see [`Database::recovery_report`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RecoveryReport {
-    /// Committed transactions replayed from the log.
+    /// Committed transactions read from the log and replayed into memory (they reach the
+    /// trees at the next checkpoint).
     pub frames_replayed: u64,
-    /// A commit slot failed its checksum: the database was opened from the older slot, and
-    /// commits made after it may be lost. `check` reports this as damage.
-    pub damaged_slot: bool,
-    /// Valid log frames found past a frame that ended replay, and so not applied. After a
-    /// crash these are commits that were never acknowledged (written behind a torn frame);
-    /// without one, they mean the log was damaged and those commits are lost.
+    /// Whole log frames found past the end of the log: commits a crash interrupted before
+    /// their sync (never acknowledged as durable). Not damage.
     pub frames_skipped: u64,
+    /// The file is in an older format version: opened read-write, it was upgraded to the
+    /// current one; read-only, it is read as it is.
+    pub upgraded_from: Option<u32>,
+    /// Damage found that cost no commit (a damaged copy of a commit slot whose mirror is
+    /// intact, damaged sectors past the end of the log, a file cut short after the log's last
+    /// frame), one line each. [`Database::check`] reports these as errors too.
+    pub harmless_damage: Vec<String>,
+    /// With [`Options::salvage`]: the damage the database was opened despite, and what it gave
+    /// up (`None`: nothing was given up).
+    pub salvaged: Option<String>,
 }
 
 /// An open database. `Send + Sync`: share it between threads by reference or in an `Arc`.
@@ -248,6 +290,12 @@ impl Database {
 
     /// Open or create a database on any [`BlockDevice`]. An empty device becomes a new database;
     /// otherwise the last durable commit is recovered.
+    ///
+    /// Opening never writes unless it must: the log's commits are replayed into memory (they
+    /// reach the trees at the next checkpoint), so a database on a full disk or a read-only
+    /// medium still opens. It writes only to create a database, to upgrade a file of an older
+    /// format (never with [`Options::read_only`]), and, when the free list is found to name
+    /// pages a tree still uses, never: that is damage, reported (see [`Options::salvage`]).
     pub fn open_device(device: impl BlockDevice + 'static, options: Options) -> Result<Database> {
         if !format::valid_page_size(options.page_size) {
             return Err(Error::InvalidOptions(format!(
@@ -259,46 +307,71 @@ impl Database {
             return Err(Error::InvalidOptions(format!("cache size {} is below 16 pages", options.cache_size)));
         }
         let device: Box<dyn BlockDevice> = Box::new(device);
-        let len = device.len()?;
-        let mut head = [0u8; 64];
-        if len >= 64 {
-            device.read(0, &mut head)?;
-        }
-        let fresh = is_new_or_unfinished(&*device, len, &head)?;
-        let page_size = if fresh { options.page_size } else { FileHeader::decode(&head)?.page_size as usize };
-        if fresh {
-            create(&*device, page_size, options.max_log_size)?;
-        }
+        let header = match read_head(&*device)? {
+            Head::Existing(h) => h,
+            Head::New if options.read_only => {
+                return Err(Error::NotADatabase(
+                    "the file is empty (or its creation never finished), and a read-only open cannot create a \
+                     database"
+                        .into(),
+                ))
+            }
+            Head::New => create(&*device, options.page_size, options.max_log_size)?,
+        };
+        let page_size = header.page_size as usize;
         let pager = Pager::new(device, page_size, options.cache_size, options.use_mmap)?;
-        let (slot, damaged_slot) = read_slots(&pager)?;
-        let file_len = pager.device.len()?;
-        if slot.page_count.saturating_mul(page_size as u64) > file_len {
-            return Err(Error::corrupted(
-                0,
-                format!("file is {file_len} bytes but the commit slot needs {} pages", slot.page_count),
+        let mut report = RecoveryReport::default();
+        let slot = read_slots(&pager, options.salvage, &mut report)?;
+        validate_slot(&pager, &slot, options.salvage, &mut report)?;
+        let (mut free, freelist_pages) = load_freelist(&pager, &slot)?;
+        if !options.read_only {
+            // Writes will allocate from the free list: it must not name a page a tree uses.
+            let used = free_pages_in_use(&pager, &slot, &free)?;
+            if let Some(&first) = used.first() {
+                let what = format!(
+                    "the free list names {} page(s) that the trees still use (page {first} first); writing \
+                     would overwrite them",
+                    used.len()
+                );
+                if !options.salvage {
+                    return Err(Error::corrupted(first, format!("{what}; open read-only, or with the salvage option")));
+                }
+                for id in &used {
+                    free.remove(id);
+                }
+                report.harmless_damage.push(format!("page {first}: {what}; those pages were taken off the free list"));
+            }
+        }
+        let mut scan = if header.version < 2 {
+            recovery::scan_v1(&*pager.device, page_size, &slot)?
+        } else {
+            recovery::scan(&*pager.device, page_size, &slot)?
+        };
+        if let Some(lost) = scan.lost.take() {
+            if !options.salvage {
+                return Err(lost.error());
+            }
+            report.salvaged = Some(format!("{}", lost.error()));
+            scan.unclean = true;
+        }
+        report.frames_skipped = scan.skipped;
+        for p in &scan.stale_damage {
+            report.harmless_damage.push(format!(
+                "page {p}: a log sector past the end of the log is damaged (it held no commit of the current log)"
             ));
         }
-        if slot.log_start == 0 || slot.log_start.saturating_add(slot.log_pages) > slot.page_count {
-            return Err(Error::corrupted(0, "commit slot's log region lies outside the file"));
+        if scan.short_by > 0 {
+            report.harmless_damage.push(format!(
+                "the file ends {} bytes before the end of its log region (cut short); the log ended before the \
+                 cut, so no commit was lost",
+                scan.short_by
+            ));
         }
-        let (free, freelist_pages) = load_freelist(&pager, &slot)?;
-        let w = WriterState {
-            free,
-            next_page: slot.page_count,
-            pending: Vec::new(),
-            fresh: HashSet::new(),
-            slot,
-            freelist_pages,
-            log_chain: vec![(slot.log_start, slot.log_pages)],
-            log_pos: 0,
-            log_bytes: 0,
-            last_txn: slot.txn_id,
-            catalog_root: slot.catalog_root,
-            unsynced: false,
-            deltas: Arc::new(Deltas::new()),
-            delta_bytes: 0,
-            free_after_compact: 0,
-        };
+        if header.version < FORMAT_VERSION {
+            report.upgraded_from = Some(header.version);
+        }
+        report.frames_replayed = scan.frames.len() as u64;
+        let w = writer_state(&slot, free, freelist_pages, &scan);
         let shared = Arc::new(Shared {
             pager,
             readers: Mutex::new(Readers {
@@ -313,52 +386,57 @@ impl Database {
             writer: HandOff::new(w),
             poisoned: AtomicBool::new(false),
             options,
-            recovery: Mutex::new(RecoveryReport { frames_replayed: 0, damaged_slot, frames_skipped: 0 }),
+            recovery: Mutex::new(report),
         });
         let db = Database { shared };
-        db.recover()?;
+        db.replay(core::mem::take(&mut scan.frames))?;
+        if header.version < FORMAT_VERSION && !db.shared.options.read_only {
+            db.upgrade(page_size)?;
+        }
         Ok(db)
     }
 
-    /// Replay log frames written after the current checkpoint, then checkpoint.
-    fn recover(&self) -> Result<()> {
-        let mut w = self.shared.writer.take()?;
-        let (frames, chain, skipped) = match read_log(&self.shared.pager, &w.slot) {
-            Ok(f) => f,
-            Err(e) => {
-                self.shared.writer.put(w);
-                return Err(e);
-            }
-        };
-        self.shared.recovery.lock().frames_skipped = skipped;
+    /// Replay the log's commits into memory, as the session that made them left them: each
+    /// table's writes a run of its delta, the catalog's changes dirty pages. Nothing is
+    /// written (a log commit wrote nothing but its frame either).
+    fn replay(&self, frames: Vec<(u64, Vec<u8>)>) -> Result<()> {
         if frames.is_empty() {
-            // Start a new log sequence anyway: frames of the current one that lie past a torn
-            // frame (lost non-durable commits) must never follow a new frame into replay.
-            let r = checkpoint(&self.shared, &mut w);
-            if r.is_err() {
-                self.shared.poisoned.store(true, Relaxed);
-            }
-            self.shared.writer.put(w);
-            return r;
+            return Ok(());
         }
-        // The regions the log continued into lie past the slot's page count. Keep them out of
-        // reach of the replay's allocations until the checkpoint below is durable (a crash
-        // during recovery must find them intact); that checkpoint then frees them.
-        let chain_end = chain.iter().map(|&(s, n)| s + n).max().unwrap_or(0);
-        w.next_page = w.next_page.max(chain_end);
-        w.log_chain = chain;
+        let w = self.shared.writer.take()?;
         let mut tx = TxnInner::new(self.shared.clone(), w);
         tx.logging = false;
+        tx.replaying = true;
         for (page, payload) in &frames {
-            if let Err(e) = tx.apply_frame(payload, *page) {
+            if let Err(e) = tx.replay_frame(payload, *page) {
                 self.shared.writer.put(tx.into_state_abort());
                 return Err(e);
             }
         }
-        self.shared.recovery.lock().frames_replayed = frames.len() as u64;
+        // The scan checked every id (consecutive from the slot's, no overflow).
         tx.txn_id = tx.w.slot.txn_id + frames.len() as u64;
-        tx.force_checkpoint = true;
-        let (r, w) = tx.commit();
+        let (r, w) = tx.commit_replayed();
+        self.shared.writer.put(w);
+        r
+    }
+
+    /// Bring a file of an older format version to this one, after its log was replayed:
+    /// checkpoint (writing this version's slot copies), zero-fill the log region (its frames
+    /// are in the old format), then write the current header. A crash at any step leaves a
+    /// file of the old version that the next open upgrades again.
+    fn upgrade(&self, page_size: usize) -> Result<()> {
+        self.checkpoint()?;
+        let w = self.shared.writer.take()?;
+        let pager = &self.shared.pager;
+        let (start, pages) = *w.log_chain.last().expect("log chain");
+        let r = (|| {
+            pager.zero_pages(start, pages)?;
+            pager.sync()?;
+            let mut head = [0u8; 64];
+            FileHeader { page_size: page_size as u32, version: FORMAT_VERSION, flags: 0 }.encode(&mut head);
+            pager.write_at(0, &head)?;
+            pager.sync()
+        })();
         if r.is_err() {
             self.shared.poisoned.store(true, Relaxed);
         }
@@ -378,11 +456,15 @@ impl Database {
 
     /// Start the write transaction; waits for the current one to finish (with `std`).
     pub fn begin_write(&self) -> Result<WriteTransaction> {
-        self.check_poisoned()?;
+        self.shared.check_writable()?;
         let w = self.shared.writer.take()?;
-        if self.shared.poisoned.load(Relaxed) {
+        if let Err(e) = self.shared.check_writable() {
             self.shared.writer.put(w);
-            return Err(Error::Poisoned);
+            return Err(e);
+        }
+        if w.last_txn == u64::MAX - 1 {
+            self.shared.writer.put(w);
+            return Err(Error::corrupted(0, "the transaction counter is at its limit"));
         }
         let inner = TxnInner::new(self.shared.clone(), w);
         Ok(WriteTransaction { inner: RefCell::new(Some(inner)), durability: Durability::Immediate })
@@ -402,11 +484,15 @@ impl Database {
     /// a [`WriteTransaction`] deadlocks (with `std`; without it, returns
     /// [`Error::WriteTransactionInProgress`]).
     pub fn sync(&self) -> Result<()> {
+        if self.shared.options.read_only {
+            return Ok(());
+        }
         self.check_poisoned()?;
         let mut w = self.shared.writer.take()?;
         let r = if w.unsynced { self.shared.pager.sync() } else { Ok(()) };
         if r.is_ok() {
             w.unsynced = false;
+            w.synced_txn = w.last_txn;
         } else {
             self.shared.poisoned.store(true, Relaxed);
         }
@@ -420,7 +506,7 @@ impl Database {
     /// a [`WriteTransaction`] deadlocks (with `std`; without it, returns
     /// [`Error::WriteTransactionInProgress`]).
     pub fn checkpoint(&self) -> Result<()> {
-        self.check_poisoned()?;
+        self.shared.check_writable()?;
         let mut w = self.shared.writer.take()?;
         if !w.deltas.is_empty() {
             // Fold the deltas into the trees: a transaction that commits through a checkpoint.
@@ -447,7 +533,7 @@ impl Database {
     ///
     /// Waits for the write transaction, if one is open (see [`Database::checkpoint`]).
     pub fn compact(&self) -> Result<CompactReport> {
-        self.check_poisoned()?;
+        self.shared.check_writable()?;
         let bytes_before = self.shared.pager.device.len()?;
         // 1. Checkpoint so every page freed so far becomes reusable.
         self.checkpoint()?;
@@ -563,13 +649,10 @@ impl Database {
             }
             report.entries = entries.max(0) as u64;
         }
-        if self.recovery_report().damaged_slot {
-            report.errors.insert(
-                0,
-                "page 0: a commit slot fails its checksum; the database was opened from the older slot \
-                 and commits made after it may be lost"
-                    .into(),
-            );
+        // What opening found: damage that cost nothing, and what a salvage gave up.
+        let rr = self.recovery_report();
+        for (i, what) in rr.salvaged.iter().chain(&rr.harmless_damage).enumerate() {
+            report.errors.insert(i, what.clone());
         }
         Ok(report)
     }
@@ -588,7 +671,12 @@ impl Database {
 
     /// What opening the database found: log frames replayed, a damaged commit slot.
     pub fn recovery_report(&self) -> RecoveryReport {
-        *self.shared.recovery.lock()
+        self.shared.recovery.lock().clone()
+    }
+
+    /// Whether the database is open read-only ([`Options::read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.shared.options.read_only
     }
 
     /// Page size of this database.
@@ -607,8 +695,13 @@ impl Drop for Shared {
     }
 }
 
-/// Write a new, empty database: log region zero-filled, commit slot A, then the header.
-fn create(device: &dyn BlockDevice, page_size: usize, max_log: usize) -> Result<()> {
+/// Write a new, empty database, in three synced steps: (1) a header that says the file is
+/// being created ([`HEADER_CREATING`]), alone; (2) commit slot B and its mirror, and the
+/// zero-filled log region; (3) the header without the flag. A crash before (1) is durable
+/// leaves at most a blank first sector, after it a header with the flag: either way the next
+/// open creates the database afresh (nothing was acknowledged). A blank header on a file
+/// that holds anything else is therefore damage, never an unfinished creation.
+fn create(device: &dyn BlockDevice, page_size: usize, max_log: usize) -> Result<FileHeader> {
     let log_pages = (INITIAL_LOG_BYTES.min(max_log.max(page_size * 4)) / page_size).max(4) as u64;
     let slot = CommitSlot {
         seq: 1,
@@ -619,178 +712,246 @@ fn create(device: &dyn BlockDevice, page_size: usize, max_log: usize) -> Result<
         log_start: 1,
         log_pages,
     };
+    let header = |flags| FileHeader { page_size: page_size as u32, version: FORMAT_VERSION, flags };
     let mut page0 = vec![0u8; page_size];
-    page0[SLOT_OFFSETS[1] as usize..SLOT_OFFSETS[1] as usize + format::SLOT_LEN].copy_from_slice(&slot.encode());
+    header(HEADER_CREATING).encode(&mut page0);
     device.set_len(0)?;
+    device.write(0, &page0[..SECTOR as usize])?;
+    device.sync()?;
+    for at in [SLOT_OFFSETS[1], MIRROR_OFFSETS[1]] {
+        page0[at as usize..at as usize + format::SLOT_LEN].copy_from_slice(&slot.encode());
+    }
     device.write(0, &page0)?;
     device.write(page_size as u64, &vec![0u8; log_pages as usize * page_size])?;
     device.sync()?;
-    // The header goes last: a crash before this leaves magic zero, and the next open starts over.
+    let done = header(0);
     let mut head = [0u8; 64];
-    FileHeader { page_size: page_size as u32 }.encode(&mut head);
+    done.encode(&mut head);
     device.write(0, &head)?;
-    device.sync()
+    device.sync()?;
+    Ok(done)
 }
 
-/// Whether a device without a valid header is new: empty, or a creation of ours that was
-/// interrupted before the header (written last) reached the disk. Anything else is somebody's
-/// data and must not be overwritten.
-fn is_new_or_unfinished(device: &dyn BlockDevice, len: u64, head: &[u8; 64]) -> Result<bool> {
+/// What the start of the device says.
+enum Head {
+    /// Empty, or a creation that never finished: create the database.
+    New,
+    /// A database.
+    Existing(FileHeader),
+}
+
+/// Read and judge the file header. Anything but an empty device, a creation that never
+/// finished, or a valid header is an error: a file that holds bytes is never overwritten.
+fn read_head(device: &dyn BlockDevice) -> Result<Head> {
+    let len = device.len()?;
     if len == 0 {
-        return Ok(true);
+        return Ok(Head::New);
     }
-    if len < 64 || head[..8] != [0u8; 8] {
-        return Ok(false);
-    }
-    // `create` writes its first commit slot (seq 1, no tables) before the header, and nothing
-    // in the other slot (a database checkpointed since has written it).
-    let slot_at = SLOT_OFFSETS[1];
-    if len >= slot_at + format::SLOT_LEN as u64 {
-        let mut b = [0u8; format::SLOT_LEN];
-        device.read(slot_at, &mut b)?;
-        if let Some(s) = CommitSlot::decode(&b) {
-            let mut a = [0u8; format::SLOT_LEN];
-            device.read(SLOT_OFFSETS[0], &mut a)?;
-            return Ok(s.seq == 1 && s.txn_id == 0 && s.catalog_root == 0 && a.iter().all(|&x| x == 0));
+    let mut head = [0u8; 64];
+    let n = len.min(64) as usize;
+    device.read(0, &mut head[..n])?;
+    if head.iter().all(|&b| b == 0) {
+        // A blank header: only the first step of a creation can leave one (a file of zeros
+        // of at most a sector), or a format 1 creation interrupted before its header.
+        if all_zero(device, len)? || unfinished_v1_creation(device, len)? {
+            return Ok(Head::New);
         }
-    }
-    // Or nothing at all reached the disk: only zeros (checked up to a bound).
-    const MAX_ZERO_SCAN: u64 = 64 << 20;
-    if len > MAX_ZERO_SCAN {
-        return Ok(false);
-    }
-    let mut buf = vec![0u8; len.min(1 << 20) as usize];
-    let mut at = 0;
-    while at < len {
-        let n = buf.len().min((len - at) as usize);
-        device.read(at, &mut buf[..n])?;
-        if buf[..n].iter().any(|&b| b != 0) {
-            return Ok(false);
+        if !has_slot_magic(device, len)? {
+            return Err(Error::NotADatabase(format!(
+                "the first 64 bytes are zero, and the {len}-byte file has no commit slot"
+            )));
         }
-        at += n as u64;
+        return Err(Error::corrupted(
+            0,
+            format!("the file header is blank but the file holds {len} bytes and its commit slots: the header was destroyed"),
+        ));
     }
-    Ok(true)
+    if len < 64 {
+        return Err(Error::NotADatabase(format!("the file is only {len} bytes")));
+    }
+    let h = FileHeader::decode(&head)?;
+    if h.flags & HEADER_CREATING != 0 {
+        return Ok(Head::New);
+    }
+    Ok(Head::Existing(h))
 }
 
-/// The current commit slot, and whether the other slot holds a slot that fails its checksum.
-/// Each slot sits in its own sector, so a torn write leaves the old slot whole: a slot with
-/// its magic but a bad checksum is damage, and commits after the older slot may be lost.
-fn read_slots(pager: &Pager) -> Result<(CommitSlot, bool)> {
+/// Whether the whole device reads as zeros (only checked for small devices: a creation
+/// interrupted before its first sync leaves at most a sector).
+fn all_zero(device: &dyn BlockDevice, len: u64) -> Result<bool> {
+    if len > 1 << 20 {
+        return Ok(false);
+    }
+    let mut buf = vec![0u8; len as usize];
+    device.read(0, &mut buf)?;
+    Ok(buf.iter().all(|&b| b == 0))
+}
+
+/// Whether any commit slot position starts with the slot magic (the file is a Tessera file).
+fn has_slot_magic(device: &dyn BlockDevice, len: u64) -> Result<bool> {
+    for at in SLOT_OFFSETS.into_iter().chain(MIRROR_OFFSETS) {
+        let mut magic = [0u8; 4];
+        if at + 4 <= len {
+            device.read(at, &mut magic)?;
+            if &magic == b"TSLT" {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Format 1 created a database by writing slot B (sequence 1, no tables) and the log region
+/// first and the header last: a file in that state was never used.
+fn unfinished_v1_creation(device: &dyn BlockDevice, len: u64) -> Result<bool> {
+    if len < 4096 {
+        return Ok(false);
+    }
+    let mut page0 = [0u8; 4096];
+    device.read(0, &mut page0)?;
+    let at = SLOT_OFFSETS[1] as usize;
+    let blank_elsewhere = page0.iter().enumerate().all(|(i, &b)| b == 0 || (at..at + format::SLOT_LEN).contains(&i));
+    Ok(blank_elsewhere
+        && CommitSlot::decode(&page0[at..]).is_some_and(|s| s.seq == 1 && s.txn_id == 0 && s.catalog_root == 0))
+}
+
+/// The current commit slot: the valid copy with the highest sequence number. Each slot is
+/// written twice (slot and mirror, two sectors, then a sync), and sectors are written whole,
+/// so a copy that is neither blank nor valid is damage. One damaged copy costs nothing (its
+/// twin is used; reported); a slot damaged in every copy may have been the newer checkpoint,
+/// and then the commits after the older one are lost: an error, unless salvaging.
+fn read_slots(pager: &Pager, salvage: bool, report: &mut RecoveryReport) -> Result<CommitSlot> {
     let len = pager.device.len()?;
-    if len < (pager.page_size as u64).max(SLOT_OFFSETS[1] + format::SLOT_LEN as u64) {
+    if len < pager.page_size as u64 {
         return Err(Error::corrupted(0, format!("file truncated to {len} bytes, shorter than its header page")));
     }
-    let mut best: Option<CommitSlot> = None;
-    let mut damaged = false;
-    for off in SLOT_OFFSETS {
-        let mut b = [0u8; format::SLOT_LEN];
-        pager.device.read(off, &mut b)?;
-        match CommitSlot::decode(&b) {
-            Some(s) => {
-                if best.is_none_or(|b| s.seq > b.seq) {
-                    best = Some(s);
+    let mut page0 = vec![0u8; MIRROR_OFFSETS[1] as usize + format::SLOT_LEN];
+    pager.device.read(0, &mut page0)?;
+    let copy = |i: usize, at: u64| match SlotCopy::read(&page0[at as usize..at as usize + format::SLOT_LEN]) {
+        // A slot lives at the index its sequence number picks; elsewhere it was not written so.
+        SlotCopy::Valid(s) if (s.seq % 2) as usize != i => SlotCopy::Damaged,
+        c => c,
+    };
+    let copies = [0, 1].map(|i| [copy(i, SLOT_OFFSETS[i]), copy(i, MIRROR_OFFSETS[i])]);
+    let best = copies
+        .iter()
+        .flatten()
+        .filter_map(|c| match c {
+            SlotCopy::Valid(s) => Some(*s),
+            _ => None,
+        })
+        .max_by_key(|s| s.seq)
+        .ok_or_else(|| Error::corrupted(0, "no valid commit slot"))?;
+    for (i, pair) in copies.iter().enumerate() {
+        let name = ["A", "B"][i];
+        let valid = pair.iter().any(|c| matches!(c, SlotCopy::Valid(_)));
+        for (c, at) in pair.iter().zip([SLOT_OFFSETS[i], MIRROR_OFFSETS[i]]) {
+            if *c != SlotCopy::Damaged {
+                continue;
+            }
+            if valid {
+                report.harmless_damage.push(format!(
+                    "page 0: commit slot {name}'s copy at byte {at} is damaged; its other copy is intact and was used"
+                ));
+            } else if (best.seq % 2) as usize != i {
+                let what = format!(
+                    "commit slot {name} is damaged in every copy (byte {at}); the newest intact slot is checkpoint {} \
+                     (transaction {}): if the damaged one was newer, the commits after transaction {} are lost",
+                    best.seq, best.txn_id, best.txn_id
+                );
+                if !salvage {
+                    return Err(Error::corrupted(0, format!("{what}. Open it with the salvage option to accept that")));
                 }
-            }
-            None => damaged |= CommitSlot::has_magic(&b),
-        }
-    }
-    best.map(|s| (s, damaged)).ok_or_else(|| Error::corrupted(0, "no valid commit slot"))
-}
-
-/// The valid frames of a checkpoint's log as `(page of the frame, payload)` in commit order,
-/// the chain of regions they were read from, and the number of valid frames found past the
-/// point where replay stopped.
-type LogContents = (Vec<(u64, Vec<u8>)>, Vec<(PageId, u64)>, u64);
-
-/// Read the valid frames of the current checkpoint's log, following continuation frames.
-/// Stops at the first frame that is torn, of another checkpoint, or out of sequence.
-fn read_log(pager: &Pager, slot: &CommitSlot) -> Result<LogContents> {
-    let ps = pager.page_size as u64;
-    let file_pages = pager.device.len()? / ps;
-    let mut frames = Vec::new();
-    let (mut start, mut pages) = (slot.log_start, slot.log_pages);
-    let mut chain = vec![(start, pages)];
-    let mut pos = 0u64;
-    let mut expected = slot.txn_id + 1;
-    let mut hops = 0;
-    let mut head = [0u8; FRAME_HEADER];
-    loop {
-        let cap = pages * ps;
-        let off = start * ps;
-        if pos + FRAME_HEADER as u64 > cap {
-            break;
-        }
-        pager.device.read(off + pos, &mut head)?;
-        let Some(h) = FrameHeader::parse(&head) else { break };
-        let total = FRAME_HEADER as u64 + h.payload_len as u64;
-        if h.seq != slot.seq || h.txn_id != expected || pos + total > cap {
-            break;
-        }
-        let mut frame = vec![0u8; total as usize];
-        pager.device.read(off + pos, &mut frame)?;
-        if !FrameHeader::verify(&frame) {
-            break;
-        }
-        if h.flags & format::FRAME_CONTINUE != 0 {
-            if h.payload_len != 16 || hops >= 64 {
-                return Err(Error::corrupted(start + pos / ps, "malformed log continuation frame"));
-            }
-            let (s, n) = (get_u64(&frame, FRAME_HEADER), get_u64(&frame, FRAME_HEADER + 8));
-            if s == 0 || n == 0 || s.checked_add(n).is_none_or(|e| e > file_pages) {
-                // The new region never reached the disk: the log ends here.
+                report.salvaged = Some(what);
                 break;
             }
-            (start, pages, pos) = (s, n, 0);
-            chain.push((s, n));
-            hops += 1;
-            continue;
         }
-        frame.drain(..FRAME_HEADER);
-        frames.push((start + pos / ps, frame));
-        pos += FrameHeader::padded_len(h.payload_len as usize) as u64;
-        expected += 1;
     }
-    let skipped = count_frames_past(pager, slot.seq, expected, start * ps, pos, pages * ps)?;
-    Ok((frames, chain, skipped))
+    Ok(best)
 }
 
-/// Valid frames of log sequence `seq` with ids after `expected` lying past the point where
-/// replay stopped (`pos` in the region at byte `off`): commits replay could not reach. After a
-/// crash they are unacknowledged writes behind a torn frame; otherwise, damage.
-fn count_frames_past(pager: &Pager, seq: u64, expected: u64, off: u64, pos: u64, cap: u64) -> Result<u64> {
-    let from = pos.next_multiple_of(SECTOR) + SECTOR;
-    if from >= cap {
-        return Ok(0);
+/// Checks on the slot's numbers before anything trusts them.
+fn validate_slot(pager: &Pager, slot: &CommitSlot, salvage: bool, report: &mut RecoveryReport) -> Result<()> {
+    let bad = |why: String| Err(Error::corrupted(0, why));
+    if slot.seq == u64::MAX || slot.txn_id == u64::MAX {
+        return bad(format!(
+            "the commit slot's counters are at their limit (checkpoint {}, transaction {})",
+            slot.seq, slot.txn_id
+        ));
     }
-    // One read of the rest of the region, scanned in memory.
-    let mut rest = vec![0u8; (cap - from) as usize];
-    pager.device.read(off + from, &mut rest)?;
-    let mut found = 0;
-    let mut at = 0usize;
-    while at + FRAME_HEADER <= rest.len() {
-        let frame_end = FrameHeader::parse(&rest[at..])
-            .filter(|h| h.seq == seq && h.txn_id > expected)
-            .map(|h| at + FRAME_HEADER + h.payload_len as usize)
-            .filter(|&end| end <= rest.len() && FrameHeader::verify(&rest[at..end]));
-        match frame_end {
-            Some(end) => {
-                found += 1;
-                at += FrameHeader::padded_len(end - at - FRAME_HEADER);
-            }
-            None => at += SECTOR as usize,
+    let ps = pager.page_size as u64;
+    let Some(need) = slot.page_count.checked_mul(ps) else {
+        return bad(format!("the commit slot names an impossible page count {}", slot.page_count));
+    };
+    let log_end = slot.log_start.checked_add(slot.log_pages);
+    if slot.log_start == 0 || slot.log_pages == 0 || log_end.is_none_or(|e| e > slot.page_count) {
+        return bad("the commit slot's log region lies outside the file".into());
+    }
+    if slot.catalog_root >= slot.page_count || slot.freelist_head >= slot.page_count {
+        return bad("the commit slot names a page past its page count".into());
+    }
+    let file_len = pager.device.len()?;
+    if need > file_len {
+        let what = format!(
+            "the file is {file_len} bytes but its last checkpoint needs {} pages ({need} bytes): it was cut short",
+            slot.page_count
+        );
+        if !salvage {
+            return bad(format!("{what}. Open it with the salvage option to read what is left"));
+        }
+        report.salvaged = Some(what);
+    }
+    Ok(())
+}
+
+/// The writer's state at open: the checkpoint's, then the log read past it.
+fn writer_state(
+    slot: &CommitSlot,
+    mut free: BTreeSet<PageId>,
+    freelist_pages: Vec<PageId>,
+    scan: &LogScan,
+) -> WriterState {
+    // Past the checkpoint's page count lie the regions the log continued into, and pages the
+    // last session allocated without a checkpoint reaching them (spills, pages of commits that
+    // lived in the log): no durable structure uses those, so they are free.
+    let chain_end = scan.chain.iter().map(|&(s, n)| s + n).max().unwrap_or(0).max(slot.page_count);
+    for id in slot.page_count..chain_end {
+        if !scan.chain.iter().any(|&(s, n)| (s..s + n).contains(&id)) {
+            free.insert(id);
         }
     }
-    Ok(found)
+    WriterState {
+        free,
+        next_page: chain_end,
+        pending: Vec::new(),
+        fresh: HashSet::new(),
+        slot: *slot,
+        freelist_pages,
+        log_chain: scan.chain.clone(),
+        log_pos: scan.pos,
+        log_bytes: scan.bytes,
+        last_txn: slot.txn_id,
+        synced_txn: scan.durable_txn,
+        log_unclean: scan.unclean,
+        catalog_root: slot.catalog_root,
+        unsynced: false,
+        deltas: Arc::new(Deltas::new()),
+        delta_bytes: 0,
+        free_after_compact: 0,
+    }
 }
 
 /// Free-list page: header, then `nslots` runs of (start u64, len u64); next page at offset 24.
+/// Every run must lie inside the data pages, outside the log region and the list's own
+/// pages, and no page may be listed twice.
 fn load_freelist(pager: &Pager, slot: &CommitSlot) -> Result<(BTreeSet<PageId>, Vec<PageId>)> {
     let mut free = BTreeSet::new();
     let mut pages = Vec::new();
     let mut id = slot.freelist_head;
+    let log_end = slot.log_start + slot.log_pages;
     while id != 0 {
-        if pages.len() as u64 > slot.page_count {
-            return Err(Error::corrupted(id, "free list has a cycle"));
+        if pages.len() as u64 > slot.page_count || id >= slot.page_count {
+            return Err(Error::corrupted(id, "the free list runs past the file's pages (a cycle?)"));
         }
         let b = pager.read_page_uncached(id)?;
         if b[0] != kind::FREELIST {
@@ -803,19 +964,79 @@ fn load_freelist(pager: &Pager, slot: &CommitSlot) -> Result<(BTreeSet<PageId>, 
         for i in 0..n {
             let start = get_u64(&b, PAGE_HEADER + 16 * i);
             let len = get_u64(&b, PAGE_HEADER + 16 * i + 8);
-            let log_end = slot.log_start + slot.log_pages;
             let end = start
                 .checked_add(len)
                 .filter(|&e| start > 0 && len > 0 && e <= slot.page_count && (e <= slot.log_start || start >= log_end));
             if end.is_none() {
                 return Err(Error::corrupted(id, format!("free run {start}+{len} outside the data pages")));
             }
-            free.extend(start..start + len);
+            for p in start..start + len {
+                if !free.insert(p) {
+                    return Err(Error::corrupted(id, format!("page {p} is on the free list twice")));
+                }
+            }
         }
         pages.push(id);
         id = get_u64(&b, 24);
     }
+    if let Some(p) = pages.iter().find(|p| free.contains(p)) {
+        return Err(Error::corrupted(*p, "a free-list page lists itself as free"));
+    }
     Ok((free, pages))
+}
+
+/// Pages on the free list that a tree of the checkpoint still uses, found by walking the
+/// catalog and every table's branch pages (a branch names its children, so the leaves are
+/// not read: one leaf per lowest branch tells the level). Overflow runs, named only by
+/// leaves, are not covered. Bounded by the page count.
+fn free_pages_in_use(pager: &Pager, slot: &CommitSlot, free: &BTreeSet<PageId>) -> Result<Vec<PageId>> {
+    let mut used = Vec::new();
+    if free.is_empty() || slot.catalog_root == 0 {
+        return Ok(used);
+    }
+    // (page, depth, is it the catalog's)
+    let mut stack = vec![(slot.catalog_root, 0usize, true)];
+    let mut visits = 0u64;
+    let note = |id: PageId, used: &mut Vec<PageId>| {
+        if free.contains(&id) && used.len() < 1000 {
+            used.push(id);
+        }
+    };
+    while let Some((id, depth, catalog)) = stack.pop() {
+        visits += 1;
+        if visits > slot.page_count || depth >= btree::MAX_DEPTH {
+            return Err(Error::corrupted(id, "the trees reach more pages than the file holds (a cycle?)"));
+        }
+        note(id, &mut used);
+        let page = pager.read_page(id)?;
+        let node = crate::page::Node::new(&page);
+        if node.is_leaf() {
+            if catalog {
+                for i in 0..node.len() {
+                    if let crate::page::LeafValue::Inline(v) = node.value(i) {
+                        let (root, _) = decode_meta(v)?;
+                        if root != 0 {
+                            stack.push((root, 0, false));
+                        }
+                    }
+                }
+            }
+            continue;
+        }
+        let children: Vec<PageId> = (0..=node.len()).map(|i| node.child(i)).collect();
+        drop(page);
+        // Whether the children are leaves (then they are only checked, not read).
+        let leaves = !catalog && pager.read_page(children[0]).map(|p| p[0] == kind::LEAF)?;
+        for c in children {
+            if leaves {
+                note(c, &mut used);
+            } else {
+                stack.push((c, depth + 1, catalog));
+            }
+        }
+    }
+    used.sort_unstable();
+    Ok(used)
 }
 
 /// Publish a new snapshot (if given) and the matching dirty view, atomically for readers.
@@ -917,8 +1138,9 @@ fn checkpoint(shared: &Shared, w: &mut WriterState) -> Result<()> {
         pager.set_len(want_len)?;
     }
     pager.sync()?;
+    let seq = w.slot.seq.checked_add(1).ok_or_else(|| Error::corrupted(0, "the checkpoint counter is at its limit"))?;
     let slot = CommitSlot {
-        seq: w.slot.seq + 1,
+        seq,
         txn_id: w.last_txn,
         catalog_root: w.catalog_root,
         freelist_head: list_pages.first().copied().unwrap_or(0),
@@ -926,7 +1148,11 @@ fn checkpoint(shared: &Shared, w: &mut WriterState) -> Result<()> {
         log_start,
         log_pages,
     };
-    pager.write_at(SLOT_OFFSETS[(slot.seq % 2) as usize], &slot.encode())?;
+    // Both copies (see `read_slots`); the older slot's two copies stay intact until this
+    // one is durable.
+    let i = (slot.seq % 2) as usize;
+    pager.write_at(SLOT_OFFSETS[i], &slot.encode())?;
+    pager.write_at(MIRROR_OFFSETS[i], &slot.encode())?;
     pager.sync()?;
     // The new checkpoint is durable: the old free list and log are free now, and pages freed
     // before it no longer wait for a checkpoint.
@@ -942,6 +1168,8 @@ fn checkpoint(shared: &Shared, w: &mut WriterState) -> Result<()> {
     w.log_pos = 0;
     w.log_bytes = 0;
     w.unsynced = false;
+    w.synced_txn = w.last_txn;
+    w.log_unclean = false;
     w.fresh.clear();
     for p in &mut w.pending {
         p.needs_checkpoint = false;
@@ -1038,6 +1266,8 @@ struct TxnInner {
     log_limit: usize,
     force_checkpoint: bool,
     durable: bool,
+    /// Replaying the log at open: writes nothing (no spills), never flushes into trees.
+    replaying: bool,
     /// Some table's delta changed (a run added, a delta folded, a table dropped).
     deltas_changed: bool,
     failed: Option<Error>,
@@ -1065,6 +1295,7 @@ impl TxnInner {
             log_limit: 0,
             force_checkpoint: false,
             durable: true,
+            replaying: false,
             deltas_changed: false,
             failed: None,
         };
@@ -1082,12 +1313,15 @@ impl TxnInner {
         let max_log = self.shared.options.max_log_size as u64;
         let projected = self.w.next_page + (2 * self.log.buf.len() as u64).div_ceil(ps);
         let frame_room = log_capacity(projected, ps, max_log).saturating_sub(self.w.log_bytes);
-        // A frame is its payload plus a header, padded to a sector.
-        frame_room.saturating_sub((FRAME_HEADER + 512) as u64) as usize
+        FrameHeader::max_payload(frame_room) as usize
     }
 
     fn alloc_id(&mut self) -> PageId {
-        let id = match self.w.free.pop_first() {
+        // A read-only database's pages live in memory only (a log replay's catalog changes):
+        // ids past the end of the file can never shadow a page on disk, even if the free list
+        // is wrong.
+        let from_free = if self.shared.options.read_only { None } else { self.w.free.pop_first() };
+        let id = match from_free {
             Some(id) => {
                 self.taken_free.push(id);
                 id
@@ -1121,6 +1355,9 @@ impl TxnInner {
 
     /// Write private leaf pages out when the transaction outgrows its share of the cache.
     fn maybe_spill(&mut self) -> Result<()> {
+        if self.replaying || self.shared.options.read_only {
+            return Ok(()); // never written: held in memory over the budget
+        }
         let budget = self.shared.pager.budget;
         if self.dirty_bytes + self.shared.pager.cache_bytes() > budget {
             self.shared.pager.evict(self.dirty_bytes.min(budget));
@@ -1171,7 +1408,9 @@ impl TxnInner {
             }
             t.dropped = false;
             t.dirty = true;
-            self.log.create(name);
+            if self.logging {
+                self.log.create(name);
+            }
             return Ok(true);
         }
         let meta = btree::get(&*self, self.catalog_root, name.as_bytes())?.map(|v| decode_meta(&v)).transpose()?;
@@ -1367,6 +1606,7 @@ impl TxnInner {
         let max_log = self.shared.options.max_log_size as u64;
         self.logging
             && !self.force_checkpoint
+            && !self.w.log_unclean
             && self.w.log_bytes + frame_len <= log_capacity(self.w.next_page, ps, max_log)
             && pager.dirty_bytes.load(Relaxed) + self.dirty_bytes + self.delta_bytes() <= pager.budget / 2
     }
@@ -1386,30 +1626,65 @@ impl TxnInner {
         Ok(true)
     }
 
-    fn apply_frame(&mut self, payload: &[u8], page: u64) -> Result<()> {
+    /// Replay one log frame: its writes go to the tables' buffers as they were committed
+    /// (a removal is replayed as a removal even if the key is not there; that is harmless).
+    fn replay_frame(&mut self, payload: &[u8], page: u64) -> Result<()> {
+        let bad = |what: &str| Error::corrupted(page, format!("log frame: {what}"));
         let mut table: Option<String> = None;
         for op in LogReader::new(payload, page) {
             match op? {
                 Op::Table(name) => {
-                    check_table_name(name).map_err(|_| Error::corrupted(page, "bad table name in log"))?;
+                    check_table_name(name).map_err(|_| bad("bad table name"))?;
                     self.table(name, true)?;
                     table = Some(name.into());
                 }
                 Op::Drop(name) => {
+                    check_table_name(name).map_err(|_| bad("bad table name"))?;
                     self.drop_table(name)?;
                     table = None;
                 }
-                Op::Put(k, v) => {
-                    let t = table.as_deref().ok_or_else(|| Error::corrupted(page, "log put before a table"))?;
-                    self.insert(t, k, v)?;
-                }
-                Op::Del(k) => {
-                    let t = table.as_deref().ok_or_else(|| Error::corrupted(page, "log delete before a table"))?;
-                    self.remove(t, k)?;
+                op @ (Op::Put(..) | Op::Del(..)) => {
+                    let t = table.as_deref().ok_or_else(|| bad("a write before any table"))?;
+                    let (key, value) = match op {
+                        Op::Put(k, v) => (k, Some(v)),
+                        Op::Del(k) => (k, None),
+                        _ => unreachable!("matched above"),
+                    };
+                    if key.len() > MAX_KEY_LEN || value.is_some_and(|v| v.len() > MAX_VALUE_LEN) {
+                        return Err(bad("a key or value over the limit"));
+                    }
+                    self.tables.get_mut(t).expect("open table").buffer.push(key, value);
                 }
             }
         }
         Ok(())
+    }
+
+    /// Finish replaying the log: each table's replayed writes become a run of its delta,
+    /// tables created or dropped change the catalog (dirty pages, in memory), and the result
+    /// is published. Writes nothing.
+    fn commit_replayed(mut self) -> (Result<()>, WriterState) {
+        let r = (|| {
+            for t in self.tables.values_mut() {
+                if !t.buffer.is_empty() {
+                    let run = core::mem::take(&mut t.buffer).freeze();
+                    t.delta = t.delta.with_run(run);
+                    self.deltas_changed = true;
+                }
+            }
+            self.write_catalog()?;
+            for (id, page) in self.dirty.drain() {
+                self.shared.pager.insert_dirty(id, page);
+            }
+            self.dirty_bytes = 0;
+            self.finish(self.txn_id);
+            self.publish();
+            Ok(())
+        })();
+        match r {
+            Ok(()) => (Ok(()), self.w),
+            Err(e) => (Err(e), self.into_state_abort()),
+        }
     }
 
     /// Copy every page that sits above a free slot into the lowest free slots.
@@ -1422,10 +1697,11 @@ impl TxnInner {
             }
             v
         };
+        let mut seen = HashSet::new();
         for name in names {
             self.table(&name, false)?;
             let root = self.tables[&name].root;
-            let new_root = self.relocate(root, 0)?;
+            let new_root = self.relocate(root, 0, &mut seen)?;
             if new_root != root {
                 let t = self.tables.get_mut(&name).expect("table");
                 t.root = new_root;
@@ -1434,16 +1710,21 @@ impl TxnInner {
         }
         self.write_catalog()?;
         let root = self.catalog_root;
-        self.catalog_root = self.relocate(root, 0)?;
+        self.catalog_root = self.relocate(root, 0, &mut seen)?;
         Ok(())
     }
 
-    fn relocate(&mut self, id: PageId, depth: usize) -> Result<PageId> {
+    /// Move the tree at `id` down (see `relocate_all`); `seen` holds every page visited, so a
+    /// damaged tree that reaches a page twice is an error, not exponential work.
+    fn relocate(&mut self, id: PageId, depth: usize, seen: &mut HashSet<PageId>) -> Result<PageId> {
         if id == 0 {
             return Ok(0);
         }
         if depth >= btree::MAX_DEPTH {
             return Err(Error::corrupted(id, "tree deeper than the depth limit (cycle?)"));
+        }
+        if !seen.insert(id) {
+            return Err(Error::corrupted(id, "page reachable twice in the trees"));
         }
         let children: Vec<PageId> = {
             let p = self.page(id)?;
@@ -1460,7 +1741,7 @@ impl TxnInner {
             new_id = self.make_mut(id)?;
         }
         for (i, c) in children.into_iter().enumerate() {
-            let nc = self.relocate(c, depth + 1)?;
+            let nc = self.relocate(c, depth + 1, seen)?;
             if nc != c {
                 new_id = self.make_mut(new_id)?;
                 crate::page::NodeMut::new(self.get_mut(new_id)).set_child(i, nc);
@@ -1516,7 +1797,7 @@ impl TxnInner {
 
     fn commit_inner(&mut self) -> Result<()> {
         self.check_usable()?;
-        let frame_len = FrameHeader::padded_len(self.log.buf.len()) as u64;
+        let frame_len = FrameHeader::frame_len(self.log.buf.len()) as u64;
         // A commit through the log leaves its writes out of the trees: each table's sorted
         // buffer becomes a run of its delta (the frame holds the same operations).
         if self.log_commit(frame_len) {
@@ -1552,14 +1833,17 @@ impl TxnInner {
             if self.w.log_pos + frame_len + SECTOR > pages * ps {
                 start = self.extend_log(frame_len)?;
             }
-            let mut frame = vec![0u8; frame_len as usize];
-            frame[FRAME_HEADER..FRAME_HEADER + self.log.buf.len()].copy_from_slice(&self.log.buf);
-            FrameHeader { txn_id, seq, payload_len: self.log.buf.len() as u32, flags: 0 }.seal(&mut frame);
+            let mut frame = Vec::with_capacity(frame_len as usize);
+            let payload_len = self.log.buf.len() as u32;
+            let durable_txn = self.w.synced_txn;
+            FrameHeader { txn_id, seq, payload_len, flags: 0, durable_txn }.encode(&self.log.buf, &mut frame);
+            debug_assert_eq!(frame.len() as u64, frame_len);
             pager.write_at(start * ps + self.w.log_pos, &frame)?;
             pager.counters.log_bytes.fetch_add(frame_len, Relaxed);
             if self.durable {
                 pager.sync()?;
                 self.w.unsynced = false;
+                self.w.synced_txn = txn_id;
             } else {
                 self.w.unsynced = true;
             }
@@ -1591,7 +1875,9 @@ impl TxnInner {
 
     /// Continue the log in a new, larger, zero-filled region at the end of the file, linked
     /// from the current region by a continuation frame; returns the new region's first page.
-    /// Made durable by the commit's own sync (a torn link just ends the log before this commit).
+    /// The region (and the file's new length) is synced before the link is written, so a link
+    /// naming a region past the end of the file is damage, never a crash; the link itself is
+    /// made durable by the commit's own sync (a torn link just ends the log before this commit).
     fn extend_log(&mut self, frame_len: u64) -> Result<PageId> {
         let pager = &self.shared.pager;
         let ps = pager.page_size as u64;
@@ -1602,12 +1888,23 @@ impl TxnInner {
         let start = self.w.next_page;
         self.w.next_page += pages;
         pager.zero_pages(start, pages)?;
-        let mut link = vec![0u8; SECTOR as usize];
-        put_u64(&mut link, FRAME_HEADER, start);
-        put_u64(&mut link, FRAME_HEADER + 8, pages);
-        FrameHeader { txn_id: self.txn_id, seq: self.w.slot.seq, payload_len: 16, flags: format::FRAME_CONTINUE }
-            .seal(&mut link);
-        pager.write_at(cur_start * ps + self.w.log_pos, &link)?;
+        pager.sync()?;
+        self.w.unsynced = false;
+        self.w.synced_txn = self.w.last_txn;
+        let mut payload = [0u8; 16];
+        put_u64(&mut payload, 0, start);
+        put_u64(&mut payload, 8, pages);
+        let link = FrameHeader {
+            txn_id: self.txn_id,
+            seq: self.w.slot.seq,
+            payload_len: 16,
+            flags: format::FRAME_CONTINUE,
+            durable_txn: self.w.synced_txn,
+        };
+        let mut frame = Vec::with_capacity(SECTOR as usize);
+        link.encode(&payload, &mut frame);
+        debug_assert!(self.w.log_pos + frame.len() as u64 <= cur_pages * ps);
+        pager.write_at(cur_start * ps + self.w.log_pos, &frame)?;
         self.w.log_chain.push((start, pages));
         self.w.log_pos = 0;
         Ok(start)

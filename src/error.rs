@@ -62,6 +62,8 @@ pub enum Error {
     WriteTransactionInProgress,
     /// A previous device error left the in-memory state unknown; reopen the database.
     Poisoned,
+    /// A write (or checkpoint, compaction) on a database opened read-only.
+    ReadOnly,
     /// SQL text that does not parse. `offset` is the byte offset into the SQL text given,
     /// `line`/`column` (1-based) the same place for people.
     SqlSyntax {
@@ -116,6 +118,7 @@ impl Error {
             Error::InvalidOptions(_) => "INVALID_OPTIONS",
             Error::WriteTransactionInProgress => "WRITE_IN_PROGRESS",
             Error::Poisoned => "POISONED",
+            Error::ReadOnly => "READ_ONLY",
             Error::SqlSyntax { .. } => "SQL_SYNTAX",
             Error::Sql(_) => "SQL",
             Error::Constraint(_) => "CONSTRAINT",
@@ -134,7 +137,19 @@ impl fmt::Display for Error {
             }
             Error::Locked => write!(f, "database is locked by another handle or process"),
             Error::NotADatabase(why) => write!(f, "not a Tessera database: {why}"),
-            Error::UnsupportedVersion(v) => write!(f, "unsupported file format version {v}"),
+            Error::UnsupportedVersion(v) if *v > crate::format::FORMAT_VERSION => write!(
+                f,
+                "file format version {v} is newer than this build reads (versions {} to {}): the file was \
+                 written by a newer Tessera",
+                crate::format::OLDEST_FORMAT_VERSION,
+                crate::format::FORMAT_VERSION
+            ),
+            Error::UnsupportedVersion(v) => write!(
+                f,
+                "file format version {v} is older than this build reads (versions {} to {})",
+                crate::format::OLDEST_FORMAT_VERSION,
+                crate::format::FORMAT_VERSION
+            ),
             Error::Corrupted { page, reason } => write!(f, "corruption at page {page}: {reason}"),
             Error::KeyTooLarge { len, max } => {
                 write!(f, "key of {len} bytes exceeds the limit of {max} bytes")
@@ -153,6 +168,7 @@ impl fmt::Display for Error {
             Error::Poisoned => {
                 write!(f, "database poisoned by an earlier I/O error; reopen it to recover")
             }
+            Error::ReadOnly => write!(f, "the database is open read-only"),
             Error::SqlSyntax { line, column, message, .. } => {
                 write!(f, "syntax error at line {line}, column {column}: {message}")
             }

@@ -47,6 +47,7 @@ mod format;
 mod memtable;
 mod page;
 mod pager;
+mod recovery;
 #[cfg(feature = "sql")]
 pub mod sql;
 mod sync;

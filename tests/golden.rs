@@ -7,7 +7,10 @@ use flate2::read::GzDecoder;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use tessera::sql::{Connection, Value};
-use tessera::{Database, Error};
+use tessera::{Database, Error, MemoryDevice, Options};
+
+/// The format version this build writes (the newest folder under tests/golden).
+const FORMAT_VERSION: u32 = 2;
 
 fn golden_dirs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
@@ -109,8 +112,21 @@ fn golden_key_value_files_read_back() {
         let what = format!("{}/kv", dir.display());
         let want = expected(&dir, "kv");
         let (_tmp, path) = unpack(&dir, "kv");
+        // Read-only: the file is read as it is, its log replayed in memory, nothing written.
+        let before = std::fs::read(&path).unwrap();
+        let ro = Options { read_only: true, ..Options::default() };
+        let db = Database::open_device(MemoryDevice::from_bytes(before.clone()), ro).unwrap();
+        assert_same(&kv_dump(&db), &want, &format!("{what}, read-only"));
+        assert!(matches!(db.begin_write().map(drop), Err(Error::ReadOnly)));
+        drop(db);
+        assert!(std::fs::read(&path).unwrap() == before, "{what}: a read-only open wrote");
         let db = Database::open(&path).unwrap_or_else(|e| panic!("{what}: open: {e}"));
         assert_same(&kv_dump(&db), &want, &what);
+        let version = u32::from_le_bytes(std::fs::read(&path).unwrap()[8..12].try_into().unwrap());
+        assert_eq!(version, FORMAT_VERSION, "{what}: not upgraded");
+        let old: u32 = dir.file_name().unwrap().to_str().unwrap()[1..].parse().unwrap();
+        let want_upgrade = (old < FORMAT_VERSION).then_some(old);
+        assert_eq!(db.recovery_report().upgraded_from, want_upgrade, "{what}");
         let report = db.check().unwrap();
         assert!(report.is_ok(), "{what}: check: {report:?}");
         // Still a working database, and the same after a reopen.
