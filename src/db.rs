@@ -38,13 +38,14 @@ use crate::format::{
     self, get_u64, kind, put_u16, put_u64, CommitSlot, FileHeader, FrameHeader, SlotCopy, FORMAT_VERSION,
     HEADER_CREATING, MIRROR_OFFSETS, PAGE_HEADER, SLOT_OFFSETS,
 };
+use crate::freeset::FreeSet;
 use crate::memtable::{Deltas, MergedRange, TableDelta};
 use crate::pager::{DirtyView, Pager, Stats};
 use crate::recovery::{self, LogScan};
 use crate::sync::{HandOff, Mutex};
 use crate::wal::{LogReader, LogWriter, Op};
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
@@ -156,7 +157,7 @@ struct PendingFree {
 
 /// Everything only the writer touches; handed from one write transaction to the next.
 struct WriterState {
-    free: BTreeSet<PageId>,
+    free: FreeSet,
     next_page: PageId,
     pending: Vec<PendingFree>,
     /// Pages allocated since the last checkpoint (no durable checkpoint references them).
@@ -594,15 +595,14 @@ impl Database {
     /// checkpoint, which frees the old region.
     fn move_log_down(&self, w: &mut WriterState) -> Result<()> {
         let (start, pages) = *w.log_chain.last().expect("log chain");
-        let Some((to, _)) = to_runs(&w.free).into_iter().find(|&(s, n)| n >= pages && s + pages <= start) else {
+        let Some(to) = w.free.take_run(pages, start) else {
             return Ok(());
         };
         let pager = &self.shared.pager;
-        pager.zero_pages(to, pages)?;
         for id in to..to + pages {
-            w.free.remove(&id);
             pager.forget(id);
         }
+        pager.zero_pages(to, pages)?;
         w.log_chain.push((to, pages));
         w.log_pos = 0;
         checkpoint(&self.shared, w)?;
@@ -635,7 +635,7 @@ impl Database {
         let layout = crate::check::Layout {
             page_count: w.next_page,
             log_regions: w.log_chain.clone(),
-            free: w.free.iter().copied().chain(w.pending.iter().flat_map(|p| p.pages.iter().copied())).collect(),
+            free: w.free.iter().chain(w.pending.iter().flat_map(|p| p.pages.iter().copied())).collect(),
             freelist_pages: w.freelist_pages.clone(),
         };
         self.shared.writer.put(w);
@@ -905,12 +905,7 @@ fn validate_slot(pager: &Pager, slot: &CommitSlot, salvage: bool, report: &mut R
 }
 
 /// The writer's state at open: the checkpoint's, then the log read past it.
-fn writer_state(
-    slot: &CommitSlot,
-    mut free: BTreeSet<PageId>,
-    freelist_pages: Vec<PageId>,
-    scan: &LogScan,
-) -> WriterState {
+fn writer_state(slot: &CommitSlot, mut free: FreeSet, freelist_pages: Vec<PageId>, scan: &LogScan) -> WriterState {
     // Past the checkpoint's page count lie the regions the log continued into, and pages the
     // last session allocated without a checkpoint reaching them (spills, pages of commits that
     // lived in the log): no durable structure uses those, so they are free.
@@ -944,8 +939,8 @@ fn writer_state(
 /// Free-list page: header, then `nslots` runs of (start u64, len u64); next page at offset 24.
 /// Every run must lie inside the data pages, outside the log region and the list's own
 /// pages, and no page may be listed twice.
-fn load_freelist(pager: &Pager, slot: &CommitSlot) -> Result<(BTreeSet<PageId>, Vec<PageId>)> {
-    let mut free = BTreeSet::new();
+fn load_freelist(pager: &Pager, slot: &CommitSlot) -> Result<(FreeSet, Vec<PageId>)> {
+    let mut free = FreeSet::new();
     let mut pages = Vec::new();
     let mut id = slot.freelist_head;
     let log_end = slot.log_start + slot.log_pages;
@@ -989,7 +984,7 @@ fn load_freelist(pager: &Pager, slot: &CommitSlot) -> Result<(BTreeSet<PageId>, 
 /// catalog and every table's branch pages (a branch names its children, so the leaves are
 /// not read: one leaf per lowest branch tells the level). Overflow runs, named only by
 /// leaves, are not covered. Bounded by the page count.
-fn free_pages_in_use(pager: &Pager, slot: &CommitSlot, free: &BTreeSet<PageId>) -> Result<Vec<PageId>> {
+fn free_pages_in_use(pager: &Pager, slot: &CommitSlot, free: &FreeSet) -> Result<Vec<PageId>> {
     let mut used = Vec::new();
     if free.is_empty() || slot.catalog_root == 0 {
         return Ok(used);
@@ -1083,7 +1078,7 @@ fn checkpoint(shared: &Shared, w: &mut WriterState) -> Result<()> {
     let old_logs: Vec<(PageId, u64)> = w.log_chain[..w.log_chain.len() - 1].to_vec();
     // The free list: everything free or pending, plus the pages of the previous free list
     // and log (only the durable slot still points at them; the new one will not).
-    let mut all: BTreeSet<PageId> = w.free.clone();
+    let mut all = w.free.clone();
     for p in &w.pending {
         all.extend(p.pages.iter().copied());
     }
@@ -1097,7 +1092,7 @@ fn checkpoint(shared: &Shared, w: &mut WriterState) -> Result<()> {
     };
     let mut list_pages: Vec<PageId> = Vec::new();
     let runs = loop {
-        let runs = to_runs(&all);
+        let runs: Vec<(u64, u64)> = all.runs().collect();
         let need = runs.len().div_ceil(per_page);
         if list_pages.len() >= need {
             break runs;
@@ -1199,17 +1194,6 @@ fn raise(bound: &mut Vec<u8>, key: &[u8]) {
         bound.clear();
         bound.extend_from_slice(key);
     }
-}
-
-fn to_runs(set: &BTreeSet<PageId>) -> Vec<(u64, u64)> {
-    let mut runs: Vec<(u64, u64)> = Vec::new();
-    for &id in set {
-        match runs.last_mut() {
-            Some((s, n)) if *s + *n == id => *n += 1,
-            _ => runs.push((id, 1)),
-        }
-    }
-    runs
 }
 
 /// A table's state inside a write transaction.
@@ -1333,6 +1317,24 @@ impl TxnInner {
         };
         self.allocated.push(id);
         id
+    }
+
+    /// `n` consecutive pages for an overflow run: a free run that ends at or below `limit`
+    /// if there is one (best fit), else the end of the file.
+    fn alloc_run(&mut self, n: u64, limit: PageId) -> PageId {
+        let from_free = if self.shared.options.read_only { None } else { self.w.free.take_run(n, limit) };
+        let first = match from_free {
+            Some(first) => {
+                self.taken_free.extend(first..first + n);
+                first
+            }
+            None => {
+                self.w.next_page += n;
+                self.w.next_page - n
+            }
+        };
+        self.allocated.extend(first..first + n);
+        first
     }
 
     fn is_private(&self, id: PageId) -> bool {
@@ -1687,7 +1689,9 @@ impl TxnInner {
         }
     }
 
-    /// Copy every page that sits above a free slot into the lowest free slots.
+    /// Copy every page that sits above a free slot into the lowest free slots. Overflow runs
+    /// go first, highest first, each into the lowest free run below it that holds it (runs
+    /// need contiguous pages; single tree pages then fill what is left), then tree pages.
     fn relocate_all(&mut self) -> Result<()> {
         let names: Vec<String> = {
             let mut v = Vec::new();
@@ -1697,11 +1701,16 @@ impl TxnInner {
             }
             v
         };
+        let mut roots = Vec::new();
+        for name in &names {
+            self.table(name, false)?;
+            roots.push(self.tables[name].root);
+        }
+        let moved = self.move_overflow_runs(&roots)?;
         let mut seen = HashSet::new();
         for name in names {
-            self.table(&name, false)?;
             let root = self.tables[&name].root;
-            let new_root = self.relocate(root, 0, &mut seen)?;
+            let new_root = self.relocate(root, 0, &mut seen, &moved)?;
             if new_root != root {
                 let t = self.tables.get_mut(&name).expect("table");
                 t.root = new_root;
@@ -1710,13 +1719,63 @@ impl TxnInner {
         }
         self.write_catalog()?;
         let root = self.catalog_root;
-        self.catalog_root = self.relocate(root, 0, &mut seen)?;
+        self.catalog_root = self.relocate(root, 0, &mut seen, &moved)?;
         Ok(())
     }
 
-    /// Move the tree at `id` down (see `relocate_all`); `seen` holds every page visited, so a
-    /// damaged tree that reaches a page twice is an error, not exponential work.
-    fn relocate(&mut self, id: PageId, depth: usize, seen: &mut HashSet<PageId>) -> Result<PageId> {
+    /// Copy each overflow run of the trees at `roots` that lies above a free run holding it
+    /// into the lowest such run, highest runs first; returns, per leaf, the cells to point at
+    /// their new runs (`relocate` makes the leaves private and updates them).
+    fn move_overflow_runs(&mut self, roots: &[PageId]) -> Result<HashMap<PageId, Vec<(usize, PageId)>>> {
+        // (first page, value length, leaf, cell)
+        let mut refs: Vec<(PageId, usize, PageId, usize)> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut stack: Vec<(PageId, usize)> = roots.iter().filter(|&&r| r != 0).map(|&r| (r, 0)).collect();
+        while let Some((id, depth)) = stack.pop() {
+            if depth >= btree::MAX_DEPTH || !seen.insert(id) {
+                return Err(Error::corrupted(id, "page reachable twice in the trees (or too deep)"));
+            }
+            let p = self.page(id)?;
+            let n = crate::page::Node::new(&p);
+            if n.is_leaf() {
+                for i in 0..n.len() {
+                    if let crate::page::LeafValue::Overflow { page, len } = n.value(i) {
+                        refs.push((page, len, id, i));
+                    }
+                }
+            } else {
+                stack.extend((0..=n.len()).map(|i| (n.child(i), depth + 1)));
+            }
+        }
+        refs.sort_unstable_by_key(|r| core::cmp::Reverse(r.0));
+        let shared = self.shared.clone();
+        let mut moved: HashMap<PageId, Vec<(usize, PageId)>> = HashMap::new();
+        for (first, len, leaf, cell) in refs {
+            if self.w.free.first().is_none_or(|f| f >= first) {
+                continue;
+            }
+            let n = shared.pager.run_pages(len);
+            let Some(to) = self.w.free.take_lowest_run(n, first) else { continue };
+            self.taken_free.extend(to..to + n);
+            self.allocated.extend(to..to + n);
+            shared.pager.write_overflow(to, &shared.pager.read_overflow(first, len)?)?;
+            self.private_runs.insert(to);
+            self.free_overflow(first, len);
+            moved.entry(leaf).or_default().push((cell, to));
+        }
+        Ok(moved)
+    }
+
+    /// Move the tree at `id` down (see `relocate_all`), pointing leaves at the overflow runs
+    /// `moved` copied; `seen` holds every page visited, so a damaged tree that reaches a page
+    /// twice is an error, not exponential work.
+    fn relocate(
+        &mut self,
+        id: PageId,
+        depth: usize,
+        seen: &mut HashSet<PageId>,
+        moved: &HashMap<PageId, Vec<(usize, PageId)>>,
+    ) -> Result<PageId> {
         if id == 0 {
             return Ok(0);
         }
@@ -1736,12 +1795,18 @@ impl TxnInner {
             }
         };
         let mut new_id = id;
-        let should_move = |s: &Self, id: PageId| s.w.free.first().is_some_and(|&f| f < id) && !s.is_private(id);
+        let should_move = |s: &Self, id: PageId| s.w.free.first().is_some_and(|f| f < id) && !s.is_private(id);
         if should_move(self, id) {
             new_id = self.make_mut(id)?;
         }
+        if let Some(cells) = moved.get(&id) {
+            new_id = self.make_mut(new_id)?;
+            for &(cell, to) in cells {
+                crate::page::NodeMut::new(self.get_mut(new_id)).set_overflow_page(cell, to);
+            }
+        }
         for (i, c) in children.into_iter().enumerate() {
-            let nc = self.relocate(c, depth + 1, seen)?;
+            let nc = self.relocate(c, depth + 1, seen, moved)?;
             if nc != c {
                 new_id = self.make_mut(new_id)?;
                 crate::page::NodeMut::new(self.get_mut(new_id)).set_child(i, nc);
@@ -2052,9 +2117,7 @@ impl PageStore for TxnInner {
 
     fn write_overflow(&mut self, value: &[u8]) -> Result<PageId> {
         let n = self.shared.pager.run_pages(value.len());
-        let first = self.w.next_page;
-        self.w.next_page += n;
-        self.allocated.extend(first..first + n);
+        let first = self.alloc_run(n, PageId::MAX);
         self.shared.pager.write_overflow(first, value)?;
         self.private_runs.insert(first);
         Ok(first)
@@ -2592,6 +2655,7 @@ impl DoubleEndedIterator for TableRange<'_> {
 mod tests {
     use super::*;
     use crate::device::MemoryDevice;
+    use alloc::collections::BTreeSet;
 
     /// Checkpoint a writer state whose free set is `free` (pages past everything the empty
     /// database uses), reopen, and return the free set the reopened database loaded.
@@ -2600,14 +2664,14 @@ mod tests {
         let db = Database::open_device(dev.clone(), Options::default())?;
         let mut w = db.shared.writer.take()?;
         w.next_page = next_page;
-        w.free = free.clone();
+        w.free = free.iter().copied().collect();
         let r = checkpoint(&db.shared, &mut w);
         db.shared.writer.put(w);
         r?;
         drop(db);
         let db = Database::open_device(MemoryDevice::from_bytes(dev.to_bytes()), Options::default())?;
         let w = db.shared.writer.take()?;
-        let loaded = w.free.clone();
+        let loaded = w.free.iter().collect();
         db.shared.writer.put(w);
         Ok(loaded)
     }

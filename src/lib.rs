@@ -44,6 +44,7 @@ mod db;
 pub mod device;
 mod error;
 mod format;
+mod freeset;
 mod memtable;
 mod page;
 mod pager;

@@ -370,6 +370,16 @@ impl<'a> NodeMut<'a> {
         }
     }
 
+    /// Point leaf cell `i`, which holds an overflow reference, at the run starting at `page`.
+    pub fn set_overflow_page(&mut self, i: usize, page: u64) {
+        let node = self.node();
+        let off = node.cell_off(i);
+        let (kstart, klen) = leaf_key_span(node.b, off);
+        let (vtag, n) = read_varint(node.b, kstart + klen, 5).expect("validated leaf cell");
+        assert!(vtag & 1 != 0, "cell {i} holds its value inline");
+        put_u64(self.b, kstart + klen + n, page);
+    }
+
     /// Insert a pre-encoded cell at slot `i`. Returns false if it does not fit even after
     /// defragmentation (the caller splits).
     pub fn insert_cell(&mut self, i: usize, cell: &[u8]) -> bool {
