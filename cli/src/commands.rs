@@ -127,7 +127,10 @@ pub fn help(out: &mut dyn Write) -> std::io::Result<()> {
     }
     writeln!(
         out,
-        "\nother options: -h, --help (also after a command), -V, --version; '--' ends options.\n\
+        "\nopening: --readonly never writes to the file (the log is replayed in memory); \
+         --salvage opens\na damaged database with what can still be read (see 'check'), \
+         instead of refusing.\n\
+         other options: -h, --help (also after a command), -V, --version; '--' ends options.\n\
          Exit codes: 0 success, 1 failure (e.g. missing key, SQL error), 2 usage error or damaged \
          database."
     )
@@ -159,51 +162,54 @@ pub enum Open {
     Existing,
 }
 
-/// Open the database, refusing to let the engine (re)initialise a file that holds bytes:
-/// the engine treats a file shorter than its header, or with a blank header, as an unfinished
-/// creation and starts it over, which would wipe a mistyped path or a damaged database.
+/// How every command and the shell open the database: the global options `--readonly` and
+/// `--salvage` (set once, by `main`, before any command runs).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpenFlags {
+    /// Never write to the file (`Options::read_only`).
+    pub read_only: bool,
+    /// Open a damaged database with what can still be read (`Options::salvage`).
+    pub salvage: bool,
+}
+
+pub static OPEN_FLAGS: std::sync::OnceLock<OpenFlags> = std::sync::OnceLock::new();
+
+/// Open the database. The engine tells a new or never-finished file from one that holds data
+/// (and refuses to overwrite the latter); this adds the checks that need the path: a missing
+/// file for commands that need one, a directory. With `--salvage` a damaged database opens,
+/// and what it gave up is printed on stderr.
 pub fn open(path: &Path, mode: Open) -> Result<Database, CliError> {
     let shown = path.display();
+    let flags = OPEN_FLAGS.get().copied().unwrap_or_default();
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if mode == Open::Existing {
+            if mode == Open::Existing || flags.read_only {
                 return Err(CliError::failed(format!("{shown}: no such database file")));
             }
         }
         Err(e) => return Err(CliError::failed(format!("{shown}: {e}"))),
         Ok(m) if m.is_dir() => return Err(CliError::failed(format!("{shown}: is a directory"))),
-        Ok(m) if m.len() == 0 => {
-            if mode == Open::Existing {
-                return Err(CliError::failed(format!("{shown}: empty file, not a database yet")));
-            }
+        Ok(m) if m.len() == 0 && mode == Open::Existing => {
+            return Err(CliError::failed(format!("{shown}: empty file, not a database yet")));
         }
-        Ok(m) => {
-            let mut head = [0u8; 8];
-            let n = std::fs::File::open(path)
-                .and_then(|mut f| f.read(&mut head))
-                .map_err(|e| CliError::failed(format!("{shown}: {e}")))?;
-            if m.len() < 64 {
-                return Err(CliError::failed(format!(
-                    "{shown}: not a Tessera database (the file is only {} bytes)",
-                    m.len()
-                )));
-            }
-            if n == 8 && head == [0; 8] {
-                return Err(CliError::failed(format!(
-                    "{shown}: not a Tessera database (its header is blank: damaged, or a creation \
-                     that never finished; delete the file to start over)"
-                )));
-            }
-        }
+        Ok(_) => {}
     }
-    Database::open(path).map_err(|e| match e {
+    let options = tessera::Options { read_only: flags.read_only, salvage: flags.salvage, ..Default::default() };
+    let db = Database::open_with(path, options).map_err(|e| match e {
         Error::Locked => {
             CliError::failed(format!("{shown}: database is locked (another process or handle has it open)"))
         }
         // I/O errors from opening already name the path.
         Error::Io { .. } => CliError::from(e),
+        e @ Error::Corrupted { .. } if !flags.salvage => CliError::failed(format!(
+            "{shown}: {e}\n(tessera --salvage --readonly {shown} .dump > recovered.sql reads what is left)"
+        )),
         e => CliError::failed(format!("{shown}: {e}")),
-    })
+    })?;
+    if let Some(what) = db.recovery_report().salvaged {
+        eprintln!("tessera: {shown}: salvaged: {what}");
+    }
+    Ok(db)
 }
 
 fn expect_positionals<'a>(a: &'a Parsed, names: &[&str]) -> Result<&'a [std::ffi::OsString], CliError> {

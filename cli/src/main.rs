@@ -1,7 +1,7 @@
 //! `tessera`: the command-line tool for Tessera database files.
 //!
 //! `main` parses the options that come before the command (`--db FILE`/`-f FILE`, `--help`,
-//! `--version`, and the SQL shell's `-c SQL` and `--mode MODE`) and looks the first word up in
+//! `--version`, `--readonly`, `--salvage`, and the SQL shell's `-c SQL` and `--mode MODE`) and looks the first word up in
 //! [`commands::COMMANDS`]: a key-value command runs; anything else (or nothing) is the
 //! database file of the SQL shell (`shell`), `tessera.db` by default. Every failure becomes a
 //! [`CliError`], reported as one `tessera: <message>` line on stderr with an exit code: 1 for
@@ -121,6 +121,7 @@ fn main() -> ExitCode {
 /// when the first word is not a command.
 fn run(argv: Vec<OsString>, out: &mut dyn Write, usage_line: &mut &'static str) -> Result<(), CliError> {
     let mut db: Option<OsString> = None;
+    let mut flags = commands::OpenFlags::default();
     let mut sql = ShellOptions::default();
     let mut rest = argv.into_iter();
     let first = loop {
@@ -143,6 +144,8 @@ fn run(argv: Vec<OsString>, out: &mut dyn Write, usage_line: &mut &'static str) 
                 return Ok(());
             }
             "--db" | "-f" => db = Some(value(name)?),
+            "--readonly" | "--read-only" if inline.is_none() => flags.read_only = true,
+            "--salvage" if inline.is_none() => flags.salvage = true,
             "-c" | "--command" | "--mode" => sql.add(name, &value(name)?)?,
             _ if text.starts_with('-') => {
                 return Err(CliError::usage(format!("unknown option {text} (options of a command go after it)")));
@@ -150,6 +153,8 @@ fn run(argv: Vec<OsString>, out: &mut dyn Write, usage_line: &mut &'static str) 
             _ => break Some(arg),
         }
     };
+    // Set once per process, before anything opens the database.
+    let _ = commands::OPEN_FLAGS.set(flags);
     let command = first.as_ref().and_then(|name| commands::COMMANDS.iter().find(|c| name.to_str() == Some(c.name)));
     let Some(cmd) = command else {
         *usage_line = SHELL_USAGE;
