@@ -295,13 +295,20 @@ fn options_arg(options: &JsValue) -> JsResult<t::Options> {
     if let Some(n) = opt_uint(options, "maxLogSize")? {
         o.max_log_size = usize_of(n, "maxLogSize")?;
     }
+    if let Some(b) = opt_bool(options, "readonly")? {
+        o.read_only = b;
+    }
+    if let Some(b) = opt_bool(options, "salvage")? {
+        o.salvage = b;
+    }
     Ok(o)
 }
 
 #[wasm_bindgen]
 impl Database {
     /// Open or create a database on a JS device (`TesseraDevice`). `options`: `{ pageSize,
-    /// cacheSize, maxLogSize }` (bytes; page size applies to a new database only).
+    /// cacheSize, maxLogSize }` (bytes; page size applies to a new database only), `readonly`
+    /// (never write to the device), `salvage` (open a damaged database with what can be read).
     #[wasm_bindgen(js_name = openDevice)]
     pub fn open_device(device: DeviceObject, options: JsValue) -> JsResult<Database> {
         let obj: &JsValue = device.as_ref();
@@ -435,6 +442,32 @@ impl Database {
             set(&o, "errors", errors.into());
             Ok(o)
         })
+    }
+
+    /// What opening found: `{ framesReplayed, framesSkipped, upgradedFrom, harmlessDamage,
+    /// salvaged }` (`upgradedFrom` and `salvaged` are `null` when there is nothing to say).
+    #[wasm_bindgen(js_name = recoveryReport)]
+    pub fn recovery_report(&self) -> JsResult<Object> {
+        self.with(|s| {
+            let r = s.db.recovery_report();
+            let o = Object::new();
+            set(&o, "framesReplayed", JsValue::from_f64(r.frames_replayed as f64));
+            set(&o, "framesSkipped", JsValue::from_f64(r.frames_skipped as f64));
+            set(&o, "upgradedFrom", r.upgraded_from.map_or(JsValue::NULL, |v| JsValue::from_f64(v as f64)));
+            let damage = Array::new();
+            for d in &r.harmless_damage {
+                damage.push(&JsValue::from_str(d));
+            }
+            set(&o, "harmlessDamage", damage.into());
+            set(&o, "salvaged", r.salvaged.as_deref().map_or(JsValue::NULL, JsValue::from_str));
+            Ok(o)
+        })
+    }
+
+    /// Whether the database was opened read-only.
+    #[wasm_bindgen(js_name = isReadOnly)]
+    pub fn is_read_only(&self) -> JsResult<bool> {
+        self.with(|s| Ok(s.db.is_read_only()))
     }
 
     /// Page size of this database, in bytes.
