@@ -10,7 +10,7 @@
 use crate::btree::PageId;
 use crate::db::ReadTransaction;
 use crate::error::Error;
-use crate::format::get_u64;
+use crate::format::{get_u64, page_no};
 use crate::page::{LeafValue, Node};
 use alloc::format;
 use alloc::string::String;
@@ -68,13 +68,15 @@ struct Walker<'a> {
 impl Walker<'_> {
     fn error(&mut self, page: PageId, msg: impl Into<String>) {
         if self.report.errors.len() < MAX_ERRORS {
-            self.report.errors.push(format!("page {page}: {}", msg.into()));
+            self.report.errors.push(format!("page {}: {}", page_no(page), msg.into()));
         } else {
             self.more_errors += 1;
         }
     }
 
+    /// Mark the page `id` names as reachable; false (and an error) if it cannot be.
     fn claim(&mut self, id: PageId, what: &str) -> bool {
+        let id = page_no(id);
         match self.state.get(id as usize).copied() {
             None => {
                 self.error(id, format!("{what} page beyond the end of the file ({} pages)", self.state.len()));
@@ -154,7 +156,7 @@ impl Walker<'_> {
                         }
                         LeafValue::Overflow { page: first, len } => {
                             let pages = self.rx.shared().pager.run_pages(len);
-                            for p in first..first + pages {
+                            for p in page_no(first)..page_no(first) + pages {
                                 self.claim(p, "overflow");
                             }
                             self.report.pages_checked += pages;

@@ -35,8 +35,8 @@ use crate::buffer::WriteBuffer;
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
 use crate::format::{
-    self, get_u64, kind, put_u16, put_u64, CommitSlot, FileHeader, FrameHeader, SlotCopy, FORMAT_VERSION,
-    HEADER_CREATING, MIRROR_OFFSETS, PAGE_HEADER, SLOT_OFFSETS,
+    self, get_u64, kind, page_no, page_ref, put_u16, put_u64, CommitSlot, FileHeader, FrameHeader, SlotCopy,
+    FORMAT_VERSION, HEADER_CREATING, MIRROR_OFFSETS, PAGE_HEADER, SLOT_OFFSETS,
 };
 use crate::freeset::FreeSet;
 use crate::memtable::{Deltas, MergedRange, TableDelta};
@@ -187,9 +187,22 @@ struct WriterState {
     /// Free pages the last compaction could not remove (pinned by readers, or interior):
     /// automatic compaction waits until a quarter of the file more has been freed.
     free_after_compact: u64,
+    /// State of the generator of page version tags (see [`WriterState::next_tag`]).
+    tags: u64,
 }
 
 impl WriterState {
+    /// A version tag for a page being allocated (see `format::page_ref`): never 0 (the tag of
+    /// format 1 pages), pseudo-random, so an older image of the same page number differs from
+    /// the current one but for one chance in 2^24.
+    fn next_tag(&mut self) -> u32 {
+        self.tags = self.tags.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.tags;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        1 + ((z ^ (z >> 31)) % 0xFF_FFFF) as u32
+    }
+
     /// Whether automatic compaction should run: more than half of a file of at least 1 MiB is
     /// free, and enough has been freed since the last compaction.
     fn compact_due(&self, page_size: usize) -> bool {
@@ -887,7 +900,7 @@ fn validate_slot(pager: &Pager, slot: &CommitSlot, salvage: bool, report: &mut R
     if slot.log_start == 0 || slot.log_pages == 0 || log_end.is_none_or(|e| e > slot.page_count) {
         return bad("the commit slot's log region lies outside the file".into());
     }
-    if slot.catalog_root >= slot.page_count || slot.freelist_head >= slot.page_count {
+    if page_no(slot.catalog_root) >= slot.page_count || page_no(slot.freelist_head) >= slot.page_count {
         return bad("the commit slot names a page past its page count".into());
     }
     let file_len = pager.device.len()?;
@@ -933,7 +946,23 @@ fn writer_state(slot: &CommitSlot, mut free: FreeSet, freelist_pages: Vec<PageId
         deltas: Arc::new(Deltas::new()),
         delta_bytes: 0,
         free_after_compact: 0,
+        tags: tag_seed(slot, scan),
     }
+}
+
+/// Where the writer's version tags start: different for every open of a file (its slot and
+/// log), and with `std` for every process too, so that a session that repeats a crashed
+/// one's allocations does not repeat its tags.
+fn tag_seed(slot: &CommitSlot, scan: &LogScan) -> u64 {
+    #[allow(unused_mut)]
+    let mut seed = slot.seq.rotate_left(17) ^ slot.txn_id.rotate_left(41) ^ scan.pos ^ (scan.frames.len() as u64) << 32;
+    #[cfg(feature = "std")]
+    {
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        seed ^= nanos ^ (std::process::id() as u64).rotate_left(29);
+    }
+    seed
 }
 
 /// Free-list page: header, then `nslots` runs of (start u64, len u64); next page at offset 24.
@@ -945,7 +974,7 @@ fn load_freelist(pager: &Pager, slot: &CommitSlot) -> Result<(FreeSet, Vec<PageI
     let mut id = slot.freelist_head;
     let log_end = slot.log_start + slot.log_pages;
     while id != 0 {
-        if pages.len() as u64 > slot.page_count || id >= slot.page_count {
+        if pages.len() as u64 > slot.page_count || page_no(id) >= slot.page_count {
             return Err(Error::corrupted(id, "the free list runs past the file's pages (a cycle?)"));
         }
         let b = pager.read_page_uncached(id)?;
@@ -971,7 +1000,7 @@ fn load_freelist(pager: &Pager, slot: &CommitSlot) -> Result<(FreeSet, Vec<PageI
                 }
             }
         }
-        pages.push(id);
+        pages.push(page_no(id));
         id = get_u64(&b, 24);
     }
     if let Some(p) = pages.iter().find(|p| free.contains(p)) {
@@ -993,8 +1022,8 @@ fn free_pages_in_use(pager: &Pager, slot: &CommitSlot, free: &FreeSet) -> Result
     let mut stack = vec![(slot.catalog_root, 0usize, true)];
     let mut visits = 0u64;
     let note = |id: PageId, used: &mut Vec<PageId>| {
-        if free.contains(&id) && used.len() < 1000 {
-            used.push(id);
+        if free.contains(&page_no(id)) && used.len() < 1000 {
+            used.push(page_no(id));
         }
     };
     while let Some((id, depth, catalog)) = stack.pop() {
@@ -1115,12 +1144,13 @@ fn checkpoint(shared: &Shared, w: &mut WriterState) -> Result<()> {
     // Every page taken is written and chained, even one left with no runs: taking a page can
     // remove a single-page run, so the list may need fewer pages than were taken, and giving
     // one back would leave the previous page's `next` naming a page that is not on the list.
-    for (i, &id) in list_pages.iter().enumerate() {
+    let list_refs: Vec<PageId> = list_pages.iter().map(|&no| page_ref(no, w.next_tag())).collect();
+    for (i, &id) in list_refs.iter().enumerate() {
         let chunk = runs.get(i * per_page..runs.len().min((i + 1) * per_page)).unwrap_or(&[]);
         let mut b = vec![0u8; ps];
         b[0] = kind::FREELIST;
         put_u16(&mut b, 2, chunk.len() as u16);
-        put_u64(&mut b, 24, list_pages.get(i + 1).copied().unwrap_or(0));
+        put_u64(&mut b, 24, list_refs.get(i + 1).copied().unwrap_or(0));
         for (j, (s, n)) in chunk.iter().enumerate() {
             put_u64(&mut b, PAGE_HEADER + 16 * j, *s);
             put_u64(&mut b, PAGE_HEADER + 16 * j + 8, *n);
@@ -1138,7 +1168,7 @@ fn checkpoint(shared: &Shared, w: &mut WriterState) -> Result<()> {
         seq,
         txn_id: w.last_txn,
         catalog_root: w.catalog_root,
-        freelist_head: list_pages.first().copied().unwrap_or(0),
+        freelist_head: list_refs.first().copied().unwrap_or(0),
         page_count: w.next_page,
         log_start,
         log_pages,
@@ -1305,22 +1335,23 @@ impl TxnInner {
         // ids past the end of the file can never shadow a page on disk, even if the free list
         // is wrong.
         let from_free = if self.shared.options.read_only { None } else { self.w.free.pop_first() };
-        let id = match from_free {
-            Some(id) => {
-                self.taken_free.push(id);
-                id
+        let no = match from_free {
+            Some(no) => {
+                self.taken_free.push(no);
+                no
             }
             None => {
                 self.w.next_page += 1;
                 self.w.next_page - 1
             }
         };
-        self.allocated.push(id);
-        id
+        assert!(no < format::MAX_PAGES, "page number {no} past the format's limit");
+        self.allocated.push(no);
+        page_ref(no, self.w.next_tag())
     }
 
-    /// `n` consecutive pages for an overflow run: a free run that ends at or below `limit`
-    /// if there is one (best fit), else the end of the file.
+    /// `n` consecutive pages for an overflow run (the first one's number): a free run that
+    /// ends at or below `limit` if there is one (best fit), else the end of the file.
     fn alloc_run(&mut self, n: u64, limit: PageId) -> PageId {
         let from_free = if self.shared.options.read_only { None } else { self.w.free.take_run(n, limit) };
         let first = match from_free {
@@ -1342,7 +1373,7 @@ impl TxnInner {
     }
 
     fn free_committed(&mut self, id: PageId) {
-        self.freed.push(id);
+        self.freed.push(page_no(id));
     }
 
     fn free_private(&mut self, id: PageId) {
@@ -1351,8 +1382,8 @@ impl TxnInner {
         }
         self.spilled.remove(&id);
         self.shared.pager.forget(id);
-        self.w.free.insert(id);
-        self.freed_private.push(id);
+        self.w.free.insert(page_no(id));
+        self.freed_private.push(page_no(id));
     }
 
     /// Write private leaf pages out when the transaction outgrows its share of the cache.
@@ -1372,7 +1403,7 @@ impl TxnInner {
             // Mostly branches (huge keys): spill everything.
             ids = self.dirty.keys().copied().collect();
         }
-        ids.sort_unstable();
+        ids.sort_unstable_by_key(|&id| page_no(id));
         let (dirty, dirty_bytes, spilled) = (&mut self.dirty, &mut self.dirty_bytes, &mut self.spilled);
         let pager = &self.shared.pager;
         pager.write_sorted(&ids, &mut |id, buf| {
@@ -1747,17 +1778,18 @@ impl TxnInner {
                 stack.extend((0..=n.len()).map(|i| (n.child(i), depth + 1)));
             }
         }
-        refs.sort_unstable_by_key(|r| core::cmp::Reverse(r.0));
+        refs.sort_unstable_by_key(|r| core::cmp::Reverse(page_no(r.0)));
         let shared = self.shared.clone();
         let mut moved: HashMap<PageId, Vec<(usize, PageId)>> = HashMap::new();
         for (first, len, leaf, cell) in refs {
-            if self.w.free.first().is_none_or(|f| f >= first) {
+            if self.w.free.first().is_none_or(|f| f >= page_no(first)) {
                 continue;
             }
             let n = shared.pager.run_pages(len);
-            let Some(to) = self.w.free.take_lowest_run(n, first) else { continue };
+            let Some(to) = self.w.free.take_lowest_run(n, page_no(first)) else { continue };
             self.taken_free.extend(to..to + n);
             self.allocated.extend(to..to + n);
+            let to = page_ref(to, self.w.next_tag());
             shared.pager.write_overflow(to, &shared.pager.read_overflow(first, len)?)?;
             self.private_runs.insert(to);
             self.free_overflow(first, len);
@@ -1795,7 +1827,7 @@ impl TxnInner {
             }
         };
         let mut new_id = id;
-        let should_move = |s: &Self, id: PageId| s.w.free.first().is_some_and(|f| f < id) && !s.is_private(id);
+        let should_move = |s: &Self, id: PageId| s.w.free.first().is_some_and(|f| f < page_no(id)) && !s.is_private(id);
         if should_move(self, id) {
             new_id = self.make_mut(id)?;
         }
@@ -1920,7 +1952,7 @@ impl TxnInner {
             self.dirty_bytes = 0;
         } else {
             let mut ids: Vec<PageId> = self.dirty.keys().copied().collect();
-            ids.sort_unstable();
+            ids.sort_unstable_by_key(|&id| page_no(id));
             let dirty = &mut self.dirty;
             pager.write_sorted(&ids, &mut |id, buf| {
                 pager.forget(id);
@@ -2117,7 +2149,7 @@ impl PageStore for TxnInner {
 
     fn write_overflow(&mut self, value: &[u8]) -> Result<PageId> {
         let n = self.shared.pager.run_pages(value.len());
-        let first = self.alloc_run(n, PageId::MAX);
+        let first = page_ref(self.alloc_run(n, PageId::MAX), self.w.next_tag());
         self.shared.pager.write_overflow(first, value)?;
         self.private_runs.insert(first);
         Ok(first)
@@ -2144,14 +2176,15 @@ impl PageStore for TxnInner {
 
     fn free_overflow(&mut self, first: PageId, len: usize) {
         let n = self.shared.pager.run_pages(len);
+        let no = page_no(first);
         if self.private_runs.remove(&first) {
-            for id in first..first + n {
+            for id in no..no + n {
                 self.shared.pager.forget(id);
                 self.w.free.insert(id);
                 self.freed_private.push(id);
             }
         } else {
-            self.freed.extend(first..first + n);
+            self.freed.extend(no..no + n);
         }
     }
 }

@@ -99,8 +99,10 @@ pub enum Error {
 }
 
 impl Error {
+    /// A corruption error at `page` (a page number, or a page reference: its version tag is
+    /// dropped).
     pub(crate) fn corrupted(page: u64, reason: impl Into<String>) -> Self {
-        Error::Corrupted { page, reason: reason.into() }
+        Error::Corrupted { page: crate::format::page_no(page), reason: reason.into() }
     }
 
     /// A short, stable, machine-readable name for the variant (used as the JS `code`).

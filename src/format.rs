@@ -37,6 +37,29 @@ pub const MIRROR_OFFSETS: [u64; 2] = [1536, 2048];
 pub const SLOT_LEN: usize = 128;
 const SLOT_MAGIC: u32 = u32::from_le_bytes(*b"TSLT");
 
+/// A page reference, as parents, catalog entries, commit slots, overflow cells and the free
+/// list store it, and as every page carries its own (header bytes 8..16): the page number in
+/// the low [`PAGE_NO_BITS`] bits, above them the *version tag* the page was written with
+/// (format 2; 0 in pages written by format 1). Each allocation picks a new tag, so an older
+/// image of a page (a lost write, a stale copy) does not match the reference to the current
+/// one.
+pub const PAGE_NO_BITS: u32 = 40;
+/// Pages a file can have (4 PiB with 4 KiB pages).
+pub const MAX_PAGES: u64 = 1 << PAGE_NO_BITS;
+
+/// The page number a reference names.
+#[inline(always)]
+pub fn page_no(r: u64) -> u64 {
+    r & (MAX_PAGES - 1)
+}
+
+/// The reference to page `no` written with version tag `tag` (24 bits).
+#[inline]
+pub fn page_ref(no: u64, tag: u32) -> u64 {
+    debug_assert!(no < MAX_PAGES && tag < 1 << 24);
+    no | (tag as u64) << PAGE_NO_BITS
+}
+
 /// Page header length; slot array starts here.
 pub const PAGE_HEADER: usize = 32;
 /// Page kinds (byte 0 of every page).

@@ -19,7 +19,7 @@
 use crate::btree::{Guard, PageId, PageRef};
 use crate::device::{BlockDevice, Mapping};
 use crate::error::{Error, Result};
-use crate::format::{crc_skipping, get_u64, kind, put_u32, put_u64, PAGE_HEADER};
+use crate::format::{crc_skipping, get_u64, kind, page_no, put_u32, put_u64, PAGE_HEADER};
 use crate::sync::{Mutex, RwLock};
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -300,9 +300,11 @@ impl Pager {
         })
     }
 
+    /// The cache shard of page number `no` (caches and memos are keyed by page number; a
+    /// reference's version tag is checked against the page's own header instead).
     #[inline]
-    fn shard(&self, id: PageId) -> &RwLock<Shard> {
-        &self.shards[(id as usize) % SHARDS]
+    fn shard(&self, no: u64) -> &RwLock<Shard> {
+        &self.shards[(no as usize) % SHARDS]
     }
 
     /// Size the verified-page memo for a file of `pages` pages.
@@ -316,28 +318,32 @@ impl Pager {
         self.cache_bytes.load(Relaxed)
     }
 
+    /// Byte offset of the page a reference names, if the page lies inside the file.
     fn page_offset(&self, id: PageId) -> Result<u64> {
-        let off = id
+        let no = page_no(id);
+        let off = no
             .checked_mul(self.page_size as u64)
             .filter(|&o| o + self.page_size as u64 <= self.device_len.load(Relaxed))
-            .ok_or_else(|| Error::corrupted(id, "page id beyond the end of the file"))?;
-        if id == 0 {
+            .ok_or_else(|| Error::corrupted(no, "page id beyond the end of the file"))?;
+        if no == 0 {
             return Err(Error::corrupted(0, "reference to the header page"));
         }
         Ok(off)
     }
 
-    /// A committed page, verified on first load.
+    /// A committed page, verified on first load; its own reference (id and version tag) must
+    /// be `id` on every read.
     #[inline]
     pub fn read_page(&self, id: PageId) -> Result<PageRef<'_>> {
         // With a mapping, the cache only holds dirty pages; when there are none it is skipped.
         // Acquire pairs with the Release decrement after a page is written in place.
         if self.mapping.is_none() || self.dirty_entries.load(Acquire) > 0 {
-            if let Some(e) = self.shard(id).read().map.get(&id) {
+            if let Some(e) = self.shard(page_no(id)).read().map.get(&page_no(id)) {
                 e.referenced.store(true, Relaxed);
                 if self.mapping.is_none() {
                     self.counters.hits.fetch_add(1, Relaxed);
                 }
+                check_ref(&e.page, id)?;
                 return Ok(PageRef::Shared(e.page.clone()));
             }
         }
@@ -347,14 +353,15 @@ impl Pager {
         self.read_device(id)
     }
 
-    /// The bytes of page `id` in the mapping, when the page lies inside both the file and the
-    /// mapping (`None` for id 0, ids past the end, or no mapping).
+    /// The bytes of the page `id` names in the mapping, when the page lies inside both the
+    /// file and the mapping (`None` for page 0, pages past the end, or no mapping).
     #[inline]
     fn mapped(&self, id: PageId) -> Option<&[u8]> {
         let m = self.mapping?;
         let ps = self.page_size as u64;
-        let end = id.checked_mul(ps)?.checked_add(ps)?;
-        if id == 0 || end > self.device_len.load(Relaxed) || end > m.len as u64 {
+        let no = page_no(id);
+        let end = no.checked_mul(ps)?.checked_add(ps)?;
+        if no == 0 || end > self.device_len.load(Relaxed) || end > m.len as u64 {
             return None;
         }
         // SAFETY: the page ends below both the mapping's reserved length and the device length
@@ -382,9 +389,11 @@ impl Pager {
     fn read_mapped(&self, id: PageId) -> Result<PageRef<'_>> {
         match self.mapped(id) {
             Some(page) => {
-                if !self.verified.contains(id) {
+                if !self.verified.contains(page_no(id)) {
                     verify_page(page, id)?;
-                    self.verified.insert(id);
+                    self.verified.insert(page_no(id));
+                } else {
+                    check_ref(page, id)?;
                 }
                 Ok(PageRef::Borrowed(page))
             }
@@ -401,7 +410,7 @@ impl Pager {
         self.counters.pages_read.fetch_add(1, Relaxed);
         verify_page(&buf, id)?;
         let page = Arc::new(buf);
-        self.insert_clean(id, page.clone());
+        self.insert_clean(page_no(id), page.clone());
         Ok(PageRef::Shared(page))
     }
 
@@ -430,7 +439,8 @@ impl Pager {
     /// A page for `check`: the cached copy if the page is cached (dirty pages exist only
     /// there), else read from the device and verified regardless of the verified memo.
     pub fn read_page_checked(&self, id: PageId) -> Result<PageRef<'_>> {
-        if let Some(e) = self.shard(id).read().map.get(&id) {
+        if let Some(e) = self.shard(page_no(id)).read().map.get(&page_no(id)) {
+            check_ref(&e.page, id)?;
             return Ok(PageRef::Shared(e.page.clone()));
         }
         Ok(PageRef::Shared(Arc::new(self.read_page_uncached(id)?.into_boxed_slice())))
@@ -450,9 +460,11 @@ impl Pager {
                 // reserved mapping, and an overflow run is immutable until freed, which only
                 // happens once no snapshot can reach it.
                 let run = unsafe { core::slice::from_raw_parts(m.base.as_ptr().add(off as usize), total) };
-                if !self.verified.contains(first) {
+                if !self.verified.contains(page_no(first)) {
                     verify_overflow(run, first, len)?;
-                    self.verified.insert(first);
+                    self.verified.insert(page_no(first));
+                } else {
+                    check_ref(run, first)?;
                 }
                 return Ok(Guard::borrowed(&run[PAGE_HEADER..]));
             }
@@ -465,7 +477,8 @@ impl Pager {
         Ok(Guard::owned(buf))
     }
 
-    /// Write an overflow run for `value` at `first` (pages `first..first + run_pages(len)`).
+    /// Write an overflow run for `value` at the pages `first` names (`run_pages(len)` of
+    /// them); its header carries the reference `first`, version tag included.
     pub fn write_overflow(&self, first: PageId, value: &[u8]) -> Result<()> {
         let total = (PAGE_HEADER + value.len()).next_multiple_of(self.page_size);
         let mut buf = vec![0u8; total];
@@ -477,12 +490,13 @@ impl Pager {
         let crc = crc_skipping(&buf[..PAGE_HEADER + value.len()], 4);
         put_u32(&mut buf, 4, crc);
         let pages = (total / self.page_size) as u64;
-        for p in first..first + pages {
+        let no = page_no(first);
+        for p in no..no + pages {
             self.forget(p);
         }
-        self.write_at(first * self.page_size as u64, &buf)?;
+        self.write_at(no * self.page_size as u64, &buf)?;
         self.counters.pages_written.fetch_add(pages, Relaxed);
-        self.verified.insert(first);
+        self.verified.insert(no);
         Ok(())
     }
 
@@ -491,38 +505,45 @@ impl Pager {
         (PAGE_HEADER + len).div_ceil(self.page_size) as u64
     }
 
-    /// Seal (self-id + checksum) and write a page to its place.
+    /// Stamp `page` with its reference `id` and checksum, and write it to its place.
     pub fn write_page(&self, id: PageId, page: &mut [u8]) -> Result<()> {
-        seal_page(page, id);
-        self.write_at(id * self.page_size as u64, page)?;
+        put_u64(page, 8, id);
+        seal_page(page);
+        self.write_at(page_no(id) * self.page_size as u64, page)?;
         self.counters.pages_written.fetch_add(1, Relaxed);
-        self.verified.insert(id);
+        self.verified.insert(page_no(id));
         Ok(())
     }
 
-    /// Seal and write the pages `ids` (sorted); `append(id, buf)` appends page `id`'s bytes
-    /// to the staging buffer, where the page is sealed (so the source may be shared). Runs of
-    /// consecutive ids (appends allocate pages in order) go out in one device write each, up
-    /// to `WRITE_RUN` pages: a system call per run instead of per page.
+    /// Seal and write the pages `ids` (sorted by page number); `append(id, buf)` appends page
+    /// `id`'s bytes (which carry their own reference) to the staging buffer, where the page is
+    /// sealed (so the source may be shared). Runs of consecutive pages (appends allocate pages
+    /// in order) go out in one device write each, up to `WRITE_RUN` pages: a system call per
+    /// run instead of per page.
     pub fn write_sorted(&self, ids: &[PageId], append: &mut dyn FnMut(PageId, &mut Vec<u8>)) -> Result<()> {
         let ps = self.page_size;
         let mut buf = Vec::new();
         let mut i = 0;
         while i < ids.len() {
-            let first = ids[i];
+            let first = page_no(ids[i]);
             let mut n = 0;
             buf.clear();
-            while i < ids.len() && ids[i] == first + n && n < WRITE_RUN {
+            while i < ids.len() && page_no(ids[i]) == first + n && n < WRITE_RUN {
                 let at = buf.len();
                 append(ids[i], &mut buf);
-                seal_page(&mut buf[at..], ids[i]);
+                debug_assert_eq!(
+                    page_no(get_u64(&buf[at..], 8)),
+                    first + n,
+                    "a page's own reference names another page"
+                );
+                seal_page(&mut buf[at..]);
                 n += 1;
                 i += 1;
             }
             self.write_at(first * ps as u64, &buf)?;
             self.counters.pages_written.fetch_add(n, Relaxed);
-            for id in first..first + n {
-                self.verified.insert(id);
+            for no in first..first + n {
+                self.verified.insert(no);
             }
         }
         Ok(())
@@ -566,13 +587,15 @@ impl Pager {
 
     /// Publish a committed page that is not yet written to its place.
     pub fn insert_dirty(&self, id: PageId, page: Box<[u8]>) {
+        debug_assert_eq!(get_u64(&page, 8), id, "a dirty page's own reference");
+        let no = page_no(id);
         let len = page.len();
         let page = Arc::new(page);
         if self.mapping.is_some() {
-            self.view_changes.lock().push((id, Some(page.clone())));
+            self.view_changes.lock().push((no, Some(page.clone())));
         }
-        let mut sh = self.shard(id).write();
-        let old = sh.map.insert(id, Entry { page, dirty: true, referenced: AtomicBool::new(false) });
+        let mut sh = self.shard(no).write();
+        let old = sh.map.insert(no, Entry { page, dirty: true, referenced: AtomicBool::new(false) });
         match old {
             Some(o) if o.dirty => {}
             Some(_) => {
@@ -587,16 +610,18 @@ impl Pager {
         }
     }
 
-    /// Drop any cached copy of `id` (its bytes on the device are about to change or are free).
+    /// Drop any cached copy of the page `id` names (its bytes on the device are about to
+    /// change or are free). Takes a reference or a bare page number alike.
     pub fn forget(&self, id: PageId) {
-        let mut sh = self.shard(id).write();
-        if let Some(e) = sh.map.remove(&id) {
+        let no = page_no(id);
+        let mut sh = self.shard(no).write();
+        if let Some(e) = sh.map.remove(&no) {
             self.cache_bytes.fetch_sub(e.page.len(), Relaxed);
             if e.dirty {
                 self.dirty_entries.fetch_sub(1, Release);
                 self.dirty_bytes.fetch_sub(e.page.len(), Relaxed);
                 if self.mapping.is_some() {
-                    self.view_changes.lock().push((id, None));
+                    self.view_changes.lock().push((no, None));
                 }
             }
         }
@@ -646,7 +671,8 @@ impl Pager {
             return self.read_page(id);
         }
         if !view.is_empty() {
-            if let Some(p) = view.get(id) {
+            if let Some(p) = view.get(page_no(id)) {
+                check_ref(p, id)?;
                 return Ok(PageRef::Borrowed(p));
             }
         }
@@ -708,8 +734,8 @@ impl Pager {
         }
         ids.sort_unstable();
         // The pages are committed and immutable; sealing copies keeps readers' view stable.
-        self.write_sorted(&ids, &mut |id, buf| {
-            buf.extend_from_slice(&self.shard(id).read().map.get(&id).expect("dirty page").page)
+        self.write_sorted(&ids, &mut |no, buf| {
+            buf.extend_from_slice(&self.shard(no).read().map.get(&no).expect("dirty page").page)
         })?;
         for id in ids {
             let mut sh = self.shard(id).write();
@@ -766,11 +792,33 @@ impl Pager {
     }
 }
 
-/// Stamp a page's id and checksum.
-pub(crate) fn seal_page(page: &mut [u8], id: PageId) {
-    put_u64(page, 8, id);
+/// Stamp a page's checksum (its own reference, at bytes 8..16, is already in place).
+pub(crate) fn seal_page(page: &mut [u8]) {
     let crc = crc_skipping(page, 4);
     put_u32(page, 4, crc);
+}
+
+/// A page must carry the reference it was reached by: the same page number, and the version
+/// tag it was written with. Another tag means an older image of the page (a lost write) or a
+/// reference left from a page since rewritten.
+#[inline]
+fn check_ref(page: &[u8], id: PageId) -> Result<()> {
+    if get_u64(page, 8) == id {
+        Ok(())
+    } else {
+        Err(wrong_ref(page, id))
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn wrong_ref(page: &[u8], id: PageId) -> Error {
+    let own = get_u64(page, 8);
+    if page_no(own) == page_no(id) {
+        Error::corrupted(id, "the page holds another version of itself than its reference names (a stale page)")
+    } else {
+        Error::corrupted(id, format!("page claims to be page {}", page_no(own)))
+    }
 }
 
 /// Pages written at most per device write by [`Pager::write_sorted`].
@@ -782,9 +830,7 @@ pub(crate) fn verify_page(page: &[u8], id: PageId) -> Result<()> {
     if stored != crc_skipping(page, 4) {
         return Err(Error::corrupted(id, "page checksum mismatch"));
     }
-    if get_u64(page, 8) != id {
-        return Err(Error::corrupted(id, format!("page claims to be page {}", get_u64(page, 8))));
-    }
+    check_ref(page, id)?;
     // A tree page's layout is checked once too, so no later access can run off the page.
     if matches!(page[0], kind::LEAF | kind::BRANCH) {
         crate::page::Node::new(page).validate().map_err(|why| Error::corrupted(id, why))?;
@@ -796,7 +842,8 @@ fn verify_overflow(run: &[u8], first: PageId, len: usize) -> Result<()> {
     if run[0] != kind::OVERFLOW {
         return Err(Error::corrupted(first, format!("expected an overflow page, found kind {}", run[0])));
     }
-    if get_u64(run, 8) != first || get_u64(run, 16) != len as u64 {
+    check_ref(run, first)?;
+    if get_u64(run, 16) != len as u64 {
         return Err(Error::corrupted(first, "overflow header does not match its reference"));
     }
     let end = PAGE_HEADER + len;
