@@ -56,6 +56,11 @@ pub enum Error {
     TableNotFound(String),
     /// A table name that is empty or longer than [`crate::MAX_TABLE_NAME_LEN`] bytes.
     InvalidTableName(String),
+    /// A key-value write API ([`crate::WriteTransaction::open_table`], `open_existing_table`,
+    /// `delete_table`) named a table of the SQL layer: names starting with
+    /// [`crate::RESERVED_TABLE_PREFIX`] (`sql:`) are reserved for it. Code
+    /// `RESERVED_TABLE_NAME`.
+    ReservedTableName(String),
     /// Bad [`crate::Options`] (page size out of range, cache too small...).
     InvalidOptions(String),
     /// `begin_write` while a write transaction is open and the build cannot block (no `std`).
@@ -113,6 +118,7 @@ impl Error {
             Error::ValueTooLarge { .. } => "VALUE_TOO_LARGE",
             Error::TableNotFound(_) => "TABLE_NOT_FOUND",
             Error::InvalidTableName(_) => "INVALID_TABLE_NAME",
+            Error::ReservedTableName(_) => "RESERVED_TABLE_NAME",
             Error::InvalidOptions(_) => "INVALID_OPTIONS",
             Error::WriteTransactionInProgress => "WRITE_IN_PROGRESS",
             Error::Poisoned => "POISONED",
@@ -146,6 +152,12 @@ impl fmt::Display for Error {
             Error::InvalidTableName(name) => {
                 write!(f, "invalid table name {name:?}: a table name is 1 to 255 bytes")
             }
+            Error::ReservedTableName(name) => write!(
+                f,
+                "table name {name:?} is reserved: names starting with {:?} are reserved for the SQL layer \
+                 (use SQL to change its tables)",
+                crate::RESERVED_TABLE_PREFIX
+            ),
             Error::InvalidOptions(why) => write!(f, "invalid options: {why}"),
             Error::WriteTransactionInProgress => {
                 write!(f, "another write transaction is in progress")

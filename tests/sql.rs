@@ -478,7 +478,7 @@ fn old_sql_storage_format_is_refused() {
     {
         let w = db.begin_write().unwrap();
         {
-            let mut t = w.open_table("sql:schema").unwrap();
+            let mut t = tessera::sql::internal_tables::open(&w, "sql:schema").unwrap();
             // Record [generation 1, next_storage_id 1]: count 2, then (INTEGER, zigzag varint 2).
             t.insert(b"meta", &[2, 1, 2, 1, 2]).unwrap();
         }
@@ -496,4 +496,40 @@ fn old_sql_storage_format_is_refused() {
     exec(&mut c, "INSERT INTO t VALUES (-300, 'a'), (0, 'b'), (70000, 'c')");
     let mut c2 = Connection::new(db).unwrap();
     assert_eq!(ints(&mut c2, "SELECT id FROM t ORDER BY id"), vec![-300, 0, 70000]);
+}
+
+/// Engine tables named `sql:...` belong to the SQL layer: the key-value API refuses to create,
+/// open for writing or delete them (a stray `put sql:schema meta garbage` used to make every
+/// later SQL statement fail), while reading them stays allowed. Look-alike names are ordinary.
+#[test]
+fn sql_prefix_is_reserved_for_the_sql_layer() {
+    let db = tessera::Database::memory();
+    let mut conn = Connection::new(db.clone()).unwrap();
+    conn.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT UNIQUE)", ()).unwrap();
+    conn.execute("INSERT INTO t VALUES (1, 'x')", ()).unwrap();
+    let tables = db.begin_read().unwrap().list_tables().unwrap();
+    assert!(tables.contains(&"sql:schema".to_string()), "{tables:?}");
+
+    let check = |e: Error, what: &str| {
+        assert_eq!(e.code(), "RESERVED_TABLE_NAME", "{what}: {e}");
+        assert!(e.to_string().contains("reserved for the SQL layer"), "{what}: {e}");
+    };
+    let w = db.begin_write().unwrap();
+    for name in tables.iter().map(String::as_str).chain(["sql:", "sql:new", "sql:schema"]) {
+        check(w.open_table(name).err().unwrap_or_else(|| panic!("open_table({name:?}) was allowed")), name);
+        check(w.open_existing_table(name).err().unwrap_or_else(|| panic!("open_existing_table({name:?})")), name);
+        check(w.delete_table(name).err().unwrap_or_else(|| panic!("delete_table({name:?}) was allowed")), name);
+    }
+    for name in ["SQL:x", "sql", "sqlx", "my sql:", "Sql:y"] {
+        w.open_table(name).unwrap().insert(b"k", b"v").unwrap();
+    }
+    w.commit().unwrap();
+    // Nothing was created under the reserved names, and the SQL layer still works.
+    let after = db.begin_read().unwrap().list_tables().unwrap();
+    assert!(!after.iter().any(|t| t == "sql:" || t == "sql:new"), "{after:?}");
+    conn.execute("INSERT INTO t VALUES (2, 'y')", ()).unwrap();
+    assert_eq!(conn.query_one::<i64>("SELECT count(*) FROM t", ()).unwrap(), 2);
+    // Reading the SQL layer's tables through the key-value API is allowed.
+    let rx = db.begin_read().unwrap();
+    assert!(rx.open_table("sql:schema").unwrap().get(b"meta").unwrap().is_some());
 }

@@ -27,7 +27,8 @@ pub const COMMANDS: &[Command] = &[
         about: "Insert or replace KEY in TABLE (the table is created if needed, and the database \
                 file too).\nVALUE '@PATH' reads the value from a file, '-' from stdin, and '@@...' \
                 stands for a literal value starting with '@'.\n--hex: KEY and VALUE are given in hex \
-                (file and stdin contents are taken as they are).",
+                (file and stdin contents are taken as they are).\nTables named 'sql:...' belong to the SQL \
+                layer and cannot be written with put or del (use SQL).",
         spec: Spec { flags: &["--hex"], options: &[] },
         run: put,
     },
@@ -311,11 +312,8 @@ fn del(ctx: &mut Context, a: Parsed) -> Result<(), CliError> {
     let (table, key) = (table_name(&p[0])?, key_arg(&p[1], hex)?);
     let db = open(&ctx.db_path, Open::Existing)?;
     let tx = db.begin_write()?;
-    // `open_table` on a write transaction creates the table: look first.
-    if !tx.list_tables()?.iter().any(|t| t == table) {
-        return Err(Error::TableNotFound(table.into()).into());
-    }
-    let existed = tx.open_table(table)?.remove(&key)?;
+    // Not `open_table`, which would create a missing table.
+    let existed = tx.open_existing_table(table)?.remove(&key)?;
     let shown = show(&key, show_mode(hex), false);
     if !existed {
         return Err(CliError::failed(format!("key not found in table {table:?}: {shown}")));

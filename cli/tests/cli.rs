@@ -331,3 +331,30 @@ fn compact_reports_sizes() {
     assert_eq!(env.run(&["tables"]).ok().stdout, "t\t100\n");
     env.run(&["check"]).ok();
 }
+
+/// The key-value commands cannot write the SQL layer's tables (`sql:` prefix): `put` into
+/// `sql:schema` used to succeed and leave a database on which every SQL statement failed with
+/// "corruption at page 0" while `check` said ok. Reading them stays allowed.
+#[test]
+fn kv_commands_refuse_the_sql_namespace() {
+    let env = Env::new();
+    env.run(&["-c", "CREATE TABLE t(a INTEGER PRIMARY KEY, b); INSERT INTO t VALUES (1, 'one')"]).ok();
+    for cmd in [
+        &["put", "sql:schema", "meta", "garbage"][..],
+        &["put", "sql:1", "k", "v"],
+        &["put", "sql:new", "k", "v"],
+        &["del", "sql:schema", "meta"],
+        &["del", "sql:1", "\u{81}\u{1}"],
+    ] {
+        let r = env.run(cmd).code(1);
+        assert!(r.stderr.starts_with("tessera: "), "{cmd:?}: {}", r.stderr);
+        assert!(r.stderr.contains("reserved for the SQL layer"), "{cmd:?}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{cmd:?}: {}", r.stderr);
+    }
+    // Nothing changed: SQL still works, nothing new was created, and reading is allowed.
+    assert_eq!(env.run(&["--mode", "list", "-c", "SELECT b FROM t"]).ok().stdout, "b\none\n");
+    let tables = env.run(&["tables"]).ok().stdout;
+    assert!(!tables.contains("sql:new"), "{tables}");
+    assert!(env.run(&["get", "sql:schema", "meta"]).ok().stdout.len() > 1);
+    env.run(&["check"]).ok();
+}

@@ -992,9 +992,9 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
             let ids = schema.bump(txn, 1 + needed)?;
             let (mut def, _) = catalog::build_table(&ct, &ct.name, ids[0], ids[1..].to_vec())?;
             def.sql = vec![if rows.is_some() { create_text(&def) } else { text.to_string() }];
-            txn.writer()?.open_table(&def.storage)?;
+            txn.writer()?.open_table_internal(&def.storage)?;
             for ix in &def.indexes {
-                txn.writer()?.open_table(&ix.storage)?;
+                txn.writer()?.open_table_internal(&ix.storage)?;
             }
             catalog::save_table(txn, &def)?;
             let def = Arc::new(def);
@@ -1037,9 +1037,9 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                     catalog::remove_object(txn, &ix.name)?;
                 }
                 schema.index_owner.remove(&lower(&ix.name));
-                txn.writer()?.delete_table(&ix.storage)?;
+                txn.writer()?.delete_table_internal(&ix.storage)?;
             }
-            txn.writer()?.delete_table(&t.storage)?;
+            txn.writer()?.delete_table_internal(&t.storage)?;
             schema.tables.remove(&key);
             Ok(())
         }
@@ -1069,7 +1069,7 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 storage: catalog::storage_for(ids[0]),
                 sql: Some(text.to_string()),
             };
-            txn.writer()?.open_table(&ix.storage)?;
+            txn.writer()?.open_table_internal(&ix.storage)?;
             dml::build_index(txn, &t, &ix)?;
             catalog::save_index(txn, &ix)?;
             let mut nt = (*t).clone();
@@ -1100,7 +1100,7 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
             }
             schema.bump(txn, 0)?;
             catalog::remove_object(txn, &ix.name)?;
-            txn.writer()?.delete_table(&ix.storage)?;
+            txn.writer()?.delete_table_internal(&ix.storage)?;
             let mut nt = (*t).clone();
             nt.indexes.retain(|i| lower(&i.name) != key);
             schema.tables.insert(owner, Arc::new(nt));

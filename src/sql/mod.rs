@@ -94,3 +94,21 @@ pub use schema_info::{ObjectKind, SchemaObject};
 pub use spill::SpillStats;
 pub use transaction::Transaction;
 pub use value::{Affinity, Value};
+
+/// Not part of the API: write access to the SQL layer's own engine tables (names starting with
+/// [`crate::RESERVED_TABLE_PREFIX`]), which the key-value API refuses. It exists for tests that
+/// damage a database on purpose; writing through it can break a database's SQL schema.
+#[doc(hidden)]
+pub mod internal_tables {
+    use crate::{Result, Table, WriteTransaction};
+
+    /// Open (or create) the engine table `name`, reserved names included.
+    pub fn open<'t>(tx: &'t WriteTransaction, name: &str) -> Result<Table<'t>> {
+        tx.open_table_internal(name)
+    }
+
+    /// Delete the engine table `name`, reserved names included.
+    pub fn delete(tx: &WriteTransaction, name: &str) -> Result<bool> {
+        tx.delete_table_internal(name)
+    }
+}
