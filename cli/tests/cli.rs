@@ -358,3 +358,48 @@ fn kv_commands_refuse_the_sql_namespace() {
     assert!(env.run(&["get", "sql:schema", "meta"]).ok().stdout.len() > 1);
     env.run(&["check"]).ok();
 }
+
+/// `check` also runs the SQL-level check on a file with an SQL schema: damage that keeps every
+/// page valid (an index entry removed behind the SQL layer's back) is reported with exit
+/// code 2, like page damage.
+#[test]
+fn check_reports_sql_damage() {
+    let env = Env::new();
+    env.run(&["-c", "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT); CREATE INDEX t_b ON t(b)"]).ok();
+    env.run(&["-c", "INSERT INTO t VALUES (1, 'one'), (2, 'two')"]).ok();
+    let r = env.run(&["check"]).ok();
+    assert!(r.stdout.contains("sql tables: 1\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("sql rows: 2\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("sql errors: 0\n"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("ok\n"), "{}", r.stdout);
+
+    // Remove the index entry of row 2 through the engine.
+    {
+        let db = Database::open(env.path("tessera.db")).unwrap();
+        let rx = db.begin_read().unwrap();
+        let mut index = None;
+        for name in rx.list_tables().unwrap().into_iter().filter(|n| n.starts_with("sql:") && n != "sql:schema") {
+            let t = rx.open_table(&name).unwrap();
+            let first = t.iter().unwrap().next().map(|e| e.unwrap().1.len());
+            if first == Some(0) {
+                index = Some(name); // index entries have empty values
+            }
+        }
+        let index = index.expect("the index's engine table");
+        let last = rx.open_table(&index).unwrap().last().unwrap().unwrap().0.to_vec();
+        drop(rx);
+        let w = db.begin_write().unwrap();
+        assert!(tessera::sql::internal_tables::open(&w, &index).unwrap().remove(&last).unwrap());
+        w.commit().unwrap();
+    }
+    let r = env.run(&["check"]).code(2);
+    assert!(r.stdout.contains("errors: 0\n"), "the engine sees no damage: {}", r.stdout);
+    assert!(r.stdout.contains("sql errors: 1\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("t_b") && r.stdout.contains("rowid 2"), "{}", r.stdout);
+    assert!(r.stderr.contains("damaged"), "{}", r.stderr);
+
+    // A key-value database has no SQL section.
+    env.run(&["-f", "kv.db", "put", "t", "k", "v"]).ok();
+    let r = env.run(&["-f", "kv.db", "check"]).ok();
+    assert!(!r.stdout.contains("sql"), "{}", r.stdout);
+}

@@ -124,7 +124,8 @@ fn index_prefix(ix: &IndexDef, row: &[Value]) -> Vec<u8> {
     k
 }
 
-fn index_key(ix: &IndexDef, row: &[Value], rk: &[u8]) -> Vec<u8> {
+/// The key of a row's entry in an index: the indexed columns, then the row key `rk`.
+pub fn index_key(ix: &IndexDef, row: &[Value], rk: &[u8]) -> Vec<u8> {
     let mut k = index_prefix(ix, row);
     k.extend_from_slice(rk);
     k

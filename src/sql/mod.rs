@@ -14,7 +14,8 @@
 //!    database.
 //! 5. `connection` ties it together: [`Connection`] runs statements in autocommit or explicit
 //!    transactions and caches plans; `schema_info` lists the schema's objects with the SQL
-//!    that recreates each ([`Connection::schema_objects`]).
+//!    that recreates each ([`Connection::schema_objects`]); `integrity` checks the SQL layer's
+//!    data ([`Connection::check`]).
 //!
 //! [`Value`] is a SQL value.
 //!
@@ -73,6 +74,7 @@ mod exec;
 mod expr;
 mod float;
 pub mod func;
+mod integrity;
 mod lexer;
 pub mod params;
 pub mod parser;
@@ -88,6 +90,7 @@ pub mod value;
 #[cfg(feature = "serde")]
 pub use self::serde::{from_row, to_params, DeserializedRows, Serde};
 pub use connection::{Connection, Cursor, Prepared, Rows};
+pub use integrity::SqlCheckReport;
 pub use params::{Bindings, Named, Params, ToValue};
 pub use row::{FromRow, FromValue, MappedRows, Row, RowIndex};
 pub use schema_info::{ObjectKind, SchemaObject};
