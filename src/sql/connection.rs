@@ -134,6 +134,25 @@ pub struct Connection {
     /// `PRAGMA synchronous`: 0 OFF, 1 NORMAL, 2 FULL (default), 3 EXTRA. At most NORMAL,
     /// commits are [`Durability::None`].
     synchronous: u8,
+    /// Schema objects this connection loaded or copied (see [`Connection::schema_work`]).
+    schema_work: SchemaWork,
+}
+
+/// Counts of the work a connection spent on its cached schema, in schema objects (tables,
+/// indexes and views). Not part of the API: tests use it to check that a statement's schema
+/// work does not grow with the size of the schema.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SchemaWork {
+    /// Objects decoded from the schema table by schema loads.
+    pub loaded: u64,
+    /// Objects copied from one in-memory schema to another.
+    pub copied: u64,
+}
+
+/// The number of objects in a schema (tables, their indexes, views).
+fn objects_in(s: &Schema) -> u64 {
+    (s.tables.len() + s.index_owner.len() + s.views.len()) as u64
 }
 
 /// The rows of a query, streamed: a [`Cursor`] with the connection it reads through. An
@@ -186,6 +205,7 @@ impl Connection {
             rec: Vec::new(),
             no_columns: Arc::from([]),
             synchronous: 2,
+            schema_work: SchemaWork::default(),
         })
     }
 
@@ -349,13 +369,20 @@ impl Connection {
     }
 
     /// Make sure the cached schema matches the transaction's view.
-    fn refresh_schema(schema: &mut Arc<Schema>, loaded: &mut bool, txn: &Txn) -> Result<()> {
+    fn refresh_schema(schema: &mut Arc<Schema>, loaded: &mut bool, work: &mut SchemaWork, txn: &Txn) -> Result<()> {
         let g = Schema::read_generation(txn)?;
         if !*loaded || g != schema.generation {
             *schema = Arc::new(Schema::load(txn)?);
+            work.loaded += objects_in(schema);
             *loaded = true;
         }
         Ok(())
+    }
+
+    /// What the connection spent on its cached schema so far (not part of the API).
+    #[doc(hidden)]
+    pub fn schema_work(&self) -> SchemaWork {
+        self.schema_work
     }
 
     fn compiled(schema: &Schema, stmt: &Prepared, txn: &Txn) -> Result<Arc<Compiled>> {
@@ -413,7 +440,7 @@ impl Connection {
                 Txn::Write(_) => None,
             };
             if !(self.loaded && snap_id.is_some() && snap_id == self.checked_snapshot) {
-                Self::refresh_schema(&mut self.schema, &mut self.loaded, txn_ref)?;
+                Self::refresh_schema(&mut self.schema, &mut self.loaded, &mut self.schema_work, txn_ref)?;
                 self.checked_snapshot = snap_id;
             }
             let compiled = Self::compiled(&self.schema, stmt, txn_ref)?;
@@ -573,7 +600,7 @@ impl Connection {
             // Inside a write transaction only this connection changes the schema (and keeps
             // `self.schema` in step), so one check per transaction is enough.
             if !(self.loaded && self.checked_write) {
-                Self::refresh_schema(&mut self.schema, &mut self.loaded, &txn)?;
+                Self::refresh_schema(&mut self.schema, &mut self.loaded, &mut self.schema_work, &txn)?;
                 self.checked_write = true;
             }
             let compiled = Self::compiled(&self.schema, stmt, &txn)?;
@@ -589,9 +616,17 @@ impl Connection {
                 Compiled::Update(p, cols) => Ok((dml::update(p, &mut w, &mut env)?, cols.clone())),
                 Compiled::Delete(p, cols) => Ok((dml::delete(p, &mut w, &mut env)?, cols.clone())),
                 Compiled::Direct => {
-                    let mut schema = (*self.schema).clone();
-                    ddl(&mut schema, &txn, &stmt.parsed.stmt, &stmt.text, &mut w)?;
-                    self.schema = Arc::new(schema);
+                    // The cached schema is changed in place (the connection holds the only
+                    // reference: nothing is copied). A statement that fails halfway leaves it
+                    // stale, and `finish_write` marks it for reloading.
+                    let schema = match Arc::get_mut(&mut self.schema) {
+                        Some(s) => s,
+                        None => {
+                            self.schema_work.copied += objects_in(&self.schema);
+                            Arc::make_mut(&mut self.schema)
+                        }
+                    };
+                    ddl(schema, &txn, &stmt.parsed.stmt, &stmt.text, &mut w)?;
                     Ok((WriteResult::default(), Vec::new()))
                 }
                 _ => Err(err("not a write statement")),
