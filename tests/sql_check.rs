@@ -406,3 +406,35 @@ fn statements_keep_the_database_consistent() {
     let r = check(&c);
     assert!(r.is_ok(), "{:#?}", r.problems);
 }
+
+/// A DDL statement that fails inside BEGIN ... COMMIT is undone on its own like any other
+/// statement: no schema record, generation bump, engine table or index entry of it survives
+/// the COMMIT. (A failed CREATE UNIQUE INDEX used to leave its half-filled engine table
+/// behind, with the schema's storage id counter bumped.)
+#[test]
+fn failed_ddl_in_a_transaction_leaves_nothing() {
+    let mut c = Connection::memory();
+    healthy(&mut c);
+    exec(&mut c, "CREATE TABLE d(a, b)");
+    exec(&mut c, "INSERT INTO d VALUES (1, 'x'), (2, 'x'), (3, 'y')");
+    let engine_tables = |c: &Connection| c.database().begin_read().unwrap().list_tables().unwrap();
+    let tables_before = engine_tables(&c);
+    let schema_before = c.schema_objects().unwrap().len();
+    exec(&mut c, "BEGIN");
+    exec(&mut c, "INSERT INTO d VALUES (4, 'z')");
+    // Fails on the duplicate 'x' after filling part of the index.
+    assert!(c.execute("CREATE UNIQUE INDEX d_b ON d(b)", ()).is_err());
+    // Fails while computing the selected rows (integer overflow in abs()).
+    let e = c.execute("CREATE TABLE s AS SELECT a, abs(-9223372036854775807 - a) FROM d", ());
+    assert!(e.is_err(), "{e:?}");
+    // The transaction goes on, and the names are free.
+    exec(&mut c, "CREATE INDEX d_a ON d(a)");
+    exec(&mut c, "COMMIT");
+    let r = check(&c);
+    assert!(r.is_ok(), "{:#?}", r.problems);
+    assert_eq!(c.schema_objects().unwrap().len(), schema_before + 1, "only d_a was added");
+    assert_eq!(engine_tables(&c).len(), tables_before.len() + 1, "only d_a's engine table was added");
+    assert_eq!(c.query_one::<i64>("SELECT count(*) FROM d", ()).unwrap(), 4);
+    exec(&mut c, "CREATE TABLE s(x)");
+    exec(&mut c, "CREATE INDEX d_b ON d(b)");
+}

@@ -16,6 +16,7 @@ use alloc::vec::Vec;
 use hashbrown::HashMap;
 
 use super::ast::{self, AlterAction, ColumnConstraint, Expr, Statement, TableConstraint};
+use super::dml::Writer;
 use super::encoding::{decode_row, encode_row};
 use super::exec::Txn;
 use super::parser;
@@ -326,7 +327,7 @@ impl Schema {
     }
 
     /// Allocate a storage id and record the new generation; writes the meta record.
-    pub fn bump(&mut self, txn: &Txn, new_ids: usize) -> Result<Vec<u64>> {
+    pub fn bump(&mut self, w: &mut Writer, new_ids: usize) -> Result<Vec<u64>> {
         let ids: Vec<u64> = (0..new_ids as u64).map(|i| self.next_id + i).collect();
         self.next_id += new_ids as u64;
         self.generation += 1;
@@ -335,7 +336,7 @@ impl Schema {
             &mut rec,
             &[Value::Integer(self.generation as i64), Value::Integer(self.next_id as i64), Value::Integer(SQL_FORMAT)],
         );
-        txn.put(SCHEMA_TABLE, META_KEY, &rec)?;
+        w.put_logged(SCHEMA_TABLE, META_KEY, &rec)?;
         Ok(ids)
     }
 }
@@ -348,7 +349,7 @@ pub fn obj_key(name: &str) -> Vec<u8> {
 }
 
 /// Write a table's schema record.
-pub fn save_table(txn: &Txn, def: &TableDef) -> Result<()> {
+pub fn save_table(w: &mut Writer, def: &TableDef) -> Result<()> {
     let id: u64 = def.storage.trim_start_matches("sql:").parse().unwrap_or(0);
     let mut vals = vec![
         Value::Text("table".into()),
@@ -360,11 +361,11 @@ pub fn save_table(txn: &Txn, def: &TableDef) -> Result<()> {
     vals.extend(def.auto_ids.iter().map(|i| Value::Integer(*i as i64)));
     let mut rec = Vec::new();
     encode_row(&mut rec, &vals);
-    txn.put(SCHEMA_TABLE, &obj_key(&def.name), &rec)
+    w.put_logged(SCHEMA_TABLE, &obj_key(&def.name), &rec)
 }
 
 /// Write an index's schema record.
-pub fn save_index(txn: &Txn, ix: &IndexDef) -> Result<()> {
+pub fn save_index(w: &mut Writer, ix: &IndexDef) -> Result<()> {
     let id: u64 = ix.storage.trim_start_matches("sql:").parse().unwrap_or(0);
     let mut vals = vec![
         Value::Text("index".into()),
@@ -381,19 +382,19 @@ pub fn save_index(txn: &Txn, ix: &IndexDef) -> Result<()> {
     }
     let mut rec = Vec::new();
     encode_row(&mut rec, &vals);
-    txn.put(SCHEMA_TABLE, &obj_key(&ix.name), &rec)
+    w.put_logged(SCHEMA_TABLE, &obj_key(&ix.name), &rec)
 }
 
 /// Write a view's schema record.
-pub fn save_view(txn: &Txn, v: &ViewDef) -> Result<()> {
+pub fn save_view(w: &mut Writer, v: &ViewDef) -> Result<()> {
     let mut rec = Vec::new();
     encode_row(&mut rec, &[Value::Text("view".into()), Value::Text(v.name.clone()), Value::Text(v.sql.clone())]);
-    txn.put(SCHEMA_TABLE, &obj_key(&v.name), &rec)
+    w.put_logged(SCHEMA_TABLE, &obj_key(&v.name), &rec)
 }
 
 /// Remove an object's schema record.
-pub fn remove_object(txn: &Txn, name: &str) -> Result<()> {
-    txn.remove(SCHEMA_TABLE, &obj_key(name)).map(|_| ())
+pub fn remove_object(w: &mut Writer, name: &str) -> Result<()> {
+    w.remove_logged(SCHEMA_TABLE, &obj_key(name))
 }
 
 /// Storage name for an id.

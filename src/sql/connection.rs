@@ -1024,14 +1024,14 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 }
             };
             let (_, needed) = catalog::build_table(&ct, &ct.name, 0, Vec::new())?;
-            let ids = schema.bump(txn, 1 + needed)?;
+            let ids = schema.bump(w, 1 + needed)?;
             let (mut def, _) = catalog::build_table(&ct, &ct.name, ids[0], ids[1..].to_vec())?;
             def.sql = vec![if rows.is_some() { create_text(&def) } else { text.to_string() }];
-            txn.writer()?.open_table_internal(&def.storage)?;
+            w.create_table(&def.storage)?;
             for ix in &def.indexes {
-                txn.writer()?.open_table_internal(&ix.storage)?;
+                w.create_table(&ix.storage)?;
             }
-            catalog::save_table(txn, &def)?;
+            catalog::save_table(w, &def)?;
             let def = Arc::new(def);
             for ix in &def.indexes {
                 schema.index_owner.insert(lower(&ix.name), lower(&def.name));
@@ -1065,11 +1065,11 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 }
                 return Err(err(format!("no such table: {name}")));
             };
-            schema.bump(txn, 0)?;
-            catalog::remove_object(txn, &t.name)?;
+            schema.bump(w, 0)?;
+            catalog::remove_object(w, &t.name)?;
             for ix in &t.indexes {
                 if ix.sql.is_some() {
-                    catalog::remove_object(txn, &ix.name)?;
+                    catalog::remove_object(w, &ix.name)?;
                 }
                 schema.index_owner.remove(&lower(&ix.name));
                 txn.writer()?.delete_table_internal(&ix.storage)?;
@@ -1095,7 +1095,7 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 .iter()
                 .map(|c| Ok((t.column(&c.name).ok_or_else(|| err(format!("no such column: {}", c.name)))?, c.desc)))
                 .collect::<Result<_>>()?;
-            let ids = schema.bump(txn, 1)?;
+            let ids = schema.bump(w, 1)?;
             let ix = IndexDef {
                 name: ci.name.clone(),
                 table: t.name.clone(),
@@ -1104,9 +1104,9 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 storage: catalog::storage_for(ids[0]),
                 sql: Some(text.to_string()),
             };
-            txn.writer()?.open_table_internal(&ix.storage)?;
+            w.create_table(&ix.storage)?;
             dml::build_index(txn, &t, &ix)?;
-            catalog::save_index(txn, &ix)?;
+            catalog::save_index(w, &ix)?;
             let mut nt = (*t).clone();
             nt.indexes.push(Arc::new(ix));
             schema.index_owner.insert(lower(&ci.name), lower(&t.name));
@@ -1133,8 +1133,8 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                     "index associated with UNIQUE or PRIMARY KEY constraint cannot be dropped: {name}"
                 )));
             }
-            schema.bump(txn, 0)?;
-            catalog::remove_object(txn, &ix.name)?;
+            schema.bump(w, 0)?;
+            catalog::remove_object(w, &ix.name)?;
             txn.writer()?.delete_table_internal(&ix.storage)?;
             let mut nt = (*t).clone();
             nt.indexes.retain(|i| lower(&i.name) != key);
@@ -1167,8 +1167,8 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 query: (*cv.query).clone(),
                 sql: text.to_string(),
             };
-            schema.bump(txn, 0)?;
-            catalog::save_view(txn, &v)?;
+            schema.bump(w, 0)?;
+            catalog::save_view(w, &v)?;
             schema.views.insert(lower(&cv.name), Arc::new(v));
             Ok(())
         }
@@ -1183,8 +1183,8 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 }
                 return Err(err(format!("no such view: {name}")));
             }
-            schema.bump(txn, 0)?;
-            catalog::remove_object(txn, name)?;
+            schema.bump(w, 0)?;
+            catalog::remove_object(w, name)?;
             schema.views.remove(&key);
             Ok(())
         }
@@ -1197,21 +1197,21 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                         return Err(err(format!("there is already another table or index with this name: {new}")));
                     }
                     reserved(new)?;
-                    schema.bump(txn, 0)?;
-                    catalog::remove_object(txn, &t.name)?;
+                    schema.bump(w, 0)?;
+                    catalog::remove_object(w, &t.name)?;
                     nt.name = new.clone();
                     let mut idx = Vec::new();
                     for ix in &nt.indexes {
                         let mut i = (**ix).clone();
                         i.table = new.clone();
                         if i.sql.is_some() {
-                            catalog::save_index(txn, &i)?;
+                            catalog::save_index(w, &i)?;
                         }
                         schema.index_owner.insert(lower(&i.name), lower(new));
                         idx.push(Arc::new(i));
                     }
                     nt.indexes = idx;
-                    catalog::save_table(txn, &nt)?;
+                    catalog::save_table(w, &nt)?;
                     schema.tables.remove(&lower(&t.name));
                     schema.tables.insert(lower(new), Arc::new(nt));
                     return Ok(());
@@ -1219,20 +1219,20 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 AlterAction::DropColumn(c) => {
                     let i = t.column(c).ok_or_else(|| err(format!("no such column: \"{c}\"")))?;
                     catalog::apply_alter(&mut nt, action)?;
-                    dml::rewrite_rows(txn, &t, &|row: &mut Row| {
+                    dml::rewrite_rows(w, &t, &|row: &mut Row| {
                         row.remove(i);
                     })?;
                     for ix in &nt.indexes {
                         if ix.sql.is_some() {
-                            catalog::save_index(txn, ix)?;
+                            catalog::save_index(w, ix)?;
                         }
                     }
                 }
                 AlterAction::AddColumn(_) | AlterAction::RenameColumn { .. } => catalog::apply_alter(&mut nt, action)?,
             }
-            schema.bump(txn, 0)?;
+            schema.bump(w, 0)?;
             nt.sql.push(text.to_string());
-            catalog::save_table(txn, &nt)?;
+            catalog::save_table(w, &nt)?;
             schema.tables.insert(lower(&t.name), Arc::new(nt));
             Ok(())
         }

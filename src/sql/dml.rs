@@ -3,7 +3,9 @@
 //!
 //! Each write goes through [`Writer`], which records an undo entry when the statement runs
 //! inside an explicit transaction, so a failing statement can be rolled back on its own
-//! (the engine transaction stays open; see `connection`). UPDATE and DELETE first collect the
+//! (the engine transaction stays open; see `connection`). DDL writes its schema records and
+//! creates its engine tables through it too, so a failing DDL statement is undone the same way
+//! (a new index's entries go straight into its new engine table, which the rollback drops). UPDATE and DELETE first collect the
 //! rows their WHERE selects, then change them, so a change never feeds back into the scan.
 
 use alloc::format;
@@ -34,6 +36,8 @@ pub struct Undo {
     keys: Vec<u8>,
     /// Entries in write order: (table position, end of the key in `keys`, previous value).
     entries: Vec<(u32, usize, Option<Vec<u8>>)>,
+    /// Engine tables the statement created (DDL), dropped by a rollback.
+    created: Vec<String>,
 }
 
 impl Undo {
@@ -42,6 +46,7 @@ impl Undo {
         self.enabled = enabled;
         self.keys.clear();
         self.entries.clear();
+        self.created.clear();
     }
 
     fn record(&mut self, table: &str, key: &[u8], prior: Option<Vec<u8>>) {
@@ -56,7 +61,8 @@ impl Undo {
         self.entries.push((t as u32, self.keys.len(), prior));
     }
 
-    /// Undo every recorded write, newest first.
+    /// Undo every recorded write, newest first, then drop the engine tables the statement
+    /// created.
     pub fn rollback(&mut self, txn: &Txn) -> Result<()> {
         while let Some((t, end, old)) = self.entries.pop() {
             let start = self.entries.last().map_or(0, |e| e.1);
@@ -69,6 +75,9 @@ impl Undo {
             }
         }
         self.keys.clear();
+        while let Some(name) = self.created.pop() {
+            txn.writer()?.delete_table_internal(&name)?;
+        }
         Ok(())
     }
 }
@@ -98,6 +107,35 @@ impl Writer<'_> {
             self.undo.record(table, key, Some(old));
         }
         self.txn.remove(table, key).map(|_| ())
+    }
+
+    /// Write `key`, looking its previous value up for the undo log (schema records).
+    pub fn put_logged(&mut self, table: &str, key: &[u8], value: &[u8]) -> Result<()> {
+        let prior = if self.undo.enabled { self.txn.get(table, key)? } else { None };
+        self.put(table, key, value, prior)
+    }
+
+    /// Remove `key` if it is there, keeping its value for the undo log (schema records).
+    pub fn remove_logged(&mut self, table: &str, key: &[u8]) -> Result<()> {
+        if !self.undo.enabled {
+            return self.txn.remove(table, key).map(|_| ());
+        }
+        match self.txn.get(table, key)? {
+            Some(old) => self.del(table, key, old),
+            None => Ok(()),
+        }
+    }
+
+    /// Create the engine table `table` (a new table or index's storage); a rollback of the
+    /// statement drops it again.
+    pub fn create_table(&mut self, table: &str) -> Result<()> {
+        let w = self.txn.writer()?;
+        let new = matches!(w.open_existing_table_internal(table), Err(Error::TableNotFound(_)));
+        w.open_table_internal(table)?;
+        if new && self.undo.enabled {
+            self.undo.created.push(table.into());
+        }
+        Ok(())
     }
 }
 
@@ -693,16 +731,16 @@ pub fn build_index(txn: &Txn, t: &TableDef, ix: &IndexDef) -> Result<()> {
     }
 }
 
-/// Rewrite every row of a table with `f` (ALTER TABLE DROP COLUMN).
-pub fn rewrite_rows(txn: &Txn, t: &TableDef, f: &dyn Fn(&mut Row)) -> Result<()> {
-    let rows = txn.scan_all(&t.storage)?;
+/// Rewrite every row of a table with `f` (ALTER TABLE DROP COLUMN), undo-logged.
+pub fn rewrite_rows(w: &mut Writer, t: &TableDef, f: &dyn Fn(&mut Row)) -> Result<()> {
+    let rows = w.txn.scan_all(&t.storage)?;
     for (k, v) in rows {
         let mut row = decode_table_row(t, &k, &v)?;
         f(&mut row);
         let mut rec = Vec::new();
         let width = row.len() - t.has_rowid() as usize;
         encode_row(&mut rec, &row[..width]);
-        txn.put(&t.storage, &k, &rec)?;
+        w.put(&t.storage, &k, &rec, Some(v))?;
     }
     Ok(())
 }
