@@ -6,6 +6,7 @@
 //! ([`Error::Poisoned`]) because the device's state is unknown; reopening runs recovery.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 
 /// Result alias used throughout the crate.
@@ -44,6 +45,22 @@ pub enum Error {
         len: usize,
         /// The limit.
         max: usize,
+    },
+    /// A key the SQL layer would store is longer than [`crate::MAX_KEY_LEN`] (SQLite has no
+    /// such limit): the PRIMARY KEY of a WITHOUT ROWID table, or an index entry (the indexed
+    /// values followed by the row's key). The statement changed nothing. Code
+    /// `KEY_TOO_LARGE`, as [`Error::KeyTooLarge`].
+    SqlKeyTooLarge {
+        /// Length of the key.
+        len: usize,
+        /// The limit.
+        max: usize,
+        /// The table.
+        table: String,
+        /// The index (`None`: the table's PRIMARY KEY).
+        index: Option<String>,
+        /// The key's columns as declared (`b DESC` for a descending one).
+        columns: Vec<String>,
     },
     /// A value longer than [`crate::MAX_VALUE_LEN`].
     ValueTooLarge {
@@ -106,7 +123,9 @@ impl Error {
         Error::Corrupted { page, reason: reason.into() }
     }
 
-    /// A short, stable, machine-readable name for the variant (used as the JS `code`).
+    /// A short, stable, machine-readable name for the variant (used as the JS `code`). Two
+    /// variants share one: [`Error::KeyTooLarge`] and [`Error::SqlKeyTooLarge`] are both
+    /// `KEY_TOO_LARGE`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Io { .. } => "IO",
@@ -114,7 +133,7 @@ impl Error {
             Error::NotADatabase(_) => "NOT_A_DATABASE",
             Error::UnsupportedVersion(_) => "UNSUPPORTED_VERSION",
             Error::Corrupted { .. } => "CORRUPTED",
-            Error::KeyTooLarge { .. } => "KEY_TOO_LARGE",
+            Error::KeyTooLarge { .. } | Error::SqlKeyTooLarge { .. } => "KEY_TOO_LARGE",
             Error::ValueTooLarge { .. } => "VALUE_TOO_LARGE",
             Error::TableNotFound(_) => "TABLE_NOT_FOUND",
             Error::InvalidTableName(_) => "INVALID_TABLE_NAME",
@@ -144,6 +163,14 @@ impl fmt::Display for Error {
             Error::Corrupted { page, reason } => write!(f, "corruption at page {page}: {reason}"),
             Error::KeyTooLarge { len, max } => {
                 write!(f, "key of {len} bytes exceeds the limit of {max} bytes")
+            }
+            Error::SqlKeyTooLarge { len, max, table, index, columns } => {
+                write!(f, "key of {len} bytes exceeds the limit of {max} bytes: ")?;
+                match index {
+                    Some(ix) => write!(f, "the entry of index {ix} on table {table}")?,
+                    None => write!(f, "the PRIMARY KEY of table {table}")?,
+                }
+                write!(f, " ({})", columns.join(", "))
             }
             Error::ValueTooLarge { len, max } => {
                 write!(f, "value of {len} bytes exceeds the limit of {max} bytes")

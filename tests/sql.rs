@@ -580,3 +580,57 @@ fn schema_work_per_create_table_does_not_grow() {
         assert_eq!(other.schema_work().copied, 0);
     }
 }
+
+/// A key over the engine's 1,024-byte limit (SQLite has none) is refused with an error that
+/// names the table, the index or PRIMARY KEY, and its columns — on INSERT, UPDATE, upsert and
+/// CREATE INDEX, for rowid and WITHOUT ROWID tables — and the statement changes nothing. (It
+/// used to say only "key of 2005 bytes exceeds the limit of 1024 bytes".)
+#[test]
+fn key_over_the_limit_names_the_table_index_and_columns() {
+    let big = "x".repeat(2000);
+    let mut c = Connection::memory();
+    exec(&mut c, "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b TEXT)");
+    exec(&mut c, "CREATE INDEX t_ab ON t(a, b DESC)");
+    exec(&mut c, "CREATE TABLE w(k TEXT, n INTEGER, v TEXT, PRIMARY KEY(k, n)) WITHOUT ROWID");
+    exec(&mut c, "CREATE UNIQUE INDEX w_v ON w(v)");
+    exec(&mut c, "CREATE TABLE u(name TEXT UNIQUE, note TEXT)");
+    exec(&mut c, "CREATE TABLE plain(x TEXT)");
+    exec(&mut c, "INSERT INTO t VALUES (1, 'a', 'b')");
+    exec(&mut c, "INSERT INTO w VALUES ('k', 1, 'v')");
+    exec(&mut c, "INSERT INTO u VALUES ('n', NULL)");
+    c.execute("INSERT INTO plain VALUES (?)", (big.as_str(),)).unwrap();
+    let cases: &[(&str, &[&str])] = &[
+        ("INSERT INTO t VALUES (2, ?1, 'b')", &["index t_ab", "table t", "(a, b DESC)"]),
+        ("UPDATE t SET b = ?1 WHERE id = 1", &["index t_ab", "table t", "(a, b DESC)"]),
+        ("INSERT INTO w VALUES (?1, 2, 'v2')", &["PRIMARY KEY", "table w", "(k, n)"]),
+        ("UPDATE w SET k = ?1", &["PRIMARY KEY", "table w", "(k, n)"]),
+        ("INSERT INTO w VALUES ('k2', 2, ?1)", &["index w_v", "table w", "(v)"]),
+        ("UPDATE w SET v = ?1", &["index w_v", "table w", "(v)"]),
+        ("INSERT INTO u VALUES (?1, NULL)", &["index sqlite_autoindex_u_1", "table u", "(name)"]),
+        ("INSERT INTO u VALUES ('n', 'x') ON CONFLICT(name) DO UPDATE SET name = ?1", &["sqlite_autoindex_u_1"]),
+        ("CREATE INDEX plain_x ON plain(x)", &["index plain_x", "table plain", "(x)"]),
+    ];
+    let before = rows(&mut c, "SELECT * FROM t UNION ALL SELECT k, n, v FROM w UNION ALL SELECT name, note, 0 FROM u");
+    for in_transaction in [false, true] {
+        if in_transaction {
+            exec(&mut c, "BEGIN");
+        }
+        for (sql, words) in cases {
+            let params = if sql.contains("?1") { vec![Value::Text(big.clone())] } else { vec![] };
+            let e = c.execute(sql, params.as_slice()).expect_err(sql);
+            assert_eq!(e.code(), "KEY_TOO_LARGE", "{sql}: {e}");
+            let msg = e.to_string();
+            for w in *words {
+                assert!(msg.contains(w), "{sql}: {msg:?} does not name {w:?}");
+            }
+            assert!(msg.contains("1024"), "{sql}: {msg}");
+        }
+        if in_transaction {
+            exec(&mut c, "COMMIT");
+        }
+        let after =
+            rows(&mut c, "SELECT * FROM t UNION ALL SELECT k, n, v FROM w UNION ALL SELECT name, note, 0 FROM u");
+        assert_eq!(after, before);
+        assert!(c.check().unwrap().is_ok(), "{:?}", c.check().unwrap().problems);
+    }
+}

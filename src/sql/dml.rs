@@ -169,6 +169,38 @@ pub fn index_key(ix: &IndexDef, row: &[Value], rk: &[u8]) -> Vec<u8> {
     k
 }
 
+/// `Ok` if `key` (a row key of `t`, or with `ix` an entry of that index) is within the
+/// engine's key limit; otherwise an error naming the table, the index or PRIMARY KEY and its
+/// columns. (Only WITHOUT ROWID primary keys and index entries can exceed it: rowid keys are
+/// at most 9 bytes.)
+pub fn key_fits(t: &TableDef, ix: Option<&IndexDef>, key: &[u8]) -> Result<()> {
+    if key.len() <= crate::MAX_KEY_LEN {
+        return Ok(());
+    }
+    let cols = match ix {
+        Some(ix) => ix.columns.clone(),
+        None => t.key_columns(),
+    };
+    let columns = cols
+        .iter()
+        .map(|(c, desc)| {
+            let name = t.columns.get(*c).map_or("?", |col| col.name.as_str());
+            if *desc {
+                format!("{name} DESC")
+            } else {
+                name.into()
+            }
+        })
+        .collect();
+    Err(Error::SqlKeyTooLarge {
+        len: key.len(),
+        max: crate::MAX_KEY_LEN,
+        table: t.name.clone(),
+        index: ix.map(|ix| ix.name.clone()),
+        columns,
+    })
+}
+
 /// Write row `row` under `key` in `t`'s table, encoding it in the writer's scratch space.
 fn put_row(w: &mut Writer, t: &TableDef, key: &[u8], row: &[Value], prior: Option<Vec<u8>>) -> Result<()> {
     let mut rec = core::mem::take(w.rec);
@@ -218,6 +250,7 @@ pub fn delete_row(w: &mut Writer, t: &TableDef, key: &[u8], row: &[Value], recor
 fn insert_row(w: &mut Writer, t: &TableDef, key: &[u8], row: &[Value], prior: Option<Vec<u8>>) -> Result<()> {
     for ix in &t.indexes {
         let k = index_key(ix, row, key);
+        key_fits(t, Some(ix), &k)?;
         w.put(&ix.storage, &k, &[], None)?;
     }
     put_row(w, t, key, row, prior)
@@ -434,6 +467,7 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env, moved: Option<Row>)
             continue;
         }
         let key = row_key(t, &row);
+        key_fits(t, None, &key)?;
         // Conflicts: the row key, then each unique index.
         let mut conflicts: Vec<(Vec<u8>, Option<usize>)> = Vec::new();
         let existing = w.txn.get_new(&t.storage, &key)?;
@@ -581,6 +615,7 @@ fn update_one(
         return Ok(false);
     }
     let new_key = row_key(t, &new);
+    key_fits(t, None, &new_key)?;
     let moved = new_key != key;
     let mut conflicts = Vec::new();
     if moved && w.txn.get(&t.storage, &new_key)?.is_some() {
@@ -613,6 +648,7 @@ fn update_one(
     for ix in &t.indexes {
         let ok = index_key(ix, &old, key);
         let nk = index_key(ix, &new, &new_key);
+        key_fits(t, Some(ix), &nk)?;
         if ok != nk {
             w.del(&ix.storage, &ok, Vec::new())?;
             w.put(&ix.storage, &nk, &[], None)?;
@@ -722,7 +758,9 @@ pub fn build_index(txn: &Txn, t: &TableDef, ix: &IndexDef) -> Result<()> {
                     constraint_cols(t, &ix.columns)
                 )));
             }
-            txn.put(&ix.storage, &index_key(ix, &row, k), &[])?;
+            let key = index_key(ix, &row, k);
+            key_fits(t, Some(ix), &key)?;
+            txn.put(&ix.storage, &key, &[])?;
         }
         match batch.last() {
             Some((k, _)) if !done => start = Bound::Excluded(k.clone()),
