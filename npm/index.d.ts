@@ -9,6 +9,9 @@ export type Bytes = Uint8Array | string;
 export type ErrorCode =
   | 'IO' | 'LOCKED' | 'NOT_A_DATABASE' | 'UNSUPPORTED_VERSION' | 'CORRUPTED' | 'KEY_TOO_LARGE'
   | 'VALUE_TOO_LARGE' | 'TABLE_NOT_FOUND' | 'INVALID_TABLE_NAME' | 'INVALID_OPTIONS'
+  /** A key-value write (put, delete, deleteTable...) named a table of the SQL layer: table
+   *  names starting with `sql:` are reserved for it (reading them is allowed). */
+  | 'RESERVED_TABLE_NAME'
   | 'WRITE_IN_PROGRESS' | 'POISONED' | 'INVALID_ARGUMENT' | 'CLOSED' | 'BUSY'
   /** SQL: text that does not parse (with offset/line/column); a statement that cannot run; a
    *  failed UNIQUE / PRIMARY KEY / NOT NULL / CHECK constraint. */

@@ -62,6 +62,10 @@ pub const MAX_KEY_LEN: usize = 1024;
 pub const MAX_VALUE_LEN: usize = (1 << 31) - 1;
 /// Longest table name, in bytes.
 pub const MAX_TABLE_NAME_LEN: usize = 255;
+/// Tables whose names start with this belong to the SQL layer (its schema `sql:schema`, rows
+/// and indexes in `sql:<id>`): [`WriteTransaction::open_table`], `open_existing_table` and
+/// `delete_table` refuse them with [`Error::ReservedTableName`]; reading them is allowed.
+pub const RESERVED_TABLE_PREFIX: &str = "sql:";
 
 /// Settings for opening or creating a database.
 #[derive(Clone, Debug)]
@@ -2205,6 +2209,15 @@ fn check_table_name(name: &str) -> Result<()> {
     }
 }
 
+/// [`check_table_name`], and not in the SQL layer's namespace ([`RESERVED_TABLE_PREFIX`]).
+fn check_public_table_name(name: &str) -> Result<()> {
+    check_table_name(name)?;
+    if name.starts_with(RESERVED_TABLE_PREFIX) {
+        return Err(Error::ReservedTableName(name.to_string()));
+    }
+    Ok(())
+}
+
 fn decode_meta(v: &[u8]) -> Result<(PageId, u64)> {
     if v.len() != 16 {
         return Err(Error::corrupted(0, "catalog entry of the wrong size"));
@@ -2432,15 +2445,36 @@ impl WriteTransaction {
         f(g.as_mut().expect("open transaction"))
     }
 
-    /// Open a table, creating it if it does not exist.
+    /// Open a table, creating it if it does not exist. Names starting with
+    /// [`RESERVED_TABLE_PREFIX`] are refused ([`Error::ReservedTableName`]).
     pub fn open_table(&self, name: &str) -> Result<Table<'_>> {
+        check_public_table_name(name)?;
+        self.open_table_internal(name)
+    }
+
+    /// Open a table that must already exist ([`Error::TableNotFound`] otherwise). Names
+    /// starting with [`RESERVED_TABLE_PREFIX`] are refused ([`Error::ReservedTableName`]).
+    pub fn open_existing_table(&self, name: &str) -> Result<Table<'_>> {
+        check_public_table_name(name)?;
+        self.open_existing_table_internal(name)
+    }
+
+    /// Delete a table and all its entries; returns whether it existed. Names starting with
+    /// [`RESERVED_TABLE_PREFIX`] are refused ([`Error::ReservedTableName`]).
+    pub fn delete_table(&self, name: &str) -> Result<bool> {
+        check_public_table_name(name)?;
+        self.delete_table_internal(name)
+    }
+
+    /// [`WriteTransaction::open_table`] for any valid name, the SQL layer's included.
+    pub(crate) fn open_table_internal(&self, name: &str) -> Result<Table<'_>> {
         check_table_name(name)?;
         self.with(|t| t.table(name, true))?;
         Ok(Table { txn: self, name: name.into() })
     }
 
-    /// Open a table that must already exist ([`Error::TableNotFound`] otherwise).
-    pub fn open_existing_table(&self, name: &str) -> Result<Table<'_>> {
+    /// [`WriteTransaction::open_existing_table`] for any valid name.
+    pub(crate) fn open_existing_table_internal(&self, name: &str) -> Result<Table<'_>> {
         check_table_name(name)?;
         if !self.with(|t| t.table(name, false))? {
             return Err(Error::TableNotFound(name.into()));
@@ -2448,8 +2482,8 @@ impl WriteTransaction {
         Ok(Table { txn: self, name: name.into() })
     }
 
-    /// Delete a table and all its entries; returns whether it existed.
-    pub fn delete_table(&self, name: &str) -> Result<bool> {
+    /// [`WriteTransaction::delete_table`] for any valid name.
+    pub(crate) fn delete_table_internal(&self, name: &str) -> Result<bool> {
         check_table_name(name)?;
         self.with(|t| t.drop_table(name))
     }

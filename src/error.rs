@@ -6,6 +6,7 @@
 //! ([`Error::Poisoned`]) because the device's state is unknown; reopening runs recovery.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 
 /// Result alias used throughout the crate.
@@ -45,6 +46,22 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
+    /// A key the SQL layer would store is longer than [`crate::MAX_KEY_LEN`] (SQLite has no
+    /// such limit): the PRIMARY KEY of a WITHOUT ROWID table, or an index entry (the indexed
+    /// values followed by the row's key). The statement changed nothing. Code
+    /// `KEY_TOO_LARGE`, as [`Error::KeyTooLarge`].
+    SqlKeyTooLarge {
+        /// Length of the key.
+        len: usize,
+        /// The limit.
+        max: usize,
+        /// The table.
+        table: String,
+        /// The index (`None`: the table's PRIMARY KEY).
+        index: Option<String>,
+        /// The key's columns as declared (`b DESC` for a descending one).
+        columns: Vec<String>,
+    },
     /// A value longer than [`crate::MAX_VALUE_LEN`].
     ValueTooLarge {
         /// Length of the value.
@@ -56,6 +73,11 @@ pub enum Error {
     TableNotFound(String),
     /// A table name that is empty or longer than [`crate::MAX_TABLE_NAME_LEN`] bytes.
     InvalidTableName(String),
+    /// A key-value write API ([`crate::WriteTransaction::open_table`], `open_existing_table`,
+    /// `delete_table`) named a table of the SQL layer: names starting with
+    /// [`crate::RESERVED_TABLE_PREFIX`] (`sql:`) are reserved for it. Code
+    /// `RESERVED_TABLE_NAME`.
+    ReservedTableName(String),
     /// Bad [`crate::Options`] (page size out of range, cache too small...).
     InvalidOptions(String),
     /// `begin_write` while a write transaction is open and the build cannot block (no `std`).
@@ -105,7 +127,9 @@ impl Error {
         Error::Corrupted { page: crate::format::page_no(page), reason: reason.into() }
     }
 
-    /// A short, stable, machine-readable name for the variant (used as the JS `code`).
+    /// A short, stable, machine-readable name for the variant (used as the JS `code`). Two
+    /// variants share one: [`Error::KeyTooLarge`] and [`Error::SqlKeyTooLarge`] are both
+    /// `KEY_TOO_LARGE`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Io { .. } => "IO",
@@ -113,10 +137,11 @@ impl Error {
             Error::NotADatabase(_) => "NOT_A_DATABASE",
             Error::UnsupportedVersion(_) => "UNSUPPORTED_VERSION",
             Error::Corrupted { .. } => "CORRUPTED",
-            Error::KeyTooLarge { .. } => "KEY_TOO_LARGE",
+            Error::KeyTooLarge { .. } | Error::SqlKeyTooLarge { .. } => "KEY_TOO_LARGE",
             Error::ValueTooLarge { .. } => "VALUE_TOO_LARGE",
             Error::TableNotFound(_) => "TABLE_NOT_FOUND",
             Error::InvalidTableName(_) => "INVALID_TABLE_NAME",
+            Error::ReservedTableName(_) => "RESERVED_TABLE_NAME",
             Error::InvalidOptions(_) => "INVALID_OPTIONS",
             Error::WriteTransactionInProgress => "WRITE_IN_PROGRESS",
             Error::Poisoned => "POISONED",
@@ -156,6 +181,14 @@ impl fmt::Display for Error {
             Error::KeyTooLarge { len, max } => {
                 write!(f, "key of {len} bytes exceeds the limit of {max} bytes")
             }
+            Error::SqlKeyTooLarge { len, max, table, index, columns } => {
+                write!(f, "key of {len} bytes exceeds the limit of {max} bytes: ")?;
+                match index {
+                    Some(ix) => write!(f, "the entry of index {ix} on table {table}")?,
+                    None => write!(f, "the PRIMARY KEY of table {table}")?,
+                }
+                write!(f, " ({})", columns.join(", "))
+            }
             Error::ValueTooLarge { len, max } => {
                 write!(f, "value of {len} bytes exceeds the limit of {max} bytes")
             }
@@ -163,6 +196,12 @@ impl fmt::Display for Error {
             Error::InvalidTableName(name) => {
                 write!(f, "invalid table name {name:?}: a table name is 1 to 255 bytes")
             }
+            Error::ReservedTableName(name) => write!(
+                f,
+                "table name {name:?} is reserved: names starting with {:?} are reserved for the SQL layer \
+                 (use SQL to change its tables)",
+                crate::RESERVED_TABLE_PREFIX
+            ),
             Error::InvalidOptions(why) => write!(f, "invalid options: {why}"),
             Error::WriteTransactionInProgress => {
                 write!(f, "another write transaction is in progress")

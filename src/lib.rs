@@ -58,7 +58,7 @@ pub use btree::Guard;
 pub use check::CheckReport;
 pub use db::{
     CompactReport, Database, Durability, Options, Range, ReadTable, ReadTransaction, RecoveryReport, Table, TableRange,
-    WriteTransaction, MAX_KEY_LEN, MAX_TABLE_NAME_LEN, MAX_VALUE_LEN,
+    WriteTransaction, MAX_KEY_LEN, MAX_TABLE_NAME_LEN, MAX_VALUE_LEN, RESERVED_TABLE_PREFIX,
 };
 pub use device::{BlockDevice, MemoryDevice};
 pub use error::{Error, Result};

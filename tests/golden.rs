@@ -149,6 +149,8 @@ fn golden_sql_files_read_back() {
         let (_tmp, path) = unpack(&dir, "sql");
         let mut db = Connection::open(&path).unwrap_or_else(|e| panic!("{what}: open: {e}"));
         assert_same(&sql_dump(&mut db, &want), &want, &what);
+        let report = db.check().unwrap_or_else(|e| panic!("{what}: SQL check: {e}"));
+        assert!(report.is_ok() && report.has_schema, "{what}: SQL check: {report:?}");
         db.execute("INSERT INTO kv VALUES ('added', x'00')", ()).unwrap();
         drop(db);
         let mut db = Connection::open(&path).unwrap();

@@ -7,6 +7,7 @@ use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::ops::Bound;
 use std::path::Path;
+use tessera::sql::Connection;
 use tessera::{Database, Error};
 
 /// One subcommand.
@@ -27,7 +28,8 @@ pub const COMMANDS: &[Command] = &[
         about: "Insert or replace KEY in TABLE (the table is created if needed, and the database \
                 file too).\nVALUE '@PATH' reads the value from a file, '-' from stdin, and '@@...' \
                 stands for a literal value starting with '@'.\n--hex: KEY and VALUE are given in hex \
-                (file and stdin contents are taken as they are).",
+                (file and stdin contents are taken as they are).\nTables named 'sql:...' belong to the SQL \
+                layer and cannot be written with put or del (use SQL).",
         spec: Spec { flags: &["--hex"], options: &[] },
         run: put,
     },
@@ -84,8 +86,10 @@ pub const COMMANDS: &[Command] = &[
         name: "check",
         usage: "usage: tessera [--db FILE] check",
         about: "Verify every page of the last commit (checksums, tree structure, entry counts, \
-                page accounting) and print a report.\nExit code 0 if no damage was found, 2 if \
-                damage was found or the file cannot be opened as a database.",
+                page accounting) and, when the file has an SQL schema, the SQL layer's data (schema \
+                records and their SQL, every row, every index entry against the rows, UNIQUE \
+                indexes), and print a report ('sql ...' lines for the SQL part).\nExit code 0 if no \
+                damage was found, 2 if damage was found or the file cannot be opened as a database.",
         spec: Spec { flags: &[], options: &[] },
         run: check,
     },
@@ -317,11 +321,8 @@ fn del(ctx: &mut Context, a: Parsed) -> Result<(), CliError> {
     let (table, key) = (table_name(&p[0])?, key_arg(&p[1], hex)?);
     let db = open(&ctx.db_path, Open::Existing)?;
     let tx = db.begin_write()?;
-    // `open_table` on a write transaction creates the table: look first.
-    if !tx.list_tables()?.iter().any(|t| t == table) {
-        return Err(Error::TableNotFound(table.into()).into());
-    }
-    let existed = tx.open_table(table)?.remove(&key)?;
+    // Not `open_table`, which would create a missing table.
+    let existed = tx.open_existing_table(table)?.remove(&key)?;
     let shown = show(&key, show_mode(hex), false);
     if !existed {
         return Err(CliError::failed(format!("key not found in table {table:?}: {shown}")));
@@ -437,11 +438,27 @@ fn check(ctx: &mut Context, a: Parsed) -> Result<(), CliError> {
     for e in &r.errors {
         writeln!(out, "  {e}")?;
     }
-    if r.is_ok() {
+    // The SQL layer's own check, when the file has an SQL schema: rows, indexes and schema
+    // records that the pages alone cannot vouch for.
+    let sql = Connection::new(db)
+        .and_then(|c| c.check())
+        .map_err(|e| CliError::failed(format!("SQL check: {e}")).with_code(2))?;
+    if sql.has_schema || !sql.is_ok() {
+        writeln!(out, "sql tables: {}", sql.tables)?;
+        writeln!(out, "sql indexes: {}", sql.indexes)?;
+        writeln!(out, "sql views: {}", sql.views)?;
+        writeln!(out, "sql rows: {}", sql.rows)?;
+        writeln!(out, "sql index entries: {}", sql.index_entries)?;
+        writeln!(out, "sql errors: {}", sql.problems.len())?;
+        for p in &sql.problems {
+            writeln!(out, "  {p}")?;
+        }
+    }
+    if r.is_ok() && sql.is_ok() {
         writeln!(out, "ok")?;
         Ok(())
     } else {
-        let n = r.errors.len();
+        let n = r.errors.len() + sql.problems.len();
         Err(CliError::Failed {
             message: format!("database is damaged: {n} problem{} found", if n == 1 { "" } else { "s" }),
             code: 2,

@@ -406,3 +406,75 @@ fn damaged_log_is_refused_and_salvage_reads_the_rest() {
     assert!(r.stderr.contains("salvaged"), "{}", r.stderr);
     assert_eq!(std::fs::read(env.path("tessera.db")).unwrap(), bytes, "--salvage --readonly wrote");
 }
+
+/// The key-value commands cannot write the SQL layer's tables (`sql:` prefix): `put` into
+/// `sql:schema` used to succeed and leave a database on which every SQL statement failed with
+/// "corruption at page 0" while `check` said ok. Reading them stays allowed.
+#[test]
+fn kv_commands_refuse_the_sql_namespace() {
+    let env = Env::new();
+    env.run(&["-c", "CREATE TABLE t(a INTEGER PRIMARY KEY, b); INSERT INTO t VALUES (1, 'one')"]).ok();
+    for cmd in [
+        &["put", "sql:schema", "meta", "garbage"][..],
+        &["put", "sql:1", "k", "v"],
+        &["put", "sql:new", "k", "v"],
+        &["del", "sql:schema", "meta"],
+        &["del", "sql:1", "\u{81}\u{1}"],
+    ] {
+        let r = env.run(cmd).code(1);
+        assert!(r.stderr.starts_with("tessera: "), "{cmd:?}: {}", r.stderr);
+        assert!(r.stderr.contains("reserved for the SQL layer"), "{cmd:?}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{cmd:?}: {}", r.stderr);
+    }
+    // Nothing changed: SQL still works, nothing new was created, and reading is allowed.
+    assert_eq!(env.run(&["--mode", "list", "-c", "SELECT b FROM t"]).ok().stdout, "b\none\n");
+    let tables = env.run(&["tables"]).ok().stdout;
+    assert!(!tables.contains("sql:new"), "{tables}");
+    assert!(env.run(&["get", "sql:schema", "meta"]).ok().stdout.len() > 1);
+    env.run(&["check"]).ok();
+}
+
+/// `check` also runs the SQL-level check on a file with an SQL schema: damage that keeps every
+/// page valid (an index entry removed behind the SQL layer's back) is reported with exit
+/// code 2, like page damage.
+#[test]
+fn check_reports_sql_damage() {
+    let env = Env::new();
+    env.run(&["-c", "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT); CREATE INDEX t_b ON t(b)"]).ok();
+    env.run(&["-c", "INSERT INTO t VALUES (1, 'one'), (2, 'two')"]).ok();
+    let r = env.run(&["check"]).ok();
+    assert!(r.stdout.contains("sql tables: 1\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("sql rows: 2\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("sql errors: 0\n"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("ok\n"), "{}", r.stdout);
+
+    // Remove the index entry of row 2 through the engine.
+    {
+        let db = Database::open(env.path("tessera.db")).unwrap();
+        let rx = db.begin_read().unwrap();
+        let mut index = None;
+        for name in rx.list_tables().unwrap().into_iter().filter(|n| n.starts_with("sql:") && n != "sql:schema") {
+            let t = rx.open_table(&name).unwrap();
+            let first = t.iter().unwrap().next().map(|e| e.unwrap().1.len());
+            if first == Some(0) {
+                index = Some(name); // index entries have empty values
+            }
+        }
+        let index = index.expect("the index's engine table");
+        let last = rx.open_table(&index).unwrap().last().unwrap().unwrap().0.to_vec();
+        drop(rx);
+        let w = db.begin_write().unwrap();
+        assert!(tessera::sql::internal_tables::open(&w, &index).unwrap().remove(&last).unwrap());
+        w.commit().unwrap();
+    }
+    let r = env.run(&["check"]).code(2);
+    assert!(r.stdout.contains("errors: 0\n"), "the engine sees no damage: {}", r.stdout);
+    assert!(r.stdout.contains("sql errors: 1\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("t_b") && r.stdout.contains("rowid 2"), "{}", r.stdout);
+    assert!(r.stderr.contains("damaged"), "{}", r.stderr);
+
+    // A key-value database has no SQL section.
+    env.run(&["-f", "kv.db", "put", "t", "k", "v"]).ok();
+    let r = env.run(&["-f", "kv.db", "check"]).ok();
+    assert!(!r.stdout.contains("sql"), "{}", r.stdout);
+}

@@ -16,6 +16,7 @@ use alloc::vec::Vec;
 use hashbrown::HashMap;
 
 use super::ast::{self, AlterAction, ColumnConstraint, Expr, Statement, TableConstraint};
+use super::dml::Writer;
 use super::encoding::{decode_row, encode_row};
 use super::exec::Txn;
 use super::parser;
@@ -24,7 +25,8 @@ use crate::error::{Error, Result};
 
 /// The engine table holding the schema.
 pub const SCHEMA_TABLE: &str = "sql:schema";
-const META_KEY: &[u8] = b"meta";
+/// The schema-table key of the `meta` record.
+pub const META_KEY: &[u8] = b"meta";
 /// The SQL storage format this build reads and writes (the third field of the `meta` record).
 /// 2: variable-length rowid keys (format 1, without the field, used 8-byte rowid keys).
 pub const SQL_FORMAT: i64 = 2;
@@ -174,6 +176,84 @@ fn int(v: Option<&Value>) -> Result<i64> {
     }
 }
 
+/// One entry of the schema table, decoded (see [`decode_record`]).
+pub enum SchemaRecord {
+    /// The `meta` record.
+    Meta {
+        /// Schema generation.
+        generation: u64,
+        /// Next storage id.
+        next_id: u64,
+    },
+    /// A table, rebuilt from its SQL texts (with its automatic indexes).
+    Table(TableDef),
+    /// An index made by CREATE INDEX (not yet checked against its table).
+    Index(IndexDef),
+    /// A view.
+    View(ViewDef),
+}
+
+/// Decode one entry (`key`, `value`) of the schema table: the `meta` record (its format must
+/// be [`SQL_FORMAT`]) or an object record, whose SQL texts are parsed and replayed.
+pub fn decode_record(key: &[u8], value: &[u8]) -> Result<SchemaRecord> {
+    let mut vals = Vec::new();
+    decode_row(value, &mut vals)?;
+    if key == META_KEY {
+        let generation = int(vals.first())? as u64;
+        let next_id = int(vals.get(1))? as u64;
+        let format = if vals.len() > 2 { int(vals.get(2))? } else { 1 };
+        if format != SQL_FORMAT {
+            return Err(Error::Sql(format!(
+                "unsupported SQL storage format {format} (this build reads format {SQL_FORMAT}): \
+                 export the data with the tessera version that wrote it (.dump) and load it here"
+            )));
+        }
+        return Ok(SchemaRecord::Meta { generation, next_id });
+    }
+    let kind = text(vals.first())?;
+    let name = text(vals.get(1))?;
+    match kind.as_str() {
+        "table" => {
+            let id = int(vals.get(2))? as u64;
+            let nsql = int(vals.get(3))? as usize;
+            let sqls: Vec<String> = (0..nsql).map(|i| text(vals.get(4 + i))).collect::<Result<_>>()?;
+            let auto_ids: Vec<u64> = vals[(4 + nsql).min(vals.len())..]
+                .iter()
+                .map(|v| int(Some(v)).map(|i| i as u64))
+                .collect::<Result<_>>()?;
+            Ok(SchemaRecord::Table(table_from_sql(&name, id, &sqls, auto_ids)?))
+        }
+        "index" => {
+            let table = text(vals.get(2))?;
+            let id = int(vals.get(3))? as u64;
+            let sql = text(vals.get(4))?;
+            let unique = int(vals.get(5))? != 0;
+            let n = int(vals.get(6))? as usize;
+            let mut columns = Vec::new();
+            for i in 0..n {
+                let c = int(vals.get(7 + 2 * i))?;
+                let d = int(vals.get(8 + 2 * i))? != 0;
+                let c = usize::try_from(c)
+                    .map_err(|_| Error::Corrupted { page: 0, reason: format!("index {name} is on column {c}") })?;
+                columns.push((c, d));
+            }
+            Ok(SchemaRecord::Index(IndexDef {
+                name,
+                table,
+                columns,
+                unique,
+                storage: storage_name(id),
+                sql: Some(sql),
+            }))
+        }
+        "view" => {
+            let sql = text(vals.get(2))?;
+            Ok(SchemaRecord::View(view_from_sql(&name, &sql)?))
+        }
+        _ => Err(Error::Corrupted { page: 0, reason: format!("unknown schema object kind {kind}") }),
+    }
+}
+
 impl Schema {
     /// Read the generation number only (cheap; used to validate cached schemas and plans).
     pub fn read_generation(txn: &Txn) -> Result<u64> {
@@ -193,74 +273,46 @@ impl Schema {
         let entries = txn.scan_all(SCHEMA_TABLE)?;
         let mut index_records = Vec::new();
         for (k, v) in entries {
-            let mut vals = Vec::new();
-            decode_row(&v, &mut vals)?;
-            if k == META_KEY {
-                s.generation = int(vals.first())? as u64;
-                s.next_id = int(vals.get(1))? as u64;
-                let format = if vals.len() > 2 { int(vals.get(2))? } else { 1 };
-                if format != SQL_FORMAT {
-                    return Err(Error::Sql(format!(
-                        "unsupported SQL storage format {format} (this build reads format {SQL_FORMAT}): \
-                         export the data with the tessera version that wrote it (.dump) and load it here"
-                    )));
+            match decode_record(&k, &v)? {
+                SchemaRecord::Meta { generation, next_id } => {
+                    s.generation = generation;
+                    s.next_id = next_id;
                 }
-                continue;
-            }
-            let kind = text(vals.first())?;
-            let name = text(vals.get(1))?;
-            match kind.as_str() {
-                "table" => {
-                    let id = int(vals.get(2))? as u64;
-                    let nsql = int(vals.get(3))? as usize;
-                    let sqls: Vec<String> = (0..nsql).map(|i| text(vals.get(4 + i))).collect::<Result<_>>()?;
-                    let auto_ids: Vec<u64> = vals[(4 + nsql).min(vals.len())..]
-                        .iter()
-                        .map(|v| int(Some(v)).map(|i| i as u64))
-                        .collect::<Result<_>>()?;
-                    let def = table_from_sql(&name, id, &sqls, auto_ids)?;
+                SchemaRecord::Table(def) => {
                     for ix in &def.indexes {
-                        s.index_owner.insert(lower(&ix.name), lower(&name));
+                        s.index_owner.insert(lower(&ix.name), lower(&def.name));
                     }
-                    s.tables.insert(lower(&name), Arc::new(def));
+                    s.tables.insert(lower(&def.name), Arc::new(def));
                 }
-                "index" => index_records.push((name, vals)),
-                "view" => {
-                    let sql = text(vals.get(2))?;
-                    let view = view_from_sql(&name, &sql)?;
-                    s.views.insert(lower(&name), Arc::new(view));
+                SchemaRecord::Index(ix) => index_records.push(ix),
+                SchemaRecord::View(view) => {
+                    s.views.insert(lower(&view.name), Arc::new(view));
                 }
-                _ => return Err(Error::Corrupted { page: 0, reason: format!("unknown schema object kind {kind}") }),
             }
         }
-        for (name, vals) in index_records {
-            let table = text(vals.get(2))?;
-            let id = int(vals.get(3))? as u64;
-            let sql = text(vals.get(4))?;
-            let unique = int(vals.get(5))? != 0;
-            let n = int(vals.get(6))? as usize;
-            let mut columns = Vec::new();
-            for i in 0..n {
-                let c = int(vals.get(7 + 2 * i))? as usize;
-                let d = int(vals.get(8 + 2 * i))? != 0;
-                columns.push((c, d));
-            }
-            let ix = IndexDef {
-                name: name.clone(),
-                table: table.clone(),
-                columns,
-                unique,
-                storage: storage_name(id),
-                sql: Some(sql),
-            };
-            let t = s
-                .tables
-                .get_mut(&lower(&table))
-                .ok_or_else(|| Error::Corrupted { page: 0, reason: format!("index {name} on a missing table") })?;
-            Arc::make_mut(t).indexes.push(Arc::new(ix));
-            s.index_owner.insert(lower(&name), lower(&table));
+        for ix in index_records {
+            s.attach_index(ix)?;
         }
         Ok(s)
+    }
+
+    /// Add an index (from its schema record) to its table; fails when the table is missing or
+    /// has no such column.
+    pub fn attach_index(&mut self, ix: IndexDef) -> Result<()> {
+        let t = self
+            .tables
+            .get_mut(&lower(&ix.table))
+            .ok_or_else(|| Error::Corrupted { page: 0, reason: format!("index {} on a missing table", ix.name) })?;
+        let width = t.columns.len();
+        if let Some((c, _)) = ix.columns.iter().find(|(c, _)| *c >= width) {
+            return Err(Error::Corrupted {
+                page: 0,
+                reason: format!("index {} is on column {c} of table {}, which has {width} columns", ix.name, ix.table),
+            });
+        }
+        self.index_owner.insert(lower(&ix.name), lower(&ix.table));
+        Arc::make_mut(t).indexes.push(Arc::new(ix));
+        Ok(())
     }
 
     /// The table by name.
@@ -275,7 +327,7 @@ impl Schema {
     }
 
     /// Allocate a storage id and record the new generation; writes the meta record.
-    pub fn bump(&mut self, txn: &Txn, new_ids: usize) -> Result<Vec<u64>> {
+    pub fn bump(&mut self, w: &mut Writer, new_ids: usize) -> Result<Vec<u64>> {
         let ids: Vec<u64> = (0..new_ids as u64).map(|i| self.next_id + i).collect();
         self.next_id += new_ids as u64;
         self.generation += 1;
@@ -284,19 +336,20 @@ impl Schema {
             &mut rec,
             &[Value::Integer(self.generation as i64), Value::Integer(self.next_id as i64), Value::Integer(SQL_FORMAT)],
         );
-        txn.put(SCHEMA_TABLE, META_KEY, &rec)?;
+        w.put_logged(SCHEMA_TABLE, META_KEY, &rec)?;
         Ok(ids)
     }
 }
 
-fn obj_key(name: &str) -> Vec<u8> {
+/// The schema-table key of object `name`: `obj:<lower-case name>`.
+pub fn obj_key(name: &str) -> Vec<u8> {
     let mut k = b"obj:".to_vec();
     k.extend_from_slice(lower(name).as_bytes());
     k
 }
 
 /// Write a table's schema record.
-pub fn save_table(txn: &Txn, def: &TableDef) -> Result<()> {
+pub fn save_table(w: &mut Writer, def: &TableDef) -> Result<()> {
     let id: u64 = def.storage.trim_start_matches("sql:").parse().unwrap_or(0);
     let mut vals = vec![
         Value::Text("table".into()),
@@ -308,11 +361,11 @@ pub fn save_table(txn: &Txn, def: &TableDef) -> Result<()> {
     vals.extend(def.auto_ids.iter().map(|i| Value::Integer(*i as i64)));
     let mut rec = Vec::new();
     encode_row(&mut rec, &vals);
-    txn.put(SCHEMA_TABLE, &obj_key(&def.name), &rec)
+    w.put_logged(SCHEMA_TABLE, &obj_key(&def.name), &rec)
 }
 
 /// Write an index's schema record.
-pub fn save_index(txn: &Txn, ix: &IndexDef) -> Result<()> {
+pub fn save_index(w: &mut Writer, ix: &IndexDef) -> Result<()> {
     let id: u64 = ix.storage.trim_start_matches("sql:").parse().unwrap_or(0);
     let mut vals = vec![
         Value::Text("index".into()),
@@ -329,19 +382,19 @@ pub fn save_index(txn: &Txn, ix: &IndexDef) -> Result<()> {
     }
     let mut rec = Vec::new();
     encode_row(&mut rec, &vals);
-    txn.put(SCHEMA_TABLE, &obj_key(&ix.name), &rec)
+    w.put_logged(SCHEMA_TABLE, &obj_key(&ix.name), &rec)
 }
 
 /// Write a view's schema record.
-pub fn save_view(txn: &Txn, v: &ViewDef) -> Result<()> {
+pub fn save_view(w: &mut Writer, v: &ViewDef) -> Result<()> {
     let mut rec = Vec::new();
     encode_row(&mut rec, &[Value::Text("view".into()), Value::Text(v.name.clone()), Value::Text(v.sql.clone())]);
-    txn.put(SCHEMA_TABLE, &obj_key(&v.name), &rec)
+    w.put_logged(SCHEMA_TABLE, &obj_key(&v.name), &rec)
 }
 
 /// Remove an object's schema record.
-pub fn remove_object(txn: &Txn, name: &str) -> Result<()> {
-    txn.remove(SCHEMA_TABLE, &obj_key(name)).map(|_| ())
+pub fn remove_object(w: &mut Writer, name: &str) -> Result<()> {
+    w.remove_logged(SCHEMA_TABLE, &obj_key(name))
 }
 
 /// Storage name for an id.

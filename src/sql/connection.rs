@@ -134,6 +134,25 @@ pub struct Connection {
     /// `PRAGMA synchronous`: 0 OFF, 1 NORMAL, 2 FULL (default), 3 EXTRA. At most NORMAL,
     /// commits are [`Durability::None`].
     synchronous: u8,
+    /// Schema objects this connection loaded or copied (see [`Connection::schema_work`]).
+    schema_work: SchemaWork,
+}
+
+/// Counts of the work a connection spent on its cached schema, in schema objects (tables,
+/// indexes and views). Not part of the API: tests use it to check that a statement's schema
+/// work does not grow with the size of the schema.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SchemaWork {
+    /// Objects decoded from the schema table by schema loads.
+    pub loaded: u64,
+    /// Objects copied from one in-memory schema to another.
+    pub copied: u64,
+}
+
+/// The number of objects in a schema (tables, their indexes, views).
+fn objects_in(s: &Schema) -> u64 {
+    (s.tables.len() + s.index_owner.len() + s.views.len()) as u64
 }
 
 /// The rows of a query, streamed: a [`Cursor`] with the connection it reads through. An
@@ -186,6 +205,7 @@ impl Connection {
             rec: Vec::new(),
             no_columns: Arc::from([]),
             synchronous: 2,
+            schema_work: SchemaWork::default(),
         })
     }
 
@@ -349,13 +369,20 @@ impl Connection {
     }
 
     /// Make sure the cached schema matches the transaction's view.
-    fn refresh_schema(schema: &mut Arc<Schema>, loaded: &mut bool, txn: &Txn) -> Result<()> {
+    fn refresh_schema(schema: &mut Arc<Schema>, loaded: &mut bool, work: &mut SchemaWork, txn: &Txn) -> Result<()> {
         let g = Schema::read_generation(txn)?;
         if !*loaded || g != schema.generation {
             *schema = Arc::new(Schema::load(txn)?);
+            work.loaded += objects_in(schema);
             *loaded = true;
         }
         Ok(())
+    }
+
+    /// What the connection spent on its cached schema so far (not part of the API).
+    #[doc(hidden)]
+    pub fn schema_work(&self) -> SchemaWork {
+        self.schema_work
     }
 
     fn compiled(schema: &Schema, stmt: &Prepared, txn: &Txn) -> Result<Arc<Compiled>> {
@@ -413,7 +440,7 @@ impl Connection {
                 Txn::Write(_) => None,
             };
             if !(self.loaded && snap_id.is_some() && snap_id == self.checked_snapshot) {
-                Self::refresh_schema(&mut self.schema, &mut self.loaded, txn_ref)?;
+                Self::refresh_schema(&mut self.schema, &mut self.loaded, &mut self.schema_work, txn_ref)?;
                 self.checked_snapshot = snap_id;
             }
             let compiled = Self::compiled(&self.schema, stmt, txn_ref)?;
@@ -573,7 +600,7 @@ impl Connection {
             // Inside a write transaction only this connection changes the schema (and keeps
             // `self.schema` in step), so one check per transaction is enough.
             if !(self.loaded && self.checked_write) {
-                Self::refresh_schema(&mut self.schema, &mut self.loaded, &txn)?;
+                Self::refresh_schema(&mut self.schema, &mut self.loaded, &mut self.schema_work, &txn)?;
                 self.checked_write = true;
             }
             let compiled = Self::compiled(&self.schema, stmt, &txn)?;
@@ -589,9 +616,17 @@ impl Connection {
                 Compiled::Update(p, cols) => Ok((dml::update(p, &mut w, &mut env)?, cols.clone())),
                 Compiled::Delete(p, cols) => Ok((dml::delete(p, &mut w, &mut env)?, cols.clone())),
                 Compiled::Direct => {
-                    let mut schema = (*self.schema).clone();
-                    ddl(&mut schema, &txn, &stmt.parsed.stmt, &stmt.text, &mut w)?;
-                    self.schema = Arc::new(schema);
+                    // The cached schema is changed in place (the connection holds the only
+                    // reference: nothing is copied). A statement that fails halfway leaves it
+                    // stale, and `finish_write` marks it for reloading.
+                    let schema = match Arc::get_mut(&mut self.schema) {
+                        Some(s) => s,
+                        None => {
+                            self.schema_work.copied += objects_in(&self.schema);
+                            Arc::make_mut(&mut self.schema)
+                        }
+                    };
+                    ddl(schema, &txn, &stmt.parsed.stmt, &stmt.text, &mut w)?;
                     Ok((WriteResult::default(), Vec::new()))
                 }
                 _ => Err(err("not a write statement")),
@@ -989,14 +1024,14 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 }
             };
             let (_, needed) = catalog::build_table(&ct, &ct.name, 0, Vec::new())?;
-            let ids = schema.bump(txn, 1 + needed)?;
+            let ids = schema.bump(w, 1 + needed)?;
             let (mut def, _) = catalog::build_table(&ct, &ct.name, ids[0], ids[1..].to_vec())?;
             def.sql = vec![if rows.is_some() { create_text(&def) } else { text.to_string() }];
-            txn.writer()?.open_table(&def.storage)?;
+            w.create_table(&def.storage)?;
             for ix in &def.indexes {
-                txn.writer()?.open_table(&ix.storage)?;
+                w.create_table(&ix.storage)?;
             }
-            catalog::save_table(txn, &def)?;
+            catalog::save_table(w, &def)?;
             let def = Arc::new(def);
             for ix in &def.indexes {
                 schema.index_owner.insert(lower(&ix.name), lower(&def.name));
@@ -1030,16 +1065,16 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 }
                 return Err(err(format!("no such table: {name}")));
             };
-            schema.bump(txn, 0)?;
-            catalog::remove_object(txn, &t.name)?;
+            schema.bump(w, 0)?;
+            catalog::remove_object(w, &t.name)?;
             for ix in &t.indexes {
                 if ix.sql.is_some() {
-                    catalog::remove_object(txn, &ix.name)?;
+                    catalog::remove_object(w, &ix.name)?;
                 }
                 schema.index_owner.remove(&lower(&ix.name));
-                txn.writer()?.delete_table(&ix.storage)?;
+                txn.writer()?.delete_table_internal(&ix.storage)?;
             }
-            txn.writer()?.delete_table(&t.storage)?;
+            txn.writer()?.delete_table_internal(&t.storage)?;
             schema.tables.remove(&key);
             Ok(())
         }
@@ -1060,7 +1095,7 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 .iter()
                 .map(|c| Ok((t.column(&c.name).ok_or_else(|| err(format!("no such column: {}", c.name)))?, c.desc)))
                 .collect::<Result<_>>()?;
-            let ids = schema.bump(txn, 1)?;
+            let ids = schema.bump(w, 1)?;
             let ix = IndexDef {
                 name: ci.name.clone(),
                 table: t.name.clone(),
@@ -1069,9 +1104,9 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 storage: catalog::storage_for(ids[0]),
                 sql: Some(text.to_string()),
             };
-            txn.writer()?.open_table(&ix.storage)?;
+            w.create_table(&ix.storage)?;
             dml::build_index(txn, &t, &ix)?;
-            catalog::save_index(txn, &ix)?;
+            catalog::save_index(w, &ix)?;
             let mut nt = (*t).clone();
             nt.indexes.push(Arc::new(ix));
             schema.index_owner.insert(lower(&ci.name), lower(&t.name));
@@ -1098,9 +1133,9 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                     "index associated with UNIQUE or PRIMARY KEY constraint cannot be dropped: {name}"
                 )));
             }
-            schema.bump(txn, 0)?;
-            catalog::remove_object(txn, &ix.name)?;
-            txn.writer()?.delete_table(&ix.storage)?;
+            schema.bump(w, 0)?;
+            catalog::remove_object(w, &ix.name)?;
+            txn.writer()?.delete_table_internal(&ix.storage)?;
             let mut nt = (*t).clone();
             nt.indexes.retain(|i| lower(&i.name) != key);
             schema.tables.insert(owner, Arc::new(nt));
@@ -1132,8 +1167,8 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 query: (*cv.query).clone(),
                 sql: text.to_string(),
             };
-            schema.bump(txn, 0)?;
-            catalog::save_view(txn, &v)?;
+            schema.bump(w, 0)?;
+            catalog::save_view(w, &v)?;
             schema.views.insert(lower(&cv.name), Arc::new(v));
             Ok(())
         }
@@ -1148,8 +1183,8 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 }
                 return Err(err(format!("no such view: {name}")));
             }
-            schema.bump(txn, 0)?;
-            catalog::remove_object(txn, name)?;
+            schema.bump(w, 0)?;
+            catalog::remove_object(w, name)?;
             schema.views.remove(&key);
             Ok(())
         }
@@ -1162,21 +1197,21 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                         return Err(err(format!("there is already another table or index with this name: {new}")));
                     }
                     reserved(new)?;
-                    schema.bump(txn, 0)?;
-                    catalog::remove_object(txn, &t.name)?;
+                    schema.bump(w, 0)?;
+                    catalog::remove_object(w, &t.name)?;
                     nt.name = new.clone();
                     let mut idx = Vec::new();
                     for ix in &nt.indexes {
                         let mut i = (**ix).clone();
                         i.table = new.clone();
                         if i.sql.is_some() {
-                            catalog::save_index(txn, &i)?;
+                            catalog::save_index(w, &i)?;
                         }
                         schema.index_owner.insert(lower(&i.name), lower(new));
                         idx.push(Arc::new(i));
                     }
                     nt.indexes = idx;
-                    catalog::save_table(txn, &nt)?;
+                    catalog::save_table(w, &nt)?;
                     schema.tables.remove(&lower(&t.name));
                     schema.tables.insert(lower(new), Arc::new(nt));
                     return Ok(());
@@ -1184,20 +1219,20 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 AlterAction::DropColumn(c) => {
                     let i = t.column(c).ok_or_else(|| err(format!("no such column: \"{c}\"")))?;
                     catalog::apply_alter(&mut nt, action)?;
-                    dml::rewrite_rows(txn, &t, &|row: &mut Row| {
+                    dml::rewrite_rows(w, &t, &|row: &mut Row| {
                         row.remove(i);
                     })?;
                     for ix in &nt.indexes {
                         if ix.sql.is_some() {
-                            catalog::save_index(txn, ix)?;
+                            catalog::save_index(w, ix)?;
                         }
                     }
                 }
                 AlterAction::AddColumn(_) | AlterAction::RenameColumn { .. } => catalog::apply_alter(&mut nt, action)?,
             }
-            schema.bump(txn, 0)?;
+            schema.bump(w, 0)?;
             nt.sql.push(text.to_string());
-            catalog::save_table(txn, &nt)?;
+            catalog::save_table(w, &nt)?;
             schema.tables.insert(lower(&t.name), Arc::new(nt));
             Ok(())
         }

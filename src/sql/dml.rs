@@ -3,7 +3,9 @@
 //!
 //! Each write goes through [`Writer`], which records an undo entry when the statement runs
 //! inside an explicit transaction, so a failing statement can be rolled back on its own
-//! (the engine transaction stays open; see `connection`). UPDATE and DELETE first collect the
+//! (the engine transaction stays open; see `connection`). DDL writes its schema records and
+//! creates its engine tables through it too, so a failing DDL statement is undone the same way
+//! (a new index's entries go straight into its new engine table, which the rollback drops). UPDATE and DELETE first collect the
 //! rows their WHERE selects, then change them, so a change never feeds back into the scan.
 
 use alloc::format;
@@ -34,6 +36,8 @@ pub struct Undo {
     keys: Vec<u8>,
     /// Entries in write order: (table position, end of the key in `keys`, previous value).
     entries: Vec<(u32, usize, Option<Vec<u8>>)>,
+    /// Engine tables the statement created (DDL), dropped by a rollback.
+    created: Vec<String>,
 }
 
 impl Undo {
@@ -42,6 +46,7 @@ impl Undo {
         self.enabled = enabled;
         self.keys.clear();
         self.entries.clear();
+        self.created.clear();
     }
 
     fn record(&mut self, table: &str, key: &[u8], prior: Option<Vec<u8>>) {
@@ -56,7 +61,8 @@ impl Undo {
         self.entries.push((t as u32, self.keys.len(), prior));
     }
 
-    /// Undo every recorded write, newest first.
+    /// Undo every recorded write, newest first, then drop the engine tables the statement
+    /// created.
     pub fn rollback(&mut self, txn: &Txn) -> Result<()> {
         while let Some((t, end, old)) = self.entries.pop() {
             let start = self.entries.last().map_or(0, |e| e.1);
@@ -69,6 +75,9 @@ impl Undo {
             }
         }
         self.keys.clear();
+        while let Some(name) = self.created.pop() {
+            txn.writer()?.delete_table_internal(&name)?;
+        }
         Ok(())
     }
 }
@@ -99,6 +108,35 @@ impl Writer<'_> {
         }
         self.txn.remove(table, key).map(|_| ())
     }
+
+    /// Write `key`, looking its previous value up for the undo log (schema records).
+    pub fn put_logged(&mut self, table: &str, key: &[u8], value: &[u8]) -> Result<()> {
+        let prior = if self.undo.enabled { self.txn.get(table, key)? } else { None };
+        self.put(table, key, value, prior)
+    }
+
+    /// Remove `key` if it is there, keeping its value for the undo log (schema records).
+    pub fn remove_logged(&mut self, table: &str, key: &[u8]) -> Result<()> {
+        if !self.undo.enabled {
+            return self.txn.remove(table, key).map(|_| ());
+        }
+        match self.txn.get(table, key)? {
+            Some(old) => self.del(table, key, old),
+            None => Ok(()),
+        }
+    }
+
+    /// Create the engine table `table` (a new table or index's storage); a rollback of the
+    /// statement drops it again.
+    pub fn create_table(&mut self, table: &str) -> Result<()> {
+        let w = self.txn.writer()?;
+        let new = matches!(w.open_existing_table_internal(table), Err(Error::TableNotFound(_)));
+        w.open_table_internal(table)?;
+        if new && self.undo.enabled {
+            self.undo.created.push(table.into());
+        }
+        Ok(())
+    }
 }
 
 /// The row key of a row (columns + rowid for rowid tables).
@@ -124,10 +162,43 @@ fn index_prefix(ix: &IndexDef, row: &[Value]) -> Vec<u8> {
     k
 }
 
-fn index_key(ix: &IndexDef, row: &[Value], rk: &[u8]) -> Vec<u8> {
+/// The key of a row's entry in an index: the indexed columns, then the row key `rk`.
+pub fn index_key(ix: &IndexDef, row: &[Value], rk: &[u8]) -> Vec<u8> {
     let mut k = index_prefix(ix, row);
     k.extend_from_slice(rk);
     k
+}
+
+/// `Ok` if `key` (a row key of `t`, or with `ix` an entry of that index) is within the
+/// engine's key limit; otherwise an error naming the table, the index or PRIMARY KEY and its
+/// columns. (Only WITHOUT ROWID primary keys and index entries can exceed it: rowid keys are
+/// at most 9 bytes.)
+pub fn key_fits(t: &TableDef, ix: Option<&IndexDef>, key: &[u8]) -> Result<()> {
+    if key.len() <= crate::MAX_KEY_LEN {
+        return Ok(());
+    }
+    let cols = match ix {
+        Some(ix) => ix.columns.clone(),
+        None => t.key_columns(),
+    };
+    let columns = cols
+        .iter()
+        .map(|(c, desc)| {
+            let name = t.columns.get(*c).map_or("?", |col| col.name.as_str());
+            if *desc {
+                format!("{name} DESC")
+            } else {
+                name.into()
+            }
+        })
+        .collect();
+    Err(Error::SqlKeyTooLarge {
+        len: key.len(),
+        max: crate::MAX_KEY_LEN,
+        table: t.name.clone(),
+        index: ix.map(|ix| ix.name.clone()),
+        columns,
+    })
 }
 
 /// Write row `row` under `key` in `t`'s table, encoding it in the writer's scratch space.
@@ -179,6 +250,7 @@ pub fn delete_row(w: &mut Writer, t: &TableDef, key: &[u8], row: &[Value], recor
 fn insert_row(w: &mut Writer, t: &TableDef, key: &[u8], row: &[Value], prior: Option<Vec<u8>>) -> Result<()> {
     for ix in &t.indexes {
         let k = index_key(ix, row, key);
+        key_fits(t, Some(ix), &k)?;
         w.put(&ix.storage, &k, &[], None)?;
     }
     put_row(w, t, key, row, prior)
@@ -395,6 +467,7 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env, moved: Option<Row>)
             continue;
         }
         let key = row_key(t, &row);
+        key_fits(t, None, &key)?;
         // Conflicts: the row key, then each unique index.
         let mut conflicts: Vec<(Vec<u8>, Option<usize>)> = Vec::new();
         let existing = w.txn.get_new(&t.storage, &key)?;
@@ -542,6 +615,7 @@ fn update_one(
         return Ok(false);
     }
     let new_key = row_key(t, &new);
+    key_fits(t, None, &new_key)?;
     let moved = new_key != key;
     let mut conflicts = Vec::new();
     if moved && w.txn.get(&t.storage, &new_key)?.is_some() {
@@ -574,6 +648,7 @@ fn update_one(
     for ix in &t.indexes {
         let ok = index_key(ix, &old, key);
         let nk = index_key(ix, &new, &new_key);
+        key_fits(t, Some(ix), &nk)?;
         if ok != nk {
             w.del(&ix.storage, &ok, Vec::new())?;
             w.put(&ix.storage, &nk, &[], None)?;
@@ -683,7 +758,9 @@ pub fn build_index(txn: &Txn, t: &TableDef, ix: &IndexDef) -> Result<()> {
                     constraint_cols(t, &ix.columns)
                 )));
             }
-            txn.put(&ix.storage, &index_key(ix, &row, k), &[])?;
+            let key = index_key(ix, &row, k);
+            key_fits(t, Some(ix), &key)?;
+            txn.put(&ix.storage, &key, &[])?;
         }
         match batch.last() {
             Some((k, _)) if !done => start = Bound::Excluded(k.clone()),
@@ -692,16 +769,16 @@ pub fn build_index(txn: &Txn, t: &TableDef, ix: &IndexDef) -> Result<()> {
     }
 }
 
-/// Rewrite every row of a table with `f` (ALTER TABLE DROP COLUMN).
-pub fn rewrite_rows(txn: &Txn, t: &TableDef, f: &dyn Fn(&mut Row)) -> Result<()> {
-    let rows = txn.scan_all(&t.storage)?;
+/// Rewrite every row of a table with `f` (ALTER TABLE DROP COLUMN), undo-logged.
+pub fn rewrite_rows(w: &mut Writer, t: &TableDef, f: &dyn Fn(&mut Row)) -> Result<()> {
+    let rows = w.txn.scan_all(&t.storage)?;
     for (k, v) in rows {
         let mut row = decode_table_row(t, &k, &v)?;
         f(&mut row);
         let mut rec = Vec::new();
         let width = row.len() - t.has_rowid() as usize;
         encode_row(&mut rec, &row[..width]);
-        txn.put(&t.storage, &k, &rec)?;
+        w.put(&t.storage, &k, &rec, Some(v))?;
     }
     Ok(())
 }

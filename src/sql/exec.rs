@@ -125,7 +125,7 @@ impl Txn {
                 out.push((k.to_vec(), v.to_vec()));
                 Ok(())
             }),
-            Txn::Write(w) => match w.open_existing_table(table) {
+            Txn::Write(w) => match w.open_existing_table_internal(table) {
                 Ok(t) => t.range_batch(start, end, reverse, max, out),
                 Err(Error::TableNotFound(_)) => Ok(true),
                 Err(e) => Err(e),
@@ -207,7 +207,7 @@ impl Txn {
                 Some(t) => t.len(),
                 None => Ok(0),
             },
-            Txn::Write(w) => match w.open_existing_table(table) {
+            Txn::Write(w) => match w.open_existing_table_internal(table) {
                 Ok(t) => t.len(),
                 Err(Error::TableNotFound(_)) => Ok(0),
                 Err(e) => Err(e),

@@ -14,7 +14,8 @@
 //!    database.
 //! 5. `connection` ties it together: [`Connection`] runs statements in autocommit or explicit
 //!    transactions and caches plans; `schema_info` lists the schema's objects with the SQL
-//!    that recreates each ([`Connection::schema_objects`]).
+//!    that recreates each ([`Connection::schema_objects`]); `integrity` checks the SQL layer's
+//!    data ([`Connection::check`]).
 //!
 //! [`Value`] is a SQL value.
 //!
@@ -73,6 +74,7 @@ mod exec;
 mod expr;
 mod float;
 pub mod func;
+mod integrity;
 mod lexer;
 pub mod params;
 pub mod parser;
@@ -88,9 +90,28 @@ pub mod value;
 #[cfg(feature = "serde")]
 pub use self::serde::{from_row, to_params, DeserializedRows, Serde};
 pub use connection::{Connection, Cursor, Prepared, Rows};
+pub use integrity::SqlCheckReport;
 pub use params::{Bindings, Named, Params, ToValue};
 pub use row::{FromRow, FromValue, MappedRows, Row, RowIndex};
 pub use schema_info::{ObjectKind, SchemaObject};
 pub use spill::SpillStats;
 pub use transaction::Transaction;
 pub use value::{Affinity, Value};
+
+/// Not part of the API: write access to the SQL layer's own engine tables (names starting with
+/// [`crate::RESERVED_TABLE_PREFIX`]), which the key-value API refuses. It exists for tests that
+/// damage a database on purpose; writing through it can break a database's SQL schema.
+#[doc(hidden)]
+pub mod internal_tables {
+    use crate::{Result, Table, WriteTransaction};
+
+    /// Open (or create) the engine table `name`, reserved names included.
+    pub fn open<'t>(tx: &'t WriteTransaction, name: &str) -> Result<Table<'t>> {
+        tx.open_table_internal(name)
+    }
+
+    /// Delete the engine table `name`, reserved names included.
+    pub fn delete(tx: &WriteTransaction, name: &str) -> Result<bool> {
+        tx.delete_table_internal(name)
+    }
+}

@@ -16,8 +16,9 @@
 //!   (varint), the sort key, and the row's record encoding (`encode_row`); appended in one
 //!   commit without sync. The temporary database lives in a file under
 //!   [`std::env::temp_dir`] (or the directory / device set on the connection; an in-memory
-//!   device without `std`) and is deleted when the operator is dropped; its page cache is
-//!   small, so the memory used stays near the budget.
+//!   device without `std`) and is deleted when the operator is dropped; on Unix its name is
+//!   unlinked as soon as it is open (the descriptor keeps it), so even a killed process leaves
+//!   nothing behind. Its page cache is small, so the memory used stays near the budget.
 //! * Reading back is a k-way merge of the runs and the in-memory tail, on one read snapshot
 //!   of the temporary database; each run is read in small batches, each seeking from the
 //!   run's root. When there are more runs than the merge fan-in allows, groups of runs are
@@ -178,9 +179,10 @@ type TempPath = std::path::PathBuf;
 #[cfg(not(feature = "std"))]
 type TempPath = ();
 
-/// A temporary database, deleted when dropped.
+/// A temporary database, deleted when dropped (on Unix its file has no name once open).
 struct TempDb {
     db: Option<Database>,
+    /// The file to delete on drop (none on Unix, where it is unlinked once open).
     path: Option<TempPath>,
 }
 
@@ -205,7 +207,15 @@ impl TempDb {
                 Err(e) => return Err(io(e)),
             }
             let mut t = TempDb { db: None, path: Some(path.clone()) };
-            t.db = Some(Database::open_device(crate::device::FileDevice::open(&path)?, options)?);
+            let device = crate::device::FileDevice::open(&path)?;
+            // On Unix the open descriptor (locked, maybe mapped) keeps the file usable without
+            // its name: unlink it now, so that it disappears with the process even when the
+            // process is killed. Elsewhere (or if that fails) it is deleted on drop.
+            #[cfg(unix)]
+            if std::fs::remove_file(&path).is_ok() {
+                t.path = None;
+            }
+            t.db = Some(Database::open_device(device, options)?);
             return Ok(t);
         }
         Err(Error::Io { op: "open", offset: 0, message: "no free temporary file name".into() })
