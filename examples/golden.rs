@@ -11,11 +11,15 @@
 //! rowid, INTEGER PRIMARY KEY and WITHOUT ROWID tables, secondary, multi-column, DESC and
 //! UNIQUE indexes, a view, an ALTER TABLE, large BLOBs and autocommits left in the log.
 
+use render::{kv_line, render};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 use tessera::sql::{Connection, Value};
 use tessera::{Database, Options};
+
+#[path = "../tests/golden/render.rs"]
+mod render;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args().nth(1).ok_or("usage: golden DIR")?;
@@ -27,11 +31,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     kv(&dir.join("kv.tsr"), &dir.join("kv.expected"))?;
     sql(&dir.join("sql.tsr"), &dir.join("sql.expected"))?;
     Ok(())
-}
-
-/// FNV-1a, 64 bits: the fingerprint of a value in the expected files.
-fn fnv(b: &[u8]) -> u64 {
-    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| (h ^ x as u64).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// Deterministic bytes, `len` of them from `seed`: a 32-byte xorshift block repeated (the
@@ -47,13 +46,6 @@ fn bytes(seed: u64, len: usize) -> Vec<u8> {
         })
         .collect();
     (0..len).map(|i| block[i % 32]).collect()
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().fold(String::new(), |mut s, x| {
-        let _ = write!(s, "{x:02x}");
-        s
-    })
 }
 
 fn kv(path: &Path, expected: &Path) -> tessera::Result<()> {
@@ -124,7 +116,7 @@ fn kv(path: &Path, expected: &Path) -> tessera::Result<()> {
     for name in rx.list_tables()? {
         for e in rx.open_table(&name)?.iter()? {
             let (k, v) = e?;
-            let _ = writeln!(out, "{name}\t{}\t{}\t{:016x}", hex(&k), v.len(), fnv(&v));
+            out.push_str(&kv_line(&name, &k, &v));
         }
     }
     drop(rx);
@@ -147,16 +139,6 @@ const QUERIES: &[&str] = &[
     "SELECT * FROM adults ORDER BY id",
     "SELECT note, count(*) FROM events GROUP BY note ORDER BY note",
 ];
-
-fn render(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Integer(i) => format!("i:{i}"),
-        Value::Real(r) => format!("r:{:016x}", r.to_bits()),
-        Value::Text(t) => format!("t:{}", hex(t.as_bytes())),
-        Value::Blob(b) => format!("b:{}:{:016x}", b.len(), fnv(b)),
-    }
-}
 
 fn sql(path: &Path, expected: &Path) -> tessera::Result<()> {
     let mut db = Connection::open(path)?;

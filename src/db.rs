@@ -1697,18 +1697,23 @@ impl TxnInner {
         Ok(())
     }
 
+    /// Each table's buffered writes become a new run of its delta (no tree page is touched).
+    fn buffers_to_runs(&mut self) {
+        for t in self.tables.values_mut() {
+            if !t.buffer.is_empty() {
+                let run = core::mem::take(&mut t.buffer).freeze();
+                t.delta = t.delta.with_run(run);
+                self.deltas_changed = true;
+            }
+        }
+    }
+
     /// Finish replaying the log: each table's replayed writes become a run of its delta,
     /// tables created or dropped change the catalog (dirty pages, in memory), and the result
     /// is published. Writes nothing.
     fn commit_replayed(mut self) -> (Result<()>, WriterState) {
         let r = (|| {
-            for t in self.tables.values_mut() {
-                if !t.buffer.is_empty() {
-                    let run = core::mem::take(&mut t.buffer).freeze();
-                    t.delta = t.delta.with_run(run);
-                    self.deltas_changed = true;
-                }
-            }
+            self.buffers_to_runs();
             self.write_catalog()?;
             for (id, page) in self.dirty.drain() {
                 self.shared.pager.insert_dirty(id, page);
@@ -1902,13 +1907,7 @@ impl TxnInner {
         // A commit through the log leaves its writes out of the trees: each table's sorted
         // buffer becomes a run of its delta (the frame holds the same operations).
         if self.log_commit(frame_len) {
-            for t in self.tables.values_mut() {
-                if !t.buffer.is_empty() {
-                    let run = core::mem::take(&mut t.buffer).freeze();
-                    t.delta = t.delta.with_run(run);
-                    self.deltas_changed = true;
-                }
-            }
+            self.buffers_to_runs();
         }
         self.write_catalog()?;
         // A commit that would be followed by a checkpoint at once commits through the

@@ -3,10 +3,14 @@
 //! each of them and read back exactly what the expected files list, or refuse a version it does
 //! not read with a clear error — never misread one.
 
+#[path = "golden/render.rs"]
+mod render;
+
 use flate2::read::GzDecoder;
+use render::{kv_line, render};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use tessera::sql::{Connection, Value};
+use tessera::sql::Connection;
 use tessera::{Database, Error, MemoryDevice, Options};
 
 /// The format version this build writes (the newest folder under tests/golden).
@@ -45,34 +49,16 @@ fn expected(dir: &Path, name: &str) -> String {
     String::from_utf8(gunzip(&dir.join(format!("{name}.expected.gz")))).unwrap()
 }
 
-fn fnv(b: &[u8]) -> u64 {
-    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| (h ^ x as u64).wrapping_mul(0x0100_0000_01b3))
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn kv_dump(db: &Database) -> String {
     let rx = db.begin_read().unwrap();
     let mut out = String::new();
     for name in rx.list_tables().unwrap() {
         for e in rx.open_table(&name).unwrap().iter().unwrap() {
             let (k, v) = e.unwrap();
-            out.push_str(&format!("{name}\t{}\t{}\t{:016x}\n", hex(&k), v.len(), fnv(&v)));
+            out.push_str(&kv_line(&name, &k, &v));
         }
     }
     out
-}
-
-fn render(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Integer(i) => format!("i:{i}"),
-        Value::Real(r) => format!("r:{:016x}", r.to_bits()),
-        Value::Text(t) => format!("t:{}", hex(t.as_bytes())),
-        Value::Blob(b) => format!("b:{}:{:016x}", b.len(), fnv(b)),
-    }
 }
 
 /// Runs every `Q` line of the expected file and renders the rows as the generator did.
@@ -136,7 +122,7 @@ fn golden_key_value_files_read_back() {
         drop(db);
         let db = Database::open(&path).unwrap();
         // "added" sorts before every golden table.
-        let with_added = format!("added\t{}\t1\t{:016x}\n{want}", hex(b"k"), fnv(b"v"));
+        let with_added = format!("{}{want}", kv_line("added", b"k", b"v"));
         assert_same(&kv_dump(&db), &with_added, &format!("{what}, reopened after a write"));
     }
 }
