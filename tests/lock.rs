@@ -1,0 +1,204 @@
+//! Locking a database file across processes (the protocol in docs/ARCHITECTURE.md, "Locking a
+//! database file"): two native processes, two handles in one process, a holder killed with
+//! SIGKILL, and lock-directory entries as a Node process (which cannot `flock`) leaves them.
+//!
+//! The holder processes are this test binary run again: `holder_process` does nothing unless
+//! `TESSERA_LOCK_HOLDER` names a file; then it opens it, commits, prints `ready`, and holds the
+//! database until its stdin closes.
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tessera::{Database, Error};
+
+const HOLDER_ENV: &str = "TESSERA_LOCK_HOLDER";
+
+/// Not a test of its own: the body of a holder process (see the module docs).
+#[test]
+fn holder_process() {
+    let Ok(path) = std::env::var(HOLDER_ENV) else { return };
+    let rows: u32 = std::env::var("TESSERA_LOCK_ROWS").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let db = match Database::open(&path) {
+        Ok(db) => db,
+        Err(e) => {
+            println!("error {e}");
+            std::process::exit(3);
+        }
+    };
+    for i in 0..rows {
+        let tx = db.begin_write().unwrap();
+        tx.open_table("held").unwrap().insert(format!("row-{i:06}").as_bytes(), b"v").unwrap();
+        tx.commit().unwrap();
+    }
+    println!("ready {}", std::process::id());
+    std::io::stdout().flush().unwrap();
+    let mut rest = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut rest);
+    drop(db);
+    std::process::exit(0);
+}
+
+/// A holder process of `path` that has committed `rows` rows and holds the database.
+struct Holder {
+    child: Child,
+}
+
+impl Holder {
+    fn start(path: &Path, rows: u32) -> Holder {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "holder_process", "--nocapture", "--test-threads=1"])
+            .env(HOLDER_ENV, path)
+            .env("TESSERA_LOCK_ROWS", rows.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        loop {
+            let mut line = String::new();
+            assert!(out.read_line(&mut line).unwrap() > 0, "holder ended before it was ready");
+            // The harness has printed `test holder_process ... ` before, on the same line.
+            if line.contains("ready ") {
+                break;
+            }
+            assert!(!line.contains("error "), "holder failed: {line}");
+        }
+        Holder { child }
+    }
+
+    /// Let it close the database and exit.
+    fn release(mut self) {
+        drop(self.child.stdin.take());
+        assert!(self.child.wait().unwrap().success());
+    }
+
+    fn kill_9(mut self) {
+        self.child.kill().unwrap(); // SIGKILL
+        self.child.wait().unwrap();
+    }
+}
+
+fn temp_db() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("locked.db");
+    (dir, path)
+}
+
+fn lock_dir(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push("-lock");
+    PathBuf::from(s)
+}
+
+fn count(db: &Database) -> u64 {
+    db.begin_read().unwrap().open_table("held").map(|t| t.len().unwrap()).unwrap_or(0)
+}
+
+/// The start identity the protocol records for process `pid` (Linux: boot id and start time).
+fn start_of(pid: u32) -> String {
+    if !cfg!(target_os = "linux") {
+        return "0".into();
+    }
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let start = after.split(' ').nth(19).unwrap();
+    format!("{}-{start}", &boot[..8])
+}
+
+fn entry(path: &Path, mode: char, pid: u32, start: &str) -> PathBuf {
+    let dir = lock_dir(path);
+    std::fs::create_dir_all(&dir).unwrap();
+    let entry = dir.join(format!("{mode}.{pid}.{start}.0123456789abcdef"));
+    std::fs::write(&entry, "test entry\n").unwrap();
+    entry
+}
+
+#[test]
+fn second_native_process_is_locked_out_until_the_first_closes() {
+    let (_dir, path) = temp_db();
+    let holder = Holder::start(&path, 5);
+    assert!(matches!(Database::open(&path), Err(Error::Locked)));
+    assert!(matches!(tessera::device::FileDevice::open(&path), Err(Error::Locked)));
+    holder.release();
+    let db = Database::open(&path).unwrap();
+    assert_eq!(count(&db), 5);
+    drop(db);
+    assert!(!lock_dir(&path).exists(), "the last holder removes the lock directory");
+}
+
+#[test]
+fn two_handles_in_one_process_are_locked_out() {
+    let (_dir, path) = temp_db();
+    let db = Database::open(&path).unwrap();
+    assert!(matches!(Database::open(&path), Err(Error::Locked)));
+    // By another name of the same file too.
+    let other = path.parent().unwrap().join(".").join("locked.db");
+    assert!(matches!(Database::open(&other), Err(Error::Locked)));
+    std::os::unix::fs::symlink(&path, path.with_file_name("link.db")).unwrap();
+    assert!(matches!(Database::open(path.with_file_name("link.db")), Err(Error::Locked)));
+    drop(db);
+    Database::open(path.with_file_name("link.db")).unwrap();
+}
+
+#[test]
+fn kill_9_of_the_holder_leaves_no_lock_behind() {
+    let (_dir, path) = temp_db();
+    let holder = Holder::start(&path, 30);
+    holder.kill_9();
+    let db = Database::open(&path).unwrap();
+    assert_eq!(count(&db), 30);
+    assert!(db.check().unwrap().is_ok());
+    drop(db);
+    assert!(!lock_dir(&path).exists());
+}
+
+/// A Node process holds no `flock`: only its entry in the lock directory says it is there.
+#[test]
+fn a_live_entry_without_flock_locks_native_opens_out() {
+    let (_dir, path) = temp_db();
+    drop(Database::open(&path).unwrap());
+    let mut live = Command::new("sleep").arg("60").spawn().unwrap();
+    let pid = live.id();
+    let e = entry(&path, 'w', pid, &start_of(pid));
+    let r = Database::open(&path);
+    live.kill().unwrap();
+    live.wait().unwrap();
+    assert!(matches!(r, Err(Error::Locked)), "{r:?}");
+    assert!(e.exists(), "a live holder's entry is never removed");
+    // Now its process is gone: the entry is stale, removed by the next opener.
+    drop(Database::open(&path).unwrap());
+    assert!(!e.exists());
+    assert!(!lock_dir(&path).exists());
+}
+
+#[test]
+fn entries_of_dead_processes_are_removed() {
+    let (_dir, path) = temp_db();
+    let mut gone = Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let dead = entry(&path, 'w', pid, "0");
+    let mut stale = vec![dead];
+    if cfg!(target_os = "linux") {
+        // This process's pid with another start time: an earlier process that had our pid
+        // (a restarted container's pid 1, say).
+        let me = start_of(std::process::id());
+        let (boot, _) = me.split_once('-').unwrap();
+        stale.push(entry(&path, 'w', std::process::id(), &format!("{boot}-1")));
+        // Another boot.
+        stale.push(entry(&path, 'r', std::process::id(), "00000000-1"));
+    }
+    let unrelated = lock_dir(&path).join("notes.txt");
+    std::fs::write(&unrelated, "not an entry").unwrap();
+    let t0 = Instant::now();
+    let db = Database::open(&path).unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    for e in &stale {
+        assert!(!e.exists(), "{} should have been removed", e.display());
+    }
+    assert!(unrelated.exists(), "names that are not entries are left alone");
+    drop(db);
+}
