@@ -7,7 +7,10 @@ use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::ops::Bound;
 use std::path::Path;
-use tessera::{Database, Error};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+use tessera::device::{FileDevice, FileOptions};
+use tessera::{Database, Error, Options};
 
 /// One subcommand.
 pub struct Command {
@@ -111,6 +114,11 @@ pub fn help(out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "tessera {}: the command-line tool for Tessera database files\n", env!("CARGO_PKG_VERSION"))?;
     writeln!(out, "usage: tessera [FILE] [-c SQL]... [--mode MODE]       the SQL shell")?;
     writeln!(out, "       tessera [--db FILE | -f FILE] <command> [args]  a key-value command\n")?;
+    writeln!(
+        out,
+        "A database file another process (or a Node.js program) has open is locked: the tool \
+         fails\nat once, or with --timeout MS waits up to MS milliseconds for it to be closed.\n"
+    )?;
     writeln!(out, "The database file defaults to ./{}.\n", crate::DEFAULT_DB)?;
     writeln!(
         out,
@@ -127,7 +135,8 @@ pub fn help(out: &mut dyn Write) -> std::io::Result<()> {
     }
     writeln!(
         out,
-        "\nother options: -h, --help (also after a command), -V, --version; '--' ends options.\n\
+        "\nother options: --timeout MS (wait for a locked database), -h, --help (also after a \
+         command),\n-V, --version; '--' ends options.\n\
          Exit codes: 0 success, 1 failure (e.g. missing key, SQL error), 2 usage error or damaged \
          database."
     )
@@ -151,6 +160,18 @@ fn help_command(ctx: &mut Context, a: Parsed) -> Result<(), CliError> {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+/// `--timeout`, in milliseconds (0: fail at once on a locked database).
+static LOCK_TIMEOUT_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Set how long [`open`] waits for a database another process holds (`--timeout MS`).
+pub fn set_lock_timeout(timeout: Duration) {
+    LOCK_TIMEOUT_MS.store(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX), Relaxed);
+}
+
+fn lock_timeout() -> Duration {
+    Duration::from_millis(LOCK_TIMEOUT_MS.load(Relaxed))
+}
 
 /// Whether a command may create the database file.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -196,10 +217,18 @@ pub fn open(path: &Path, mode: Open) -> Result<Database, CliError> {
             }
         }
     }
-    Database::open(path).map_err(|e| match e {
-        Error::Locked => {
-            CliError::failed(format!("{shown}: database is locked (another process or handle has it open)"))
-        }
+    let timeout = lock_timeout();
+    let device = FileOptions { lock_timeout: timeout, ..FileOptions::default() };
+    let opened =
+        FileDevice::open_with_options(path, &device).and_then(|d| Database::open_device(d, Options::default()));
+    opened.map_err(|e| match e {
+        Error::Locked if timeout.is_zero() => CliError::failed(format!(
+            "{shown}: database is locked (another process or handle has it open; --timeout MS waits for it)"
+        )),
+        Error::Locked => CliError::failed(format!(
+            "{shown}: database is locked (another process or handle kept it open for {} ms)",
+            timeout.as_millis()
+        )),
         // I/O errors from opening already name the path.
         Error::Io { .. } => CliError::from(e),
         e => CliError::failed(format!("{shown}: {e}")),
