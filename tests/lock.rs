@@ -11,7 +11,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tessera::{Database, Error};
+use tessera::device::{FileDevice, FileOptions};
+use tessera::{BlockDevice, Database, Error};
 
 const HOLDER_ENV: &str = "TESSERA_LOCK_HOLDER";
 
@@ -20,13 +21,18 @@ const HOLDER_ENV: &str = "TESSERA_LOCK_HOLDER";
 fn holder_process() {
     let Ok(path) = std::env::var(HOLDER_ENV) else { return };
     let rows: u32 = std::env::var("TESSERA_LOCK_ROWS").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
-    let db = match Database::open(&path) {
-        Ok(db) => db,
-        Err(e) => {
-            println!("error {e}");
-            std::process::exit(3);
-        }
+    let fail = |e: Error| -> ! {
+        println!("error {} {e}", e.code());
+        std::process::exit(3);
     };
+    if std::env::var("TESSERA_LOCK_MODE").as_deref() == Ok("ro") {
+        let device = FileDevice::open_read_only(&path).unwrap_or_else(|e| fail(e));
+        println!("ready {}", std::process::id());
+        let _ = std::io::stdin().read_to_end(&mut Vec::new());
+        drop(device);
+        std::process::exit(0);
+    }
+    let db = Database::open(&path).unwrap_or_else(|e| fail(e));
     for i in 0..rows {
         let tx = db.begin_write().unwrap();
         tx.open_table("held").unwrap().insert(format!("row-{i:06}").as_bytes(), b"v").unwrap();
@@ -41,16 +47,23 @@ fn holder_process() {
 }
 
 /// A holder process of `path` that has committed `rows` rows and holds the database.
+#[derive(Debug)]
 struct Holder {
     child: Child,
 }
 
 impl Holder {
     fn start(path: &Path, rows: u32) -> Holder {
+        Holder::try_start(path, rows, false).unwrap_or_else(|e| panic!("holder failed: {e}"))
+    }
+
+    /// A holder (`read_only`: of the file device, read-only), or the error line it printed.
+    fn try_start(path: &Path, rows: u32, read_only: bool) -> Result<Holder, String> {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "holder_process", "--nocapture", "--test-threads=1"])
             .env(HOLDER_ENV, path)
             .env("TESSERA_LOCK_ROWS", rows.to_string())
+            .env("TESSERA_LOCK_MODE", if read_only { "ro" } else { "rw" })
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -61,11 +74,13 @@ impl Holder {
             assert!(out.read_line(&mut line).unwrap() > 0, "holder ended before it was ready");
             // The harness has printed `test holder_process ... ` before, on the same line.
             if line.contains("ready ") {
-                break;
+                return Ok(Holder { child });
             }
-            assert!(!line.contains("error "), "holder failed: {line}");
+            if let Some(at) = line.find("error ") {
+                child.wait().unwrap();
+                return Err(line[at..].trim().to_string());
+            }
         }
-        Holder { child }
     }
 
     /// Let it close the database and exit.
@@ -201,4 +216,101 @@ fn entries_of_dead_processes_are_removed() {
     }
     assert!(unrelated.exists(), "names that are not entries are left alone");
     drop(db);
+}
+
+#[test]
+fn read_only_opens_share_the_file_and_exclude_writers() {
+    let (dir, path) = temp_db();
+    drop(Database::open(&path).unwrap());
+    // Two readers in other processes and two in this one.
+    let r1 = Holder::try_start(&path, 0, true).unwrap();
+    let r2 = Holder::try_start(&path, 0, true).unwrap();
+    let a = FileDevice::open_read_only(&path).unwrap();
+    let b = FileDevice::open_read_only(&path).unwrap();
+    assert!(a.is_read_only() && b.is_read_only());
+    // A writer is kept out, here and in another process.
+    assert!(matches!(Database::open(&path), Err(Error::Locked)));
+    assert!(Holder::try_start(&path, 0, false).unwrap_err().starts_with("error LOCKED"));
+    // Reads work; writes, set_len and sync are refused.
+    let mut head = [0; 16];
+    a.read(0, &mut head).unwrap();
+    assert!(a.len().unwrap() > 0);
+    assert!(matches!(a.write(0, b"x"), Err(Error::Io { op: "write", .. })));
+    assert!(matches!(a.set_len(0), Err(Error::Io { op: "set_len", .. })));
+    assert!(matches!(a.sync(), Err(Error::Io { op: "sync", .. })));
+    let mut again = [0; 16];
+    b.read(0, &mut again).unwrap();
+    assert_eq!(head, again);
+    r1.release();
+    r2.release();
+    drop((a, b));
+    assert!(!lock_dir(&path).exists());
+    // A writer keeps readers out, here and in another process.
+    let w = Database::open(&path).unwrap();
+    assert!(matches!(FileDevice::open_read_only(&path), Err(Error::Locked)));
+    assert!(Holder::try_start(&path, 0, true).unwrap_err().starts_with("error LOCKED"));
+    drop(w);
+    // A read-only open never creates the file.
+    let missing = dir.path().join("missing.db");
+    assert!(matches!(FileDevice::open_read_only(&missing), Err(Error::Io { op: "open", .. })));
+    assert!(!missing.exists() && !lock_dir(&missing).exists());
+}
+
+#[test]
+fn lock_timeout_waits_for_the_holder() {
+    let (_dir, path) = temp_db();
+    let holder = Holder::start(&path, 1);
+    let wait = |ms| FileOptions { lock_timeout: Duration::from_millis(ms), ..FileOptions::default() };
+    let t0 = Instant::now();
+    assert!(matches!(FileDevice::open_with_options(&path, &wait(300)), Err(Error::Locked)));
+    assert!(t0.elapsed() >= Duration::from_millis(300), "gave up after {:?}", t0.elapsed());
+    let t0 = Instant::now();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        holder.release();
+    });
+    let device = FileDevice::open_with_options(&path, &wait(30_000)).unwrap();
+    assert!(t0.elapsed() >= Duration::from_millis(400));
+    release.join().unwrap();
+    let db = Database::open_device(device, tessera::Options::default()).unwrap();
+    assert_eq!(count(&db), 1);
+}
+
+/// An entry without flock (a Node holder) is waited for like any other holder.
+#[test]
+fn lock_timeout_waits_for_an_entry_to_go() {
+    let (_dir, path) = temp_db();
+    let mut live = Command::new("sleep").arg("0.5").spawn().unwrap();
+    let pid = live.id();
+    let e = entry(&path, 'w', pid, &start_of(pid));
+    let reaper = std::thread::spawn(move || live.wait().unwrap());
+    let t0 = Instant::now();
+    let options = FileOptions { lock_timeout: Duration::from_secs(30), ..FileOptions::default() };
+    let device = FileDevice::open_with_options(&path, &options).unwrap();
+    assert!(t0.elapsed() >= Duration::from_millis(200), "opened after {:?}", t0.elapsed());
+    assert!(!e.exists());
+    reaper.join().unwrap();
+    drop(device);
+}
+
+/// Where the lock directory cannot be made, a read-only open goes on unregistered and a
+/// read-write one fails with an error naming the directory. (Skipped when running as root, who
+/// may write anywhere.)
+#[test]
+fn unwritable_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, path) = temp_db();
+    drop(Database::open(&path).unwrap());
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    let privileged = std::fs::write(dir.path().join("probe"), b"").is_ok();
+    if !privileged {
+        let a = FileDevice::open_read_only(&path).unwrap();
+        let b = FileDevice::open_read_only(&path).unwrap();
+        match FileDevice::open(&path) {
+            Err(Error::Io { op: "lock", message, .. }) => assert!(message.contains("locked.db-lock"), "{message}"),
+            other => panic!("expected a lock error, got {other:?}"),
+        }
+        drop((a, b));
+    }
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
 }

@@ -5,10 +5,13 @@
 // until told `close` (a line on stdin, or a message from the parent thread) or for `closeAfter`
 // ms; just before closing it commits the row `last` = `closed`, then says `closed` and ends.
 //
-// Options (argv: --rows N --close-after MS --timeout MS --readonly; workerData: same names in
-// camelCase). A failed open reports `error CODE MESSAGE` and exits with status 3.
+// Options (argv: --rows N --close-after MS --timeout MS --readonly --lock-only; workerData: same
+// names in camelCase). `lockOnly`: take just the file's lock (src/node-base.js acquireFileLock),
+// no database. A failed open reports `error CODE MESSAGE` and exits with status 3.
+import fs from 'node:fs';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Tessera } from './helpers.js';
+import { acquireFileLock } from '../src/node-base.js';
 
 function parseArgs(argv) {
   const o = { file: argv[0], rows: 0 };
@@ -18,6 +21,7 @@ function parseArgs(argv) {
     else if (a === '--close-after') o.closeAfter = Number(argv[++i]);
     else if (a === '--timeout') o.timeout = Number(argv[++i]);
     else if (a === '--readonly') o.readonly = true;
+    else if (a === '--lock-only') o.lockOnly = true;
     else throw new Error(`lock-holder: unknown argument ${a}`);
   }
   return o;
@@ -31,7 +35,12 @@ try {
   const options = {};
   if (o.timeout !== undefined) options.timeout = o.timeout;
   if (o.readonly) options.readonly = true;
-  db = Tessera.open(o.file, options);
+  if (o.lockOnly) {
+    const release = acquireFileLock(fs.realpathSync(o.file), { readonly: Boolean(o.readonly), timeout: o.timeout ?? 0 });
+    db = { put() {}, close: release };
+  } else {
+    db = Tessera.open(o.file, options);
+  }
 } catch (e) {
   say(`error ${e.code} ${e.message}`);
   if (isMainThread) process.exit(3);
@@ -45,7 +54,7 @@ if (db) {
   const close = () => {
     if (closed) return;
     closed = true;
-    if (!o.readonly) db.put('held', 'last', 'closed');
+    if (!o.readonly && !o.lockOnly) db.put('held', 'last', 'closed');
     db.close();
     say('closed');
     if (isMainThread) process.stdin.destroy();

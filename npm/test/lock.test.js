@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tessera, tempDir, dec } from './helpers.js';
+import { acquireFileLock } from '../src/node-base.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const holderScript = fileURLToPath(new URL('./lock-holder.mjs', import.meta.url));
@@ -29,6 +30,18 @@ const children = [];
 after(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
+
+let helperPath;
+/** The native test helper (./native-helper: `hold FILE [--readonly]`), built if need be. */
+function nativeHelper() {
+  if (helperPath) return helperPath;
+  const manifest = fileURLToPath(new URL('./native-helper/Cargo.toml', import.meta.url));
+  execFileSync('cargo', ['build', '--quiet', '--release', '--manifest-path', manifest], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const dir = process.env.CARGO_TARGET_DIR
+    ? path.resolve(process.env.CARGO_TARGET_DIR)
+    : fileURLToPath(new URL('./native-helper/target', import.meta.url));
+  return (helperPath = path.join(dir, 'release', 'tessera-native-helper'));
+}
 
 /** A child process whose stdout is read line by line. */
 function run(cmd, args) {
@@ -182,8 +195,8 @@ test('the tessera CLI holds the file: Node gets LOCKED, or waits with `timeout`'
     sh.child.stdin.write('CREATE TABLE t(x); INSERT INTO t VALUES (1); SELECT 40 + 2;\n');
     await sh.waitLine(/42/);
     assert.throws(() => Tessera.open(f), { code: 'LOCKED' });
-    sh.child.stdin.write('INSERT INTO t VALUES (2);\n');
-    sh.child.stdin.end();
+    // Flushed to the pipe before the open blocks this thread (which would hold the writes back).
+    await new Promise((resolve) => sh.child.stdin.end('INSERT INTO t VALUES (2);\n', resolve));
     const t0 = Date.now();
     const db = Tessera.open(f, { timeout: 30_000 });
     assert.ok(Date.now() - t0 >= 300, `opened after ${Date.now() - t0} ms, while the CLI still held the file`);
@@ -272,6 +285,101 @@ test('kill -9 of the tessera CLI: Node opens next, with what it committed', { ti
     const db = Tessera.open(f);
     assert.deepEqual(db.prepare('SELECT x FROM t').pluck().all(), [7]);
     assert.equal(db.check().ok, true);
+    db.close();
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('read-only openers share the file; a writer keeps them out and is kept out (Node and native)', { timeout: 600_000 }, async () => {
+  const helper = nativeHelper();
+  const tessera = cli();
+  const t = tempDir();
+  try {
+    const f = t.file('shared.db');
+    const setup = Tessera.open(f);
+    setup.put('t', 'k', 'v');
+    setup.close();
+    const real = fs.realpathSync(f);
+    // Readers: two native processes, a Node process and this thread.
+    const n1 = run(helper, ['hold', f, '--readonly']);
+    await n1.waitLine(/^ready/);
+    const n2 = run(helper, ['hold', f, '--readonly']);
+    await n2.waitLine(/^ready/);
+    const j1 = nodeHolder(f, '--lock-only', '--readonly');
+    await j1.waitLine(/^ready/);
+    const release = acquireFileLock(real, { readonly: true });
+    // Writers are kept out: Node, the CLI, a native process.
+    assert.throws(() => Tessera.open(f), (e) => e.code === 'LOCKED' && /open read-only in pid/.test(e.message));
+    assert.throws(() => acquireFileLock(real), { code: 'LOCKED' });
+    const cliRun = spawnSync(tessera, ['--db', f, 'get', 't', 'k'], { encoding: 'utf8' });
+    assert.equal(cliRun.status, 1);
+    assert.match(cliRun.stderr, /locked/);
+    const w = run(helper, ['hold', f]);
+    assert.match(await w.waitLine(/^(ready|error)/), /^error LOCKED /);
+    release();
+    for (const h of [n1, n2, j1]) {
+      h.child.stdin.end();
+      assert.equal((await h.exited).code, 0);
+    }
+    assert.equal(fs.existsSync(lockDir(f)), false);
+
+    // A writer (Node) keeps readers out: Node (this thread and another process) and native.
+    const db = Tessera.open(f);
+    assert.throws(() => acquireFileLock(real, { readonly: true }), { code: 'LOCKED' });
+    assert.throws(() => Tessera.open(f, { readonly: true }), { code: 'LOCKED' });
+    const j2 = nodeHolder(f, '--lock-only', '--readonly');
+    assert.match(await j2.waitLine(/^(ready|error)/), /^error LOCKED /);
+    const n3 = run(helper, ['hold', f, '--readonly']);
+    assert.match(await n3.waitLine(/^(ready|error)/), /^error LOCKED /);
+    db.close();
+    // ... and a native writer keeps Node readers out.
+    const nw = run(helper, ['hold', f]);
+    await nw.waitLine(/^ready/);
+    assert.throws(() => acquireFileLock(real, { readonly: true }), { code: 'LOCKED' });
+    nw.child.stdin.end();
+    await nw.exited;
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('open options: a read-only open never creates the file; a bad timeout is INVALID_ARGUMENT', () => {
+  const t = tempDir();
+  try {
+    const f = t.file('missing.db');
+    assert.throws(() => Tessera.open(f, { readonly: true }), { code: 'ENOENT' });
+    assert.equal(fs.existsSync(f), false);
+    assert.equal(fs.existsSync(lockDir(f)), false);
+    for (const timeout of [-1, 'soon', NaN]) {
+      assert.throws(() => Tessera.open(t.file('x.db'), { timeout }), { code: 'INVALID_ARGUMENT' });
+    }
+    // lockTimeout is the same option (the browser's name).
+    const db = Tessera.open(t.file('y.db'), { lockTimeout: 10 });
+    assert.throws(() => Tessera.open(t.file('y.db'), { lockTimeout: 10 }), { code: 'LOCKED' });
+    db.close();
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('stale entries: a dead pid, and this pid with another start time, are removed; others stay', () => {
+  const t = tempDir();
+  try {
+    const f = t.file('stale.db');
+    Tessera.open(f).close();
+    const dir = lockDir(f);
+    fs.mkdirSync(dir);
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+    const stale = [`w.${gone}.0.0123456789abcdef`];
+    if (process.platform === 'linux') {
+      const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').slice(0, 8);
+      stale.push(`w.${process.pid}.${boot}-1.0123456789abcdef`, `r.1.00000000-1.0123456789abcdef`);
+    }
+    for (const name of [...stale, 'notes.txt', 'w.12.0.short']) fs.writeFileSync(path.join(dir, name), 'test\n');
+    const db = Tessera.open(f);
+    const left = fs.readdirSync(dir).filter((n) => !n.startsWith(`w.${process.pid}.`) || stale.includes(n));
+    assert.deepEqual(left.sort(), ['notes.txt', 'w.12.0.short']);
     db.close();
   } finally {
     t.cleanup();
