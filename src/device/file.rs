@@ -91,8 +91,8 @@ pub struct FileDevice {
     file: File,
     /// Opened read-only: writes fail.
     read_only: bool,
-    /// Our entry in the lock directory, released on drop.
-    _lock: DirLock,
+    /// Our entry in the lock directory, released on drop (`None`: a private file).
+    _lock: Option<DirLock>,
     /// The shared read-only map of `MAP_RESERVE` bytes, if one could be made.
     map: Option<MmapRaw>,
     /// The file's length, as this handle last set it (no `stat` per call).
@@ -127,7 +127,18 @@ impl FileDevice {
 
     /// Opens the file at `path` as `options` say.
     pub fn open_with_options(path: impl AsRef<Path>, options: &FileOptions) -> Result<FileDevice> {
-        let path = path.as_ref();
+        Self::open_inner(path.as_ref(), options, true)
+    }
+
+    /// Opens (read-write) a file that no other opener can know of — a temporary file this
+    /// process just created under a unique name (the SQL layer's spill files) — with its
+    /// `flock` but without a lock directory beside it.
+    #[cfg_attr(not(feature = "sql"), allow(dead_code))]
+    pub(crate) fn open_private(path: &Path) -> Result<FileDevice> {
+        Self::open_inner(path, &FileOptions::default(), false)
+    }
+
+    fn open_inner(path: &Path, options: &FileOptions, lock_dir: bool) -> Result<FileDevice> {
         let deadline = Instant::now() + options.lock_timeout;
         let fail = |op, e: std::io::Error| Error::Io { op, offset: 0, message: format!("{}: {e}", path.display()) };
         let mut open = OpenOptions::new();
@@ -161,7 +172,10 @@ impl FileDevice {
                 Err(TryLockError::Error(e)) => return Err(fail("lock", e)),
             }
         }
-        let dir_lock = lock::acquire(&real, mode, deadline.saturating_duration_since(Instant::now()))?;
+        let dir_lock = match lock_dir {
+            true => Some(lock::acquire(&real, mode, deadline.saturating_duration_since(Instant::now()))?),
+            false => None,
+        };
         if created {
             sync_parent_dir(path).map_err(|e| fail("open", e))?;
         }

@@ -205,7 +205,7 @@ impl TempDb {
                 Err(e) => return Err(io(e)),
             }
             let mut t = TempDb { db: None, path: Some(path.clone()) };
-            t.db = Some(Database::open_device(crate::device::FileDevice::open(&path)?, options)?);
+            t.db = Some(Database::open_device(crate::device::FileDevice::open_private(&path)?, options)?);
             return Ok(t);
         }
         Err(Error::Io { op: "open", offset: 0, message: "no free temporary file name".into() })
