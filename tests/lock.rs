@@ -59,7 +59,7 @@ impl Holder {
 
     /// A holder (`read_only`: of the file device, read-only), or the error line it printed.
     fn try_start(path: &Path, rows: u32, read_only: bool) -> Result<Holder, String> {
-        let mut child = Command::new(std::env::current_exe().unwrap())
+        let child = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "holder_process", "--nocapture", "--test-threads=1"])
             .env(HOLDER_ENV, path)
             .env("TESSERA_LOCK_ROWS", rows.to_string())
@@ -68,16 +68,17 @@ impl Holder {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
+        // Owned by a Holder at once, so a panic below still stops it (Drop).
+        let mut holder = Holder { child };
+        let mut out = BufReader::new(holder.child.stdout.take().unwrap());
         loop {
             let mut line = String::new();
             assert!(out.read_line(&mut line).unwrap() > 0, "holder ended before it was ready");
             // The harness has printed `test holder_process ... ` before, on the same line.
             if line.contains("ready ") {
-                return Ok(Holder { child });
+                return Ok(holder);
             }
             if let Some(at) = line.find("error ") {
-                child.wait().unwrap();
                 return Err(line[at..].trim().to_string());
             }
         }
@@ -92,6 +93,16 @@ impl Holder {
     fn kill_9(mut self) {
         self.child.kill().unwrap(); // SIGKILL
         self.child.wait().unwrap();
+    }
+}
+
+/// A holder left running by a failed test is stopped.
+impl Drop for Holder {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

@@ -96,7 +96,7 @@ export class NodeFileDevice {
 // ---------------------------------------------------------------------------------------------
 // The lock protocol (see the note at the top; the same as src/device/lock.rs)
 
-const ENTRY = /^([wr])\.([1-9][0-9]{0,9})\.(0|[0-9a-f]{8}-[0-9]{1,20})\.([0-9a-f]{16})$/i;
+const ENTRY = /^([wr])\.([1-9][0-9]{0,9})\.(0|[0-9a-fA-F]{8}-[0-9]{1,20})\.([0-9a-fA-F]{16})$/;
 const isLinux = process.platform === 'linux';
 
 function readOr(path, fallback) {
@@ -239,9 +239,10 @@ function conflicts(dir, readonly, ours) {
     if (name === ourName) continue;
     const m = ENTRY.exec(name);
     if (!m) continue;
-    const mode = m[1].toLowerCase();
+    const mode = m[1];
     if (readonly && mode === 'r') continue; // readers share
     const pid = Number(m[2]);
+    if (pid > 0x7fffffff) continue; // not a pid (src/device/lock.rs ignores it too)
     if (alive(pid, m[3])) {
       live.push({ name, pid, mode });
     } else {
@@ -277,7 +278,11 @@ export function acquireFileLock(realPath, { readonly = false, timeout = 0, shown
       if (entry) fs.rmSync(entry, { force: true });
       throw e;
     }
-    if (live === null) continue;
+    if (live === null) {
+      // Our entry vanished with the directory: start over (within reason).
+      if (Date.now() >= giveUp) throw codedError('LOCKED', `database is locked: ${shown}: its lock entry keeps disappearing (${dir})`);
+      continue;
+    }
     if (live.length === 0) {
       let released = false;
       return () => {

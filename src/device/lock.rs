@@ -131,7 +131,7 @@ impl<'a> Entry<'a> {
             return self.start == "0" || me.start == "0" || self.start == me.start;
         }
         if let Some((boot, ticks)) = self.start.split_once('-') {
-            if boot_id().is_some_and(|b| b != boot) {
+            if boot_id().is_some_and(|b| !b.eq_ignore_ascii_case(boot)) {
                 return false; // made before the last reboot
             }
             match proc_start_time(self.pid) {
@@ -283,7 +283,10 @@ pub(crate) fn acquire(path: &Path, mode: LockMode, timeout: Duration) -> Result<
             }
         };
         let Some(live) = live else {
-            // Our entry vanished with the directory (a releaser removed it in between).
+            // Our entry vanished with the directory: start over (within reason).
+            if Instant::now() >= give_up {
+                return Err(Error::Locked);
+            }
             attempt += 1;
             continue;
         };
