@@ -5,8 +5,9 @@
 // until told `close` (a line on stdin, or a message from the parent thread) or for `closeAfter`
 // ms; just before closing it commits the row `last` = `closed`, then says `closed` and ends.
 //
-// Options (argv: --rows N --close-after MS --timeout MS --readonly --lock-only; workerData: same
-// names in camelCase). `lockOnly`: take just the file's lock (src/node-base.js acquireFileLock),
+// Options (argv: --rows N --close-after MS --timeout MS --readonly --lock-only --cycles N;
+// workerData: same names in camelCase). `cycles`: instead of holding, open, commit `rows` rows
+// (keys p<pid>-c<cycle>-r<i>), close, N times, then say `done` and end. `lockOnly`: take just the file's lock (src/node-base.js acquireFileLock),
 // no database. A failed open reports `error CODE MESSAGE` and exits with status 3.
 import fs from 'node:fs';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -22,6 +23,7 @@ function parseArgs(argv) {
     else if (a === '--timeout') o.timeout = Number(argv[++i]);
     else if (a === '--readonly') o.readonly = true;
     else if (a === '--lock-only') o.lockOnly = true;
+    else if (a === '--cycles') o.cycles = Number(argv[++i]);
     else throw new Error(`lock-holder: unknown argument ${a}`);
   }
   return o;
@@ -29,6 +31,16 @@ function parseArgs(argv) {
 
 const o = isMainThread ? parseArgs(process.argv.slice(2)) : workerData;
 const say = isMainThread ? (line) => process.stdout.write(`${line}\n`) : (line) => parentPort.postMessage(line);
+
+if (o.cycles) {
+  for (let c = 0; c < o.cycles; c++) {
+    const cycle = Tessera.open(o.file, { timeout: o.timeout ?? 0 });
+    for (let i = 0; i < o.rows; i++) cycle.put('held', `p${process.pid}-c${c}-r${i}`, 'v');
+    cycle.close();
+  }
+  say('done');
+  process.exit(0);
+}
 
 let db;
 try {

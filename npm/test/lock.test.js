@@ -385,3 +385,26 @@ test('stale entries: a dead pid, and this pid with another start time, are remov
     t.cleanup();
   }
 });
+
+test('racing writers: four Node processes and the CLI take turns; nothing is lost or damaged', { timeout: 600_000 }, async () => {
+  const tessera = cli();
+  const t = tempDir();
+  try {
+    const f = t.file('race.db');
+    const nodes = [];
+    for (let i = 0; i < 4; i++) nodes.push(nodeHolder(f, '--cycles', '5', '--rows', '20', '--timeout', '120000'));
+    const shell = run('sh', ['-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do "$0" --db "$1" --timeout 120000 put cli "k$i" v || exit 1; done', tessera, f]);
+    for (const p of [...nodes, shell]) {
+      const { code, stderr } = await p.exited;
+      assert.equal(code, 0, stderr);
+    }
+    const db = Tessera.open(f);
+    assert.equal(db.read((rx) => rx.count('held')), 4 * 5 * 20);
+    assert.equal(db.read((rx) => rx.count('cli')), 10);
+    assert.equal(db.check().ok, true);
+    db.close();
+    assert.equal(fs.existsSync(lockDir(f)), false);
+  } finally {
+    t.cleanup();
+  }
+});
