@@ -306,7 +306,8 @@ fn lock_timeout_waits_for_an_entry_to_go() {
 
 /// Where the lock directory cannot be made, a read-only open goes on unregistered and a
 /// read-write one fails with an error naming the directory. (Skipped when running as root, who
-/// may write anywhere.)
+/// may write anywhere: run the test binary as another user, e.g. with `setpriv --reuid=65534
+/// --regid=65534 --clear-groups`, to cover it.)
 #[test]
 fn unwritable_directory() {
     use std::os::unix::fs::PermissionsExt;
@@ -317,11 +318,14 @@ fn unwritable_directory() {
     if !privileged {
         let a = FileDevice::open_read_only(&path).unwrap();
         let b = FileDevice::open_read_only(&path).unwrap();
+        assert!(!lock_dir(&path).exists(), "they could not register");
+        // Unregistered readers still hold the shared flock: a native writer is kept out.
+        assert!(matches!(FileDevice::open(&path), Err(Error::Locked)));
+        drop((a, b));
         match FileDevice::open(&path) {
             Err(Error::Io { op: "lock", message, .. }) => assert!(message.contains("locked.db-lock"), "{message}"),
             other => panic!("expected a lock error, got {other:?}"),
         }
-        drop((a, b));
     }
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
 }
