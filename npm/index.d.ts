@@ -42,6 +42,23 @@ export interface OpenOptions {
   maxLogSize?: number;
 }
 
+/** Options of `Tessera.open` in Node (a file on disk). */
+export interface NodeOpenOptions extends OpenOptions {
+  /**
+   * Wait up to this many ms for another handle, worker thread or process (Node or native, the
+   * `tessera` tool included) to close the file (default 0: LOCKED at once).
+   */
+  timeout?: number;
+  /** Alias of `timeout` (the browser's name). */
+  lockTimeout?: number;
+  /**
+   * Open an existing file read-only (never created), sharing it with other read-only openers;
+   * read-write openers are kept out and keep it out. Needs the engine's read-only mode: until
+   * it lands, opening fails when the engine writes (its recovery checkpoint).
+   */
+  readonly?: boolean;
+}
+
 export interface RangeOptions {
   /** Largest key first. */
   reverse?: boolean;
@@ -182,8 +199,11 @@ export interface Transaction<F extends (...args: any[]) => any> {
 }
 
 export class Tessera {
-  /** Open (creating if missing) a database file. Throws LOCKED if this process has it open. */
-  static open(path: string, options?: OpenOptions): Tessera;
+  /**
+   * Open (creating if missing) a database file. Throws LOCKED if another handle, worker thread
+   * or process (Node or native) has it open, after waiting up to `options.timeout` ms.
+   */
+  static open(path: string, options?: NodeOpenOptions): Tessera;
   static memory(options?: { safeIntegers?: boolean }): Tessera;
   static openDevice(device: TesseraDevice, options?: OpenOptions): Tessera;
   beginRead(): ReadTransaction;
@@ -223,7 +243,8 @@ export class Tessera {
 
 /** The Node file device Tessera.open uses (exported for tests and custom setups). */
 export class NodeFileDevice implements TesseraDevice {
-  constructor(fd: number);
+  /** `readOnly`: write, sync and setLen throw. */
+  constructor(fd: number, options?: { readOnly?: boolean });
   read(offset: number, buf: Uint8Array): void;
   write(offset: number, data: Uint8Array): void;
   sync(): void;

@@ -1,9 +1,9 @@
 // Types of 'tessera-db/kv' (src/node-kv.js): the engine-only flavour, the key-value API of
 // 'tessera-db' without the SQL methods (exec, prepare, transaction, inTransaction,
 // defaultSafeIntegers). kv-browser.d.ts types its `browser` condition.
-import type { OpenOptions, TesseraDevice, Tessera as FullTessera } from './index.js';
+import type { OpenOptions, NodeOpenOptions, TesseraDevice, Tessera as FullTessera } from './index.js';
 export type {
-  Bytes, ErrorCode, TesseraError, OpenOptions, RangeOptions, Entry, TesseraDevice, Stats, CheckReport,
+  Bytes, ErrorCode, TesseraError, OpenOptions, NodeOpenOptions, RangeOptions, Entry, TesseraDevice, Stats, CheckReport,
 } from './index.js';
 export { ReadTransaction, WriteTransaction, NodeFileDevice } from './index.js';
 
@@ -13,8 +13,11 @@ export type SqlMembers = 'exec' | 'prepare' | 'transaction' | 'inTransaction' | 
 /** An open database (synchronous key-value API). */
 export interface Tessera extends Omit<FullTessera, SqlMembers> {}
 export declare class Tessera {
-  /** Open (creating if missing) a database file. Throws LOCKED if this process has it open. */
-  static open(path: string, options?: OpenOptions): Tessera;
+  /**
+   * Open (creating if missing) a database file. Throws LOCKED if another handle, worker thread
+   * or process (Node or native) has it open, after waiting up to `options.timeout` ms.
+   */
+  static open(path: string, options?: NodeOpenOptions): Tessera;
   static memory(): Tessera;
   static openDevice(device: TesseraDevice, options?: OpenOptions): Tessera;
 }

@@ -108,8 +108,9 @@ echo "== size, full for Node (pkg/tessera_node_bg.wasm, not loaded by browsers):
 
 [ "$build_only" = 1 ] && exit 0
 
-echo "== native helper (portability test)"
+echo "== native helper (portability and lock tests) and the tessera CLI (lock tests)"
 cargo build --quiet --release --manifest-path "$here/test/native-helper/Cargo.toml"
+cargo build --quiet --release --manifest-path "$root/Cargo.toml" -p tessera-cli
 
 echo "== node --test (source tree)"
 (cd "$here" && node --test test/*.test.js)

@@ -95,6 +95,10 @@ pub struct Options {
     /// given up; the first write then makes that the database's state (like sqlite3's
     /// `.recover`, but in place: copy the file first, or combine with `read_only`).
     pub salvage: bool,
+    /// How long [`Database::open`] and [`Database::open_with`] wait for another opener of the
+    /// file (another process, a Node.js program, another handle) to close it before failing
+    /// with [`Error::Locked`] (default zero: fail at once). See `device::FileDevice`.
+    pub lock_timeout: core::time::Duration,
     /// Testing knob: at most this many runs per persisted free-list page (0: as many as fit,
     /// the default). A small number makes free lists of many pages out of little free space,
     /// so tests reach the multi-page cases cheaply. Files stay readable by any setting.
@@ -112,6 +116,7 @@ impl Default for Options {
             auto_compact: true,
             read_only: false,
             salvage: false,
+            lock_timeout: core::time::Duration::ZERO,
             free_list_runs_per_page: 0,
         }
     }
@@ -257,6 +262,9 @@ pub struct RecoveryReport {
     /// With [`Options::salvage`]: the damage the database was opened despite, and what it gave
     /// up (`None`: nothing was given up).
     pub salvaged: Option<String>,
+    /// A plain [`Database::open_with`] of a file it could not open for writing opened it
+    /// read-only instead: why (`None`: opened as asked).
+    pub opened_read_only: Option<String>,
 }
 
 /// An open database. `Send + Sync`: share it between threads by reference or in an `Arc`.
@@ -294,11 +302,32 @@ impl Database {
         Self::open_with(path, Options::default())
     }
 
-    /// Open or create the database file at `path`.
+    /// Open or create the database file at `path`: locked against every other opener (see
+    /// `device::FileDevice`; [`Options::lock_timeout`] waits), read-only with
+    /// [`Options::read_only`]. A file this process cannot open for writing (its permissions, a
+    /// read-only file system or directory) is opened read-only instead, as sqlite3 does, and
+    /// [`RecoveryReport::opened_read_only`] says why.
     #[cfg(feature = "std")]
     pub fn open_with(path: impl AsRef<std::path::Path>, options: Options) -> Result<Database> {
-        let dev = crate::device::FileDevice::open(path)?;
-        Self::open_device(dev, options)
+        use crate::device::{FileDevice, FileOptions};
+        let path = path.as_ref();
+        let file = FileOptions {
+            read_only: options.read_only,
+            use_mmap: options.use_mmap,
+            lock_timeout: options.lock_timeout,
+        };
+        let writable = match FileDevice::open_with_options(path, &file) {
+            Ok(dev) => return Self::open_device(dev, options),
+            Err(e @ Error::Io { op: "open" | "lock", .. }) if !options.read_only => e,
+            Err(e) => return Err(e),
+        };
+        // The file exists and can be read but not written: read-only, and say so.
+        let Ok(dev) = FileDevice::open_with_options(path, &FileOptions { read_only: true, ..file }) else {
+            return Err(writable);
+        };
+        let db = Self::open_device(dev, Options { read_only: true, ..options })?;
+        db.shared.recovery.lock().opened_read_only = Some(format!("cannot open it for writing: {writable}"));
+        Ok(db)
     }
 
     /// A new, empty in-memory database.

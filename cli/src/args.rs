@@ -15,7 +15,7 @@ pub struct Spec {
 }
 
 /// Options every command accepts, wherever they appear.
-pub const GLOBAL_OPTIONS: &[&str] = &["--db", "-f"];
+pub const GLOBAL_OPTIONS: &[&str] = &["--db", "-f", "--timeout"];
 
 /// Parsed arguments of one command.
 #[derive(Debug, Default)]
@@ -43,7 +43,7 @@ impl Parsed {
 
     /// The database path given with `--db` or `-f`, if any.
     pub fn db(&self) -> Option<&OsStr> {
-        self.options.iter().rev().find(|(n, _)| GLOBAL_OPTIONS.contains(n)).map(|(_, v)| v.as_os_str())
+        self.options.iter().rev().find(|(n, _)| matches!(*n, "--db" | "-f")).map(|(_, v)| v.as_os_str())
     }
 }
 
@@ -108,4 +108,12 @@ pub fn os_bytes(s: &OsStr) -> Result<Vec<u8>, CliError> {
 /// A command-line argument that must be UTF-8 (table names, numbers).
 pub fn os_str<'a>(s: &'a OsStr, what: &str) -> Result<&'a str, CliError> {
     s.to_str().ok_or_else(|| CliError::usage(format!("{what} {s:?} is not valid UTF-8")))
+}
+
+/// The value of `--timeout MS`: how long to wait for a database another process holds.
+pub fn timeout_ms(s: &OsStr) -> Result<std::time::Duration, CliError> {
+    let text = os_str(s, "the value of --timeout")?;
+    text.parse::<u64>()
+        .map(std::time::Duration::from_millis)
+        .map_err(|_| CliError::usage(format!("--timeout takes a number of milliseconds, not {text:?}")))
 }

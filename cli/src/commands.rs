@@ -7,6 +7,8 @@ use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
 use tessera::sql::Connection;
 use tessera::{Database, Error};
 
@@ -115,6 +117,11 @@ pub fn help(out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "tessera {}: the command-line tool for Tessera database files\n", env!("CARGO_PKG_VERSION"))?;
     writeln!(out, "usage: tessera [FILE] [-c SQL]... [--mode MODE]       the SQL shell")?;
     writeln!(out, "       tessera [--db FILE | -f FILE] <command> [args]  a key-value command\n")?;
+    writeln!(
+        out,
+        "A database file another process (or a Node.js program) has open is locked: the tool \
+         fails\nat once, or with --timeout MS waits up to MS milliseconds for it to be closed.\n"
+    )?;
     writeln!(out, "The database file defaults to ./{}.\n", crate::DEFAULT_DB)?;
     writeln!(
         out,
@@ -134,7 +141,8 @@ pub fn help(out: &mut dyn Write) -> std::io::Result<()> {
         "\nopening: --readonly never writes to the file (the log is replayed in memory); \
          --salvage opens\na damaged database with what can still be read (see 'check'), \
          instead of refusing.\n\
-         other options: -h, --help (also after a command), -V, --version; '--' ends options.\n\
+         other options: --timeout MS (wait for a locked database), -h, --help (also after a \
+         command),\n-V, --version; '--' ends options.\n\
          Exit codes: 0 success, 1 failure (e.g. missing key, SQL error), 2 usage error or damaged \
          database."
     )
@@ -158,6 +166,18 @@ fn help_command(ctx: &mut Context, a: Parsed) -> Result<(), CliError> {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+/// `--timeout`, in milliseconds (0: fail at once on a locked database).
+static LOCK_TIMEOUT_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Set how long [`open`] waits for a database another process holds (`--timeout MS`).
+pub fn set_lock_timeout(timeout: Duration) {
+    LOCK_TIMEOUT_MS.store(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX), Relaxed);
+}
+
+fn lock_timeout() -> Duration {
+    Duration::from_millis(LOCK_TIMEOUT_MS.load(Relaxed))
+}
 
 /// Whether a command may create the database file.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -198,11 +218,21 @@ pub fn open(path: &Path, mode: Open) -> Result<Database, CliError> {
         }
         Ok(_) => {}
     }
-    let options = tessera::Options { read_only: flags.read_only, salvage: flags.salvage, ..Default::default() };
+    let timeout = lock_timeout();
+    let options = tessera::Options {
+        read_only: flags.read_only,
+        salvage: flags.salvage,
+        lock_timeout: timeout,
+        ..Default::default()
+    };
     let db = Database::open_with(path, options).map_err(|e| match e {
-        Error::Locked => {
-            CliError::failed(format!("{shown}: database is locked (another process or handle has it open)"))
-        }
+        Error::Locked if timeout.is_zero() => CliError::failed(format!(
+            "{shown}: database is locked (another process or handle has it open; --timeout MS waits for it)"
+        )),
+        Error::Locked => CliError::failed(format!(
+            "{shown}: database is locked (another process or handle kept it open for {} ms)",
+            timeout.as_millis()
+        )),
         // I/O errors from opening already name the path.
         Error::Io { .. } => CliError::from(e),
         e @ Error::Corrupted { .. } if !flags.salvage => CliError::failed(format!(
@@ -210,7 +240,11 @@ pub fn open(path: &Path, mode: Open) -> Result<Database, CliError> {
         )),
         e => CliError::failed(format!("{shown}: {e}")),
     })?;
-    if let Some(what) = db.recovery_report().salvaged {
+    let report = db.recovery_report();
+    if let Some(why) = report.opened_read_only {
+        eprintln!("tessera: {shown}: opened read-only ({why})");
+    }
+    if let Some(what) = report.salvaged {
         eprintln!("tessera: {shown}: salvaged: {what}");
     }
     Ok(db)

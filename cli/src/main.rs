@@ -1,7 +1,8 @@
 //! `tessera`: the command-line tool for Tessera database files.
 //!
-//! `main` parses the options that come before the command (`--db FILE`/`-f FILE`, `--help`,
-//! `--version`, `--readonly`, `--salvage`, and the SQL shell's `-c SQL` and `--mode MODE`) and looks the first word up in
+//! `main` parses the options that come before the command (`--db FILE`/`-f FILE`, `--timeout
+//! MS`, `--readonly`, `--salvage`, `--help`, `--version`, and the SQL shell's `-c SQL` and
+//! `--mode MODE`) and looks the first word up in
 //! [`commands::COMMANDS`]: a key-value command runs; anything else (or nothing) is the
 //! database file of the SQL shell (`shell`), `tessera.db` by default. Every failure becomes a
 //! [`CliError`], reported as one `tessera: <message>` line on stderr with an exit code: 1 for
@@ -146,6 +147,7 @@ fn run(argv: Vec<OsString>, out: &mut dyn Write, usage_line: &mut &'static str) 
             "--db" | "-f" => db = Some(value(name)?),
             "--readonly" | "--read-only" if inline.is_none() => flags.read_only = true,
             "--salvage" if inline.is_none() => flags.salvage = true,
+            "--timeout" => commands::set_lock_timeout(args::timeout_ms(&value(name)?)?),
             "-c" | "--command" | "--mode" => sql.add(name, &value(name)?)?,
             _ if text.starts_with('-') => {
                 return Err(CliError::usage(format!("unknown option {text} (options of a command go after it)")));
@@ -165,6 +167,9 @@ fn run(argv: Vec<OsString>, out: &mut dyn Write, usage_line: &mut &'static str) 
     }
     *usage_line = cmd.usage;
     let parsed = args::parse(rest, &cmd.spec)?;
+    if let Some(ms) = parsed.option("--timeout") {
+        commands::set_lock_timeout(args::timeout_ms(ms)?);
+    }
     if parsed.flag("--help") {
         writeln!(out, "{}\n\n{}", cmd.usage, cmd.about)?;
         return Ok(());
@@ -174,7 +179,7 @@ fn run(argv: Vec<OsString>, out: &mut dyn Write, usage_line: &mut &'static str) 
     (cmd.run)(&mut ctx, parsed)
 }
 
-const SHELL_USAGE: &str = "usage: tessera [FILE] [-c SQL]... [--mode MODE]   (try 'tessera help')";
+const SHELL_USAGE: &str = "usage: tessera [FILE] [-c SQL]... [--mode MODE] [--timeout MS]   (try 'tessera help')";
 
 /// The SQL shell's options, gathered wherever they appear.
 #[derive(Default)]
@@ -211,6 +216,9 @@ fn run_shell(
     let parsed = args::parse(rest, &SHELL_SPEC)?;
     if parsed.flag("--help") {
         return Ok(commands::help(out)?);
+    }
+    if let Some(ms) = parsed.option("--timeout") {
+        commands::set_lock_timeout(args::timeout_ms(ms)?);
     }
     for name in ["-c", "--command", "--mode"] {
         for v in parsed.options_named(name) {

@@ -249,8 +249,27 @@ fn locked_database() {
     let held = Database::open(env.path("tessera.db")).unwrap();
     let r = env.run(&["get", "t", "k"]).code(1);
     assert!(r.stderr.contains("database is locked"), "{}", r.stderr);
-    drop(held);
+    assert!(r.stderr.contains("--timeout"), "{}", r.stderr);
+    let r = env.run(&["tessera.db", "-c", "SELECT 1"]).code(1);
+    assert!(r.stderr.contains("database is locked"), "{}", r.stderr);
+    // --timeout: waits that long, before or after the command, or after the shell's file.
+    let t0 = std::time::Instant::now();
+    let r = env.run(&["--timeout", "300", "get", "t", "k"]).code(1);
+    assert!(t0.elapsed() >= std::time::Duration::from_millis(300));
+    assert!(r.stderr.contains("kept it open for 300 ms"), "{}", r.stderr);
+    env.run(&["get", "t", "k", "--timeout=50"]).code(1);
+    env.run(&["tessera.db", "--timeout", "50", "-c", "SELECT 1"]).code(1);
+    // Released while waiting: the command goes ahead.
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(held);
+    });
+    assert_eq!(env.run(&["--timeout", "30000", "get", "t", "k"]).ok().stdout, "v\n");
+    release.join().unwrap();
     env.run(&["get", "t", "k"]).ok();
+    assert!(!env.path("tessera.db-lock").exists(), "the lock directory goes with the last holder");
+    env.run(&["--timeout", "soon", "get", "t", "k"]).code(2);
+    env.run(&["get", "t", "k", "--timeout", "-1"]).code(2);
 }
 
 #[test]

@@ -1,9 +1,21 @@
 //! [`FileDevice`]: a database file on the local file system (`std` only).
 //!
-//! Owns all OS-facing I/O of the native build: opening (and creating) the file, the exclusive
-//! advisory lock that keeps a second handle out, positional writes (`pwrite`), the durability
-//! barrier (`fdatasync`; `F_FULLFSYNC` on Apple targets, as `std` does), and reads, either
-//! through a read-only memory map (zero-copy, see [`BlockDevice::mapping`]) or through `pread`.
+//! Owns all OS-facing I/O of the native build: opening (and creating) the file, the locks that
+//! keep a second opener out, positional writes (`pwrite`), the durability barrier
+//! (`fdatasync`; `F_FULLFSYNC` on Apple targets, as `std` does), and reads, either through a
+//! read-only memory map (zero-copy, see [`BlockDevice::mapping`]) or through `pread`.
+//!
+//! # Locks
+//! Two, both held for the device's life:
+//! - the lock directory `FILE-lock/` (module `lock`, the protocol every opener honours,
+//!   Node processes and worker threads included, which cannot `flock`; see
+//!   docs/ARCHITECTURE.md, "Locking a database file");
+//! - an advisory `flock`-style lock on the file itself (`File::try_lock`): exclusive for a
+//!   read-write open, shared for a read-only one. Between native processes it is belt and
+//!   braces: the kernel drops it when a process dies, whatever the lock directory says.
+//!
+//! A conflicting opener gets [`Error::Locked`], or waits up to
+//! [`FileOptions::lock_timeout`] for the holder to close.
 //!
 //! # The memory map
 //! On 64-bit Unix the device maps 1 TiB of the file once, at open, shared and read-only, as
@@ -14,6 +26,7 @@
 //! address-space limit, or `open_with(path, false)`) every read is a `pread`, and bytes past
 //! the reserve are always read with `pread`.
 
+use super::lock::{self, DirLock, LockMode};
 use super::{read_past_end, BlockDevice, Mapping};
 use crate::error::{Error, Result};
 use crate::sync::RwLock;
@@ -25,21 +38,45 @@ use memmap2::MmapRaw;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::ErrorKind;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// Bytes of address space the file map reserves up front (1 TiB), on targets that map.
 #[cfg(all(unix, target_pointer_width = "64"))]
 const MAP_RESERVE: usize = 1 << 40;
 
-/// A block device backed by one exclusively locked file.
+/// How [`FileDevice::open_with_options`] opens a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileOptions {
+    /// Open the file read-only (default false): `O_RDONLY`, never created, a shared lock
+    /// (other read-only openers may hold it too; a read-write opener may not), and
+    /// `write`/`set_len`/`sync` fail. If the lock directory cannot be created or written
+    /// because the file's directory is read-only, the open still proceeds (it cannot register,
+    /// but still refuses while a live read-write holder is registered).
+    pub read_only: bool,
+    /// Map the file for zero-copy reads where possible (default true); false: `pread` only.
+    pub use_mmap: bool,
+    /// How long to wait for a conflicting holder to close before failing with
+    /// [`Error::Locked`] (default zero: fail at once).
+    pub lock_timeout: Duration,
+}
+
+impl Default for FileOptions {
+    fn default() -> Self {
+        FileOptions { read_only: false, use_mmap: true, lock_timeout: Duration::ZERO }
+    }
+}
+
+/// A block device backed by one locked file.
 ///
 /// # Soundness of the map
 /// [`FileDevice::read`] and the engine's zero-copy reads dereference the shared read-only
 /// mapping. That is sound because:
-/// - the file is exclusively locked (`flock`-style, held for the device's life), so no other
-///   *cooperating* handle, in this process or another, can open it. The lock is advisory: a
-///   process that ignores it could still write or truncate the file under us, and a read of a
-///   truncated page would then fault. That is the same caveat LMDB documents, and the reason
-///   databases must not be shared with non-Tessera writers;
+/// - the file is locked (the lock directory and a `flock`-style lock, held for the device's
+///   life), so no other *cooperating* read-write handle, in this process or another, can open
+///   it while we do, and while we write no other handle can have it open at all. The locks
+///   are advisory: a process that ignores them could still write or truncate the file under
+///   us, and a read of a truncated page would then fault. That is the same caveat LMDB
+///   documents, and the reason databases must not be shared with non-Tessera writers;
 /// - bytes are only read below the cached length (`len`), which always lies at or below the
 ///   file's real length: it is raised only after a `pwrite` has extended the file, and a shrink
 ///   (`set_len`) holds `resize` exclusively, so no read through the map runs while pages are
@@ -52,6 +89,10 @@ const MAP_RESERVE: usize = 1 << 40;
 ///   mapped bytes that could change underneath it.
 pub struct FileDevice {
     file: File,
+    /// Opened read-only: writes fail.
+    read_only: bool,
+    /// Our entry in the lock directory, released on drop (`None`: a private file).
+    _lock: Option<DirLock>,
     /// The shared read-only map of `MAP_RESERVE` bytes, if one could be made.
     map: Option<MmapRaw>,
     /// The file's length, as this handle last set it (no `stat` per call).
@@ -64,44 +105,104 @@ pub struct FileDevice {
 }
 
 impl FileDevice {
-    /// Opens (creating it if missing) the file at `path`, locks it and maps it when possible.
+    /// Opens (creating it if missing) the file at `path` read-write, locks it and maps it when
+    /// possible.
     ///
-    /// Fails with [`Error::Locked`] if any other handle, including another `FileDevice` in
-    /// this process, holds the file.
+    /// Fails with [`Error::Locked`] if any other opener, including another `FileDevice` in
+    /// this process or a Node process or worker thread, holds the file.
     pub fn open(path: impl AsRef<Path>) -> Result<FileDevice> {
-        Self::open_with(path, true)
+        Self::open_with_options(path, &FileOptions::default())
     }
 
     /// As [`FileDevice::open`]; `use_mmap = false` reads with `pread` only and
     /// [`BlockDevice::mapping`] returns `None`.
     pub fn open_with(path: impl AsRef<Path>, use_mmap: bool) -> Result<FileDevice> {
-        let path = path.as_ref();
+        Self::open_with_options(path, &FileOptions { use_mmap, ..FileOptions::default() })
+    }
+
+    /// Opens an existing file read-only with a shared lock (see [`FileOptions::read_only`]).
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<FileDevice> {
+        Self::open_with_options(path, &FileOptions { read_only: true, ..FileOptions::default() })
+    }
+
+    /// Opens the file at `path` as `options` say.
+    pub fn open_with_options(path: impl AsRef<Path>, options: &FileOptions) -> Result<FileDevice> {
+        Self::open_inner(path.as_ref(), options, true)
+    }
+
+    /// Opens (read-write) a file that no other opener can know of — a temporary file this
+    /// process just created under a unique name (the SQL layer's spill files) — with its
+    /// `flock` but without a lock directory beside it.
+    #[cfg_attr(not(feature = "sql"), allow(dead_code))]
+    pub(crate) fn open_private(path: &Path) -> Result<FileDevice> {
+        Self::open_inner(path, &FileOptions::default(), false)
+    }
+
+    fn open_inner(path: &Path, options: &FileOptions, lock_dir: bool) -> Result<FileDevice> {
+        let deadline = Instant::now() + options.lock_timeout;
         let fail = |op, e: std::io::Error| Error::Io { op, offset: 0, message: format!("{}: {e}", path.display()) };
-        let mut options = OpenOptions::new();
-        options.read(true).write(true);
-        let (file, created) = match options.clone().create_new(true).open(path) {
-            Ok(file) => (file, true),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => (options.open(path).map_err(|e| fail("open", e))?, false),
-            Err(e) => return Err(fail("open", e)),
+        let mut open = OpenOptions::new();
+        open.read(true);
+        let (file, created) = if options.read_only {
+            (open.open(path).map_err(|e| fail("open", e))?, false)
+        } else {
+            open.write(true);
+            match open.clone().create_new(true).open(path) {
+                Ok(file) => (file, true),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                    (open.open(path).map_err(|e| fail("open", e))?, false)
+                }
+                Err(e) => return Err(fail("open", e)),
+            }
         };
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Err(Error::Locked),
-            Err(TryLockError::Error(e)) => return Err(fail("lock", e)),
+        // The lock directory sits beside the file's real path, so every name of the file
+        // (relative, through symlinks) finds the same one.
+        let real = std::fs::canonicalize(path).map_err(|e| fail("open", e))?;
+        let mode = if options.read_only { LockMode::Read } else { LockMode::Write };
+        // flock first: between native processes it decides at once, and a loser never touches
+        // the lock directory.
+        loop {
+            let r = if options.read_only { file.try_lock_shared() } else { file.try_lock() };
+            match r {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5).min(deadline - Instant::now()));
+                }
+                Err(TryLockError::WouldBlock) => return Err(Error::Locked),
+                Err(TryLockError::Error(e)) => return Err(fail("lock", e)),
+            }
         }
+        let dir_lock = match lock_dir {
+            true => Some(lock::acquire(&real, mode, deadline.saturating_duration_since(Instant::now()))?),
+            false => None,
+        };
         if created {
             sync_parent_dir(path).map_err(|e| fail("open", e))?;
         }
         let len = file.metadata().map_err(|e| fail("open", e))?.len();
-        let map = if use_mmap { map_file(&file) } else { None };
+        let map = if options.use_mmap { map_file(&file) } else { None };
         Ok(FileDevice {
             file,
+            read_only: options.read_only,
+            _lock: dir_lock,
             map,
             len: AtomicU64::new(len),
             resize: RwLock::new(()),
             #[cfg(not(unix))]
             cursor: crate::sync::Mutex::new(()),
         })
+    }
+
+    /// Whether the file was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn refuse_if_read_only(&self, op: &'static str, offset: u64) -> Result<()> {
+        if self.read_only {
+            return Err(Error::Io { op, offset, message: "the database file is open read-only".into() });
+        }
+        Ok(())
     }
 
     #[cfg(unix)]
@@ -186,6 +287,7 @@ impl BlockDevice for FileDevice {
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> Result<()> {
+        self.refuse_if_read_only("write", offset)?;
         if data.is_empty() {
             // Nothing to store, but a write ending past the end still grows the device.
             let grows = offset > self.len.load(Ordering::Acquire);
@@ -203,6 +305,7 @@ impl BlockDevice for FileDevice {
     }
 
     fn sync(&self) -> Result<()> {
+        self.refuse_if_read_only("sync", 0)?;
         self.file.sync_data().map_err(|e| io_error("sync", 0, e))
     }
 
@@ -211,6 +314,7 @@ impl BlockDevice for FileDevice {
     }
 
     fn set_len(&self, len: u64) -> Result<()> {
+        self.refuse_if_read_only("set_len", len)?;
         let _resize = self.resize.write();
         self.file.set_len(len).map_err(|e| io_error("set_len", len, e))?;
         self.len.store(len, Ordering::Release);
@@ -230,6 +334,7 @@ impl fmt::Debug for FileDevice {
         f.debug_struct("FileDevice")
             .field("len", &self.len.load(Ordering::Relaxed))
             .field("mapped", &self.map.is_some())
+            .field("read_only", &self.read_only)
             .finish_non_exhaustive()
     }
 }

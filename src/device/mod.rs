@@ -37,7 +37,9 @@ pub use memory::MemoryDevice;
 #[cfg(feature = "std")]
 mod file;
 #[cfg(feature = "std")]
-pub use file::FileDevice;
+pub use file::{FileDevice, FileOptions};
+#[cfg(feature = "std")]
+mod lock;
 
 pub mod fault;
 pub use fault::{CrashMode, FailingDevice, PowerLossDevice};

@@ -207,7 +207,8 @@ impl TempDb {
                 Err(e) => return Err(io(e)),
             }
             let mut t = TempDb { db: None, path: Some(path.clone()) };
-            let device = crate::device::FileDevice::open(&path)?;
+            // A private file: its flock, no lock directory (no other opener can know of it).
+            let device = crate::device::FileDevice::open_private(&path)?;
             // On Unix the open descriptor (locked, maybe mapped) keeps the file usable without
             // its name: unlink it now, so that it disappears with the process even when the
             // process is killed. Elsewhere (or if that fails) it is deleted on drop.
