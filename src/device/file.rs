@@ -271,18 +271,13 @@ impl BlockDevice for FileDevice {
             Some(end) if end <= len => end,
             _ => return Err(read_past_end(offset, buf.len(), len)),
         };
-        if let Some(map) = &self.map {
-            if end <= map.len() as u64 {
-                // SAFETY: `offset..end` lies below the cached length, hence below the file's
-                // real length (see the soundness notes on `FileDevice`; `resize` keeps a shrink
-                // out), and below the mapped length, so every byte is mapped, backed by the file
-                // and readable. `buf` is a distinct exclusive borrow, so the ranges don't overlap.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(map.as_ptr().add(offset as usize), buf.as_mut_ptr(), buf.len());
-                }
-                return Ok(());
-            }
-        }
+        // Always `pread`, never a copy from the map: reads here may touch bytes no write ever
+        // stored (a hole: the log's tail past a write that failed for lack of space, a file
+        // extended by `set_len`), and a fault on a hole of a file whose file system is full
+        // (tmpfs allocates a page even to read one) is SIGBUS, where `pread` returns zeros.
+        // The engine's zero-copy reads through `mapping` only touch pages it wrote and
+        // committed.
+        debug_assert!(end <= len);
         self.pread(offset, buf).map_err(|e| io_error("read", offset, e))
     }
 
