@@ -1,20 +1,21 @@
 //! The writer's set of free pages, kept as runs of consecutive page ids.
 //!
-//! Single pages are taken lowest first (so files stay compact); a run of `n` pages for an
-//! overflow value is taken best fit (the shortest run that holds it, the lowest of those),
-//! which keeps long runs whole. Both are `O(log runs)`: runs are indexed by start and by
-//! length. The persisted free list (`db::checkpoint`) is written from [`FreeSet::runs`].
+//! Single pages are taken lowest first (so files stay compact), `O(log runs)`; a run of `n`
+//! pages for an overflow value is taken best fit (the shortest run that holds it, the lowest
+//! of those), which keeps long runs whole, by a scan of the runs (`O(runs)`: free space is
+//! usually a few hundred runs; an index by length cost 9 KB of gzipped wasm). The persisted
+//! free list (`db::checkpoint`) is written from [`FreeSet::runs`].
 
 use crate::btree::PageId;
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 
 /// A set of page ids stored as maximal runs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct FreeSet {
-    /// start → length; runs never touch (adjacent runs are merged).
-    runs: BTreeMap<PageId, u64>,
-    /// (length, start) of every run.
-    by_len: BTreeSet<(u64, PageId)>,
+    /// start → length; runs never touch (adjacent runs are merged). (`usize` lengths share the
+    /// map's code with the reader table's `BTreeMap<u64, usize>`: a run cannot be longer than
+    /// the address space holds pages anyway.)
+    runs: BTreeMap<PageId, usize>,
     pages: u64,
 }
 
@@ -35,7 +36,7 @@ impl FreeSet {
     /// The run holding `id`, if any.
     fn run_of(&self, id: PageId) -> Option<(PageId, u64)> {
         let (&s, &n) = self.runs.range(..=id).next_back()?;
-        (id < s + n).then_some((s, n))
+        (id < s + n as u64).then_some((s, n as u64))
     }
 
     pub fn contains(&self, id: &PageId) -> bool {
@@ -43,14 +44,12 @@ impl FreeSet {
     }
 
     fn add_run(&mut self, start: PageId, len: u64) {
-        debug_assert!(len > 0);
-        self.runs.insert(start, len);
-        self.by_len.insert((len, start));
+        debug_assert!(len > 0 && len <= usize::MAX as u64);
+        self.runs.insert(start, len as usize);
     }
 
-    fn drop_run(&mut self, start: PageId, len: u64) {
+    fn drop_run(&mut self, start: PageId, _len: u64) {
         self.runs.remove(&start);
-        self.by_len.remove(&(len, start));
     }
 
     /// Add `id`; false if it was there already.
@@ -64,8 +63,8 @@ impl FreeSet {
             (start, len) = (s, n + 1);
         }
         if let Some(n) = id.checked_add(1).and_then(|p| self.runs.get(&p).copied()) {
-            self.drop_run(id + 1, n);
-            len += n;
+            self.drop_run(id + 1, n as u64);
+            len += n as u64;
         }
         self.add_run(start, len);
         self.pages += 1;
@@ -102,7 +101,16 @@ impl FreeSet {
     /// Take `n` consecutive pages that end at or below `limit`: the shortest run that holds
     /// them (the lowest of equally short ones), from its start. `None` if no run does.
     pub fn take_run(&mut self, n: u64, limit: PageId) -> Option<PageId> {
-        let (len, start) = self.by_len.range((n, 0)..).find(|&&(_, s)| s.saturating_add(n) <= limit).copied()?;
+        let mut best: Option<(u64, PageId)> = None;
+        for (s, len) in self.runs().take_while(|&(s, _)| s.saturating_add(n) <= limit) {
+            if len >= n && best.is_none_or(|(b, _)| len < b) {
+                best = Some((len, s));
+                if len == n {
+                    break; // an exact fit: nothing is better
+                }
+            }
+        }
+        let (len, start) = best?;
         self.drop_run(start, len);
         if len > n {
             self.add_run(start + n, len - n);
@@ -131,12 +139,12 @@ impl FreeSet {
 
     /// Every page, in order.
     pub fn iter(&self) -> impl Iterator<Item = PageId> + '_ {
-        self.runs.iter().flat_map(|(&s, &n)| s..s + n)
+        self.runs.iter().flat_map(|(&s, &n)| s..s + n as u64)
     }
 
     /// The runs `(start, length)`, in order.
     pub fn runs(&self) -> impl Iterator<Item = (PageId, u64)> + '_ {
-        self.runs.iter().map(|(&s, &n)| (s, n))
+        self.runs.iter().map(|(&s, &n)| (s, n as u64))
     }
 }
 
@@ -151,6 +159,7 @@ impl FromIterator<PageId> for FreeSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::collections::BTreeSet;
     use alloc::vec::Vec;
 
     /// Against a `BTreeSet` model over random operations.
