@@ -431,7 +431,14 @@ fn craft_one(c: &mut Crafter<'_>, target: &str, rng: &mut Rng) -> Option<String>
             let root = map.tables.iter().find(|t| t.0 == tree).map(|t| t.1).unwrap_or(map.slot.catalog_root);
             let children = branch_children(&c.img[p * ps..(p + 1) * ps]);
             let (at, old) = *pick(rng, &children);
-            let (to, why): (u64, &str) = match below(rng, 7) {
+            // Free and unreached pages hold older tree pages: valid checksums, their own ids.
+            let stale: Vec<usize> = map
+                .pages_where(|r| matches!(r, Role::Free | Role::Unreached))
+                .into_iter()
+                .filter(|&q| matches!(base.image[q * ps], 1 | 2))
+                .collect();
+            let (to, why): (u64, &str) = match below(rng, 8) {
+                7 if !stale.is_empty() => (*pick(rng, &stale) as u64, "a free page holding an older tree page"),
                 0 => (pick(rng, &children).1, "a sibling child of the same page"),
                 1 => (*pick(rng, &same_tree) as u64, "another page of the same tree"),
                 2 => (p as u64, "the page itself (a cycle)"),
@@ -487,10 +494,20 @@ fn craft_one(c: &mut Crafter<'_>, target: &str, rng: &mut Rng) -> Option<String>
                 return None;
             }
             let tree_pages = c.tree_pages();
+            let stale: Vec<usize> = map
+                .pages_where(|r| matches!(r, Role::Free | Role::Unreached))
+                .into_iter()
+                .filter(|&q| matches!(base.image[q * ps], 1 | 2))
+                .collect();
             let page = c.page(p);
             let name = String::from_utf8_lossy(&page[cell.key.0..cell.key.1]).into_owned();
             let (root, count) = (get_u64(page, cell.value.0), get_u64(page, cell.value.0 + 8));
-            let what = match below(rng, 4) {
+            let what = match below(rng, 5) {
+                4 if !stale.is_empty() => {
+                    let to = *pick(rng, &stale) as u64;
+                    put_u64(page, cell.value.0, to);
+                    format!("root {root} -> {to} (a free page holding an older tree page)")
+                }
                 0 => {
                     let to = *pick(rng, &tree_pages) as u64;
                     put_u64(page, cell.value.0, to);
