@@ -214,8 +214,9 @@ fn stale(base: &Base, rng: &mut Rng) -> Damage {
 // Crafted damage: bytes changed and the checksums made valid again.
 // ---------------------------------------------------------------------------------------------
 
-const TARGETS: [&str; 14] = [
+const TARGETS: [&str; 15] = [
     "leaf value",
+    "sql schema record",
     "leaf key",
     "leaf slot",
     "page header",
@@ -379,6 +380,35 @@ fn craft_one(c: &mut Crafter<'_>, target: &str, rng: &mut Rng) -> Option<String>
             };
             reseal(page);
             Some(format!("page {p} ({}): {what}; resealed", role(base, p)))
+        }
+        "sql schema record" => {
+            // A byte of an SQL schema record (an object's kind, name, storage id, SQL text,
+            // index column positions): only the SQL file has one.
+            let leaves = map.pages_where(|r| matches!(r, Role::Leaf(t) if t == "sql:schema"));
+            if leaves.is_empty() {
+                return None;
+            }
+            let p = *pick(rng, &leaves);
+            let cells = leaf_cells(&c.img[p * ps..(p + 1) * ps]);
+            let cell = pick(rng, &cells).clone();
+            if cell.overflow || cell.value.0 == cell.value.1 {
+                return None;
+            }
+            let page = c.page(p);
+            let key = String::from_utf8_lossy(&page[cell.key.0..cell.key.1]).into_owned();
+            let i = below(rng, cell.value.1 - cell.value.0);
+            let old = page[cell.value.0 + i];
+            let new = match below(rng, 3) {
+                0 => old ^ (1 << below(rng, 8)),
+                1 => old.wrapping_add(1),
+                _ => below(rng, 256) as u8,
+            };
+            if new == old {
+                return None;
+            }
+            page[cell.value.0 + i] = new;
+            reseal(page);
+            Some(format!("page {p} (schema leaf): record {key:?}, byte {i}: {old:#04x} -> {new:#04x}; resealed"))
         }
         "page header" => {
             let pages = c.tree_pages();
