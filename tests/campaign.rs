@@ -39,15 +39,15 @@ mod layout;
 #[path = "campaign/sql.rs"]
 mod sql;
 
-use common::{scaled, Rng};
+use common::{describe, dump, scaled, Rng, State};
 use damage::{Class, Damage};
 use judge::{guarded, Base, Medium, Outcome, Verdict};
 use layout::{FileMap, SECTOR};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
-use tessera::Options;
+use tessera::{Database, Error, MemoryDevice, Options};
 
 trait Subject: Sync + 'static {
     fn base(&self) -> &Base;
@@ -419,6 +419,85 @@ fn clean_files_match_their_models() {
             let a = damage::make(class, base, &mut Rng(seed(&id)));
             let b = damage::make(class, base, &mut Rng(seed(&id)));
             assert!(a.image == b.image && a.what == b.what, "{id} is not reproducible");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine findings of the campaign, reduced to minimal reproductions. They fail until the
+// engine is fixed (see each test's comment for the trials that found them).
+// ---------------------------------------------------------------------------------------------
+
+/// A small database with acknowledged commits: two checkpointed, two left in the log.
+fn small_used_file() -> (Vec<u8>, State) {
+    let dev = Arc::new(MemoryDevice::new());
+    let db = Database::open_device(dev.clone(), Options::default()).unwrap();
+    let mut model = State::new();
+    for i in 0..4u32 {
+        let tx = db.begin_write().unwrap();
+        let k = format!("k{i}").into_bytes();
+        tx.open_table("t").unwrap().insert(&k, b"v").unwrap();
+        tx.commit().unwrap();
+        model.entry("t".into()).or_default().insert(k, b"v".to_vec());
+        if i == 1 {
+            db.checkpoint().unwrap();
+        }
+    }
+    drop(db);
+    (dev.to_bytes(), model)
+}
+
+/// Found by the crafted trials "crafted file header: flags set to 1" (e.g. `sql/craft/103`,
+/// `kv/craft/*` with an older-commit outcome at transaction 0): a file header with a valid
+/// checksum that carries the "being created" flag makes a default open create a new, empty
+/// database over a file that holds acknowledged commits (`create` cuts the device to 0 bytes
+/// and writes a fresh header, slots and log). Every commit is destroyed, nothing is reported:
+/// reads return an empty database. The same header arises from one changed field or from a lost
+/// write of `create`'s last header write. An unfinished creation never leaves more than slot B
+/// of checkpoint 1 (no catalog) and a zero-filled log; slots of later checkpoints, a catalog
+/// root or log frames prove that commits were made, so this is damage to report, without
+/// writing.
+#[test]
+fn finding_creating_flag_on_a_used_file_is_damage() {
+    let (mut img, _) = small_used_file();
+    layout::put_u32(&mut img, 20, 1);
+    layout::reseal_header(&mut img);
+    let dev = Arc::new(MemoryDevice::from_bytes(img.clone()));
+    let r = Database::open_device(dev.clone(), Options::default()).map(|db| dump(&db).map(|s| describe(&s)));
+    let after = dev.to_bytes().len();
+    assert!(
+        matches!(r, Err(Error::Corrupted { .. })),
+        "a used file whose header says it is being created opened as {r:?} (file {} bytes before, {after} after)",
+        img.len()
+    );
+    assert!(dev.to_bytes() == img, "the open wrote to the damaged file");
+}
+
+/// Found by the crafted trials "crafted file header: version set to 1" (e.g. `sql/craft/*` with
+/// an older-commit outcome at the last checkpoint's transaction): a format 2 file whose header
+/// claims format 1 (valid checksum) is read with format 1's rules. Its log frames (stamped
+/// format 2 sectors) do not parse as format 1 frames, so the commits since the last checkpoint
+/// are silently dropped, and the read-write open then upgrades the file (checkpoint, zero-fill
+/// the log region, format 2 header), destroying them on the device. Format 1 never wrote slot
+/// mirrors (bytes 1536 and 2048) or stamped log sectors, so the file shows it is not format 1
+/// (one changed field, or a lost write of an upgrade's last header write).
+#[test]
+fn finding_version_1_header_on_a_format_2_file() {
+    let (mut img, model) = small_used_file();
+    layout::put_u32(&mut img, 8, 1);
+    layout::reseal_header(&mut img);
+    match Database::open_device(MemoryDevice::from_bytes(img), Options::default()) {
+        Err(Error::Corrupted { .. }) => {}
+        Err(e) => panic!("open failed with {e:?}, not a corruption report"),
+        Ok(db) => {
+            let got = dump(&db).unwrap();
+            assert!(
+                got == model,
+                "the file opened as format 1 with {} instead of {}: the commits in its log were dropped (and the \
+                 upgrade zero-filled the log region)",
+                describe(&got),
+                describe(&model)
+            );
         }
     }
 }
