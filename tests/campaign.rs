@@ -25,7 +25,8 @@
 //!
 //! `TESSERA_TEST_SCALE` multiplies the trials (scale 1: 705 trials, seconds on two cores);
 //! `TESSERA_CAMPAIGN_TRIAL=kv/craft/17` runs one trial and prints it;
-//! `TESSERA_CAMPAIGN_VERBOSE=1` prints every trial. Tables print with `-- --nocapture`.
+//! `TESSERA_CAMPAIGN_VERBOSE=1` prints every trial; `TESSERA_CAMPAIGN_CRAFT="leaf key"` crafts
+//! only that target (the names of the "crafted ..." rows). Tables print with `-- --nocapture`.
 
 mod common;
 #[path = "campaign/damage.rs"]

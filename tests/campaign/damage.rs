@@ -276,9 +276,14 @@ fn set_head(page: &mut [u8], slot: usize, key: (usize, usize)) {
     put_u32(page, PAGE_HEADER + 6 * slot + 2, head);
 }
 
+/// `TESSERA_CAMPAIGN_CRAFT=<target>` (e.g. "sql schema record") crafts only that target.
 fn craft(base: &Base, rng: &mut Rng) -> Damage {
-    for _ in 0..50 {
+    let only = std::env::var("TESSERA_CAMPAIGN_CRAFT").ok();
+    for _ in 0..200 {
         let target = *pick(rng, &TARGETS);
+        if only.as_ref().is_some_and(|o| o != target) {
+            continue;
+        }
         let mut c = Crafter { base, img: base.image.clone(), changed: Vec::new() };
         if let Some(what) = craft_one(&mut c, target, rng) {
             return Damage { region: "", kind: format!("crafted {target}"), image: c.img, changed: c.changed, what };
