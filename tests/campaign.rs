@@ -502,3 +502,58 @@ fn finding_version_1_header_on_a_format_2_file() {
         }
     }
 }
+
+/// Found by `sql/craft/4428` (and 8491, 9037; scale 100, `TESSERA_CAMPAIGN_TRIAL=sql/craft/4428`):
+/// one byte of the SQL schema record of index `events_kind_at` changed (0x02 -> 0x03: its
+/// second column's position, 1, became -2) and the leaf resealed. Every query that scans the
+/// index then panics in the executor (`src/sql/exec.rs` `key_columns`: "index out of bounds:
+/// the len is 3 but the index is 18446744073709551614"), on default, salvage and read-only
+/// opens alike. The schema loader (`src/sql/catalog.rs`) takes an index's column positions as
+/// they are (`int(..) as usize`); a position outside the table's columns is a damaged schema
+/// record, to be reported as corruption.
+#[test]
+fn finding_index_column_position_out_of_range_is_corruption() {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use tessera::sql::{encoding, Connection, Value};
+    for position in [-2i64, 3, 1000] {
+        let dev = Arc::new(MemoryDevice::new());
+        {
+            let mut conn = Connection::open_device(dev.clone(), Options::default()).unwrap();
+            conn.execute(
+                "CREATE TABLE t(a INTEGER, b INTEGER, c TEXT); CREATE INDEX t_bc ON t(b, c); \
+                 INSERT INTO t VALUES (1, 2, 'x')",
+                (),
+            )
+            .unwrap();
+        }
+        // The index's schema record: ['index', name, table, storage, sql, unique, n, col_1,
+        // desc_1, col_2, desc_2]. Its second column (c, position 2) gets another position.
+        {
+            let db = Database::open_device(dev.clone(), Options::default()).unwrap();
+            let tx = db.begin_write().unwrap();
+            let mut schema = tx.open_table("sql:schema").unwrap();
+            let record = schema.get(b"obj:t_bc").unwrap().expect("the index's schema record");
+            let mut values = Vec::new();
+            encoding::decode_row(&record, &mut values).unwrap();
+            assert_eq!(values[9], Value::Integer(2), "the index's second column is c, position 2");
+            values[9] = Value::Integer(position);
+            let mut out = Vec::new();
+            encoding::encode_row(&mut out, &values);
+            schema.insert(b"obj:t_bc", &out).unwrap();
+            drop(schema);
+            tx.commit().unwrap();
+        }
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            let mut conn = Connection::open_device(dev.clone(), Options::default())?;
+            let rows = conn.query("SELECT a FROM t WHERE b = 2", ())?.collect::<tessera::Result<Vec<_>>>()?;
+            Ok::<usize, Error>(rows.len())
+        }));
+        match r {
+            Ok(Err(Error::Corrupted { .. })) => {}
+            Ok(other) => {
+                panic!("index column position {position}: the query returned {other:?}, not a corruption error")
+            }
+            Err(_) => panic!("index column position {position}: the SQL layer panicked (see the message above)"),
+        }
+    }
+}
