@@ -24,7 +24,8 @@
 //! were lost. Stale and crafted pages (kinds 5–6) are reported, not asserted.
 //!
 //! `TESSERA_TEST_SCALE` multiplies the trials (scale 1: 705 trials, seconds on two cores);
-//! `TESSERA_CAMPAIGN_TRIAL=kv/craft/17` runs one trial and prints it;
+//! `TESSERA_CAMPAIGN_TRIAL=kv/craft/17` runs one trial and prints it (with
+//! `TESSERA_CAMPAIGN_DUMP=<dir>` also writes its damaged image and the clean one there);
 //! `TESSERA_CAMPAIGN_VERBOSE=1` prints every trial; `TESSERA_CAMPAIGN_CRAFT="leaf key"` crafts
 //! only that target (the names of the "crafted ..." rows). Tables print with `-- --nocapture`.
 
@@ -255,6 +256,13 @@ fn campaign(subject: &'static dyn Subject, class: Class, trials: usize) {
         }
         let mut rng = Rng(seed(&id));
         let d = damage::make(class, base, &mut rng);
+        if let (Some(dir), true) = (std::env::var_os("TESSERA_CAMPAIGN_DUMP"), only.is_some()) {
+            let dir = std::path::PathBuf::from(dir);
+            let name = id.replace('/', "-");
+            std::fs::write(dir.join(format!("{name}.tessera")), &d.image).expect("write the damaged image");
+            std::fs::write(dir.join(format!("{}-clean.tessera", base.name)), &base.image)
+                .expect("write the clean image");
+        }
         // Every other trial on a file, opened by path: the memory-mapped read path.
         let medium = if i % 2 == 1 { Medium::File } else { Medium::Memory };
         let id = if medium == Medium::File { format!("{id} file") } else { id };
