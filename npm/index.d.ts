@@ -12,6 +12,8 @@ export type ErrorCode =
   /** A key-value write (put, delete, deleteTable...) named a table of the SQL layer: table
    *  names starting with `sql:` are reserved for it (reading them is allowed). */
   | 'RESERVED_TABLE_NAME'
+  /** A write (or checkpoint, compact) on a database open read-only. */
+  | 'READ_ONLY'
   | 'WRITE_IN_PROGRESS' | 'POISONED' | 'INVALID_ARGUMENT' | 'CLOSED' | 'BUSY'
   /** SQL: text that does not parse (with offset/line/column); a statement that cannot run; a
    *  failed UNIQUE / PRIMARY KEY / NOT NULL / CHECK constraint. */
@@ -53,10 +55,34 @@ export interface NodeOpenOptions extends OpenOptions {
   lockTimeout?: number;
   /**
    * Open an existing file read-only (never created), sharing it with other read-only openers;
-   * read-write openers are kept out and keep it out. Needs the engine's read-only mode: until
-   * it lands, opening fails when the engine writes (its recovery checkpoint).
+   * read-write openers are kept out and keep it out. Nothing is ever written: commits still in
+   * the file's log are replayed in memory. (A file that cannot be opened for writing — its
+   * permissions, a read-only file system — opens read-only without asking; see
+   * `recoveryReport().openedReadOnly`.)
    */
   readonly?: boolean;
+  /**
+   * Open a damaged database with what can still be read (default false: damage that may have
+   * cost acknowledged commits throws CORRUPTED naming them). `recoveryReport().salvaged` says
+   * what was given up; the first write makes that the database's state.
+   */
+  salvage?: boolean;
+}
+
+/** What opening a database found (`db.recoveryReport()`). */
+export interface RecoveryReport {
+  /** Commits read from the log and replayed into memory. */
+  framesReplayed: number;
+  /** Whole log frames past the end of the log: commits a crash cut off before their sync. */
+  framesSkipped: number;
+  /** The file's format version when it was older (upgraded, or read as it is read-only). */
+  upgradedFrom: number | null;
+  /** Damage that cost no commit (a damaged commit-slot copy, a file cut after its log...). */
+  harmlessDamage: string[];
+  /** With `salvage`: the damage opened despite, and what was given up. */
+  salvaged: string | null;
+  /** Why a file that could not be opened for writing was opened read-only. */
+  openedReadOnly: string | null;
 }
 
 export interface RangeOptions {
@@ -218,6 +244,10 @@ export class Tessera {
   compact(): { bytesBefore: number; bytesAfter: number };
   stats(): Stats;
   check(): CheckReport;
+  /** What opening the database found and did. */
+  recoveryReport(): RecoveryReport;
+  /** Whether the database is open read-only (writes throw READ_ONLY). */
+  readonly readonly: boolean;
   readonly pageSize: number;
   readonly isClosed: boolean;
   /** Abort open transactions (SQL and key-value), release the file. Idempotent. */

@@ -4,6 +4,7 @@
 import type { OpenOptions, NodeOpenOptions, TesseraDevice, Tessera as FullTessera } from './index.js';
 export type {
   Bytes, ErrorCode, TesseraError, OpenOptions, NodeOpenOptions, RangeOptions, Entry, TesseraDevice, Stats, CheckReport,
+  RecoveryReport,
 } from './index.js';
 export { ReadTransaction, WriteTransaction, NodeFileDevice } from './index.js';
 

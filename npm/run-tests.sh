@@ -118,6 +118,9 @@ echo "== node --test (source tree)"
 echo "== npm pack, install into a fresh folder, node --test against the installed package"
 consumer="$(mktemp -d)"
 trap 'rm -rf "$consumer"' EXIT
+# readonly.test.js runs a child as an unprivileged user (when the tests run as root): it must
+# be able to load the installed package.
+chmod 755 "$consumer"
 tarball="$(cd "$here" && npm pack --silent --pack-destination "$consumer" | tail -n 1)"
 (
     cd "$consumer"

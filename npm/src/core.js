@@ -263,6 +263,19 @@ export class Tessera {
     return this._db.check();
   }
 
+  /**
+   * What opening found: `{ framesReplayed, framesSkipped, upgradedFrom, harmlessDamage,
+   * salvaged, openedReadOnly }` (`null` where there is nothing to say).
+   */
+  recoveryReport() {
+    return { ...this._db.recoveryReport(), openedReadOnly: this._openedReadOnly ?? null };
+  }
+
+  /** Whether the database is open read-only (asked for, or the file could not be written). */
+  get readonly() {
+    return this._db.isReadOnly();
+  }
+
   get pageSize() {
     return this._db.pageSize();
   }

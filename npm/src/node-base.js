@@ -344,11 +344,32 @@ export function nodeTessera(glue, wasmUrl) {
      * cacheSize, maxLogSize, timeout, readonly }`. Throws code `LOCKED` if another handle,
      * worker thread or process (Node or native) has it open, after waiting up to `timeout` ms
      * (alias `lockTimeout`; default 0) for it to close. `readonly`: open an existing file
-     * read-only, sharing it with other read-only openers.
+     * read-only, sharing it with other read-only openers (the engine never writes: the log is
+     * replayed in memory); a file that cannot be opened for writing opens read-only too.
+     * `salvage`: open a damaged database with what can still be read.
      */
     static open(path, options) {
       init();
-      const readonly = Boolean(options?.readonly);
+      if (options?.readonly) return this._openFile(path, options, true);
+      try {
+        return this._openFile(path, options, false);
+      } catch (e) {
+        // As sqlite3 does: a file this process cannot write (its permissions, a read-only file
+        // system or directory) opens read-only instead, and `recoveryReport().openedReadOnly`
+        // says why.
+        if (!['EACCES', 'EPERM', 'EROFS'].includes(e?.code) || !fs.existsSync(path)) throw e;
+        let db;
+        try {
+          db = this._openFile(path, options, true);
+        } catch {
+          throw e;
+        }
+        db._openedReadOnly = `cannot open it for writing: ${e.message}`;
+        return db;
+      }
+    }
+
+    static _openFile(path, options, readonly) {
       const timeout = options?.timeout ?? options?.lockTimeout ?? 0;
       if (typeof timeout !== 'number' || !(timeout >= 0)) {
         throw codedError('INVALID_ARGUMENT', `timeout must be a number of milliseconds >= 0, not ${String(timeout)}`);
@@ -388,7 +409,7 @@ export function nodeTessera(glue, wasmUrl) {
       };
       try {
         const device = new NodeFileDevice(fd, { readOnly: readonly });
-        const db = super.openDevice(device, options);
+        const db = super.openDevice(device, { ...options, readonly });
         db._onClose = release;
         return db;
       } catch (e) {
