@@ -539,7 +539,7 @@ fn finding_index_column_position_out_of_range_is_corruption() {
         {
             let db = Database::open_device(dev.clone(), Options::default()).unwrap();
             let tx = db.begin_write().unwrap();
-            let mut schema = tx.open_table("sql:schema").unwrap();
+            let mut schema = tessera::sql::internal_tables::open(&tx, "sql:schema").unwrap();
             let record = schema.get(b"obj:t_bc").unwrap().expect("the index's schema record");
             let mut values = Vec::new();
             encoding::decode_row(&record, &mut values).unwrap();

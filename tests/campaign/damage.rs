@@ -354,10 +354,11 @@ fn craft_one(c: &mut Crafter<'_>, target: &str, rng: &mut Rng) -> Option<String>
                     // The value reference: its length, or the overflow run it names.
                     if cell.overflow && rng.below(2) == 0 {
                         let others: Vec<&Run> =
-                            map.runs.iter().filter(|r| r.first != get_u64(page, cell.value.0)).collect();
+                            map.runs.iter().filter(|r| r.first != no(get_u64(page, cell.value.0))).collect();
+                        // (References as a writer would make them: the target's own.)
                         let to = match below(rng, 3) {
-                            0 if !others.is_empty() => pick(rng, &others).first,
-                            1 => below(rng, map.pages()) as u64,
+                            0 if !others.is_empty() => ref_of(&base.image, ps, pick(rng, &others).first),
+                            1 => ref_of(&base.image, ps, below(rng, map.pages()) as u64),
                             _ => get_u64(page, cell.value.0) + 1,
                         };
                         put_u64(page, cell.value.0, to);
@@ -443,7 +444,8 @@ fn craft_one(c: &mut Crafter<'_>, target: &str, rng: &mut Rng) -> Option<String>
                 }
                 _ => {
                     let id = get_u64(page, 8);
-                    let new = below(rng, map.pages()) as u64;
+                    // Another page number, the same version tag.
+                    let new = (id & !((1 << 40) - 1)) | below(rng, map.pages()) as u64;
                     put_u64(page, 8, new);
                     format!("page id {id} -> {new}")
                 }
@@ -485,6 +487,7 @@ fn craft_one(c: &mut Crafter<'_>, target: &str, rng: &mut Rng) -> Option<String>
             if to == old {
                 return None;
             }
+            let to = ref_of(&base.image, ps, to);
             let page = c.page(p);
             put_u64(page, at, to);
             reseal(page);
@@ -539,12 +542,12 @@ fn craft_one(c: &mut Crafter<'_>, target: &str, rng: &mut Rng) -> Option<String>
             let (root, count) = (get_u64(page, cell.value.0), get_u64(page, cell.value.0 + 8));
             let what = match below(rng, 5) {
                 4 if !stale.is_empty() => {
-                    let to = *pick(rng, &stale) as u64;
+                    let to = ref_of(&base.image, ps, *pick(rng, &stale) as u64);
                     put_u64(page, cell.value.0, to);
                     format!("root {root} -> {to} (a free page holding an older tree page)")
                 }
                 0 => {
-                    let to = *pick(rng, &tree_pages) as u64;
+                    let to = ref_of(&base.image, ps, *pick(rng, &tree_pages) as u64);
                     put_u64(page, cell.value.0, to);
                     format!("root {root} -> {to}")
                 }
@@ -621,6 +624,7 @@ fn craft_one(c: &mut Crafter<'_>, target: &str, rng: &mut Rng) -> Option<String>
                 }
                 3 => {
                     let to = if rng.below(2) == 0 { p as u64 } else { below(rng, map.pages()) as u64 };
+                    let to = ref_of(&base.image, ps, to);
                     put_u64(page, 24, to);
                     format!("next page -> {to}")
                 }
@@ -641,8 +645,8 @@ fn craft_one(c: &mut Crafter<'_>, target: &str, rng: &mut Rng) -> Option<String>
             let (field, old, new): (usize, u64, u64) = match below(rng, 7) {
                 0 => (8, s.seq, s.seq + 2),
                 1 => (16, s.txn, [s.txn + 1, s.txn - 1, s.txn + 5][below(rng, 3)]),
-                2 => (24, s.catalog_root, [*pick(rng, &tree_pages) as u64, 0][below(rng, 2)]),
-                3 => (32, s.freelist_head, [0, *pick(rng, &tree_pages) as u64][below(rng, 2)]),
+                2 => (24, s.catalog_root, [ref_of(&base.image, ps, *pick(rng, &tree_pages) as u64), 0][below(rng, 2)]),
+                3 => (32, s.freelist_head, [0, ref_of(&base.image, ps, *pick(rng, &tree_pages) as u64)][below(rng, 2)]),
                 4 => (40, s.page_count, [s.page_count - 1, s.page_count + 1, s.page_count / 2][below(rng, 3)]),
                 5 => {
                     (48, s.log_start, [s.log_start + 1, s.log_start - 1, *pick(rng, &tree_pages) as u64][below(rng, 3)])

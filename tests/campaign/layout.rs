@@ -29,6 +29,23 @@ pub fn put_u16(b: &mut [u8], at: usize, v: u16) {
 pub fn put_u32(b: &mut [u8], at: usize, v: u32) {
     b[at..at + 4].copy_from_slice(&v.to_le_bytes());
 }
+/// The page number a page reference names (format 2 references carry a version tag above
+/// bit 40; see docs/FORMAT.md, "Page references").
+pub fn no(r: u64) -> u64 {
+    r & ((1 << 40) - 1)
+}
+
+/// The reference to page `p` as a parent would hold it: the page's own reference (header bytes
+/// 8..16) if it holds a tree, overflow or free-list page, else the bare number.
+pub fn ref_of(img: &[u8], ps: usize, p: u64) -> u64 {
+    let at = p as usize * ps;
+    if p > 0 && at + ps <= img.len() && matches!(img[at], 1..=4) && no(get_u64(img, at + 8)) == p {
+        get_u64(img, at + 8)
+    } else {
+        p
+    }
+}
+
 pub fn put_u64(b: &mut [u8], at: usize, v: u64) {
     b[at..at + 8].copy_from_slice(&v.to_le_bytes());
 }
@@ -356,7 +373,7 @@ impl FileMap {
         }
         // The free list.
         let mut freelist_pages = Vec::new();
-        let mut id = slot.freelist_head;
+        let mut id = no(slot.freelist_head);
         while id != 0 && (id as usize) < pages && !freelist_pages.contains(&id) {
             freelist_pages.push(id);
             let page = &img[id as usize * ps..(id as usize + 1) * ps];
@@ -367,7 +384,7 @@ impl FileMap {
                     roles[p as usize] = Role::Free;
                 }
             }
-            id = get_u64(page, 24);
+            id = no(get_u64(page, 24));
         }
         // The trees.
         let mut map = FileMap {
@@ -394,6 +411,7 @@ impl FileMap {
         let ps = self.ps;
         let mut stack = vec![root];
         while let Some(id) = stack.pop() {
+            let id = no(id);
             if id == 0 || id as usize >= self.roles.len() || !seen.insert(id) {
                 continue;
             }
@@ -407,7 +425,7 @@ impl FileMap {
                     self.roles[id as usize] = Role::Leaf(tree.into());
                     for c in leaf_cells(page) {
                         if c.overflow {
-                            let first = get_u64(page, c.value.0);
+                            let first = no(get_u64(page, c.value.0));
                             let (vtag, _) = varint(page, c.vtag_at).unwrap();
                             let len = vtag >> 1;
                             let pages = (PAGE_HEADER as u64 + len).div_ceil(ps as u64);
