@@ -634,3 +634,36 @@ fn key_over_the_limit_names_the_table_index_and_columns() {
         assert!(c.check().unwrap().is_ok(), "{:?}", c.check().unwrap().problems);
     }
 }
+
+/// A damaged schema record (its stored SQL no longer parses, a field of the wrong type) is
+/// reported as corruption naming the record: before, the user saw a syntax error in SQL they
+/// never wrote ("expected TABLE, INDEX or VIEW but found 'TBBLE'").
+#[test]
+fn damaged_schema_record_is_corruption() {
+    use tessera::sql::{encoding, Value};
+    let db = tessera::Database::memory();
+    let mut c = Connection::new(db.clone()).unwrap();
+    exec(&mut c, "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)");
+    exec(&mut c, "INSERT INTO t VALUES (1, 'one')");
+    for damage in 0..2 {
+        {
+            let w = db.begin_write().unwrap();
+            let mut t = tessera::sql::internal_tables::open(&w, "sql:schema").unwrap();
+            let rec = t.get(b"obj:t").unwrap().unwrap();
+            let mut vals = Vec::new();
+            encoding::decode_row(&rec, &mut vals).unwrap();
+            match damage {
+                0 => vals[4] = Value::Text("CREATE TBBLE t(a INTEGER PRIMARY KEY, b TEXT)".into()),
+                _ => vals[2] = Value::Text("not a storage id".into()),
+            }
+            let mut out = Vec::new();
+            encoding::encode_row(&mut out, &vals);
+            t.insert(b"obj:t", &out).unwrap();
+            drop(t);
+            w.commit().unwrap();
+        }
+        let mut c = Connection::new(db.clone()).unwrap();
+        let e = c.execute("SELECT * FROM t", &[]).expect_err("a damaged schema must be reported");
+        assert!(matches!(e, Error::Corrupted { .. }) && e.to_string().contains("schema record \"obj:t\""), "{e}");
+    }
+}

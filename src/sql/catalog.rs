@@ -210,6 +210,22 @@ pub fn decode_record(key: &[u8], value: &[u8]) -> Result<SchemaRecord> {
         }
         return Ok(SchemaRecord::Meta { generation, next_id });
     }
+    // Whatever is wrong with an object record (SQL that no longer parses, a field of the wrong
+    // type) is damage to the file, named as such: not a syntax error in SQL nobody just wrote.
+    decode_object(&vals).map_err(|e| {
+        let why = match e {
+            Error::Corrupted { reason, .. } => reason,
+            other => other.to_string(),
+        };
+        Error::Corrupted {
+            page: 0,
+            reason: format!("the schema record {:?} is damaged: {why}", String::from_utf8_lossy(key)),
+        }
+    })
+}
+
+/// An object record's fields, decoded and its SQL replayed.
+fn decode_object(vals: &[Value]) -> Result<SchemaRecord> {
     let kind = text(vals.first())?;
     let name = text(vals.get(1))?;
     match kind.as_str() {
