@@ -354,7 +354,7 @@ impl Database {
             return Err(Error::InvalidOptions(format!("cache size {} is below 16 pages", options.cache_size)));
         }
         let device: Box<dyn BlockDevice> = Box::new(device);
-        let header = match read_head(&*device)? {
+        let header = match read_head(&*device, options.salvage)? {
             Head::Existing(h) => h,
             Head::New if options.read_only => {
                 return Err(Error::NotADatabase(
@@ -370,10 +370,31 @@ impl Database {
         let mut report = RecoveryReport::default();
         let slot = read_slots(&pager, options.salvage, &mut report)?;
         validate_slot(&pager, &slot, options.salvage, &mut report)?;
+        let header = check_version(&pager, header, &slot, options.salvage, &mut report)?;
         let (mut free, freelist_pages) = load_freelist(&pager, &slot)?;
         if !options.read_only {
             // Writes will allocate from the free list: it must not name a page a tree uses.
-            let used = free_pages_in_use(&pager, &slot, &free)?;
+            let used = match free_pages_in_use(&pager, &slot, &free) {
+                Ok(used) => used,
+                // A damaged tree page stops the check: salvage allocates past the end only.
+                Err(e @ Error::Corrupted { .. }) if options.salvage => {
+                    report.harmless_damage.push(format!(
+                        "checking the free list against the trees failed ({e}): nothing is allocated from the free list"
+                    ));
+                    free = FreeSet::new();
+                    Vec::new()
+                }
+                Err(Error::Corrupted { page, reason }) => {
+                    return Err(Error::corrupted(
+                        page,
+                        format!(
+                            "{reason} (found checking the free list against the trees before any write; open it \
+                             read-only to read the rest, or with the salvage option)"
+                        ),
+                    ))
+                }
+                Err(e) => return Err(e),
+            };
             if let Some(&first) = used.first() {
                 let what = format!(
                     "the free list names {} page(s) that the trees still use (page {first} first); writing \
@@ -436,7 +457,31 @@ impl Database {
             recovery: Mutex::new(report),
         });
         let db = Database { shared };
-        db.replay(core::mem::take(&mut scan.frames))?;
+        let frames = core::mem::take(&mut scan.frames);
+        if let Err((i, e)) = db.replay(&frames) {
+            if i >= frames.len() {
+                return Err(e);
+            }
+            // A frame whose checksums hold but whose operations do not apply (a crafted or
+            // corrupted payload): the commits from it on are lost.
+            let lost = recovery::Loss {
+                page: frames[i].0,
+                what: format!("a log frame's operations cannot be replayed ({e})"),
+                first_lost_txn: slot.txn_id + i as u64 + 1,
+                proven_through: None,
+            };
+            if !db.shared.options.salvage {
+                return Err(lost.error());
+            }
+            db.replay(&frames[..i]).map_err(|(_, e)| e)?;
+            let mut r = db.shared.recovery.lock();
+            r.salvaged = Some(format!("{}", lost.error()));
+            r.frames_replayed = i as u64;
+            drop(r);
+            let mut w = db.shared.writer.take()?;
+            w.log_unclean = true;
+            db.shared.writer.put(w);
+        }
         if header.version < FORMAT_VERSION && !db.shared.options.read_only {
             db.upgrade(page_size)?;
         }
@@ -446,25 +491,27 @@ impl Database {
     /// Replay the log's commits into memory, as the session that made them left them: each
     /// table's writes a run of its delta, the catalog's changes dirty pages. Nothing is
     /// written (a log commit wrote nothing but its frame either).
-    fn replay(&self, frames: Vec<(u64, Vec<u8>)>) -> Result<()> {
+    /// On failure, the index of the frame that failed (`frames.len()` if the final step did)
+    /// and why; nothing was applied then.
+    fn replay(&self, frames: &[(u64, Vec<u8>)]) -> core::result::Result<(), (usize, Error)> {
         if frames.is_empty() {
             return Ok(());
         }
-        let w = self.shared.writer.take()?;
+        let w = self.shared.writer.take().map_err(|e| (0, e))?;
         let mut tx = TxnInner::new(self.shared.clone(), w);
         tx.logging = false;
         tx.replaying = true;
-        for (page, payload) in &frames {
+        for (i, (page, payload)) in frames.iter().enumerate() {
             if let Err(e) = tx.replay_frame(payload, *page) {
                 self.shared.writer.put(tx.into_state_abort());
-                return Err(e);
+                return Err((i, e));
             }
         }
         // The scan checked every id (consecutive from the slot's, no overflow).
         tx.txn_id = tx.w.slot.txn_id + frames.len() as u64;
         let (r, w) = tx.commit_replayed();
         self.shared.writer.put(w);
-        r
+        r.map_err(|e| (frames.len(), e))
     }
 
     /// Bring a file of an older format version to this one, after its log was replayed:
@@ -695,6 +742,14 @@ impl Database {
             }
             report.entries = entries.max(0) as u64;
         }
+        // Pages neither reachable nor free: lost space, or pages a damaged reference cut off
+        // (a commit slot's catalog root zeroed drops every table, and leaves only this).
+        if report.leaked_pages > 0 {
+            report.errors.push(format!(
+                "{} pages are neither reachable nor free (space lost, or data cut off by a damaged reference)",
+                report.leaked_pages
+            ));
+        }
         // What opening found: damage that cost nothing, and what a salvage gave up.
         let rr = self.recovery_report();
         for (i, what) in rr.salvaged.iter().chain(&rr.harmless_damage).enumerate() {
@@ -788,7 +843,7 @@ enum Head {
 
 /// Read and judge the file header. Anything but an empty device, a creation that never
 /// finished, or a valid header is an error: a file that holds bytes is never overwritten.
-fn read_head(device: &dyn BlockDevice) -> Result<Head> {
+fn read_head(device: &dyn BlockDevice, salvage: bool) -> Result<Head> {
     let len = device.len()?;
     if len == 0 {
         return Ok(Head::New);
@@ -817,9 +872,54 @@ fn read_head(device: &dyn BlockDevice) -> Result<Head> {
     }
     let h = FileHeader::decode(&head)?;
     if h.flags & HEADER_CREATING != 0 {
-        return Ok(Head::New);
+        // A creation never got past its second step before it wrote anything but slot B of
+        // checkpoint 1 (no tables) and a zero-filled log. A file that holds more was used: its
+        // header is damaged (a lost write of the creation's last step, a flipped flag), and
+        // starting over would wipe it.
+        if unfinished_creation(device, h.page_size as usize)? {
+            return Ok(Head::New);
+        }
+        if !salvage {
+            return Err(Error::corrupted(
+                0,
+                "the file header says the file is being created, but the file holds a checkpoint or commits: \
+                 the header is damaged. Open it with the salvage option to read it as a database",
+            ));
+        }
+        return Ok(Head::Existing(FileHeader { flags: 0, ..h }));
     }
     Ok(Head::Existing(h))
+}
+
+/// Whether a file whose header says it is being created holds nothing a finished creation
+/// could have been used for: every commit slot copy blank or checkpoint 1 with no tables,
+/// and no log frame at the start of its log region.
+fn unfinished_creation(device: &dyn BlockDevice, page_size: usize) -> Result<bool> {
+    let len = device.len()?;
+    let mut page0 = vec![0u8; page_size];
+    let n = (len as usize).min(page_size);
+    device.read(0, &mut page0[..n])?;
+    let mut log = None;
+    for at in SLOT_OFFSETS.into_iter().chain(MIRROR_OFFSETS) {
+        match SlotCopy::read(&page0[at as usize..at as usize + format::SLOT_LEN]) {
+            SlotCopy::Blank => {}
+            SlotCopy::Valid(s) if s.seq == 1 && s.txn_id == 0 && s.catalog_root == 0 && s.freelist_head == 0 => {
+                log = Some(s.log_start)
+            }
+            _ => return Ok(false),
+        }
+    }
+    if let Some(start) = log {
+        let at = start.saturating_mul(page_size as u64);
+        if at + format::LOG_SECTOR as u64 <= len {
+            let mut sector = [0u8; format::LOG_SECTOR];
+            device.read(at, &mut sector)?;
+            if sector.iter().any(|&b| b != 0) {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// Whether the whole device reads as zeros (only checked for small devices: a creation
@@ -888,6 +988,33 @@ fn read_slots(pager: &Pager, salvage: bool, report: &mut RecoveryReport) -> Resu
         })
         .max_by_key(|s| s.seq)
         .ok_or_else(|| Error::corrupted(0, "no valid commit slot"))?;
+    // The sequence numbers must fit how checkpoints write them: the other slot holds the
+    // previous checkpoint (its two copies were synced before this one was written), and the
+    // two copies of one slot are the same checkpoint or, after a crash between them, two apart.
+    let seqs = |i: usize| copies[i].iter().filter_map(|c| if let SlotCopy::Valid(s) = c { Some(s.seq) } else { None });
+    let cur = (best.seq % 2) as usize;
+    let other_damaged = copies[1 - cur].contains(&SlotCopy::Damaged);
+    let other_ok = match seqs(1 - cur).max() {
+        Some(s) => s + 1 == best.seq,
+        // Never written: only the first checkpoint (creation's) has no predecessor.
+        None => best.seq == 1 || other_damaged,
+    };
+    let pairs_ok = (0..2).all(|i| {
+        let (lo, hi) = (seqs(i).min(), seqs(i).max());
+        lo.zip(hi).is_none_or(|(lo, hi)| hi == lo || hi == lo + 2)
+    });
+    if !other_ok || !pairs_ok {
+        let all: Vec<u64> = (0..2).flat_map(seqs).collect();
+        let what = format!(
+            "the commit slots' checkpoint numbers {all:?} do not follow each other (a slot was changed); the \
+             newest is checkpoint {} (transaction {})",
+            best.seq, best.txn_id
+        );
+        if !salvage {
+            return Err(Error::corrupted(0, format!("{what}. Open it with the salvage option to use it")));
+        }
+        report.salvaged = Some(what);
+    }
     for (i, pair) in copies.iter().enumerate() {
         let name = ["A", "B"][i];
         let valid = pair.iter().any(|c| matches!(c, SlotCopy::Valid(_)));
@@ -914,6 +1041,37 @@ fn read_slots(pager: &Pager, salvage: bool, report: &mut RecoveryReport) -> Resu
         }
     }
     Ok(best)
+}
+
+/// A header that says format 1 on a file whose current log holds format 2 frames is damaged
+/// (format 1 never wrote a stamped sector, and an upgrade stamps none before it rewrites the
+/// header): read as format 1, the log's commits would be dropped and the upgrade would
+/// zero-fill them.
+fn check_version(
+    pager: &Pager,
+    header: FileHeader,
+    slot: &CommitSlot,
+    salvage: bool,
+    report: &mut RecoveryReport,
+) -> Result<FileHeader> {
+    if header.version >= 2 {
+        return Ok(header);
+    }
+    let at = slot.log_start * pager.page_size as u64;
+    let mut sector = [0u8; format::LOG_SECTOR];
+    if at + sector.len() as u64 > pager.device.len()? {
+        return Ok(header);
+    }
+    pager.device.read(at, &mut sector)?;
+    if !matches!(format::LogSector::read(&sector), format::LogSector::Header { header: h, .. } if h.seq == slot.seq) {
+        return Ok(header);
+    }
+    let what = "the file header says format version 1, but the log holds format 2 frames: the header is damaged";
+    if !salvage {
+        return Err(Error::corrupted(0, format!("{what}. Open it with the salvage option to read it as format 2")));
+    }
+    report.harmless_damage.push(format!("page 0: {what} (read as format 2)"));
+    Ok(FileHeader { version: 2, ..header })
 }
 
 /// Checks on the slot's numbers before anything trusts them.
@@ -2787,5 +2945,50 @@ mod tests {
         // Everything free before is free after, except the pages the list itself occupies.
         assert!(loaded.is_subset(&free), "loaded pages that were not free");
         assert!(free.len() - loaded.len() <= 2, "{} free pages lost", free.len() - loaded.len());
+    }
+}
+
+#[cfg(test)]
+mod replay_tests {
+    use super::*;
+    use crate::device::MemoryDevice;
+
+    /// A log frame whose checksums hold but whose operations are garbage (crafted, or written
+    /// wrong): the open reports the commits from it on as lost; salvage replays the ones
+    /// before it. Before, every open failed, salvage and read-only included ("log frame
+    /// payload truncated").
+    #[test]
+    fn frame_that_does_not_replay_is_a_loss() {
+        let dev = Arc::new(MemoryDevice::new());
+        {
+            let db = Database::open_device(dev.clone(), Options::default()).unwrap();
+            for i in 0..3u8 {
+                let tx = db.begin_write().unwrap();
+                tx.open_table("t").unwrap().insert(&[i], b"v").unwrap();
+                tx.commit().unwrap();
+            }
+        }
+        let mut img = dev.to_bytes();
+        let at = (1..img.len() / 512)
+            .map(|s| s * 512)
+            .find(|&o| &img[o..o + 4] == b"TLOG" && get_u64(&img, o + 8) == 2)
+            .expect("the frame of transaction 2");
+        let format::LogSector::Header { header, .. } = format::LogSector::read(&img[at..at + 512]) else {
+            panic!("not a frame header")
+        };
+        let garbage = vec![0xEEu8; header.payload_len as usize];
+        let mut frame = Vec::new();
+        header.encode(&garbage, &mut frame);
+        img[at..at + frame.len()].copy_from_slice(&frame);
+        let err = Database::open_device(MemoryDevice::from_bytes(img.clone()), Options::default()).unwrap_err();
+        assert!(matches!(err, Error::Corrupted { .. }) && err.to_string().contains("from 2 on"), "{err}");
+        for read_only in [false, true] {
+            let opts = Options { salvage: true, read_only, ..Options::default() };
+            let db = Database::open_device(MemoryDevice::from_bytes(img.clone()), opts).unwrap();
+            assert!(db.recovery_report().salvaged.is_some_and(|s| s.contains("cannot be replayed")));
+            let rx = db.begin_read().unwrap();
+            let t = rx.open_table("t").unwrap();
+            assert!(t.get(&[0]).unwrap().is_some() && t.get(&[1]).unwrap().is_none());
+        }
     }
 }
