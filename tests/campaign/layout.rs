@@ -37,9 +37,12 @@ pub fn no(r: u64) -> u64 {
 
 /// The reference to page `p` as a parent would hold it: the page's own reference (header bytes
 /// 8..16) if it holds a tree, overflow or free-list page, else the bare number.
+/// (A reference that already carries a tag, or names no page, is returned as it is.)
 pub fn ref_of(img: &[u8], ps: usize, p: u64) -> u64 {
-    let at = p as usize * ps;
-    if p > 0 && at + ps <= img.len() && matches!(img[at], 1..=4) && no(get_u64(img, at + 8)) == p {
+    let Some(at) = (p as usize).checked_mul(ps).filter(|&at| p == no(p) && p > 0 && at + ps <= img.len()) else {
+        return p;
+    };
+    if matches!(img[at], 1..=4) && no(get_u64(img, at + 8)) == p {
         get_u64(img, at + 8)
     } else {
         p
