@@ -318,7 +318,7 @@ fn counters_at_their_limit_are_corruption() {
             }
             img[slot + field..slot + field + 8].copy_from_slice(&u64::MAX.to_le_bytes());
             img[slot + 4..slot + 8].fill(0);
-            let crc = crc32(&img[slot..slot + 128]);
+            let crc = crc32fast::hash(&img[slot..slot + 128]);
             img[slot + 4..slot + 8].copy_from_slice(&crc.to_le_bytes());
         }
         let r = std::panic::catch_unwind(|| open(img, &Options::default()).map(|db| dump(&db)));
@@ -327,17 +327,6 @@ fn counters_at_their_limit_are_corruption() {
             other => panic!("{name} at u64::MAX: {:?}", other.map(|r| r.map(|_| "opened"))),
         }
     }
-}
-
-fn crc32(b: &[u8]) -> u32 {
-    let mut c = !0u32;
-    for &x in b {
-        c ^= x as u32;
-        for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
-        }
-    }
-    !c
 }
 
 /// A stale or misplaced leaf (another leaf's bytes, with a valid checksum and the right page
@@ -371,7 +360,7 @@ fn scans_over_a_stale_leaf_end() {
         img[victim * ps..(victim + 1) * ps].copy_from_slice(&page);
         img[victim * ps + 8..victim * ps + 16].copy_from_slice(&(victim as u64).to_le_bytes());
         img[victim * ps + 4..victim * ps + 8].fill(0);
-        let crc = crc32(&img[victim * ps..(victim + 1) * ps]);
+        let crc = crc32fast::hash(&img[victim * ps..(victim + 1) * ps]);
         img[victim * ps + 4..victim * ps + 8].copy_from_slice(&crc.to_le_bytes());
         let db = open(img, &Options::default()).unwrap();
         let rx = db.begin_read().unwrap();
@@ -465,7 +454,7 @@ fn free_list_naming_live_pages_is_refused() {
     img[at..at + 8].copy_from_slice(&leaves[3].to_le_bytes());
     img[at + 8..at + 16].copy_from_slice(&1u64.to_le_bytes());
     img[list * ps + 4..list * ps + 8].fill(0);
-    let crc = crc32(&img[list * ps..(list + 1) * ps]);
+    let crc = crc32fast::hash(&img[list * ps..(list + 1) * ps]);
     img[list * ps + 4..list * ps + 8].copy_from_slice(&crc.to_le_bytes());
     let msg = corruption(open(img.clone(), &Options::default()));
     assert!(msg.contains("free list names"), "{msg}");
@@ -547,7 +536,7 @@ fn changed_checkpoint_number_is_reported() {
         let s = seq(&img, at) + 2;
         img[at + 8..at + 16].copy_from_slice(&s.to_le_bytes());
         img[at + 4..at + 8].fill(0);
-        let crc = crc32(&img[at..at + 128]);
+        let crc = crc32fast::hash(&img[at..at + 128]);
         img[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
     }
     let msg = corruption(open(img.clone(), &Options::default()));
