@@ -124,7 +124,7 @@ impl Error {
     /// A corruption error at `page` (a page number, or a page reference: its version tag is
     /// dropped).
     pub(crate) fn corrupted(page: u64, reason: impl Into<String>) -> Self {
-        Error::Corrupted { page: crate::format::page_no(page), reason: reason.into() }
+        Error::Corrupted { page: crate::engine::format::page_no(page), reason: reason.into() }
     }
 
     /// A short, stable, machine-readable name for the variant (used as the JS `code`). Two
@@ -164,18 +164,18 @@ impl fmt::Display for Error {
             }
             Error::Locked => write!(f, "database is locked by another handle or process"),
             Error::NotADatabase(why) => write!(f, "not a Tessera database: {why}"),
-            Error::UnsupportedVersion(v) if *v > crate::format::FORMAT_VERSION => write!(
+            Error::UnsupportedVersion(v) if *v > crate::engine::format::FORMAT_VERSION => write!(
                 f,
                 "file format version {v} is newer than this build reads (versions {} to {}): the file was \
                  written by a newer Tessera",
-                crate::format::OLDEST_FORMAT_VERSION,
-                crate::format::FORMAT_VERSION
+                crate::engine::format::OLDEST_FORMAT_VERSION,
+                crate::engine::format::FORMAT_VERSION
             ),
             Error::UnsupportedVersion(v) => write!(
                 f,
                 "file format version {v} is older than this build reads (versions {} to {})",
-                crate::format::OLDEST_FORMAT_VERSION,
-                crate::format::FORMAT_VERSION
+                crate::engine::format::OLDEST_FORMAT_VERSION,
+                crate::engine::format::FORMAT_VERSION
             ),
             Error::Corrupted { page, reason } => write!(f, "corruption at page {page}: {reason}"),
             Error::KeyTooLarge { len, max } => {

@@ -21,45 +21,31 @@
 //! # Ok::<(), tessera::Error>(())
 //! ```
 //!
-//! Layers, bottom up (each module's own docs say what it owns; `docs/ARCHITECTURE.md` walks
-//! a read and a commit through them):
-//! 1. [`device`]: the [`BlockDevice`] trait, the storage boundary, and its backends.
-//! 2. `format`: byte layout of the file header, commit slots and log frames.
-//! 3. `page` and `btree`: slotted pages and the copy-on-write B+tree over raw page bytes.
-//! 4. `pager`: page I/O with checksums, the bounded page cache, counters.
-//! 5. `wal`: the logical redo log that makes a commit cost one device sync.
-//! 6. `db`: [`Database`], transactions, tables, commit, checkpoint, recovery, compaction.
-//! 7. `check`: the integrity walker behind [`Database::check`].
-//! 8. [`sql`] (feature `sql`, default on): the SQL layer on top, entered through
-//!    [`sql::Connection`].
+//! Two layers, each a folder whose `mod.rs` says what it owns (`docs/ARCHITECTURE.md` walks a
+//! read, a commit, a parse and a plan through them):
+//! - `engine`: the storage engine: the [`device`] boundary and its backends, the file format,
+//!   pages, the pager and its cache, the copy-on-write B+tree, the log, transactions, commit,
+//!   checkpoint, recovery, compaction and the integrity check. Its public face is
+//!   [`Database`] and the types re-exported here.
+//! - [`sql`] (feature `sql`, default on): the SQL layer on top, entered through
+//!   [`sql::Connection`].
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
 
 extern crate alloc;
 
-mod btree;
-mod buffer;
-mod check;
-mod db;
-pub mod device;
+mod engine;
 mod error;
-mod format;
-mod freeset;
-mod memtable;
-mod page;
-mod pager;
-mod recovery;
 #[cfg(feature = "sql")]
 pub mod sql;
-mod sync;
-mod wal;
 
-pub use btree::Guard;
-pub use check::CheckReport;
-pub use db::{
+pub use engine::check::CheckReport;
+pub use engine::device;
+pub use engine::device::{BlockDevice, MemoryDevice};
+pub use engine::page::Guard;
+pub use engine::pager::Stats;
+pub use engine::txn::{
     CompactReport, Database, Durability, Options, Range, ReadTable, ReadTransaction, RecoveryReport, Table, TableRange,
     WriteTransaction, MAX_KEY_LEN, MAX_TABLE_NAME_LEN, MAX_VALUE_LEN, RESERVED_TABLE_PREFIX,
 };
-pub use device::{BlockDevice, MemoryDevice};
 pub use error::{Error, Result};
-pub use pager::Stats;

@@ -28,8 +28,8 @@
 
 use super::lock::{self, DirLock, LockMode};
 use super::{read_past_end, BlockDevice, Mapping};
+use crate::engine::sync::RwLock;
 use crate::error::{Error, Result};
-use crate::sync::RwLock;
 use alloc::format;
 use core::fmt;
 use core::ptr::NonNull;
@@ -101,7 +101,7 @@ pub struct FileDevice {
     resize: RwLock<()>,
     /// Serializes seek+read/write pairs where the OS has no positional I/O.
     #[cfg(not(unix))]
-    cursor: crate::sync::Mutex<()>,
+    cursor: crate::engine::sync::Mutex<()>,
 }
 
 impl FileDevice {
@@ -189,7 +189,7 @@ impl FileDevice {
             len: AtomicU64::new(len),
             resize: RwLock::new(()),
             #[cfg(not(unix))]
-            cursor: crate::sync::Mutex::new(()),
+            cursor: crate::engine::sync::Mutex::new(()),
         })
     }
 

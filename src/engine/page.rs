@@ -21,8 +21,104 @@
 //! Deleted cells become `garbage` until the page is defragmented in place. No function here
 //! allocates on the lookup path; only splits and defragmentation copy.
 
-use crate::format::{get_u16, get_u32, get_u64, kind, put_u16, put_u32, put_u64, PAGE_HEADER};
+use crate::engine::format::{get_u16, get_u32, get_u64, kind, put_u16, put_u32, put_u64, PAGE_HEADER};
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::cmp::Ordering;
+use core::ops::Deref;
+
+/// A page number; byte offset = id × page size. Id 0 is the file header, so 0 means "none".
+pub type PageId = u64;
+
+/// A read-only page: borrowed (mapped file, or a page private to the writer) or shared (cache).
+pub enum PageRef<'a> {
+    /// Borrowed bytes.
+    Borrowed(&'a [u8]),
+    /// A cached page, kept alive by its reference count.
+    Shared(Arc<Box<[u8]>>),
+}
+
+impl Deref for PageRef<'_> {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            PageRef::Borrowed(b) => b,
+            PageRef::Shared(a) => a,
+        }
+    }
+}
+
+impl<'a> PageRef<'a> {
+    /// A [`Guard`] for `range` of this page, borrowing where possible.
+    #[inline]
+    pub fn guard(&self, start: usize, len: usize) -> Guard<'a> {
+        match self {
+            PageRef::Borrowed(b) => Guard(GuardInner::Borrowed(&b[start..start + len])),
+            PageRef::Shared(a) => Guard(GuardInner::Page(a.clone(), start as u32, len as u32)),
+        }
+    }
+}
+
+/// Bytes of a key or value returned by a read: zero-copy where the page is mapped or cached.
+pub struct Guard<'a>(GuardInner<'a>);
+
+enum GuardInner<'a> {
+    Borrowed(&'a [u8]),
+    Page(Arc<Box<[u8]>>, u32, u32),
+    Owned(Vec<u8>),
+}
+
+impl<'a> Guard<'a> {
+    /// Wrap owned bytes.
+    pub fn owned(v: Vec<u8>) -> Self {
+        Guard(GuardInner::Owned(v))
+    }
+    /// Wrap borrowed bytes.
+    pub fn borrowed(b: &'a [u8]) -> Self {
+        Guard(GuardInner::Borrowed(b))
+    }
+    /// The bytes.
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            GuardInner::Borrowed(b) => b,
+            GuardInner::Page(p, s, l) => &p[*s as usize..(*s + *l) as usize],
+            GuardInner::Owned(v) => v,
+        }
+    }
+    /// Copy out.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+}
+
+impl Deref for Guard<'_> {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl AsRef<[u8]> for Guard<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl core::fmt::Debug for Guard<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self.as_bytes(), f)
+    }
+}
+
+impl PartialEq<[u8]> for Guard<'_> {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.as_bytes() == other
+    }
+}
 
 /// Bytes of a LEB128 varint holding `v`.
 #[inline]

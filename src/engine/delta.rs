@@ -15,8 +15,9 @@
 //! runs; a Bloom filter over all the delta's keys lets most point lookups skip the runs with a
 //! few bit tests.
 
-use crate::btree::{Guard, OpList, PageSource, RangeState};
-use crate::buffer::{prefix, WriteBuffer};
+use crate::engine::btree::{OpList, PageSource, RangeState};
+use crate::engine::page::Guard;
+use crate::engine::write_buffer::{prefix, WriteBuffer};
 use crate::error::Result;
 use alloc::string::String;
 use alloc::sync::Arc;

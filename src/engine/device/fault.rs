@@ -12,8 +12,8 @@
 //! Neither exposes a [`BlockDevice::mapping`]: every read goes through [`BlockDevice::read`].
 
 use super::{read_past_end, BlockDevice, SECTOR_SIZE};
+use crate::engine::sync::{Mutex, RwLock};
 use crate::error::{Error, Result};
-use crate::sync::{Mutex, RwLock};
 use alloc::string::ToString;
 use alloc::vec::Vec;
 
@@ -328,7 +328,7 @@ impl BlockDevice for PowerLossDevice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::MemoryDevice;
+    use crate::engine::device::MemoryDevice;
     use alloc::vec;
 
     fn message(r: Result<()>) -> alloc::string::String {

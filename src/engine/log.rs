@@ -15,8 +15,8 @@
 //! Replay applies the ops with the same code a live transaction uses, so a replayed database
 //! holds exactly the same entries (its page layout may differ; that is invisible).
 
+use crate::engine::format::{get_u16, get_u32};
 use crate::error::{Error, Result};
-use crate::format::{get_u16, get_u32};
 use alloc::vec::Vec;
 
 const OP_TABLE: u8 = 1;

@@ -4,8 +4,8 @@
 //! and as the byte store under the fault-injecting devices.
 
 use super::{read_past_end, BlockDevice};
+use crate::engine::sync::RwLock;
 use crate::error::Result;
-use crate::sync::RwLock;
 use alloc::vec::Vec;
 
 /// An in-memory block device.

@@ -3,7 +3,7 @@
 //! # Data path of a read
 //! `begin_read` registers a snapshot (the last commit's catalog root and transaction id) in the
 //! reader table. `open_table` looks the table's root up in the catalog tree; `get` descends
-//! from that root through [`crate::pager::Pager::read_page`]: cache, else the file mapping
+//! from that root through [`crate::engine::pager::Pager::read_page`]: cache, else the file mapping
 //! (zero-copy), else a device read. Nothing a reader touches is ever modified in place, so
 //! readers take no locks after `begin_read` and are never blocked by the writer.
 //!
@@ -11,8 +11,8 @@
 //! The writer changes pages copy-on-write into private buffers. At commit, table roots go into
 //! the catalog tree, then:
 //! - **Log path** (the common case): each table's buffered writes become a run of its
-//!   in-memory delta (see [`crate::memtable`]) instead of changing the tree; the transaction's
-//!   logical changes (see [`crate::wal`]) are written as one checksummed frame to the log
+//!   in-memory delta (see [`crate::engine::delta`]) instead of changing the tree; the transaction's
+//!   logical changes (see [`crate::engine::log`]) are written as one checksummed frame to the log
 //!   region, followed by **one** device sync. Private pages (catalog, tables flushed during
 //!   the transaction) move into the shared cache as *dirty* entries and the new snapshot
 //!   (catalog root and deltas) is published.
@@ -30,20 +30,22 @@
 //! T and (2) no durable checkpoint can still reference it, i.e. either it was created after the
 //! last checkpoint, or a checkpoint after T has completed.
 
-use crate::btree::{self, Guard, PageId, PageRef, PageSource, PageStore, RangeState};
-use crate::buffer::WriteBuffer;
-use crate::device::BlockDevice;
-use crate::error::{Error, Result};
-use crate::format::{
+pub(crate) mod recovery;
+
+use crate::engine::btree::{self, PageSource, PageStore, RangeState};
+use crate::engine::delta::{Deltas, MergedRange, TableDelta};
+use crate::engine::device::BlockDevice;
+use crate::engine::format::{
     self, get_u64, kind, page_no, page_ref, put_u16, put_u64, CommitSlot, FileHeader, FrameHeader, SlotCopy,
     FORMAT_VERSION, HEADER_CREATING, MIRROR_OFFSETS, PAGE_HEADER, SLOT_OFFSETS,
 };
-use crate::freeset::FreeSet;
-use crate::memtable::{Deltas, MergedRange, TableDelta};
-use crate::pager::{DirtyView, Pager, Stats};
-use crate::recovery::{self, LogScan};
-use crate::sync::{HandOff, Mutex};
-use crate::wal::{LogReader, LogWriter, Op};
+use crate::engine::free_set::FreeSet;
+use crate::engine::log::{LogReader, LogWriter, Op};
+use crate::engine::page::{Guard, PageId, PageRef};
+use crate::engine::pager::{DirtyView, Pager, Stats};
+use crate::engine::sync::{HandOff, Mutex};
+use crate::engine::write_buffer::WriteBuffer;
+use crate::error::{Error, Result};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -55,6 +57,7 @@ use core::cell::RefCell;
 use core::ops::{Bound, RangeBounds};
 use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use hashbrown::{HashMap, HashSet};
+use recovery::LogScan;
 
 /// Longest key, in bytes.
 pub const MAX_KEY_LEN: usize = 1024;
@@ -293,7 +296,7 @@ impl core::fmt::Debug for Database {
 }
 
 const INITIAL_LOG_BYTES: usize = 256 << 10;
-const SECTOR: u64 = crate::device::SECTOR_SIZE as u64;
+const SECTOR: u64 = crate::engine::device::SECTOR_SIZE as u64;
 
 impl Database {
     /// Open the database file at `path`, creating it if missing, with default [`Options`].
@@ -309,7 +312,7 @@ impl Database {
     /// [`RecoveryReport::opened_read_only`] says why.
     #[cfg(feature = "std")]
     pub fn open_with(path: impl AsRef<std::path::Path>, options: Options) -> Result<Database> {
-        use crate::device::{FileDevice, FileOptions};
+        use crate::engine::device::{FileDevice, FileOptions};
         let path = path.as_ref();
         let file = FileOptions {
             read_only: options.read_only,
@@ -332,7 +335,8 @@ impl Database {
 
     /// A new, empty in-memory database.
     pub fn memory() -> Database {
-        Self::open_device(crate::device::MemoryDevice::new(), Options::default()).expect("memory device cannot fail")
+        Self::open_device(crate::engine::device::MemoryDevice::new(), Options::default())
+            .expect("memory device cannot fail")
     }
 
     /// Open or create a database on any [`BlockDevice`]. An empty device becomes a new database;
@@ -722,17 +726,17 @@ impl Database {
     /// Waits for the write transaction, if one is open: calling it from the thread that holds
     /// a [`WriteTransaction`] deadlocks (with `std`; without it, returns
     /// [`Error::WriteTransactionInProgress`]).
-    pub fn check(&self) -> Result<crate::check::CheckReport> {
+    pub fn check(&self) -> Result<crate::engine::check::CheckReport> {
         let rx = self.begin_read()?;
         let w = self.shared.writer.take()?;
-        let layout = crate::check::Layout {
+        let layout = crate::engine::check::Layout {
             page_count: w.next_page,
             log_regions: w.log_chain.clone(),
             free: w.free.iter().chain(w.pending.iter().flat_map(|p| p.pages.iter().copied())).collect(),
             freelist_pages: w.freelist_pages.clone(),
         };
         self.shared.writer.put(w);
-        let mut report = crate::check::check(&rx, rx.snap.catalog_root, &layout);
+        let mut report = crate::engine::check::check(&self.shared.pager, rx.snap.catalog_root, &layout);
         if !rx.snap.deltas.is_empty() && report.errors.is_empty() {
             // The walk counted the trees; commits not yet folded into them count too.
             let mut entries = report.entries as i64;
@@ -1224,11 +1228,11 @@ fn free_pages_in_use(pager: &Pager, slot: &CommitSlot, free: &FreeSet) -> Result
         }
         note(id, &mut used);
         let page = pager.read_page(id)?;
-        let node = crate::page::Node::new(&page);
+        let node = crate::engine::page::Node::new(&page);
         if node.is_leaf() {
             if catalog {
                 for i in 0..node.len() {
-                    if let crate::page::LeafValue::Inline(v) = node.value(i) {
+                    if let crate::engine::page::LeafValue::Inline(v) = node.value(i) {
                         let (root, _) = decode_meta(v)?;
                         if root != 0 {
                             stack.push((root, 0, false));
@@ -1963,10 +1967,10 @@ impl TxnInner {
                 return Err(Error::corrupted(id, "page reachable twice in the trees (or too deep)"));
             }
             let p = self.page(id)?;
-            let n = crate::page::Node::new(&p);
+            let n = crate::engine::page::Node::new(&p);
             if n.is_leaf() {
                 for i in 0..n.len() {
-                    if let crate::page::LeafValue::Overflow { page, len } = n.value(i) {
+                    if let crate::engine::page::LeafValue::Overflow { page, len } = n.value(i) {
                         refs.push((page, len, id, i));
                     }
                 }
@@ -2015,7 +2019,7 @@ impl TxnInner {
         }
         let children: Vec<PageId> = {
             let p = self.page(id)?;
-            let n = crate::page::Node::new(&p);
+            let n = crate::engine::page::Node::new(&p);
             if n.is_leaf() {
                 Vec::new()
             } else {
@@ -2030,14 +2034,14 @@ impl TxnInner {
         if let Some(cells) = moved.get(&id) {
             new_id = self.make_mut(new_id)?;
             for &(cell, to) in cells {
-                crate::page::NodeMut::new(self.get_mut(new_id)).set_overflow_page(cell, to);
+                crate::engine::page::NodeMut::new(self.get_mut(new_id)).set_overflow_page(cell, to);
             }
         }
         for (i, c) in children.into_iter().enumerate() {
             let nc = self.relocate(c, depth + 1, seen, moved)?;
             if nc != c {
                 new_id = self.make_mut(new_id)?;
-                crate::page::NodeMut::new(self.get_mut(new_id)).set_child(i, nc);
+                crate::engine::page::NodeMut::new(self.get_mut(new_id)).set_child(i, nc);
             }
         }
         Ok(new_id)
@@ -2460,10 +2464,6 @@ impl PageSource for ReadTransaction {
 }
 
 impl ReadTransaction {
-    pub(crate) fn shared(&self) -> &Shared {
-        &self.shared
-    }
-
     /// Open an existing table.
     pub fn open_table(&self, name: &str) -> Result<ReadTable<'_>> {
         check_table_name(name)?;
@@ -2907,7 +2907,7 @@ impl DoubleEndedIterator for TableRange<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::MemoryDevice;
+    use crate::engine::device::MemoryDevice;
     use alloc::collections::BTreeSet;
 
     /// Checkpoint a writer state whose free set is `free` (pages past everything the empty
@@ -2951,7 +2951,7 @@ mod tests {
 #[cfg(test)]
 mod replay_tests {
     use super::*;
-    use crate::device::MemoryDevice;
+    use crate::engine::device::MemoryDevice;
 
     /// A log frame whose checksums hold but whose operations are garbage (crafted, or written
     /// wrong): the open reports the commits from it on as lost; salvage replays the ones

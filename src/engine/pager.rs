@@ -16,11 +16,11 @@
 //!   byte budget. When a mapping exists clean pages are not cached at all (the OS caches them).
 //! - **Stats**: cache hits/misses, pages read/written, bytes synced, syncs, commits, checkpoints.
 
-use crate::btree::{Guard, PageId, PageRef};
-use crate::device::{BlockDevice, Mapping};
+use crate::engine::device::{BlockDevice, Mapping};
+use crate::engine::format::{crc_skipping, get_u64, kind, page_no, put_u32, put_u64, PAGE_HEADER};
+use crate::engine::page::{Guard, PageId, PageRef};
+use crate::engine::sync::{Mutex, RwLock};
 use crate::error::{Error, Result};
-use crate::format::{crc_skipping, get_u64, kind, page_no, put_u32, put_u64, PAGE_HEADER};
-use crate::sync::{Mutex, RwLock};
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::format;
@@ -378,8 +378,8 @@ impl Pager {
     /// and its last (the cells packed from the end). Ids outside the file are ignored.
     pub fn prefetch(&self, id: PageId) {
         if let Some(page) = self.mapped(id) {
-            crate::page::prefetch(page, 0, 192);
-            crate::page::prefetch(page, self.page_size - 256, self.page_size);
+            crate::engine::page::prefetch(page, 0, 192);
+            crate::engine::page::prefetch(page, self.page_size - 256, self.page_size);
         }
     }
 
@@ -826,14 +826,14 @@ const WRITE_RUN: u64 = 64;
 
 /// Check a page's checksum and self-id.
 pub(crate) fn verify_page(page: &[u8], id: PageId) -> Result<()> {
-    let stored = crate::format::get_u32(page, 4);
+    let stored = crate::engine::format::get_u32(page, 4);
     if stored != crc_skipping(page, 4) {
         return Err(Error::corrupted(id, "page checksum mismatch"));
     }
     check_ref(page, id)?;
     // A tree page's layout is checked once too, so no later access can run off the page.
     if matches!(page[0], kind::LEAF | kind::BRANCH) {
-        crate::page::Node::new(page).validate().map_err(|why| Error::corrupted(id, why))?;
+        crate::engine::page::Node::new(page).validate().map_err(|why| Error::corrupted(id, why))?;
     }
     Ok(())
 }
@@ -847,7 +847,7 @@ fn verify_overflow(run: &[u8], first: PageId, len: usize) -> Result<()> {
         return Err(Error::corrupted(first, "overflow header does not match its reference"));
     }
     let end = PAGE_HEADER + len;
-    if crate::format::get_u32(run, 4) != crc_skipping(&run[..end], 4) {
+    if crate::engine::format::get_u32(run, 4) != crc_skipping(&run[..end], 4) {
         return Err(Error::corrupted(first, "overflow checksum mismatch"));
     }
     Ok(())

@@ -10,7 +10,7 @@
 //!   write, a truncated file). Commits that were acknowledged are gone: open fails with a
 //!   corruption error that names them, unless the caller asks to salvage.
 //!
-//! The format makes them distinguishable (see [`crate::format::FrameHeader`]): every sector of
+//! The format makes them distinguishable (see [`crate::engine::format::FrameHeader`]): every sector of
 //! a log region is either zero (regions are zero-filled, and synced, before the first frame is
 //! written into them) or stamped with its own checksum and its frame's tag. A torn write leaves
 //! each sector either new or as it was before (zero, or a sector of some other frame); anything
@@ -24,12 +24,12 @@
 //! Version 1 files (no stamps) are read with the old rule — the first frame that fails its
 //! checksum ends the log — to upgrade them.
 
-use crate::btree::PageId;
-use crate::device::BlockDevice;
-use crate::error::{Error, Result};
-use crate::format::{
+use crate::engine::device::BlockDevice;
+use crate::engine::format::{
     self, get_u64, legacy, CommitSlot, FrameFault, FrameHeader, LogSector, FRAME_CONTINUE, LOG_SECTOR,
 };
+use crate::engine::page::PageId;
+use crate::error::{Error, Result};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;

@@ -6,7 +6,7 @@
 //! usually a few hundred runs; an index by length cost 9 KB of gzipped wasm). The persisted
 //! free list (`db::checkpoint`) is written from [`FreeSet::runs`].
 
-use crate::btree::PageId;
+use crate::engine::page::PageId;
 use alloc::collections::BTreeMap;
 
 /// A set of page ids stored as maximal runs.

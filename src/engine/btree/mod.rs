@@ -12,112 +12,19 @@
 //! page. Splits are by bytes, except that an insert at the end of a node leaves the old node
 //! full (sequential loads fill pages completely).
 
-use crate::error::{Error, Result};
-use crate::format::{get_u64, kind, PAGE_HEADER};
-use crate::page::{
+use crate::engine::format::{get_u64, kind, PAGE_HEADER};
+use crate::engine::page::{
     encode_branch_cell, encode_leaf_cell, encode_overflow_cell, leaf_cell_key, leaf_cell_len, LeafValue, Node, NodeMut,
     BRANCH_CELL_HEADER, SLOT_SIZE,
 };
-use alloc::boxed::Box;
-use alloc::sync::Arc;
+use crate::engine::page::{Guard, PageId, PageRef};
+use crate::error::{Error, Result};
 use alloc::vec::Vec;
-use core::ops::{Bound, Deref};
-
-/// A page number; byte offset = id × page size. Id 0 is the file header, so 0 means "none".
-pub type PageId = u64;
+use core::ops::Bound;
 
 /// Deepest tree we accept; anything deeper is a cycle or corruption (a 4 KiB-page tree of
 /// minimal fan-out 2 this deep would hold more than 2^40 entries).
 pub const MAX_DEPTH: usize = 40;
-
-/// A read-only page: borrowed (mapped file, or a page private to the writer) or shared (cache).
-pub enum PageRef<'a> {
-    /// Borrowed bytes.
-    Borrowed(&'a [u8]),
-    /// A cached page, kept alive by its reference count.
-    Shared(Arc<Box<[u8]>>),
-}
-
-impl Deref for PageRef<'_> {
-    type Target = [u8];
-    #[inline]
-    fn deref(&self) -> &[u8] {
-        match self {
-            PageRef::Borrowed(b) => b,
-            PageRef::Shared(a) => a,
-        }
-    }
-}
-
-impl<'a> PageRef<'a> {
-    /// A [`Guard`] for `range` of this page, borrowing where possible.
-    #[inline]
-    pub fn guard(&self, start: usize, len: usize) -> Guard<'a> {
-        match self {
-            PageRef::Borrowed(b) => Guard(GuardInner::Borrowed(&b[start..start + len])),
-            PageRef::Shared(a) => Guard(GuardInner::Page(a.clone(), start as u32, len as u32)),
-        }
-    }
-}
-
-/// Bytes of a key or value returned by a read: zero-copy where the page is mapped or cached.
-pub struct Guard<'a>(GuardInner<'a>);
-
-enum GuardInner<'a> {
-    Borrowed(&'a [u8]),
-    Page(Arc<Box<[u8]>>, u32, u32),
-    Owned(Vec<u8>),
-}
-
-impl<'a> Guard<'a> {
-    /// Wrap owned bytes.
-    pub fn owned(v: Vec<u8>) -> Self {
-        Guard(GuardInner::Owned(v))
-    }
-    /// Wrap borrowed bytes.
-    pub fn borrowed(b: &'a [u8]) -> Self {
-        Guard(GuardInner::Borrowed(b))
-    }
-    /// The bytes.
-    #[inline]
-    pub fn as_bytes(&self) -> &[u8] {
-        match &self.0 {
-            GuardInner::Borrowed(b) => b,
-            GuardInner::Page(p, s, l) => &p[*s as usize..(*s + *l) as usize],
-            GuardInner::Owned(v) => v,
-        }
-    }
-    /// Copy out.
-    pub fn to_vec(&self) -> Vec<u8> {
-        self.as_bytes().to_vec()
-    }
-}
-
-impl Deref for Guard<'_> {
-    type Target = [u8];
-    #[inline]
-    fn deref(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
-impl AsRef<[u8]> for Guard<'_> {
-    fn as_ref(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
-impl core::fmt::Debug for Guard<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        core::fmt::Debug::fmt(self.as_bytes(), f)
-    }
-}
-
-impl PartialEq<[u8]> for Guard<'_> {
-    fn eq(&self, other: &[u8]) -> bool {
-        self.as_bytes() == other
-    }
-}
 
 /// Read access to pages of one snapshot.
 pub trait PageSource {
@@ -893,7 +800,10 @@ impl<'a> Cursor<'a> {
 
 /// The error for keys found out of order across leaves.
 fn out_of_order(page: &[u8]) -> Error {
-    Error::corrupted(crate::format::get_u64(page, 8), "keys out of order across leaves (a stale or misplaced page)")
+    Error::corrupted(
+        crate::engine::format::get_u64(page, 8),
+        "keys out of order across leaves (a stale or misplaced page)",
+    )
 }
 
 /// Iterator state over a key range in both directions. Each cursor rests on the last entry
@@ -1559,7 +1469,7 @@ impl Packer {
         let id = if first == 0 { s.alloc()? } else { first };
         let dst = s.get_mut(id);
         dst.copy_from_slice(&buf);
-        crate::format::put_u64(dst, 8, id);
+        crate::engine::format::put_u64(dst, 8, id);
         self.pages[0].1 = id;
         Ok(self.pages)
     }

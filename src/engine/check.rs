@@ -7,11 +7,11 @@
 //! or reachable twice, and every page is reachable, free, free-list, log or header (pages that
 //! are none of these are reported as leaked: harmless but wasted).
 
-use crate::btree::PageId;
-use crate::db::ReadTransaction;
+use crate::engine::format::{get_u64, page_no};
+use crate::engine::page::PageId;
+use crate::engine::page::{LeafValue, Node};
+use crate::engine::pager::Pager;
 use crate::error::Error;
-use crate::format::{get_u64, page_no};
-use crate::page::{LeafValue, Node};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
@@ -57,7 +57,8 @@ const MAX_ERRORS: usize = 100;
 type Visit = (PageId, usize, Option<Vec<u8>>, Option<Vec<u8>>);
 
 struct Walker<'a> {
-    rx: &'a ReadTransaction,
+    /// Reads the pages of the snapshot being checked (the caller holds that snapshot).
+    pager: &'a Pager,
     /// 0 = unseen, 1 = reachable, 2 = free, 3 = reserved (header, log, free list).
     state: Vec<u8>,
     report: CheckReport,
@@ -111,14 +112,14 @@ impl Walker<'_> {
         // (page, depth, low bound, high bound)
         let mut stack: Vec<Visit> = vec![(root, 0, None, None)];
         while let Some((id, depth, lo, hi)) = stack.pop() {
-            if depth >= crate::btree::MAX_DEPTH {
+            if depth >= crate::engine::btree::MAX_DEPTH {
                 self.error(id, "tree deeper than the depth limit");
                 continue;
             }
             if !self.claim(id, "tree") {
                 continue;
             }
-            let page = match self.rx.shared().pager.read_page_checked(id) {
+            let page = match self.pager.read_page_checked(id) {
                 Ok(p) => p,
                 Err(e) => {
                     self.error(id, describe(&e));
@@ -155,12 +156,12 @@ impl Walker<'_> {
                             on_entry(self, &key, &v);
                         }
                         LeafValue::Overflow { page: first, len } => {
-                            let pages = self.rx.shared().pager.run_pages(len);
+                            let pages = self.pager.run_pages(len);
                             for p in page_no(first)..page_no(first) + pages {
                                 self.claim(p, "overflow");
                             }
                             self.report.pages_checked += pages;
-                            match self.rx.shared().pager.read_overflow(first, len) {
+                            match self.pager.read_overflow(first, len) {
                                 Ok(v) => {
                                     let v = v.to_vec();
                                     on_entry(self, &key, &v)
@@ -189,9 +190,11 @@ fn describe(e: &Error) -> String {
     }
 }
 
-pub(crate) fn check(rx: &ReadTransaction, catalog_root: PageId, layout: &Layout) -> CheckReport {
+/// Walk the snapshot whose catalog root is `catalog_root` (the caller holds a read transaction
+/// on it, so none of its pages is reused meanwhile).
+pub(crate) fn check(pager: &Pager, catalog_root: PageId, layout: &Layout) -> CheckReport {
     let mut w =
-        Walker { rx, state: vec![0u8; layout.page_count as usize], report: CheckReport::default(), more_errors: 0 };
+        Walker { pager, state: vec![0u8; layout.page_count as usize], report: CheckReport::default(), more_errors: 0 };
     w.report.page_count = layout.page_count;
     if let Some(s) = w.state.get_mut(0) {
         *s = 3;

@@ -8,7 +8,7 @@
 //! not touch again instead of thrashing. The log records operations in call order at the time
 //! of the call, so replay reaches the same state whatever the flush points were.
 
-use crate::btree::OpList;
+use crate::engine::btree::OpList;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 use core::hash::BuildHasher;
