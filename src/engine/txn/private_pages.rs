@@ -1,0 +1,149 @@
+//! The pages private to the write transaction: the [`PageSource`] and [`PageStore`] the B+tree
+//! reads and writes through (copy-on-write of committed pages into private buffers, overflow
+//! runs), and spilling private pages to the file when the transaction outgrows its memory.
+
+use super::inner::*;
+use crate::engine::btree::{PageSource, PageStore};
+use crate::engine::format::{kind, page_no, page_ref, put_u64};
+use crate::engine::page::{Guard, PageId, PageRef};
+use crate::error::Result;
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+
+impl TxnInner {
+    pub(super) fn is_private(&self, id: PageId) -> bool {
+        self.dirty.contains_key(&id) || self.spilled.contains(&id)
+    }
+    /// Write private leaf pages out when the transaction outgrows its share of the cache.
+    pub(super) fn maybe_spill(&mut self) -> Result<()> {
+        if self.replaying || self.shared.options.read_only {
+            return Ok(()); // never written: held in memory over the budget
+        }
+        let budget = self.shared.pager.budget;
+        if self.dirty_bytes + self.shared.pager.cache_bytes() > budget {
+            self.shared.pager.evict(self.dirty_bytes.min(budget));
+        }
+        if self.dirty_bytes <= budget / 2 {
+            return Ok(());
+        }
+        let mut ids: Vec<PageId> = self.dirty.iter().filter(|(_, b)| b[0] != kind::BRANCH).map(|(id, _)| *id).collect();
+        if ids.len() < self.dirty.len() / 4 {
+            // Mostly branches (huge keys): spill everything.
+            ids = self.dirty.keys().copied().collect();
+        }
+        ids.sort_unstable_by_key(|&id| page_no(id));
+        let (dirty, dirty_bytes, spilled) = (&mut self.dirty, &mut self.dirty_bytes, &mut self.spilled);
+        let pager = &self.shared.pager;
+        pager.write_sorted(&ids, &mut |id, buf| {
+            let b = dirty.remove(&id).expect("dirty page");
+            *dirty_bytes -= b.len();
+            pager.forget(id);
+            spilled.insert(id);
+            buf.extend_from_slice(&b);
+        })?;
+        Ok(())
+    }
+}
+
+impl PageSource for TxnInner {
+    #[inline]
+    fn page(&self, id: PageId) -> Result<PageRef<'_>> {
+        match self.dirty.get(&id) {
+            Some(b) => Ok(PageRef::Borrowed(b)),
+            None => self.shared.pager.read_page(id),
+        }
+    }
+    fn overflow(&self, first: PageId, len: usize) -> Result<Guard<'_>> {
+        self.shared.pager.read_overflow(first, len)
+    }
+    fn page_size(&self) -> usize {
+        self.shared.pager.page_size
+    }
+}
+
+impl PageStore for TxnInner {
+    fn make_mut(&mut self, id: PageId) -> Result<PageId> {
+        if self.dirty.contains_key(&id) {
+            return Ok(id);
+        }
+        if self.spilled.remove(&id) {
+            let b = self.shared.pager.read_private(id)?;
+            self.dirty_bytes += b.len();
+            self.dirty.insert(id, b);
+            return Ok(id);
+        }
+        let copy: Box<[u8]> = {
+            let p = self.shared.pager.read_page(id)?;
+            Box::from(&p[..])
+        };
+        let new = self.alloc_id();
+        let mut copy = copy;
+        put_u64(&mut copy, 8, new);
+        self.dirty_bytes += copy.len();
+        self.dirty.insert(new, copy);
+        self.free_committed(id);
+        Ok(new)
+    }
+
+    fn get_mut(&mut self, id: PageId) -> &mut [u8] {
+        self.dirty.get_mut(&id).expect("get_mut on a page that is not private")
+    }
+
+    fn alloc(&mut self) -> Result<PageId> {
+        let id = self.alloc_id();
+        let ps = self.shared.pager.page_size;
+        self.dirty.insert(id, vec![0u8; ps].into_boxed_slice());
+        self.dirty_bytes += ps;
+        Ok(id)
+    }
+
+    fn free(&mut self, id: PageId) {
+        if self.is_private(id) {
+            self.free_private(id);
+        } else {
+            self.free_committed(id);
+        }
+    }
+
+    fn write_overflow(&mut self, value: &[u8]) -> Result<PageId> {
+        let n = self.shared.pager.run_pages(value.len());
+        let first = page_ref(self.alloc_run(n, PageId::MAX), self.w.next_tag());
+        self.shared.pager.write_overflow(first, value)?;
+        self.private_runs.insert(first);
+        Ok(first)
+    }
+
+    fn rewrite(&mut self, id: PageId) -> Result<PageId> {
+        if self.dirty.contains_key(&id) {
+            return Ok(id);
+        }
+        let ps = self.shared.pager.page_size;
+        if self.spilled.remove(&id) {
+            self.shared.pager.forget(id);
+            self.dirty.insert(id, vec![0u8; ps].into_boxed_slice());
+            self.dirty_bytes += ps;
+            return Ok(id);
+        }
+        self.free_committed(id);
+        self.alloc()
+    }
+
+    fn spill_point(&mut self) -> Result<()> {
+        self.maybe_spill()
+    }
+
+    fn free_overflow(&mut self, first: PageId, len: usize) {
+        let n = self.shared.pager.run_pages(len);
+        let no = page_no(first);
+        if self.private_runs.remove(&first) {
+            for id in no..no + n {
+                self.shared.pager.forget(id);
+                self.w.free.insert(id);
+                self.freed_private.push(id);
+            }
+        } else {
+            self.freed.extend(no..no + n);
+        }
+    }
+}
