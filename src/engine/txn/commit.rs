@@ -25,8 +25,9 @@ impl TxnInner {
             && !self.force_checkpoint
             && !self.w.log_unclean
             && self.w.log_bytes + frame_len <= log_capacity(self.w.next_page, ps, max_log)
-            && pager.dirty_bytes.load(Relaxed) + self.dirty_bytes + self.delta_bytes() <= pager.budget / 2
+            && pager.dirty_bytes.load(Relaxed) + self.pages.bytes + self.delta_bytes() <= pager.budget / 2
     }
+
     /// Each table's buffered writes become a new run of its delta (no tree page is touched).
     pub(super) fn buffers_to_runs(&mut self) {
         for t in self.tables.values_mut() {
@@ -37,6 +38,7 @@ impl TxnInner {
             }
         }
     }
+
     /// Apply buffered writes, then store changed table roots and counts in the catalog tree.
     pub(super) fn write_catalog(&mut self) -> Result<()> {
         self.flush_all()?;
@@ -62,23 +64,27 @@ impl TxnInner {
         }
         Ok(())
     }
+
     pub(super) fn changed(&self) -> bool {
         self.deltas_changed
-            || !self.dirty.is_empty()
-            || !self.spilled.is_empty()
-            || !self.freed.is_empty()
-            || !self.freed_private.is_empty()
+            || !self.pages.dirty.is_empty()
+            || !self.pages.spilled.is_empty()
+            || !self.alloc.freed.is_empty()
+            || !self.alloc.freed_private.is_empty()
             || self.catalog_root != self.w.catalog_root
-            || !self.private_runs.is_empty()
+            || !self.pages.runs.is_empty()
     }
-    /// Commit; on success or failure hands back the writer state. Nothing can fail after the
-    /// snapshot is published (the last step), so a failure always undoes the transaction.
-    pub(super) fn commit(mut self) -> (Result<()>, WriterState) {
-        match self.commit_inner() {
-            Ok(()) => (Ok(()), self.w),
-            Err(e) => (Err(e), self.into_state_abort()),
+
+    /// Commit. Nothing can fail after the snapshot is published (the last step), so a failure
+    /// always undoes the transaction (and the caller settles it with `undone`).
+    pub(super) fn commit(&mut self) -> Result<()> {
+        let r = self.commit_inner();
+        if r.is_err() {
+            self.undo();
         }
+        r
     }
+
     pub(super) fn commit_inner(&mut self) -> Result<()> {
         self.check_usable()?;
         let frame_len = FrameHeader::frame_len(self.log.buf.len()) as u64;
@@ -127,19 +133,19 @@ impl TxnInner {
             }
             self.w.log_pos += frame_len;
             self.w.log_bytes += frame_len;
-            for (id, page) in self.dirty.drain() {
+            for (id, page) in self.pages.dirty.drain() {
                 pager.insert_dirty(id, page);
             }
-            self.dirty_bytes = 0;
+            self.pages.bytes = 0;
         } else {
-            let mut ids: Vec<PageId> = self.dirty.keys().copied().collect();
+            let mut ids: Vec<PageId> = self.pages.dirty.keys().copied().collect();
             ids.sort_unstable_by_key(|&id| page_no(id));
-            let dirty = &mut self.dirty;
+            let dirty = &mut self.pages.dirty;
             pager.write_sorted(&ids, &mut |id, buf| {
                 pager.forget(id);
                 buf.extend_from_slice(&dirty.remove(&id).expect("dirty"));
             })?;
-            self.dirty_bytes = 0;
+            self.pages.bytes = 0;
         }
         self.finish(txn_id);
         if !use_log {
@@ -150,6 +156,7 @@ impl TxnInner {
         release_pending(&shared, &mut self.w);
         Ok(())
     }
+
     /// Continue the log in a new, larger, zero-filled region at the end of the file, linked
     /// from the current region by a continuation frame; returns the new region's first page.
     /// The region (and the file's new length) is synced before the link is written, so a link
@@ -186,6 +193,7 @@ impl TxnInner {
         self.w.log_pos = 0;
         Ok(start)
     }
+
     /// Move this transaction's allocation effects and deltas into the writer state.
     pub(super) fn finish(&mut self, txn_id: u64) {
         self.w.last_txn = txn_id;
@@ -204,14 +212,14 @@ impl TxnInner {
             self.deltas_changed = false;
         }
         let (mut fresh_freed, mut old_freed) = (Vec::new(), Vec::new());
-        for id in self.freed.drain(..) {
+        for id in self.alloc.freed.drain(..) {
             if self.w.fresh.contains(&id) {
                 fresh_freed.push(id);
             } else {
                 old_freed.push(id);
             }
         }
-        for id in self.allocated.drain(..) {
+        for id in self.alloc.allocated.drain(..) {
             if !self.w.free.contains(&id) {
                 self.w.fresh.insert(id);
             }
@@ -225,11 +233,12 @@ impl TxnInner {
         if !old_freed.is_empty() {
             self.w.pending.push(PendingFree { txn: txn_id, needs_checkpoint: true, pages: old_freed });
         }
-        self.spilled.clear();
-        self.private_runs.clear();
-        self.taken_free.clear();
-        self.freed_private.clear();
+        self.pages.spilled.clear();
+        self.pages.runs.clear();
+        self.alloc.taken_free.clear();
+        self.alloc.freed_private.clear();
     }
+
     pub(super) fn publish(&self) {
         self.shared.pager.reserve_pages(self.w.next_page);
         publish_snapshot(

@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Bound;
-use core::sync::atomic::Ordering::Relaxed;
 use hashbrown::{HashMap, HashSet};
 
 impl Database {
@@ -24,11 +23,7 @@ impl Database {
         let bytes_before = self.shared.pager.device.len()?;
         // 1. Checkpoint so every page freed so far becomes reusable.
         self.checkpoint()?;
-        {
-            let mut w = self.shared.writer.take()?;
-            release_pending(&self.shared, &mut w);
-            self.shared.writer.put(w);
-        }
+        release_pending(&self.shared, &mut *Writer::take(&self.shared)?);
         // 2. Relocate pages into the lowest free slots (copy-on-write does the moving).
         let tx = self.begin_write()?;
         {
@@ -41,25 +36,23 @@ impl Database {
         // 3. Release what the move freed, drop the free tail, checkpoint and truncate (after
         //    folding what other threads may have committed meanwhile).
         let mut w = loop {
-            let w = self.shared.writer.take()?;
+            let w = Writer::take(&self.shared)?;
             if w.deltas.is_empty() {
                 break w;
             }
-            self.shared.writer.put(w);
+            drop(w);
             self.checkpoint()?;
         };
         release_pending(&self.shared, &mut w);
         // A log region past the live pages (a continuation region appended at the end) would
         // pin the tail: move the log to the lowest free run that holds it, checkpoint so the
         // old region is free, and only then cut.
-        if let Err(e) = self.move_log_down(&mut w) {
-            self.shared.poisoned.store(true, Relaxed);
-            self.shared.writer.put(w);
-            return Err(e);
-        }
+        let r = self.move_log_down(&mut w);
+        w.settle(r, false)?;
         while w.next_page > 1 && w.free.contains(&(w.next_page - 1)) {
-            w.free.remove(&(w.next_page - 1));
-            w.next_page -= 1;
+            let last = w.next_page - 1;
+            w.free.remove(&last);
+            w.next_page = last;
         }
         let r = checkpoint(&self.shared, &mut w).and_then(|_| {
             // The checkpoint may have placed its free list at the end; trim again only past it.
@@ -67,15 +60,13 @@ impl Database {
             self.shared.pager.set_len(w.next_page * ps)?;
             self.shared.pager.sync()
         });
-        if r.is_err() {
-            self.shared.poisoned.store(true, Relaxed);
-        }
         self.shared.pager.clear_clean();
         w.free_after_compact = w.free.len() as u64;
-        self.shared.writer.put(w);
-        r?;
+        w.settle(r, false)?;
+        drop(w);
         Ok(CompactReport { bytes_before, bytes_after: self.shared.pager.device.len()? })
     }
+
     /// If a free run below the log region can hold it, move the log there (zero-filled) and
     /// checkpoint, which frees the old region.
     pub(super) fn move_log_down(&self, w: &mut WriterState) -> Result<()> {
@@ -130,6 +121,7 @@ impl TxnInner {
         self.catalog_root = self.relocate(root, 0, &mut seen, &moved)?;
         Ok(())
     }
+
     /// Copy each overflow run of the trees at `roots` that lies above a free run holding it
     /// into the lowest such run, highest runs first; returns, per leaf, the cells to point at
     /// their new runs (`relocate` makes the leaves private and updates them).
@@ -163,16 +155,17 @@ impl TxnInner {
             }
             let n = shared.pager.run_pages(len);
             let Some(to) = self.w.free.take_lowest_run(n, page_no(first)) else { continue };
-            self.taken_free.extend(to..to + n);
-            self.allocated.extend(to..to + n);
+            self.alloc.taken_free.extend(to..to + n);
+            self.alloc.allocated.extend(to..to + n);
             let to = page_ref(to, self.w.next_tag());
             shared.pager.write_overflow(to, &shared.pager.read_overflow(first, len)?)?;
-            self.private_runs.insert(to);
+            self.pages.runs.insert(to);
             self.free_overflow(first, len);
             moved.entry(leaf).or_default().push((cell, to));
         }
         Ok(moved)
     }
+
     /// Move the tree at `id` down (see `relocate_all`), pointing leaves at the overflow runs
     /// `moved` copied; `seen` holds every page visited, so a damaged tree that reaches a page
     /// twice is an error, not exponential work.

@@ -42,6 +42,7 @@ impl Database {
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Database> {
         Self::open_with(path, Options::default())
     }
+
     /// Open or create the database file at `path`: locked against every other opener (see
     /// `device::FileDevice`; [`Options::lock_timeout`] waits), read-only with
     /// [`Options::read_only`]. A file this process cannot open for writing (its permissions, a
@@ -69,11 +70,13 @@ impl Database {
         db.shared.recovery.lock().opened_read_only = Some(format!("cannot open it for writing: {writable}"));
         Ok(db)
     }
+
     /// A new, empty in-memory database.
     pub fn memory() -> Database {
         Self::open_device(crate::engine::device::MemoryDevice::new(), Options::default())
             .expect("memory device cannot fail")
     }
+
     /// Start a read transaction: a consistent snapshot of the last commit.
     pub fn begin_read(&self) -> Result<ReadTransaction> {
         let mut r = self.shared.readers.lock();
@@ -83,21 +86,19 @@ impl Database {
         drop(r);
         Ok(ReadTransaction { shared: self.shared.clone(), snap, view })
     }
+
     /// Start the write transaction; waits for the current one to finish (with `std`).
     pub fn begin_write(&self) -> Result<WriteTransaction> {
         self.shared.check_writable()?;
-        let w = self.shared.writer.take()?;
-        if let Err(e) = self.shared.check_writable() {
-            self.shared.writer.put(w);
-            return Err(e);
-        }
+        let w = Writer::take(&self.shared)?;
+        self.shared.check_writable()?;
         if w.last_txn == u64::MAX - 1 {
-            self.shared.writer.put(w);
             return Err(Error::corrupted(0, "the transaction counter is at its limit"));
         }
         let inner = TxnInner::new(self.shared.clone(), w);
         Ok(WriteTransaction { inner: RefCell::new(Some(inner)), durability: Durability::Immediate })
     }
+
     pub(super) fn check_poisoned(&self) -> Result<()> {
         if self.shared.poisoned.load(Relaxed) {
             Err(Error::Poisoned)
@@ -105,6 +106,7 @@ impl Database {
             Ok(())
         }
     }
+
     /// Make every commit so far durable (those made with [`Durability::None`]).
     ///
     /// Waits for the write transaction, if one is open: calling it from the thread that holds
@@ -115,17 +117,15 @@ impl Database {
             return Ok(());
         }
         self.check_poisoned()?;
-        let mut w = self.shared.writer.take()?;
+        let mut w = Writer::take(&self.shared)?;
         let r = if w.unsynced { self.shared.pager.sync() } else { Ok(()) };
         if r.is_ok() {
             w.unsynced = false;
             w.synced_txn = w.last_txn;
-        } else {
-            self.shared.poisoned.store(true, Relaxed);
         }
-        self.shared.writer.put(w);
-        r
+        w.settle(r, false)
     }
+
     /// Write every committed page in place and switch the commit slot; the log starts over.
     ///
     /// Waits for the write transaction, if one is open: calling it from the thread that holds
@@ -133,25 +133,18 @@ impl Database {
     /// [`Error::WriteTransactionInProgress`]).
     pub fn checkpoint(&self) -> Result<()> {
         self.shared.check_writable()?;
-        let mut w = self.shared.writer.take()?;
+        let mut w = Writer::take(&self.shared)?;
         if !w.deltas.is_empty() {
             // Fold the deltas into the trees: a transaction that commits through a checkpoint.
             let mut tx = TxnInner::new(self.shared.clone(), w);
             tx.force_checkpoint = true;
-            let (r, w) = tx.commit();
-            if r.is_err() {
-                self.shared.poisoned.store(true, Relaxed);
-            }
-            self.shared.writer.put(w);
-            return r;
+            let r = tx.commit();
+            return tx.w.settle(r, true);
         }
         let r = checkpoint(&self.shared, &mut w);
-        if r.is_err() {
-            self.shared.poisoned.store(true, Relaxed);
-        }
-        self.shared.writer.put(w);
-        r
+        w.settle(r, false)
     }
+
     /// Engine counters.
     pub fn stats(&self) -> Stats {
         let mut s = self.shared.pager.stats();
@@ -165,6 +158,7 @@ impl Database {
         }
         s
     }
+
     /// Walk every page of the last commit, verifying checksums and tree invariants.
     ///
     /// Waits for the write transaction, if one is open: calling it from the thread that holds
@@ -172,14 +166,14 @@ impl Database {
     /// [`Error::WriteTransactionInProgress`]).
     pub fn check(&self) -> Result<crate::engine::check::CheckReport> {
         let rx = self.begin_read()?;
-        let w = self.shared.writer.take()?;
+        let w = Writer::take(&self.shared)?;
         let layout = crate::engine::check::Layout {
             page_count: w.next_page,
             log_regions: w.log_chain.clone(),
             free: w.free.iter().chain(w.pending.iter().flat_map(|p| p.pages.iter().copied())).collect(),
             freelist_pages: w.freelist_pages.clone(),
         };
-        self.shared.writer.put(w);
+        drop(w);
         let mut report = crate::engine::check::check(&self.shared.pager, rx.snap.catalog_root, &layout);
         if !rx.snap.deltas.is_empty() && report.errors.is_empty() {
             // The walk counted the trees; commits not yet folded into them count too.
@@ -205,6 +199,7 @@ impl Database {
         }
         Ok(report)
     }
+
     /// Close this handle, making commits made with [`Durability::None`] durable first and
     /// reporting a failure to do so (dropping the last handle also syncs, but can only
     /// swallow errors). Transactions still open keep the database alive until they end.
@@ -216,14 +211,17 @@ impl Database {
         }
         self.sync()
     }
+
     /// What opening the database found: log frames replayed, a damaged commit slot.
     pub fn recovery_report(&self) -> RecoveryReport {
         self.shared.recovery.lock().clone()
     }
+
     /// Whether the database is open read-only ([`Options::read_only`]).
     pub fn is_read_only(&self) -> bool {
         self.shared.options.read_only
     }
+
     /// Page size of this database.
     pub fn page_size(&self) -> usize {
         self.shared.pager.page_size

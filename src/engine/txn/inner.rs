@@ -3,36 +3,25 @@
 //! through, and spilling), `tables` (per-table state), `commit`, `open` (log replay) and
 //! `compact`.
 
-use super::{checkpoint::*, tables::*, writer::*};
+use super::{allocator::Allocations, checkpoint::*, private_pages::PrivatePages, tables::*, writer::*};
 use crate::engine::format::FrameHeader;
 use crate::engine::log::LogWriter;
 use crate::engine::page::PageId;
 use crate::error::{Error, Result};
-use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
-use hashbrown::{HashMap, HashSet};
 
 /// The write transaction's private state; also the [`PageStore`] the B+tree writes through.
 pub(super) struct TxnInner {
     pub(super) shared: Arc<Shared>,
-    pub(super) w: WriterState,
+    /// The writer state, held for the transaction's life (handed back when it drops).
+    pub(super) w: Writer,
     pub(super) txn_id: u64,
-    pub(super) dirty: HashMap<PageId, Box<[u8]>>,
-    pub(super) dirty_bytes: usize,
-    /// Private pages written out early to respect the cache budget.
-    pub(super) spilled: HashSet<PageId>,
-    /// Overflow runs (first page) created by this transaction.
-    pub(super) private_runs: HashSet<PageId>,
-    /// Ids this transaction allocated (fresh pages), in order.
-    pub(super) allocated: Vec<PageId>,
-    pub(super) taken_free: Vec<PageId>,
-    pub(super) freed_private: Vec<PageId>,
-    pub(super) next_page_at_begin: PageId,
-    /// Committed pages this transaction replaced.
-    pub(super) freed: Vec<PageId>,
+    /// The pages this transaction changed, not yet committed (see `private_pages`).
+    pub(super) pages: PrivatePages,
+    /// What this transaction allocated and freed (see `allocator`).
+    pub(super) alloc: Allocations,
     pub(super) catalog_root: PageId,
     pub(super) tables: BTreeMap<String, TableState>,
     pub(super) log: LogWriter,
@@ -49,21 +38,14 @@ pub(super) struct TxnInner {
 }
 
 impl TxnInner {
-    pub(super) fn new(shared: Arc<Shared>, w: WriterState) -> Self {
+    pub(super) fn new(shared: Arc<Shared>, w: Writer) -> Self {
         let mut t = TxnInner {
             txn_id: w.last_txn + 1,
             catalog_root: w.catalog_root,
-            next_page_at_begin: w.next_page,
+            alloc: Allocations::new(w.next_page),
             shared,
             w,
-            dirty: HashMap::new(),
-            dirty_bytes: 0,
-            spilled: HashSet::new(),
-            private_runs: HashSet::new(),
-            allocated: Vec::new(),
-            taken_free: Vec::new(),
-            freed_private: Vec::new(),
-            freed: Vec::new(),
+            pages: PrivatePages::default(),
             tables: BTreeMap::new(),
             log: LogWriter::default(),
             logging: true,
@@ -77,10 +59,11 @@ impl TxnInner {
         t.log_limit = t.log_bound();
         t
     }
+
     /// The largest log payload this transaction can have and still commit through the log
     /// (`log_commit`'s capacity test, less a frame's header and padding), assuming the file
-    /// grows by at most twice the log's size before the commit. Past it the commit goes through a checkpoint, so logging further would only
-    /// copy every write once more (a bulk load's whole data); a transaction that grows the
+    /// grows by at most twice the log's size before the commit. Past it the commit goes
+    /// through a checkpoint, so logging further would only copy every write once more (a bulk load's whole data); a transaction that grows the
     /// file faster than assumed also just commits through a checkpoint.
     pub(super) fn log_bound(&self) -> usize {
         let ps = self.shared.pager.page_size as u64;
@@ -89,12 +72,15 @@ impl TxnInner {
         let frame_room = log_capacity(projected, ps, max_log).saturating_sub(self.w.log_bytes);
         FrameHeader::max_payload(frame_room) as usize
     }
+
+    /// The error a previous operation left this transaction with, if any: it can only abort.
     pub(super) fn check_usable(&self) -> Result<()> {
         match &self.failed {
             Some(e) => Err(e.clone()),
             None => Ok(()),
         }
     }
+
     /// Record a failure that may have left the private state half-changed.
     pub(super) fn fail<T>(&mut self, r: Result<T>) -> Result<T> {
         if let Err(e) = &r {

@@ -24,7 +24,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use core::sync::atomic::AtomicBool;
 use hashbrown::HashSet;
 
 impl Database {
@@ -171,15 +171,14 @@ impl Database {
             r.salvaged = Some(format!("{}", lost.error()));
             r.frames_replayed = i as u64;
             drop(r);
-            let mut w = db.shared.writer.take()?;
-            w.log_unclean = true;
-            db.shared.writer.put(w);
+            Writer::take(&db.shared)?.log_unclean = true;
         }
         if header.version < FORMAT_VERSION && !db.shared.options.read_only {
             db.upgrade(page_size)?;
         }
         Ok(db)
     }
+
     /// Replay the log's commits into memory, as the session that made them left them: each
     /// table's writes a run of its delta, the catalog's changes dirty pages. Nothing is
     /// written (a log commit wrote nothing but its frame either).
@@ -189,29 +188,28 @@ impl Database {
         if frames.is_empty() {
             return Ok(());
         }
-        let w = self.shared.writer.take().map_err(|e| (0, e))?;
+        let w = Writer::take(&self.shared).map_err(|e| (0, e))?;
         let mut tx = TxnInner::new(self.shared.clone(), w);
         tx.logging = false;
         tx.replaying = true;
         for (i, (page, payload)) in frames.iter().enumerate() {
             if let Err(e) = tx.replay_frame(payload, *page) {
-                self.shared.writer.put(tx.into_state_abort());
+                tx.undo();
                 return Err((i, e));
             }
         }
         // The scan checked every id (consecutive from the slot's, no overflow).
         tx.txn_id = tx.w.slot.txn_id + frames.len() as u64;
-        let (r, w) = tx.commit_replayed();
-        self.shared.writer.put(w);
-        r.map_err(|e| (frames.len(), e))
+        tx.commit_replayed().map_err(|e| (frames.len(), e))
     }
+
     /// Bring a file of an older format version to this one, after its log was replayed:
     /// checkpoint (writing this version's slot copies), zero-fill the log region (its frames
     /// are in the old format), then write the current header. A crash at any step leaves a
     /// file of the old version that the next open upgrades again.
     pub(super) fn upgrade(&self, page_size: usize) -> Result<()> {
         self.checkpoint()?;
-        let w = self.shared.writer.take()?;
+        let w = Writer::take(&self.shared)?;
         let pager = &self.shared.pager;
         let (start, pages) = *w.log_chain.last().expect("log chain");
         let r = (|| {
@@ -222,11 +220,7 @@ impl Database {
             pager.write_at(0, &head)?;
             pager.sync()
         })();
-        if r.is_err() {
-            self.shared.poisoned.store(true, Relaxed);
-        }
-        self.shared.writer.put(w);
-        r
+        w.settle(r, false)
     }
 }
 
@@ -732,24 +726,25 @@ impl TxnInner {
         }
         Ok(())
     }
+
     /// Finish replaying the log: each table's replayed writes become a run of its delta,
     /// tables created or dropped change the catalog (dirty pages, in memory), and the result
     /// is published. Writes nothing.
-    pub(super) fn commit_replayed(mut self) -> (Result<()>, WriterState) {
+    pub(super) fn commit_replayed(&mut self) -> Result<()> {
         let r = (|| {
             self.buffers_to_runs();
             self.write_catalog()?;
-            for (id, page) in self.dirty.drain() {
+            for (id, page) in self.pages.dirty.drain() {
                 self.shared.pager.insert_dirty(id, page);
             }
-            self.dirty_bytes = 0;
+            self.pages.bytes = 0;
             self.finish(self.txn_id);
             self.publish();
             Ok(())
         })();
-        match r {
-            Ok(()) => (Ok(()), self.w),
-            Err(e) => (Err(e), self.into_state_abort()),
+        if r.is_err() {
+            self.undo();
         }
+        r
     }
 }

@@ -10,30 +10,47 @@ use crate::error::Result;
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
+use hashbrown::{HashMap, HashSet};
+
+/// The pages private to one write transaction: copies of committed pages it changed and pages
+/// it allocated. None is visible to readers until the commit publishes them.
+#[derive(Default)]
+pub(super) struct PrivatePages {
+    /// Private pages held in memory, by reference.
+    pub(super) dirty: HashMap<PageId, Box<[u8]>>,
+    /// Bytes `dirty` holds.
+    pub(super) bytes: usize,
+    /// Private pages written out early to respect the cache budget.
+    pub(super) spilled: HashSet<PageId>,
+    /// Overflow runs (first page) created by this transaction.
+    pub(super) runs: HashSet<PageId>,
+}
 
 impl TxnInner {
     pub(super) fn is_private(&self, id: PageId) -> bool {
-        self.dirty.contains_key(&id) || self.spilled.contains(&id)
+        self.pages.dirty.contains_key(&id) || self.pages.spilled.contains(&id)
     }
+
     /// Write private leaf pages out when the transaction outgrows its share of the cache.
     pub(super) fn maybe_spill(&mut self) -> Result<()> {
         if self.replaying || self.shared.options.read_only {
             return Ok(()); // never written: held in memory over the budget
         }
         let budget = self.shared.pager.budget;
-        if self.dirty_bytes + self.shared.pager.cache_bytes() > budget {
-            self.shared.pager.evict(self.dirty_bytes.min(budget));
+        if self.pages.bytes + self.shared.pager.cache_bytes() > budget {
+            self.shared.pager.evict(self.pages.bytes.min(budget));
         }
-        if self.dirty_bytes <= budget / 2 {
+        if self.pages.bytes <= budget / 2 {
             return Ok(());
         }
-        let mut ids: Vec<PageId> = self.dirty.iter().filter(|(_, b)| b[0] != kind::BRANCH).map(|(id, _)| *id).collect();
-        if ids.len() < self.dirty.len() / 4 {
+        let mut ids: Vec<PageId> =
+            self.pages.dirty.iter().filter(|(_, b)| b[0] != kind::BRANCH).map(|(id, _)| *id).collect();
+        if ids.len() < self.pages.dirty.len() / 4 {
             // Mostly branches (huge keys): spill everything.
-            ids = self.dirty.keys().copied().collect();
+            ids = self.pages.dirty.keys().copied().collect();
         }
         ids.sort_unstable_by_key(|&id| page_no(id));
-        let (dirty, dirty_bytes, spilled) = (&mut self.dirty, &mut self.dirty_bytes, &mut self.spilled);
+        let (dirty, dirty_bytes, spilled) = (&mut self.pages.dirty, &mut self.pages.bytes, &mut self.pages.spilled);
         let pager = &self.shared.pager;
         pager.write_sorted(&ids, &mut |id, buf| {
             let b = dirty.remove(&id).expect("dirty page");
@@ -49,14 +66,16 @@ impl TxnInner {
 impl PageSource for TxnInner {
     #[inline]
     fn page(&self, id: PageId) -> Result<PageRef<'_>> {
-        match self.dirty.get(&id) {
+        match self.pages.dirty.get(&id) {
             Some(b) => Ok(PageRef::Borrowed(b)),
             None => self.shared.pager.read_page(id),
         }
     }
+
     fn overflow(&self, first: PageId, len: usize) -> Result<Guard<'_>> {
         self.shared.pager.read_overflow(first, len)
     }
+
     fn page_size(&self) -> usize {
         self.shared.pager.page_size
     }
@@ -64,13 +83,13 @@ impl PageSource for TxnInner {
 
 impl PageStore for TxnInner {
     fn make_mut(&mut self, id: PageId) -> Result<PageId> {
-        if self.dirty.contains_key(&id) {
+        if self.pages.dirty.contains_key(&id) {
             return Ok(id);
         }
-        if self.spilled.remove(&id) {
+        if self.pages.spilled.remove(&id) {
             let b = self.shared.pager.read_private(id)?;
-            self.dirty_bytes += b.len();
-            self.dirty.insert(id, b);
+            self.pages.bytes += b.len();
+            self.pages.dirty.insert(id, b);
             return Ok(id);
         }
         let copy: Box<[u8]> = {
@@ -80,21 +99,21 @@ impl PageStore for TxnInner {
         let new = self.alloc_id();
         let mut copy = copy;
         put_u64(&mut copy, 8, new);
-        self.dirty_bytes += copy.len();
-        self.dirty.insert(new, copy);
+        self.pages.bytes += copy.len();
+        self.pages.dirty.insert(new, copy);
         self.free_committed(id);
         Ok(new)
     }
 
     fn get_mut(&mut self, id: PageId) -> &mut [u8] {
-        self.dirty.get_mut(&id).expect("get_mut on a page that is not private")
+        self.pages.dirty.get_mut(&id).expect("get_mut on a page that is not private")
     }
 
     fn alloc(&mut self) -> Result<PageId> {
         let id = self.alloc_id();
         let ps = self.shared.pager.page_size;
-        self.dirty.insert(id, vec![0u8; ps].into_boxed_slice());
-        self.dirty_bytes += ps;
+        self.pages.dirty.insert(id, vec![0u8; ps].into_boxed_slice());
+        self.pages.bytes += ps;
         Ok(id)
     }
 
@@ -110,19 +129,19 @@ impl PageStore for TxnInner {
         let n = self.shared.pager.run_pages(value.len());
         let first = page_ref(self.alloc_run(n, PageId::MAX), self.w.next_tag());
         self.shared.pager.write_overflow(first, value)?;
-        self.private_runs.insert(first);
+        self.pages.runs.insert(first);
         Ok(first)
     }
 
     fn rewrite(&mut self, id: PageId) -> Result<PageId> {
-        if self.dirty.contains_key(&id) {
+        if self.pages.dirty.contains_key(&id) {
             return Ok(id);
         }
         let ps = self.shared.pager.page_size;
-        if self.spilled.remove(&id) {
+        if self.pages.spilled.remove(&id) {
             self.shared.pager.forget(id);
-            self.dirty.insert(id, vec![0u8; ps].into_boxed_slice());
-            self.dirty_bytes += ps;
+            self.pages.dirty.insert(id, vec![0u8; ps].into_boxed_slice());
+            self.pages.bytes += ps;
             return Ok(id);
         }
         self.free_committed(id);
@@ -136,14 +155,14 @@ impl PageStore for TxnInner {
     fn free_overflow(&mut self, first: PageId, len: usize) {
         let n = self.shared.pager.run_pages(len);
         let no = page_no(first);
-        if self.private_runs.remove(&first) {
+        if self.pages.runs.remove(&first) {
             for id in no..no + n {
                 self.shared.pager.forget(id);
                 self.w.free.insert(id);
-                self.freed_private.push(id);
+                self.alloc.freed_private.push(id);
             }
         } else {
-            self.freed.extend(no..no + n);
+            self.alloc.freed.extend(no..no + n);
         }
     }
 }

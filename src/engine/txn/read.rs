@@ -49,12 +49,15 @@ impl PageSource for ReadTransaction {
     fn page(&self, id: PageId) -> Result<PageRef<'_>> {
         self.shared.pager.read_page_in(&self.view, id)
     }
+
     fn overflow(&self, first: PageId, len: usize) -> Result<Guard<'_>> {
         self.shared.pager.read_overflow(first, len)
     }
+
     fn page_size(&self) -> usize {
         self.shared.pager.page_size
     }
+
     #[inline]
     fn prefetch(&self, id: PageId) {
         self.shared.pager.prefetch(id);
@@ -73,10 +76,12 @@ impl ReadTransaction {
             None => Err(Error::TableNotFound(name.into())),
         }
     }
+
     /// Names of all tables, sorted.
     pub fn list_tables(&self) -> Result<Vec<String>> {
         list_tables(self, self.snap.catalog_root)
     }
+
     pub(super) fn delta(&self, name: &str) -> Option<&TableDelta> {
         if self.snap.deltas.is_empty() {
             None
@@ -84,6 +89,7 @@ impl ReadTransaction {
             self.snap.deltas.get(name)
         }
     }
+
     /// The id of the last transaction this snapshot includes.
     pub fn txn_id(&self) -> u64 {
         self.snap.txn_id

@@ -41,6 +41,7 @@ impl ReadTransaction {
     pub(crate) fn table_meta(&self, name: &str) -> Result<Option<(PageId, u64)>> {
         btree::get(self, self.snap.catalog_root, name.as_bytes())?.map(|v| decode_meta(&v)).transpose()
     }
+
     /// A handle on table `name` from [`ReadTransaction::table_meta`]'s result.
     #[cfg(feature = "sql")]
     pub(crate) fn table_at(&self, name: &str, (root, count): (PageId, u64)) -> ReadTable<'_> {
@@ -55,6 +56,7 @@ impl WriteTransaction {
     pub(crate) fn get_in(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.with(|t| if t.table(table, false)? { t.get(table, key) } else { Ok(None) })
     }
+
     /// [`WriteTransaction::get_in`] for a key about to be inserted: a key above every key of
     /// the table (an append, as with increasing rowids) is answered without a lookup.
     #[cfg(feature = "sql")]
@@ -66,6 +68,7 @@ impl WriteTransaction {
             t.get(table, key)
         })
     }
+
     /// Insert into `table`, creating it if needed.
     #[cfg(feature = "sql")]
     pub(crate) fn put_in(&self, table: &str, key: &[u8], value: &[u8]) -> Result<()> {
@@ -75,6 +78,7 @@ impl WriteTransaction {
             t.insert(table, key, value)
         })
     }
+
     /// Remove from `table` (false when absent or the table does not exist).
     #[cfg(feature = "sql")]
     pub(crate) fn remove_in(&self, table: &str, key: &[u8]) -> Result<bool> {

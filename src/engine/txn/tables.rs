@@ -84,6 +84,7 @@ impl TxnInner {
             None => Ok(false),
         }
     }
+
     pub(super) fn log_op(&mut self, f: impl FnOnce(&mut LogWriter)) {
         if self.logging {
             f(&mut self.log);
@@ -96,6 +97,7 @@ impl TxnInner {
             }
         }
     }
+
     pub(super) fn insert(&mut self, table: &str, key: &[u8], value: &[u8]) -> Result<()> {
         self.check_usable()?;
         check_key(key)?;
@@ -113,6 +115,7 @@ impl TxnInner {
         }
         Ok(())
     }
+
     pub(super) fn remove(&mut self, table: &str, key: &[u8]) -> Result<bool> {
         self.check_usable()?;
         check_key(key)?;
@@ -138,6 +141,7 @@ impl TxnInner {
         }
         Ok(true)
     }
+
     /// The value under `key`, seeing buffered writes.
     pub(super) fn get(&mut self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.check_usable()?;
@@ -150,6 +154,7 @@ impl TxnInner {
             None => Ok(btree::get(&*self, t.root, key)?.map(|g| g.to_vec())),
         }
     }
+
     /// Apply the table's committed delta and buffered writes to its tree, in key order.
     pub(super) fn flush(&mut self, table: &str) -> Result<()> {
         self.check_usable()?;
@@ -180,6 +185,7 @@ impl TxnInner {
         let r = self.maybe_spill();
         self.fail(r)
     }
+
     pub(super) fn flush_all(&mut self) -> Result<()> {
         let names: Vec<String> =
             self.tables.iter().filter(|(_, t)| !t.buffer.is_empty()).map(|(n, _)| n.clone()).collect();
@@ -188,6 +194,7 @@ impl TxnInner {
         }
         Ok(())
     }
+
     /// Fold every table's delta (and buffer) into its tree: before a checkpoint.
     pub(super) fn fold_all(&mut self) -> Result<()> {
         let names: Vec<String> = self.w.deltas.keys().cloned().collect();
@@ -205,6 +212,7 @@ impl TxnInner {
         }
         Ok(())
     }
+
     /// Memory the deltas would hold if this transaction committed its buffers as runs.
     pub(super) fn delta_bytes(&self) -> usize {
         let mut n = self.w.delta_bytes;
@@ -214,6 +222,7 @@ impl TxnInner {
         }
         n
     }
+
     pub(super) fn drop_table(&mut self, name: &str) -> Result<bool> {
         self.check_usable()?;
         if !self.table(name, false)? {

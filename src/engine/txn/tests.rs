@@ -2,7 +2,7 @@
 
 /// Free lists that span several pages.
 mod free_list {
-    use super::super::{checkpoint::*, database::*, options::*};
+    use super::super::{checkpoint::*, database::*, options::*, writer::Writer};
     use crate::engine::device::MemoryDevice;
     use crate::engine::format::PAGE_HEADER;
     use crate::engine::page::PageId;
@@ -15,17 +15,17 @@ mod free_list {
     fn checkpoint_with_free(free: &BTreeSet<PageId>, next_page: PageId) -> Result<BTreeSet<PageId>> {
         let dev = Arc::new(MemoryDevice::new());
         let db = Database::open_device(dev.clone(), Options::default())?;
-        let mut w = db.shared.writer.take()?;
+        let mut w = Writer::take(&db.shared)?;
         w.next_page = next_page;
         w.free = free.iter().copied().collect();
         let r = checkpoint(&db.shared, &mut w);
-        db.shared.writer.put(w);
+        drop(w);
         r?;
         drop(db);
         let db = Database::open_device(MemoryDevice::from_bytes(dev.to_bytes()), Options::default())?;
-        let w = db.shared.writer.take()?;
+        let w = Writer::take(&db.shared)?;
         let loaded = w.free.iter().collect();
-        db.shared.writer.put(w);
+        drop(w);
         Ok(loaded)
     }
 

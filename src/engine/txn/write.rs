@@ -8,7 +8,6 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::ops::{Bound, RangeBounds};
-use core::sync::atomic::Ordering::Relaxed;
 
 // ---------------------------------------------------------------------------------------------
 // Write transactions
@@ -24,30 +23,35 @@ impl WriteTransaction {
         let mut g = self.inner.borrow_mut();
         f(g.as_mut().expect("open transaction"))
     }
+
     /// Open a table, creating it if it does not exist. Names starting with
     /// [`RESERVED_TABLE_PREFIX`] are refused ([`Error::ReservedTableName`]).
     pub fn open_table(&self, name: &str) -> Result<Table<'_>> {
         check_public_table_name(name)?;
         self.open_table_internal(name)
     }
+
     /// Open a table that must already exist ([`Error::TableNotFound`] otherwise). Names
     /// starting with [`RESERVED_TABLE_PREFIX`] are refused ([`Error::ReservedTableName`]).
     pub fn open_existing_table(&self, name: &str) -> Result<Table<'_>> {
         check_public_table_name(name)?;
         self.open_existing_table_internal(name)
     }
+
     /// Delete a table and all its entries; returns whether it existed. Names starting with
     /// [`RESERVED_TABLE_PREFIX`] are refused ([`Error::ReservedTableName`]).
     pub fn delete_table(&self, name: &str) -> Result<bool> {
         check_public_table_name(name)?;
         self.delete_table_internal(name)
     }
+
     /// [`WriteTransaction::open_table`] for any valid name, the SQL layer's included.
     pub(crate) fn open_table_internal(&self, name: &str) -> Result<Table<'_>> {
         check_table_name(name)?;
         self.with(|t| t.table(name, true))?;
         Ok(Table { txn: self, name: name.into() })
     }
+
     /// [`WriteTransaction::open_existing_table`] for any valid name.
     pub(crate) fn open_existing_table_internal(&self, name: &str) -> Result<Table<'_>> {
         check_table_name(name)?;
@@ -56,11 +60,13 @@ impl WriteTransaction {
         }
         Ok(Table { txn: self, name: name.into() })
     }
+
     /// [`WriteTransaction::delete_table`] for any valid name.
     pub(crate) fn delete_table_internal(&self, name: &str) -> Result<bool> {
         check_table_name(name)?;
         self.with(|t| t.drop_table(name))
     }
+
     /// Names of all tables, sorted (including changes made in this transaction).
     pub fn list_tables(&self) -> Result<Vec<String>> {
         self.with(|t| {
@@ -68,10 +74,12 @@ impl WriteTransaction {
             list_tables(&*t, t.catalog_root)
         })
     }
+
     /// Choose how [`WriteTransaction::commit`] reaches the device.
     pub fn set_durability(&mut self, d: Durability) {
         self.durability = d;
     }
+
     /// Make the transaction's changes visible (and durable, by default).
     ///
     /// With [`Options::auto_compact`], a commit that leaves most of the file free then
@@ -82,26 +90,24 @@ impl WriteTransaction {
         inner.durable = self.durability == Durability::Immediate;
         let shared = inner.shared.clone();
         let auto = shared.options.auto_compact && !inner.force_checkpoint;
-        let (r, w) = inner.commit();
-        if matches!(r, Err(Error::Io { .. })) {
-            shared.poisoned.store(true, Relaxed);
-        }
-        let compact = auto && r.is_ok() && w.compact_due(shared.pager.page_size);
-        shared.writer.put(w);
+        let r = inner.commit();
+        let r = inner.w.settle(r, true);
+        let compact = auto && r.is_ok() && inner.w.compact_due(shared.pager.page_size);
+        drop(inner); // hands the writer state back
         if compact {
             let _ = Database { shared }.compact();
         }
         r
     }
+
     /// Discard the transaction's changes.
     pub fn abort(self) {}
 }
 
 impl Drop for WriteTransaction {
     fn drop(&mut self) {
-        if let Some(inner) = self.inner.borrow_mut().take() {
-            let shared = inner.shared.clone();
-            shared.writer.put(inner.into_state_abort());
+        if let Some(mut inner) = self.inner.borrow_mut().take() {
+            inner.undo(); // dropping `inner` then hands the writer state back
         }
     }
 }

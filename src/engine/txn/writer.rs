@@ -96,10 +96,14 @@ impl WriterState {
     }
 }
 
+/// Everything the handles of one open database share: [`Database`] clones, transactions.
 pub(crate) struct Shared {
     pub(crate) pager: Pager,
     pub(super) readers: Mutex<Readers>,
+    /// The writer state, taken by one [`Writer`] at a time.
     pub(super) writer: HandOff<WriterState>,
+    /// Set by [`Writer::settle`] when a failure may have left the file or the writer state
+    /// half-changed: every later write fails with [`Error::Poisoned`].
     pub(super) poisoned: AtomicBool,
     pub(super) options: Options,
     pub(super) recovery: Mutex<RecoveryReport>,
@@ -114,6 +118,62 @@ impl Shared {
             Err(Error::Poisoned)
         } else {
             Ok(())
+        }
+    }
+}
+
+/// The writer state, taken from [`Shared::writer`] for as long as this guard lives. It goes
+/// back when the guard drops, on every path (success, error, panic), so the next write
+/// transaction never waits for a state that was lost.
+pub(super) struct Writer {
+    shared: Arc<Shared>,
+    /// `Some` until the guard drops.
+    state: Option<WriterState>,
+}
+
+impl Writer {
+    /// Take the writer state; waits for the current holder (with `std`; without it, fails with
+    /// [`Error::WriteTransactionInProgress`]).
+    pub(super) fn take(shared: &Arc<Shared>) -> Result<Writer> {
+        let state = shared.writer.take()?;
+        Ok(Writer { shared: shared.clone(), state: Some(state) })
+    }
+
+    /// Pass `r` through, poisoning the database if it failed in a way that poisons.
+    ///
+    /// **The one poisoning rule:** a failed operation of the writer poisons the database unless
+    /// it undid itself (`undone`: a failed commit undoes its transaction and leaves the writer
+    /// state as it was). Even then an I/O error poisons: the device may hold a half-written
+    /// page, frame or slot that no later write may build on.
+    pub(super) fn settle<T>(&self, r: Result<T>, undone: bool) -> Result<T> {
+        if let Err(e) = &r {
+            if !undone || matches!(e, Error::Io { .. }) {
+                self.shared.poisoned.store(true, Relaxed);
+            }
+        }
+        r
+    }
+}
+
+impl core::ops::Deref for Writer {
+    type Target = WriterState;
+    #[inline]
+    fn deref(&self) -> &WriterState {
+        self.state.as_ref().expect("writer state present until the guard drops")
+    }
+}
+
+impl core::ops::DerefMut for Writer {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut WriterState {
+        self.state.as_mut().expect("writer state present until the guard drops")
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if let Some(state) = self.state.take() {
+            self.shared.writer.put(state);
         }
     }
 }
