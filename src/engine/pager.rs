@@ -2,11 +2,14 @@
 //! engine's counters.
 //!
 //! What lives here:
-//! - **Reads.** A committed page is found (1) in the cache, if it is there, else (2) in the
-//!   device's memory mapping, read in place (zero-copy), else (3) read from the device into a
-//!   fresh buffer that is cached if the budget allows. Every page's checksum and self-id are
-//!   verified the first time it is loaded; for mapped pages a small direct-mapped table
-//!   remembers which pages were verified, so hot pages are not re-hashed on every visit.
+//! - **Reads.** A committed page is found, on a device with a memory mapping (native files),
+//!   (1) among the dirty pages of the reader's snapshot (its `DirtyView`: pages committed
+//!   through the log, not yet written in place), else (2) in the mapping, read in place
+//!   (zero-copy). Without a mapping (wasm, memory, fault devices) it is found (1) in the cache,
+//!   else (2) read from the device into a fresh buffer that is cached if the budget allows.
+//!   Every page's checksum and own reference (number and version tag) are verified the first
+//!   time it is loaded; for mapped pages a small direct-mapped table remembers which pages
+//!   were verified, so hot pages are not re-hashed on every visit.
 //! - **Writes.** `write_page` seals a page (id + CRC32) and writes it; the cache entry for that
 //!   id is replaced or dropped so a stale copy can never be served. `write_sorted` does the same
 //!   for many pages, one device write per run of consecutive ids (checkpoints, spills).

@@ -1,11 +1,16 @@
-//! The public API: [`Database`], transactions and tables, and the commit machinery behind them.
+//! Transactions: [`Database`], read and write transactions, tables, and the commit machinery
+//! behind them (allocation, private pages, commit, checkpoint, recovery, compaction).
 //!
 //! # Data path of a read
-//! `begin_read` registers a snapshot (the last commit's catalog root and transaction id) in the
-//! reader table. `open_table` looks the table's root up in the catalog tree; `get` descends
-//! from that root through [`crate::engine::pager::Pager::read_page`]: cache, else the file mapping
-//! (zero-copy), else a device read. Nothing a reader touches is ever modified in place, so
-//! readers take no locks after `begin_read` and are never blocked by the writer.
+//! `begin_read` registers a snapshot in the reader table: the last commit's transaction id,
+//! catalog root and table deltas, and the pager's *dirty view* (the pages committed through the
+//! log but not yet written in place). `open_table` looks the table's root up in the catalog
+//! tree. `get` asks the table's delta first (its runs, newest first: writes committed but not
+//! yet folded into the tree) and otherwise descends the tree from its root; each page comes
+//! from the dirty view, else the file mapping (zero-copy), else the page cache or a device
+//! read (see `pager`). A range merges the delta's runs over the tree cursor. Nothing a reader
+//! touches is ever modified in place, so readers take no locks after `begin_read` and are never
+//! blocked by the writer.
 //!
 //! # Data path of a commit
 //! The writer changes pages copy-on-write into private buffers. At commit, table roots go into
@@ -21,9 +26,12 @@
 //!   page is written in place, then the free list, sync, then the other commit slot, sync.
 //!   The log starts over.
 //!
-//! Recovery reads the newest valid commit slot and replays the log frames that follow it
-//! (matching checkpoint sequence, consecutive transaction ids, valid checksums), then
-//! checkpoints. A torn frame ends the log: it was never acknowledged as durable.
+//! Opening (`open`) reads the newest valid commit slot and replays the log frames that follow it
+//! (matching checkpoint sequence, consecutive transaction ids, valid checksums; `recovery`
+//! scans them) into memory, writing nothing: the tables' writes become delta runs again. A torn
+//! frame ends the log (it was never acknowledged as durable) and makes the next commit a
+//! checkpoint; damage that may have cost acknowledged commits fails the open (see
+//! [`Options::salvage`]).
 //!
 //! # Page reuse
 //! A page replaced by transaction T is reusable once (1) no reader holds a snapshot older than
