@@ -7,7 +7,7 @@
 //! or reachable twice, and every page is reachable, free, free-list, log or header (pages that
 //! are none of these are reported as leaked: harmless but wasted).
 
-use crate::engine::format::{get_u64, page_no};
+use crate::engine::format::page_no;
 use crate::engine::page::PageId;
 use crate::engine::page::{LeafValue, Node};
 use crate::engine::pager::Pager;
@@ -221,11 +221,10 @@ pub(crate) fn check(pager: &Pager, catalog_root: PageId, layout: &Layout) -> Che
     let mut tables: Vec<(String, PageId, u64)> = Vec::new();
     w.walk(catalog_root, |w, k, v| {
         let name = String::from_utf8_lossy(k).into_owned();
-        if v.len() != 16 {
-            w.error(catalog_root, format!("catalog entry {name:?} has {} bytes, expected 16", v.len()));
-            return;
+        match crate::engine::format::decode_pair(v) {
+            Some((root, count)) => tables.push((name, root, count)),
+            None => w.error(catalog_root, format!("catalog entry {name:?} has {} bytes, expected 16", v.len())),
         }
-        tables.push((name, get_u64(v, 0), get_u64(v, 8)));
     });
     for (name, root, count) in tables {
         w.report.tables += 1;

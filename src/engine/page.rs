@@ -21,7 +21,7 @@
 //! Deleted cells become `garbage` until the page is defragmented in place. No function here
 //! allocates on the lookup path; only splits and defragmentation copy.
 
-use crate::engine::format::{get_u16, get_u32, get_u64, kind, put_u16, put_u32, put_u64, PAGE_HEADER};
+use crate::engine::format::{at, get_u16, get_u32, get_u64, kind, put_u16, put_u32, put_u64, PAGE_HEADER};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -231,27 +231,27 @@ impl<'a> Node<'a> {
     }
     #[inline]
     pub fn kind(&self) -> u8 {
-        self.b[0]
+        self.b[at::KIND]
     }
     #[inline]
     pub fn is_leaf(&self) -> bool {
-        self.b[0] == kind::LEAF
+        self.b[at::KIND] == kind::LEAF
     }
     #[inline]
     pub fn len(&self) -> usize {
-        get_u16(self.b, 2) as usize
+        get_u16(self.b, at::COUNT) as usize
     }
     #[inline]
     pub fn right_child(&self) -> u64 {
-        get_u64(self.b, 24)
+        get_u64(self.b, at::RIGHT_CHILD)
     }
     #[inline]
     pub fn cells_start(&self) -> usize {
-        get_u32(self.b, 16) as usize
+        get_u32(self.b, at::CELLS_START) as usize
     }
     #[inline]
     pub fn garbage(&self) -> usize {
-        get_u32(self.b, 20) as usize
+        get_u32(self.b, at::GARBAGE) as usize
     }
     #[inline]
     fn cell_off(&self, i: usize) -> usize {
@@ -446,13 +446,13 @@ impl<'a> NodeMut<'a> {
     pub fn init(&mut self, kind: u8, page_id: u64) {
         let ps = self.b.len();
         self.b[..PAGE_HEADER].fill(0);
-        self.b[0] = kind;
-        put_u64(self.b, 8, page_id);
-        put_u32(self.b, 16, ps as u32);
+        self.b[at::KIND] = kind;
+        put_u64(self.b, at::OWN_REF, page_id);
+        put_u32(self.b, at::CELLS_START, ps as u32);
     }
 
     pub fn set_right_child(&mut self, child: u64) {
-        put_u64(self.b, 24, child);
+        put_u64(self.b, at::RIGHT_CHILD, child);
     }
 
     /// Point child `i` (or the right child, `i == len`) at `child`.
@@ -495,8 +495,8 @@ impl<'a> NodeMut<'a> {
         put_u16(self.b, slots, start as u16);
         let head = key_head(Node { b: self.b }.key_of_cell(start));
         put_u32(self.b, slots + 2, head);
-        put_u16(self.b, 2, (n + 1) as u16);
-        put_u32(self.b, 16, start as u32);
+        put_u16(self.b, at::COUNT, (n + 1) as u16);
+        put_u32(self.b, at::CELLS_START, start as u32);
         true
     }
 
@@ -508,12 +508,12 @@ impl<'a> NodeMut<'a> {
         let off = node.cell_off(i);
         let slots = PAGE_HEADER + SLOT_SIZE * i;
         self.b.copy_within(slots + SLOT_SIZE..PAGE_HEADER + SLOT_SIZE * n, slots);
-        put_u16(self.b, 2, (n - 1) as u16);
+        put_u16(self.b, at::COUNT, (n - 1) as u16);
         if off == self.node().cells_start() {
-            put_u32(self.b, 16, (off + len) as u32);
+            put_u32(self.b, at::CELLS_START, (off + len) as u32);
         } else {
             let g = self.node().garbage() + len;
-            put_u32(self.b, 20, g as u32);
+            put_u32(self.b, at::GARBAGE, g as u32);
         }
     }
 
@@ -531,8 +531,8 @@ impl<'a> NodeMut<'a> {
             self.b[end..end + c.len()].copy_from_slice(c);
             put_u16(self.b, PAGE_HEADER + SLOT_SIZE * i, end as u16);
         }
-        put_u32(self.b, 16, end as u32);
-        put_u32(self.b, 20, 0);
+        put_u32(self.b, at::CELLS_START, end as u32);
+        put_u32(self.b, at::GARBAGE, 0);
     }
 
     /// Append a cell after all existing ones (used when building pages from sorted cells).

@@ -20,7 +20,7 @@
 //! - **Stats**: cache hits/misses, pages read/written, bytes synced, syncs, commits, checkpoints.
 
 use crate::engine::device::{BlockDevice, Mapping};
-use crate::engine::format::{crc_skipping, get_u64, kind, page_no, put_u32, put_u64, PAGE_HEADER};
+use crate::engine::format::{at, crc_skipping, get_u32, get_u64, kind, page_no, put_u32, put_u64, PAGE_HEADER};
 use crate::engine::page::{Guard, PageId, PageRef};
 use crate::engine::sync::{Mutex, RwLock};
 use crate::error::{Error, Result};
@@ -485,13 +485,13 @@ impl Pager {
     pub fn write_overflow(&self, first: PageId, value: &[u8]) -> Result<()> {
         let total = (PAGE_HEADER + value.len()).next_multiple_of(self.page_size);
         let mut buf = vec![0u8; total];
-        buf[0] = kind::OVERFLOW;
-        put_u64(&mut buf, 8, first);
-        put_u64(&mut buf, 16, value.len() as u64);
-        put_u64(&mut buf, 24, (total / self.page_size) as u64);
+        buf[at::KIND] = kind::OVERFLOW;
+        put_u64(&mut buf, at::OWN_REF, first);
+        put_u64(&mut buf, at::OVERFLOW_LEN, value.len() as u64);
+        put_u64(&mut buf, at::OVERFLOW_PAGES, (total / self.page_size) as u64);
         buf[PAGE_HEADER..PAGE_HEADER + value.len()].copy_from_slice(value);
-        let crc = crc_skipping(&buf[..PAGE_HEADER + value.len()], 4);
-        put_u32(&mut buf, 4, crc);
+        let crc = crc_skipping(&buf[..PAGE_HEADER + value.len()], at::CRC);
+        put_u32(&mut buf, at::CRC, crc);
         let pages = (total / self.page_size) as u64;
         let no = page_no(first);
         for p in no..no + pages {
@@ -510,7 +510,7 @@ impl Pager {
 
     /// Stamp `page` with its reference `id` and checksum, and write it to its place.
     pub fn write_page(&self, id: PageId, page: &mut [u8]) -> Result<()> {
-        put_u64(page, 8, id);
+        put_u64(page, at::OWN_REF, id);
         seal_page(page);
         self.write_at(page_no(id) * self.page_size as u64, page)?;
         self.counters.pages_written.fetch_add(1, Relaxed);
@@ -532,14 +532,14 @@ impl Pager {
             let mut n = 0;
             buf.clear();
             while i < ids.len() && page_no(ids[i]) == first + n && n < WRITE_RUN {
-                let at = buf.len();
+                let from = buf.len();
                 append(ids[i], &mut buf);
                 debug_assert_eq!(
-                    page_no(get_u64(&buf[at..], 8)),
+                    page_no(get_u64(&buf[from..], at::OWN_REF)),
                     first + n,
                     "a page's own reference names another page"
                 );
-                seal_page(&mut buf[at..]);
+                seal_page(&mut buf[from..]);
                 n += 1;
                 i += 1;
             }
@@ -590,7 +590,7 @@ impl Pager {
 
     /// Publish a committed page that is not yet written to its place.
     pub fn insert_dirty(&self, id: PageId, page: Box<[u8]>) {
-        debug_assert_eq!(get_u64(&page, 8), id, "a dirty page's own reference");
+        debug_assert_eq!(get_u64(&page, at::OWN_REF), id, "a dirty page's own reference");
         let no = page_no(id);
         let len = page.len();
         let page = Arc::new(page);
@@ -646,7 +646,7 @@ impl Pager {
         for (id, page) in changes {
             match page {
                 Some(p) => {
-                    let t = usize::from(p[0] == kind::LEAF);
+                    let t = usize::from(p[at::KIND] == kind::LEAF);
                     if tiers[1 - t].has(id) {
                         tiers[1 - t].set(id, None);
                     }
@@ -795,10 +795,10 @@ impl Pager {
     }
 }
 
-/// Stamp a page's checksum (its own reference, at bytes 8..16, is already in place).
+/// Stamp a page's checksum (its own reference is already in place).
 pub(crate) fn seal_page(page: &mut [u8]) {
-    let crc = crc_skipping(page, 4);
-    put_u32(page, 4, crc);
+    let crc = crc_skipping(page, at::CRC);
+    put_u32(page, at::CRC, crc);
 }
 
 /// A page must carry the reference it was reached by: the same page number, and the version
@@ -806,7 +806,7 @@ pub(crate) fn seal_page(page: &mut [u8]) {
 /// reference left from a page since rewritten.
 #[inline]
 fn check_ref(page: &[u8], id: PageId) -> Result<()> {
-    if get_u64(page, 8) == id {
+    if get_u64(page, at::OWN_REF) == id {
         Ok(())
     } else {
         Err(wrong_ref(page, id))
@@ -816,7 +816,7 @@ fn check_ref(page: &[u8], id: PageId) -> Result<()> {
 #[cold]
 #[inline(never)]
 fn wrong_ref(page: &[u8], id: PageId) -> Error {
-    let own = get_u64(page, 8);
+    let own = get_u64(page, at::OWN_REF);
     if page_no(own) == page_no(id) {
         Error::corrupted(id, "the page holds another version of itself than its reference names (a stale page)")
     } else {
@@ -827,30 +827,30 @@ fn wrong_ref(page: &[u8], id: PageId) -> Error {
 /// Pages written at most per device write by [`Pager::write_sorted`].
 const WRITE_RUN: u64 = 64;
 
-/// Check a page's checksum and self-id.
+/// Check a page's checksum and own reference.
 pub(crate) fn verify_page(page: &[u8], id: PageId) -> Result<()> {
-    let stored = crate::engine::format::get_u32(page, 4);
-    if stored != crc_skipping(page, 4) {
+    let stored = get_u32(page, at::CRC);
+    if stored != crc_skipping(page, at::CRC) {
         return Err(Error::corrupted(id, "page checksum mismatch"));
     }
     check_ref(page, id)?;
     // A tree page's layout is checked once too, so no later access can run off the page.
-    if matches!(page[0], kind::LEAF | kind::BRANCH) {
+    if matches!(page[at::KIND], kind::LEAF | kind::BRANCH) {
         crate::engine::page::Node::new(page).validate().map_err(|why| Error::corrupted(id, why))?;
     }
     Ok(())
 }
 
 fn verify_overflow(run: &[u8], first: PageId, len: usize) -> Result<()> {
-    if run[0] != kind::OVERFLOW {
-        return Err(Error::corrupted(first, format!("expected an overflow page, found kind {}", run[0])));
+    if run[at::KIND] != kind::OVERFLOW {
+        return Err(Error::corrupted(first, format!("expected an overflow page, found kind {}", run[at::KIND])));
     }
     check_ref(run, first)?;
-    if get_u64(run, 16) != len as u64 {
+    if get_u64(run, at::OVERFLOW_LEN) != len as u64 {
         return Err(Error::corrupted(first, "overflow header does not match its reference"));
     }
     let end = PAGE_HEADER + len;
-    if crate::engine::format::get_u32(run, 4) != crc_skipping(&run[..end], 4) {
+    if get_u32(run, at::CRC) != crc_skipping(&run[..end], at::CRC) {
         return Err(Error::corrupted(first, "overflow checksum mismatch"));
     }
     Ok(())

@@ -544,7 +544,7 @@ impl Packer {
         let id = if first == 0 { s.alloc()? } else { first };
         let dst = s.get_mut(id);
         dst.copy_from_slice(&buf);
-        crate::engine::format::put_u64(dst, 8, id);
+        crate::engine::format::put_u64(dst, crate::engine::format::at::OWN_REF, id);
         self.pages[0].1 = id;
         Ok(self.pages)
     }

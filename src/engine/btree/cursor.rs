@@ -288,7 +288,7 @@ impl<'a> Cursor<'a> {
 /// The error for keys found out of order across leaves.
 fn out_of_order(page: &[u8]) -> Error {
     Error::corrupted(
-        crate::engine::format::get_u64(page, 8),
+        crate::engine::format::get_u64(page, crate::engine::format::at::OWN_REF),
         "keys out of order across leaves (a stale or misplaced page)",
     )
 }

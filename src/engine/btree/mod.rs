@@ -12,7 +12,7 @@
 //! page. Splits are by bytes, except that an insert at the end of a node leaves the old node
 //! full (sequential loads fill pages completely).
 
-use crate::engine::format::{get_u64, kind, PAGE_HEADER};
+use crate::engine::format::{at, get_u64, kind, PAGE_HEADER};
 use crate::engine::page::{
     encode_branch_cell, encode_leaf_cell, encode_overflow_cell, leaf_cell_key, leaf_cell_len, LeafValue, Node, NodeMut,
     BRANCH_CELL_HEADER, SLOT_SIZE,
@@ -76,7 +76,7 @@ pub fn max_inline_cell(page_size: usize) -> usize {
 
 #[inline(always)]
 fn check_node(page: &[u8], id: PageId) -> Result<()> {
-    match page[0] {
+    match page[at::KIND] {
         kind::LEAF | kind::BRANCH => Ok(()),
         k => Err(not_a_node(id, k)),
     }

@@ -3,7 +3,9 @@
 
 use super::writer::*;
 use crate::engine::device::BlockDevice;
-use crate::engine::format::{kind, page_ref, put_u16, put_u64, CommitSlot, MIRROR_OFFSETS, PAGE_HEADER, SLOT_OFFSETS};
+use crate::engine::format::{
+    self, at, kind, page_ref, put_u16, put_u64, CommitSlot, FREELIST_RUN, MIRROR_OFFSETS, PAGE_HEADER, SLOT_OFFSETS,
+};
 use crate::engine::page::PageId;
 use crate::error::{Error, Result};
 use alloc::vec;
@@ -34,8 +36,8 @@ pub(super) fn checkpoint(shared: &Shared, w: &mut WriterState) -> Result<()> {
         all.extend(s..s + n);
     }
     let per_page = match shared.options.free_list_runs_per_page {
-        0 => (ps - PAGE_HEADER) / 16,
-        n => n.min((ps - PAGE_HEADER) / 16),
+        0 => (ps - PAGE_HEADER) / FREELIST_RUN,
+        n => n.min((ps - PAGE_HEADER) / FREELIST_RUN),
     };
     let mut list_pages: Vec<PageId> = Vec::new();
     let runs = loop {
@@ -66,12 +68,11 @@ pub(super) fn checkpoint(shared: &Shared, w: &mut WriterState) -> Result<()> {
     for (i, &id) in list_refs.iter().enumerate() {
         let chunk = runs.get(i * per_page..runs.len().min((i + 1) * per_page)).unwrap_or(&[]);
         let mut b = vec![0u8; ps];
-        b[0] = kind::FREELIST;
-        put_u16(&mut b, 2, chunk.len() as u16);
-        put_u64(&mut b, 24, list_refs.get(i + 1).copied().unwrap_or(0));
+        b[at::KIND] = kind::FREELIST;
+        put_u16(&mut b, at::COUNT, chunk.len() as u16);
+        put_u64(&mut b, at::FREELIST_NEXT, list_refs.get(i + 1).copied().unwrap_or(0));
         for (j, (s, n)) in chunk.iter().enumerate() {
-            put_u64(&mut b, PAGE_HEADER + 16 * j, *s);
-            put_u64(&mut b, PAGE_HEADER + 16 * j + 8, *n);
+            b[PAGE_HEADER + FREELIST_RUN * j..][..FREELIST_RUN].copy_from_slice(&format::encode_pair(*s, *n));
         }
         pager.write_page(id, &mut b)?;
     }

@@ -5,7 +5,7 @@
 use super::{checkpoint::*, database::*, inner::*, writer::*};
 use crate::engine::btree;
 use crate::engine::delta::TableDelta;
-use crate::engine::format::{self, page_no, put_u64, FrameHeader};
+use crate::engine::format::{self, page_no, FrameHeader};
 use crate::engine::page::PageId;
 use crate::error::Result;
 use alloc::string::String;
@@ -56,10 +56,7 @@ impl TxnInner {
             self.catalog_root = if dropped {
                 btree::remove(self, cat, name.as_bytes())?.0
             } else {
-                let mut meta = [0u8; 16];
-                put_u64(&mut meta, 0, root);
-                put_u64(&mut meta, 8, count);
-                btree::insert(self, cat, name.as_bytes(), &meta)?.0
+                btree::insert(self, cat, name.as_bytes(), &format::encode_pair(root, count))?.0
             };
         }
         Ok(())
@@ -175,9 +172,7 @@ impl TxnInner {
         pager.sync()?;
         self.w.unsynced = false;
         self.w.synced_txn = self.w.last_txn;
-        let mut payload = [0u8; 16];
-        put_u64(&mut payload, 0, start);
-        put_u64(&mut payload, 8, pages);
+        let payload = format::encode_pair(start, pages);
         let link = FrameHeader {
             txn_id: self.txn_id,
             seq: self.w.slot.seq,

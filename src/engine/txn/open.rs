@@ -8,8 +8,8 @@ use crate::engine::btree;
 use crate::engine::delta::Deltas;
 use crate::engine::device::BlockDevice;
 use crate::engine::format::{
-    self, get_u64, kind, page_no, CommitSlot, FileHeader, SlotCopy, FORMAT_VERSION, HEADER_CREATING, MIRROR_OFFSETS,
-    PAGE_HEADER, SLOT_OFFSETS,
+    self, at, get_u64, kind, page_no, CommitSlot, FileHeader, SlotCopy, FORMAT_VERSION, FREELIST_RUN, HEADER_CREATING,
+    MIRROR_OFFSETS, PAGE_HEADER, SLOT_OFFSETS,
 };
 use crate::engine::free_set::FreeSet;
 use crate::engine::log::{LogReader, Op};
@@ -607,16 +607,16 @@ pub(super) fn load_freelist(pager: &Pager, slot: &CommitSlot) -> Result<(FreeSet
             return Err(Error::corrupted(id, "the free list runs past the file's pages (a cycle?)"));
         }
         let b = pager.read_page_uncached(id)?;
-        if b[0] != kind::FREELIST {
-            return Err(Error::corrupted(id, format!("expected a free-list page, found kind {}", b[0])));
+        if b[at::KIND] != kind::FREELIST {
+            return Err(Error::corrupted(id, format!("expected a free-list page, found kind {}", b[at::KIND])));
         }
-        let n = format::get_u16(&b, 2) as usize;
-        if PAGE_HEADER + n * 16 > b.len() {
+        let n = format::get_u16(&b, at::COUNT) as usize;
+        if PAGE_HEADER + n * FREELIST_RUN > b.len() {
             return Err(Error::corrupted(id, "free-list page run count too large"));
         }
         for i in 0..n {
-            let start = get_u64(&b, PAGE_HEADER + 16 * i);
-            let len = get_u64(&b, PAGE_HEADER + 16 * i + 8);
+            let run = &b[PAGE_HEADER + FREELIST_RUN * i..][..FREELIST_RUN];
+            let (start, len) = format::decode_pair(run).expect("a run is 16 bytes");
             let end = start
                 .checked_add(len)
                 .filter(|&e| start > 0 && len > 0 && e <= slot.page_count && (e <= slot.log_start || start >= log_end));
@@ -630,7 +630,7 @@ pub(super) fn load_freelist(pager: &Pager, slot: &CommitSlot) -> Result<(FreeSet
             }
         }
         pages.push(page_no(id));
-        id = get_u64(&b, 24);
+        id = get_u64(&b, at::FREELIST_NEXT);
     }
     if let Some(p) = pages.iter().find(|p| free.contains(p)) {
         return Err(Error::corrupted(*p, "a free-list page lists itself as free"));
@@ -679,7 +679,7 @@ pub(super) fn free_pages_in_use(pager: &Pager, slot: &CommitSlot, free: &FreeSet
         let children: Vec<PageId> = (0..=node.len()).map(|i| node.child(i)).collect();
         drop(page);
         // Whether the children are leaves (then they are only checked, not read).
-        let leaves = !catalog && pager.read_page(children[0]).map(|p| p[0] == kind::LEAF)?;
+        let leaves = !catalog && pager.read_page(children[0]).map(|p| p[at::KIND] == kind::LEAF)?;
         for c in children {
             if leaves {
                 note(c, &mut used);

@@ -4,7 +4,7 @@
 
 use super::inner::*;
 use crate::engine::btree::{PageSource, PageStore};
-use crate::engine::format::{kind, page_no, page_ref, put_u64};
+use crate::engine::format::{at, kind, page_no, page_ref, put_u64};
 use crate::engine::page::{Guard, PageId, PageRef};
 use crate::error::Result;
 use alloc::boxed::Box;
@@ -44,7 +44,7 @@ impl TxnInner {
             return Ok(());
         }
         let mut ids: Vec<PageId> =
-            self.pages.dirty.iter().filter(|(_, b)| b[0] != kind::BRANCH).map(|(id, _)| *id).collect();
+            self.pages.dirty.iter().filter(|(_, b)| b[at::KIND] != kind::BRANCH).map(|(id, _)| *id).collect();
         if ids.len() < self.pages.dirty.len() / 4 {
             // Mostly branches (huge keys): spill everything.
             ids = self.pages.dirty.keys().copied().collect();
@@ -98,7 +98,7 @@ impl PageStore for TxnInner {
         };
         let new = self.alloc_id();
         let mut copy = copy;
-        put_u64(&mut copy, 8, new);
+        put_u64(&mut copy, at::OWN_REF, new);
         self.pages.bytes += copy.len();
         self.pages.dirty.insert(new, copy);
         self.free_committed(id);

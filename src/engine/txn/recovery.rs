@@ -25,9 +25,7 @@
 //! checksum ends the log — to upgrade them.
 
 use crate::engine::device::BlockDevice;
-use crate::engine::format::{
-    self, get_u64, legacy, CommitSlot, FrameFault, FrameHeader, LogSector, FRAME_CONTINUE, LOG_SECTOR,
-};
+use crate::engine::format::{self, legacy, CommitSlot, FrameFault, FrameHeader, LogSector, FRAME_CONTINUE, LOG_SECTOR};
 use crate::engine::page::PageId;
 use crate::error::{Error, Result};
 use alloc::format;
@@ -195,7 +193,7 @@ pub(crate) fn scan(dev: &dyn BlockDevice, page_size: usize, slot: &CommitSlot) -
         };
         out.durable_txn = out.durable_txn.max(h.durable_txn);
         if link {
-            let (s, n) = (get_u64(&payload, 0), get_u64(&payload, 8));
+            let (s, n) = format::decode_pair(&payload).expect("a continuation payload of 16 bytes (checked above)");
             let end_page = s.checked_add(n).filter(|_| s > 0 && n > 0);
             let overlaps = |&(a, m): &(u64, u64)| s < a + m && a < end_page.unwrap_or(u64::MAX);
             let what = match end_page {
@@ -374,7 +372,7 @@ pub(crate) fn scan_v1(dev: &dyn BlockDevice, page_size: usize, slot: &CommitSlot
             if h.payload_len != 16 || out.chain.len() >= MAX_CHAIN {
                 return Err(Error::corrupted(start + pos / ps, "malformed log continuation frame"));
             }
-            let (s, n) = (get_u64(&payload, 0), get_u64(&payload, 8));
+            let (s, n) = format::decode_pair(&payload).expect("a continuation payload of 16 bytes (checked above)");
             if s == 0 || n == 0 || s.checked_add(n).is_none_or(|e| e > file_pages) {
                 break;
             }

@@ -4,7 +4,7 @@
 use super::{inner::*, options::*};
 use crate::engine::btree;
 use crate::engine::delta::TableDelta;
-use crate::engine::format::get_u64;
+use crate::engine::format;
 use crate::engine::log::LogWriter;
 use crate::engine::page::PageId;
 use crate::engine::write_buffer::WriteBuffer;
@@ -265,8 +265,5 @@ pub(super) fn check_public_table_name(name: &str) -> Result<()> {
 }
 
 pub(super) fn decode_meta(v: &[u8]) -> Result<(PageId, u64)> {
-    if v.len() != 16 {
-        return Err(Error::corrupted(0, "catalog entry of the wrong size"));
-    }
-    Ok((get_u64(v, 0), get_u64(v, 8)))
+    format::decode_pair(v).ok_or_else(|| Error::corrupted(0, "catalog entry of the wrong size"))
 }
