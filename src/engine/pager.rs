@@ -510,6 +510,9 @@ impl Pager {
 
     /// Stamp `page` with its reference `id` and checksum, and write it to its place.
     pub fn write_page(&self, id: PageId, page: &mut [u8]) -> Result<()> {
+        assert!(page_no(id) != 0, "page 0 is the file header, never a page");
+        assert_eq!(page.len(), self.page_size, "a page is one page long");
+        debug_assert!(matches!(page[at::KIND], kind::BRANCH..=kind::FREELIST), "a page of an unknown kind");
         put_u64(page, at::OWN_REF, id);
         seal_page(page);
         self.write_at(page_no(id) * self.page_size as u64, page)?;

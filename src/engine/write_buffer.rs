@@ -149,6 +149,10 @@ impl WriteBuffer {
     /// Sort, keep the last operation per key and drop the lookup hashes: an immutable run.
     pub fn freeze(mut self) -> WriteBuffer {
         self.sort_dedup();
+        debug_assert!(
+            (1..OpList::len(&self)).all(|i| OpList::key(&self, i - 1) < OpList::key(&self, i)),
+            "a frozen run is sorted, one operation per key"
+        );
         self.hashes = HashSet::new();
         self.build_fence();
         self

@@ -334,6 +334,10 @@ fn build<S: PageStore>(s: &mut S, id: PageId, k: u8, cells: &[Vec<u8>], right: P
         }
     }
     n.set_right_child(right);
+    debug_assert!(
+        (1..n.node().len()).all(|i| n.node().key(i - 1) < n.node().key(i)),
+        "a rebuilt node keeps its keys in order"
+    );
     Ok(())
 }
 

@@ -48,7 +48,7 @@ impl TxnInner {
                 self.w.next_page - 1
             }
         };
-        assert!(no < format::MAX_PAGES, "page number {no} past the format's limit");
+        assert!(no > 0 && no < format::MAX_PAGES, "page number {no} is the header or past the format's limit");
         self.alloc.allocated.push(no);
         page_ref(no, self.w.next_tag())
     }
@@ -81,7 +81,8 @@ impl TxnInner {
         }
         self.pages.spilled.remove(&id);
         self.shared.pager.forget(id);
-        self.w.free.insert(page_no(id));
+        let inserted = self.w.free.insert(page_no(id));
+        debug_assert!(inserted, "page {} freed twice", page_no(id));
         self.alloc.freed_private.push(page_no(id));
     }
 

@@ -92,6 +92,11 @@ pub(super) fn checkpoint(shared: &Shared, w: &mut WriterState) -> Result<()> {
         log_start,
         log_pages,
     };
+    // What the slot names lies inside the file it describes, and the list holds every run.
+    assert!(log_start > 0 && log_start + log_pages <= slot.page_count, "the log region lies inside the file");
+    assert!(list_pages.iter().all(|&p| p > 0 && p < slot.page_count), "free-list pages lie inside the file");
+    assert!(list_pages.len() * per_page >= runs.len(), "the free list holds every free run");
+    debug_assert!(list_pages.iter().all(|p| !all.contains(p)), "a free-list page lists itself");
     // Both copies (see `read_slots`); the older slot's two copies stay intact until this
     // one is durable.
     let i = (slot.seq % 2) as usize;

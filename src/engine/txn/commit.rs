@@ -107,13 +107,19 @@ impl TxnInner {
         let pager = &shared.pager;
         let ps = pager.page_size as u64;
         let txn_id = self.txn_id;
+        assert_eq!(txn_id, self.w.last_txn + 1, "transaction ids are consecutive");
         if use_log {
             let seq = self.w.slot.seq;
-            let (mut start, pages) = *self.w.log_chain.last().expect("log chain");
+            let (mut start, mut pages) = *self.w.log_chain.last().expect("log chain");
             // Keep one sector free at the end of each region for a continuation frame.
             if self.w.log_pos + frame_len + SECTOR > pages * ps {
                 start = self.extend_log(frame_len)?;
+                pages = self.w.log_chain.last().expect("log chain").1;
             }
+            // Frames are whole sectors, and the frame (with the sector kept for a link) fits
+            // its region: a frame never spills over into the pages after the region.
+            assert_eq!(self.w.log_pos % SECTOR, 0, "frames start on a sector");
+            assert!(self.w.log_pos + frame_len + SECTOR <= pages * ps, "a frame past its log region");
             let mut frame = Vec::with_capacity(frame_len as usize);
             let payload_len = self.log.buf.len() as u32;
             let durable_txn = self.w.synced_txn;
@@ -166,6 +172,7 @@ impl TxnInner {
         let need = (frame_len + SECTOR).div_ceil(ps);
         let max_pages = (self.shared.options.max_log_size as u64 / ps).max(need);
         let pages = (cur_pages * 2).max(need).min(max_pages);
+        assert!(pages >= need, "a new log region holds the frame");
         let start = self.w.next_page;
         self.w.next_page += pages;
         pager.zero_pages(start, pages)?;
@@ -191,6 +198,7 @@ impl TxnInner {
 
     /// Move this transaction's allocation effects and deltas into the writer state.
     pub(super) fn finish(&mut self, txn_id: u64) {
+        assert!(txn_id > self.w.last_txn, "a commit goes forward");
         self.w.last_txn = txn_id;
         self.w.catalog_root = self.catalog_root;
         if self.deltas_changed {

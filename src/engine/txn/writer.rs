@@ -194,6 +194,7 @@ pub(super) fn publish_snapshot(shared: &Shared, snap: Option<Snapshot>) {
     let view = shared.pager.next_view(&cur);
     let mut r = shared.readers.lock();
     if let Some(s) = snap {
+        assert!(s.txn_id >= r.current.txn_id, "published snapshots go forward");
         r.current = s;
     }
     if let Some(v) = view {
@@ -211,7 +212,8 @@ pub(super) fn release_pending(shared: &Shared, w: &mut WriterState) {
             let p = w.pending.swap_remove(i);
             for id in p.pages {
                 shared.pager.forget(id);
-                w.free.insert(id);
+                let inserted = w.free.insert(id);
+                debug_assert!(inserted, "page {id} freed twice");
             }
         } else {
             i += 1;
