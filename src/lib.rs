@@ -31,6 +31,9 @@
 //!   [`sql::Connection`].
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
+// Every `unsafe` block says why it is sound; string slicing that could panic inside a
+// multi-byte character is refused (slice by a checked `get`, or bytes).
+#![warn(clippy::undocumented_unsafe_blocks, clippy::string_slice)]
 
 extern crate alloc;
 

@@ -173,7 +173,7 @@ fn proc_start_time(pid: u32) -> Option<std::io::Result<String>> {
     Some(fs::read_to_string(format!("/proc/{pid}/stat")).and_then(|stat| {
         // The command name (field 2) is in parentheses and may hold spaces and parentheses:
         // fields 3.. follow the last ')'.
-        let rest = stat.rfind(')').map(|i| &stat[i + 1..]).unwrap_or("");
+        let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
         rest.split_ascii_whitespace()
             .nth(22 - 3)
             .map(str::to_string)
