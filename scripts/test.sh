@@ -17,9 +17,13 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup targe
 
 step "format"
 cargo fmt --all -- --check
+cargo fmt --manifest-path bench/Cargo.toml -- --check
 
 step "clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
+# The benchmarks are a crate of their own (bench/, its own workspace), so that the tests above
+# and below never build the peer engines they compare against.
+cargo clippy --manifest-path bench/Cargo.toml --all-targets -- -D warnings
 
 step "engine builds as no_std + alloc for wasm32"
 cargo build -p tessera --no-default-features --target wasm32-unknown-unknown
@@ -35,10 +39,10 @@ trap 'rm -rf "$tmp"' EXIT
 cargo run -q --example quickstart -- "$tmp/quickstart.db"
 
 step "benchmarks, smoke size (TESSERA_BENCH_N=${TESSERA_BENCH_N:-20000})"
-TESSERA_BENCH_N="${TESSERA_BENCH_N:-20000}" TESSERA_BENCH_DIR="$tmp" cargo bench --bench peers
-cargo bench --bench micro -- --test
+TESSERA_BENCH_N="${TESSERA_BENCH_N:-20000}" TESSERA_BENCH_DIR="$tmp" cargo bench --manifest-path bench/Cargo.toml --bench peers
+cargo bench --manifest-path bench/Cargo.toml --bench micro -- --test
 step "SQL benchmark vs SQLite, smoke size (TESSERA_SQL_BENCH_N=${TESSERA_SQL_BENCH_N:-20000})"
-TESSERA_SQL_BENCH_N="${TESSERA_SQL_BENCH_N:-20000}" TESSERA_BENCH_DIR="$tmp" cargo bench --bench sql
+TESSERA_SQL_BENCH_N="${TESSERA_SQL_BENCH_N:-20000}" TESSERA_BENCH_DIR="$tmp" cargo bench --manifest-path bench/Cargo.toml --bench sql
 
 step "wasm bindings: format and clippy (wasm32)"
 cargo fmt --manifest-path wasm/Cargo.toml -- --check
