@@ -58,6 +58,7 @@ cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 cargo clippy --manifest-path wasm/Cargo.toml --target wasm32-unknown-unknown -- -D warnings
 # The engine-only build of tessera-db/kv (no `sql` feature).
 cargo clippy --manifest-path wasm/Cargo.toml --target wasm32-unknown-unknown --no-default-features -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --manifest-path wasm/Cargo.toml --target wasm32-unknown-unknown --no-deps
 
 step "npm package tessera-db: build the wasm, Node tests (source tree and packed tarball)"
 bash npm/run-tests.sh
