@@ -44,7 +44,7 @@ function cloneableOptions(options) {
 // getString, put and delete, and the one-call methods of the same, on string / Uint8Array
 // arguments, go to the worker as one binary buffer (the format of the wasm `ReadTx.runPacked`
 // and `WriteTx.runPacked`: tables first, then `[u8 code][u32 table]` and operands, lengths as
-// u32 LE) and come back as one. Anything else (counts, ranges in a write, batchSize, bad
+// u32 LE; specified in docs/BINDINGS.md) and come back as one. Anything else (counts, ranges in a write, batchSize, bad
 // arguments: the worker reports those) goes as structured-clone objects.
 const CODES = { get: 1, getString: 1, put: 2, delete: 3, range: 4 };
 const utf8 = new TextEncoder();

@@ -5,7 +5,7 @@
 // The hot path passes no JS objects to wasm. Parameters are encoded straight into a scratch
 // buffer in wasm memory (tag byte + f64/i64 or u32 length + bytes), result rows come back in
 // another buffer (tag byte + value), both found through a header of f64 slots at a fixed
-// address; see the SQL section of wasm/src/lib.rs for the formats.
+// address; docs/BINDINGS.md specifies the formats (wasm/src/sql.rs is the other side).
 
 import { wasmMemory, sqlIo, sqlReserve } from '../pkg/tessera.js';
 

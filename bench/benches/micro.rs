@@ -1,4 +1,5 @@
-//! Micro-benchmarks of Tessera alone (criterion): `cargo bench --bench micro`.
+//! Micro-benchmarks of Tessera alone (criterion), from the repository root:
+//! `cargo bench --manifest-path bench/Cargo.toml --bench micro`.
 //!
 //! - `insert_10k/{memory,file}`: 10,000 random 24-byte keys with 150-byte values inserted in one
 //!   write transaction and committed, into a fresh database each iteration;

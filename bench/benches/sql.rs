@@ -22,8 +22,8 @@
 //! the generated data, on every engine; an engine whose results are wrong is reported as
 //! `error` and the run exits non-zero.
 //!
-//! Run: `cargo bench --bench sql`. Run without `--bench` (as `cargo test --benches` does) it is a
-//! smoke test with N = 2000. Environment:
+//! Run: `cargo bench --manifest-path bench/Cargo.toml --bench sql` from the repository root. Run
+//! without `--bench` (as `cargo test --benches` in `bench/` does) it is a smoke test with N = 2000. Environment:
 //! - `TESSERA_SQL_BENCH_N`: rows (default 1_000_000; 2000 in smoke runs).
 //! - `TESSERA_SQL_BENCH_ENGINES`: comma-separated subset of `tessera`, `sqlite-normal`,
 //!   `sqlite-full`; `sqlite` means both SQLite columns (default: all three). E.g.

@@ -2,8 +2,9 @@
 //! process run, on the workload of redb's own comparison benchmark
 //! (`crates/redb-bench/benches/lmdb_benchmark.rs` in cberner/redb), scaled by `N`.
 //!
-//! Run: `cargo bench --bench peers` (release profile). Run without `--bench` (as
-//! `cargo test --benches` / `--all-targets` does), it is a smoke test: N defaults to 2000 and no
+//! Run: `cargo bench --manifest-path bench/Cargo.toml --bench peers` from the repository root
+//! (release profile; `bench/` is a workspace of its own). Run without `--bench` (as
+//! `cargo test --benches` / `--all-targets` in `bench/` does), it is a smoke test: N defaults to 2000 and no
 //! report file is written unless `TESSERA_BENCH_OUT` says where. Environment:
 //! - `TESSERA_BENCH_N`: number of pairs in the bulk load (default 1_000_000; CI uses 20000).
 //! - `TESSERA_BENCH_ENGINES`: comma-separated subset of `tessera,redb,lmdb,fjall,sqlite`
