@@ -2,17 +2,17 @@
 //! kept in memory in front of the B+tree until the next checkpoint.
 //!
 //! A commit that goes through the log does not apply its writes to the tree. Its sorted write
-//! buffer becomes an immutable *run* appended to the table's [`TableDelta`]; the log frame
+//! buffer becomes an immutable *layer* appended to the table's [`TableDelta`]; the log frame
 //! already holds the same operations, so nothing is lost in a crash (recovery replays the log).
-//! Every snapshot holds the deltas of its commit, and a lookup consults the runs, newest
-//! first, before the tree; range iteration merges the runs with the tree. A delta is *folded*
+//! Every snapshot holds the deltas of its commit, and a lookup consults the layers, newest
+//! first, before the tree; range iteration merges the layers with the tree. A delta is *folded*
 //! into the tree (applied in key order, like a large write buffer) when a checkpoint is about
 //! to discard the log, or when a write transaction must read the table through the tree. The
 //! invariant that makes this simple: a table's delta is always newer than its tree.
 //!
-//! Runs are merged as they accumulate (a new run swallows the previous one while that one is
-//! at most twice its size, and the newest two merge beyond eight runs), so a table holds few
-//! runs; a Bloom filter over all the delta's keys lets most point lookups skip the runs with a
+//! Layers are merged as they accumulate (a new layer swallows the previous one while that one is
+//! at most twice its size, and the newest two merge beyond eight layers), so a table holds few
+//! layers; a Bloom filter over all the delta's keys lets most point lookups skip the layers with a
 //! few bit tests.
 
 use crate::engine::btree::{OpList, PageSource, RangeState};
@@ -119,19 +119,19 @@ impl Filter {
     }
 }
 
-/// A table's committed delta: immutable sorted runs, oldest first. Cloning is cheap (the runs
-/// and the filter are shared); a commit that adds a run builds a new `TableDelta`.
+/// A table's committed delta: immutable sorted layers, oldest first. Cloning is cheap (the layers
+/// and the filter are shared); a commit that adds a layer builds a new `TableDelta`.
 #[derive(Clone, Default)]
 pub(crate) struct TableDelta {
-    runs: Vec<Arc<WriteBuffer>>,
+    layers: Vec<Arc<WriteBuffer>>,
     filter: Arc<Filter>,
-    /// Bytes held by the runs.
+    /// Bytes held by the layers.
     bytes: usize,
 }
 
 impl TableDelta {
     pub fn is_empty(&self) -> bool {
-        self.runs.is_empty()
+        self.layers.is_empty()
     }
 
     /// Memory held, in bytes.
@@ -139,22 +139,23 @@ impl TableDelta {
         self.bytes + self.filter.bits.len() * 8
     }
 
-    /// This delta with `run` (a frozen, newer write buffer) added.
-    pub fn with_run(&self, run: WriteBuffer) -> TableDelta {
-        if run.is_empty() {
+    /// This delta with `layer` (a frozen, newer write buffer) added.
+    pub fn with_layer(&self, layer: WriteBuffer) -> TableDelta {
+        if layer.is_empty() {
             return self.clone();
         }
-        let mut runs = self.runs.clone();
-        let added = Arc::new(run);
-        runs.push(added.clone());
-        while runs.len() > MAX_RUNS || (runs.len() >= 2 && runs[runs.len() - 2].len() <= 2 * runs[runs.len() - 1].len())
+        let mut layers = self.layers.clone();
+        let added = Arc::new(layer);
+        layers.push(added.clone());
+        while layers.len() > MAX_LAYERS
+            || (layers.len() >= 2 && layers[layers.len() - 2].len() <= 2 * layers[layers.len() - 1].len())
         {
-            let newer = runs.pop().expect("run");
-            let older = runs.pop().expect("run");
-            runs.push(Arc::new(WriteBuffer::merge(&older, &newer)));
+            let newer = layers.pop().expect("layer");
+            let older = layers.pop().expect("layer");
+            layers.push(Arc::new(WriteBuffer::merge(&older, &newer)));
         }
-        let entries: usize = runs.iter().map(|r| r.len()).sum();
-        let bytes = runs.iter().map(|r| r.bytes()).sum();
+        let entries: usize = layers.iter().map(|r| r.len()).sum();
+        let bytes = layers.iter().map(|r| r.bytes()).sum();
         let filter = if entries <= self.filter.cap {
             let mut f = (*self.filter).clone();
             for i in 0..added.len() {
@@ -163,75 +164,75 @@ impl TableDelta {
             f
         } else {
             let mut f = Filter::with_capacity(entries * 2);
-            for r in &runs {
+            for r in &layers {
                 for i in 0..r.len() {
                     f.insert(key_hash(r.key(i)));
                 }
             }
             f
         };
-        TableDelta { runs, filter: Arc::new(filter), bytes }
+        TableDelta { layers, filter: Arc::new(filter), bytes }
     }
 
     /// The newest operation on `key`: `Some(Some(v))` put, `Some(None)` removed, `None` the
     /// delta does not know the key (look in the tree).
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<Option<&[u8]>> {
-        if self.runs.is_empty() || !self.filter.may_contain(key_hash(key)) {
+        if self.layers.is_empty() || !self.filter.may_contain(key_hash(key)) {
             return None;
         }
-        self.runs.iter().rev().find_map(|r| r.find(key))
+        self.layers.iter().rev().find_map(|r| r.find(key))
     }
 
     /// The largest key with an operation in the delta (put or removal), if any.
     #[cfg(feature = "sql")]
     pub fn max_key(&self) -> Option<&[u8]> {
-        self.runs.iter().filter_map(|r| r.len().checked_sub(1).map(|i| r.key(i))).max()
+        self.layers.iter().filter_map(|r| r.len().checked_sub(1).map(|i| r.key(i))).max()
     }
 
     /// All operations as one unsorted buffer, oldest first: sorting it (`sort_dedup`) leaves
     /// the newest operation per key. `extra` (newer still) is appended.
     pub fn to_buffer(&self, extra: &WriteBuffer) -> WriteBuffer {
         let mut b = WriteBuffer::default();
-        for r in &self.runs {
+        for r in &self.layers {
             b.append(r);
         }
         b.append(extra);
         b
     }
 
-    /// A merging cursor over the runs for the keys in `start..end`.
+    /// A merging cursor over the layers for the keys in `start..end`.
     pub fn cursor(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> DeltaCursor<'_> {
-        debug_assert!(self.runs.len() <= MAX_RUNS);
-        let mut pos = [(0, 0); MAX_RUNS];
-        for (p, r) in pos.iter_mut().zip(self.runs.iter().rev()) {
+        debug_assert!(self.layers.len() <= MAX_LAYERS);
+        let mut pos = [(0, 0); MAX_LAYERS];
+        for (p, r) in pos.iter_mut().zip(self.layers.iter().rev()) {
             *p = r.span(start, end);
         }
-        DeltaCursor { runs: &self.runs, pos, heads: [None, None] }
+        DeltaCursor { layers: &self.layers, pos, candidates: [None, None] }
     }
 }
 
-/// Runs a table's delta holds at most (the oldest are merged beyond it), so a range's cursors
+/// Layers a table's delta holds at most (the oldest are merged beyond it), so a range's cursors
 /// over them fit in a fixed array.
-const MAX_RUNS: usize = 8;
+const MAX_LAYERS: usize = 8;
 
 /// The delta entry a side of the merge yields next: the smallest key going forward (largest
-/// going back), from the newest run that holds it. The key bytes are fetched only when the
+/// going back), from the newest layer that holds it. The key bytes are fetched only when the
 /// prefix does not decide (they live elsewhere in memory).
 #[derive(Clone, Copy)]
-struct Head<'a> {
-    run: &'a WriteBuffer,
+struct Candidate<'a> {
+    layer: &'a WriteBuffer,
     index: usize,
     prefix: u64,
 }
 
-impl<'a> Head<'a> {
+impl<'a> Candidate<'a> {
     #[inline]
     fn key(&self) -> &'a [u8] {
-        self.run.key(self.index)
+        self.layer.key(self.index)
     }
 
-    /// Whether a key with prefix `p` comes before this head on its side (forward: is smaller;
+    /// Whether a key with prefix `p` comes before this candidate on its side (forward: is smaller;
     /// back: is larger). `key` gives the key's bytes, fetched only when the prefixes tie.
     #[inline]
     fn after<'k>(&self, p: u64, key: impl FnOnce() -> &'k [u8], back: bool) -> bool {
@@ -244,53 +245,53 @@ impl<'a> Head<'a> {
     }
 }
 
-/// The delta's side of a merged range: one cursor per run.
+/// The delta's side of a merged range: one cursor per layer.
 pub(crate) struct DeltaCursor<'a> {
-    /// The runs, oldest first.
-    runs: &'a [Arc<WriteBuffer>],
-    /// Per run, newest first: the entries not yet consumed, `lo..hi`.
-    pos: [(usize, usize); MAX_RUNS],
-    /// The head of each side (front, back), computed when first needed after the delta
+    /// The layers, oldest first.
+    layers: &'a [Arc<WriteBuffer>],
+    /// Per layer, newest first: the entries not yet consumed, `lo..hi`.
+    pos: [(usize, usize); MAX_LAYERS],
+    /// The candidate of each side (front, back), computed when first needed after the delta
     /// moved: a tree entry is then one prefix comparison away from being returned.
-    heads: [Option<Option<Head<'a>>>; 2],
+    candidates: [Option<Option<Candidate<'a>>>; 2],
 }
 
 impl<'a> DeltaCursor<'a> {
-    /// The runs newest first, with their cursors.
+    /// The layers newest first, with their cursors.
     fn cursors(&mut self) -> impl Iterator<Item = (&'a WriteBuffer, &mut (usize, usize))> {
-        self.runs.iter().rev().map(|r| &**r).zip(self.pos.iter_mut())
+        self.layers.iter().rev().map(|r| &**r).zip(self.pos.iter_mut())
     }
 
-    fn head(&mut self, back: bool) -> Option<Head<'a>> {
-        if let Some(h) = self.heads[back as usize] {
+    fn candidate(&mut self, back: bool) -> Option<Candidate<'a>> {
+        if let Some(h) = self.candidates[back as usize] {
             return h;
         }
-        let mut best: Option<Head<'a>> = None;
-        for (run, &mut (lo, hi)) in self.cursors() {
+        let mut best: Option<Candidate<'a>> = None;
+        for (layer, &mut (lo, hi)) in self.cursors() {
             if lo < hi {
                 let index = if back { hi - 1 } else { lo };
-                let prefix = run.prefix_at(index);
-                // Strictly better only: on a tie the newer run (earlier in the list) wins.
-                if best.is_none_or(|b| b.after(prefix, || run.key(index), back)) {
-                    best = Some(Head { run, index, prefix });
+                let prefix = layer.prefix_at(index);
+                // Strictly better only: on a tie the newer layer (earlier in the list) wins.
+                if best.is_none_or(|b| b.after(prefix, || layer.key(index), back)) {
+                    best = Some(Candidate { layer, index, prefix });
                 }
             }
         }
-        self.heads[back as usize] = Some(best);
+        self.candidates[back as usize] = Some(best);
         best
     }
 
-    /// Consume `h` (this side's head) from every run that holds its key; returns the value
-    /// of the winning run's operation (None: a removal).
-    fn take(&mut self, h: Head<'a>, back: bool) -> Option<&'a [u8]> {
-        let value = h.run.value(h.index);
+    /// Consume `h` (this side's candidate) from every layer that holds its key; returns the value
+    /// of the winning layer's operation (None: a removal).
+    fn take(&mut self, h: Candidate<'a>, back: bool) -> Option<&'a [u8]> {
+        let value = h.layer.value(h.index);
         let key = h.key();
-        for (run, (lo, hi)) in self.cursors() {
+        for (layer, (lo, hi)) in self.cursors() {
             if *lo < *hi {
                 let at = if back { *hi - 1 } else { *lo };
-                // The head's own run holds it at this very position; other runs are compared
+                // The candidate's own layer holds it at this very position; other layers are compared
                 // by prefix, then by key.
-                let holds = core::ptr::eq(run, h.run) || (run.prefix_at(at) == h.prefix && run.key(at) == key);
+                let holds = core::ptr::eq(layer, h.layer) || (layer.prefix_at(at) == h.prefix && layer.key(at) == key);
                 if holds {
                     if back {
                         *hi -= 1;
@@ -300,15 +301,15 @@ impl<'a> DeltaCursor<'a> {
                 }
             }
         }
-        // Either side's head may have been consumed (the two ends can meet).
-        self.heads = [None, None];
+        // Either side's candidate may have been consumed (the two ends can meet).
+        self.candidates = [None, None];
         value
     }
 }
 
-/// Whether tree key `t` comes before the delta's head `h` on this side (none left: it does).
+/// Whether tree key `t` comes before the delta's candidate `h` on this side (none left: it does).
 #[inline]
-fn tree_first(h: Option<Head<'_>>, t: &[u8], back: bool) -> bool {
+fn tree_first(h: Option<Candidate<'_>>, t: &[u8], back: bool) -> bool {
     h.is_none_or(|h| h.after(prefix(t), || t, back))
 }
 
@@ -328,7 +329,7 @@ impl<'a> MergedRange<'a> {
     }
 
     /// Next entry from the front (`back == false`) or the back. The common case inline: the
-    /// delta's head on this side is known and the tree's next entry comes before it.
+    /// delta's candidate on this side is known and the tree's next entry comes before it.
     #[inline]
     pub fn next<S: PageSource>(
         &mut self,
@@ -339,9 +340,9 @@ impl<'a> MergedRange<'a> {
         // `pull_tree` written out: as a call here, even inlined, it measured ~100 ns slower per
         // 10-entry scan (in-cache probe), the entry taking one more trip through memory.
         let (mine, other) = if back { (&mut self.back, &mut self.front) } else { (&mut self.front, &mut self.back) };
-        if let (None, Some(head)) = (&*mine, self.delta.heads[back as usize]) {
+        if let (None, Some(candidate)) = (&*mine, self.delta.candidates[back as usize]) {
             match if back { tree.next_back(s)? } else { tree.next(s)? } {
-                Some(e) if tree_first(head, &e.0, back) => return Ok(Some(e)),
+                Some(e) if tree_first(candidate, &e.0, back) => return Ok(Some(e)),
                 e @ Some(_) => *mine = e,
                 None => *mine = other.take(),
             }
@@ -350,7 +351,7 @@ impl<'a> MergedRange<'a> {
     }
 
     /// Take the tree's next entry on this side (whose peek slot is empty): returned when it
-    /// comes before the delta's `head`, else kept in the peek slot. When the tree has nothing
+    /// comes before the delta's `candidate`, else kept in the peek slot. When the tree has nothing
     /// left, its last entry may sit in the other side's peek slot: it moves to this side.
     #[inline]
     fn pull_tree<S: PageSource>(
@@ -358,11 +359,11 @@ impl<'a> MergedRange<'a> {
         tree: &mut RangeState<'a>,
         s: &'a S,
         back: bool,
-        head: Option<Head<'a>>,
+        candidate: Option<Candidate<'a>>,
     ) -> Result<Option<(Guard<'a>, Guard<'a>)>> {
         let (mine, other) = if back { (&mut self.back, &mut self.front) } else { (&mut self.front, &mut self.back) };
         match if back { tree.next_back(s)? } else { tree.next(s)? } {
-            Some(e) if tree_first(head, &e.0, back) => return Ok(Some(e)),
+            Some(e) if tree_first(candidate, &e.0, back) => return Ok(Some(e)),
             e @ Some(_) => *mine = e,
             None => *mine = other.take(),
         }
@@ -381,20 +382,20 @@ impl<'a> MergedRange<'a> {
         loop {
             // The tree's entry wins when its key comes first on this side; on a tie the delta
             // wins. A fresh tree entry that wins is returned at once.
-            let head = self.delta.head(back);
+            let candidate = self.delta.candidate(back);
             if (if back { &self.back } else { &self.front }).is_none() {
-                if let Some(e) = self.pull_tree(tree, s, back, head)? {
+                if let Some(e) = self.pull_tree(tree, s, back, candidate)? {
                     return Ok(Some(e));
                 }
             }
             let mine = if back { &mut self.back } else { &mut self.front };
-            if mine.as_ref().is_some_and(|(t, _)| tree_first(head, t, back)) {
+            if mine.as_ref().is_some_and(|(t, _)| tree_first(candidate, t, back)) {
                 return Ok(mine.take());
             }
-            let Some(h) = head else {
+            let Some(h) = candidate else {
                 return Ok(None);
             };
-            // Consume the key everywhere: every run, the tree's peeks on both sides.
+            // Consume the key everywhere: every layer, the tree's peeks on both sides.
             let value = self.delta.take(h, back);
             let key = h.key();
             for peek in [&mut self.front, &mut self.back] {
@@ -413,7 +414,7 @@ impl<'a> MergedRange<'a> {
 mod tests {
     use super::*;
 
-    fn run(ops: &[(&str, Option<&str>)]) -> WriteBuffer {
+    fn layer(ops: &[(&str, Option<&str>)]) -> WriteBuffer {
         let mut b = WriteBuffer::default();
         for (k, v) in ops {
             b.push(k.as_bytes(), v.map(str::as_bytes));
@@ -424,9 +425,9 @@ mod tests {
     #[test]
     fn newest_run_wins_and_filter_has_no_false_negatives() {
         let mut d = TableDelta::default();
-        d = d.with_run(run(&[("a", Some("1")), ("b", Some("1"))]));
-        d = d.with_run(run(&[("b", None), ("c", Some("2"))]));
-        d = d.with_run(run(&[("a", Some("3"))]));
+        d = d.with_layer(layer(&[("a", Some("1")), ("b", Some("1"))]));
+        d = d.with_layer(layer(&[("b", None), ("c", Some("2"))]));
+        d = d.with_layer(layer(&[("a", Some("3"))]));
         assert_eq!(d.get(b"a"), Some(Some(&b"3"[..])));
         assert_eq!(d.get(b"b"), Some(None));
         assert_eq!(d.get(b"c"), Some(Some(&b"2"[..])));
@@ -438,29 +439,29 @@ mod tests {
             seen,
             [(b"a".to_vec(), Some(b"3".to_vec())), (b"b".to_vec(), None), (b"c".to_vec(), Some(b"2".to_vec()))]
         );
-        // Many runs: merged down to a logarithmic number, every key still found.
+        // Many layers: merged down to a logarithmic number, every key still found.
         for i in 0..500u32 {
-            d = d.with_run(run(&[(&alloc::format!("k{i:05}"), Some("v"))]));
+            d = d.with_layer(layer(&[(&alloc::format!("k{i:05}"), Some("v"))]));
         }
-        assert!(d.runs.len() <= MAX_RUNS, "{} runs", d.runs.len());
+        assert!(d.layers.len() <= MAX_LAYERS, "{} layers", d.layers.len());
         for i in 0..500u32 {
             assert_eq!(d.get(alloc::format!("k{i:05}").as_bytes()), Some(Some(&b"v"[..])));
         }
-        // Runs each more than twice the next: only the cap keeps their number bounded.
+        // Layers each more than twice the next: only the cap keeps their number bounded.
         let mut d = TableDelta::default();
         let mut n = 0u32;
         for size in [20000u32, 6000, 2000, 600, 200, 60, 20, 6, 2] {
             let ops: Vec<String> = (n..n + size).map(|i| alloc::format!("c{i:06}")).collect();
             n += size;
-            d = d.with_run(run(&ops.iter().map(|k| (k.as_str(), Some("v"))).collect::<Vec<_>>()));
+            d = d.with_layer(layer(&ops.iter().map(|k| (k.as_str(), Some("v"))).collect::<Vec<_>>()));
         }
-        assert_eq!(d.runs.len(), MAX_RUNS);
+        assert_eq!(d.layers.len(), MAX_LAYERS);
         let mut c = d.cursor(Bound::Unbounded, Bound::Unbounded);
         for i in 0..n {
-            let h = c.head(false).expect("head");
+            let h = c.candidate(false).expect("candidate");
             assert_eq!(h.key(), alloc::format!("c{i:06}").as_bytes());
             assert_eq!(c.take(h, false), Some(&b"v"[..]));
         }
-        assert!(c.head(false).is_none());
+        assert!(c.candidate(false).is_none());
     }
 }

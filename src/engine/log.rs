@@ -21,8 +21,8 @@ use alloc::vec::Vec;
 
 const OP_TABLE: u8 = 1;
 const OP_PUT: u8 = 2;
-const OP_DEL: u8 = 3;
-const OP_DROP: u8 = 4;
+const OP_REMOVE: u8 = 3;
+const OP_DELETE_TABLE: u8 = 4;
 
 /// One decoded operation, borrowing from the payload.
 #[derive(Debug, PartialEq, Eq)]
@@ -32,9 +32,9 @@ pub enum Op<'a> {
     /// Insert or replace.
     Put(&'a [u8], &'a [u8]),
     /// Remove.
-    Del(&'a [u8]),
-    /// Drop a table.
-    Drop(&'a str),
+    Remove(&'a [u8]),
+    /// Delete a table (and all its entries).
+    DeleteTable(&'a str),
 }
 
 /// Builds a payload.
@@ -67,15 +67,15 @@ impl LogWriter {
         self.buf.extend_from_slice(value);
     }
     /// Record a removal.
-    pub fn del(&mut self, table: &str, key: &[u8]) {
+    pub fn remove(&mut self, table: &str, key: &[u8]) {
         self.select(table);
-        self.buf.push(OP_DEL);
+        self.buf.push(OP_REMOVE);
         self.buf.extend_from_slice(&(key.len() as u16).to_le_bytes());
         self.buf.extend_from_slice(key);
     }
     /// Record a table drop.
-    pub fn drop_table(&mut self, table: &str) {
-        self.buf.push(OP_DROP);
+    pub fn delete_table(&mut self, table: &str) {
+        self.buf.push(OP_DELETE_TABLE);
         self.buf.extend_from_slice(&(table.len() as u16).to_le_bytes());
         self.buf.extend_from_slice(table.as_bytes());
         self.current = None;
@@ -124,15 +124,15 @@ impl<'a> Iterator for LogReader<'a> {
         self.at += 1;
         let r = (|| match op {
             OP_TABLE => Ok(Op::Table(self.name()?)),
-            OP_DROP => Ok(Op::Drop(self.name()?)),
+            OP_DELETE_TABLE => Ok(Op::DeleteTable(self.name()?)),
             OP_PUT => {
                 let h = self.take(6)?;
                 let (kl, vl) = (get_u16(h, 0) as usize, get_u32(h, 2) as usize);
                 Ok(Op::Put(self.take(kl)?, self.take(vl)?))
             }
-            OP_DEL => {
+            OP_REMOVE => {
                 let kl = get_u16(self.take(2)?, 0) as usize;
-                Ok(Op::Del(self.take(kl)?))
+                Ok(Op::Remove(self.take(kl)?))
             }
             other => Err(Error::corrupted(self.page, alloc::format!("unknown log op {other}"))),
         })();
@@ -152,8 +152,8 @@ mod tests {
         let mut w = LogWriter::default();
         w.put("a", b"k1", b"v1");
         w.put("a", b"k2", b"");
-        w.del("b", b"k1");
-        w.drop_table("a");
+        w.remove("b", b"k1");
+        w.delete_table("a");
         w.create("c");
         let ops: Vec<Op> = LogReader::new(&w.buf, 1).map(|o| o.unwrap()).collect();
         assert_eq!(
@@ -163,8 +163,8 @@ mod tests {
                 Op::Put(b"k1", b"v1"),
                 Op::Put(b"k2", b""),
                 Op::Table("b"),
-                Op::Del(b"k1"),
-                Op::Drop("a"),
+                Op::Remove(b"k1"),
+                Op::DeleteTable("a"),
                 Op::Table("c")
             ]
         );

@@ -12,7 +12,7 @@
 //!   were verified, so hot pages are not re-hashed on every visit.
 //! - **Writes.** `write_page` seals a page (id + CRC32) and writes it; the cache entry for that
 //!   id is replaced or dropped so a stale copy can never be served. `write_sorted` does the same
-//!   for many pages, one device write per run of consecutive ids (checkpoints, spills).
+//!   for many pages, one device write per run of consecutive ids (checkpoints, early writes).
 //! - **The cache.** Sharded maps of page id → page. Entries are *dirty* (committed to the log
 //!   but not yet written to their place in the file) or *clean*. Dirty entries stay until a
 //!   checkpoint writes them; clean ones are evicted FIFO-with-second-chance to stay within the
@@ -417,7 +417,7 @@ impl Pager {
         Ok(PageRef::Shared(page))
     }
 
-    /// Read back a page this process wrote and nobody else can see (a spilled private page):
+    /// Read back a page this process wrote and nobody else can see (a private page written early):
     /// no cache, no checksum verification.
     pub fn read_private(&self, id: PageId) -> Result<Box<[u8]>> {
         if let Some(page) = self.mapped(id) {

@@ -4,7 +4,7 @@
 //! one. When the buffer fills (a quarter of the cache budget), before any read that could see a
 //! buffered key, and at commit, the buffer is sorted by key and applied in key order. Sorted
 //! application walks the tree left to right: every leaf is copied at most once per flush, pages
-//! filled by appends end up full, and a transaction larger than the cache spills leaves it will
+//! filled by appends end up full, and a transaction larger than the cache writes early the leaves it will
 //! not touch again instead of thrashing. The log records operations in call order at the time
 //! of the call, so replay reaches the same state whatever the flush points were.
 

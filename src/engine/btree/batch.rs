@@ -236,7 +236,7 @@ fn repack_leaves<S: PageStore, O: OpList + ?Sized>(
         }
         let id = s.make_mut(leaves[0])?;
         edit_leaf_in_place(s, id, ops, ranges[0].0, ranges[0].1, delta)?;
-        s.spill_point()?;
+        s.early_write_point()?;
         return Ok(alloc::vec![(None, id)]);
     }
     let mut p = Packer::new(kind::LEAF);
@@ -252,7 +252,7 @@ fn repack_leaves<S: PageStore, O: OpList + ?Sized>(
     }
     let first = s.rewrite(leaves[0])?;
     let rep = p.finish(s, first)?;
-    s.spill_point()?;
+    s.early_write_point()?;
     Ok(rep)
 }
 

@@ -65,7 +65,7 @@ pub trait PageStore: PageSource {
     fn rewrite(&mut self, id: PageId) -> Result<PageId>;
     /// Called between nodes of a batch application, when no page is borrowed: a chance to
     /// write private pages out if the transaction has outgrown its memory budget.
-    fn spill_point(&mut self) -> Result<()>;
+    fn early_write_point(&mut self) -> Result<()>;
 }
 
 /// Largest inline leaf cell for a page size: a leaf always holds at least four.

@@ -24,11 +24,11 @@ pub const FRAME_CONTINUE: u32 = 1;
 ///
 /// ```text
 /// first sector   0 "TLOG" | 4 sector crc | 8 txn u64 | 16 payload len u32 | 20 flags u32
-///                24 seq u64 | 32 tag u32 | 36 zero u32 | 40 durable txn u64 | 48.. payload
-/// next sectors   0 "TLGD" | 4 sector crc | 8 tag u32 | 12 zero u32 | 16.. payload
+///                24 seq u64 | 32 frame crc u32 | 36 zero u32 | 40 durable txn u64 | 48.. payload
+/// next sectors   0 "TLGD" | 4 sector crc | 8 frame crc u32 | 12 zero u32 | 16.. payload
 /// ```
 ///
-/// The sector crc covers the sector's 512 bytes (its own field as zero); the tag is the CRC of
+/// The sector crc covers the sector's 512 bytes (its own field as zero); the frame checksum is the CRC of
 /// the frame's header fields and whole payload, so the sectors of two different frames never
 /// mix unnoticed. `durable_txn`: every transaction up to this id had been synced when the frame
 /// was written — a later frame that survives proves earlier ones were durable, which is how
@@ -66,8 +66,8 @@ impl FrameHeader {
         }
     }
 
-    /// The frame's tag: CRC of its header fields and its payload.
-    fn tag(&self, payload: &[u8]) -> u32 {
+    /// The frame's checksum: CRC of its header fields and its payload.
+    fn frame_crc(&self, payload: &[u8]) -> u32 {
         let mut c = Crc::new();
         c.update(&self.txn_id.to_le_bytes());
         c.update(&self.seq.to_le_bytes());
@@ -82,7 +82,7 @@ impl FrameHeader {
     /// [`FrameHeader::frame_len`] bytes. `payload_len` must be `payload.len()`.
     pub fn encode(&self, payload: &[u8], out: &mut alloc::vec::Vec<u8>) {
         debug_assert_eq!(self.payload_len as usize, payload.len());
-        let tag = self.tag(payload);
+        let frame_crc = self.frame_crc(payload);
         let start = out.len();
         out.resize(start + Self::frame_len(payload.len()), 0);
         let frame = &mut out[start..];
@@ -92,7 +92,7 @@ impl FrameHeader {
         put_u32(head, 16, self.payload_len);
         put_u32(head, 20, self.flags);
         put_u64(head, 24, self.seq);
-        put_u32(head, 32, tag);
+        put_u32(head, 32, frame_crc);
         put_u64(head, 40, self.durable_txn);
         let first = payload.len().min(HEAD_DATA);
         head[FRAME_HEADER..FRAME_HEADER + first].copy_from_slice(&payload[..first]);
@@ -100,7 +100,7 @@ impl FrameHeader {
         put_u32(head, 4, crc);
         for (sector, data) in rest.chunks_exact_mut(LOG_SECTOR).zip(payload[first..].chunks(SECTOR_DATA)) {
             put_u32(sector, 0, DATA_MAGIC);
-            put_u32(sector, 8, tag);
+            put_u32(sector, 8, frame_crc);
             sector[DATA_SECTOR_HEADER..DATA_SECTOR_HEADER + data.len()].copy_from_slice(data);
             let crc = crc_skipping(sector, 4);
             put_u32(sector, 4, crc);
@@ -108,10 +108,10 @@ impl FrameHeader {
     }
 
     /// Reassemble a frame from its sectors (`sectors` holds [`FrameHeader::frame_len`] bytes,
-    /// the first of them the header sector this header was read from, with tag `tag`).
+    /// the first of them the header sector this header was read from, with frame checksum `frame_crc`).
     /// `Ok(payload)` if every sector is this frame's; `Err(Torn)` if some sector holds older
     /// bytes (a write that did not land); `Err(Damaged(i))` if sector `i` is neither.
-    pub fn assemble(&self, tag: u32, sectors: &[u8]) -> core::result::Result<alloc::vec::Vec<u8>, FrameFault> {
+    pub fn assemble(&self, frame_crc: u32, sectors: &[u8]) -> core::result::Result<alloc::vec::Vec<u8>, FrameFault> {
         let len = self.payload_len as usize;
         let mut payload = alloc::vec::Vec::with_capacity(len);
         let first = len.min(HEAD_DATA);
@@ -119,7 +119,7 @@ impl FrameHeader {
         let mut torn = false;
         for (i, sector) in sectors.chunks_exact(LOG_SECTOR).enumerate().skip(1) {
             match LogSector::read(sector) {
-                LogSector::Data { tag: t } if t == tag => {
+                LogSector::Data { frame_crc: t } if t == frame_crc => {
                     let n = (len - payload.len()).min(SECTOR_DATA);
                     payload.extend_from_slice(&sector[DATA_SECTOR_HEADER..DATA_SECTOR_HEADER + n]);
                 }
@@ -127,9 +127,9 @@ impl FrameHeader {
                 _ => torn = true,
             }
         }
-        // Every sector is this frame's; a tag collision with another frame's sectors (one in
+        // Every sector is this frame's; a frame checksum collision with another frame's sectors (one in
         // 2^32) would still show here.
-        if torn || payload.len() != len || self.tag(&payload) != tag {
+        if torn || payload.len() != len || self.frame_crc(&payload) != frame_crc {
             return Err(FrameFault::Torn);
         }
         Ok(payload)
@@ -154,13 +154,13 @@ pub enum LogSector {
     Header {
         /// The frame's header fields.
         header: FrameHeader,
-        /// The frame's tag (carried by all its sectors).
-        tag: u32,
+        /// The frame's checksum (carried by all its sectors).
+        frame_crc: u32,
     },
-    /// A following sector of the frame with this tag.
+    /// A following sector of the frame with this frame checksum.
     Data {
-        /// The frame's tag.
-        tag: u32,
+        /// The frame's checksum.
+        frame_crc: u32,
     },
     /// None of the above: a log region holds only zeros and stamped sectors, and sectors are
     /// written whole, so this is damage.
@@ -174,7 +174,7 @@ impl LogSector {
         let magic = get_u32(b, 0);
         if (magic == FRAME_MAGIC || magic == DATA_MAGIC) && get_u32(b, 4) == crc_skipping(b, 4) {
             if magic == DATA_MAGIC {
-                return LogSector::Data { tag: get_u32(b, 8) };
+                return LogSector::Data { frame_crc: get_u32(b, 8) };
             }
             let header = FrameHeader {
                 txn_id: get_u64(b, 8),
@@ -183,7 +183,7 @@ impl LogSector {
                 seq: get_u64(b, 24),
                 durable_txn: get_u64(b, 40),
             };
-            return LogSector::Header { header, tag: get_u32(b, 32) };
+            return LogSector::Header { header, frame_crc: get_u32(b, 32) };
         }
         if b.iter().all(|&x| x == 0) {
             LogSector::Zero

@@ -8,7 +8,7 @@
 //! page 0      [file header 0..64][slot A 512..640][slot B 1024..1152][mirror A 1536..][mirror B 2048..]
 //! pages 1..   tree pages (branch, leaf), overflow runs, freelist pages, the log region
 //! log region  512-byte sectors, each stamped: frame header sectors (`TLOG`) and frame data
-//!             sectors (`TLGD`), every one with its own checksum and its frame's tag
+//!             sectors (`TLGD`), every one with its own checksum and its frame's checksum
 //! ```
 //!
 //! Format version 1 (no slot mirrors, frames sealed by one checksum over the whole frame) is

@@ -49,12 +49,12 @@ fn frame_round_trip_every_length() {
     for len in [0, 1, 463, 464, 465, 959, 960, 961, 5000] {
         let (h, payload, out) = frame(len, 1);
         assert_eq!(out.len(), FrameHeader::frame_len(len), "len {len}");
-        let LogSector::Header { header, tag } = LogSector::read(&out[..LOG_SECTOR]) else { panic!("len {len}") };
+        let LogSector::Header { header, frame_crc } = LogSector::read(&out[..LOG_SECTOR]) else { panic!("len {len}") };
         assert_eq!(header, h);
         for s in out.chunks_exact(LOG_SECTOR).skip(1) {
-            assert_eq!(LogSector::read(s), LogSector::Data { tag });
+            assert_eq!(LogSector::read(s), LogSector::Data { frame_crc });
         }
-        assert_eq!(header.assemble(tag, &out), Ok(payload), "len {len}");
+        assert_eq!(header.assemble(frame_crc, &out), Ok(payload), "len {len}");
     }
 }
 
@@ -62,20 +62,20 @@ fn frame_round_trip_every_length() {
 fn frame_sectors_tell_torn_from_damaged() {
     let (_, _, new) = frame(2000, 1);
     let (_, _, old) = frame(2000, 9);
-    let LogSector::Header { header, tag } = LogSector::read(&new[..LOG_SECTOR]) else { panic!() };
+    let LogSector::Header { header, frame_crc } = LogSector::read(&new[..LOG_SECTOR]) else { panic!() };
     for i in 1..new.len() / LOG_SECTOR {
         let range = i * LOG_SECTOR..(i + 1) * LOG_SECTOR;
         // The sector still holds zeros, or another frame's bytes: the write did not land.
         for before in [&[0u8; LOG_SECTOR][..], &old[range.clone()]] {
             let mut f = new.clone();
             f[range.clone()].copy_from_slice(before);
-            assert_eq!(header.assemble(tag, &f), Err(FrameFault::Torn), "sector {i}");
+            assert_eq!(header.assemble(frame_crc, &f), Err(FrameFault::Torn), "sector {i}");
         }
         // One flipped bit anywhere in it: damage.
         for bit in [0, 37, 100 * 8 + 3, LOG_SECTOR * 8 - 1] {
             let mut f = new.clone();
             f[range.start + bit / 8] ^= 1 << (bit % 8);
-            assert_eq!(header.assemble(tag, &f), Err(FrameFault::Damaged(i)), "sector {i} bit {bit}");
+            assert_eq!(header.assemble(frame_crc, &f), Err(FrameFault::Damaged(i)), "sector {i} bit {bit}");
         }
     }
     let mut head = new[..LOG_SECTOR].to_vec();

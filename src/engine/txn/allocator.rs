@@ -79,7 +79,7 @@ impl TxnInner {
         if let Some(b) = self.pages.dirty.remove(&id) {
             self.pages.bytes -= b.len();
         }
-        self.pages.spilled.remove(&id);
+        self.pages.written_early.remove(&id);
         self.shared.pager.forget(id);
         let inserted = self.w.free.insert(page_no(id));
         debug_assert!(inserted, "page {} freed twice", page_no(id));
@@ -89,7 +89,7 @@ impl TxnInner {
     /// Undo this transaction's allocations (before it is dropped, which hands the writer
     /// state back).
     pub(super) fn undo(&mut self) {
-        for id in self.pages.spilled.iter().chain(self.pages.dirty.keys()) {
+        for id in self.pages.written_early.iter().chain(self.pages.dirty.keys()) {
             self.shared.pager.forget(*id);
         }
         for id in self.alloc.freed_private.drain(..) {

@@ -29,11 +29,11 @@ impl TxnInner {
     }
 
     /// Each table's buffered writes become a new run of its delta (no tree page is touched).
-    pub(super) fn buffers_to_runs(&mut self) {
+    pub(super) fn buffers_to_layers(&mut self) {
         for t in self.tables.values_mut() {
             if !t.buffer.is_empty() {
                 let run = core::mem::take(&mut t.buffer).freeze();
-                t.delta = t.delta.with_run(run);
+                t.delta = t.delta.with_layer(run);
                 self.deltas_changed = true;
             }
         }
@@ -65,7 +65,7 @@ impl TxnInner {
     pub(super) fn changed(&self) -> bool {
         self.deltas_changed
             || !self.pages.dirty.is_empty()
-            || !self.pages.spilled.is_empty()
+            || !self.pages.written_early.is_empty()
             || !self.alloc.freed.is_empty()
             || !self.alloc.freed_private.is_empty()
             || self.catalog_root != self.w.catalog_root
@@ -88,7 +88,7 @@ impl TxnInner {
         // A commit through the log leaves its writes out of the trees: each table's sorted
         // buffer becomes a run of its delta (the frame holds the same operations).
         if self.log_commit(frame_len) {
-            self.buffers_to_runs();
+            self.buffers_to_layers();
         }
         self.write_catalog()?;
         // A commit that would be followed by a checkpoint at once commits through the
@@ -236,7 +236,7 @@ impl TxnInner {
         if !old_freed.is_empty() {
             self.w.pending.push(PendingFree { txn: txn_id, needs_checkpoint: true, pages: old_freed });
         }
-        self.pages.spilled.clear();
+        self.pages.written_early.clear();
         self.pages.runs.clear();
         self.alloc.taken_free.clear();
         self.alloc.freed_private.clear();

@@ -1,6 +1,6 @@
 //! [`TxnInner`]: the write transaction's private state. Its methods are grouped by role in the
 //! sibling files: `allocator` (page ids), `private_pages` (the page store the B+tree writes
-//! through, and spilling), `tables` (per-table state), `commit`, `open` (log replay) and
+//! through, and early writes), `tables` (per-table state), `commit`, `open` (log replay) and
 //! `compact`.
 
 use super::{allocator::Allocations, checkpoint::*, private_pages::PrivatePages, tables::*, writer::*};
@@ -30,7 +30,7 @@ pub(super) struct TxnInner {
     pub(super) log_limit: usize,
     pub(super) force_checkpoint: bool,
     pub(super) durable: bool,
-    /// Replaying the log at open: writes nothing (no spills), never flushes into trees.
+    /// Replaying the log at open: writes nothing (no early writes), never flushes into trees.
     pub(super) replaying: bool,
     /// Some table's delta changed (a run added, a delta folded, a table dropped).
     pub(super) deltas_changed: bool,

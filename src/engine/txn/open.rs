@@ -549,7 +549,7 @@ pub(super) fn writer_state(
     scan: &LogScan,
 ) -> WriterState {
     // Past the checkpoint's page count lie the regions the log continued into, and pages the
-    // last session allocated without a checkpoint reaching them (spills, pages of commits that
+    // last session allocated without a checkpoint reaching them (early writes, pages of commits that
     // lived in the log): no durable structure uses those, so they are free.
     let chain_end = scan.chain.iter().map(|&(s, n)| s + n).max().unwrap_or(0).max(slot.page_count);
     for id in slot.page_count..chain_end {
@@ -705,16 +705,16 @@ impl TxnInner {
                     self.table(name, true)?;
                     table = Some(name.into());
                 }
-                Op::Drop(name) => {
+                Op::DeleteTable(name) => {
                     check_table_name(name).map_err(|_| bad("bad table name"))?;
-                    self.drop_table(name)?;
+                    self.delete_table(name)?;
                     table = None;
                 }
-                op @ (Op::Put(..) | Op::Del(..)) => {
+                op @ (Op::Put(..) | Op::Remove(..)) => {
                     let t = table.as_deref().ok_or_else(|| bad("a write before any table"))?;
                     let (key, value) = match op {
                         Op::Put(k, v) => (k, Some(v)),
-                        Op::Del(k) => (k, None),
+                        Op::Remove(k) => (k, None),
                         _ => unreachable!("matched above"),
                     };
                     if key.len() > MAX_KEY_LEN || value.is_some_and(|v| v.len() > MAX_VALUE_LEN) {
@@ -732,7 +732,7 @@ impl TxnInner {
     /// is published. Writes nothing.
     pub(super) fn commit_replayed(&mut self) -> Result<()> {
         let r = (|| {
-            self.buffers_to_runs();
+            self.buffers_to_layers();
             self.write_catalog()?;
             for (id, page) in self.pages.dirty.drain() {
                 self.shared.pager.insert_dirty(id, page);

@@ -1,6 +1,6 @@
 //! The pages private to the write transaction: the [`PageSource`] and [`PageStore`] the B+tree
 //! reads and writes through (copy-on-write of committed pages into private buffers, overflow
-//! runs), and spilling private pages to the file when the transaction outgrows its memory.
+//! runs), and writing private pages to the file early when the transaction outgrows its memory.
 
 use super::inner::*;
 use crate::engine::btree::{PageSource, PageStore};
@@ -21,18 +21,18 @@ pub(super) struct PrivatePages {
     /// Bytes `dirty` holds.
     pub(super) bytes: usize,
     /// Private pages written out early to respect the cache budget.
-    pub(super) spilled: HashSet<PageId>,
+    pub(super) written_early: HashSet<PageId>,
     /// Overflow runs (first page) created by this transaction.
     pub(super) runs: HashSet<PageId>,
 }
 
 impl TxnInner {
     pub(super) fn is_private(&self, id: PageId) -> bool {
-        self.pages.dirty.contains_key(&id) || self.pages.spilled.contains(&id)
+        self.pages.dirty.contains_key(&id) || self.pages.written_early.contains(&id)
     }
 
     /// Write private leaf pages out when the transaction outgrows its share of the cache.
-    pub(super) fn maybe_spill(&mut self) -> Result<()> {
+    pub(super) fn maybe_write_early(&mut self) -> Result<()> {
         if self.replaying || self.shared.options.read_only {
             return Ok(()); // never written: held in memory over the budget
         }
@@ -46,17 +46,18 @@ impl TxnInner {
         let mut ids: Vec<PageId> =
             self.pages.dirty.iter().filter(|(_, b)| b[at::KIND] != kind::BRANCH).map(|(id, _)| *id).collect();
         if ids.len() < self.pages.dirty.len() / 4 {
-            // Mostly branches (huge keys): spill everything.
+            // Mostly branches (huge keys): write everything early.
             ids = self.pages.dirty.keys().copied().collect();
         }
         ids.sort_unstable_by_key(|&id| page_no(id));
-        let (dirty, dirty_bytes, spilled) = (&mut self.pages.dirty, &mut self.pages.bytes, &mut self.pages.spilled);
+        let (dirty, dirty_bytes, written_early) =
+            (&mut self.pages.dirty, &mut self.pages.bytes, &mut self.pages.written_early);
         let pager = &self.shared.pager;
         pager.write_sorted(&ids, &mut |id, buf| {
             let b = dirty.remove(&id).expect("dirty page");
             *dirty_bytes -= b.len();
             pager.forget(id);
-            spilled.insert(id);
+            written_early.insert(id);
             buf.extend_from_slice(&b);
         })?;
         Ok(())
@@ -86,7 +87,7 @@ impl PageStore for TxnInner {
         if self.pages.dirty.contains_key(&id) {
             return Ok(id);
         }
-        if self.pages.spilled.remove(&id) {
+        if self.pages.written_early.remove(&id) {
             let b = self.shared.pager.read_private(id)?;
             self.pages.bytes += b.len();
             self.pages.dirty.insert(id, b);
@@ -138,7 +139,7 @@ impl PageStore for TxnInner {
             return Ok(id);
         }
         let ps = self.shared.pager.page_size;
-        if self.pages.spilled.remove(&id) {
+        if self.pages.written_early.remove(&id) {
             self.shared.pager.forget(id);
             self.pages.dirty.insert(id, vec![0u8; ps].into_boxed_slice());
             self.pages.bytes += ps;
@@ -148,8 +149,8 @@ impl PageStore for TxnInner {
         self.alloc()
     }
 
-    fn spill_point(&mut self) -> Result<()> {
-        self.maybe_spill()
+    fn early_write_point(&mut self) -> Result<()> {
+        self.maybe_write_early()
     }
 
     fn free_overflow(&mut self, first: PageId, len: usize) {

@@ -12,7 +12,7 @@
 //!
 //! The format makes them distinguishable (see [`crate::engine::format::FrameHeader`]): every sector of
 //! a log region is either zero (regions are zero-filled, and synced, before the first frame is
-//! written into them) or stamped with its own checksum and its frame's tag. A torn write leaves
+//! written into them) or stamped with its own checksum and its frame's checksum. A torn write leaves
 //! each sector either new or as it was before (zero, or a sector of some other frame); anything
 //! else in a sector is damage, wherever it is. And every frame records the newest transaction
 //! that was durable when it was written: a whole frame found after the end of the log proves
@@ -159,7 +159,7 @@ pub(crate) fn scan(dev: &dyn BlockDevice, page_size: usize, slot: &CommitSlot) -
             break End::Clean;
         }
         let Some(b) = rd.get(region + pos, LOG_SECTOR)? else { break End::Eof };
-        let (h, tag) = match LogSector::read(b) {
+        let (h, frame_crc) = match LogSector::read(b) {
             LogSector::Zero | LogSector::Data { .. } => break End::Clean,
             LogSector::Damaged => {
                 out.lost = Some(loss(start, pos, ps, "a log sector is damaged", expected));
@@ -168,7 +168,7 @@ pub(crate) fn scan(dev: &dyn BlockDevice, page_size: usize, slot: &CommitSlot) -
             LogSector::Header { header, .. } if header.seq != slot.seq || header.txn_id != expected => {
                 break End::Clean
             }
-            LogSector::Header { header, tag } => (header, tag),
+            LogSector::Header { header, frame_crc } => (header, frame_crc),
         };
         let len = FrameHeader::frame_len(h.payload_len as usize) as u64;
         let link = h.flags & FRAME_CONTINUE != 0;
@@ -183,7 +183,7 @@ pub(crate) fn scan(dev: &dyn BlockDevice, page_size: usize, slot: &CommitSlot) -
             break End::Clean;
         }
         let Some(bytes) = rd.get(region + pos, len as usize)? else { break End::Eof };
-        let payload = match h.assemble(tag, bytes) {
+        let payload = match h.assemble(frame_crc, bytes) {
             Ok(p) => p,
             Err(FrameFault::Torn) => break End::Torn,
             Err(FrameFault::Damaged(i)) => {
@@ -283,7 +283,7 @@ fn past_the_end(
     while off + SECTOR <= to {
         let Some(b) = rd.get(off, LOG_SECTOR)? else { break };
         match LogSector::read(b) {
-            LogSector::Header { header: h, tag } => {
+            LogSector::Header { header: h, frame_crc } => {
                 if h.seq > seq {
                     out.lost = Some(Loss {
                         page: off / ps,
@@ -315,7 +315,7 @@ fn past_the_end(
                     let len = FrameHeader::frame_len(h.payload_len as usize);
                     if off + len as u64 <= to {
                         if let Some(frame) = rd.get(off, len)? {
-                            if h.assemble(tag, frame).is_ok() {
+                            if h.assemble(frame_crc, frame).is_ok() {
                                 out.skipped += 1;
                             }
                         }

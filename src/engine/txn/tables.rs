@@ -133,7 +133,7 @@ impl TxnInner {
         if !present {
             return Ok(false);
         }
-        self.log_op(|l| l.del(table, key));
+        self.log_op(|l| l.remove(table, key));
         let t = self.tables.get_mut(table).expect("open table");
         t.buffer.push(key, None);
         if t.buffer.bytes() > self.shared.pager.budget / 4 {
@@ -182,7 +182,7 @@ impl TxnInner {
         let t = self.tables.get_mut(table).expect("open table");
         t.root = root;
         t.count = t.count.checked_add_signed(delta).ok_or_else(|| Error::corrupted(root, "entry count underflow"))?;
-        let r = self.maybe_spill();
+        let r = self.maybe_write_early();
         self.fail(r)
     }
 
@@ -223,7 +223,7 @@ impl TxnInner {
         n
     }
 
-    pub(super) fn drop_table(&mut self, name: &str) -> Result<bool> {
+    pub(super) fn delete_table(&mut self, name: &str) -> Result<bool> {
         self.check_usable()?;
         if !self.table(name, false)? {
             return Ok(false);
@@ -234,7 +234,7 @@ impl TxnInner {
         let t = self.tables.get_mut(name).expect("open table");
         *t = TableState::new(0, 0, true, true);
         self.deltas_changed = true;
-        self.log_op(|l| l.drop_table(name));
+        self.log_op(|l| l.delete_table(name));
         Ok(true)
     }
 }

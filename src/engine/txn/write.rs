@@ -64,7 +64,7 @@ impl WriteTransaction {
     /// [`WriteTransaction::delete_table`] for any valid name.
     pub(crate) fn delete_table_internal(&self, name: &str) -> Result<bool> {
         check_table_name(name)?;
-        self.with(|t| t.drop_table(name))
+        self.with(|t| t.delete_table(name))
     }
 
     /// Names of all tables, sorted (including changes made in this transaction).
