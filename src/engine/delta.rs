@@ -154,6 +154,7 @@ impl TableDelta {
             let older = layers.pop().expect("layer");
             layers.push(Arc::new(WriteBuffer::merge(&older, &newer)));
         }
+        assert!(layers.len() <= MAX_LAYERS, "a delta holds at most {MAX_LAYERS} layers");
         let entries: usize = layers.iter().map(|r| r.len()).sum();
         let bytes = layers.iter().map(|r| r.bytes()).sum();
         let filter = if entries <= self.filter.cap {

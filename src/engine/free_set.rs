@@ -111,11 +111,13 @@ impl FreeSet {
             }
         }
         let (len, start) = best?;
+        assert!(len >= n && start + n <= limit, "a run taken fits and ends below its limit");
         self.drop_run(start, len);
         if len > n {
             self.add_run(start + n, len - n);
         }
         self.pages -= n;
+        debug_assert!(!self.contains(&start) && !self.contains(&(start + n - 1)), "a taken run left the set");
         Some(start)
     }
 
@@ -123,6 +125,7 @@ impl FreeSet {
     /// can be (first fit by address: what compaction wants). `O(runs)`.
     pub fn take_lowest_run(&mut self, n: u64, limit: PageId) -> Option<PageId> {
         let (start, len) = self.runs().take_while(|&(s, _)| s.saturating_add(n) <= limit).find(|&(_, len)| len >= n)?;
+        assert!(len >= n && start + n <= limit, "a run taken fits and ends below its limit");
         self.drop_run(start, len);
         if len > n {
             self.add_run(start + n, len - n);

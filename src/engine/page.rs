@@ -458,6 +458,8 @@ impl<'a> NodeMut<'a> {
     /// Point child `i` (or the right child, `i == len`) at `child`.
     pub fn set_child(&mut self, i: usize, child: u64) {
         let n = self.node().len();
+        assert!(i <= n, "child {i} of a branch with {n} cells");
+        debug_assert!(!self.node().is_leaf(), "a leaf has no children");
         if i == n {
             self.set_right_child(child);
         } else {
@@ -479,6 +481,7 @@ impl<'a> NodeMut<'a> {
     /// Insert a pre-encoded cell at slot `i`. Returns false if it does not fit even after
     /// defragmentation (the caller splits).
     pub fn insert_cell(&mut self, i: usize, cell: &[u8]) -> bool {
+        assert!(i <= self.node().len(), "slot {i} past the end of the slot array");
         let need = cell.len() + SLOT_SIZE;
         let n = self.node();
         if n.gap() < need {
@@ -497,6 +500,8 @@ impl<'a> NodeMut<'a> {
         put_u32(self.b, slots + 2, head);
         put_u16(self.b, at::COUNT, (n + 1) as u16);
         put_u32(self.b, at::CELLS_START, start as u32);
+        // The slot array and the cell area never overlap.
+        assert!(PAGE_HEADER + SLOT_SIZE * (n + 1) <= start, "slots ran into cells");
         true
     }
 
@@ -504,6 +509,7 @@ impl<'a> NodeMut<'a> {
     pub fn remove_cell(&mut self, i: usize) {
         let node = self.node();
         let n = node.len();
+        assert!(i < n, "remove slot {i} of {n}");
         let len = node.cell(i).len();
         let off = node.cell_off(i);
         let slots = PAGE_HEADER + SLOT_SIZE * i;
@@ -531,6 +537,7 @@ impl<'a> NodeMut<'a> {
             self.b[end..end + c.len()].copy_from_slice(c);
             put_u16(self.b, PAGE_HEADER + SLOT_SIZE * i, end as u16);
         }
+        assert!(PAGE_HEADER + SLOT_SIZE * n <= end, "live cells overlap the slot array");
         put_u32(self.b, at::CELLS_START, end as u32);
         put_u32(self.b, at::GARBAGE, 0);
     }

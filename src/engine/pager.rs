@@ -527,6 +527,8 @@ impl Pager {
     /// in order) go out in one device write each, up to `WRITE_RUN` pages: a system call per
     /// run instead of per page.
     pub fn write_sorted(&self, ids: &[PageId], append: &mut dyn FnMut(PageId, &mut Vec<u8>)) -> Result<()> {
+        debug_assert!(ids.windows(2).all(|w| page_no(w[0]) < page_no(w[1])), "ids sorted, each once");
+        assert!(ids.first().is_none_or(|&id| page_no(id) > 0), "page 0 is the file header, never a page");
         let ps = self.page_size;
         let mut buf = Vec::new();
         let mut i = 0;

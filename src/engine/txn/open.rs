@@ -151,7 +151,7 @@ impl Database {
         });
         let db = Database { shared };
         let frames = core::mem::take(&mut scan.frames);
-        if let Err((i, e)) = db.replay(&frames) {
+        if let Err((i, e)) = db.replay(&frames, scan.durable_txn) {
             if i >= frames.len() {
                 return Err(e);
             }
@@ -166,7 +166,7 @@ impl Database {
             if !db.shared.options.salvage {
                 return Err(lost.error());
             }
-            db.replay(&frames[..i]).map_err(|(_, e)| e)?;
+            db.replay(&frames[..i], scan.durable_txn).map_err(|(_, e)| e)?;
             let mut r = db.shared.recovery.lock();
             r.salvaged = Some(format!("{}", lost.error()));
             r.frames_replayed = i as u64;
@@ -184,7 +184,13 @@ impl Database {
     /// written (a log commit wrote nothing but its frame either).
     /// On failure, the index of the frame that failed (`frames.len()` if the final step did)
     /// and why; nothing was applied then.
-    pub(super) fn replay(&self, frames: &[(u64, Vec<u8>)]) -> core::result::Result<(), (usize, Error)> {
+    /// `durable_txn` is the newest transaction the log proves durable; what the replay keeps of
+    /// it (never past the last transaction replayed) is what the next frame records.
+    pub(super) fn replay(
+        &self,
+        frames: &[(u64, Vec<u8>)],
+        durable_txn: u64,
+    ) -> core::result::Result<(), (usize, Error)> {
         if frames.is_empty() {
             return Ok(());
         }
@@ -200,7 +206,9 @@ impl Database {
         }
         // The scan checked every id (consecutive from the slot's, no overflow).
         tx.txn_id = tx.w.slot.txn_id + frames.len() as u64;
-        tx.commit_replayed().map_err(|e| (frames.len(), e))
+        tx.commit_replayed().map_err(|e| (frames.len(), e))?;
+        tx.w.synced_txn = durable_txn.min(tx.w.last_txn);
+        Ok(())
     }
 
     /// Bring a file of an older format version to this one, after its log was replayed:
@@ -568,7 +576,8 @@ pub(super) fn writer_state(
         log_pos: scan.pos,
         log_bytes: scan.bytes,
         last_txn: slot.txn_id,
-        synced_txn: scan.durable_txn,
+        // Raised by the replay of the log's frames (see `Database::replay`).
+        synced_txn: slot.txn_id,
         log_unclean: scan.unclean,
         catalog_root: slot.catalog_root,
         unsynced: false,

@@ -87,6 +87,19 @@ impl WriterState {
         1 + ((z ^ (z >> 31)) % 0xFF_FFFF) as u32
     }
 
+    /// The writer state's own invariants, cheap enough to check at every hand-off: the log
+    /// chain is not empty and lies inside the file, the current frame position lies inside
+    /// the newest region, the durable and checkpointed transactions are not ahead of the last
+    /// one.
+    pub(super) fn assert_consistent(&self, page_size: u64) {
+        let &(_, pages) = self.log_chain.last().expect("a log chain has a region");
+        assert!(self.log_chain.iter().all(|&(s, n)| s > 0 && s + n <= self.next_page), "log regions inside the file");
+        assert!(self.log_pos <= pages * page_size, "the log position inside its region");
+        assert!(self.synced_txn <= self.last_txn, "nothing is durable that was not committed");
+        assert!(self.slot.txn_id <= self.last_txn, "the checkpoint is not ahead of the commits");
+        assert!(self.deltas.is_empty() || self.last_txn > self.slot.txn_id, "deltas only after a checkpoint");
+    }
+
     /// Whether automatic compaction should run: more than half of a file of at least 1 MiB is
     /// free, and enough has been freed since the last compaction.
     pub(super) fn compact_due(&self, page_size: usize) -> bool {
@@ -136,6 +149,7 @@ impl Writer {
     /// [`Error::WriteTransactionInProgress`]).
     pub(super) fn take(shared: &Arc<Shared>) -> Result<Writer> {
         let state = shared.writer.take()?;
+        state.assert_consistent(shared.pager.page_size as u64);
         Ok(Writer { shared: shared.clone(), state: Some(state) })
     }
 
