@@ -98,3 +98,36 @@ mod replay {
         }
     }
 }
+
+/// The writer state's hand-off.
+#[cfg(feature = "std")]
+mod hand_off {
+    use super::super::{database::*, options::*};
+
+    /// A write transaction that panics mid-way gives the writer state back (undone): the next
+    /// writer neither waits forever nor sees the half-made changes.
+    #[test]
+    fn a_panicking_writer_hands_the_state_back() {
+        let db = Database::open_device(crate::engine::device::MemoryDevice::new(), Options::default()).unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.open_table("t").unwrap().insert(b"kept", b"1").unwrap();
+        tx.commit().unwrap();
+        let db2 = db.clone();
+        let r = std::thread::spawn(move || {
+            let tx = db2.begin_write().unwrap();
+            let mut t = tx.open_table("t").unwrap();
+            for i in 0..2000u32 {
+                t.insert(&i.to_be_bytes(), &[7; 300]).unwrap();
+            }
+            panic!("the writer fails");
+        })
+        .join();
+        assert!(r.is_err(), "the writer thread panicked");
+        let tx = db.begin_write().expect("the writer state came back");
+        let t = tx.open_table("t").unwrap();
+        assert_eq!(t.len().unwrap(), 1, "the panicked transaction's writes are gone");
+        drop(t);
+        tx.commit().unwrap();
+        assert!(db.check().unwrap().errors.is_empty());
+    }
+}
