@@ -972,7 +972,9 @@ fn returning(p: &mut Planner, t: &TableDef, cols: &[ResultColumn]) -> Result<(Ve
 // DDL
 
 fn reserved(name: &str) -> Result<()> {
-    if name.len() >= 7 && name[..7].eq_ignore_ascii_case("sqlite_") {
+    // Compare bytes: slicing the `str` at 7 would panic inside a multi-byte character.
+    let prefix = b"sqlite_";
+    if name.as_bytes().get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix)) {
         return Err(err(format!("object name reserved for internal use: {name}")));
     }
     Ok(())
