@@ -65,38 +65,28 @@ for row in conn.query("SELECT id, name FROM users WHERE name LIKE ?", ("a%",))? 
 "#
 )]
 
-pub mod ast;
+mod api;
 mod catalog;
-mod connection;
-mod dml;
-pub mod encoding;
 mod exec;
-mod expr;
-mod float;
-pub mod func;
-mod integrity;
-mod lexer;
-pub mod params;
-pub mod parser;
+mod parser;
 mod planner;
-pub mod row;
-mod schema_info;
-#[cfg(feature = "serde")]
-pub mod serde;
-pub mod spill;
-mod transaction;
-pub mod value;
+mod types;
 
 #[cfg(feature = "serde")]
-pub use self::serde::{from_row, to_params, DeserializedRows, Serde};
-pub use connection::{Connection, Cursor, Prepared, Rows};
-pub use integrity::SqlCheckReport;
-pub use params::{Bindings, Named, Params, ToValue};
-pub use row::{FromRow, FromValue, MappedRows, Row, RowIndex};
-pub use schema_info::{ObjectKind, SchemaObject};
-pub use spill::SpillStats;
-pub use transaction::Transaction;
-pub use value::{Affinity, Value};
+pub use self::api::serde::{from_row, to_params, DeserializedRows, Serde};
+pub use api::connection::{Connection, Cursor, Prepared, Rows};
+pub use api::integrity::SqlCheckReport;
+pub use api::params::{Bindings, Named, Params, ToValue};
+pub use api::row::{FromRow, FromValue, MappedRows, Row, RowIndex};
+pub use api::schema_info::{ObjectKind, SchemaObject};
+pub use api::transaction::Transaction;
+pub use exec::spill::SpillStats;
+pub use types::value::{Affinity, Value};
+
+#[doc(hidden)]
+pub use parser::ast;
+#[doc(hidden)]
+pub use types::encoding;
 
 /// Not part of the API: write access to the SQL layer's own engine tables (names starting with
 /// [`crate::RESERVED_TABLE_PREFIX`]), which the key-value API refuses. It exists for tests that

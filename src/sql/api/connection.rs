@@ -22,17 +22,19 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
-use super::ast::{self, AlterAction, ConflictAction, InsertSource, Query, ResultColumn, SetExpr, Statement};
-use super::catalog::{self, lower, IndexDef, Schema, TableDef, ViewDef};
-use super::dml::{self, DeletePlan, InsertPlan, RowRules, Undo, UpdatePlan, WriteResult, Writer};
-use super::exec::{self, Op, Plan, Row, Txn};
-use super::expr::{CExpr, Env, SubResult};
-use super::params::Params;
-use super::parser::{ParsedStatement, Parser};
-use super::planner::{expr_sql, Frame, Planner};
-use super::row::Row as ResultRow;
-use super::value::Value;
 use crate::error::{Error, Result};
+use crate::sql::api::params::Params;
+use crate::sql::api::row::Row as ResultRow;
+use crate::sql::catalog::{self, lower, IndexDef, Schema, TableDef, ViewDef};
+use crate::sql::exec::write::{self, DeletePlan, InsertPlan, RowRules, Undo, UpdatePlan, WriteResult, Writer};
+use crate::sql::exec::{self, Op, Plan, Row, Txn};
+use crate::sql::parser::ast::{
+    self, AlterAction, ConflictAction, InsertSource, Query, ResultColumn, SetExpr, Statement,
+};
+use crate::sql::parser::{ParsedStatement, Parser};
+use crate::sql::planner::expr::{CExpr, Env, SubResult};
+use crate::sql::planner::{expr_sql, Frame, Planner};
+use crate::sql::types::value::Value;
 use crate::{Database, Durability};
 
 /// A compiled statement.
@@ -124,7 +126,7 @@ pub struct Connection {
     /// this stays the value it saw.
     epoch: u64,
     /// Work-memory budget, temporary storage and spill counters (see `spill`).
-    pub(super) work: super::spill::WorkMem,
+    pub(super) work: crate::sql::exec::spill::WorkMem,
     /// The undo log and record scratch of write statements, kept so a statement allocates
     /// nothing for them once they have warmed up.
     undo: Undo,
@@ -156,7 +158,7 @@ fn objects_in(s: &Schema) -> u64 {
 }
 
 /// The rows of a query, streamed: a [`Cursor`] with the connection it reads through. An
-/// iterator of [`Row`](super::Row)s (each a `Result`: reading can fail midway).
+/// iterator of [`Row`](crate::sql::Row)s (each a `Result`: reading can fail midway).
 pub struct Rows<'c> {
     conn: &'c mut Connection,
     cursor: Cursor,
@@ -301,7 +303,7 @@ impl Connection {
     }
 
     /// Run one statement and stream its rows (write statements run to completion first and
-    /// stream their RETURNING rows). See [`Row`](super::Row) for reading them, and
+    /// stream their RETURNING rows). See [`Row`](crate::sql::Row) for reading them, and
     /// [`query_row`](Self::query_row), [`query_one`](Self::query_one),
     /// [`query_map`](Self::query_map) for shortcuts.
     ///
@@ -612,9 +614,9 @@ impl Connection {
             let mut env = Env { txn: &txn, params: &params, work: &self.work, outer: Vec::new(), subs: Vec::new() };
             let mut w = Writer { txn: &txn, undo, rec: &mut rec };
             match &*compiled {
-                Compiled::Insert(p, cols) => Ok((dml::insert(p, &mut w, &mut env, row)?, cols.clone())),
-                Compiled::Update(p, cols) => Ok((dml::update(p, &mut w, &mut env)?, cols.clone())),
-                Compiled::Delete(p, cols) => Ok((dml::delete(p, &mut w, &mut env)?, cols.clone())),
+                Compiled::Insert(p, cols) => Ok((write::insert(p, &mut w, &mut env, row)?, cols.clone())),
+                Compiled::Update(p, cols) => Ok((write::update(p, &mut w, &mut env)?, cols.clone())),
+                Compiled::Delete(p, cols) => Ok((write::delete(p, &mut w, &mut env)?, cols.clone())),
                 Compiled::Direct => {
                     // The cached schema is changed in place (the connection holds the only
                     // reference: nothing is copied). A statement that fails halfway leaves it
@@ -828,7 +830,7 @@ fn compile(schema: &Schema, txn: &Txn, stmt: &Statement) -> Result<Compiled> {
                                 Some(w) => Some(p.compile_expr(w, &frames)?),
                                 None => None,
                             };
-                            Some(dml::UpsertPlan { sets, where_ })
+                            Some(write::UpsertPlan { sets, where_ })
                         }
                     };
                     Some((target, action))
@@ -961,7 +963,7 @@ fn returning(p: &mut Planner, t: &TableDef, cols: &[ResultColumn]) -> Result<(Ve
             }
             ResultColumn::Expr { expr, alias } => {
                 exprs.push(p.compile_expr(expr, &frames)?);
-                names.push(alias.clone().unwrap_or_else(|| super::planner::expr_name(expr)));
+                names.push(alias.clone().unwrap_or_else(|| crate::sql::planner::expr_name(expr)));
             }
         }
     }
@@ -995,7 +997,7 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 Some(q) => {
                     let mut p = Planner::new(schema, txn);
                     let (plan, outs) = p.plan_query(q, &[])?;
-                    let work = super::spill::WorkMem::default();
+                    let work = crate::sql::exec::spill::WorkMem::default();
                     let mut env = Env { txn, params: &[], work: &work, outer: Vec::new(), subs: Vec::new() };
                     let mut op = exec::open(&plan);
                     let mut rows = Vec::new();
@@ -1008,11 +1010,11 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                             name: o.name.clone(),
                             type_name: o.aff.map(|a| {
                                 match a {
-                                    super::value::Affinity::Integer => "INT",
-                                    super::value::Affinity::Real => "REAL",
-                                    super::value::Affinity::Text => "TEXT",
-                                    super::value::Affinity::Numeric => "NUM",
-                                    super::value::Affinity::Blob => "",
+                                    crate::sql::types::value::Affinity::Integer => "INT",
+                                    crate::sql::types::value::Affinity::Real => "REAL",
+                                    crate::sql::types::value::Affinity::Text => "TEXT",
+                                    crate::sql::types::value::Affinity::Numeric => "NUM",
+                                    crate::sql::types::value::Affinity::Blob => "",
                                 }
                                 .to_string()
                             }),
@@ -1050,9 +1052,9 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                     rules: RowRules { checks: Vec::new(), defaults: (0..t.columns.len()).map(|_| None).collect() },
                     returning: Vec::new(),
                 };
-                let work = super::spill::WorkMem::default();
+                let work = crate::sql::exec::spill::WorkMem::default();
                 let mut env = Env { txn, params: &[], work: &work, outer: Vec::new(), subs: Vec::new() };
-                dml::insert(&p, w, &mut env, None)?;
+                write::insert(&p, w, &mut env, None)?;
             }
             Ok(())
         }
@@ -1107,7 +1109,7 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 sql: Some(text.to_string()),
             };
             w.create_table(&ix.storage)?;
-            dml::build_index(txn, &t, &ix)?;
+            write::build_index(txn, &t, &ix)?;
             catalog::save_index(w, &ix)?;
             let mut nt = (*t).clone();
             nt.indexes.push(Arc::new(ix));
@@ -1221,7 +1223,7 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 AlterAction::DropColumn(c) => {
                     let i = t.column(c).ok_or_else(|| err(format!("no such column: \"{c}\"")))?;
                     catalog::apply_alter(&mut nt, action)?;
-                    dml::rewrite_rows(w, &t, &|row: &mut Row| {
+                    write::rewrite_rows(w, &t, &|row: &mut Row| {
                         row.remove(i);
                     })?;
                     for ix in &nt.indexes {

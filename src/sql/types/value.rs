@@ -519,7 +519,7 @@ fn real_digits(r: f64) -> (String, i32) {
     let mut z: Vec<u8> = d.to_string().into_bytes();
     let mut idp = z.len() as i32 - p; // value = 0.z * 10^idp
     let n = z.len();
-    let reads_back = |v2: u64, scale: i32| super::float::parse_f64(&format!("{v2}e{scale}")) == Some(r);
+    let reads_back = |v2: u64, scale: i32| crate::sql::types::float::parse_f64(&format!("{v2}e{scale}")) == Some(r);
     let mut keep = 17usize;
     if n > 17 {
         let at = |i: usize| z.get(i).copied().unwrap_or(b'0');
@@ -546,7 +546,7 @@ fn real_digits(r: f64) -> (String, i32) {
     if n > keep {
         let round_up = z[keep] >= b'5';
         z.truncate(keep);
-        if round_up && super::float::round_up_digits(&mut z) {
+        if round_up && crate::sql::types::float::round_up_digits(&mut z) {
             z.insert(0, b'1');
             idp += 1;
         }
@@ -735,7 +735,7 @@ fn scan_number(b: &[u8]) -> (usize, Option<Value>) {
             return (i, Some(Value::Integer(v)));
         }
     }
-    match super::float::parse_f64(text) {
+    match crate::sql::types::float::parse_f64(text) {
         Some(r) => (i, Some(Value::real(r))),
         None => (0, None),
     }

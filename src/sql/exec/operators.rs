@@ -19,14 +19,16 @@ use core::cell::RefCell;
 use core::ops::Bound;
 use hashbrown::{HashMap, HashSet};
 
-use super::ast::CompoundOp;
-use super::catalog::{IndexDef, PrimaryKey, TableDef};
-use super::encoding::{self, decode_key, decode_row, encode_key_prefix, invert, prefix_successor, rowid_key};
-use super::expr::{conv, internal, CExpr, Coll, Env};
-use super::func::{Accumulator, AggregateKind};
-use super::spill::{self, Groups, Sorted, Sorter};
-use super::value::{Affinity, Value, TWO_63};
 use crate::error::{Error, Result};
+use crate::sql::catalog::{IndexDef, PrimaryKey, TableDef};
+use crate::sql::exec::spill::{self, Groups, Sorted, Sorter};
+use crate::sql::parser::ast::CompoundOp;
+use crate::sql::planner::expr::{conv, internal, CExpr, Coll, Env};
+use crate::sql::types::encoding::{
+    self, decode_key, decode_row, encode_key_prefix, invert, prefix_successor, rowid_key,
+};
+use crate::sql::types::functions::{Accumulator, AggregateKind};
+use crate::sql::types::value::{Affinity, Value, TWO_63};
 use crate::{ReadTransaction, WriteTransaction};
 
 /// A row.
@@ -571,7 +573,7 @@ fn key_columns(table: &TableDef, index: Option<&IndexDef>) -> Vec<(Option<Affini
 fn rowid_of(v: &Value) -> Option<i64> {
     match v.clone().to_numeric_if_text() {
         Value::Integer(i) => Some(i),
-        Value::Real(r) if super::value::fract(r) == 0.0 && (-TWO_63..TWO_63).contains(&r) => Some(r as i64),
+        Value::Real(r) if crate::sql::types::value::fract(r) == 0.0 && (-TWO_63..TWO_63).contains(&r) => Some(r as i64),
         _ => None,
     }
 }
@@ -582,7 +584,7 @@ trait TextNum {
 impl TextNum for Value {
     fn to_numeric_if_text(self) -> Value {
         match self {
-            Value::Text(s) => super::value::parse_number(&s).unwrap_or(Value::Text(s)),
+            Value::Text(s) => crate::sql::types::value::parse_number(&s).unwrap_or(Value::Text(s)),
             v => v,
         }
     }
@@ -625,7 +627,7 @@ fn rowid_range(prefix: &[u8], lo: Option<(Value, bool)>, hi: Option<(Value, bool
             Value::Null => return None,
             Value::Integer(i) => start = if incl { Bound::Included(key(i)) } else { Bound::Excluded(key(i)) },
             Value::Real(r) => {
-                let c = super::value::ceil(r);
+                let c = crate::sql::types::value::ceil(r);
                 if c >= TWO_63 {
                     return None;
                 }
@@ -642,7 +644,7 @@ fn rowid_range(prefix: &[u8], lo: Option<(Value, bool)>, hi: Option<(Value, bool
             Value::Null => return None,
             Value::Integer(i) => end = if incl { Bound::Included(key(i)) } else { Bound::Excluded(key(i)) },
             Value::Real(r) => {
-                let f = super::value::floor(r);
+                let f = crate::sql::types::value::floor(r);
                 if f < -TWO_63 {
                     return None;
                 }
@@ -788,8 +790,8 @@ fn scan_ranges(sp: &ScanPlan, env: &mut Env) -> Result<Vec<KeyRange>> {
 }
 
 /// Literal default of a column for rows written before it was added.
-fn literal_default(e: &Option<super::ast::Expr>) -> Value {
-    use super::ast::{Expr, UnaryOp};
+fn literal_default(e: &Option<crate::sql::parser::ast::Expr>) -> Value {
+    use crate::sql::parser::ast::{Expr, UnaryOp};
     match e {
         Some(Expr::Literal(v)) => v.clone(),
         Some(Expr::Unary { op: UnaryOp::Neg, expr }) => match &**expr {
@@ -1189,7 +1191,7 @@ fn limit_values(limit: &Option<CExpr>, offset: &Option<CExpr>, env: &mut Env) ->
             None => Ok(-1),
             Some(e) => match e.eval(&[], env)?.to_numeric_if_text() {
                 Value::Integer(i) => Ok(i),
-                Value::Real(r) if super::value::fract(r) == 0.0 => Ok(r as i64),
+                Value::Real(r) if crate::sql::types::value::fract(r) == 0.0 => Ok(r as i64),
                 _ => Err(Error::Sql("datatype mismatch".into())),
             },
         }

@@ -9,7 +9,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::value::Value;
+use crate::sql::types::value::Value;
 
 /// One SQL statement.
 #[derive(Debug, Clone, PartialEq)]

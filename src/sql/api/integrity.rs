@@ -45,15 +45,15 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ops::Bound;
 
-use super::ast::Statement;
-use super::catalog::{self, decode_record, lower, IndexDef, PrimaryKey, Schema, SchemaRecord, TableDef};
-use super::connection::Connection;
-use super::dml::{index_key, row_key};
-use super::encoding::{decode_key, decode_row, decode_rowid, encode_row, rowid_key};
-use super::exec::{decode_table_row, index_row_key, Row, Txn};
-use super::spill::{key_body, Sorter, WorkMem};
-use super::value::{format_real, Value};
 use crate::error::{Error, Result};
+use crate::sql::api::connection::Connection;
+use crate::sql::catalog::{self, decode_record, lower, IndexDef, PrimaryKey, Schema, SchemaRecord, TableDef};
+use crate::sql::exec::spill::{key_body, Sorter, WorkMem};
+use crate::sql::exec::write::{index_key, row_key};
+use crate::sql::exec::{decode_table_row, index_row_key, Row, Txn};
+use crate::sql::parser::ast::Statement;
+use crate::sql::types::encoding::{decode_key, decode_row, decode_rowid, encode_row, rowid_key};
+use crate::sql::types::value::{format_real, Value};
 
 /// What [`Connection::check`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -238,7 +238,7 @@ impl Checker<'_> {
     }
 
     fn run(&mut self, txn: &Txn) -> Result<()> {
-        let Txn::Read(rx, _) = txn else { return Err(super::expr::internal("check needs a snapshot")) };
+        let Txn::Read(rx, _) = txn else { return Err(crate::sql::planner::expr::internal("check needs a snapshot")) };
         let engine_tables: BTreeSet<String> = match rx.list_tables() {
             Ok(names) => names.into_iter().collect(),
             Err(e) if is_damage(&e) => {
@@ -405,7 +405,7 @@ impl Checker<'_> {
             return Ok(()); // reported with the schema
         }
         let indexes: Vec<&Arc<IndexDef>> = t.indexes.iter().filter(|ix| engine_tables.contains(&ix.storage)).collect();
-        let budget = (self.work.budget() / indexes.len().max(1)).max(super::spill::MIN_WORK_MEMORY / 4);
+        let budget = (self.work.budget() / indexes.len().max(1)).max(crate::sql::exec::spill::MIN_WORK_MEMORY / 4);
         let mut sorters: Vec<Sorter> = indexes.iter().map(|_| Sorter::new(budget, None)).collect();
         let mut bad_rows: BTreeSet<Vec<u8>> = BTreeSet::new();
         let mut too_many_bad = false;
@@ -658,7 +658,7 @@ fn txn_has_row(txn: &Txn, t: &TableDef, key: &[u8]) -> Result<bool> {
 /// whose automatic indexes do not match its constraints, an index whose text disagrees with
 /// its record.
 fn strict(rec: &SchemaRecord) -> Option<String> {
-    let parse = |sql: &str| super::parser::parse(sql).ok().filter(|p| p.len() == 1).map(|mut p| p.remove(0).stmt);
+    let parse = |sql: &str| crate::sql::parser::parse(sql).ok().filter(|p| p.len() == 1).map(|mut p| p.remove(0).stmt);
     match rec {
         SchemaRecord::Table(t) => {
             for (i, sql) in t.sql.iter().enumerate().skip(1) {

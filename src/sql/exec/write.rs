@@ -15,13 +15,13 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::ops::Bound;
 
-use super::ast::ConflictAction;
-use super::catalog::{IndexDef, PrimaryKey, TableDef};
-use super::encoding::{decode_rowid, encode_key_dir, encode_row, prefix_successor, rowid_key};
-use super::exec::{decode_table_row, index_row_key, open, Plan, Row, Txn};
-use super::expr::{CExpr, Env};
-use super::value::{Affinity, Value};
 use crate::error::{Error, Result};
+use crate::sql::catalog::{IndexDef, PrimaryKey, TableDef};
+use crate::sql::exec::{decode_table_row, index_row_key, open, Plan, Row, Txn};
+use crate::sql::parser::ast::ConflictAction;
+use crate::sql::planner::expr::{CExpr, Env};
+use crate::sql::types::encoding::{decode_rowid, encode_key_dir, encode_row, prefix_successor, rowid_key};
+use crate::sql::types::value::{Affinity, Value};
 
 /// Undo log of one statement: (engine table, key, previous value). A connection keeps one
 /// and resets it per statement, so logging a write allocates nothing once it has warmed up

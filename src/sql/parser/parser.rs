@@ -1,5 +1,5 @@
 //! The SQL parser: a hand-written recursive-descent parser (precedence climbing for
-//! expressions) over the tokens of [`super::lexer`], producing [`super::ast`] for SQLite's
+//! expressions) over the tokens of [`crate::sql::parser::lexer`], producing [`crate::sql::parser::ast`] for SQLite's
 //! dialect. It owns statement splitting (`;`), parameter numbering, source spans and syntax
 //! errors with line and column. Hand-written to keep the wasm download small.
 
@@ -10,10 +10,10 @@ use alloc::vec::Vec;
 use core::mem;
 use core::ops::Range;
 
-use super::ast::*;
-use super::lexer::{next_token, Tok, Token};
-use super::value::Value;
 use crate::error::{Error, Result};
+use crate::sql::parser::ast::*;
+use crate::sql::parser::lexer::{next_token, Tok, Token};
+use crate::sql::types::value::Value;
 
 /// One parsed statement with what a prepared statement needs to bind it.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,8 +4,8 @@
 
 use core::ops::{Deref, DerefMut};
 
-use super::connection::Connection;
 use crate::error::{Error, Result};
+use crate::sql::api::connection::Connection;
 
 /// An open explicit transaction on a [`Connection`], made by [`Connection::transaction`].
 ///

@@ -30,10 +30,10 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::ops::Deref;
 
-use super::connection::{Connection, Rows};
-use super::params::{at_place, conversion, Params};
-use super::value::Value;
 use crate::error::{Error, Result};
+use crate::sql::api::connection::{Connection, Rows};
+use crate::sql::api::params::{at_place, conversion, Params};
+use crate::sql::types::value::Value;
 
 /// One result row: its values and the statement's column names.
 ///
@@ -357,8 +357,8 @@ impl FromValue for Vec<u8> {
 /// A Rust type that a whole row can be read into: any [`FromValue`] type (the row must have
 /// exactly one column), a tuple of up to 16 [`FromValue`] types (as many columns as
 /// elements), a [`Row`] or a `Vec<Value>`. With the `serde` feature, any
-/// `serde::Deserialize` type reads a row through [`from_row`](super::from_row) and
-/// [`Connection::query_as`](super::Connection::query_as) instead.
+/// `serde::Deserialize` type reads a row through [`from_row`](crate::sql::from_row) and
+/// [`Connection::query_as`](crate::sql::Connection::query_as) instead.
 pub trait FromRow: Sized {
     /// The row as `Self`.
     fn from_row(row: &Row) -> Result<Self>;

@@ -1,6 +1,6 @@
 //! Compiled expressions and their evaluation.
 //!
-//! The planner turns [`super::ast::Expr`] into [`CExpr`]: names are resolved to row
+//! The planner turns [`crate::sql::parser::ast::Expr`] into [`CExpr`]: names are resolved to row
 //! positions, functions to function pointers, comparison affinity and collation are decided
 //! once. Evaluation takes the current row and an [`Env`] (parameters, the stack of outer rows
 //! for correlated subqueries and index joins, and the subquery results cached for the
@@ -12,10 +12,10 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
-use super::exec::{self, Plan, Txn};
-use super::func::{self, ScalarFn};
-use super::value::{real_to_i64, Affinity, Value};
 use crate::error::{Error, Result};
+use crate::sql::exec::{self, Plan, Txn};
+use crate::sql::types::functions::{self, ScalarFn};
+use crate::sql::types::value::{real_to_i64, Affinity, Value};
 
 /// A comparison collation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,7 +171,7 @@ pub fn conv(v: Value, a: Option<Affinity>) -> Value {
     match (a, v) {
         (None, v) => v,
         (Some(Affinity::Text), v @ (Value::Integer(_) | Value::Real(_))) => Value::Text(v.to_text()),
-        (Some(a), Value::Text(s)) if a.is_numeric() => match super::value::parse_number(&s) {
+        (Some(a), Value::Text(s)) if a.is_numeric() => match crate::sql::types::value::parse_number(&s) {
             Some(n) => n,
             None => Value::Text(s),
         },
@@ -327,7 +327,7 @@ pub struct Env<'a> {
     /// Bound parameters.
     pub params: &'a [Value],
     /// Work-memory budget and temporary storage for sorting and grouping.
-    pub work: &'a super::spill::WorkMem,
+    pub work: &'a crate::sql::exec::spill::WorkMem,
     /// Outer rows, innermost last (depth 1 is the last one).
     pub outer: Vec<Rc<[Value]>>,
     /// Cached results of uncorrelated subqueries.
@@ -465,7 +465,8 @@ pub fn cast(v: Value, to: Affinity) -> Value {
         (Affinity::Numeric, v @ (Value::Integer(_) | Value::Real(_))) => v,
         (Affinity::Numeric, v) => match v.to_numeric() {
             Value::Real(r)
-                if super::value::fract(r) == 0.0 && (-super::value::TWO_63..super::value::TWO_63).contains(&r) =>
+                if crate::sql::types::value::fract(r) == 0.0
+                    && (-crate::sql::types::value::TWO_63..crate::sql::types::value::TWO_63).contains(&r) =>
             {
                 Value::Integer(r as i64)
             }
@@ -654,7 +655,7 @@ impl CExpr {
                     return Ok(Value::Null);
                 }
                 let (t, p) = (v.to_text(), p.to_text());
-                let m = if *glob { func::glob(&p, &t) } else { func::like(&p, &t, esc) };
+                let m = if *glob { functions::glob(&p, &t) } else { functions::like(&p, &t, esc) };
                 Value::Integer((m != *negated) as i64)
             }
             CExpr::Case { operand, whens, convs, else_ } => {

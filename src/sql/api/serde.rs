@@ -26,7 +26,7 @@
 //! the column count); a single value (`i64`, `String`, `Option<f64>`, a newtype) takes the
 //! only column of a one-column row (and so does a sequence when that column is a BLOB, so
 //! that `Vec<u8>` reads the bytes). Values convert with the same strictness as
-//! [`FromValue`](super::FromValue): INTEGER into any integer type in range, into `f64`, and
+//! [`FromValue`](crate::sql::FromValue): INTEGER into any integer type in range, into `f64`, and
 //! into `bool` (0 is false); REAL into floats; TEXT into strings and unit enum variants;
 //! BLOB (or TEXT) into `Vec<u8>`; NULL only into `Option` and `()`. A wrong type is an
 //! [`Error::Conversion`] naming the column.
@@ -72,11 +72,11 @@ use ::serde::de::{self, DeserializeOwned, Visitor};
 use ::serde::ser::{self, Impossible, Serialize};
 use ::serde::{forward_to_deserialize_any, Deserialize};
 
-use super::connection::{Connection, Rows};
-use super::params::{at_place, conversion, Bindings, Params};
-use super::row::Row;
-use super::value::Value;
 use crate::error::{Error, Result};
+use crate::sql::api::connection::{Connection, Rows};
+use crate::sql::api::params::{at_place, conversion, Bindings, Params};
+use crate::sql::api::row::Row;
+use crate::sql::types::value::Value;
 
 impl ser::Error for Error {
     fn custom<T: fmt::Display>(msg: T) -> Error {
@@ -447,7 +447,7 @@ impl ser::Serializer for ValueSerializer {
         Ok(Value::Integer(v))
     }
     fn serialize_i128(self, v: i128) -> Result<Value> {
-        super::ToValue::to_value(&v)
+        crate::sql::ToValue::to_value(&v)
     }
     fn serialize_u8(self, v: u8) -> Result<Value> {
         Ok(Value::Integer(v.into()))
@@ -459,10 +459,10 @@ impl ser::Serializer for ValueSerializer {
         Ok(Value::Integer(v.into()))
     }
     fn serialize_u64(self, v: u64) -> Result<Value> {
-        super::ToValue::to_value(&v)
+        crate::sql::ToValue::to_value(&v)
     }
     fn serialize_u128(self, v: u128) -> Result<Value> {
-        super::ToValue::to_value(&v)
+        crate::sql::ToValue::to_value(&v)
     }
     fn serialize_f32(self, v: f32) -> Result<Value> {
         Ok(Value::real(v.into()))

@@ -21,8 +21,8 @@ use alloc::vec::Vec;
 use core::cmp::Ordering;
 use core::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
-use super::value::{parse_number, real_to_i64, Value};
 use crate::error::{Error, Result};
+use crate::sql::types::value::{parse_number, real_to_i64, Value};
 
 /// A scalar function over its evaluated arguments; call it with the argument count
 /// [`scalar`] looked it up for.
@@ -415,7 +415,7 @@ fn round(a: &[Value]) -> Result<Value> {
         let mut out = Vec::new();
         let spec = Spec { alt2: true, precision: n, ..Spec::default() };
         fmt_float(&mut out, b'f', r, spec);
-        core::str::from_utf8(&out).ok().and_then(super::float::parse_f64).unwrap_or(r)
+        core::str::from_utf8(&out).ok().and_then(crate::sql::types::float::parse_f64).unwrap_or(r)
     };
     Ok(Value::real(r))
 }
@@ -917,7 +917,7 @@ fn fp_decode(r: f64, mut iround: i32, mxround: i32) -> Decoded {
     let (bits, biased) = (r.to_bits() & ((1 << 52) - 1), (r.to_bits() >> 52) as i32);
     let e = if biased == 0 { -1074 - bits.leading_zeros() as i32 } else { biased - 1086 };
     let p = n - 1 - (((e + 63) * 78913) >> 18);
-    let (all, x) = super::float::digits41(r);
+    let (all, x) = crate::sql::types::float::digits41(r);
     let mut dp = x + 1;
     let ndig = (dp + p).clamp(1, 40) as usize;
     let mut z = all[..ndig].to_vec();
@@ -939,7 +939,7 @@ fn fp_decode(r: f64, mut iround: i32, mxround: i32) -> Decoded {
         if iround == 17 {
             // "%!.17g": use fewer digits when they round-trip (49.47, not 49.469999999999999).
             let num = |d: &[u8]| d.iter().fold(0u64, |v, &c| v * 10 + (c - b'0') as u64);
-            let back = |v: u64, p: i32| super::float::parse_f64(&format!("{v}e{p}"));
+            let back = |v: u64, p: i32| crate::sql::types::float::parse_f64(&format!("{v}e{p}"));
             if z[15] == b'9' && z[14] == b'9' {
                 let jj = z[..14].iter().rposition(|&c| c != b'9').map_or(0, |k| k + 1);
                 let v2 = if jj == 0 { 1 } else { num(&z[..jj]) + 1 };

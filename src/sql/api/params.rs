@@ -11,17 +11,17 @@
 //! | `&[Value]`, `&[Value; N]`, `[Value; N]`, `Vec<Value>`, `&Vec<Value>` | by position |
 //! | [`params!`](crate::params)`[a, b]` (a `&[&dyn ToValue]`) | by position |
 //! | [`Named`]`(&[(":id", Value::from(1))])`, [`named_params!`](crate::named_params)`{":id": 1}` | by name |
-//! | [`Serde`](super::Serde)`(&s)` — any `serde::Serialize` struct or map (feature `serde`) | by name (fields) |
+//! | [`Serde`](crate::sql::Serde)`(&s)` — any `serde::Serialize` struct or map (feature `serde`) | by name (fields) |
 //!
 //! Rules (checked before the statement runs, so a bad call changes nothing):
 //! - By position, the number of values must equal the statement's parameter count
-//!   ([`Prepared::parameter_count`](super::Prepared::parameter_count), the largest `?NNN` or the number of distinct
+//!   ([`Prepared::parameter_count`](crate::sql::Prepared::parameter_count), the largest `?NNN` or the number of distinct
 //!   parameters). A named parameter (`:a`) also has a position, so positional values bind
 //!   it too. Unlike SQLite's C API, a parameter left out is an error, not NULL.
 //! - By name, every parameter of the statement must be named and given a value: a name
 //!   with its sigil (`":id"`) matches only that parameter; a bare name (`"id"`, as serde
 //!   fields are) matches `:id`, `@id` and `$id`. A missing name is an error; so is a given
-//!   name the statement does not use — except for [`Serde`](super::Serde) parameters, whose
+//!   name the statement does not use — except for [`Serde`](crate::sql::Serde) parameters, whose
 //!   extra fields are ignored so that one struct can feed an INSERT and an UPDATE that use
 //!   different fields.
 //! - Positional `?` parameters cannot be bound by name.
@@ -52,8 +52,8 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use super::value::Value;
 use crate::error::{Error, Result};
+use crate::sql::types::value::Value;
 
 /// A Rust value that can be a SQL value (a parameter). Integers become INTEGER (a `u64` or
 /// `usize` above `i64::MAX` is an error), floats REAL (NaN becomes NULL, as in SQLite),
@@ -233,7 +233,7 @@ impl Bindings {
     }
 
     /// Like [`Bindings::named`], but names the statement does not use are ignored (how
-    /// [`Serde`](super::Serde) parameters bind: a struct may have more fields than a statement
+    /// [`Serde`](crate::sql::Serde) parameters bind: a struct may have more fields than a statement
     /// uses).
     pub fn named_ignoring_unused(values: Vec<(String, Value)>) -> Bindings {
         Bindings { kind: Kind::Named { values, ignore_unused: true } }

@@ -5,11 +5,11 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::value::Value;
+use crate::sql::types::value::Value;
 
 /// Token kinds. Keywords are plain [`Tok::Word`]s; the parser compares their text.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Tok {
+pub enum Tok {
     /// A keyword or unquoted identifier (text in the source).
     Word,
     /// A `"quoted"`, `[bracketed]` or `` `backticked` `` identifier, unescaped.
@@ -32,7 +32,7 @@ pub(super) enum Tok {
 
 /// A token and its byte range in the source.
 #[derive(Debug, Clone)]
-pub(super) struct Token {
+pub struct Token {
     pub kind: Tok,
     pub start: usize,
     pub end: usize,
@@ -43,7 +43,7 @@ fn is_ident(c: u8) -> bool {
 }
 
 /// The token starting at or after `pos` (whitespace and comments skipped).
-pub(super) fn next_token(src: &str, mut pos: usize) -> Token {
+pub fn next_token(src: &str, mut pos: usize) -> Token {
     let b = src.as_bytes();
     let at = |i: usize| b.get(i).copied().unwrap_or(0);
     // Skip whitespace and comments.
@@ -208,7 +208,7 @@ fn number(src: &str, start: usize) -> Token {
         if i != usize::MAX {
             let text = &src[start..i];
             let int = if real { None } else { text.parse::<i64>().ok().map(Value::Integer) };
-            value = int.or_else(|| super::float::parse_f64(text).map(Value::Real));
+            value = int.or_else(|| crate::sql::types::float::parse_f64(text).map(Value::Real));
         }
     }
     match value {

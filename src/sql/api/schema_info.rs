@@ -13,13 +13,13 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::ast::Statement;
-use super::catalog::{lower, IndexDef, Schema, TableDef, ViewDef};
-use super::connection::Connection;
-use super::exec::Txn;
-use super::lexer::{next_token, Tok, Token};
-use super::parser;
 use crate::error::Result;
+use crate::sql::api::connection::Connection;
+use crate::sql::catalog::{lower, IndexDef, Schema, TableDef, ViewDef};
+use crate::sql::exec::Txn;
+use crate::sql::parser;
+use crate::sql::parser::ast::Statement;
+use crate::sql::parser::lexer::{next_token, Tok, Token};
 
 /// What kind of object a [`SchemaObject`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

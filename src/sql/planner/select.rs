@@ -26,16 +26,16 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::ast::{
+use crate::error::{Error, Result};
+use crate::sql::catalog::{lower, IndexDef, PrimaryKey, Schema, TableDef};
+use crate::sql::exec::{AggSpec, KeySpec, Plan, ScanPlan, SortKey, Txn};
+use crate::sql::parser::ast::{
     BinaryOp, CompoundOp, Cte, Expr, FromItem, JoinConstraint, JoinKind, OrderItem, Query, ResultColumn, Select,
     SetExpr, UnaryOp,
 };
-use super::catalog::{lower, IndexDef, PrimaryKey, Schema, TableDef};
-use super::exec::{AggSpec, KeySpec, Plan, ScanPlan, SortKey, Txn};
-use super::expr::{Arith, CExpr, CmpOp, Coll, Conv, Sub};
-use super::func;
-use super::value::{Affinity, Value};
-use crate::error::{Error, Result};
+use crate::sql::planner::expr::{Arith, CExpr, CmpOp, Coll, Conv, Sub};
+use crate::sql::types::functions;
+use crate::sql::types::value::{Affinity, Value};
 
 /// Nesting limit for views, CTEs and subqueries while planning.
 const MAX_DEPTH: usize = 64;
@@ -137,7 +137,7 @@ pub fn conjuncts<'q>(e: &'q Expr, out: &mut Vec<&'q Expr>) {
 }
 
 fn is_aggregate_call(name: &str, args: usize, star: bool) -> bool {
-    matches!(func::aggregate(&name.to_ascii_lowercase(), args, star), Ok(Some(_)))
+    matches!(functions::aggregate(&name.to_ascii_lowercase(), args, star), Ok(Some(_)))
 }
 
 /// Whether an expression contains an aggregate call (not looking into subqueries).
@@ -899,8 +899,8 @@ impl<'s> Planner<'s> {
             let mut aggs = Vec::new();
             for call in &agg_nodes {
                 let Expr::Function { name, args, distinct, star } = call else { continue };
-                let kind =
-                    func::aggregate(&name.to_ascii_lowercase(), args.len(), *star)?.ok_or_else(|| err("aggregate"))?;
+                let kind = functions::aggregate(&name.to_ascii_lowercase(), args.len(), *star)?
+                    .ok_or_else(|| err("aggregate"))?;
                 if args.iter().any(has_aggregate) {
                     return Err(err(format!("misuse of aggregate function {name}()")));
                 }
@@ -1515,7 +1515,7 @@ impl<'s> Planner<'s> {
                 if outs.len() != 1 {
                     return Err(err(format!("sub-select returns {} columns - expected 1", outs.len())));
                 }
-                let aff = super::expr::in_affinity(x.aff, outs[0].aff);
+                let aff = crate::sql::planner::expr::in_affinity(x.aff, outs[0].aff);
                 Typed::plain(CExpr::InSub { e: Box::new(x.e), sub, negated: *negated, aff })
             }
             Expr::Exists { query, negated } => {
@@ -1576,7 +1576,7 @@ impl<'s> Planner<'s> {
             }
             Expr::Function { name, args, distinct, star } => {
                 let lname = name.to_ascii_lowercase();
-                if func::aggregate(&lname, args.len(), *star)?.is_some() {
+                if functions::aggregate(&lname, args.len(), *star)?.is_some() {
                     return Err(err(format!("misuse of aggregate function {name}()")));
                 }
                 if *distinct {
@@ -1600,7 +1600,7 @@ impl<'s> Planner<'s> {
                         };
                         Typed::plain(CExpr::Iif(Box::new(c), Box::new(a), Box::new(b)))
                     }
-                    _ => Typed::plain(CExpr::Func(func::scalar(&lname, cargs.len())?, cargs)),
+                    _ => Typed::plain(CExpr::Func(functions::scalar(&lname, cargs.len())?, cargs)),
                 }
             }
         })
@@ -1748,14 +1748,14 @@ fn and_all(mut v: Vec<CExpr>) -> Option<CExpr> {
 }
 
 fn conv_numeric(args: &[Value]) -> Result<Value> {
-    Ok(super::expr::conv(args[0].clone(), Some(Affinity::Numeric)))
+    Ok(crate::sql::planner::expr::conv(args[0].clone(), Some(Affinity::Numeric)))
 }
 
 fn conv_text(args: &[Value]) -> Result<Value> {
-    Ok(super::expr::conv(args[0].clone(), Some(Affinity::Text)))
+    Ok(crate::sql::planner::expr::conv(args[0].clone(), Some(Affinity::Text)))
 }
 
-fn conv_fn(a: Affinity) -> func::ScalarFn {
+fn conv_fn(a: Affinity) -> functions::ScalarFn {
     if a == Affinity::Text {
         conv_text
     } else {

@@ -37,12 +37,11 @@ use core::cell::{Cell, RefCell};
 use core::cmp::Reverse;
 use core::ops::Bound;
 
-use super::connection::Connection;
-use super::encoding::{decode_row, encode_key, encode_row, get_varint, invert, put_varint};
-use super::expr::Coll;
-use super::value::Value;
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
+use crate::sql::planner::expr::Coll;
+use crate::sql::types::encoding::{decode_row, encode_key, encode_row, get_varint, invert, put_varint};
+use crate::sql::types::value::Value;
 use crate::{Database, Durability, Options, ReadTransaction};
 
 /// The default work-memory budget: 64 MiB.
@@ -104,6 +103,35 @@ impl WorkMem {
         self.stats.set(s);
     }
 
+    /// Set the budget (raised to [`MIN_WORK_MEMORY`]).
+    pub fn set_budget(&self, bytes: usize) {
+        self.budget.set(bytes.max(MIN_WORK_MEMORY));
+    }
+
+    /// Put temporary databases in files under `dir` (`None`: the system temp directory).
+    #[cfg(feature = "std")]
+    pub fn set_temp_dir(&self, dir: Option<std::path::PathBuf>) {
+        *self.storage.borrow_mut() = match dir {
+            Some(d) => TempStorage::Dir(d),
+            None => TempStorage::Default,
+        };
+    }
+
+    /// Put temporary databases on devices made by `make`.
+    pub fn set_temp_device(&self, make: Arc<TempDeviceFn>) {
+        *self.storage.borrow_mut() = TempStorage::Device(make);
+    }
+
+    /// The spill counters.
+    pub fn stats(&self) -> SpillStats {
+        self.stats.get()
+    }
+
+    /// Reset the spill counters to zero.
+    pub fn reset_stats(&self) {
+        self.stats.set(SpillStats::default());
+    }
+
     /// Record that an operator holds `bytes`.
     pub fn note_buffered(&self, bytes: usize) {
         self.bump(|s| s.peak_buffered = s.peak_buffered.max(bytes as u64));
@@ -131,46 +159,6 @@ impl WorkMem {
         };
         self.bump(|s| s.temp_databases += 1);
         Ok(t)
-    }
-}
-
-impl Connection {
-    /// Set the memory budget for the rows one sorting or grouping operator of a query may
-    /// hold (default 64 MiB; at least 16 KiB). Past it the operator spills sorted runs to a
-    /// temporary database and merges them. Statements prepared earlier use the new budget on
-    /// their next run.
-    pub fn set_work_memory(&mut self, bytes: usize) {
-        self.work.budget.set(bytes.max(MIN_WORK_MEMORY));
-    }
-
-    /// The work-memory budget in bytes.
-    pub fn work_memory(&self) -> usize {
-        self.work.budget()
-    }
-
-    /// Put temporary databases in files under `dir` (`None`: the system temp directory).
-    #[cfg(feature = "std")]
-    pub fn set_temp_dir(&mut self, dir: Option<std::path::PathBuf>) {
-        *self.work.storage.borrow_mut() = match dir {
-            Some(d) => TempStorage::Dir(d),
-            None => TempStorage::Default,
-        };
-    }
-
-    /// Put temporary databases on devices made by `make` (for example in-memory devices, or
-    /// a fault-injecting device in tests).
-    pub fn set_temp_device(&mut self, make: impl Fn() -> Result<Box<dyn BlockDevice>> + Send + Sync + 'static) {
-        *self.work.storage.borrow_mut() = TempStorage::Device(Arc::new(make));
-    }
-
-    /// What the connection's queries spilled since it was opened or the counters reset.
-    pub fn spill_stats(&self) -> SpillStats {
-        self.work.stats.get()
-    }
-
-    /// Reset the spill counters to zero.
-    pub fn reset_spill_stats(&mut self) {
-        self.work.stats.set(SpillStats::default());
     }
 }
 
@@ -339,11 +327,6 @@ impl Sorter {
             runs: VecDeque::new(),
             next_run: 0,
         }
-    }
-
-    /// Whether runs were written.
-    pub fn spilled(&self) -> bool {
-        self.temp.is_some()
     }
 
     /// Add an entry; the sequence number is appended to `key`.

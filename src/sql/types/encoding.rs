@@ -24,8 +24,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::value::Value;
 use crate::error::{Error, Result};
+use crate::sql::types::value::Value;
 
 const TAG_NULL: u8 = 0x05;
 const TAG_NUM: u8 = 0x10;
@@ -114,7 +114,9 @@ fn f64_from_key(b: [u8; 8]) -> f64 {
 }
 
 fn needs_exact(f: f64) -> bool {
-    f.abs() >= TWO_53 && super::value::fract(f) == 0.0 && (-super::value::TWO_63..super::value::TWO_63).contains(&f)
+    f.abs() >= TWO_53
+        && crate::sql::types::value::fract(f) == 0.0
+        && (-crate::sql::types::value::TWO_63..crate::sql::types::value::TWO_63).contains(&f)
 }
 
 /// Append the key encoding of a value; every key of a value equal to `v` starts with it.
@@ -197,7 +199,7 @@ pub fn decode_key(key: &[u8], desc: bool) -> Result<(Value, usize)> {
             }
             let v = match exact {
                 Some(i) => Value::Integer(i),
-                None if super::value::fract(f) == 0.0 && f.abs() < TWO_53 => Value::Integer(f as i64),
+                None if crate::sql::types::value::fract(f) == 0.0 && f.abs() < TWO_53 => Value::Integer(f as i64),
                 None => Value::Real(f),
             };
             Ok((v, at))

@@ -1,0 +1,6 @@
+//! Planning: syntax trees to plans.
+
+pub mod expr;
+mod select;
+
+pub use select::*;

@@ -1,0 +1,5 @@
+//! SQL functions.
+
+mod scalar;
+
+pub use scalar::*;

@@ -1,0 +1,6 @@
+//! Values and their encodings.
+
+pub mod encoding;
+pub mod float;
+pub mod functions;
+pub mod value;
