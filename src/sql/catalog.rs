@@ -16,10 +16,10 @@ use alloc::vec::Vec;
 use hashbrown::HashMap;
 
 use crate::error::{Error, Result};
-use crate::sql::exec::write::Writer;
-use crate::sql::exec::Txn;
 use crate::sql::parser;
 use crate::sql::parser::ast::{self, AlterAction, ColumnConstraint, Expr, Statement, TableConstraint};
+use crate::sql::storage::Txn;
+use crate::sql::storage::Writer;
 use crate::sql::types::encoding::{decode_row, encode_row};
 use crate::sql::types::value::{Affinity, Value};
 
@@ -522,7 +522,7 @@ fn column_from_def(cd: &ast::ColumnDef) -> Result<(Column, bool, bool)> {
             ColumnConstraint::Unique => unique = true,
             ColumnConstraint::Default(e) => col.default = Some(e.clone()),
             ColumnConstraint::Collate(n) => {
-                crate::sql::planner::expr::Coll::by_name(n)?;
+                crate::sql::types::collation::Coll::by_name(n)?;
                 if !n.eq_ignore_ascii_case("binary") {
                     col.collation = Some(n.to_ascii_uppercase());
                 }

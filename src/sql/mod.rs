@@ -70,6 +70,7 @@ mod catalog;
 mod exec;
 mod parser;
 mod planner;
+mod storage;
 mod types;
 
 #[cfg(feature = "serde")]

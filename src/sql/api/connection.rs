@@ -24,16 +24,20 @@ use core::cell::RefCell;
 
 use crate::error::{Error, Result};
 use crate::sql::api::params::Params;
-use crate::sql::api::row::Row as ResultRow;
+use crate::sql::api::row::Row;
 use crate::sql::catalog::{self, lower, IndexDef, Schema, TableDef, ViewDef};
-use crate::sql::exec::write::{self, DeletePlan, InsertPlan, RowRules, Undo, UpdatePlan, WriteResult, Writer};
-use crate::sql::exec::{self, Op, Plan, Row, Txn};
+use crate::sql::exec::eval::{Env, SubResult};
+use crate::sql::exec::write::{self, DeletePlan, InsertPlan, RowRules, UpdatePlan, WriteResult};
+use crate::sql::exec::{self, Op};
 use crate::sql::parser::ast::{
     self, AlterAction, ConflictAction, InsertSource, Query, ResultColumn, SetExpr, Statement,
 };
 use crate::sql::parser::{ParsedStatement, Parser};
-use crate::sql::planner::expr::{CExpr, Env, SubResult};
+use crate::sql::planner::expr::CExpr;
+use crate::sql::planner::Plan;
 use crate::sql::planner::{expr_sql, Frame, Planner};
+use crate::sql::storage::{Txn, Undo, Writer};
+use crate::sql::types::value::Tuple;
 use crate::sql::types::value::Value;
 use crate::{Database, Durability};
 
@@ -178,7 +182,7 @@ pub struct Cursor {
     /// [`Connection::epoch`] when the cursor was opened (checked when `snapshot` is `None`).
     epoch: u64,
     op: Option<Box<dyn Op>>,
-    buffered: Option<vec::IntoIter<Row>>,
+    buffered: Option<vec::IntoIter<Tuple>>,
     params: Vec<Value>,
     outer: Vec<alloc::rc::Rc<[Value]>>,
     subs: Vec<Option<alloc::rc::Rc<SubResult>>>,
@@ -458,7 +462,7 @@ impl Connection {
                     columns: columns.clone(),
                 }),
                 Compiled::Explain(lines) => {
-                    let rows: Vec<Row> = lines.iter().map(|l| vec![Value::Text(l.clone())]).collect();
+                    let rows: Vec<Tuple> = lines.iter().map(|l| vec![Value::Text(l.clone())]).collect();
                     let mut r = self.empty_rows();
                     r.buffered = Some(rows.into_iter());
                     r.columns = Arc::from([String::from("detail")]);
@@ -648,7 +652,7 @@ impl Rows<'_> {
 }
 
 impl Iterator for Rows<'_> {
-    type Item = Result<ResultRow>;
+    type Item = Result<Row>;
     fn next(&mut self) -> Option<Self::Item> {
         self.cursor.next_row(self.conn)
     }
@@ -666,8 +670,8 @@ impl Cursor {
     }
 
     /// The next row with its column names, read through `conn` (see [`Cursor::next`]).
-    pub fn next_row(&mut self, conn: &Connection) -> Option<Result<ResultRow>> {
-        Some(self.next(conn)?.map(|values| ResultRow::new(self.columns.clone(), values)))
+    pub fn next_row(&mut self, conn: &Connection) -> Option<Result<Row>> {
+        Some(self.next(conn)?.map(|values| Row::new(self.columns.clone(), values)))
     }
 
     /// The next row, read through `conn` — the connection that started this cursor.
@@ -726,20 +730,20 @@ fn compile(schema: &Schema, txn: &Txn, stmt: &Statement) -> Result<Compiled> {
             match &**inner {
                 Statement::Query(q) => {
                     let (plan, _) = p.plan_query(q, &[])?;
-                    exec::explain(&plan, 0, &mut lines);
+                    crate::sql::planner::explain::explain(&plan, 0, &mut lines);
                 }
                 other => match compile(schema, txn, other)? {
                     Compiled::Insert(ip, _) => {
                         lines.push(format!("INSERT INTO {}", ip.table.name));
-                        exec::explain(&ip.source, 1, &mut lines);
+                        crate::sql::planner::explain::explain(&ip.source, 1, &mut lines);
                     }
                     Compiled::Update(up, _) => {
                         lines.push(format!("UPDATE {}", up.table.name));
-                        exec::explain(&up.scan, 1, &mut lines);
+                        crate::sql::planner::explain::explain(&up.scan, 1, &mut lines);
                     }
                     Compiled::Delete(dp, _) => {
                         lines.push(format!("DELETE FROM {}", dp.table.name));
-                        exec::explain(&dp.scan, 1, &mut lines);
+                        crate::sql::planner::explain::explain(&dp.scan, 1, &mut lines);
                     }
                     _ => lines.push("EXECUTE STATEMENT".into()),
                 },
@@ -1223,7 +1227,7 @@ fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Wri
                 AlterAction::DropColumn(c) => {
                     let i = t.column(c).ok_or_else(|| err(format!("no such column: \"{c}\"")))?;
                     catalog::apply_alter(&mut nt, action)?;
-                    write::rewrite_rows(w, &t, &|row: &mut Row| {
+                    write::rewrite_rows(w, &t, &|row: &mut Tuple| {
                         row.remove(i);
                     })?;
                     for ix in &nt.indexes {

@@ -50,9 +50,11 @@ use crate::sql::api::connection::Connection;
 use crate::sql::catalog::{self, decode_record, lower, IndexDef, PrimaryKey, Schema, SchemaRecord, TableDef};
 use crate::sql::exec::spill::{key_body, Sorter, WorkMem};
 use crate::sql::exec::write::{index_key, row_key};
-use crate::sql::exec::{decode_table_row, index_row_key, Row, Txn};
+use crate::sql::exec::{decode_table_row, index_row_key};
 use crate::sql::parser::ast::Statement;
+use crate::sql::storage::Txn;
 use crate::sql::types::encoding::{decode_key, decode_row, decode_rowid, encode_row, rowid_key};
+use crate::sql::types::value::Tuple;
 use crate::sql::types::value::{format_real, Value};
 
 /// What [`Connection::check`] found.
@@ -238,7 +240,7 @@ impl Checker<'_> {
     }
 
     fn run(&mut self, txn: &Txn) -> Result<()> {
-        let Txn::Read(rx, _) = txn else { return Err(crate::sql::planner::expr::internal("check needs a snapshot")) };
+        let Txn::Read(rx, _) = txn else { return Err(crate::sql::exec::eval::internal("check needs a snapshot")) };
         let engine_tables: BTreeSet<String> = match rx.list_tables() {
             Ok(names) => names.into_iter().collect(),
             Err(e) if is_damage(&e) => {
@@ -457,7 +459,7 @@ impl Checker<'_> {
         record: &[u8],
         vals: &mut Vec<Value>,
         rec: &mut Vec<u8>,
-    ) -> Option<Row> {
+    ) -> Option<Tuple> {
         vals.clear();
         let name = row_name(t, key);
         if let Err(e) = decode_row(record, vals) {

@@ -16,10 +16,10 @@ use alloc::vec::Vec;
 use crate::error::Result;
 use crate::sql::api::connection::Connection;
 use crate::sql::catalog::{lower, IndexDef, Schema, TableDef, ViewDef};
-use crate::sql::exec::Txn;
 use crate::sql::parser;
 use crate::sql::parser::ast::Statement;
 use crate::sql::parser::lexer::{next_token, Tok, Token};
+use crate::sql::storage::Txn;
 
 /// What kind of object a [`SchemaObject`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -39,7 +39,7 @@ use core::ops::Bound;
 
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
-use crate::sql::planner::expr::Coll;
+use crate::sql::types::collation::Coll;
 use crate::sql::types::encoding::{decode_row, encode_key, encode_row, get_varint, invert, put_varint};
 use crate::sql::types::value::Value;
 use crate::{Database, Durability, Options, ReadTransaction};

@@ -17,127 +17,15 @@ use core::ops::Bound;
 
 use crate::error::{Error, Result};
 use crate::sql::catalog::{IndexDef, PrimaryKey, TableDef};
-use crate::sql::exec::{decode_table_row, index_row_key, open, Plan, Row, Txn};
+use crate::sql::exec::eval::Env;
+use crate::sql::exec::{decode_table_row, index_row_key, open};
 use crate::sql::parser::ast::ConflictAction;
-use crate::sql::planner::expr::{CExpr, Env};
+use crate::sql::planner::expr::CExpr;
+use crate::sql::planner::Plan;
+use crate::sql::storage::{Txn, Writer};
 use crate::sql::types::encoding::{decode_rowid, encode_key_dir, encode_row, prefix_successor, rowid_key};
+use crate::sql::types::value::Tuple;
 use crate::sql::types::value::{Affinity, Value};
-
-/// Undo log of one statement: (engine table, key, previous value). A connection keeps one
-/// and resets it per statement, so logging a write allocates nothing once it has warmed up
-/// (keys go to one arena).
-#[derive(Default)]
-pub struct Undo {
-    /// Whether to record (inside explicit transactions).
-    pub enabled: bool,
-    /// Engine table names the entries refer to (by position).
-    tables: Vec<String>,
-    /// The entries' keys, one after another.
-    keys: Vec<u8>,
-    /// Entries in write order: (table position, end of the key in `keys`, previous value).
-    entries: Vec<(u32, usize, Option<Vec<u8>>)>,
-    /// Engine tables the statement created (DDL), dropped by a rollback.
-    created: Vec<String>,
-}
-
-impl Undo {
-    /// Empty, for a new statement.
-    pub fn reset(&mut self, enabled: bool) {
-        self.enabled = enabled;
-        self.keys.clear();
-        self.entries.clear();
-        self.created.clear();
-    }
-
-    fn record(&mut self, table: &str, key: &[u8], prior: Option<Vec<u8>>) {
-        let t = match self.tables.iter().position(|n| n == table) {
-            Some(i) => i,
-            None => {
-                self.tables.push(table.into());
-                self.tables.len() - 1
-            }
-        };
-        self.keys.extend_from_slice(key);
-        self.entries.push((t as u32, self.keys.len(), prior));
-    }
-
-    /// Undo every recorded write, newest first, then drop the engine tables the statement
-    /// created.
-    pub fn rollback(&mut self, txn: &Txn) -> Result<()> {
-        while let Some((t, end, old)) = self.entries.pop() {
-            let start = self.entries.last().map_or(0, |e| e.1);
-            let (t, k) = (&self.tables[t as usize], &self.keys[start..end]);
-            match old {
-                Some(v) => txn.put(t, k, &v)?,
-                None => {
-                    txn.remove(t, k)?;
-                }
-            }
-        }
-        self.keys.clear();
-        while let Some(name) = self.created.pop() {
-            txn.writer()?.delete_table_internal(&name)?;
-        }
-        Ok(())
-    }
-}
-
-/// Writes with undo logging.
-pub struct Writer<'a> {
-    /// The transaction.
-    pub txn: &'a Txn,
-    /// The statement's undo log.
-    pub undo: &'a mut Undo,
-    /// Scratch space to encode a record in (kept by the connection across statements).
-    pub rec: &'a mut Vec<u8>,
-}
-
-impl Writer<'_> {
-    /// Write `key` whose previous value is `prior`.
-    pub fn put(&mut self, table: &str, key: &[u8], value: &[u8], prior: Option<Vec<u8>>) -> Result<()> {
-        if self.undo.enabled {
-            self.undo.record(table, key, prior);
-        }
-        self.txn.put(table, key, value)
-    }
-
-    /// Remove `key` whose value was `old`.
-    pub fn del(&mut self, table: &str, key: &[u8], old: Vec<u8>) -> Result<()> {
-        if self.undo.enabled {
-            self.undo.record(table, key, Some(old));
-        }
-        self.txn.remove(table, key).map(|_| ())
-    }
-
-    /// Write `key`, looking its previous value up for the undo log (schema records).
-    pub fn put_logged(&mut self, table: &str, key: &[u8], value: &[u8]) -> Result<()> {
-        let prior = if self.undo.enabled { self.txn.get(table, key)? } else { None };
-        self.put(table, key, value, prior)
-    }
-
-    /// Remove `key` if it is there, keeping its value for the undo log (schema records).
-    pub fn remove_logged(&mut self, table: &str, key: &[u8]) -> Result<()> {
-        if !self.undo.enabled {
-            return self.txn.remove(table, key).map(|_| ());
-        }
-        match self.txn.get(table, key)? {
-            Some(old) => self.del(table, key, old),
-            None => Ok(()),
-        }
-    }
-
-    /// Create the engine table `table` (a new table or index's storage); a rollback of the
-    /// statement drops it again.
-    pub fn create_table(&mut self, table: &str) -> Result<()> {
-        let w = self.txn.writer()?;
-        let new = matches!(w.open_existing_table_internal(table), Err(Error::TableNotFound(_)));
-        w.open_table_internal(table)?;
-        if new && self.undo.enabled {
-            self.undo.created.push(table.into());
-        }
-        Ok(())
-    }
-}
 
 /// The row key of a row (columns + rowid for rowid tables).
 pub fn row_key(t: &TableDef, row: &[Value]) -> Vec<u8> {
@@ -306,7 +194,7 @@ pub struct InsertPlan {
     pub or: ConflictAction,
     /// Upsert: conflict target columns (empty: any), and DO UPDATE (None: DO NOTHING).
     pub upsert: Option<(Vec<usize>, Option<UpsertPlan>)>,
-    /// Row rules.
+    /// Tuple rules.
     pub rules: RowRules,
     /// RETURNING expressions on the row layout.
     pub returning: Vec<CExpr>,
@@ -317,7 +205,7 @@ impl InsertPlan {
     /// used once, and nothing else in the statement reads parameters (no RETURNING, no
     /// upsert): the parameters are moved out of `params` instead of copied. `None` (and
     /// `params` untouched) otherwise.
-    pub fn take_param_row(&self, params: &mut [Value]) -> Option<Row> {
+    pub fn take_param_row(&self, params: &mut [Value]) -> Option<Tuple> {
         let Plan::Values(rows) = &*self.source else { return None };
         let [row] = rows.as_slice() else { return None };
         if !self.returning.is_empty() || self.upsert.is_some() {
@@ -358,7 +246,7 @@ pub struct WriteResult {
     /// Rowid of the last inserted row.
     pub last_rowid: Option<i64>,
     /// RETURNING rows.
-    pub returned: Vec<Row>,
+    pub returned: Vec<Tuple>,
 }
 
 fn next_rowid(txn: &Txn, t: &TableDef) -> Result<i64> {
@@ -375,14 +263,14 @@ fn next_rowid(txn: &Txn, t: &TableDef) -> Result<i64> {
 
 /// Run an INSERT. `moved`: its one source row, already evaluated
 /// ([`InsertPlan::take_param_row`]).
-pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env, moved: Option<Row>) -> Result<WriteResult> {
+pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env, moved: Option<Tuple>) -> Result<WriteResult> {
     let t = &*p.table;
     let n = t.columns.len();
     let mut res = WriteResult::default();
     let mut auto: Option<i64> = None;
     let every_column = p.targets.len() == n && p.targets.iter().enumerate().all(|(i, &c)| i == c);
     // Materialise the source first when it reads the target table (INSERT ... SELECT).
-    let mut pending: Vec<Row> = Vec::new();
+    let mut pending: Vec<Tuple> = Vec::new();
     let mut moved = moved;
     let reads_self = moved.is_none() && plan_reads(&p.source, &t.storage);
     let mut src = if moved.is_some() { None } else { Some(open(&p.source)) };
@@ -595,9 +483,9 @@ fn update_one(
     w: &mut Writer,
     env: &mut Env,
     key: &[u8],
-    old: Row,
+    old: Tuple,
     old_rec: Vec<u8>,
-    mut new: Row,
+    mut new: Tuple,
 ) -> Result<bool> {
     let n = t.columns.len();
     if let PrimaryKey::Rowid { alias: Some(a) } = &t.pk {
@@ -674,13 +562,13 @@ pub struct UpdatePlan {
     pub sets: Vec<(usize, CExpr)>,
     /// Conflict action.
     pub or: ConflictAction,
-    /// Row rules.
+    /// Tuple rules.
     pub rules: RowRules,
     /// RETURNING expressions on the new row.
     pub returning: Vec<CExpr>,
 }
 
-fn collect(plan: &Arc<Plan>, env: &mut Env) -> Result<Vec<Row>> {
+fn collect(plan: &Arc<Plan>, env: &mut Env) -> Result<Vec<Tuple>> {
     let mut op = open(plan);
     let mut rows = Vec::new();
     while let Some(r) = op.next(env)? {
@@ -770,7 +658,7 @@ pub fn build_index(txn: &Txn, t: &TableDef, ix: &IndexDef) -> Result<()> {
 }
 
 /// Rewrite every row of a table with `f` (ALTER TABLE DROP COLUMN), undo-logged.
-pub fn rewrite_rows(w: &mut Writer, t: &TableDef, f: &dyn Fn(&mut Row)) -> Result<()> {
+pub fn rewrite_rows(w: &mut Writer, t: &TableDef, f: &dyn Fn(&mut Tuple)) -> Result<()> {
     let rows = w.txn.scan_all(&t.storage)?;
     for (k, v) in rows {
         let mut row = decode_table_row(t, &k, &v)?;

@@ -1,6 +1,9 @@
 //! Planning: syntax trees to plans.
 
+pub mod explain;
 pub mod expr;
+pub mod plan;
 mod select;
 
+pub use plan::*;
 pub use select::*;

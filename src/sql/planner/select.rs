@@ -28,12 +28,14 @@ use alloc::vec::Vec;
 
 use crate::error::{Error, Result};
 use crate::sql::catalog::{lower, IndexDef, PrimaryKey, Schema, TableDef};
-use crate::sql::exec::{AggSpec, KeySpec, Plan, ScanPlan, SortKey, Txn};
 use crate::sql::parser::ast::{
     BinaryOp, CompoundOp, Cte, Expr, FromItem, JoinConstraint, JoinKind, OrderItem, Query, ResultColumn, Select,
     SetExpr, UnaryOp,
 };
-use crate::sql::planner::expr::{Arith, CExpr, CmpOp, Coll, Conv, Sub};
+use crate::sql::planner::expr::{Arith, CExpr, CmpOp, Conv, Sub};
+use crate::sql::planner::plan::{AggSpec, KeySpec, Plan, ScanPlan, SortKey};
+use crate::sql::storage::Txn;
+use crate::sql::types::collation::Coll;
 use crate::sql::types::functions;
 use crate::sql::types::value::{Affinity, Value};
 

@@ -12,6 +12,10 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
+/// The values of one row, in column order: what operators pass along and what records
+/// decode to. (The public [`Row`](crate::sql::Row) wraps one with its column names.)
+pub type Tuple = alloc::vec::Vec<Value>;
+
 /// A SQL value.
 #[derive(Debug, Clone, Default)]
 pub enum Value {
