@@ -1,6 +1,7 @@
 //! Execution: plans run over a transaction.
 
 mod aggregate;
+pub mod ddl;
 pub mod eval;
 mod join;
 mod operators;

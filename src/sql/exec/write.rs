@@ -21,6 +21,7 @@ use crate::sql::exec::eval::Env;
 use crate::sql::exec::{decode_table_row, index_row_key, open};
 use crate::sql::parser::ast::ConflictAction;
 use crate::sql::planner::expr::CExpr;
+use crate::sql::planner::plan::{DeletePlan, InsertPlan, RowRules, UpdatePlan};
 use crate::sql::planner::Plan;
 use crate::sql::storage::{Txn, Writer};
 use crate::sql::types::encoding::{decode_rowid, encode_key_dir, encode_row, prefix_successor, rowid_key};
@@ -144,14 +145,6 @@ fn insert_row(w: &mut Writer, t: &TableDef, key: &[u8], row: &[Value], prior: Op
     put_row(w, t, key, row, prior)
 }
 
-/// Compiled pieces shared by INSERT and UPDATE.
-pub struct RowRules {
-    /// CHECK constraints compiled on the table's row layout.
-    pub checks: Vec<(CExpr, String)>,
-    /// DEFAULT expressions per column.
-    pub defaults: Vec<Option<CExpr>>,
-}
-
 /// Apply affinities, then check NOT NULL and CHECK. `Ok(false)`: skip the row (OR IGNORE).
 fn validate(t: &TableDef, rules: &RowRules, row: &mut [Value], or: ConflictAction, env: &mut Env) -> Result<bool> {
     for (i, c) in t.columns.iter().enumerate() {
@@ -180,62 +173,6 @@ fn validate(t: &TableDef, rules: &RowRules, row: &mut [Value], or: ConflictActio
         }
     }
     Ok(true)
-}
-
-/// A compiled INSERT.
-pub struct InsertPlan {
-    /// Target table.
-    pub table: Arc<TableDef>,
-    /// Source rows.
-    pub source: Arc<Plan>,
-    /// Target column of each source column.
-    pub targets: Vec<usize>,
-    /// Conflict action.
-    pub or: ConflictAction,
-    /// Upsert: conflict target columns (empty: any), and DO UPDATE (None: DO NOTHING).
-    pub upsert: Option<(Vec<usize>, Option<UpsertPlan>)>,
-    /// Tuple rules.
-    pub rules: RowRules,
-    /// RETURNING expressions on the row layout.
-    pub returning: Vec<CExpr>,
-}
-
-impl InsertPlan {
-    /// The one source row, when it is a single VALUES row of constants and parameters each
-    /// used once, and nothing else in the statement reads parameters (no RETURNING, no
-    /// upsert): the parameters are moved out of `params` instead of copied. `None` (and
-    /// `params` untouched) otherwise.
-    pub fn take_param_row(&self, params: &mut [Value]) -> Option<Tuple> {
-        let Plan::Values(rows) = &*self.source else { return None };
-        let [row] = rows.as_slice() else { return None };
-        if !self.returning.is_empty() || self.upsert.is_some() {
-            return None;
-        }
-        let mut used = 0u64;
-        for e in row {
-            match e {
-                CExpr::Const(_) => {}
-                CExpr::Param(i) if *i < params.len().min(64) && used & (1 << i) == 0 => used |= 1 << i,
-                _ => return None,
-            }
-        }
-        // Room for the whole row (hidden rowid included): no reallocation when it is filled.
-        let mut out = Vec::with_capacity(self.table.row_width().max(row.len()));
-        out.extend(row.iter().map(|e| match e {
-            CExpr::Param(i) => core::mem::take(&mut params[*i]),
-            CExpr::Const(v) => v.clone(),
-            _ => unreachable!("checked above"),
-        }));
-        Some(out)
-    }
-}
-
-/// `DO UPDATE SET ... WHERE ...`, compiled on `existing row ++ excluded row`.
-pub struct UpsertPlan {
-    /// Assignments.
-    pub sets: Vec<(usize, CExpr)>,
-    /// Condition.
-    pub where_: Option<CExpr>,
 }
 
 /// Counters and results of a write statement.
@@ -552,22 +489,6 @@ fn update_one(
     Ok(true)
 }
 
-/// A compiled UPDATE.
-pub struct UpdatePlan {
-    /// Target table.
-    pub table: Arc<TableDef>,
-    /// Rows to update (table row layout).
-    pub scan: Arc<Plan>,
-    /// Assignments on the old row.
-    pub sets: Vec<(usize, CExpr)>,
-    /// Conflict action.
-    pub or: ConflictAction,
-    /// Tuple rules.
-    pub rules: RowRules,
-    /// RETURNING expressions on the new row.
-    pub returning: Vec<CExpr>,
-}
-
 fn collect(plan: &Arc<Plan>, env: &mut Env) -> Result<Vec<Tuple>> {
     let mut op = open(plan);
     let mut rows = Vec::new();
@@ -600,16 +521,6 @@ pub fn update(p: &UpdatePlan, w: &mut Writer, env: &mut Env) -> Result<WriteResu
         }
     }
     Ok(res)
-}
-
-/// A compiled DELETE.
-pub struct DeletePlan {
-    /// Target table.
-    pub table: Arc<TableDef>,
-    /// Rows to delete.
-    pub scan: Arc<Plan>,
-    /// RETURNING expressions.
-    pub returning: Vec<CExpr>,
 }
 
 /// Run a DELETE.

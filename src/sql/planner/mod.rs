@@ -4,6 +4,7 @@ pub mod explain;
 pub mod expr;
 pub mod plan;
 mod select;
+pub mod statement;
 
 pub use plan::*;
 pub use select::*;

@@ -1,9 +1,16 @@
+//! The plan types: what the planner produces and the executor runs.
+//!
+//! A query is a tree of [`Plan`] nodes (scans, joins, filters, projections, grouping,
+//! sorting, set operations, limits) whose expressions are compiled ([`CExpr`]). A write
+//! statement is an [`InsertPlan`], [`UpdatePlan`] or [`DeletePlan`] around such trees.
+//! Plans are immutable and shared (`Arc`): a prepared statement keeps them across runs.
+
 use crate::sql::catalog::{IndexDef, TableDef};
-use crate::sql::parser::ast::CompoundOp;
+use crate::sql::parser::ast::{CompoundOp, ConflictAction};
 use crate::sql::planner::expr::CExpr;
 use crate::sql::types::collation::Coll;
 use crate::sql::types::functions::AggregateKind;
-use crate::sql::types::value::Tuple;
+use crate::sql::types::value::{Tuple, Value};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -168,4 +175,94 @@ pub enum Plan {
         /// Right.
         right: Arc<Plan>,
     },
+}
+
+/// Compiled pieces shared by INSERT and UPDATE.
+pub struct RowRules {
+    /// CHECK constraints compiled on the table's row layout.
+    pub checks: Vec<(CExpr, String)>,
+    /// DEFAULT expressions per column.
+    pub defaults: Vec<Option<CExpr>>,
+}
+
+/// A compiled INSERT.
+pub struct InsertPlan {
+    /// Target table.
+    pub table: Arc<TableDef>,
+    /// Source rows.
+    pub source: Arc<Plan>,
+    /// Target column of each source column.
+    pub targets: Vec<usize>,
+    /// Conflict action.
+    pub or: ConflictAction,
+    /// Upsert: conflict target columns (empty: any), and DO UPDATE (None: DO NOTHING).
+    pub upsert: Option<(Vec<usize>, Option<UpsertPlan>)>,
+    /// Tuple rules.
+    pub rules: RowRules,
+    /// RETURNING expressions on the row layout.
+    pub returning: Vec<CExpr>,
+}
+
+impl InsertPlan {
+    /// The one source row, when it is a single VALUES row of constants and parameters each
+    /// used once, and nothing else in the statement reads parameters (no RETURNING, no
+    /// upsert): the parameters are moved out of `params` instead of copied. `None` (and
+    /// `params` untouched) otherwise.
+    pub fn take_param_row(&self, params: &mut [Value]) -> Option<Tuple> {
+        let Plan::Values(rows) = &*self.source else { return None };
+        let [row] = rows.as_slice() else { return None };
+        if !self.returning.is_empty() || self.upsert.is_some() {
+            return None;
+        }
+        let mut used = 0u64;
+        for e in row {
+            match e {
+                CExpr::Const(_) => {}
+                CExpr::Param(i) if *i < params.len().min(64) && used & (1 << i) == 0 => used |= 1 << i,
+                _ => return None,
+            }
+        }
+        // Room for the whole row (hidden rowid included): no reallocation when it is filled.
+        let mut out = Vec::with_capacity(self.table.row_width().max(row.len()));
+        out.extend(row.iter().map(|e| match e {
+            CExpr::Param(i) => core::mem::take(&mut params[*i]),
+            CExpr::Const(v) => v.clone(),
+            _ => unreachable!("checked above"),
+        }));
+        Some(out)
+    }
+}
+
+/// `DO UPDATE SET ... WHERE ...`, compiled on `existing row ++ excluded row`.
+pub struct UpsertPlan {
+    /// Assignments.
+    pub sets: Vec<(usize, CExpr)>,
+    /// Condition.
+    pub where_: Option<CExpr>,
+}
+
+/// A compiled UPDATE.
+pub struct UpdatePlan {
+    /// Target table.
+    pub table: Arc<TableDef>,
+    /// Rows to update (table row layout).
+    pub scan: Arc<Plan>,
+    /// Assignments on the old row.
+    pub sets: Vec<(usize, CExpr)>,
+    /// Conflict action.
+    pub or: ConflictAction,
+    /// Tuple rules.
+    pub rules: RowRules,
+    /// RETURNING expressions on the new row.
+    pub returning: Vec<CExpr>,
+}
+
+/// A compiled DELETE.
+pub struct DeletePlan {
+    /// Target table.
+    pub table: Arc<TableDef>,
+    /// Rows to delete.
+    pub scan: Arc<Plan>,
+    /// RETURNING expressions.
+    pub returning: Vec<CExpr>,
 }
