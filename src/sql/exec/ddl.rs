@@ -12,9 +12,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::sql::catalog::{self, lower, IndexDef, Schema, TableDef, ViewDef};
+use crate::sql::exec;
 use crate::sql::exec::eval::Env;
 use crate::sql::exec::write::{self};
-use crate::sql::exec;
 use crate::sql::parser::ast::{self, AlterAction, ConflictAction, Statement};
 use crate::sql::planner::plan::{InsertPlan, RowRules};
 use crate::sql::planner::Plan;

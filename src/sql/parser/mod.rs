@@ -5,8 +5,9 @@
 //! positions that errors report. Nothing here knows about the schema or the storage.
 
 pub mod ast;
-pub mod lexer;
 #[allow(clippy::module_inception)]
+mod expr;
+pub mod lexer;
 mod parser;
 
 pub use parser::{parse, ParsedStatement, Parser};
