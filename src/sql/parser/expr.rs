@@ -28,7 +28,7 @@ impl Parser<'_> {
     /// binary operators, the operator. Levels: 1 OR, 2 AND, (3 prefix NOT), 4 equality / IS /
     /// IN / LIKE / GLOB / BETWEEN / null tests, 5 comparison, 6 bitwise, 7 additive,
     /// 8 multiplicative, 9 concatenation.
-    pub(super) fn infix_op(&self) -> (u8, Option<BinaryOp>) {
+    fn infix_op(&self) -> (u8, Option<BinaryOp>) {
         use BinaryOp::*;
         let t = self.tok();
         match t.kind {
@@ -71,7 +71,7 @@ impl Parser<'_> {
     }
 
     /// An expression whose infix operators bind at least as tightly as `min`.
-    pub(super) fn expr_bp(&mut self, min: u8) -> Result<Expr> {
+    fn expr_bp(&mut self, min: u8) -> Result<Expr> {
         let mut lhs = if min <= 3 && self.kw("NOT") {
             self.i += 1;
             self.enter()?;
@@ -107,7 +107,7 @@ impl Parser<'_> {
     }
 
     /// `IS`, `ISNULL`, `NOTNULL`, `[NOT] NULL | IN | LIKE | GLOB | BETWEEN` after `lhs`.
-    pub(super) fn special_infix(&mut self, lhs: Box<Expr>) -> Result<Expr> {
+    fn special_infix(&mut self, lhs: Box<Expr>) -> Result<Expr> {
         if self.eat_kw("ISNULL") {
             return Ok(Expr::IsNull { expr: lhs, negated: false });
         }
@@ -143,7 +143,7 @@ impl Parser<'_> {
     }
 
     /// The right side of `[NOT] IN`: `(list)`, `(query)` or a table name.
-    pub(super) fn in_rhs(&mut self, expr: Box<Expr>, negated: bool) -> Result<Expr> {
+    fn in_rhs(&mut self, expr: Box<Expr>, negated: bool) -> Result<Expr> {
         if !self.eat_op("(") {
             let name = self.qualified_name("'(' or a table name")?;
             let from = Some(FromItem::Table { name, alias: None });
@@ -188,7 +188,7 @@ impl Parser<'_> {
 
     /// `-` directly before a number: a negative literal (`-9223372036854775808` is i64::MIN),
     /// with any COLLATE after it.
-    pub(super) fn negative_number(&mut self) -> Result<Expr> {
+    fn negative_number(&mut self) -> Result<Expr> {
         let min = self.text(self.tok()) == "9223372036854775808";
         let e = Expr::Literal(match self.bump() {
             Tok::Num(Value::Integer(i)) => Value::Integer(i.wrapping_neg()),
@@ -200,7 +200,7 @@ impl Parser<'_> {
     }
 
     /// Postfix `COLLATE name`s after `e`.
-    pub(super) fn collate(&mut self, mut e: Expr) -> Result<Expr> {
+    fn collate(&mut self, mut e: Expr) -> Result<Expr> {
         while self.eat_kw("COLLATE") {
             e = Expr::Collate { expr: Box::new(e), collation: self.name("a collation name")? };
         }
@@ -224,7 +224,7 @@ impl Parser<'_> {
     }
 
     /// `(expr)` or `(query)`.
-    pub(super) fn paren(&mut self) -> Result<Expr> {
+    fn paren(&mut self) -> Result<Expr> {
         self.i += 1;
         let e = if self.at_query() { Expr::Subquery(Box::new(self.query()?)) } else { self.expr()? };
         self.expect_op(")")?;
@@ -232,7 +232,7 @@ impl Parser<'_> {
     }
 
     /// An expression starting with a word: keyword forms, function calls, columns.
-    pub(super) fn word_expr(&mut self) -> Result<Expr> {
+    fn word_expr(&mut self) -> Result<Expr> {
         let t = self.tok();
         let word = if t.kind == Tok::Word { self.text(t) } else { "" };
         let is = |k: &str| word.eq_ignore_ascii_case(k);
@@ -273,7 +273,7 @@ impl Parser<'_> {
         Ok(Expr::Column { table: Some(table), name })
     }
 
-    pub(super) fn case_expr(&mut self) -> Result<Expr> {
+    fn case_expr(&mut self) -> Result<Expr> {
         self.i += 1;
         let operand = if self.kw("WHEN") { None } else { Some(Box::new(self.expr()?)) };
         let mut whens = Vec::new();
@@ -291,7 +291,7 @@ impl Parser<'_> {
     }
 
     /// `CAST(expr AS type)` or `EXISTS (query)`.
-    pub(super) fn cast_or_exists(&mut self, cast: bool) -> Result<Expr> {
+    fn cast_or_exists(&mut self, cast: bool) -> Result<Expr> {
         self.i += 2;
         let e = if cast {
             let expr = Box::new(self.expr()?);

@@ -115,7 +115,7 @@ impl<'a> Parser<'a> {
         &self.toks[(self.i + n).min(self.toks.len() - 1)]
     }
 
-    pub(super) fn at_end(&self) -> bool {
+    fn at_end(&self) -> bool {
         self.i + 1 >= self.toks.len()
     }
 
@@ -245,7 +245,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A pragma's value: a name, string or (signed) number, as text.
-    pub(super) fn pragma_value(&mut self) -> Result<String> {
+    fn pragma_value(&mut self) -> Result<String> {
         let sign = if self.eat_op("-") {
             "-"
         } else {
@@ -271,7 +271,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Whether the current token can be a bare identifier.
-    pub(super) fn at_name(&self) -> bool {
+    fn at_name(&self) -> bool {
         let t = self.tok();
         match t.kind {
             Tok::Word => !is_reserved(self.text(t)),
@@ -298,7 +298,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `(name, ...)`.
-    pub(super) fn name_list(&mut self) -> Result<Vec<String>> {
+    fn name_list(&mut self) -> Result<Vec<String>> {
         self.expect_op("(")?;
         let mut names = Vec::new();
         loop {
@@ -311,7 +311,7 @@ impl<'a> Parser<'a> {
         Ok(names)
     }
 
-    pub(super) fn comma_list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Result<T>) -> Result<Vec<T>> {
+    fn comma_list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Result<T>) -> Result<Vec<T>> {
         let mut items = Vec::new();
         loop {
             items.push(item(self)?);
@@ -405,7 +405,7 @@ impl<'a> Parser<'a> {
         Ok(stmt)
     }
 
-    pub(super) fn conflict_action(&mut self) -> Result<ConflictAction> {
+    fn conflict_action(&mut self) -> Result<ConflictAction> {
         let action = if self.eat_kw("ROLLBACK") {
             ConflictAction::Rollback
         } else if self.eat_kw("ABORT") {
@@ -423,7 +423,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `OR action` after INSERT / UPDATE.
-    pub(super) fn or_action(&mut self) -> Result<Option<ConflictAction>> {
+    fn or_action(&mut self) -> Result<Option<ConflictAction>> {
         if self.eat_kw("OR") {
             return self.conflict_action().map(Some);
         }
@@ -431,7 +431,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `[ON CONFLICT action]` in a constraint (accepted and dropped).
-    pub(super) fn on_conflict(&mut self) -> Result<()> {
+    fn on_conflict(&mut self) -> Result<()> {
         if self.kw("ON") && self.is_kw_at(1, "CONFLICT") {
             self.i += 2;
             self.conflict_action()?;
@@ -446,7 +446,7 @@ impl<'a> Parser<'a> {
         Ok(Vec::new())
     }
 
-    pub(super) fn where_clause(&mut self) -> Result<Option<Expr>> {
+    fn where_clause(&mut self) -> Result<Option<Expr>> {
         if self.eat_kw("WHERE") {
             return self.expr().map(Some);
         }
@@ -454,7 +454,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `[INDEXED BY name | NOT INDEXED]` after a table name (accepted and dropped).
-    pub(super) fn index_hint(&mut self) -> Result<()> {
+    fn index_hint(&mut self) -> Result<()> {
         if self.eat_kw("INDEXED") {
             self.expect_kw("BY")?;
             self.name("an index name")?;
@@ -541,7 +541,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `name [AS alias]` of UPDATE / DELETE.
-    pub(super) fn target_table(&mut self) -> Result<(String, Option<String>)> {
+    fn target_table(&mut self) -> Result<(String, Option<String>)> {
         let table = self.qualified_name("a table name")?;
         let alias = if self.eat_kw("AS") { Some(self.name("an alias")?) } else { None };
         self.index_hint()?;
@@ -642,7 +642,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `(name [COLLATE c] [ASC|DESC], ...)`.
-    pub(super) fn indexed_columns(&mut self) -> Result<Vec<IndexedColumn>> {
+    fn indexed_columns(&mut self) -> Result<Vec<IndexedColumn>> {
         self.expect_op("(")?;
         let cols = self.comma_list(|p| {
             let name = p.name("a column name")?;
@@ -692,7 +692,7 @@ impl<'a> Parser<'a> {
         Ok(s)
     }
 
-    pub(super) fn column_def(&mut self) -> Result<ColumnDef> {
+    fn column_def(&mut self) -> Result<ColumnDef> {
         let name = self.name("a column name")?;
         let ty = self.type_name()?;
         let type_name = if ty.is_empty() { None } else { Some(ty) };
@@ -737,7 +737,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    pub(super) fn paren_expr(&mut self) -> Result<Expr> {
+    fn paren_expr(&mut self) -> Result<Expr> {
         self.expect_op("(")?;
         let e = self.expr()?;
         self.expect_op(")")?;
@@ -746,7 +746,7 @@ impl<'a> Parser<'a> {
 
     /// `DEFAULT literal | signed number | (expr) | identifier` (an identifier such as
     /// `CURRENT_TIMESTAMP` is kept as text, as SQLite does for plain identifiers).
-    pub(super) fn default_value(&mut self) -> Result<Expr> {
+    fn default_value(&mut self) -> Result<Expr> {
         let t = self.tok();
         match &t.kind {
             Tok::Op("(") => self.paren_expr(),
@@ -763,7 +763,7 @@ impl<'a> Parser<'a> {
 
     /// `REFERENCES` clause after the keyword: `table [(cols)]` and its actions, returning the
     /// table (the rest is accepted and dropped).
-    pub(super) fn foreign_key_clause(&mut self) -> Result<String> {
+    fn foreign_key_clause(&mut self) -> Result<String> {
         let table = self.name("a table name")?;
         if self.op("(") {
             self.name_list()?;
@@ -797,7 +797,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    pub(super) fn table_constraint(&mut self) -> Result<TableConstraint> {
+    fn table_constraint(&mut self) -> Result<TableConstraint> {
         if self.eat_kw("CONSTRAINT") {
             self.name("a constraint name")?;
         }
@@ -869,7 +869,7 @@ impl<'a> Parser<'a> {
     // ---- queries ----
 
     /// `WITH cte, ...`.
-    pub(super) fn with_clause(&mut self) -> Result<Vec<Cte>> {
+    fn with_clause(&mut self) -> Result<Vec<Cte>> {
         self.expect_kw("WITH")?;
         if self.kw("RECURSIVE") {
             return Err(Error::Sql("recursive CTEs are not supported".into()));
@@ -896,7 +896,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A query after its WITH clause: compound body, then ORDER BY and LIMIT.
-    pub(super) fn query_body(&mut self, with: Vec<Cte>) -> Result<Query> {
+    fn query_body(&mut self, with: Vec<Cte>) -> Result<Query> {
         let body = self.compound()?;
         let mut q = Query { with, body, order_by: Vec::new(), limit: None, offset: None };
         if self.eat_kw("ORDER") {
@@ -918,7 +918,7 @@ impl<'a> Parser<'a> {
         Ok(q)
     }
 
-    pub(super) fn order_item(&mut self) -> Result<OrderItem> {
+    fn order_item(&mut self) -> Result<OrderItem> {
         let expr = self.expr()?;
         let desc = self.eat_kw("DESC");
         if !desc {
@@ -961,14 +961,14 @@ impl<'a> Parser<'a> {
 
     /// `VALUES (..), ..` or a `SELECT` core. (Counted as a nesting level of its own: a
     /// query level takes several large stack frames.)
-    pub(super) fn select_core(&mut self) -> Result<SetExpr> {
+    fn select_core(&mut self) -> Result<SetExpr> {
         self.enter()?;
         let core = self.select_or_values()?;
         self.leave();
         Ok(core)
     }
 
-    pub(super) fn select_or_values(&mut self) -> Result<SetExpr> {
+    fn select_or_values(&mut self) -> Result<SetExpr> {
         if self.eat_kw("VALUES") {
             return Ok(SetExpr::Values(self.comma_list(|p| {
                 p.expect_op("(")?;
@@ -1006,7 +1006,7 @@ impl<'a> Parser<'a> {
         Ok(SetExpr::Select(s))
     }
 
-    pub(super) fn result_column(&mut self) -> Result<ResultColumn> {
+    fn result_column(&mut self) -> Result<ResultColumn> {
         if self.eat_op("*") {
             return Ok(ResultColumn::Star);
         }
@@ -1020,7 +1020,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A FROM clause: table references joined left to right.
-    pub(super) fn join_clause(&mut self) -> Result<FromItem> {
+    fn join_clause(&mut self) -> Result<FromItem> {
         let mut left = self.table_ref()?;
         let chain = self.chain;
         while let Some((kind, natural)) = self.join_op()? {
@@ -1043,7 +1043,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `,` or `[NATURAL] [LEFT [OUTER] | INNER | CROSS] JOIN`: the kind and whether NATURAL.
-    pub(super) fn join_op(&mut self) -> Result<Option<(JoinKind, bool)>> {
+    fn join_op(&mut self) -> Result<Option<(JoinKind, bool)>> {
         if self.eat_op(",") {
             return Ok(Some((JoinKind::Cross, false)));
         }
@@ -1070,7 +1070,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    pub(super) fn table_ref(&mut self) -> Result<FromItem> {
+    fn table_ref(&mut self) -> Result<FromItem> {
         if !self.eat_op("(") {
             let name = self.qualified_name("a table name")?;
             let alias = self.alias()?;

@@ -1,5 +1,7 @@
 //! Planning: syntax trees to plans.
 
+mod access;
+mod compile;
 pub mod explain;
 pub mod expr;
 pub mod plan;

@@ -27,12 +27,15 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::error::{Error, Result};
-use crate::sql::catalog::{lower, IndexDef, PrimaryKey, Schema, TableDef};
+use crate::sql::planner::access::Access;
+use crate::sql::planner::compile::{and_all, PostAgg};
+
+use crate::sql::catalog::{lower, Schema, TableDef};
 use crate::sql::parser::ast::{
     BinaryOp, CompoundOp, Cte, Expr, FromItem, JoinConstraint, JoinKind, OrderItem, Query, ResultColumn, Select,
     SetExpr, UnaryOp,
 };
-use crate::sql::planner::expr::{Arith, CExpr, CmpOp, Conv, Sub};
+use crate::sql::planner::expr::{CExpr, CmpOp};
 use crate::sql::planner::plan::{AggSpec, KeySpec, Plan, ScanPlan, SortKey};
 use crate::sql::storage::Txn;
 use crate::sql::types::collation::Coll;
@@ -40,9 +43,9 @@ use crate::sql::types::functions;
 use crate::sql::types::value::{Affinity, Value};
 
 /// Nesting limit for views, CTEs and subqueries while planning.
-const MAX_DEPTH: usize = 64;
+pub(super) const MAX_DEPTH: usize = 64;
 
-fn err(msg: impl Into<String>) -> Error {
+pub(super) fn err(msg: impl Into<String>) -> Error {
     Error::Sql(msg.into())
 }
 
@@ -80,51 +83,51 @@ pub struct OutCol {
 }
 
 /// A compiled expression with what comparisons need to know about it.
-struct Typed {
-    e: CExpr,
-    aff: Option<Affinity>,
-    coll: Option<Coll>,
-    explicit_coll: bool,
+pub(super) struct Typed {
+    pub(super) e: CExpr,
+    pub(super) aff: Option<Affinity>,
+    pub(super) coll: Option<Coll>,
+    pub(super) explicit_coll: bool,
 }
 
 impl Typed {
-    fn plain(e: CExpr) -> Typed {
+    pub(super) fn plain(e: CExpr) -> Typed {
         Typed { e, aff: None, coll: None, explicit_coll: false }
     }
 }
 
 /// A FROM source.
-struct Source {
-    alias: String,
-    frame: Frame,
-    kind: SourceKind,
-    rows: u64,
+pub(super) struct Source {
+    pub(super) alias: String,
+    pub(super) frame: Frame,
+    pub(super) kind: SourceKind,
+    pub(super) rows: u64,
 }
 
-enum SourceKind {
+pub(super) enum SourceKind {
     Table(Arc<TableDef>),
     Sub(Arc<Plan>),
 }
 
 /// A WHERE/ON conjunct.
-struct Conj<'q> {
-    e: &'q Expr,
+pub(super) struct Conj<'q> {
+    pub(super) e: &'q Expr,
     /// Bitmask of the sources it reads (all sources when it holds a subquery).
-    mask: u64,
+    pub(super) mask: u64,
     /// Already applied as a filter.
-    used: bool,
+    pub(super) used: bool,
 }
 
 /// The planner for one statement.
 pub struct Planner<'s> {
     /// The schema.
     pub schema: &'s Schema,
-    txn: &'s Txn,
-    ctes: Vec<(String, Vec<String>, Query)>,
+    pub(super) txn: &'s Txn,
+    pub(super) ctes: Vec<(String, Vec<String>, Query)>,
     /// Next subquery cache slot.
     pub slots: usize,
-    min_frame: usize,
-    depth: usize,
+    pub(super) min_frame: usize,
+    pub(super) depth: usize,
 }
 
 /// Split an AND tree into conjuncts.
@@ -138,7 +141,7 @@ pub fn conjuncts<'q>(e: &'q Expr, out: &mut Vec<&'q Expr>) {
     }
 }
 
-fn is_aggregate_call(name: &str, args: usize, star: bool) -> bool {
+pub(super) fn is_aggregate_call(name: &str, args: usize, star: bool) -> bool {
     matches!(functions::aggregate(&name.to_ascii_lowercase(), args, star), Ok(Some(_)))
 }
 
@@ -156,7 +159,7 @@ pub fn has_aggregate(e: &Expr) -> bool {
 }
 
 /// Visit every expression node (not entering subqueries).
-fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+pub(super) fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     f(e);
     match e {
         Expr::Unary { expr, .. } | Expr::IsNull { expr, .. } | Expr::Cast { expr, .. } | Expr::Collate { expr, .. } => {
@@ -200,7 +203,7 @@ fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     }
 }
 
-fn has_subquery(e: &Expr) -> bool {
+pub(super) fn has_subquery(e: &Expr) -> bool {
     let mut found = false;
     walk(e, &mut |x| {
         if matches!(x, Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. }) {
@@ -330,7 +333,7 @@ impl Frame {
     }
 
     /// Find a column: (position, column). Errors on ambiguity.
-    fn find(&self, table: Option<&str>, name: &str) -> Result<Option<usize>> {
+    pub(super) fn find(&self, table: Option<&str>, name: &str) -> Result<Option<usize>> {
         let mut hit = None;
         for (i, c) in self.cols.iter().enumerate() {
             let name_ok = c.name.eq_ignore_ascii_case(name)
@@ -369,7 +372,7 @@ impl Frame {
     }
 }
 
-fn cmp_op(op: BinaryOp) -> Option<CmpOp> {
+pub(super) fn cmp_op(op: BinaryOp) -> Option<CmpOp> {
     Some(match op {
         BinaryOp::Eq => CmpOp::Eq,
         BinaryOp::NotEq => CmpOp::Ne,
@@ -382,7 +385,7 @@ fn cmp_op(op: BinaryOp) -> Option<CmpOp> {
 }
 
 /// What a conjunct says about one column of a source, for access path selection.
-enum ColCons<'q> {
+pub(super) enum ColCons<'q> {
     Eq(&'q Expr),
     In(&'q [Expr]),
     Lo(&'q Expr, bool),
@@ -395,7 +398,7 @@ impl<'s> Planner<'s> {
         Planner { schema, txn, ctes: Vec::new(), slots: 0, min_frame: usize::MAX, depth: 0 }
     }
 
-    fn enter(&mut self) -> Result<()> {
+    pub(super) fn enter(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(err("query nested too deeply"));
@@ -549,7 +552,7 @@ impl<'s> Planner<'s> {
     }
 
     /// Flatten a FROM tree into sources and join steps (kind, ON expression) per source.
-    fn flatten(
+    pub(super) fn flatten(
         &mut self,
         item: &FromItem,
         outer: &[Frame],
@@ -645,7 +648,7 @@ impl<'s> Planner<'s> {
     }
 
     /// Which sources an expression reads (subqueries: all).
-    fn mask_of(&self, e: &Expr, sources: &[Source]) -> u64 {
+    pub(super) fn mask_of(&self, e: &Expr, sources: &[Source]) -> u64 {
         if has_subquery(e) {
             return (1u64 << sources.len()) - 1;
         }
@@ -968,710 +971,6 @@ impl<'s> Planner<'s> {
         }
         Ok((plan, outs))
     }
-
-    fn join_order(&self, sources: &[Source], conjs: &[Conj]) -> Vec<usize> {
-        let n = sources.len();
-        let mut placed = 0u64;
-        let mut order = Vec::new();
-        for _ in 0..n {
-            let mut best: Option<(u64, usize)> = None;
-            for (i, s) in sources.iter().enumerate() {
-                if placed & (1 << i) != 0 {
-                    continue;
-                }
-                let est = self.estimate(s, i, placed, conjs, sources);
-                if best.is_none_or(|(b, _)| est < b) {
-                    best = Some((est, i));
-                }
-            }
-            let (_, i) = best.unwrap_or((0, 0));
-            placed |= 1 << i;
-            order.push(i);
-        }
-        order
-    }
-
-    /// Estimated rows produced per probe of source `i` given the placed sources.
-    fn estimate(&self, s: &Source, i: usize, placed: u64, conjs: &[Conj], sources: &[Source]) -> u64 {
-        let SourceKind::Table(t) = &s.kind else { return s.rows.max(1) };
-        let cons = self.column_constraints(t, s, i, placed, conjs, sources);
-        let n = s.rows.max(1);
-        let mut best = n;
-        for (cols, unique) in key_paths(t) {
-            let mut eq = 0;
-            for c in &cols {
-                if cons.iter().any(|(cc, k)| cc == c && matches!(k, ColCons::Eq(_))) {
-                    eq += 1;
-                } else {
-                    break;
-                }
-            }
-            let next = cols.get(eq);
-            let est = if eq == cols.len() && unique {
-                1
-            } else if eq > 0 {
-                (n / 10u64.pow(eq as u32 * 2)).max(2)
-            } else if next.is_some_and(|c| cons.iter().any(|(cc, k)| cc == c && matches!(k, ColCons::In(_)))) {
-                (n / 50).max(2)
-            } else if next
-                .is_some_and(|c| cons.iter().any(|(cc, k)| cc == c && matches!(k, ColCons::Lo(..) | ColCons::Hi(..))))
-            {
-                (n / 4).max(2)
-            } else {
-                n
-            };
-            best = best.min(est);
-        }
-        best
-    }
-
-    /// Per-column constraints usable for source `i` when `placed` are bound.
-    fn column_constraints<'q>(
-        &self,
-        t: &TableDef,
-        s: &Source,
-        i: usize,
-        placed: u64,
-        conjs: &'q [Conj],
-        sources: &[Source],
-    ) -> Vec<(usize, ColCons<'q>)> {
-        let bit = 1u64 << i;
-        let mut out = Vec::new();
-        for c in conjs {
-            if c.mask & bit == 0 || c.mask & !(placed | bit) != 0 {
-                continue;
-            }
-            match c.e {
-                Expr::Binary { op, left, right } => {
-                    let Some(op) = cmp_op(*op) else { continue };
-                    for (col_side, other, op) in [(&**left, &**right, op), (&**right, &**left, op.swap())] {
-                        let Some(col) = self.own_column(col_side, t, s) else { continue };
-                        if self.mask_of(other, sources) & !placed != 0 || has_subquery(other) {
-                            continue;
-                        }
-                        if !self.indexable(t, col, other, sources) {
-                            continue;
-                        }
-                        let k = match op {
-                            CmpOp::Eq => ColCons::Eq(other),
-                            CmpOp::Gt => ColCons::Lo(other, false),
-                            CmpOp::Ge => ColCons::Lo(other, true),
-                            CmpOp::Lt => ColCons::Hi(other, false),
-                            CmpOp::Le => ColCons::Hi(other, true),
-                            CmpOp::Ne => continue,
-                        };
-                        out.push((col, k));
-                    }
-                }
-                Expr::Between { expr, low, high, negated: false } => {
-                    let Some(col) = self.own_column(expr, t, s) else { continue };
-                    let ok = |x: &Expr| self.mask_of(x, sources) & !placed == 0 && !has_subquery(x);
-                    if ok(low)
-                        && ok(high)
-                        && self.indexable(t, col, low, sources)
-                        && self.indexable(t, col, high, sources)
-                    {
-                        out.push((col, ColCons::Lo(low, true)));
-                        out.push((col, ColCons::Hi(high, true)));
-                    }
-                }
-                Expr::InList { expr, list, negated: false } if !list.is_empty() => {
-                    let Some(col) = self.own_column(expr, t, s) else { continue };
-                    if list.iter().all(|x| self.mask_of(x, sources) & !placed == 0 && !has_subquery(x))
-                        && list.iter().all(|x| self.indexable(t, col, x, sources))
-                    {
-                        out.push((col, ColCons::In(list)));
-                    }
-                }
-                _ => {}
-            }
-        }
-        out
-    }
-
-    /// The column of table `t` (source `s`) an expression names directly; usize::MAX is the
-    /// rowid.
-    fn own_column(&self, e: &Expr, t: &TableDef, s: &Source) -> Option<usize> {
-        let Expr::Column { table, name } = e else { return None };
-        if let Some(q) = table {
-            if !q.eq_ignore_ascii_case(&s.alias) {
-                return None;
-            }
-        }
-        let i = s.frame.find(table.as_deref(), name).ok().flatten()?;
-        if s.frame.cols[i].shadowed && table.is_none() {
-            return None;
-        }
-        if i == t.columns.len() || t.pk == (PrimaryKey::Rowid { alias: Some(i) }) {
-            return Some(usize::MAX);
-        }
-        Some(i)
-    }
-
-    /// Whether a comparison between column `col` and `other` can use key order: binary
-    /// collation, and the comparison's affinity conversions do not change the column side.
-    fn indexable(&self, t: &TableDef, col: usize, other: &Expr, sources: &[Source]) -> bool {
-        if col == usize::MAX {
-            return true;
-        }
-        let c = &t.columns[col];
-        if c.collation.is_some() || matches!(other, Expr::Collate { .. }) {
-            return false;
-        }
-        // A numeric column is never converted for a comparison; a TEXT or BLOB column is when
-        // the other side is numeric (then key order would not be comparison order).
-        if c.affinity.is_numeric() {
-            return true;
-        }
-        // Key probes get the column's affinity; a TEXT column compared with a BLOB-affinity
-        // column converts neither side (an integer there is below every TEXT key, not the
-        // text of its digits), so such a comparison cannot seek the TEXT column's keys.
-        match self.static_affinity(other, sources) {
-            Some(Some(Affinity::Blob)) if c.affinity == Affinity::Text => false,
-            Some(other_aff) => Conv::for_operands(Some(c.affinity), other_aff).left.is_none(),
-            None => false,
-        }
-    }
-
-    /// The comparison affinity of an expression without compiling it: `Some(None)` for no
-    /// affinity, `None` when it cannot be told (a column of an outer query).
-    fn static_affinity(&self, e: &Expr, sources: &[Source]) -> Option<Option<Affinity>> {
-        match e {
-            Expr::Cast { type_name, .. } => Some(Some(Affinity::of_type(Some(type_name)))),
-            Expr::Column { table, name } => {
-                for s in sources {
-                    if table.as_deref().is_some_and(|q| !q.eq_ignore_ascii_case(&s.alias)) {
-                        continue;
-                    }
-                    if let Ok(Some(i)) = s.frame.find(table.as_deref(), name) {
-                        return Some(s.frame.cols[i].aff);
-                    }
-                }
-                None
-            }
-            Expr::Collate { expr, .. } => self.static_affinity(expr, sources),
-            Expr::Subquery(_) => None,
-            Expr::Unary { op: UnaryOp::Plus, .. } => Some(None),
-            _ => Some(None),
-        }
-    }
-
-    fn choose_access(
-        &self,
-        t: &Arc<TableDef>,
-        s: &Source,
-        i: usize,
-        placed: u64,
-        conjs: &[Conj],
-        sources: &[Source],
-    ) -> Result<Option<Access>> {
-        let cons = self.column_constraints(t, s, i, placed, conjs, sources);
-        if cons.is_empty() {
-            return Ok(None);
-        }
-        let mut best: Option<(u64, Access)> = None;
-        let n = s.rows.max(1);
-        for (ix, (cols, unique)) in key_paths(t).into_iter().enumerate() {
-            let index = if ix == 0 { None } else { Some(t.indexes[ix - 1].clone()) };
-            let mut a = Access { index, eq: Vec::new(), in_list: None, lo: None, hi: None, reads_left: false };
-            for c in &cols {
-                match cons.iter().find(|(cc, k)| cc == c && matches!(k, ColCons::Eq(_))) {
-                    Some((_, ColCons::Eq(e))) => a.eq.push((*e).clone()),
-                    _ => break,
-                }
-            }
-            if let Some(next) = cols.get(a.eq.len()) {
-                if let Some((_, ColCons::In(list))) =
-                    cons.iter().find(|(cc, k)| cc == next && matches!(k, ColCons::In(_)))
-                {
-                    a.in_list = Some(list.to_vec());
-                } else {
-                    for (cc, k) in &cons {
-                        if cc != next {
-                            continue;
-                        }
-                        match k {
-                            ColCons::Lo(e, incl) if a.lo.is_none() => a.lo = Some(((*e).clone(), *incl)),
-                            ColCons::Hi(e, incl) if a.hi.is_none() => a.hi = Some(((*e).clone(), *incl)),
-                            _ => {}
-                        }
-                    }
-                }
-            }
-            let eq = a.eq.len();
-            let est = if eq == cols.len() && unique {
-                1
-            } else if eq > 0 {
-                (n / 10u64.pow(eq as u32 * 2)).max(2)
-            } else if let Some(l) = &a.in_list {
-                l.len() as u64 * 2
-            } else if a.lo.is_some() || a.hi.is_some() {
-                (n / 4).max(2)
-            } else {
-                continue;
-            };
-            // Prefer the table's own key on ties (no second lookup).
-            let est = est * 2 + (ix != 0) as u64;
-            let mut reads = 0u64;
-            for e in
-                a.eq.iter()
-                    .chain(a.in_list.iter().flatten())
-                    .chain(a.lo.iter().map(|x| &x.0))
-                    .chain(a.hi.iter().map(|x| &x.0))
-            {
-                reads |= self.mask_of(e, sources);
-            }
-            a.reads_left = reads & placed != 0;
-            if best.as_ref().is_none_or(|(b, _)| est < *b) {
-                best = Some((est, a));
-            }
-        }
-        Ok(best.map(|(_, a)| a))
-    }
-
-    fn compile_keys(&mut self, a: &Access, frames: &[Frame]) -> Result<KeySpec> {
-        let mut k = KeySpec::default();
-        for e in &a.eq {
-            k.eq.push(self.compile(e, frames, None)?.e);
-        }
-        if let Some(list) = &a.in_list {
-            k.in_list = Some(list.iter().map(|e| Ok(self.compile(e, frames, None)?.e)).collect::<Result<_>>()?);
-        }
-        if let Some((e, incl)) = &a.lo {
-            k.lo = Some((self.compile(e, frames, None)?.e, *incl));
-        }
-        if let Some((e, incl)) = &a.hi {
-            k.hi = Some((self.compile(e, frames, None)?.e, *incl));
-        }
-        Ok(k)
-    }
-
-    /// Which columns of table `t` (source `alias`) the SELECT reads (by row position), or
-    /// None when it may read any (`*`, subqueries, a name that does not resolve cleanly).
-    /// Scans decode only these; the others read as NULL.
-    fn needed_columns(
-        &self,
-        t: &TableDef,
-        alias: &str,
-        sel: &Select,
-        order: &[OrderItem],
-        conjs: &[Conj],
-        lconjs: &[Vec<Conj>],
-    ) -> Option<Arc<[bool]>> {
-        let frame = Frame::of_table(t, alias);
-        let mut exprs: Vec<&Expr> = Vec::new();
-        for rc in &sel.columns {
-            match rc {
-                ResultColumn::Expr { expr, .. } => exprs.push(expr),
-                _ => return None,
-            }
-        }
-        exprs.extend(conjs.iter().chain(lconjs.iter().flatten()).map(|c| c.e));
-        exprs.extend(sel.group_by.iter());
-        exprs.extend(sel.having.iter());
-        exprs.extend(order.iter().map(|o| &o.expr));
-        let mut need = vec![false; frame.cols.len()];
-        let mut ok = true;
-        for e in exprs {
-            if has_subquery(e) {
-                return None;
-            }
-            walk(e, &mut |x| {
-                if let Expr::Column { table, name } = x {
-                    if table.as_deref().is_some_and(|q| !q.eq_ignore_ascii_case(alias)) {
-                        return;
-                    }
-                    match frame.find(table.as_deref(), name) {
-                        Ok(Some(i)) => match need.get_mut(i) {
-                            Some(n) => *n = true,
-                            None => ok = false,
-                        },
-                        Ok(None) => {}
-                        Err(_) => ok = false,
-                    }
-                }
-            });
-        }
-        ok.then(|| need.into())
-    }
-
-    /// Whether index `ix` holds every column of source `alias` that the query reads.
-    #[allow(clippy::too_many_arguments)]
-    fn covers(
-        &self,
-        t: &TableDef,
-        ix: &IndexDef,
-        alias: &str,
-        sel: &Select,
-        order: &[OrderItem],
-        conjs: &[Conj],
-        lconjs: &[Vec<Conj>],
-    ) -> bool {
-        let mut have: Vec<usize> = ix.columns.iter().map(|(c, _)| *c).collect();
-        match &t.pk {
-            PrimaryKey::Rowid { alias: a } => {
-                have.push(t.columns.len());
-                if let Some(a) = a {
-                    have.push(*a);
-                }
-            }
-            PrimaryKey::Columns(cols) => have.extend(cols.iter().map(|(c, _)| *c)),
-        }
-        // A column without a type may hold both 1 and 1.0, which keys do not tell apart.
-        have.retain(|c| *c >= t.columns.len() || t.columns[*c].affinity != Affinity::Blob);
-        let frame = Frame::of_table(t, alias);
-        let reads_only_key = |e: &Expr| -> bool {
-            if has_subquery(e) {
-                return false;
-            }
-            let mut ok = true;
-            walk(e, &mut |x| {
-                if let Expr::Column { table, name } = x {
-                    if table.as_deref().is_some_and(|q| !q.eq_ignore_ascii_case(alias)) {
-                        return;
-                    }
-                    if let Ok(Some(i)) = frame.find(table.as_deref(), name) {
-                        if !have.contains(&i) {
-                            ok = false;
-                        }
-                    }
-                }
-            });
-            ok
-        };
-        sel.columns.iter().all(|rc| matches!(rc, ResultColumn::Expr { expr, .. } if reads_only_key(expr)))
-            && conjs.iter().chain(lconjs.iter().flatten()).all(|c| reads_only_key(c.e))
-            && sel.group_by.iter().all(reads_only_key)
-            && sel.having.as_ref().is_none_or(reads_only_key)
-            && order.iter().all(|o| reads_only_key(&o.expr))
-    }
-
-    /// If `e` is `left_expr = right_expr` with one side reading only the left layout and the
-    /// other only the right source, compile both sides as hash keys (with the comparison's
-    /// affinity conversions applied).
-    fn equi_keys(&mut self, e: &Expr, left: &Frame, right: &Frame, outer: &[Frame]) -> Result<Option<(CExpr, CExpr)>> {
-        let Expr::Binary { op: BinaryOp::Eq, left: a, right: b } = e else { return Ok(None) };
-        if has_subquery(e) {
-            return Ok(None);
-        }
-        let reads = |x: &Expr, f: &Frame| {
-            let mut all = true;
-            let mut any = false;
-            walk(x, &mut |n| {
-                if let Expr::Column { table, name } = n {
-                    if f.find(table.as_deref(), name).ok().flatten().is_some() {
-                        any = true;
-                    } else {
-                        all = false;
-                    }
-                }
-            });
-            any && all
-        };
-        let (l, r) = if reads(a, left) && reads(b, right) {
-            (a, b)
-        } else if reads(b, left) && reads(a, right) {
-            (b, a)
-        } else {
-            return Ok(None);
-        };
-        let mut lf = outer.to_vec();
-        lf.push(left.clone());
-        let mut rf = outer.to_vec();
-        rf.push(right.clone());
-        let lt = self.compile(l, &lf, None)?;
-        let rt = self.compile(r, &rf, None)?;
-        let coll = lt.coll.or(rt.coll);
-        if coll.is_some_and(|c| c != Coll::Binary) {
-            return Ok(None);
-        }
-        let conv = Conv::for_operands(lt.aff, rt.aff);
-        let wrap = |e: CExpr, a: Option<Affinity>| match a {
-            None => e,
-            Some(a) => CExpr::Func(conv_fn(a), vec![e]),
-        };
-        Ok(Some((wrap(lt.e, conv.left), wrap(rt.e, conv.right))))
-    }
-
-    // -----------------------------------------------------------------------------------
-    // Expressions
-
-    /// Compile an expression against `frames` (the last frame is the current row).
-    fn compile(&mut self, e: &Expr, frames: &[Frame], post: Option<&PostAgg>) -> Result<Typed> {
-        self.enter()?;
-        let r = self.compile_inner(e, frames, post);
-        self.depth -= 1;
-        r
-    }
-
-    /// Compile a standalone expression (public entry for DML).
-    pub fn compile_expr(&mut self, e: &Expr, frames: &[Frame]) -> Result<CExpr> {
-        Ok(self.compile(e, frames, None)?.e)
-    }
-
-    fn compile_inner(&mut self, e: &Expr, frames: &[Frame], post: Option<&PostAgg>) -> Result<Typed> {
-        if let Some(p) = post {
-            if let Some(i) = p.group.iter().position(|g| g == e) {
-                let aff = match e {
-                    Expr::Column { .. } => self.compile(e, frames, None).ok().and_then(|t| t.aff),
-                    _ => None,
-                };
-                return Ok(Typed { e: CExpr::Col { depth: 0, idx: i as u32 }, aff, coll: None, explicit_coll: false });
-            }
-            if let Expr::Function { name, args, star, .. } = e {
-                if is_aggregate_call(name, args.len(), *star) {
-                    let j = p.aggs.iter().position(|a| a == e).ok_or_else(|| err("aggregate not collected"))?;
-                    return Ok(Typed::plain(CExpr::Col { depth: 0, idx: (p.group.len() + j) as u32 }));
-                }
-            }
-        }
-        let bx = |t: Typed| Box::new(t.e);
-        Ok(match e {
-            Expr::Literal(v) => Typed::plain(CExpr::Const(v.clone())),
-            Expr::Param(i) => Typed::plain(CExpr::Param((*i as usize).saturating_sub(1))),
-            Expr::Column { table, name } => self.resolve(table.as_deref(), name, frames)?,
-            Expr::Unary { op, expr } => {
-                let t = self.compile(expr, frames, post)?;
-                match op {
-                    UnaryOp::Neg => Typed::plain(CExpr::Neg(bx(t))),
-                    UnaryOp::Plus => Typed { aff: None, ..t },
-                    UnaryOp::Not => Typed::plain(CExpr::Not(bx(t))),
-                    UnaryOp::BitNot => Typed::plain(CExpr::BitNot(bx(t))),
-                }
-            }
-            Expr::Binary { op, left, right } => {
-                let l = self.compile(left, frames, post)?;
-                let r = self.compile(right, frames, post)?;
-                let ar = match op {
-                    BinaryOp::Add => Some(Arith::Add),
-                    BinaryOp::Sub => Some(Arith::Sub),
-                    BinaryOp::Mul => Some(Arith::Mul),
-                    BinaryOp::Div => Some(Arith::Div),
-                    BinaryOp::Mod => Some(Arith::Rem),
-                    BinaryOp::BitAnd => Some(Arith::BitAnd),
-                    BinaryOp::BitOr => Some(Arith::BitOr),
-                    BinaryOp::ShiftLeft => Some(Arith::Shl),
-                    BinaryOp::ShiftRight => Some(Arith::Shr),
-                    _ => None,
-                };
-                if let Some(o) = ar {
-                    return Ok(Typed::plain(CExpr::Arith(o, Box::new(l.e), Box::new(r.e))));
-                }
-                match op {
-                    BinaryOp::Concat => Typed::plain(CExpr::Concat(Box::new(l.e), Box::new(r.e))),
-                    BinaryOp::And => Typed::plain(CExpr::And(Box::new(l.e), Box::new(r.e))),
-                    BinaryOp::Or => Typed::plain(CExpr::Or(Box::new(l.e), Box::new(r.e))),
-                    BinaryOp::Is | BinaryOp::IsNot => {
-                        let conv = Conv::for_operands(l.aff, r.aff);
-                        let coll = pick_coll(&l, &r);
-                        Typed::plain(CExpr::Is {
-                            l: Box::new(l.e),
-                            r: Box::new(r.e),
-                            negated: *op == BinaryOp::IsNot,
-                            conv,
-                            coll,
-                        })
-                    }
-                    _ => {
-                        let op = cmp_op(*op).ok_or_else(|| err("operator"))?;
-                        let conv = Conv::for_operands(l.aff, r.aff);
-                        let coll = pick_coll(&l, &r);
-                        Typed::plain(CExpr::Cmp { op, l: Box::new(l.e), r: Box::new(r.e), conv, coll })
-                    }
-                }
-            }
-            Expr::IsNull { expr, negated } => {
-                Typed::plain(CExpr::IsNull(bx(self.compile(expr, frames, post)?), *negated))
-            }
-            Expr::Between { expr, low, high, negated } => {
-                let mk = |p: &mut Self, op: CmpOp| -> Result<CExpr> {
-                    let x = p.compile(expr, frames, post)?;
-                    let b = p.compile(if matches!(op, CmpOp::Ge | CmpOp::Lt) { low } else { high }, frames, post)?;
-                    let conv = Conv::for_operands(x.aff, b.aff);
-                    let coll = pick_coll(&x, &b);
-                    Ok(CExpr::Cmp { op, l: Box::new(x.e), r: Box::new(b.e), conv, coll })
-                };
-                if *negated {
-                    let a = mk(self, CmpOp::Lt)?;
-                    let b = mk(self, CmpOp::Gt)?;
-                    Typed::plain(CExpr::Or(Box::new(a), Box::new(b)))
-                } else {
-                    let a = mk(self, CmpOp::Ge)?;
-                    let b = mk(self, CmpOp::Le)?;
-                    Typed::plain(CExpr::And(Box::new(a), Box::new(b)))
-                }
-            }
-            Expr::InList { expr, list, negated } => {
-                let x = self.compile(expr, frames, post)?;
-                let mut items = Vec::new();
-                for i in list {
-                    items.push(self.compile(i, frames, post)?.e);
-                }
-                let item_aff = Conv::for_operands(x.aff, None).right;
-                let coll = x.coll.unwrap_or(Coll::Binary);
-                Typed::plain(CExpr::InList { e: Box::new(x.e), list: items, negated: *negated, item_aff, coll })
-            }
-            Expr::InSubquery { expr, query, negated } => {
-                let x = self.compile(expr, frames, post)?;
-                let (sub, outs) = self.subquery(query, frames)?;
-                if outs.len() != 1 {
-                    return Err(err(format!("sub-select returns {} columns - expected 1", outs.len())));
-                }
-                let aff = crate::sql::planner::expr::in_affinity(x.aff, outs[0].aff);
-                Typed::plain(CExpr::InSub { e: Box::new(x.e), sub, negated: *negated, aff })
-            }
-            Expr::Exists { query, negated } => {
-                let (sub, _) = self.subquery(query, frames)?;
-                Typed::plain(CExpr::Exists(sub, *negated))
-            }
-            Expr::Subquery(query) => {
-                let (sub, outs) = self.subquery(query, frames)?;
-                if outs.len() != 1 {
-                    return Err(err(format!("sub-select returns {} columns - expected 1", outs.len())));
-                }
-                Typed { e: CExpr::Scalar(sub), aff: outs[0].aff, coll: None, explicit_coll: false }
-            }
-            Expr::Like { expr, pattern, escape, negated, glob } => {
-                let x = self.compile(expr, frames, post)?;
-                let p = self.compile(pattern, frames, post)?;
-                let esc = match escape {
-                    Some(e) => Some(Box::new(self.compile(e, frames, post)?.e)),
-                    None => None,
-                };
-                Typed::plain(CExpr::Like { e: Box::new(x.e), pat: Box::new(p.e), esc, negated: *negated, glob: *glob })
-            }
-            Expr::Case { operand, whens, else_ } => {
-                let (operand, op_aff) = match operand {
-                    Some(o) => {
-                        let t = self.compile(o, frames, post)?;
-                        (Some(Box::new(t.e)), t.aff)
-                    }
-                    None => (None, None),
-                };
-                let mut ws = Vec::new();
-                let mut convs = Vec::new();
-                for (w, t) in whens {
-                    let wt = self.compile(w, frames, post)?;
-                    convs.push(Conv::for_operands(op_aff, wt.aff));
-                    ws.push((wt.e, self.compile(t, frames, post)?.e));
-                }
-                let else_ = match else_ {
-                    Some(x) => Some(Box::new(self.compile(x, frames, post)?.e)),
-                    None => None,
-                };
-                Typed::plain(CExpr::Case { operand, whens: ws, convs, else_ })
-            }
-            Expr::Cast { expr, type_name } => {
-                let aff = Affinity::of_type(Some(type_name));
-                let x = self.compile(expr, frames, post)?;
-                Typed {
-                    e: CExpr::Cast(Box::new(x.e), aff),
-                    aff: Some(aff),
-                    coll: x.coll,
-                    explicit_coll: x.explicit_coll,
-                }
-            }
-            Expr::Collate { expr, collation } => {
-                let c = Coll::by_name(collation)?;
-                let x = self.compile(expr, frames, post)?;
-                Typed { e: x.e, aff: x.aff, coll: Some(c), explicit_coll: true }
-            }
-            Expr::Function { name, args, distinct, star } => {
-                let lname = name.to_ascii_lowercase();
-                if functions::aggregate(&lname, args.len(), *star)?.is_some() {
-                    return Err(err(format!("misuse of aggregate function {name}()")));
-                }
-                if *distinct {
-                    return Err(err(format!("DISTINCT is only allowed in aggregate functions, not {name}()")));
-                }
-                if *star {
-                    return Err(err(format!("wrong number of arguments to function {name}()")));
-                }
-                let mut cargs = Vec::new();
-                for a in args {
-                    cargs.push(self.compile(a, frames, post)?.e);
-                }
-                match lname.as_str() {
-                    "coalesce" if cargs.len() >= 2 => Typed::plain(CExpr::Coalesce(cargs)),
-                    "ifnull" if cargs.len() == 2 => Typed::plain(CExpr::Coalesce(cargs)),
-                    "iif" if cargs.len() == 3 => {
-                        let mut it = cargs.into_iter();
-                        let (c, a, b) = match (it.next(), it.next(), it.next()) {
-                            (Some(c), Some(a), Some(b)) => (c, a, b),
-                            _ => return Err(err("iif")),
-                        };
-                        Typed::plain(CExpr::Iif(Box::new(c), Box::new(a), Box::new(b)))
-                    }
-                    _ => Typed::plain(CExpr::Func(functions::scalar(&lname, cargs.len())?, cargs)),
-                }
-            }
-        })
-    }
-
-    fn resolve(&mut self, table: Option<&str>, name: &str, frames: &[Frame]) -> Result<Typed> {
-        for (fi, f) in frames.iter().enumerate().rev() {
-            if let Some(i) = f.find(table, name)? {
-                self.min_frame = self.min_frame.min(fi);
-                let c = &f.cols[i];
-                return Ok(Typed {
-                    e: CExpr::Col { depth: (frames.len() - 1 - fi) as u32, idx: i as u32 },
-                    aff: c.aff,
-                    coll: c.coll,
-                    explicit_coll: false,
-                });
-            }
-        }
-        // SQLite treats an unknown double-quoted identifier as a string; we only know the
-        // name here, so report the column.
-        Err(err(match table {
-            Some(t) => format!("no such column: {t}.{name}"),
-            None => format!("no such column: {name}"),
-        }))
-    }
-
-    fn subquery(&mut self, q: &Query, frames: &[Frame]) -> Result<(Sub, Vec<OutCol>)> {
-        let saved = self.min_frame;
-        self.min_frame = usize::MAX;
-        let r = self.plan_query(q, frames);
-        let min = self.min_frame;
-        self.min_frame = saved.min(min);
-        let (plan, outs) = r?;
-        let correlated = min < frames.len();
-        let slot = self.slots;
-        self.slots += 1;
-        Ok((Sub { plan, correlated, slot }, outs))
-    }
-}
-
-/// An access path under construction.
-struct Access {
-    index: Option<Arc<IndexDef>>,
-    eq: Vec<Expr>,
-    in_list: Option<Vec<Expr>>,
-    lo: Option<(Expr, bool)>,
-    hi: Option<(Expr, bool)>,
-    reads_left: bool,
-}
-
-/// The key paths of a table: its own key (index 0: rowid as `usize::MAX`, or the primary key
-/// columns) then each index's columns; with whether the full key is unique.
-fn key_paths(t: &TableDef) -> Vec<(Vec<usize>, bool)> {
-    let mut v = Vec::with_capacity(t.indexes.len() + 1);
-    match &t.pk {
-        PrimaryKey::Rowid { .. } => v.push((vec![usize::MAX], true)),
-        PrimaryKey::Columns(cols) => v.push((cols.iter().map(|(c, _)| *c).collect(), true)),
-    }
-    for ix in &t.indexes {
-        v.push((ix.columns.iter().map(|(c, _)| *c).collect(), ix.unique));
-    }
-    v
-}
-
-/// Names for the post-aggregation compile: GROUP BY expressions and aggregate calls map to
-/// the leading slots of the aggregate row.
-struct PostAgg<'a> {
-    group: &'a [Expr],
-    aggs: &'a [Expr],
 }
 
 fn collect_aggs(e: &Expr, out: &mut Vec<Expr>) {
@@ -1732,35 +1031,4 @@ fn rename_outputs(outs: &mut [OutCol], cols: &[String]) -> Result<()> {
         o.name = c.clone();
     }
     Ok(())
-}
-
-fn pick_coll(l: &Typed, r: &Typed) -> Coll {
-    if l.explicit_coll {
-        return l.coll.unwrap_or(Coll::Binary);
-    }
-    if r.explicit_coll {
-        return r.coll.unwrap_or(Coll::Binary);
-    }
-    l.coll.or(r.coll).unwrap_or(Coll::Binary)
-}
-
-fn and_all(mut v: Vec<CExpr>) -> Option<CExpr> {
-    let first = if v.is_empty() { return None } else { v.remove(0) };
-    Some(v.into_iter().fold(first, |a, b| CExpr::And(Box::new(a), Box::new(b))))
-}
-
-fn conv_numeric(args: &[Value]) -> Result<Value> {
-    Ok(crate::sql::planner::expr::conv(args[0].clone(), Some(Affinity::Numeric)))
-}
-
-fn conv_text(args: &[Value]) -> Result<Value> {
-    Ok(crate::sql::planner::expr::conv(args[0].clone(), Some(Affinity::Text)))
-}
-
-fn conv_fn(a: Affinity) -> functions::ScalarFn {
-    if a == Affinity::Text {
-        conv_text
-    } else {
-        conv_numeric
-    }
 }

@@ -42,7 +42,7 @@ pub(super) fn err<T>(msg: impl Into<String>) -> Result<T> {
     Err(Error::Sql(msg.into()))
 }
 
-pub(super) fn too_big<T>() -> Result<T> {
+fn too_big<T>() -> Result<T> {
     err("string or blob too big")
 }
 
@@ -121,7 +121,7 @@ pub(super) fn int_of(v: &Value) -> i64 {
 }
 
 /// SQLite's `sqlite3Atoi64` on a prefix: whitespace, sign, digits; saturates on overflow.
-pub(super) fn atoi(b: &[u8]) -> i64 {
+fn atoi(b: &[u8]) -> i64 {
     let mut i = b.iter().position(|c| !matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')).unwrap_or(b.len());
     let neg = b.get(i) == Some(&b'-');
     if neg || b.get(i) == Some(&b'+') {
@@ -190,7 +190,7 @@ pub(super) fn check_len(n: usize) -> Result<()> {
 }
 
 /// A zeroed byte vector of `n` bytes, failing cleanly when too big or out of memory.
-pub(super) fn alloc_bytes(n: usize) -> Result<Vec<u8>> {
+fn alloc_bytes(n: usize) -> Result<Vec<u8>> {
     check_len(n)?;
     let mut v = Vec::new();
     if v.try_reserve_exact(n).is_err() {
