@@ -75,7 +75,7 @@ mod types;
 
 #[cfg(feature = "serde")]
 pub use self::api::serde::{from_row, to_params, DeserializedRows, Serde};
-pub use api::connection::{Connection, Cursor, Prepared, Rows};
+pub use api::connection::{Connection, Cursor, Prepared, Rows, StatementKind};
 pub use api::integrity::SqlCheckReport;
 pub use api::params::{Bindings, Named, Params, ToValue};
 pub use api::row::{FromRow, FromValue, MappedRows, Row, RowIndex};
@@ -84,10 +84,12 @@ pub use api::transaction::Transaction;
 pub use exec::spill::SpillStats;
 pub use types::value::{Affinity, Value};
 
+/// Not part of the API: the record and key encodings, for tests that build or damage SQL
+/// data below the SQL layer.
 #[doc(hidden)]
-pub use parser::ast;
-#[doc(hidden)]
-pub use types::encoding;
+pub mod encoding {
+    pub use super::types::encoding::{decode_row, encode_key, encode_key_dir, encode_row, rowid_key};
+}
 
 /// Not part of the API: write access to the SQL layer's own engine tables (names starting with
 /// [`crate::RESERVED_TABLE_PREFIX`]), which the key-value API refuses. It exists for tests that

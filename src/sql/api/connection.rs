@@ -72,10 +72,61 @@ impl Prepared {
         matches!(self.parsed.stmt, Statement::Query(_) | Statement::Explain(_) | Statement::Pragma { .. })
     }
 
-    /// The parsed statement (for callers that need its kind, e.g. the JS bindings).
-    pub fn statement(&self) -> &Statement {
-        &self.parsed.stmt
+    /// What kind of statement this is.
+    pub fn kind(&self) -> StatementKind {
+        match &self.parsed.stmt {
+            Statement::Query(_) => StatementKind::Query,
+            Statement::Explain(_) => StatementKind::Explain,
+            Statement::Insert(_) => StatementKind::Insert,
+            Statement::Update(_) => StatementKind::Update,
+            Statement::Delete(_) => StatementKind::Delete,
+            Statement::Begin | Statement::Commit | Statement::Rollback => StatementKind::Transaction,
+            Statement::Pragma { .. } => StatementKind::Pragma,
+            Statement::CreateTable(_)
+            | Statement::DropTable { .. }
+            | Statement::CreateIndex(_)
+            | Statement::DropIndex { .. }
+            | Statement::CreateView(_)
+            | Statement::DropView { .. }
+            | Statement::AlterTable { .. }
+            | Statement::Reindex(_) => StatementKind::Schema,
+        }
     }
+
+    /// Whether running the statement yields rows: a query, EXPLAIN, a PRAGMA that reads a
+    /// setting, or an INSERT, UPDATE or DELETE with RETURNING.
+    pub fn returns_rows(&self) -> bool {
+        match &self.parsed.stmt {
+            Statement::Query(_) | Statement::Explain(_) => true,
+            Statement::Insert(i) => !i.returning.is_empty(),
+            Statement::Update(u) => !u.returning.is_empty(),
+            Statement::Delete(d) => !d.returning.is_empty(),
+            Statement::Pragma { value, .. } => value.is_none(),
+            _ => false,
+        }
+    }
+}
+
+/// The kind of a prepared statement ([`Prepared::kind`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StatementKind {
+    /// SELECT, VALUES, or a compound or WITH query.
+    Query,
+    /// `EXPLAIN [QUERY PLAN] statement`.
+    Explain,
+    /// INSERT or REPLACE.
+    Insert,
+    /// UPDATE.
+    Update,
+    /// DELETE.
+    Delete,
+    /// BEGIN, COMMIT (END) or ROLLBACK.
+    Transaction,
+    /// PRAGMA, reading or setting a connection setting.
+    Pragma,
+    /// CREATE, DROP or ALTER of a table, index or view, or REINDEX.
+    Schema,
 }
 
 /// A SQL session on a database.

@@ -11,6 +11,7 @@ use crate::sql::planner::expr::CExpr;
 use crate::sql::types::collation::Coll;
 use crate::sql::types::functions::AggregateKind;
 use crate::sql::types::value::{Tuple, Value};
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
