@@ -27,6 +27,9 @@
 //! serde) [`Connection::query_as`] are the shortcuts; [`Connection::transaction`] gives a
 //! [`Transaction`] that commits on [`Transaction::commit`] and rolls back when dropped.
 //!
+// Slicing a `str` by byte offsets panics inside a multi-byte character (`CREATE TABLE sqliteé`
+// did); the SQL layer slices bytes or uses `str::get` instead.
+#![deny(clippy::string_slice)]
 #![cfg_attr(
     feature = "serde",
     doc = r#"

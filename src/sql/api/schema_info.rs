@@ -154,6 +154,11 @@ fn token_name<'a>(sql: &'a str, t: &'a Token) -> Option<&'a str> {
     }
 }
 
+/// The text of a token.
+fn word<'a>(sql: &'a str, t: &Token) -> &'a str {
+    sql.get(t.start..t.end).unwrap_or_default()
+}
+
 /// Replace the (possibly schema-qualified) name that starts at token `i` by `name`, unless
 /// it already is `name`.
 fn replace_name_at(sql: &str, toks: &[Token], i: usize, name: &str) -> String {
@@ -165,7 +170,8 @@ fn replace_name_at(sql: &str, toks: &[Token], i: usize, name: &str) -> String {
     if last == i && token_name(sql, first) == Some(name) {
         return sql.into();
     }
-    format!("{}{}{}", &sql[..first.start], quote(name), &sql[toks[last].end..])
+    let (before, after) = (sql.get(..first.start).unwrap_or_default(), sql.get(toks[last].end..).unwrap_or_default());
+    format!("{before}{}{after}", quote(name))
 }
 
 /// A `CREATE [TEMP] TABLE [IF NOT EXISTS] name ...` or `ALTER TABLE name ...` text with the
@@ -173,7 +179,7 @@ fn replace_name_at(sql: &str, toks: &[Token], i: usize, name: &str) -> String {
 fn rename_table(sql: &str, name: &str) -> String {
     let toks = tokens(sql);
     let kw = |i: usize, kw: &str| {
-        toks.get(i).is_some_and(|t| matches!(t.kind, Tok::Word) && sql[t.start..t.end].eq_ignore_ascii_case(kw))
+        toks.get(i).is_some_and(|t| matches!(t.kind, Tok::Word) && word(sql, t).eq_ignore_ascii_case(kw))
     };
     let mut i = 1;
     if kw(0, "CREATE") && (kw(1, "TEMP") || kw(1, "TEMPORARY")) {
@@ -194,7 +200,7 @@ fn rename_table(sql: &str, name: &str) -> String {
 /// A `CREATE INDEX` text with the table name after `ON` replaced by `table`.
 fn rename_index_table(sql: &str, table: &str) -> String {
     let toks = tokens(sql);
-    let on = toks.iter().position(|t| matches!(t.kind, Tok::Word) && sql[t.start..t.end].eq_ignore_ascii_case("ON"));
+    let on = toks.iter().position(|t| matches!(t.kind, Tok::Word) && word(sql, t).eq_ignore_ascii_case("ON"));
     match on {
         Some(i) => replace_name_at(sql, &toks, i + 1, table),
         None => sql.into(),

@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::sql::parser::ast::*;
 use crate::sql::parser::lexer::Tok;
-use crate::sql::parser::parser::{is_reserved, Parser, MAX_PARAM};
+use crate::sql::parser::statement::{is_reserved, Parser, MAX_PARAM};
 use crate::sql::types::value::Value;
 use alloc::boxed::Box;
 use alloc::format;

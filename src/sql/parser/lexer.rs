@@ -56,7 +56,7 @@ pub fn next_token(src: &str, mut pos: usize) -> Token {
                 }
             }
             b'/' if at(pos + 1) == b'*' => {
-                pos = src[pos + 2..].find("*/").map_or(b.len(), |i| pos + 2 + i + 2);
+                pos = src.get(pos + 2..).and_then(|rest| rest.find("*/")).map_or(b.len(), |i| pos + 2 + i + 2);
             }
             _ => break,
         }
@@ -75,13 +75,13 @@ pub fn next_token(src: &str, mut pos: usize) -> Token {
             let mut i = pos + 1;
             let mut text = String::new();
             loop {
-                match src[i..].find(close as char) {
+                match src.get(i..).and_then(|rest| rest.find(close as char)) {
                     None => {
                         let what = if c == b'\'' { "string literal" } else { "quoted identifier" };
                         return bad(format!("unterminated {what}"), b.len());
                     }
                     Some(j) => {
-                        text.push_str(&src[i..i + j]);
+                        text.push_str(src.get(i..i + j).unwrap_or_default());
                         i += j + 1;
                         if close != b']' && at(i) == close {
                             text.push(close as char);
@@ -95,7 +95,7 @@ pub fn next_token(src: &str, mut pos: usize) -> Token {
             tok(if c == b'\'' { Tok::Str(text) } else { Tok::Quoted(text) }, i)
         }
         b'x' | b'X' if next == b'\'' => {
-            let Some(len) = src[pos + 2..].find('\'') else {
+            let Some(len) = src.get(pos + 2..).and_then(|rest| rest.find('\'')) else {
                 return bad("unterminated blob literal".into(), b.len());
             };
             let hex = &b[pos + 2..pos + 2 + len];
@@ -186,7 +186,7 @@ fn number(src: &str, start: usize) -> Token {
     let mut value = None;
     if at(start) == b'0' && matches!(at(start + 1), b'x' | b'X') {
         i = digits(start + 2, true);
-        let hex = &src[start + 2..i];
+        let hex = src.get(start + 2..i).unwrap_or_default();
         if !hex.is_empty() && hex.len() <= 16 {
             value = u64::from_str_radix(hex, 16).ok().map(|v| Value::Integer(v as i64));
         }
@@ -206,7 +206,7 @@ fn number(src: &str, start: usize) -> Token {
             i = if at(j).is_ascii_digit() { digits(j, false) } else { usize::MAX };
         }
         if i != usize::MAX {
-            let text = &src[start..i];
+            let text = src.get(start..i).unwrap_or_default();
             let int = if real { None } else { text.parse::<i64>().ok().map(Value::Integer) };
             value = int.or_else(|| crate::sql::types::float::parse_f64(text).map(Value::Real));
         }
@@ -218,7 +218,7 @@ fn number(src: &str, start: usize) -> Token {
             while end < b.len() && (is_ident(b[end]) || b[end] == b'.') {
                 end += 1;
             }
-            let msg = format!("malformed number: '{}'", &src[start..end]);
+            let msg = format!("malformed number: '{}'", src.get(start..end).unwrap_or_default());
             Token { kind: Tok::Bad(msg), start, end }
         }
     }

@@ -5,9 +5,8 @@
 //! positions that errors report. Nothing here knows about the schema or the storage.
 
 pub mod ast;
-#[allow(clippy::module_inception)]
 mod expr;
 pub mod lexer;
-mod parser;
+mod statement;
 
-pub use parser::{parse, ParsedStatement, Parser};
+pub use statement::{parse, ParsedStatement, Parser};

@@ -1,3 +1,5 @@
+#![allow(clippy::string_slice)] // tests slice ASCII SQL at known offsets
+
 use super::*;
 use alloc::vec;
 

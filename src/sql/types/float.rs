@@ -462,6 +462,7 @@ fn assemble(top: u64, exp2: i64, sticky: bool) -> f64 {
 }
 
 #[cfg(all(test, feature = "std"))]
+#[allow(clippy::string_slice)] // slices of ASCII digit strings
 mod tests {
     use super::*;
     use alloc::format;

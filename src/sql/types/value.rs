@@ -461,10 +461,10 @@ pub fn format_real(r: f64) -> String {
         out.push('-');
     }
     if !(-4..17).contains(&exp) {
-        out.push_str(&digits[..1]);
+        out.push_str(digits.get(..1).unwrap_or_default());
         out.push('.');
         if digits.len() > 1 {
-            out.push_str(&digits[1..]);
+            out.push_str(digits.get(1..).unwrap_or_default());
         } else {
             out.push('0');
         }
@@ -490,9 +490,9 @@ pub fn format_real(r: f64) -> String {
             }
             out.push_str(".0");
         } else {
-            out.push_str(&digits[..int_len]);
+            out.push_str(digits.get(..int_len).unwrap_or_default());
             out.push('.');
-            out.push_str(&digits[int_len..]);
+            out.push_str(digits.get(int_len..).unwrap_or_default());
         }
     }
     out

@@ -161,7 +161,7 @@ pub(super) fn bytes(v: &Value) -> Cow<'_, [u8]> {
 
 /// The part before the first NUL, where SQLite reads a C string.
 pub(super) fn cstr(s: &str) -> &str {
-    s.find('\0').map_or(s, |i| &s[..i])
+    s.split('\0').next().unwrap_or(s)
 }
 
 /// `sqlite3_value_numeric_type`: text that is entirely a number (up to a NUL) becomes that
@@ -293,7 +293,7 @@ fn instr(a: &[Value]) -> Result<Value> {
     }
     let (h, n) = (text(h).unwrap_or_default(), text(n).unwrap_or_default());
     Ok(Value::Integer(match h.find(&*n) {
-        Some(p) => h[..p].chars().count() as i64 + 1,
+        Some(p) => h.get(..p).map_or(0, |before| before.chars().count()) as i64 + 1,
         None => 0,
     }))
 }
@@ -515,9 +515,9 @@ fn substr(a: &[Value]) -> Result<Value> {
         }
         None => {
             let start = s.char_indices().nth(clamp(p1, s.len())).map_or(s.len(), |(i, _)| i);
-            let rest = &s[start..];
+            let rest = s.get(start..).unwrap_or_default();
             let end = rest.char_indices().nth(clamp(p2, rest.len())).map_or(rest.len(), |(i, _)| i);
-            Value::Text(rest[..end].into())
+            Value::Text(rest.get(..end).unwrap_or_default().into())
         }
     })
 }
@@ -557,7 +557,7 @@ fn unistr(a: &[Value]) -> Result<Value> {
     let mut out = String::with_capacity(b.len());
     let mut i = 0;
     while let Some(k) = b[i..].iter().position(|&c| c == b'\\') {
-        out.push_str(&s[i..i + k]);
+        out.push_str(s.get(i..i + k).unwrap_or_default());
         i += k;
         let (skip, digits) = match b.get(i + 1) {
             Some(b'\\') => {
@@ -577,7 +577,7 @@ fn unistr(a: &[Value]) -> Result<Value> {
         out.push(char::from_u32(v).unwrap_or(char::REPLACEMENT_CHARACTER));
         i += skip + digits;
     }
-    out.push_str(&s[i..]);
+    out.push_str(s.get(i..).unwrap_or_default());
     Ok(Value::Text(out))
 }
 

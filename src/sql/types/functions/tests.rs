@@ -1,6 +1,8 @@
 //! Differential tests: every call is also run by SQLite (rusqlite's bundled build) and the
 //! results must agree exactly (reals bit for bit, errors with the same message).
 
+#![allow(clippy::string_slice)] // tests slice ASCII SQL at known offsets
+
 use super::*;
 use crate::sql::types::functions::{aggregate::*, pattern::*};
 use rusqlite::types::{Value as Rv, ValueRef};
