@@ -12,14 +12,25 @@
 //! How keys and values are laid out (row keys, index entries, records) is the business of
 //! `types::encoding` and `catalog`; this file only moves bytes.
 
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::ops::Bound;
 use hashbrown::HashMap;
 
+use crate::device::BlockDevice;
 use crate::error::{Error, Result};
-use crate::{ReadTransaction, WriteTransaction};
+use crate::{Database, Durability, Options, ReadTransaction, WriteTransaction};
+
+/// The engine's limit on key length (row keys of WITHOUT ROWID tables and index entries
+/// must fit).
+pub use crate::MAX_KEY_LEN;
+/// The prefix of the engine tables the SQL layer keeps for itself (the key-value API refuses
+/// them).
+pub use crate::RESERVED_TABLE_PREFIX;
 
 /// A callback on one engine entry (key, value).
 pub type EntryFn<'f> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'f;
@@ -41,6 +52,29 @@ impl Txn {
     /// A read snapshot.
     pub fn read(r: ReadTransaction) -> Txn {
         Txn::Read(r, RefCell::new(HashMap::new()))
+    }
+
+    /// A read snapshot of `db`.
+    pub fn begin_read(db: &Database) -> Result<Txn> {
+        Ok(Txn::read(db.begin_read()?))
+    }
+
+    /// The write transaction of `db`; unless `durable`, its commit does not wait for the
+    /// device sync (`PRAGMA synchronous` OFF or NORMAL).
+    pub fn begin_write(db: &Database, durable: bool) -> Result<Txn> {
+        let mut w = db.begin_write()?;
+        if !durable {
+            w.set_durability(Durability::None);
+        }
+        Ok(Txn::Write(w))
+    }
+
+    /// Commit a write transaction; a read snapshot just ends.
+    pub fn commit(self) -> Result<()> {
+        match self {
+            Txn::Write(w) => w.commit(),
+            Txn::Read(..) => Ok(()),
+        }
     }
 
     /// A handle on a table of a read snapshot (None: no such table), looking each table up
@@ -339,5 +373,177 @@ impl Writer<'_> {
             self.undo.created.push(table.into());
         }
         Ok(())
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// Temporary databases, where sorting and grouping spill (see `exec::spill`)
+
+/// Makes the storage device of one temporary database.
+pub type TempDeviceFn = dyn Fn() -> Result<Box<dyn BlockDevice>> + Send + Sync;
+
+/// Where temporary databases go.
+#[derive(Clone, Default)]
+pub enum TempStorage {
+    /// A file in the system temp directory (`std`), memory otherwise.
+    #[default]
+    Default,
+    /// A file in this directory.
+    #[cfg(feature = "std")]
+    Dir(std::path::PathBuf),
+    /// A device from this function.
+    Device(Arc<TempDeviceFn>),
+}
+
+#[cfg(feature = "std")]
+type TempPath = std::path::PathBuf;
+#[cfg(not(feature = "std"))]
+type TempPath = ();
+
+/// A temporary database, deleted when dropped (on Unix its file has no name once open).
+pub struct TempDb {
+    db: Option<Database>,
+    /// The file to delete on drop (none on Unix, where it is unlinked once open).
+    path: Option<TempPath>,
+}
+
+#[cfg(feature = "std")]
+impl TempDb {
+    fn file(dir: &std::path::Path, options: Options) -> Result<TempDb> {
+        use alloc::string::ToString;
+        use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let io = |e: std::io::Error| Error::Io { op: "open", offset: 0, message: e.to_string() };
+        for _ in 0..100 {
+            let n = COUNTER.fetch_add(1, Relaxed);
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            let path = dir.join(alloc::format!("tessera-spill-{}-{n}-{nanos}.tmp", std::process::id()));
+            // Create it exclusively so two processes never share a file.
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io(e)),
+            }
+            let mut t = TempDb { db: None, path: Some(path.clone()) };
+            // A private file: its flock, no lock directory (no other opener can know of it).
+            let device = crate::device::FileDevice::open_private(&path)?;
+            // On Unix the open descriptor (locked, maybe mapped) keeps the file usable without
+            // its name: unlink it now, so that it disappears with the process even when the
+            // process is killed. Elsewhere (or if that fails) it is deleted on drop.
+            #[cfg(unix)]
+            if std::fs::remove_file(&path).is_ok() {
+                t.path = None;
+            }
+            t.db = Some(Database::open_device(device, options)?);
+            return Ok(t);
+        }
+        Err(Error::Io { op: "open", offset: 0, message: "no free temporary file name".into() })
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        drop(self.db.take());
+        #[cfg(feature = "std")]
+        if let Some(p) = self.path.take() {
+            let _ = std::fs::remove_file(p);
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            self.path = None;
+        }
+    }
+}
+
+impl TempDb {
+    /// A new temporary database where `storage` says, with a page cache of `cache_size` bytes.
+    pub fn open(storage: &TempStorage, cache_size: usize) -> Result<TempDb> {
+        let options = Options { page_size: 4096, cache_size, max_log_size: 4 << 20, ..Options::default() };
+        Ok(match storage {
+            TempStorage::Device(f) => TempDb { db: Some(Database::open_device(f()?, options)?), path: None },
+            #[cfg(feature = "std")]
+            TempStorage::Dir(dir) => TempDb::file(dir, options)?,
+            #[cfg(feature = "std")]
+            TempStorage::Default => TempDb::file(&std::env::temp_dir(), options)?,
+            #[cfg(not(feature = "std"))]
+            TempStorage::Default => {
+                TempDb { db: Some(Database::open_device(crate::MemoryDevice::new(), options)?), path: None }
+            }
+        })
+    }
+
+    fn db(&self) -> Result<&Database> {
+        self.db.as_ref().ok_or_else(|| Error::Sql("temporary database closed".into()))
+    }
+
+    /// Write the new table `name` in one commit without sync, deleting the tables `drop` in
+    /// the same commit. `fill` writes the entries through the function it is given.
+    pub fn write_table(
+        &self,
+        name: &str,
+        drop: &[String],
+        fill: impl FnOnce(&mut dyn FnMut(&[u8], &[u8]) -> Result<()>) -> Result<()>,
+    ) -> Result<()> {
+        let mut tx = self.db()?.begin_write()?;
+        tx.set_durability(Durability::None);
+        {
+            let mut t = tx.open_table(name)?;
+            fill(&mut |k: &[u8], v: &[u8]| t.insert(k, v).map(|_| ()))?;
+        }
+        for n in drop {
+            tx.delete_table(n)?;
+        }
+        tx.commit()
+    }
+
+    /// A read snapshot of the temporary database.
+    pub fn snapshot(&self) -> Result<TempSnapshot> {
+        Ok(TempSnapshot(self.db()?.begin_read()?))
+    }
+}
+
+/// A read snapshot of a [`TempDb`].
+pub struct TempSnapshot(ReadTransaction);
+
+impl TempSnapshot {
+    /// Append to `out` up to `n` entries of table `name` that follow key `after` (from the
+    /// first without); `Ok(true)` when the table has no more. `root` caches the table's root
+    /// page and entry count between calls, so each batch seeks from the root without keeping
+    /// a borrow of the snapshot.
+    pub fn read_batch(
+        &self,
+        name: &str,
+        root: &mut Option<(u64, u64)>,
+        after: Option<&[u8]>,
+        n: usize,
+        out: &mut VecDeque<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<bool> {
+        let meta = match *root {
+            Some(m) => m,
+            None => {
+                let m = self.0.table_meta(name)?.ok_or_else(|| Error::TableNotFound(name.into()))?;
+                *root = Some(m);
+                m
+            }
+        };
+        let t = self.0.table_at(name, meta);
+        let start = match after {
+            Some(k) => Bound::Excluded(k),
+            None => Bound::Unbounded,
+        };
+        let mut it = t.range::<&[u8], _>((start, Bound::Unbounded))?;
+        for _ in 0..n {
+            match it.next() {
+                Some(e) => {
+                    let (k, v) = e?;
+                    out.push_back((k.to_vec(), v.to_vec()));
+                }
+                None => return Ok(true),
+            }
+        }
+        Ok(false)
     }
 }

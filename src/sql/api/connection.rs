@@ -5,7 +5,7 @@
 //! Outside `BEGIN ... COMMIT` every statement is its own transaction: a query reads a fresh
 //! snapshot, a write statement runs in a write transaction committed (durably) at its end.
 //! `PRAGMA synchronous` chooses whether a commit waits for the device sync (FULL, the
-//! default) or only writes its log frame (NORMAL; see [`Durability`]).
+//! default) or only writes its log frame (NORMAL; see [`Durability`](crate::Durability)).
 //! Inside an explicit transaction all statements share one write transaction; a statement
 //! that fails is undone on its own from its undo log, so the transaction is left as it was
 //! before that statement. Plans are cached per statement and re-made when the schema
@@ -36,7 +36,7 @@ use crate::sql::planner::statement::{compile, Compiled};
 use crate::sql::storage::{Txn, Undo, Writer};
 use crate::sql::types::value::Tuple;
 use crate::sql::types::value::Value;
-use crate::{Database, Durability};
+use crate::Database;
 
 struct CachedPlan {
     generation: u64,
@@ -172,7 +172,7 @@ pub struct Connection {
     /// An empty column list (shared: results without columns allocate nothing).
     no_columns: Arc<[String]>,
     /// `PRAGMA synchronous`: 0 OFF, 1 NORMAL, 2 FULL (default), 3 EXTRA. At most NORMAL,
-    /// commits are [`Durability::None`].
+    /// commits are [`Durability::None`](crate::Durability::None).
     synchronous: u8,
     /// Schema objects this connection loaded or copied (see [`Connection::schema_work`]).
     schema_work: SchemaWork,
@@ -443,15 +443,13 @@ impl Connection {
                 if self.txn.is_some() {
                     return Err(err("cannot start a transaction within a transaction"));
                 }
-                self.txn = Some(Txn::Write(self.begin_write()?));
+                self.txn = Some(self.begin_write()?);
                 self.checked_write = false;
                 return Ok(self.empty_rows());
             }
             Statement::Commit => {
                 let t = self.txn.take().ok_or_else(|| err("cannot commit - no transaction is active"))?;
-                if let Txn::Write(w) = t {
-                    w.commit()?;
-                }
+                t.commit()?;
                 return Ok(self.empty_rows());
             }
             Statement::Rollback => {
@@ -467,7 +465,7 @@ impl Connection {
             // Reads: the open transaction, or a fresh snapshot.
             let snapshot = match &self.txn {
                 Some(_) => None,
-                None => Some(Txn::read(self.db.begin_read()?)),
+                None => Some(Txn::begin_read(&self.db)?),
             };
             let txn_ref: &Txn = match (&snapshot, &self.txn) {
                 (Some(s), _) => s,
@@ -508,7 +506,7 @@ impl Connection {
         // Writes.
         let autocommit = self.txn.is_none();
         if autocommit {
-            self.txn = Some(Txn::Write(self.begin_write()?));
+            self.txn = Some(self.begin_write()?);
             self.checked_write = false;
         }
         let mut undo = core::mem::take(&mut self.undo);
@@ -529,8 +527,8 @@ impl Connection {
         match r {
             Ok((res, columns)) => {
                 if autocommit {
-                    if let Some(Txn::Write(w)) = self.txn.take() {
-                        w.commit()?;
+                    if let Some(t) = self.txn.take() {
+                        t.commit()?;
                     }
                 }
                 self.changes = res.changes;
@@ -563,12 +561,8 @@ impl Connection {
     }
 
     /// A write transaction committing as `PRAGMA synchronous` says.
-    fn begin_write(&self) -> Result<crate::WriteTransaction> {
-        let mut w = self.db.begin_write()?;
-        if self.synchronous <= 1 {
-            w.set_durability(Durability::None);
-        }
-        Ok(w)
+    fn begin_write(&self) -> Result<Txn> {
+        Txn::begin_write(&self.db, self.synchronous > 1)
     }
 
     /// `PRAGMA name [= value]`. Known: `foreign_keys` (always OFF) and `synchronous` (OFF/0,

@@ -112,7 +112,7 @@ impl Connection {
     /// # Ok::<(), tessera::Error>(())
     /// ```
     pub fn check(&self) -> Result<SqlCheckReport> {
-        let txn = Txn::read(self.database().begin_read()?);
+        let txn = Txn::begin_read(self.database())?;
         let mut c = Checker { report: SqlCheckReport::default(), more: 0, work: &self.work };
         c.run(&txn)?;
         if c.more > 0 {
@@ -227,7 +227,7 @@ fn batch(txn: &Txn, table: &str, after: &Option<Vec<u8>>) -> Result<Vec<(Vec<u8>
 
 /// The storage id in an engine table name `sql:<id>`.
 fn storage_id(name: &str) -> Option<u64> {
-    name.strip_prefix(crate::RESERVED_TABLE_PREFIX)?.parse().ok()
+    name.strip_prefix(crate::sql::storage::RESERVED_TABLE_PREFIX)?.parse().ok()
 }
 
 impl Checker<'_> {
@@ -381,7 +381,7 @@ impl Checker<'_> {
         }
         if failed.is_empty() {
             for name in engine_tables {
-                if name.starts_with(crate::RESERVED_TABLE_PREFIX)
+                if name.starts_with(crate::sql::storage::RESERVED_TABLE_PREFIX)
                     && name != catalog::SCHEMA_TABLE
                     && !owner.contains_key(name.as_str())
                 {

@@ -61,7 +61,7 @@ impl Connection {
     /// transaction of this connection are not seen): tables in creation order, then indexes
     /// in creation order, then views by name, each moved after the views its query names.
     pub fn schema_objects(&self) -> Result<Vec<SchemaObject>> {
-        let txn = Txn::read(self.database().begin_read()?);
+        let txn = Txn::begin_read(self.database())?;
         Ok(objects(&Schema::load(&txn)?))
     }
 }

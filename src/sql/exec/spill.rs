@@ -28,29 +28,23 @@
 //!   entries past the current `k`-th key are dropped on arrival (a bounded top-k). Runs are
 //!   written only when the best `k` alone nearly fill the budget.
 
-use alloc::boxed::Box;
 use alloc::collections::{BinaryHeap, VecDeque};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 use core::cmp::Reverse;
-use core::ops::Bound;
 
-use crate::device::BlockDevice;
 use crate::error::{Error, Result};
+use crate::sql::storage::{TempDb, TempDeviceFn, TempSnapshot, TempStorage};
 use crate::sql::types::collation::Coll;
 use crate::sql::types::encoding::{decode_row, encode_key, encode_row, get_varint, invert, put_varint};
 use crate::sql::types::value::Value;
-use crate::{Database, Durability, Options, ReadTransaction};
 
 /// The default work-memory budget: 64 MiB.
 pub const DEFAULT_WORK_MEMORY: usize = 64 << 20;
 /// The smallest budget accepted (smaller settings are raised to it).
 pub const MIN_WORK_MEMORY: usize = 16 << 10;
-
-/// Makes the storage device of one temporary database.
-pub type TempDeviceFn = dyn Fn() -> Result<Box<dyn BlockDevice>> + Send + Sync;
 
 /// Counters of the spilling done by a connection's queries (cumulative).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -65,18 +59,6 @@ pub struct SpillStats {
     pub bytes: u64,
     /// The most bytes any one operator held in memory (approximate).
     pub peak_buffered: u64,
-}
-
-#[derive(Clone, Default)]
-enum TempStorage {
-    /// A file in the system temp directory (`std`), memory otherwise.
-    #[default]
-    Default,
-    /// A file in this directory.
-    #[cfg(feature = "std")]
-    Dir(std::path::PathBuf),
-    /// A device from this function.
-    Device(Arc<TempDeviceFn>),
 }
 
 /// A connection's work-memory budget, temporary storage and spill counters.
@@ -139,95 +121,10 @@ impl WorkMem {
 
     /// A new temporary database, with a page cache sized from the budget.
     fn temp_db(&self) -> Result<TempDb> {
-        let options = Options {
-            page_size: 4096,
-            cache_size: (self.budget() / 4).clamp(16 * 4096, 8 << 20),
-            max_log_size: 4 << 20,
-            ..Options::default()
-        };
-        let storage = self.storage.borrow().clone();
-        let t = match storage {
-            TempStorage::Device(f) => TempDb { db: Some(Database::open_device(f()?, options)?), path: None },
-            #[cfg(feature = "std")]
-            TempStorage::Dir(dir) => TempDb::file(&dir, options)?,
-            #[cfg(feature = "std")]
-            TempStorage::Default => TempDb::file(&std::env::temp_dir(), options)?,
-            #[cfg(not(feature = "std"))]
-            TempStorage::Default => {
-                TempDb { db: Some(Database::open_device(crate::MemoryDevice::new(), options)?), path: None }
-            }
-        };
+        let cache_size = (self.budget() / 4).clamp(16 * 4096, 8 << 20);
+        let t = TempDb::open(&self.storage.borrow(), cache_size)?;
         self.bump(|s| s.temp_databases += 1);
         Ok(t)
-    }
-}
-
-#[cfg(feature = "std")]
-type TempPath = std::path::PathBuf;
-#[cfg(not(feature = "std"))]
-type TempPath = ();
-
-/// A temporary database, deleted when dropped (on Unix its file has no name once open).
-struct TempDb {
-    db: Option<Database>,
-    /// The file to delete on drop (none on Unix, where it is unlinked once open).
-    path: Option<TempPath>,
-}
-
-#[cfg(feature = "std")]
-impl TempDb {
-    fn file(dir: &std::path::Path, options: Options) -> Result<TempDb> {
-        use alloc::string::ToString;
-        use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let io = |e: std::io::Error| Error::Io { op: "open", offset: 0, message: e.to_string() };
-        for _ in 0..100 {
-            let n = COUNTER.fetch_add(1, Relaxed);
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0);
-            let path = dir.join(alloc::format!("tessera-spill-{}-{n}-{nanos}.tmp", std::process::id()));
-            // Create it exclusively so two processes never share a file.
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(io(e)),
-            }
-            let mut t = TempDb { db: None, path: Some(path.clone()) };
-            // A private file: its flock, no lock directory (no other opener can know of it).
-            let device = crate::device::FileDevice::open_private(&path)?;
-            // On Unix the open descriptor (locked, maybe mapped) keeps the file usable without
-            // its name: unlink it now, so that it disappears with the process even when the
-            // process is killed. Elsewhere (or if that fails) it is deleted on drop.
-            #[cfg(unix)]
-            if std::fs::remove_file(&path).is_ok() {
-                t.path = None;
-            }
-            t.db = Some(Database::open_device(device, options)?);
-            return Ok(t);
-        }
-        Err(Error::Io { op: "open", offset: 0, message: "no free temporary file name".into() })
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        drop(self.db.take());
-        #[cfg(feature = "std")]
-        if let Some(p) = self.path.take() {
-            let _ = std::fs::remove_file(p);
-        }
-        #[cfg(not(feature = "std"))]
-        {
-            self.path = None;
-        }
-    }
-}
-
-impl TempDb {
-    fn db(&self) -> Result<&Database> {
-        self.db.as_ref().ok_or_else(|| Error::Sql("temporary database closed".into()))
     }
 }
 
@@ -393,21 +290,18 @@ impl Sorter {
         }
         let name = alloc::format!("run{}", self.next_run);
         self.next_run += 1;
-        let db = self.temp.as_ref().ok_or_else(|| Error::Sql("no temp db".into()))?.db()?;
-        let mut tx = db.begin_write()?;
-        tx.set_durability(Durability::None);
+        let temp = self.temp.as_ref().ok_or_else(|| Error::Sql("no temp db".into()))?;
         let (mut rows, mut bytes) = (0u64, 0u64);
-        {
-            let mut t = tx.open_table(&name)?;
+        temp.write_table(&name, &[], |put| {
             let mut rec = Vec::new();
             for (k, row) in self.buf.drain(..) {
                 run_record(&mut rec, &k, &row);
-                t.insert(&rows.to_be_bytes(), &rec)?;
+                put(&rows.to_be_bytes(), &rec)?;
                 rows += 1;
                 bytes += rec.len() as u64;
             }
-        }
-        tx.commit()?;
+            Ok(())
+        })?;
         self.bytes = 0;
         self.runs.push_back(Run { name, rows, bytes });
         work.bump(|s| {
@@ -457,32 +351,26 @@ impl Sorter {
                 cursors.push(self.cursor(r));
             }
             let names: Vec<String> = cursors.iter().map(|c| c.run.name.clone()).collect();
-            let mut m = Merger::new(cursors, Vec::new().into_iter(), temp.db()?)?;
+            let mut m = Merger::new(cursors, Vec::new().into_iter(), temp.snapshot()?)?;
             let name = alloc::format!("run{}", self.next_run);
             self.next_run += 1;
-            let db = temp.db()?;
-            let mut tx = db.begin_write()?;
-            tx.set_durability(Durability::None);
             let (mut rows, mut bytes) = (0u64, 0u64);
-            {
-                let mut t = tx.open_table(&name)?;
+            let limit = self.limit;
+            temp.write_table(&name, &names, |put| {
                 let mut rec = Vec::new();
                 let mut n = 0usize;
                 while let Some((k, row)) = m.next()? {
-                    if self.limit.is_some_and(|l| n >= l) {
+                    if limit.is_some_and(|l| n >= l) {
                         break;
                     }
                     n += 1;
                     run_record(&mut rec, &k, &row);
-                    t.insert(&rows.to_be_bytes(), &rec)?;
+                    put(&rows.to_be_bytes(), &rec)?;
                     rows += 1;
                     bytes += rec.len() as u64;
                 }
-            }
-            for n in &names {
-                tx.delete_table(n)?;
-            }
-            tx.commit()?;
+                Ok(())
+            })?;
             self.runs.push_back(Run { name, rows, bytes });
             work.bump(|s| {
                 s.runs += 1;
@@ -491,7 +379,7 @@ impl Sorter {
             });
         }
         let cursors: Vec<RunCursor> = core::mem::take(&mut self.runs).into_iter().map(|r| self.cursor(r)).collect();
-        let merger = Merger::new(cursors, mem, temp.db()?)?;
+        let merger = Merger::new(cursors, mem, temp.snapshot()?)?;
         Ok(Sorted { mem: Vec::new().into_iter(), merge: Some((merger, temp)), left: self.limit })
     }
 }
@@ -509,35 +397,10 @@ struct RunCursor {
 }
 
 impl RunCursor {
-    fn next(&mut self, rx: &ReadTransaction) -> Result<Option<Entry>> {
+    fn next(&mut self, rx: &TempSnapshot) -> Result<Option<Entry>> {
         if self.buf.is_empty() && !self.done {
-            let meta = match self.meta {
-                Some(m) => m,
-                None => {
-                    let m =
-                        rx.table_meta(&self.run.name)?.ok_or_else(|| Error::TableNotFound(self.run.name.clone()))?;
-                    self.meta = Some(m);
-                    m
-                }
-            };
-            let t = rx.table_at(&self.run.name, meta);
-            let start = match &self.after {
-                Some(k) => Bound::Excluded(k.as_slice()),
-                None => Bound::Unbounded,
-            };
-            let mut it = t.range::<&[u8], _>((start, Bound::Unbounded))?;
-            for _ in 0..self.batch {
-                match it.next() {
-                    Some(e) => {
-                        let (k, v) = e?;
-                        self.buf.push_back((k.to_vec(), v.to_vec()));
-                    }
-                    None => {
-                        self.done = true;
-                        break;
-                    }
-                }
-            }
+            self.done =
+                rx.read_batch(&self.run.name, &mut self.meta, self.after.as_deref(), self.batch, &mut self.buf)?;
             if let Some((k, _)) = self.buf.back() {
                 self.after = Some(k.clone());
             }
@@ -554,7 +417,7 @@ impl RunCursor {
 
 /// A k-way merge of runs and a sorted in-memory tail, on one read snapshot of the runs.
 struct Merger {
-    rx: ReadTransaction,
+    rx: TempSnapshot,
     cursors: Vec<RunCursor>,
     mem: alloc::vec::IntoIter<Entry>,
     /// The head row of each source (cursors, then the memory tail).
@@ -563,8 +426,7 @@ struct Merger {
 }
 
 impl Merger {
-    fn new(mut cursors: Vec<RunCursor>, mut mem: alloc::vec::IntoIter<Entry>, db: &Database) -> Result<Merger> {
-        let rx = db.begin_read()?;
+    fn new(mut cursors: Vec<RunCursor>, mut mem: alloc::vec::IntoIter<Entry>, rx: TempSnapshot) -> Result<Merger> {
         let n = cursors.len();
         let mut heads = Vec::with_capacity(n + 1);
         let mut heap = BinaryHeap::with_capacity(n + 1);

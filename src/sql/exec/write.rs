@@ -63,7 +63,7 @@ pub fn index_key(ix: &IndexDef, row: &[Value], rk: &[u8]) -> Vec<u8> {
 /// columns. (Only WITHOUT ROWID primary keys and index entries can exceed it: rowid keys are
 /// at most 9 bytes.)
 pub fn key_fits(t: &TableDef, ix: Option<&IndexDef>, key: &[u8]) -> Result<()> {
-    if key.len() <= crate::MAX_KEY_LEN {
+    if key.len() <= crate::sql::storage::MAX_KEY_LEN {
         return Ok(());
     }
     let cols = match ix {
@@ -83,7 +83,7 @@ pub fn key_fits(t: &TableDef, ix: Option<&IndexDef>, key: &[u8]) -> Result<()> {
         .collect();
     Err(Error::SqlKeyTooLarge {
         len: key.len(),
-        max: crate::MAX_KEY_LEN,
+        max: crate::sql::storage::MAX_KEY_LEN,
         table: t.name.clone(),
         index: ix.map(|ix| ix.name.clone()),
         columns,
