@@ -69,6 +69,14 @@ impl Txn {
         Ok(Txn::Write(w))
     }
 
+    /// The names of every engine table, reserved ones included.
+    pub fn list_tables(&self) -> Result<Vec<String>> {
+        match self {
+            Txn::Read(r, _) => r.list_tables(),
+            Txn::Write(w) => w.list_tables(),
+        }
+    }
+
     /// Commit a write transaction; a read snapshot just ends.
     pub fn commit(self) -> Result<()> {
         match self {

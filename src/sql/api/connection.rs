@@ -29,7 +29,7 @@ use crate::sql::catalog::{lower, Schema};
 use crate::sql::exec::ddl::ddl;
 use crate::sql::exec::eval::{Env, SubResult};
 use crate::sql::exec::write::{self, WriteResult};
-use crate::sql::exec::{self, Op};
+use crate::sql::exec::{self, Operator};
 use crate::sql::parser::ast::Statement;
 use crate::sql::parser::{ParsedStatement, Parser};
 use crate::sql::planner::statement::{compile, Compiled};
@@ -215,7 +215,7 @@ pub struct Cursor {
     snapshot: Option<Txn>,
     /// [`Connection::epoch`] when the cursor was opened (checked when `snapshot` is `None`).
     epoch: u64,
-    op: Option<Box<dyn Op>>,
+    op: Option<Box<dyn Operator>>,
     buffered: Option<vec::IntoIter<Tuple>>,
     params: Vec<Value>,
     outer: Vec<alloc::rc::Rc<[Value]>>,

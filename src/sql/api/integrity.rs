@@ -114,7 +114,7 @@ impl Connection {
     pub fn check(&self) -> Result<SqlCheckReport> {
         let txn = Txn::begin_read(self.database())?;
         let mut c = Checker { report: SqlCheckReport::default(), more: 0, work: &self.work };
-        c.run(&txn)?;
+        c.check_all(&txn)?;
         if c.more > 0 {
             c.report.problems.push(format!("... and {} more problems not listed", c.more));
         }
@@ -239,9 +239,11 @@ impl Checker<'_> {
         }
     }
 
-    fn run(&mut self, txn: &Txn) -> Result<()> {
-        let Txn::Read(rx, _) = txn else { return Err(crate::sql::exec::eval::internal("check needs a snapshot")) };
-        let engine_tables: BTreeSet<String> = match rx.list_tables() {
+    fn check_all(&mut self, txn: &Txn) -> Result<()> {
+        if !matches!(txn, Txn::Read(..)) {
+            return Err(crate::sql::exec::eval::internal("check needs a snapshot"));
+        }
+        let engine_tables: BTreeSet<String> = match txn.list_tables() {
             Ok(names) => names.into_iter().collect(),
             Err(e) if is_damage(&e) => {
                 self.problem(format!("the engine's table catalog cannot be read: {e}"));

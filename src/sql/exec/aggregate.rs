@@ -1,6 +1,6 @@
 use crate::error::Result;
 use crate::sql::exec::eval::{internal, Env};
-use crate::sql::exec::operators::{open, Op};
+use crate::sql::exec::operators::{open, Operator};
 use crate::sql::exec::spill::{self, Groups, Sorter};
 use crate::sql::planner::plan::{AggSpec, Plan};
 use crate::sql::types::functions::Accumulator;
@@ -144,7 +144,7 @@ impl AggOp {
     }
 }
 
-impl Op for AggOp {
+impl Operator for AggOp {
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
         if self.out.is_none() {
             self.out = Some(self.start(env)?);

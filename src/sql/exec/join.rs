@@ -1,6 +1,6 @@
 use crate::error::Result;
 use crate::sql::exec::eval::{internal, Env};
-use crate::sql::exec::operators::{open, Op};
+use crate::sql::exec::operators::{open, Operator};
 use crate::sql::planner::plan::Plan;
 use crate::sql::types::value::Tuple;
 use crate::sql::types::value::Value;
@@ -16,15 +16,15 @@ use hashbrown::HashMap;
 
 pub(super) struct LoopOp {
     pub(super) plan: Arc<Plan>,
-    pub(super) left: Box<dyn Op>,
+    pub(super) left: Box<dyn Operator>,
     pub(super) cur: Option<Rc<[Value]>>,
-    pub(super) right: Option<Box<dyn Op>>,
+    pub(super) right: Option<Box<dyn Operator>>,
     pub(super) cache: Option<Rc<Vec<Tuple>>>,
     pub(super) matched: bool,
     pub(super) at: usize,
 }
 
-impl Op for LoopOp {
+impl Operator for LoopOp {
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
         let Plan::NestedLoop { right, correlated, right_width, on, left_join, .. } = &*self.plan else {
             return Err(internal("loop"));
@@ -87,12 +87,12 @@ impl Op for LoopOp {
 
 pub(super) struct HashOp {
     pub(super) plan: Arc<Plan>,
-    pub(super) left: Box<dyn Op>,
+    pub(super) left: Box<dyn Operator>,
     pub(super) table: Option<HashMap<Vec<Value>, Vec<Tuple>>>,
     pub(super) pending: VecDeque<Tuple>,
 }
 
-impl Op for HashOp {
+impl Operator for HashOp {
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
         let Plan::HashJoin { right, left_keys, right_keys, right_width, on, left_join, .. } = &*self.plan else {
             return Err(internal("hash join"));

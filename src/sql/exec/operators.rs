@@ -3,7 +3,7 @@
 //!
 //! A plan is immutable and shared (`Arc`), so a prepared statement keeps it across runs;
 //! [`open`] instantiates fresh operator state for one run. Operators pull rows from their
-//! inputs one at a time (`Op::next`). Sorting, grouping, DISTINCT and set operations hold
+//! inputs one at a time (`Operator::next`). Sorting, grouping, DISTINCT and set operations hold
 //! rows within the work-memory budget and spill past it (`spill`); the build side of a hash
 //! join is held in memory. Table scans read the engine in batches, continuing after the last
 //! key, so no engine borrow outlives a call.
@@ -26,7 +26,7 @@ use crate::sql::types::value::Tuple;
 use crate::sql::types::value::Value;
 
 /// A running operator.
-pub trait Op {
+pub trait Operator {
     /// The next row, or None at the end.
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>>;
 
@@ -42,7 +42,7 @@ pub trait Op {
 }
 
 /// Instantiate operators for one run of `plan`.
-pub fn open(plan: &Arc<Plan>) -> Box<dyn Op> {
+pub fn open(plan: &Arc<Plan>) -> Box<dyn Operator> {
     match &**plan {
         Plan::One => Box::new(OneOp(true)),
         Plan::Values(_) | Plan::Rows(_) => Box::new(ValuesOp { plan: plan.clone(), at: 0 }),
@@ -76,7 +76,7 @@ pub fn open(plan: &Arc<Plan>) -> Box<dyn Op> {
 
 /// Open the input of a LIMIT node: a sort reached through projections (which map rows one
 /// to one) learns the limit, to keep only the rows it can return.
-fn open_limited(plan: &Arc<Plan>, limit: &Arc<Plan>) -> Box<dyn Op> {
+fn open_limited(plan: &Arc<Plan>, limit: &Arc<Plan>) -> Box<dyn Operator> {
     match &**plan {
         Plan::Sort { .. } => Box::new(SortOp { plan: plan.clone(), limit: Some(limit.clone()), out: None }),
         Plan::Project { input, .. } => Box::new(MapOp { plan: plan.clone(), input: open_limited(input, limit) }),
@@ -85,7 +85,7 @@ fn open_limited(plan: &Arc<Plan>, limit: &Arc<Plan>) -> Box<dyn Op> {
 }
 
 struct OneOp(bool);
-impl Op for OneOp {
+impl Operator for OneOp {
     fn next(&mut self, _: &mut Env) -> Result<Option<Tuple>> {
         Ok(core::mem::take(&mut self.0).then(Vec::new))
     }
@@ -95,7 +95,7 @@ struct ValuesOp {
     plan: Arc<Plan>,
     at: usize,
 }
-impl Op for ValuesOp {
+impl Operator for ValuesOp {
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
         let i = self.at;
         self.at += 1;
@@ -112,9 +112,9 @@ impl Op for ValuesOp {
 
 struct MapOp {
     plan: Arc<Plan>,
-    input: Box<dyn Op>,
+    input: Box<dyn Operator>,
 }
-impl Op for MapOp {
+impl Operator for MapOp {
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
         loop {
             let Some(row) = self.input.next(env)? else { return Ok(None) };
@@ -176,11 +176,11 @@ pub(super) fn limit_values(limit: &Option<CExpr>, offset: &Option<CExpr>, env: &
 
 struct LimitOp {
     plan: Arc<Plan>,
-    input: Box<dyn Op>,
+    input: Box<dyn Operator>,
     left: Option<i64>,
     skip: i64,
 }
-impl Op for LimitOp {
+impl Operator for LimitOp {
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
         let Plan::Limit { limit, offset, .. } = &*self.plan else { return Err(internal("limit")) };
         if self.left.is_none() {

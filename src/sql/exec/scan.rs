@@ -1,7 +1,7 @@
 use crate::error::{Error, Result};
 use crate::sql::catalog::{IndexDef, PrimaryKey, TableDef};
 use crate::sql::exec::eval::{internal, Env};
-use crate::sql::exec::operators::Op;
+use crate::sql::exec::operators::Operator;
 use crate::sql::planner::expr::conv;
 use crate::sql::planner::plan::{Plan, ScanPlan};
 use crate::sql::storage::{KeyRange, Txn};
@@ -468,7 +468,7 @@ fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
     }
 }
 
-impl Op for ScanOp {
+impl Operator for ScanOp {
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
         if self.state.is_none() {
             let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };

@@ -1,6 +1,6 @@
 use crate::error::Result;
 use crate::sql::exec::eval::{internal, Env};
-use crate::sql::exec::operators::{limit_values, open, Op};
+use crate::sql::exec::operators::{limit_values, open, Operator};
 use crate::sql::exec::spill::{self, Groups, Sorted, Sorter};
 use crate::sql::parser::ast::CompoundOp;
 use crate::sql::planner::plan::Plan;
@@ -19,7 +19,7 @@ pub(super) struct SortOp {
     pub(super) out: Option<Sorted>,
 }
 
-impl Op for SortOp {
+impl Operator for SortOp {
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
         if self.out.is_none() {
             let Plan::Sort { input, keys } = &*self.plan else { return Err(internal("sort")) };
@@ -53,14 +53,14 @@ impl Op for SortOp {
 /// after that, unseen rows are collected, deduplicated by an external sort on the row and
 /// sorted back into arrival order, and follow at the end.
 pub(super) struct DistinctOp {
-    pub(super) input: Box<dyn Op>,
+    pub(super) input: Box<dyn Operator>,
     pub(super) seen: HashSet<Tuple>,
     pub(super) bytes: usize,
     pub(super) spill: Option<Sorter>,
     pub(super) tail: Option<Sorted>,
 }
 
-impl Op for DistinctOp {
+impl Operator for DistinctOp {
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
         let work = env.work;
         let budget = work.budget();
@@ -108,11 +108,11 @@ impl Op for DistinctOp {
 pub(super) struct SetOp {
     pub(super) plan: Arc<Plan>,
     /// UNION ALL: the side being read (the right one once the left is done).
-    pub(super) stream: Option<(Box<dyn Op>, bool)>,
+    pub(super) stream: Option<(Box<dyn Operator>, bool)>,
     pub(super) groups: Option<Groups>,
 }
 
-impl Op for SetOp {
+impl Operator for SetOp {
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
         let Plan::Compound { op, left, right } = &*self.plan else { return Err(internal("compound")) };
         if *op == CompoundOp::UnionAll {

@@ -174,22 +174,22 @@ pub fn key_body(key: &[u8]) -> &[u8] {
     &key[..key.len().saturating_sub(8)]
 }
 
-type Entry = (Vec<u8>, Vec<Value>);
+type SortEntry = (Vec<u8>, Vec<Value>);
 
-fn entry_bytes(e: &Entry) -> usize {
+fn sort_entry_bytes(e: &SortEntry) -> usize {
     e.0.len() + core::mem::size_of::<Vec<u8>>() + row_bytes(&e.1)
 }
 
 /// A run's record: the sort key's length (varint), the key, then the row's record encoding.
 /// Runs are keyed by position (8-byte big-endian), so sort keys of any length fit.
-fn run_record(out: &mut Vec<u8>, key: &[u8], row: &[Value]) {
+fn sorted_run_record(out: &mut Vec<u8>, key: &[u8], row: &[Value]) {
     out.clear();
     put_varint(out, key.len() as u64);
     out.extend_from_slice(key);
     encode_row(out, row);
 }
 
-struct Run {
+struct SortedRun {
     name: String,
     rows: u64,
     bytes: u64,
@@ -199,14 +199,14 @@ struct Run {
 pub struct Sorter {
     budget: usize,
     limit: Option<usize>,
-    buf: Vec<Entry>,
+    buf: Vec<SortEntry>,
     bytes: usize,
     seq: u64,
     /// With a limit: entries with a key above this cannot be among the first `limit`.
     cutoff: Option<Vec<u8>>,
     temp: Option<TempDb>,
-    runs: VecDeque<Run>,
-    next_run: u64,
+    runs: VecDeque<SortedRun>,
+    next_run_id: u64,
 }
 
 impl Sorter {
@@ -222,7 +222,7 @@ impl Sorter {
             cutoff: None,
             temp: None,
             runs: VecDeque::new(),
-            next_run: 0,
+            next_run_id: 0,
         }
     }
 
@@ -236,7 +236,7 @@ impl Sorter {
             }
         }
         let e = (key, row);
-        self.bytes += entry_bytes(&e);
+        self.bytes += sort_entry_bytes(&e);
         self.buf.push(e);
         if let Some(k) = self.limit {
             if self.buf.len() >= k.saturating_mul(2).max(64) {
@@ -272,7 +272,7 @@ impl Sorter {
                 }
             }
         }
-        self.bytes = self.buf.iter().map(entry_bytes).sum();
+        self.bytes = self.buf.iter().map(sort_entry_bytes).sum();
     }
 
     fn sort_buf(&mut self) {
@@ -288,14 +288,14 @@ impl Sorter {
         if self.temp.is_none() {
             self.temp = Some(work.temp_db()?);
         }
-        let name = alloc::format!("run{}", self.next_run);
-        self.next_run += 1;
+        let name = alloc::format!("run{}", self.next_run_id);
+        self.next_run_id += 1;
         let temp = self.temp.as_ref().ok_or_else(|| Error::Sql("no temp db".into()))?;
         let (mut rows, mut bytes) = (0u64, 0u64);
         temp.write_table(&name, &[], |put| {
             let mut rec = Vec::new();
             for (k, row) in self.buf.drain(..) {
-                run_record(&mut rec, &k, &row);
+                sorted_run_record(&mut rec, &k, &row);
                 put(&rows.to_be_bytes(), &rec)?;
                 rows += 1;
                 bytes += rec.len() as u64;
@@ -303,7 +303,7 @@ impl Sorter {
             Ok(())
         })?;
         self.bytes = 0;
-        self.runs.push_back(Run { name, rows, bytes });
+        self.runs.push_back(SortedRun { name, rows, bytes });
         work.bump(|s| {
             s.runs += 1;
             s.rows += rows;
@@ -317,16 +317,16 @@ impl Sorter {
         (self.budget / (4 << 10)).clamp(2, 64)
     }
 
-    fn cursor(&self, run: Run) -> RunCursor {
+    fn reader(&self, run: SortedRun) -> SortedRunReader {
         let avg = (run.bytes / run.rows.max(1)).max(1) as usize + 64;
-        let per_cursor = self.budget / (2 * self.fan_in());
-        RunCursor {
+        let per_reader = self.budget / (2 * self.fan_in());
+        SortedRunReader {
             run,
             meta: None,
             after: None,
             buf: VecDeque::new(),
             done: false,
-            batch: (per_cursor / avg).clamp(4, 1024),
+            batch: (per_reader / avg).clamp(4, 1024),
         }
     }
 
@@ -345,15 +345,15 @@ impl Sorter {
         let fan_in = self.fan_in();
         while self.runs.len() + 1 > fan_in {
             let take = fan_in.min(self.runs.len());
-            let mut cursors = Vec::with_capacity(take);
+            let mut readers = Vec::with_capacity(take);
             for _ in 0..take {
                 let r = self.runs.pop_front().ok_or_else(|| Error::Sql("run".into()))?;
-                cursors.push(self.cursor(r));
+                readers.push(self.reader(r));
             }
-            let names: Vec<String> = cursors.iter().map(|c| c.run.name.clone()).collect();
-            let mut m = Merger::new(cursors, Vec::new().into_iter(), temp.snapshot()?)?;
-            let name = alloc::format!("run{}", self.next_run);
-            self.next_run += 1;
+            let names: Vec<String> = readers.iter().map(|c| c.run.name.clone()).collect();
+            let mut m = Merger::new(readers, Vec::new().into_iter(), temp.snapshot()?)?;
+            let name = alloc::format!("run{}", self.next_run_id);
+            self.next_run_id += 1;
             let (mut rows, mut bytes) = (0u64, 0u64);
             let limit = self.limit;
             temp.write_table(&name, &names, |put| {
@@ -364,30 +364,31 @@ impl Sorter {
                         break;
                     }
                     n += 1;
-                    run_record(&mut rec, &k, &row);
+                    sorted_run_record(&mut rec, &k, &row);
                     put(&rows.to_be_bytes(), &rec)?;
                     rows += 1;
                     bytes += rec.len() as u64;
                 }
                 Ok(())
             })?;
-            self.runs.push_back(Run { name, rows, bytes });
+            self.runs.push_back(SortedRun { name, rows, bytes });
             work.bump(|s| {
                 s.runs += 1;
                 s.rows += rows;
                 s.bytes += bytes;
             });
         }
-        let cursors: Vec<RunCursor> = core::mem::take(&mut self.runs).into_iter().map(|r| self.cursor(r)).collect();
-        let merger = Merger::new(cursors, mem, temp.snapshot()?)?;
+        let readers: Vec<SortedRunReader> =
+            core::mem::take(&mut self.runs).into_iter().map(|r| self.reader(r)).collect();
+        let merger = Merger::new(readers, mem, temp.snapshot()?)?;
         Ok(Sorted { mem: Vec::new().into_iter(), merge: Some((merger, temp)), left: self.limit })
     }
 }
 
 /// Reads one run in batches through the merge's read transaction (each batch seeks from the
 /// run's root, so no borrow of the transaction is kept between calls).
-struct RunCursor {
-    run: Run,
+struct SortedRunReader {
+    run: SortedRun,
     /// Root page and entry count, once looked up.
     meta: Option<(u64, u64)>,
     after: Option<Vec<u8>>,
@@ -396,8 +397,8 @@ struct RunCursor {
     batch: usize,
 }
 
-impl RunCursor {
-    fn next(&mut self, rx: &TempSnapshot) -> Result<Option<Entry>> {
+impl SortedRunReader {
+    fn next(&mut self, rx: &TempSnapshot) -> Result<Option<SortEntry>> {
         if self.buf.is_empty() && !self.done {
             self.done =
                 rx.read_batch(&self.run.name, &mut self.meta, self.after.as_deref(), self.batch, &mut self.buf)?;
@@ -418,19 +419,23 @@ impl RunCursor {
 /// A k-way merge of runs and a sorted in-memory tail, on one read snapshot of the runs.
 struct Merger {
     rx: TempSnapshot,
-    cursors: Vec<RunCursor>,
-    mem: alloc::vec::IntoIter<Entry>,
-    /// The head row of each source (cursors, then the memory tail).
+    readers: Vec<SortedRunReader>,
+    mem: alloc::vec::IntoIter<SortEntry>,
+    /// The head row of each source (readers, then the memory tail).
     heads: Vec<Option<Vec<Value>>>,
     heap: BinaryHeap<Reverse<(Vec<u8>, usize)>>,
 }
 
 impl Merger {
-    fn new(mut cursors: Vec<RunCursor>, mut mem: alloc::vec::IntoIter<Entry>, rx: TempSnapshot) -> Result<Merger> {
-        let n = cursors.len();
+    fn new(
+        mut readers: Vec<SortedRunReader>,
+        mut mem: alloc::vec::IntoIter<SortEntry>,
+        rx: TempSnapshot,
+    ) -> Result<Merger> {
+        let n = readers.len();
         let mut heads = Vec::with_capacity(n + 1);
         let mut heap = BinaryHeap::with_capacity(n + 1);
-        for (i, c) in cursors.iter_mut().enumerate() {
+        for (i, c) in readers.iter_mut().enumerate() {
             match c.next(&rx)? {
                 Some((k, r)) => {
                     heap.push(Reverse((k, i)));
@@ -446,13 +451,13 @@ impl Merger {
             }
             None => heads.push(None),
         }
-        Ok(Merger { rx, cursors, mem, heads, heap })
+        Ok(Merger { rx, readers, mem, heads, heap })
     }
 
-    fn next(&mut self) -> Result<Option<Entry>> {
+    fn next(&mut self) -> Result<Option<SortEntry>> {
         let Some(Reverse((key, i))) = self.heap.pop() else { return Ok(None) };
         let row = self.heads.get_mut(i).and_then(Option::take).ok_or_else(|| Error::Sql("merge head".into()))?;
-        let refill = match self.cursors.get_mut(i) {
+        let refill = match self.readers.get_mut(i) {
             Some(c) => c.next(&self.rx)?,
             None => self.mem.next(),
         };
@@ -467,14 +472,14 @@ impl Merger {
 /// The sorted entries of a [`Sorter`], streamed. Holds the temporary database, if any, until
 /// dropped.
 pub struct Sorted {
-    mem: alloc::vec::IntoIter<Entry>,
+    mem: alloc::vec::IntoIter<SortEntry>,
     merge: Option<(Merger, TempDb)>,
     left: Option<usize>,
 }
 
 impl Sorted {
     /// The next entry (key with its sequence number, row).
-    pub fn next_entry(&mut self) -> Result<Option<Entry>> {
+    pub fn next_entry(&mut self) -> Result<Option<SortEntry>> {
         if let Some(l) = &mut self.left {
             if *l == 0 {
                 self.merge = None;
@@ -498,7 +503,7 @@ impl Sorted {
 /// Reads [`Sorted`] entries a group (equal key bodies) at a time, without holding a group.
 pub struct Groups {
     sorted: Sorted,
-    pending: Option<Entry>,
+    pending: Option<SortEntry>,
 }
 
 impl Groups {
@@ -508,7 +513,7 @@ impl Groups {
     }
 
     /// The first entry of the next group.
-    pub fn first(&mut self) -> Result<Option<Entry>> {
+    pub fn first(&mut self) -> Result<Option<SortEntry>> {
         match self.pending.take() {
             Some(e) => Ok(Some(e)),
             None => self.sorted.next_entry(),
@@ -516,7 +521,7 @@ impl Groups {
     }
 
     /// The next entry if it belongs to the group whose key body is `body`.
-    pub fn more(&mut self, body: &[u8]) -> Result<Option<Entry>> {
+    pub fn more(&mut self, body: &[u8]) -> Result<Option<SortEntry>> {
         let e = match self.pending.take() {
             Some(e) => e,
             None => match self.sorted.next_entry()? {

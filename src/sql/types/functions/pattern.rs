@@ -37,7 +37,7 @@ fn match_fn(a: &[Value], f: impl Fn(&str, &str) -> bool) -> Result<Value> {
 }
 
 /// One element of a compiled LIKE/GLOB pattern.
-enum Tok {
+enum PatternElement {
     /// `%` or `*`: any run of characters.
     Star,
     /// `_` or `?`: any one character.
@@ -50,25 +50,25 @@ enum Tok {
     Never,
 }
 
-impl Tok {
+impl PatternElement {
     fn matches(&self, c: char, nocase: bool) -> bool {
         match self {
-            Tok::Star | Tok::Never => false,
-            Tok::One => true,
-            Tok::Lit(p) => *p == c || (nocase && p.is_ascii() && p.eq_ignore_ascii_case(&c)),
-            Tok::Set(ranges, invert) => ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *invert,
+            PatternElement::Star | PatternElement::Never => false,
+            PatternElement::One => true,
+            PatternElement::Lit(p) => *p == c || (nocase && p.is_ascii() && p.eq_ignore_ascii_case(&c)),
+            PatternElement::Set(ranges, invert) => ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *invert,
         }
     }
 }
 
 /// Match compiled tokens against text: greedy with backtracking to the last star, O(n·m).
-fn wildcard(toks: &[Tok], text: &str, nocase: bool) -> bool {
+fn wildcard(toks: &[PatternElement], text: &str, nocase: bool) -> bool {
     let text: Vec<char> = cstr(text).chars().collect();
     let (mut p, mut t) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     loop {
         if let Some(tok) = toks.get(p) {
-            if let Tok::Star = tok {
+            if let PatternElement::Star = tok {
                 star = Some((p + 1, t));
                 p += 1;
                 continue;
@@ -98,10 +98,10 @@ pub fn like(pattern: &str, text: &str, escape: Option<char>) -> bool {
     let mut it = cstr(pattern).chars();
     while let Some(c) = it.next() {
         toks.push(match c {
-            _ if Some(c) == escape => it.next().map_or(Tok::Never, Tok::Lit),
-            '%' => Tok::Star,
-            '_' => Tok::One,
-            _ => Tok::Lit(c),
+            _ if Some(c) == escape => it.next().map_or(PatternElement::Never, PatternElement::Lit),
+            '%' => PatternElement::Star,
+            '_' => PatternElement::One,
+            _ => PatternElement::Lit(c),
         });
     }
     wildcard(&toks, text, true)
@@ -115,8 +115,8 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     let mut it = cstr(pattern).chars().peekable();
     while let Some(c) = it.next() {
         toks.push(match c {
-            '*' => Tok::Star,
-            '?' => Tok::One,
+            '*' => PatternElement::Star,
+            '?' => PatternElement::One,
             '[' => {
                 let mut set = Vec::new();
                 let mut c2 = it.next();
@@ -144,12 +144,12 @@ pub fn glob(pattern: &str, text: &str) -> bool {
                     c2 = it.next();
                 }
                 if c2.is_none() {
-                    Tok::Never
+                    PatternElement::Never
                 } else {
-                    Tok::Set(set, invert)
+                    PatternElement::Set(set, invert)
                 }
             }
-            _ => Tok::Lit(c),
+            _ => PatternElement::Lit(c),
         });
     }
     wildcard(&toks, text, false)
