@@ -1,21 +1,37 @@
 //! The SQL layer: SQLite-compatible SQL over the engine's tables.
 //!
-//! A statement travels through these modules in order:
-//! 1. [`parser`] (with `lexer`) turns text into an [`ast`] (hand-written, to keep the wasm
-//!    small).
-//! 2. `catalog` holds the schema, which is stored in the database itself.
-//! 3. `planner` resolves names, picks access paths (primary key, secondary index, full scan),
-//!    join order and join methods, and produces a tree of plan nodes with compiled
-//!    expressions (`expr`).
-//! 4. `exec` runs the plan as a stream of rows over a read or write transaction; `dml` writes
-//!    rows and index entries; `encoding` maps rows and index entries to engine keys and
-//!    values; [`func`] holds the scalar and aggregate functions; [`spill`] keeps sorting
-//!    and grouping within the work-memory budget by spilling sorted runs to a temporary
-//!    database.
-//! 5. `connection` ties it together: [`Connection`] runs statements in autocommit or explicit
-//!    transactions and caches plans; `schema_info` lists the schema's objects with the SQL
-//!    that recreates each ([`Connection::schema_objects`]); `integrity` checks the SQL layer's
-//!    data ([`Connection::check`]).
+//! The folders follow the path of a statement, and each stage depends only on the ones
+//! below it (`api` → `exec` → `planner` → `catalog` → `parser`, all of them on `storage`
+//! and `types`). Take `SELECT name FROM users WHERE id = ?` run through
+//! [`Connection::query`]:
+//!
+//! 1. **`api`** — the public face. [`Connection::prepare`] makes a [`Prepared`] statement;
+//!    [`Params`] binds the `?`; the rows come back as [`Row`]s through [`Rows`]. The
+//!    connection holds the open transaction, the cached schema and the work-memory budget.
+//! 2. **`parser`** — the lexer cuts the text into tokens and the recursive-descent parser
+//!    builds a syntax tree (`ast::Statement::Query`), with byte positions for errors.
+//! 3. **`catalog`** — the schema (tables, columns, indexes, views) lives in the database
+//!    itself, in the engine table `sql:schema`, as the SQL that created each object; it is
+//!    loaded once per schema generation and cached.
+//! 4. **`planner`** — resolves `users` and `name` against the schema, sees that `id = ?`
+//!    pins the rowid, and produces a plan: a projection over a scan of one key. Expressions
+//!    are compiled to positions and function pointers. The plan is cached in the
+//!    [`Prepared`] until the schema changes.
+//! 5. **`exec`** — opens the plan as a tree of operators and pulls rows: the scan computes
+//!    its key range from the bound parameter and reads the table; the projection evaluates
+//!    `name`. INSERT, UPDATE and DELETE run write plans that keep indexes and constraints in
+//!    step; DDL runs here too; sorting and grouping spill to a temporary database past the
+//!    work-memory budget.
+//! 6. **`storage`** — the one file that talks to the engine: read snapshots and the write
+//!    transaction ([`crate::ReadTransaction`], [`crate::WriteTransaction`] behind one `Txn`),
+//!    writes with an undo log for statement-level rollback, and the temporary databases.
+//! 7. **`types`** — what every stage shares: [`Value`] and its affinities, the key and record
+//!    encodings (how a row becomes engine keys and values), collations, float printing and
+//!    parsing, and the built-in functions.
+//!
+//! Around the connection: `schema_info` lists the schema's objects with the SQL that
+//! recreates each ([`Connection::schema_objects`]); `integrity` checks the SQL layer's data
+//! ([`Connection::check`]).
 //!
 //! [`Value`] is a SQL value.
 //!

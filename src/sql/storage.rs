@@ -4,10 +4,12 @@
 //! byte values, named by engine table, and reaches them only through [`Txn`] (a read
 //! snapshot or the write transaction a statement runs in) and [`Writer`] (writes with an
 //! undo log, so a failing statement inside an explicit transaction can be rolled back on its
-//! own). The engine's own types (`ReadTransaction`, `WriteTransaction`, `ReadTable`, key
-//! ranges over them, the engine's key-size limit) do not appear anywhere else in `sql/`
-//! except where the public API names a [`Database`](crate::Database) and where the spill
-//! code keeps its temporary database (see `exec::spill`).
+//! own). Sorting and grouping spill to a [`TempDb`], written a table at a time and read back
+//! in batches through a [`TempSnapshot`]. The engine's own types (`Database`,
+//! `ReadTransaction`, `WriteTransaction`, `ReadTable`, `Options`, devices, durability, the
+//! key-size limit) appear nowhere else in `sql/`, except where the public API takes or
+//! returns a [`Database`] (`Connection::new`, `Connection::database`) and
+//! in the hidden `internal_tables` test hook.
 //!
 //! How keys and values are laid out (row keys, index entries, records) is the business of
 //! `types::encoding` and `catalog`; this file only moves bytes.

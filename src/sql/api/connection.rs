@@ -196,7 +196,7 @@ fn objects_in(s: &Schema) -> u64 {
 }
 
 /// The rows of a query, streamed: a [`Cursor`] with the connection it reads through. An
-/// iterator of [`Row`](crate::sql::Row)s (each a `Result`: reading can fail midway).
+/// iterator of [`Row`]s (each a `Result`: reading can fail midway).
 pub struct Rows<'c> {
     conn: &'c mut Connection,
     cursor: Cursor,
@@ -341,7 +341,7 @@ impl Connection {
     }
 
     /// Run one statement and stream its rows (write statements run to completion first and
-    /// stream their RETURNING rows). See [`Row`](crate::sql::Row) for reading them, and
+    /// stream their RETURNING rows). See [`Row`] for reading them, and
     /// [`query_row`](Self::query_row), [`query_one`](Self::query_one),
     /// [`query_map`](Self::query_map) for shortcuts.
     ///

@@ -1,51 +1,4 @@
-//! Statement parameters: [`ToValue`] turns a Rust value into a SQL [`Value`], [`Params`] turns
-//! a set of arguments into [`Bindings`] (positional or by name), and [`Bindings`] are matched
-//! against a statement's parameters when it runs.
-//!
-//! What can be passed as parameters:
-//!
-//! | argument | binds |
-//! | --- | --- |
-//! | `()`, `&[]`, `[]` | nothing (the statement must take no parameters) |
-//! | `(a, b, c)` — tuples of 1 to 16 [`ToValue`] | by position |
-//! | `&[Value]`, `&[Value; N]`, `[Value; N]`, `Vec<Value>`, `&Vec<Value>` | by position |
-//! | [`params!`](crate::params)`[a, b]` (a `&[&dyn ToValue]`) | by position |
-//! | [`Named`]`(&[(":id", Value::from(1))])`, [`named_params!`](crate::named_params)`{":id": 1}` | by name |
-//! | [`Serde`](crate::sql::Serde)`(&s)` — any `serde::Serialize` struct or map (feature `serde`) | by name (fields) |
-//!
-//! Rules (checked before the statement runs, so a bad call changes nothing):
-//! - By position, the number of values must equal the statement's parameter count
-//!   ([`Prepared::parameter_count`](crate::sql::Prepared::parameter_count), the largest `?NNN` or the number of distinct
-//!   parameters). A named parameter (`:a`) also has a position, so positional values bind
-//!   it too. Unlike SQLite's C API, a parameter left out is an error, not NULL.
-//! - By name, every parameter of the statement must be named and given a value: a name
-//!   with its sigil (`":id"`) matches only that parameter; a bare name (`"id"`, as serde
-//!   fields are) matches `:id`, `@id` and `$id`. A missing name is an error; so is a given
-//!   name the statement does not use — except for [`Serde`](crate::sql::Serde) parameters, whose
-//!   extra fields are ignored so that one struct can feed an INSERT and an UPDATE that use
-//!   different fields.
-//! - Positional `?` parameters cannot be bound by name.
-//!
-//! ```
-//! use tessera::sql::{Connection, Named, Value};
-//! use tessera::{named_params, params};
-//!
-//! let mut conn = Connection::memory();
-//! conn.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, score REAL)", ())?;
-//! conn.execute("INSERT INTO t VALUES (?, ?, ?)", (1, "ada", 9.5))?;
-//! conn.execute("INSERT INTO t VALUES (?1, ?2, ?3)", params![2, "alan", None::<f64>])?;
-//! conn.execute("INSERT INTO t VALUES (:id, :name, :score)", named_params! {":id": 3, ":name": "grace", ":score": 7})?;
-//! conn.execute("INSERT INTO t VALUES (@id, @name, NULL)", Named(&[("@id", Value::from(4)), ("@name", "edsger".into())]))?;
-//! conn.execute("INSERT INTO t VALUES (?, ?, ?)", &[Value::from(5), Value::from("barbara"), Value::Null])?;
-//! let n: i64 = conn.query_one("SELECT count(*) FROM t WHERE name > ?", ("b",))?;
-//! assert_eq!(n, 3);
-//!
-//! // Mistakes are errors, not silent NULLs.
-//! assert!(conn.execute("INSERT INTO t VALUES (?, ?, ?)", (6, "too few")).is_err());
-//! assert!(conn.execute("INSERT INTO t VALUES (:id, :name, NULL)", named_params! {":id": 7}).is_err());
-//! assert!(conn.execute("INSERT INTO t VALUES (?, ?, ?)", (8, "x", u64::MAX)).is_err());
-//! # Ok::<(), tessera::Error>(())
-//! ```
+//! Statement parameters: what can be bound and how (the rules are documented on [`Params`]).
 
 use alloc::borrow::Cow;
 use alloc::format;
@@ -206,8 +159,7 @@ impl ToValue for Vec<u8> {
 }
 
 /// Parameter values ready to bind: by position or by name. Made by [`Params::into_bindings`];
-/// matched against each statement's parameters when it runs (see the [module
-/// docs](self) for the rules).
+/// matched against each statement's parameters when it runs (see [`Params`] for the rules).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bindings {
     kind: Kind,
@@ -339,8 +291,57 @@ fn check_used<'a>(values: &[(String, Value)], names: impl Iterator<Item = &'a st
     Ok(())
 }
 
-/// Arguments for a statement's parameters. See the [module docs](self) for what implements
-/// it and how values are matched to parameters.
+/// Statement parameters: [`ToValue`] turns a Rust value into a SQL [`Value`], [`Params`] turns
+/// a set of arguments into [`Bindings`] (positional or by name), and [`Bindings`] are matched
+/// against a statement's parameters when it runs.
+///
+/// What can be passed as parameters:
+///
+/// | argument | binds |
+/// | --- | --- |
+/// | `()`, `&[]`, `[]` | nothing (the statement must take no parameters) |
+/// | `(a, b, c)` — tuples of 1 to 16 [`ToValue`] | by position |
+/// | `&[Value]`, `&[Value; N]`, `[Value; N]`, `Vec<Value>`, `&Vec<Value>` | by position |
+/// | [`params!`](crate::params)`[a, b]` (a `&[&dyn ToValue]`) | by position |
+/// | [`Named`]`(&[(":id", Value::from(1))])`, [`named_params!`](crate::named_params)`{":id": 1}` | by name |
+/// | [`Serde`](crate::sql::Serde)`(&s)` — any `serde::Serialize` struct or map (feature `serde`) | by name (fields) |
+///
+/// Rules (checked before the statement runs, so a bad call changes nothing):
+/// - By position, the number of values must equal the statement's parameter count
+///   ([`Prepared::parameter_count`](crate::sql::Prepared::parameter_count), the largest `?NNN` or the number of distinct
+///   parameters). A named parameter (`:a`) also has a position, so positional values bind
+///   it too. Unlike SQLite's C API, a parameter left out is an error, not NULL.
+/// - By name, every parameter of the statement must be named and given a value: a name
+///   with its sigil (`":id"`) matches only that parameter; a bare name (`"id"`, as serde
+///   fields are) matches `:id`, `@id` and `$id`. A missing name is an error; so is a given
+///   name the statement does not use — except for [`Serde`](crate::sql::Serde) parameters, whose
+///   extra fields are ignored so that one struct can feed an INSERT and an UPDATE that use
+///   different fields.
+/// - Positional `?` parameters cannot be bound by name.
+///
+/// ```
+/// use tessera::sql::{Connection, Named, Value};
+/// use tessera::{named_params, params};
+///
+/// let mut conn = Connection::memory();
+/// conn.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, score REAL)", ())?;
+/// conn.execute("INSERT INTO t VALUES (?, ?, ?)", (1, "ada", 9.5))?;
+/// conn.execute("INSERT INTO t VALUES (?1, ?2, ?3)", params![2, "alan", None::<f64>])?;
+/// conn.execute("INSERT INTO t VALUES (:id, :name, :score)", named_params! {":id": 3, ":name": "grace", ":score": 7})?;
+/// conn.execute("INSERT INTO t VALUES (@id, @name, NULL)", Named(&[("@id", Value::from(4)), ("@name", "edsger".into())]))?;
+/// conn.execute("INSERT INTO t VALUES (?, ?, ?)", &[Value::from(5), Value::from("barbara"), Value::Null])?;
+/// let n: i64 = conn.query_one("SELECT count(*) FROM t WHERE name > ?", ("b",))?;
+/// assert_eq!(n, 3);
+///
+/// // Mistakes are errors, not silent NULLs.
+/// assert!(conn.execute("INSERT INTO t VALUES (?, ?, ?)", (6, "too few")).is_err());
+/// assert!(conn.execute("INSERT INTO t VALUES (:id, :name, NULL)", named_params! {":id": 7}).is_err());
+/// assert!(conn.execute("INSERT INTO t VALUES (?, ?, ?)", (8, "x", u64::MAX)).is_err());
+/// # Ok::<(), tessera::Error>(())
+/// ```
+///
+/// Arguments for a statement's parameters. See above for what implements it and how values
+/// are matched to parameters.
 ///
 /// ```
 /// use tessera::sql::{Connection, Value};

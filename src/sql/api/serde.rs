@@ -1,66 +1,5 @@
-//! serde support (feature `serde`): any `Serialize` struct or map as named parameters
-//! ([`Serde`], [`to_params`]), and rows into any `Deserialize` type ([`from_row`],
-//! [`Connection::query_as`], [`Rows::deserialize`]). Hand-written serializer and deserializer,
-//! no_std + alloc, no serde_json.
-//!
-//! Parameters: each field binds the parameter of the same name (`:field`, `@field` or
-//! `$field`; fields the statement does not use are ignored, a parameter with no field is an
-//! error). A sequence or tuple binds by position instead. Field values map to SQL values as:
-//!
-//! | Rust (serde data model) | SQL |
-//! | --- | --- |
-//! | integers (`u64` up to `i64::MAX`), `bool` | INTEGER (`bool` as 0/1) |
-//! | `f32`, `f64` | REAL (NaN as NULL) |
-//! | `String`, `&str`, `char`, unit enum variants (by name) | TEXT |
-//! | `Vec<u8>`, `[u8; N]`, `serde_bytes` | BLOB |
-//! | `None`, `()` | NULL |
-//! | newtype structs | their inner value |
-//!
-//! [`Value`] itself implements `Serialize` and `Deserialize` (so a `HashMap<String, Value>`
-//! works as parameters and as a row). Nested structs, maps, sequences of anything but `u8` and data-carrying enum variants
-//! have no SQL value: binding them is an [`Error::Conversion`] naming the field.
-//!
-//! Rows: a struct or map takes the columns by name (a column name matches a field name
-//! ASCII-case-insensitively; columns with no field are ignored unless the struct denies
-//! unknown fields); a tuple or sequence takes them by position (a tuple's length must equal
-//! the column count); a single value (`i64`, `String`, `Option<f64>`, a newtype) takes the
-//! only column of a one-column row (and so does a sequence when that column is a BLOB, so
-//! that `Vec<u8>` reads the bytes). Values convert with the same strictness as
-//! [`FromValue`](crate::sql::FromValue): INTEGER into any integer type in range, into `f64`, and
-//! into `bool` (0 is false); REAL into floats; TEXT into strings and unit enum variants;
-//! BLOB (or TEXT) into `Vec<u8>`; NULL only into `Option` and `()`. A wrong type is an
-//! [`Error::Conversion`] naming the column.
-//!
-//! ```
-//! use serde::{Deserialize, Serialize};
-//! use tessera::sql::{from_row, Connection, Serde};
-//!
-//! #[derive(Debug, PartialEq, Serialize, Deserialize)]
-//! struct Item {
-//!     id: i64,
-//!     name: String,
-//!     price: f64,
-//!     tags: Option<String>,
-//!     thumbnail: Vec<u8>,
-//!     in_stock: bool,
-//! }
-//!
-//! let mut conn = Connection::memory();
-//! conn.execute("CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT, price REAL, tags TEXT, thumbnail BLOB, in_stock INTEGER)", ())?;
-//! let item = Item { id: 7, name: "lamp".into(), price: 19.5, tags: None, thumbnail: vec![0x89, 0x50], in_stock: true };
-//! conn.execute(
-//!     "INSERT INTO item VALUES (:id, :name, :price, :tags, :thumbnail, :in_stock)",
-//!     Serde(&item),
-//! )?;
-//! // Extra fields are fine: this statement uses two of them.
-//! conn.execute("UPDATE item SET price = :price * 2 WHERE id = :id", Serde(&item))?;
-//!
-//! let back: Item = conn.query_row("SELECT * FROM item WHERE id = ?", (7,), |row| from_row(row))?;
-//! assert_eq!(back, Item { price: 39.0, ..item });
-//! let pairs: Vec<(String, f64)> = conn.query_as("SELECT name, price FROM item", ())?.collect::<Result<_, _>>()?;
-//! assert_eq!(pairs, [("lamp".to_string(), 39.0)]);
-//! # Ok::<(), tessera::Error>(())
-//! ```
+//! serde support (feature `serde`): structs as parameters, rows as structs (the mapping is
+//! documented on [`Serde`]).
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -158,8 +97,72 @@ impl<'de> Visitor<'de> for ValueVisitor {
 // -------------------------------------------------------------------------------------------
 // Parameters
 
-/// A `serde::Serialize` value as parameters: a struct or map binds by name (see the [module
-/// docs](self)), a tuple or sequence by position.
+/// serde support (feature `serde`): any `Serialize` struct or map as named parameters
+/// (`Serde`, [`to_params`]), and rows into any `Deserialize` type ([`from_row`],
+/// [`Connection::query_as`], [`Rows::deserialize`]). Hand-written serializer and deserializer,
+/// no_std + alloc, no serde_json.
+///
+/// Parameters: each field binds the parameter of the same name (`:field`, `@field` or
+/// `$field`; fields the statement does not use are ignored, a parameter with no field is an
+/// error). A sequence or tuple binds by position instead. Field values map to SQL values as:
+///
+/// | Rust (serde data model) | SQL |
+/// | --- | --- |
+/// | integers (`u64` up to `i64::MAX`), `bool` | INTEGER (`bool` as 0/1) |
+/// | `f32`, `f64` | REAL (NaN as NULL) |
+/// | `String`, `&str`, `char`, unit enum variants (by name) | TEXT |
+/// | `Vec<u8>`, `[u8; N]`, `serde_bytes` | BLOB |
+/// | `None`, `()` | NULL |
+/// | newtype structs | their inner value |
+///
+/// [`Value`] itself implements `Serialize` and `Deserialize` (so a `HashMap<String, Value>`
+/// works as parameters and as a row). Nested structs, maps, sequences of anything but `u8` and data-carrying enum variants
+/// have no SQL value: binding them is an [`Error::Conversion`] naming the field.
+///
+/// Rows: a struct or map takes the columns by name (a column name matches a field name
+/// ASCII-case-insensitively; columns with no field are ignored unless the struct denies
+/// unknown fields); a tuple or sequence takes them by position (a tuple's length must equal
+/// the column count); a single value (`i64`, `String`, `Option<f64>`, a newtype) takes the
+/// only column of a one-column row (and so does a sequence when that column is a BLOB, so
+/// that `Vec<u8>` reads the bytes). Values convert with the same strictness as
+/// [`FromValue`](crate::sql::FromValue): INTEGER into any integer type in range, into `f64`, and
+/// into `bool` (0 is false); REAL into floats; TEXT into strings and unit enum variants;
+/// BLOB (or TEXT) into `Vec<u8>`; NULL only into `Option` and `()`. A wrong type is an
+/// [`Error::Conversion`] naming the column.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use tessera::sql::{from_row, Connection, Serde};
+///
+/// #[derive(Debug, PartialEq, Serialize, Deserialize)]
+/// struct Item {
+///     id: i64,
+///     name: String,
+///     price: f64,
+///     tags: Option<String>,
+///     thumbnail: Vec<u8>,
+///     in_stock: bool,
+/// }
+///
+/// let mut conn = Connection::memory();
+/// conn.execute("CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT, price REAL, tags TEXT, thumbnail BLOB, in_stock INTEGER)", ())?;
+/// let item = Item { id: 7, name: "lamp".into(), price: 19.5, tags: None, thumbnail: vec![0x89, 0x50], in_stock: true };
+/// conn.execute(
+///     "INSERT INTO item VALUES (:id, :name, :price, :tags, :thumbnail, :in_stock)",
+///     Serde(&item),
+/// )?;
+/// // Extra fields are fine: this statement uses two of them.
+/// conn.execute("UPDATE item SET price = :price * 2 WHERE id = :id", Serde(&item))?;
+///
+/// let back: Item = conn.query_row("SELECT * FROM item WHERE id = ?", (7,), |row| from_row(row))?;
+/// assert_eq!(back, Item { price: 39.0, ..item });
+/// let pairs: Vec<(String, f64)> = conn.query_as("SELECT name, price FROM item", ())?.collect::<Result<_, _>>()?;
+/// assert_eq!(pairs, [("lamp".to_string(), 39.0)]);
+/// # Ok::<(), tessera::Error>(())
+/// ```
+///
+/// In short: a `serde::Serialize` value as parameters; a struct or map binds by name (as
+/// above), a tuple or sequence by position.
 ///
 /// ```
 /// use serde::Serialize;
@@ -686,7 +689,7 @@ impl ser::Serializer for ByteSerializer {
 // -------------------------------------------------------------------------------------------
 // Rows
 
-/// Read `row` as any `Deserialize` type: see the [module docs](self). Text and blob fields may
+/// Read `row` as any `Deserialize` type: see [`Serde`]. Text and blob fields may
 /// borrow from the row (`&'a str`, `&'a [u8]`).
 ///
 /// ```

@@ -1,3 +1,7 @@
+//! GROUP BY and aggregates (`AggOp`): a hash table of groups while it fits half the
+//! budget, then an external sort on the group key for the rest, aggregated as a stream and
+//! merged in key order with the in-memory groups.
+
 use crate::error::Result;
 use crate::sql::exec::eval::{internal, Env};
 use crate::sql::exec::operators::{open, Operator};

@@ -1,3 +1,9 @@
+//! Joins. `LoopOp` is the nested loop: for each left row it re-opens the right side (an
+//! index lookup that reads the left row through the outer-row stack, or a scan), or reads a
+//! right side computed once and cached; LEFT joins pad unmatched rows with NULLs. `HashOp`
+//! builds a hash table of the right side on its equality keys (held in memory) and probes it
+//! with each left row.
+
 use crate::error::Result;
 use crate::sql::exec::eval::{internal, Env};
 use crate::sql::exec::operators::{open, Operator};

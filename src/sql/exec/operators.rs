@@ -1,12 +1,10 @@
-//! The executor: plan nodes ([`Plan`]) and the operators that run them as a stream of rows,
-//! plus [`Txn`], the executor's view of the engine transaction.
+//! The operator protocol and the simple operators.
 //!
 //! A plan is immutable and shared (`Arc`), so a prepared statement keeps it across runs;
-//! [`open`] instantiates fresh operator state for one run. Operators pull rows from their
-//! inputs one at a time (`Operator::next`). Sorting, grouping, DISTINCT and set operations hold
-//! rows within the work-memory budget and spill past it (`spill`); the build side of a hash
-//! join is held in memory. Table scans read the engine in batches, continuing after the last
-//! key, so no engine borrow outlives a call.
+//! [`open`] instantiates fresh operator state for one run, choosing the operator for each
+//! plan node (the scans, joins, grouping and sorting live in their own files). Operators pull
+//! rows from their inputs one at a time ([`Operator::next`]). Here: the one-row and VALUES
+//! sources, filter and projection (`MapOp`) and LIMIT / OFFSET.
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -157,7 +155,7 @@ impl Operator for MapOp {
 
 // ---------------------------------------------------------------------------------------
 // Grouping, sorting, DISTINCT, set operations: rows held against the work-memory budget,
-// spilled through the external sorter of `spill` past it.
+// spilled through the external sorter of `spill` (exec::spill) past it.
 
 /// LIMIT and OFFSET values (-1: no limit; offset at least 0).
 pub(super) fn limit_values(limit: &Option<CExpr>, offset: &Option<CExpr>, env: &mut Env) -> Result<(i64, i64)> {

@@ -1,3 +1,10 @@
+//! Table and index scans (`ScanOp`): the key ranges a scan visits are computed from its
+//! `KeySpec` when it opens (equalities on a key prefix, an IN list or a range on the next
+//! key column, with the column's affinity applied first), then read through
+//! [`Txn`] in batches that continue after the last key, so no engine
+//! borrow outlives a call. Index scans fetch the row unless the index covers the query.
+//! Also here: decoding a stored row into a `Tuple`, and the row key behind an index entry.
+
 use crate::error::{Error, Result};
 use crate::sql::catalog::{IndexDef, PrimaryKey, TableDef};
 use crate::sql::exec::eval::{internal, Env};

@@ -1,3 +1,7 @@
+//! Operators that sort or deduplicate rows, within the work-memory budget and spilling
+//! through the external sorter of `spill` past it: ORDER BY (`SortOp`, a bounded top-k when
+//! a LIMIT sits above), DISTINCT (`DistinctOp`) and UNION / INTERSECT / EXCEPT (`SetOp`).
+
 use crate::error::Result;
 use crate::sql::exec::eval::{internal, Env};
 use crate::sql::exec::operators::{limit_values, open, Operator};

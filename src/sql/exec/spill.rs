@@ -2,7 +2,7 @@
 //!
 //! Every operator that buffers rows (ORDER BY, GROUP BY, DISTINCT, UNION / INTERSECT /
 //! EXCEPT) counts the approximate bytes it holds against the connection's work-memory budget
-//! ([`WorkMem`], set with [`Connection::set_work_memory`]). One mechanism handles going over
+//! ([`WorkMem`], set with [`Connection::set_work_memory`](crate::sql::Connection::set_work_memory)). One mechanism handles going over
 //! it: the external [`Sorter`].
 //!
 //! * Entries are `(key, row)` pairs where `key` is a byte string whose byte order is the

@@ -3,7 +3,7 @@
 //!
 //! Each write goes through [`Writer`], which records an undo entry when the statement runs
 //! inside an explicit transaction, so a failing statement can be rolled back on its own
-//! (the engine transaction stays open; see `connection`). DDL writes its schema records and
+//! (the engine transaction stays open; see `api::connection`). DDL writes its schema records and
 //! creates its engine tables through it too, so a failing DDL statement is undone the same way
 //! (a new index's entries go straight into its new engine table, which the rollback drops). UPDATE and DELETE first collect the
 //! rows their WHERE selects, then change them, so a change never feeds back into the scan.

@@ -1,3 +1,5 @@
+//! Parser tests: every statement form, positions in errors, limits on nesting.
+
 #![allow(clippy::string_slice)] // tests slice ASCII SQL at known offsets
 
 use super::*;

@@ -1,3 +1,6 @@
+//! EXPLAIN: a plan printed as indented lines, one per plan node (the access path of each
+//! scan, the join method, grouping, sorting, limits).
+
 use crate::sql::planner::plan::Plan;
 use alloc::string::String;
 use alloc::vec::Vec;

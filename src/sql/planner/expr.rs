@@ -148,7 +148,7 @@ pub struct Sub {
     pub plan: Arc<Plan>,
     /// Whether it reads columns of enclosing rows (then it is re-run per row).
     pub correlated: bool,
-    /// Slot in [`Env::subs`] caching the result of an uncorrelated subquery.
+    /// Slot in `Env::subs` (`exec::eval`) caching the result of an uncorrelated subquery.
     pub slot: usize,
 }
 

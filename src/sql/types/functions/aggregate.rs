@@ -1,3 +1,7 @@
+//! Aggregate functions: [`aggregate`] says whether a call is one (and which), an
+//! [`Accumulator`] folds a group's rows (`count`, `sum` with SQLite's overflow rules,
+//! `total`, `avg`, `min`, `max`, `group_concat` / `string_agg`).
+
 use super::scalar::{check_len, err, fabs, numeric_ref, text, wrong_args};
 use crate::error::Result;
 use alloc::collections::BTreeSet;

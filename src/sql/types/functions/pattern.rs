@@ -1,3 +1,7 @@
+//! LIKE and GLOB: a pattern is compiled to [`PatternElement`]s and matched by backtracking
+//! over characters. LIKE folds ASCII letters only (as SQLite does without ICU) and takes an
+//! optional escape character; GLOB is case-sensitive with `[...]` sets.
+
 use super::scalar::{bytes, cstr, err, text, MAX_PATTERN_LENGTH};
 use crate::error::Result;
 use alloc::vec::Vec;

@@ -1,3 +1,7 @@
+//! `printf` / `format`: SQLite's format conversions (`%d %f %e %g %s %q %Q %w %x %o %c`
+//! and friends), flags, widths and precisions (capped), and its float rounding, byte for
+//! byte.
+
 use super::scalar::{check_len, cstr, fabs, int_of, text, HEX_LOWER, HEX_UPPER, PRINTF_LIMIT};
 use crate::error::Result;
 use alloc::format;

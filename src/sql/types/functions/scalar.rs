@@ -4,8 +4,8 @@
 //! Semantics follow SQLite's `func.c` and `printf.c` (3.4x–3.5x), including argument coercion
 //! (`sqlite3_value_int64` takes the integer prefix of text, `sqlite3_value_double` the numeric
 //! prefix), the overflow rules of `abs` and `sum`, and `printf`'s flags and float rounding.
-//! [`scalar`] resolves a name and argument count to a [`ScalarFn`]; [`aggregate`] says whether
-//! a call is an aggregate, and an [`Accumulator`] folds its rows. Results larger than
+//! [`scalar`] resolves a name and argument count to a [`ScalarFn`]; `aggregate` says whether
+//! a call is an aggregate, and an `Accumulator` folds its rows. Results larger than
 //! [`MAX_LENGTH`] bytes fail with `string or blob too big`; `printf` widths and precisions
 //! are capped at 100000, like SQLite built with `SQLITE_PRINTF_PRECISION_LIMIT=100000`.
 //!
