@@ -110,20 +110,5 @@ pub mod encoding {
     pub use super::types::encoding::{decode_row, encode_key, encode_key_dir, encode_row, rowid_key};
 }
 
-/// Not part of the API: write access to the SQL layer's own engine tables (names starting with
-/// [`crate::RESERVED_TABLE_PREFIX`]), which the key-value API refuses. It exists for tests that
-/// damage a database on purpose; writing through it can break a database's SQL schema.
 #[doc(hidden)]
-pub mod internal_tables {
-    use crate::{Result, Table, WriteTransaction};
-
-    /// Open (or create) the engine table `name`, reserved names included.
-    pub fn open<'t>(tx: &'t WriteTransaction, name: &str) -> Result<Table<'t>> {
-        tx.open_table_internal(name)
-    }
-
-    /// Delete the engine table `name`, reserved names included.
-    pub fn delete(tx: &WriteTransaction, name: &str) -> Result<bool> {
-        tx.delete_table_internal(name)
-    }
-}
+pub use storage::internal_tables;

@@ -8,8 +8,8 @@
 //! in batches through a [`TempSnapshot`]. The engine's own types (`Database`,
 //! `ReadTransaction`, `WriteTransaction`, `ReadTable`, `Options`, devices, durability, the
 //! key-size limit) appear nowhere else in `sql/`, except where the public API takes or
-//! returns a [`Database`] (`Connection::new`, `Connection::database`) and
-//! in the hidden `internal_tables` test hook.
+//! returns a [`Database`] (`Connection::new`, `Connection::database`). The hidden
+//! `internal_tables` test hook (`tessera::sql::internal_tables`) lives here too.
 //!
 //! How keys and values are laid out (row keys, index entries, records) is the business of
 //! `types::encoding` and `catalog`; this file only moves bytes.
@@ -555,5 +555,22 @@ impl TempSnapshot {
             }
         }
         Ok(false)
+    }
+}
+
+/// Not part of the API: write access to the SQL layer's own engine tables (names starting with
+/// [`crate::RESERVED_TABLE_PREFIX`]), which the key-value API refuses. It exists for tests that
+/// damage a database on purpose; writing through it can break a database's SQL schema.
+pub mod internal_tables {
+    use crate::{Result, Table, WriteTransaction};
+
+    /// Open (or create) the engine table `name`, reserved names included.
+    pub fn open<'t>(tx: &'t WriteTransaction, name: &str) -> Result<Table<'t>> {
+        tx.open_table_internal(name)
+    }
+
+    /// Delete the engine table `name`, reserved names included.
+    pub fn delete(tx: &WriteTransaction, name: &str) -> Result<bool> {
+        tx.delete_table_internal(name)
     }
 }
