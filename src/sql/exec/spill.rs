@@ -189,6 +189,34 @@ fn sorted_run_record(out: &mut Vec<u8>, key: &[u8], row: &[Value]) {
     encode_row(out, row);
 }
 
+/// Write the entries `next` yields (until `None`) as the sorted run `name`, in one commit that
+/// also drops the runs `merged` into it; count it in the spill statistics.
+fn write_sorted_run(
+    work: &WorkMem,
+    temp: &TempDb,
+    name: String,
+    merged: &[String],
+    mut next: impl FnMut() -> Result<Option<SortEntry>>,
+) -> Result<SortedRun> {
+    let (mut rows, mut bytes) = (0u64, 0u64);
+    temp.write_table(&name, merged, |put| {
+        let mut rec = Vec::new();
+        while let Some((k, row)) = next()? {
+            sorted_run_record(&mut rec, &k, &row);
+            put(&rows.to_be_bytes(), &rec)?;
+            rows += 1;
+            bytes += rec.len() as u64;
+        }
+        Ok(())
+    })?;
+    work.bump(|s| {
+        s.runs += 1;
+        s.rows += rows;
+        s.bytes += bytes;
+    });
+    Ok(SortedRun { name, rows, bytes })
+}
+
 struct SortedRun {
     name: String,
     rows: u64,
@@ -291,24 +319,11 @@ impl Sorter {
         let name = alloc::format!("run{}", self.next_run_id);
         self.next_run_id += 1;
         let temp = self.temp.as_ref().ok_or_else(|| Error::Sql("no temp db".into()))?;
-        let (mut rows, mut bytes) = (0u64, 0u64);
-        temp.write_table(&name, &[], |put| {
-            let mut rec = Vec::new();
-            for (k, row) in self.buf.drain(..) {
-                sorted_run_record(&mut rec, &k, &row);
-                put(&rows.to_be_bytes(), &rec)?;
-                rows += 1;
-                bytes += rec.len() as u64;
-            }
-            Ok(())
-        })?;
+        let mut entries = self.buf.drain(..);
+        let run = write_sorted_run(work, temp, name, &[], || Ok(entries.next()))?;
+        drop(entries);
         self.bytes = 0;
-        self.runs.push_back(SortedRun { name, rows, bytes });
-        work.bump(|s| {
-            s.runs += 1;
-            s.rows += rows;
-            s.bytes += bytes;
-        });
+        self.runs.push_back(run);
         Ok(())
     }
 
@@ -354,29 +369,16 @@ impl Sorter {
             let mut m = Merger::new(readers, Vec::new().into_iter(), temp.snapshot()?)?;
             let name = alloc::format!("run{}", self.next_run_id);
             self.next_run_id += 1;
-            let (mut rows, mut bytes) = (0u64, 0u64);
-            let limit = self.limit;
-            temp.write_table(&name, &names, |put| {
-                let mut rec = Vec::new();
-                let mut n = 0usize;
-                while let Some((k, row)) = m.next()? {
-                    if limit.is_some_and(|l| n >= l) {
-                        break;
-                    }
-                    n += 1;
-                    sorted_run_record(&mut rec, &k, &row);
-                    put(&rows.to_be_bytes(), &rec)?;
-                    rows += 1;
-                    bytes += rec.len() as u64;
+            let (limit, mut n) = (self.limit, 0usize);
+            let run = write_sorted_run(work, &temp, name, &names, || {
+                let e = m.next()?;
+                if e.is_none() || limit.is_some_and(|l| n >= l) {
+                    return Ok(None);
                 }
-                Ok(())
+                n += 1;
+                Ok(e)
             })?;
-            self.runs.push_back(SortedRun { name, rows, bytes });
-            work.bump(|s| {
-                s.runs += 1;
-                s.rows += rows;
-                s.bytes += bytes;
-            });
+            self.runs.push_back(run);
         }
         let readers: Vec<SortedRunReader> =
             core::mem::take(&mut self.runs).into_iter().map(|r| self.reader(r)).collect();
