@@ -1,6 +1,9 @@
-//! The fuzzed property, shared by the cargo-fuzz targets and `tests/fuzz_regress.rs` (which
-//! includes this file): any byte image, opened as a database, walked, checked and written to,
-//! yields `Result`s and never panics.
+//! The fuzzed properties, shared by the cargo-fuzz targets and the tests that replay them
+//! (`tests/fuzz_regress.rs` and `tests/fuzz_sql.rs` include this file):
+//! - [`open_walk`]: any byte image, opened as a database, walked, checked and written to,
+//!   yields `Result`s and never panics;
+//! - [`sql_statements`]: any text, run as SQL statements on a small seeded database, yields
+//!   `Result`s and never panics.
 //!
 //! Running (nightly and `cargo install cargo-fuzz`), from `fuzz/`:
 //! ```text
@@ -11,6 +14,12 @@
 //! `open_walk` takes raw images (checksums stop most mutations early); `open_walk_patched`
 //! takes 4-byte patches for a built-in valid image and recomputes every checksum afterwards,
 //! so the damage reaches the page, slot, free-list and log parsers.
+//!
+//! `sql_statements` starts from the checked-in seeds (`fuzz/seeds/sql_statements/`, one SQL
+//! script a file; libFuzzer writes new inputs to the first directory only):
+//! ```text
+//! cargo +nightly fuzz run sql_statements corpus/sql_statements seeds/sql_statements -- -max_len=4096
+//! ```
 #![allow(dead_code)]
 
 use std::ops::Bound;
@@ -246,4 +255,51 @@ pub fn patched(base: &[u8], data: &[u8]) -> Vec<u8> {
     }
     reseal(&mut image);
     image
+}
+
+/// The schema and rows every [`sql_statements`] run starts from: a rowid table with an
+/// index, a WITHOUT ROWID table with a composite key and a UNIQUE column, and a view.
+pub const SQL_SEED: &str = "
+    CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT, c REAL DEFAULT 1.5 CHECK (c > -1e9));
+    CREATE INDEX t_b ON t(b DESC, c);
+    CREATE TABLE u(x INTEGER, y TEXT UNIQUE, z BLOB, PRIMARY KEY(x, y)) WITHOUT ROWID;
+    CREATE VIEW v AS SELECT a, b, x, z FROM t LEFT JOIN u ON t.a = u.x;
+    INSERT INTO t(b, c) VALUES ('one', 1.0), ('two', 2.5), ('é中😀', NULL), (NULL, -3.0), ('two', 0.0);
+    INSERT INTO u VALUES (1, 'a', x'00ff'), (2, 'b', NULL), (3, 'ß', x''), (5, 'e', zeroblob(3));
+";
+
+/// Most statements run from one input, and the most rows read from one query: enough to
+/// reach every stage, small enough that statements which multiply rows
+/// (`INSERT INTO t SELECT * FROM t, t`) stay fast.
+const MAX_STATEMENTS: usize = 12;
+const MAX_ROWS: usize = 2_000;
+
+/// Run `data` (as UTF-8, lossily) as up to [`MAX_STATEMENTS`] `;`-separated statements on a
+/// fresh in-memory database seeded with [`SQL_SEED`]: each is prepared (parsed and planned)
+/// and run, its rows read; then the SQL layer checks its data and lists its schema. Every
+/// error is acceptable, a panic is not. A small work-memory budget makes sorting and
+/// grouping spill (to in-memory temporary databases).
+pub fn sql_statements(data: &[u8]) {
+    use tessera::sql::Connection;
+    let text = String::from_utf8_lossy(data);
+    let mut conn = Connection::memory();
+    conn.set_work_memory(16 << 10);
+    conn.set_temp_device(|| Ok(Box::new(MemoryDevice::new())));
+    conn.execute(SQL_SEED, ()).expect("the seed schema runs");
+    for sql in text.split(';').filter(|s| !s.trim().is_empty()).take(MAX_STATEMENTS) {
+        let Ok(stmt) = conn.prepare(sql) else { continue };
+        let _ = (stmt.kind(), stmt.returns_rows());
+        // Parameters are bound to NULL, one per `?`, `?NNN`, `:name`.
+        let params = vec![tessera::sql::Value::Null; stmt.parameter_count()];
+        let Ok(rows) = conn.query_prepared(&stmt, params.as_slice()) else { continue };
+        let _ = rows.columns().len();
+        for row in rows.take(MAX_ROWS) {
+            if row.is_err() {
+                break;
+            }
+        }
+    }
+    let _ = conn.check();
+    let _ = conn.schema_objects();
+    let _ = conn.execute("ROLLBACK", ());
 }

@@ -15,13 +15,13 @@ use alloc::vec;
 use alloc::vec::Vec;
 use hashbrown::HashMap;
 
-use super::ast::{self, AlterAction, ColumnConstraint, Expr, Statement, TableConstraint};
-use super::dml::Writer;
-use super::encoding::{decode_row, encode_row};
-use super::exec::Txn;
-use super::parser;
-use super::value::{Affinity, Value};
 use crate::error::{Error, Result};
+use crate::sql::parser;
+use crate::sql::parser::ast::{self, AlterAction, ColumnConstraint, Expr, Statement, TableConstraint};
+use crate::sql::storage::Txn;
+use crate::sql::storage::Writer;
+use crate::sql::types::encoding::{decode_row, encode_row};
+use crate::sql::types::value::{Affinity, Value};
 
 /// The engine table holding the schema.
 pub const SCHEMA_TABLE: &str = "sql:schema";
@@ -522,7 +522,7 @@ fn column_from_def(cd: &ast::ColumnDef) -> Result<(Column, bool, bool)> {
             ColumnConstraint::Unique => unique = true,
             ColumnConstraint::Default(e) => col.default = Some(e.clone()),
             ColumnConstraint::Collate(n) => {
-                super::expr::Coll::by_name(n)?;
+                crate::sql::types::collation::Coll::by_name(n)?;
                 if !n.eq_ignore_ascii_case("binary") {
                     col.collation = Some(n.to_ascii_uppercase());
                 }

@@ -1,21 +1,37 @@
 //! The SQL layer: SQLite-compatible SQL over the engine's tables.
 //!
-//! A statement travels through these modules in order:
-//! 1. [`parser`] (with `lexer`) turns text into an [`ast`] (hand-written, to keep the wasm
-//!    small).
-//! 2. `catalog` holds the schema, which is stored in the database itself.
-//! 3. `planner` resolves names, picks access paths (primary key, secondary index, full scan),
-//!    join order and join methods, and produces a tree of plan nodes with compiled
-//!    expressions (`expr`).
-//! 4. `exec` runs the plan as a stream of rows over a read or write transaction; `dml` writes
-//!    rows and index entries; `encoding` maps rows and index entries to engine keys and
-//!    values; [`func`] holds the scalar and aggregate functions; [`spill`] keeps sorting
-//!    and grouping within the work-memory budget by spilling sorted runs to a temporary
-//!    database.
-//! 5. `connection` ties it together: [`Connection`] runs statements in autocommit or explicit
-//!    transactions and caches plans; `schema_info` lists the schema's objects with the SQL
-//!    that recreates each ([`Connection::schema_objects`]); `integrity` checks the SQL layer's
-//!    data ([`Connection::check`]).
+//! The folders follow the path of a statement, and each stage depends only on the ones
+//! below it (`api` → `exec` → `planner` → `catalog` → `parser`, all of them on `storage`
+//! and `types`). Take `SELECT name FROM users WHERE id = ?` run through
+//! [`Connection::query`]:
+//!
+//! 1. **`api`** — the public face. [`Connection::prepare`] makes a [`Prepared`] statement;
+//!    [`Params`] binds the `?`; the rows come back as [`Row`]s through [`Rows`]. The
+//!    connection holds the open transaction, the cached schema and the work-memory budget.
+//! 2. **`parser`** — the lexer cuts the text into tokens and the recursive-descent parser
+//!    builds a syntax tree (`ast::Statement::Query`), with byte positions for errors.
+//! 3. **`catalog`** — the schema (tables, columns, indexes, views) lives in the database
+//!    itself, in the engine table `sql:schema`, as the SQL that created each object; it is
+//!    loaded once per schema generation and cached.
+//! 4. **`planner`** — resolves `users` and `name` against the schema, sees that `id = ?`
+//!    pins the rowid, and produces a plan: a projection over a scan of one key. Expressions
+//!    are compiled to positions and function pointers. The plan is cached in the
+//!    [`Prepared`] until the schema changes.
+//! 5. **`exec`** — opens the plan as a tree of operators and pulls rows: the scan computes
+//!    its key range from the bound parameter and reads the table; the projection evaluates
+//!    `name`. INSERT, UPDATE and DELETE run write plans that keep indexes and constraints in
+//!    step; DDL runs here too; sorting and grouping spill to a temporary database past the
+//!    work-memory budget.
+//! 6. **`storage`** — the one file that talks to the engine: read snapshots and the write
+//!    transaction ([`crate::ReadTransaction`], [`crate::WriteTransaction`] behind one `Txn`),
+//!    writes with an undo log for statement-level rollback, and the temporary databases.
+//! 7. **`types`** — what every stage shares: [`Value`] and its affinities, the key and record
+//!    encodings (how a row becomes engine keys and values), collations, float printing and
+//!    parsing, and the built-in functions.
+//!
+//! Around the connection: `schema_info` lists the schema's objects with the SQL that
+//! recreates each ([`Connection::schema_objects`]); `integrity` checks the SQL layer's data
+//! ([`Connection::check`]).
 //!
 //! [`Value`] is a SQL value.
 //!
@@ -27,6 +43,9 @@
 //! serde) [`Connection::query_as`] are the shortcuts; [`Connection::transaction`] gives a
 //! [`Transaction`] that commits on [`Transaction::commit`] and rolls back when dropped.
 //!
+// Slicing a `str` by byte offsets panics inside a multi-byte character (`CREATE TABLE sqliteé`
+// did); the SQL layer slices bytes or uses `str::get` instead.
+#![deny(clippy::string_slice)]
 #![cfg_attr(
     feature = "serde",
     doc = r#"
@@ -65,53 +84,31 @@ for row in conn.query("SELECT id, name FROM users WHERE name LIKE ?", ("a%",))? 
 "#
 )]
 
-pub mod ast;
+mod api;
 mod catalog;
-mod connection;
-mod dml;
-pub mod encoding;
 mod exec;
-mod expr;
-mod float;
-pub mod func;
-mod integrity;
-mod lexer;
-pub mod params;
-pub mod parser;
+mod parser;
 mod planner;
-pub mod row;
-mod schema_info;
-#[cfg(feature = "serde")]
-pub mod serde;
-pub mod spill;
-mod transaction;
-pub mod value;
+mod storage;
+mod types;
 
 #[cfg(feature = "serde")]
-pub use self::serde::{from_row, to_params, DeserializedRows, Serde};
-pub use connection::{Connection, Cursor, Prepared, Rows};
-pub use integrity::SqlCheckReport;
-pub use params::{Bindings, Named, Params, ToValue};
-pub use row::{FromRow, FromValue, MappedRows, Row, RowIndex};
-pub use schema_info::{ObjectKind, SchemaObject};
-pub use spill::SpillStats;
-pub use transaction::Transaction;
-pub use value::{Affinity, Value};
+pub use self::api::serde::{from_row, to_params, DeserializedRows, Serde};
+pub use api::connection::{Connection, Cursor, Prepared, Rows, StatementKind};
+pub use api::integrity::SqlCheckReport;
+pub use api::params::{Bindings, Named, Params, ToValue};
+pub use api::row::{FromRow, FromValue, MappedRows, Row, RowIndex};
+pub use api::schema_info::{ObjectKind, SchemaObject};
+pub use api::transaction::Transaction;
+pub use exec::spill::SpillStats;
+pub use types::value::{Affinity, Value};
 
-/// Not part of the API: write access to the SQL layer's own engine tables (names starting with
-/// [`crate::RESERVED_TABLE_PREFIX`]), which the key-value API refuses. It exists for tests that
-/// damage a database on purpose; writing through it can break a database's SQL schema.
+/// Not part of the API: the record and key encodings, for tests that build or damage SQL
+/// data below the SQL layer.
 #[doc(hidden)]
-pub mod internal_tables {
-    use crate::{Result, Table, WriteTransaction};
-
-    /// Open (or create) the engine table `name`, reserved names included.
-    pub fn open<'t>(tx: &'t WriteTransaction, name: &str) -> Result<Table<'t>> {
-        tx.open_table_internal(name)
-    }
-
-    /// Delete the engine table `name`, reserved names included.
-    pub fn delete(tx: &WriteTransaction, name: &str) -> Result<bool> {
-        tx.delete_table_internal(name)
-    }
+pub mod encoding {
+    pub use super::types::encoding::{decode_row, encode_key, encode_key_dir, encode_row, rowid_key};
 }
+
+#[doc(hidden)]
+pub use storage::internal_tables;

@@ -17,8 +17,7 @@ use crate::{arg_err, busy_err, closed_err, engine_err, error_with_code, Database
 use js_sys::Array;
 use std::cell::RefCell;
 use std::rc::Rc;
-use tessera as t;
-use tessera::sql::{Connection, Cursor as SqlCursor, Prepared, Value};
+use tessera::sql::{Connection, Cursor as SqlCursor, Prepared, StatementKind, Value};
 use wasm_bindgen::prelude::*;
 
 const P_NULL: u8 = 0;
@@ -262,17 +261,14 @@ enum Kind {
 }
 
 /// Kind of a statement and whether it returns rows (a query, or RETURNING).
-fn classify(stmt: &t::sql::ast::Statement) -> (Kind, bool) {
-    use t::sql::ast::Statement as S;
-    match stmt {
-        S::Query(_) | S::Explain(_) => (Kind::Query, true),
-        S::Insert(i) => (Kind::Write, !i.returning.is_empty()),
-        S::Update(u) => (Kind::Write, !u.returning.is_empty()),
-        S::Delete(d) => (Kind::Write, !d.returning.is_empty()),
-        S::Begin | S::Commit | S::Rollback => (Kind::TxControl, false),
-        S::Pragma { value, .. } => (Kind::Other, value.is_none()),
-        _ => (Kind::Other, false),
-    }
+fn classify(stmt: &Prepared) -> (Kind, bool) {
+    let kind = match stmt.kind() {
+        StatementKind::Query | StatementKind::Explain => Kind::Query,
+        StatementKind::Insert | StatementKind::Update | StatementKind::Delete => Kind::Write,
+        StatementKind::Transaction => Kind::TxControl,
+        _ => Kind::Other,
+    };
+    (kind, stmt.returns_rows())
 }
 
 #[wasm_bindgen]
@@ -286,7 +282,7 @@ impl Database {
     /// Prepare one SQL statement.
     pub fn prepare(&self, sql: &str) -> JsResult<Statement> {
         let prepared = self.with(|s| s.conn.prepare(sql).map_err(engine_err))?;
-        let (kind, reader) = classify(prepared.statement());
+        let (kind, reader) = classify(&prepared);
         Ok(Statement {
             state: self.state.clone(),
             prepared,

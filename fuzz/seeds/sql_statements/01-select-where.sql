@@ -1,0 +1,2 @@
+SELECT a, b, c FROM t WHERE b = 'two' AND c >= 0 ORDER BY a DESC LIMIT 3 OFFSET 1;
+SELECT * FROM t WHERE a IN (1, 3, 5) OR b IS NULL

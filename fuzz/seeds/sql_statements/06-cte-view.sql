@@ -1,0 +1,2 @@
+WITH w(n, s) AS (SELECT a, b FROM t WHERE a > 1) SELECT * FROM w JOIN v ON v.a = w.n;
+SELECT DISTINCT b FROM v ORDER BY b

@@ -1,0 +1,1 @@
+SELECT abs(-3), round(2.567, 2), substr('héllo', 2, 3), instr('中文', '文'), replace(b, 'o', '0'), trim('  x '), hex(z), quote(b), typeof(c), coalesce(NULL, c, 0), nullif(a, 1), iif(a > 2, 'big', 'small'), printf('%5.2f|%-4s|%x', c, b, a), unicode('é'), char(20013), zeroblob(2), like('a%', b), glob('*o', b) FROM t, u

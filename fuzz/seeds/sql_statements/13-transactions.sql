@@ -1,0 +1,9 @@
+BEGIN;
+INSERT INTO t(b) VALUES ('in tx');
+SAVEPOINT nope;
+UPDATE t SET a = a + 100;
+ROLLBACK;
+BEGIN;
+DELETE FROM t;
+COMMIT;
+SELECT count(*) FROM t

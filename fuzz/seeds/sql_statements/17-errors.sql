@@ -1,0 +1,8 @@
+SELECT * FROM nowhere;
+INSERT INTO t(a) VALUES (1);
+INSERT INTO u VALUES (NULL, NULL, NULL);
+CREATE TABLE sqlite_x(a);
+CREATE TABLE "sqliteé"(a);
+SELECT (SELECT a, b FROM t);
+SELECT 1 +;
+SELECT max()

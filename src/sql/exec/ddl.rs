@@ -1,0 +1,324 @@
+//! Running DDL: CREATE / DROP of tables, indexes and views, ALTER TABLE, and CREATE TABLE
+//! ... AS SELECT. Each statement updates the cached [`Schema`], writes its schema records and
+//! creates or drops its engine tables through the statement's [`Writer`], so a failing
+//! statement is undone like any write.
+
+use crate::error::{Error, Result};
+use crate::sql::planner::statement::writable;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::sql::catalog::{self, lower, IndexDef, Schema, TableDef, ViewDef};
+use crate::sql::exec;
+use crate::sql::exec::eval::Env;
+use crate::sql::exec::write::{self};
+use crate::sql::parser::ast::{self, AlterAction, ConflictAction, Statement};
+use crate::sql::planner::plan::{InsertPlan, RowRules};
+use crate::sql::planner::Plan;
+use crate::sql::planner::Planner;
+use crate::sql::storage::{Txn, Writer};
+use crate::sql::types::value::Tuple;
+
+// -------------------------------------------------------------------------------------------
+// DDL
+
+fn reserved(name: &str) -> Result<()> {
+    // Compare bytes: slicing the `str` at 7 would panic inside a multi-byte character.
+    let prefix = b"sqlite_";
+    if name.as_bytes().get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix)) {
+        return Err(err(format!("object name reserved for internal use: {name}")));
+    }
+    Ok(())
+}
+
+fn err(m: impl Into<String>) -> Error {
+    Error::Sql(m.into())
+}
+
+/// Run one DDL statement against the schema and the storage.
+pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut Writer) -> Result<()> {
+    match stmt {
+        Statement::CreateTable(ct) => {
+            if schema.name_taken(&ct.name) {
+                if ct.if_not_exists && schema.tables.contains_key(&lower(&ct.name)) {
+                    return Ok(());
+                }
+                return Err(err(format!("table {} already exists", ct.name)));
+            }
+            reserved(&ct.name)?;
+            let (ct, rows) = match &ct.as_query {
+                None => ((**ct).clone(), None),
+                Some(q) => {
+                    let mut p = Planner::new(schema, txn);
+                    let (plan, outs) = p.plan_query(q, &[])?;
+                    let work = crate::sql::exec::spill::WorkMem::default();
+                    let mut env = Env { txn, params: &[], work: &work, outer: Vec::new(), subs: Vec::new() };
+                    let mut op = exec::open(&plan);
+                    let mut rows = Vec::new();
+                    while let Some(r) = op.next(&mut env)? {
+                        rows.push(r);
+                    }
+                    let columns = outs
+                        .iter()
+                        .map(|o| ast::ColumnDef {
+                            name: o.name.clone(),
+                            type_name: o.aff.map(|a| {
+                                match a {
+                                    crate::sql::types::value::Affinity::Integer => "INT",
+                                    crate::sql::types::value::Affinity::Real => "REAL",
+                                    crate::sql::types::value::Affinity::Text => "TEXT",
+                                    crate::sql::types::value::Affinity::Numeric => "NUM",
+                                    crate::sql::types::value::Affinity::Blob => "",
+                                }
+                                .to_string()
+                            }),
+                            constraints: Vec::new(),
+                        })
+                        .collect();
+                    let mut c = (**ct).clone();
+                    c.columns = columns;
+                    c.as_query = None;
+                    (c, Some(rows))
+                }
+            };
+            let (_, needed) = catalog::build_table(&ct, &ct.name, 0, Vec::new())?;
+            let ids = schema.bump(w, 1 + needed)?;
+            let (mut def, _) = catalog::build_table(&ct, &ct.name, ids[0], ids[1..].to_vec())?;
+            def.sql = vec![if rows.is_some() { create_text(&def) } else { text.to_string() }];
+            w.create_table(&def.storage)?;
+            for ix in &def.indexes {
+                w.create_table(&ix.storage)?;
+            }
+            catalog::save_table(w, &def)?;
+            let def = Arc::new(def);
+            for ix in &def.indexes {
+                schema.index_owner.insert(lower(&ix.name), lower(&def.name));
+            }
+            schema.tables.insert(lower(&def.name), def.clone());
+            if let Some(rows) = rows {
+                let t = def.clone();
+                let p = InsertPlan {
+                    table: t.clone(),
+                    source: Arc::new(Plan::Rows(rows)),
+                    targets: (0..t.columns.len()).collect(),
+                    or: ConflictAction::Abort,
+                    upsert: None,
+                    rules: RowRules { checks: Vec::new(), defaults: (0..t.columns.len()).map(|_| None).collect() },
+                    returning: Vec::new(),
+                };
+                let work = crate::sql::exec::spill::WorkMem::default();
+                let mut env = Env { txn, params: &[], work: &work, outer: Vec::new(), subs: Vec::new() };
+                write::insert(&p, w, &mut env, None)?;
+            }
+            Ok(())
+        }
+        Statement::DropTable { name, if_exists } => {
+            let key = lower(name);
+            let Some(t) = schema.tables.get(&key).cloned() else {
+                if schema.views.contains_key(&key) {
+                    return Err(err(format!("use DROP VIEW to delete view {name}")));
+                }
+                if *if_exists {
+                    return Ok(());
+                }
+                return Err(err(format!("no such table: {name}")));
+            };
+            schema.bump(w, 0)?;
+            catalog::remove_object(w, &t.name)?;
+            for ix in &t.indexes {
+                if ix.sql.is_some() {
+                    catalog::remove_object(w, &ix.name)?;
+                }
+                schema.index_owner.remove(&lower(&ix.name));
+                txn.writer()?.delete_table_internal(&ix.storage)?;
+            }
+            txn.writer()?.delete_table_internal(&t.storage)?;
+            schema.tables.remove(&key);
+            Ok(())
+        }
+        Statement::CreateIndex(ci) => {
+            if schema.name_taken(&ci.name) {
+                if ci.if_not_exists && schema.index_owner.contains_key(&lower(&ci.name)) {
+                    return Ok(());
+                }
+                return Err(err(format!("index {} already exists", ci.name)));
+            }
+            reserved(&ci.name)?;
+            if ci.where_.is_some() {
+                return Err(err("partial indexes are not supported"));
+            }
+            let t = writable(schema, &ci.table)?;
+            let columns: Vec<(usize, bool)> = ci
+                .columns
+                .iter()
+                .map(|c| Ok((t.column(&c.name).ok_or_else(|| err(format!("no such column: {}", c.name)))?, c.desc)))
+                .collect::<Result<_>>()?;
+            let ids = schema.bump(w, 1)?;
+            let ix = IndexDef {
+                name: ci.name.clone(),
+                table: t.name.clone(),
+                columns,
+                unique: ci.unique,
+                storage: catalog::storage_for(ids[0]),
+                sql: Some(text.to_string()),
+            };
+            w.create_table(&ix.storage)?;
+            write::build_index(txn, &t, &ix)?;
+            catalog::save_index(w, &ix)?;
+            let mut nt = (*t).clone();
+            nt.indexes.push(Arc::new(ix));
+            schema.index_owner.insert(lower(&ci.name), lower(&t.name));
+            schema.tables.insert(lower(&t.name), Arc::new(nt));
+            Ok(())
+        }
+        Statement::DropIndex { name, if_exists } => {
+            let key = lower(name);
+            let Some(owner) = schema.index_owner.get(&key).cloned() else {
+                if *if_exists {
+                    return Ok(());
+                }
+                return Err(err(format!("no such index: {name}")));
+            };
+            let t = schema.table(&owner)?.clone();
+            let ix = t
+                .indexes
+                .iter()
+                .find(|i| lower(&i.name) == key)
+                .cloned()
+                .ok_or_else(|| err(format!("no such index: {name}")))?;
+            if ix.sql.is_none() {
+                return Err(err(format!(
+                    "index associated with UNIQUE or PRIMARY KEY constraint cannot be dropped: {name}"
+                )));
+            }
+            schema.bump(w, 0)?;
+            catalog::remove_object(w, &ix.name)?;
+            txn.writer()?.delete_table_internal(&ix.storage)?;
+            let mut nt = (*t).clone();
+            nt.indexes.retain(|i| lower(&i.name) != key);
+            schema.tables.insert(owner, Arc::new(nt));
+            schema.index_owner.remove(&key);
+            Ok(())
+        }
+        Statement::CreateView(cv) => {
+            if schema.name_taken(&cv.name) {
+                if cv.if_not_exists && schema.views.contains_key(&lower(&cv.name)) {
+                    return Ok(());
+                }
+                return Err(err(format!("view {} already exists", cv.name)));
+            }
+            reserved(&cv.name)?;
+            // Validate now, as SQLite does.
+            let mut p = Planner::new(schema, txn);
+            let (_, outs) = p.plan_query(&cv.query, &[])?;
+            if !cv.columns.is_empty() && cv.columns.len() != outs.len() {
+                return Err(err(format!(
+                    "expected {} columns for '{}' but got {}",
+                    cv.columns.len(),
+                    cv.name,
+                    outs.len()
+                )));
+            }
+            let v = ViewDef {
+                name: cv.name.clone(),
+                columns: cv.columns.clone(),
+                query: (*cv.query).clone(),
+                sql: text.to_string(),
+            };
+            schema.bump(w, 0)?;
+            catalog::save_view(w, &v)?;
+            schema.views.insert(lower(&cv.name), Arc::new(v));
+            Ok(())
+        }
+        Statement::DropView { name, if_exists } => {
+            let key = lower(name);
+            if !schema.views.contains_key(&key) {
+                if schema.tables.contains_key(&key) {
+                    return Err(err(format!("use DROP TABLE to delete table {name}")));
+                }
+                if *if_exists {
+                    return Ok(());
+                }
+                return Err(err(format!("no such view: {name}")));
+            }
+            schema.bump(w, 0)?;
+            catalog::remove_object(w, name)?;
+            schema.views.remove(&key);
+            Ok(())
+        }
+        Statement::AlterTable { table, action } => {
+            let t = writable(schema, table)?;
+            let mut nt = (*t).clone();
+            match action {
+                AlterAction::RenameTable(new) => {
+                    if schema.name_taken(new) && !new.eq_ignore_ascii_case(table) {
+                        return Err(err(format!("there is already another table or index with this name: {new}")));
+                    }
+                    reserved(new)?;
+                    schema.bump(w, 0)?;
+                    catalog::remove_object(w, &t.name)?;
+                    nt.name = new.clone();
+                    let mut idx = Vec::new();
+                    for ix in &nt.indexes {
+                        let mut i = (**ix).clone();
+                        i.table = new.clone();
+                        if i.sql.is_some() {
+                            catalog::save_index(w, &i)?;
+                        }
+                        schema.index_owner.insert(lower(&i.name), lower(new));
+                        idx.push(Arc::new(i));
+                    }
+                    nt.indexes = idx;
+                    catalog::save_table(w, &nt)?;
+                    schema.tables.remove(&lower(&t.name));
+                    schema.tables.insert(lower(new), Arc::new(nt));
+                    return Ok(());
+                }
+                AlterAction::DropColumn(c) => {
+                    let i = t.column(c).ok_or_else(|| err(format!("no such column: \"{c}\"")))?;
+                    catalog::apply_alter(&mut nt, action)?;
+                    write::rewrite_rows(w, &t, &|row: &mut Tuple| {
+                        row.remove(i);
+                    })?;
+                    for ix in &nt.indexes {
+                        if ix.sql.is_some() {
+                            catalog::save_index(w, ix)?;
+                        }
+                    }
+                }
+                AlterAction::AddColumn(_) | AlterAction::RenameColumn { .. } => catalog::apply_alter(&mut nt, action)?,
+            }
+            schema.bump(w, 0)?;
+            nt.sql.push(text.to_string());
+            catalog::save_table(w, &nt)?;
+            schema.tables.insert(lower(&t.name), Arc::new(nt));
+            Ok(())
+        }
+        Statement::Reindex(name) => {
+            if let Some(n) = name {
+                let k = lower(n);
+                if !schema.tables.contains_key(&k) && !schema.index_owner.contains_key(&k) {
+                    return Err(err(format!("unable to identify the object to be reindexed: {n}")));
+                }
+            }
+            Ok(())
+        }
+        _ => Err(err("unsupported statement")),
+    }
+}
+
+/// `CREATE TABLE` text for a table made by `CREATE TABLE ... AS SELECT`.
+fn create_text(t: &TableDef) -> String {
+    let cols: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| match &c.type_name {
+            Some(ty) if !ty.is_empty() => format!("\"{}\" {ty}", c.name.replace('"', "\"\"")),
+            _ => format!("\"{}\"", c.name.replace('"', "\"\"")),
+        })
+        .collect();
+    format!("CREATE TABLE \"{}\"({})", t.name.replace('"', "\"\""), cols.join(", "))
+}

@@ -1,0 +1,542 @@
+//! Table and index scans (`ScanOp`): the key ranges a scan visits are computed from its
+//! `KeySpec` when it opens (equalities on a key prefix, an IN list or a range on the next
+//! key column, with the column's affinity applied first), then read through
+//! [`Txn`] in batches that continue after the last key, so no engine
+//! borrow outlives a call. Index scans fetch the row unless the index covers the query.
+//! Also here: decoding a stored row into a `Tuple`, and the row key behind an index entry.
+
+use crate::error::{Error, Result};
+use crate::sql::catalog::{IndexDef, PrimaryKey, TableDef};
+use crate::sql::exec::eval::{internal, Env};
+use crate::sql::exec::operators::Operator;
+use crate::sql::planner::expr::conv;
+use crate::sql::planner::plan::{Plan, ScanPlan};
+use crate::sql::storage::{KeyRange, Txn};
+use crate::sql::types::encoding::{
+    self, decode_key, decode_row, encode_key_prefix, invert, prefix_successor, rowid_key,
+};
+use crate::sql::types::value::Tuple;
+use crate::sql::types::value::{Affinity, Value, TWO_63};
+use alloc::collections::{BTreeSet, VecDeque};
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::ops::Bound;
+
+// ---------------------------------------------------------------------------------------
+// Scans
+
+pub(super) struct ScanState {
+    ranges: VecDeque<KeyRange>,
+    /// Rows decoded from the last batch.
+    buf: VecDeque<Tuple>,
+    cur: Option<KeyRange>,
+    batch: usize,
+}
+
+pub(super) struct ScanOp {
+    pub(super) plan: Arc<Plan>,
+    pub(super) state: Option<ScanState>,
+}
+
+/// The key columns a scan's KeySpec refers to: (affinity, desc). For a table's own storage
+/// of a rowid table this is the rowid alone (`None` affinity marks "rowid").
+fn key_columns(table: &TableDef, index: Option<&IndexDef>) -> Vec<(Option<Affinity>, bool)> {
+    let aff = |c: usize| Some(table.columns[c].affinity);
+    match index {
+        Some(ix) => {
+            let mut v: Vec<_> = ix.columns.iter().map(|(c, d)| (aff(*c), *d)).collect();
+            match &table.pk {
+                PrimaryKey::Rowid { .. } => v.push((None, false)),
+                PrimaryKey::Columns(cols) => v.extend(cols.iter().map(|(c, d)| (aff(*c), *d))),
+            }
+            v
+        }
+        None => match &table.pk {
+            PrimaryKey::Rowid { .. } => vec![(None, false)],
+            PrimaryKey::Columns(cols) => cols.iter().map(|(c, d)| (aff(*c), *d)).collect(),
+        },
+    }
+}
+
+/// A rowid comparison bound from a value: the integer range it allows, or None when no
+/// integer can satisfy it.
+fn rowid_of(v: &Value) -> Option<i64> {
+    match v.clone().to_numeric_if_text() {
+        Value::Integer(i) => Some(i),
+        Value::Real(r) if crate::sql::types::value::fract(r) == 0.0 && (-TWO_63..TWO_63).contains(&r) => Some(r as i64),
+        _ => None,
+    }
+}
+
+pub(super) trait TextNum {
+    fn to_numeric_if_text(self) -> Value;
+}
+impl TextNum for Value {
+    fn to_numeric_if_text(self) -> Value {
+        match self {
+            Value::Text(s) => crate::sql::types::value::parse_number(&s).unwrap_or(Value::Text(s)),
+            v => v,
+        }
+    }
+}
+
+/// The key-encoded prefix of one column's value (inverted for DESC). For rowid columns the
+/// 8-byte rowid key; None when the value cannot match any row (NULL, or a non-integer rowid).
+fn col_prefix(v: &Value, aff: Option<Affinity>, desc: bool) -> Option<Vec<u8>> {
+    if v.is_null() {
+        return None;
+    }
+    match aff {
+        None => rowid_of(v).map(|i| rowid_key(i).to_vec()),
+        Some(a) => {
+            let v = conv(v.clone(), Some(a)).clone();
+            let mut out = Vec::new();
+            encode_key_prefix(&mut out, &v);
+            if desc {
+                invert(&mut out);
+            }
+            Some(out)
+        }
+    }
+}
+
+/// Bounds for a range on a rowid.
+fn rowid_range(prefix: &[u8], lo: Option<(Value, bool)>, hi: Option<(Value, bool)>) -> Option<KeyRange> {
+    let mut start = Bound::Included(prefix.to_vec());
+    let mut end = match prefix_successor(prefix) {
+        Some(s) if !prefix.is_empty() => Bound::Excluded(s),
+        _ => Bound::Unbounded,
+    };
+    let key = |i: i64| {
+        let mut k = prefix.to_vec();
+        k.extend_from_slice(&rowid_key(i));
+        k
+    };
+    if let Some((v, incl)) = lo {
+        match v.to_numeric_if_text() {
+            Value::Null => return None,
+            Value::Integer(i) => start = if incl { Bound::Included(key(i)) } else { Bound::Excluded(key(i)) },
+            Value::Real(r) => {
+                let c = crate::sql::types::value::ceil(r);
+                if c >= TWO_63 {
+                    return None;
+                }
+                if c >= -TWO_63 {
+                    let c = c as i64;
+                    start = if incl || (c as f64) != r { Bound::Included(key(c)) } else { Bound::Excluded(key(c)) };
+                }
+            }
+            _ => return None, // text/blob is greater than every integer
+        }
+    }
+    if let Some((v, incl)) = hi {
+        match v.to_numeric_if_text() {
+            Value::Null => return None,
+            Value::Integer(i) => end = if incl { Bound::Included(key(i)) } else { Bound::Excluded(key(i)) },
+            Value::Real(r) => {
+                let f = crate::sql::types::value::floor(r);
+                if f < -TWO_63 {
+                    return None;
+                }
+                if f < TWO_63 {
+                    let f = f as i64;
+                    end = if incl || (f as f64) != r { Bound::Included(key(f)) } else { Bound::Excluded(key(f)) };
+                }
+            }
+            _ => {} // every integer is below text
+        }
+    }
+    Some((start, end))
+}
+
+/// Bounds for a range on a key-encoded column after `prefix`.
+fn encoded_range(
+    prefix: &[u8],
+    aff: Affinity,
+    desc: bool,
+    lo: Option<(Value, bool)>,
+    hi: Option<(Value, bool)>,
+) -> Option<KeyRange> {
+    let after = |p: Vec<u8>| match prefix_successor(&p) {
+        Some(s) => Bound::Included(s),
+        None => Bound::Unbounded,
+    };
+    let before = |p: Vec<u8>| Bound::Excluded(p);
+    let enc = |v: &Value| -> Vec<u8> {
+        let mut k = prefix.to_vec();
+        let start = k.len();
+        encode_key_prefix(&mut k, &conv(v.clone(), Some(aff)));
+        if desc {
+            invert(&mut k[start..]);
+        }
+        k
+    };
+    // NULL never satisfies a comparison: skip the NULL keys.
+    let mut null_key = prefix.to_vec();
+    let start_null = null_key.len();
+    encode_key_prefix(&mut null_key, &Value::Null);
+    if desc {
+        invert(&mut null_key[start_null..]);
+    }
+    // In ascending order: (low side, high side). With DESC the key order is reversed.
+    let (mut start, mut end): (Bound<Vec<u8>>, Bound<Vec<u8>>) = if desc {
+        (Bound::Included(prefix.to_vec()), Bound::Excluded(null_key.clone()))
+    } else {
+        (after(null_key), if prefix.is_empty() { Bound::Unbounded } else { after(prefix.to_vec()).map_excl() })
+    };
+    let (lo_b, hi_b) = if desc { (hi, lo) } else { (lo, hi) };
+    // Key-order lower bound comes from `lo` (asc) or `hi` (desc).
+    if let Some((v, incl)) = lo_b {
+        if v.is_null() {
+            return None;
+        }
+        let k = enc(&v);
+        start = if incl { Bound::Included(k) } else { after(k) };
+    }
+    if let Some((v, incl)) = hi_b {
+        if v.is_null() {
+            return None;
+        }
+        let k = enc(&v);
+        end = if incl {
+            match prefix_successor(&k) {
+                Some(s) => Bound::Excluded(s),
+                None => Bound::Unbounded,
+            }
+        } else {
+            before(k)
+        };
+    }
+    Some((start, end))
+}
+
+trait MapExcl {
+    fn map_excl(self) -> Bound<Vec<u8>>;
+}
+impl MapExcl for Bound<Vec<u8>> {
+    fn map_excl(self) -> Bound<Vec<u8>> {
+        match self {
+            Bound::Included(k) | Bound::Excluded(k) => Bound::Excluded(k),
+            Bound::Unbounded => Bound::Unbounded,
+        }
+    }
+}
+
+fn prefix_range(prefix: Vec<u8>) -> KeyRange {
+    let end = match prefix_successor(&prefix) {
+        Some(s) if !prefix.is_empty() => Bound::Excluded(s),
+        _ => Bound::Unbounded,
+    };
+    (Bound::Included(prefix), end)
+}
+
+/// Evaluate a scan's key spec into concrete key ranges, in scan order.
+fn scan_ranges(sp: &ScanPlan, env: &mut Env) -> Result<Vec<KeyRange>> {
+    let cols = key_columns(&sp.table, sp.index.as_deref());
+    let k = &sp.keys;
+    let mut prefix = Vec::new();
+    for (i, e) in k.eq.iter().enumerate() {
+        let (aff, desc) = cols.get(i).copied().ok_or_else(|| internal("key spec"))?;
+        match col_prefix(&e.eval(&[], env)?, aff, desc) {
+            Some(p) => prefix.extend_from_slice(&p),
+            None => return Ok(Vec::new()),
+        }
+    }
+    let next = cols.get(k.eq.len()).copied();
+    let mut ranges = Vec::new();
+    if let Some(list) = &k.in_list {
+        let (aff, desc) = next.ok_or_else(|| internal("key spec"))?;
+        let mut keys = BTreeSet::new();
+        for e in list {
+            if let Some(p) = col_prefix(&e.eval(&[], env)?, aff, desc) {
+                let mut full = prefix.clone();
+                full.extend_from_slice(&p);
+                keys.insert(full);
+            }
+        }
+        ranges.extend(keys.into_iter().map(prefix_range));
+    } else if k.lo.is_some() || k.hi.is_some() {
+        let (aff, desc) = next.ok_or_else(|| internal("key spec"))?;
+        let lo = match &k.lo {
+            Some((e, incl)) => Some((e.eval(&[], env)?, *incl)),
+            None => None,
+        };
+        let hi = match &k.hi {
+            Some((e, incl)) => Some((e.eval(&[], env)?, *incl)),
+            None => None,
+        };
+        let r = match aff {
+            None => rowid_range(&prefix, lo, hi),
+            Some(a) => encoded_range(&prefix, a, desc, lo, hi),
+        };
+        ranges.extend(r);
+    } else {
+        ranges.push(prefix_range(prefix));
+    }
+    if sp.reverse {
+        ranges.reverse();
+    }
+    Ok(ranges)
+}
+
+/// Literal default of a column for rows written before it was added.
+fn literal_default(e: &Option<crate::sql::parser::ast::Expr>) -> Value {
+    use crate::sql::parser::ast::{Expr, UnaryOp};
+    match e {
+        Some(Expr::Literal(v)) => v.clone(),
+        Some(Expr::Unary { op: UnaryOp::Neg, expr }) => match &**expr {
+            Expr::Literal(Value::Integer(i)) => Value::Integer(i.wrapping_neg()),
+            Expr::Literal(Value::Real(r)) => Value::Real(-r),
+            _ => Value::Null,
+        },
+        _ => Value::Null,
+    }
+}
+
+/// Decode a stored row (record + key) into the scan row layout: the columns, then the rowid
+/// for rowid tables.
+pub fn decode_table_row(table: &TableDef, key: &[u8], record: &[u8]) -> Result<Tuple> {
+    let mut row = Vec::new();
+    decode_table_row_into(table, key, record, None, &mut row)?;
+    Ok(row)
+}
+
+/// [`decode_table_row`] into `row` (cleared first), decoding only the `needed` positions'
+/// text and blobs (others NULL).
+fn decode_table_row_into(
+    table: &TableDef,
+    key: &[u8],
+    record: &[u8],
+    needed: Option<&[bool]>,
+    row: &mut Tuple,
+) -> Result<()> {
+    row.clear();
+    row.reserve(table.row_width());
+    match needed {
+        Some(n) => encoding::decode_row_needed(record, n, row)?,
+        None => decode_row(record, row)?,
+    }
+    if row.len() > table.columns.len() {
+        return Err(Error::Corrupted { page: 0, reason: alloc::format!("row of {} has too many columns", table.name) });
+    }
+    while row.len() < table.columns.len() {
+        row.push(literal_default(&table.columns[row.len()].default));
+    }
+    if table.has_rowid() {
+        row.push(Value::Integer(encoding::decode_rowid(key)?));
+    }
+    Ok(())
+}
+
+/// Split an index key into the table's row key (the suffix after the indexed columns) and,
+/// when `values` is given, the decoded indexed values.
+pub fn index_row_key<'k>(ix: &IndexDef, key: &'k [u8], mut values: Option<&mut Vec<Value>>) -> Result<&'k [u8]> {
+    let mut at = 0;
+    for (_, desc) in &ix.columns {
+        let (v, used) = decode_key(&key[at..], *desc)?;
+        at += used;
+        if let Some(out) = values.as_deref_mut() {
+            out.push(v);
+        }
+    }
+    Ok(&key[at..])
+}
+
+/// Decode the primary-key values of a WITHOUT ROWID row key.
+fn decode_pk(cols: &[(usize, bool)], key: &[u8], out: &mut Vec<(usize, Value)>) -> Result<()> {
+    let mut at = 0;
+    for (c, desc) in cols {
+        let (v, used) = decode_key(&key[at..], *desc)?;
+        at += used;
+        out.push((*c, v));
+    }
+    Ok(())
+}
+
+impl ScanOp {
+    fn fill(&mut self, env: &mut Env) -> Result<bool> {
+        let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
+        let st = self.state.as_mut().ok_or_else(|| internal("scan state"))?;
+        let storage = match &sp.index {
+            Some(ix) => &ix.storage,
+            None => &sp.table.storage,
+        };
+        let txn = env.txn;
+        // Equality on the rowid of a rowid table: a point lookup, no range cursor.
+        let point = sp.index.is_none()
+            && sp.table.has_rowid()
+            && sp.keys.eq.len() == 1
+            && sp.keys.in_list.is_none()
+            && sp.keys.lo.is_none()
+            && sp.keys.hi.is_none();
+        loop {
+            if st.cur.is_none() {
+                match st.ranges.pop_front() {
+                    Some(r) => st.cur = Some(r),
+                    None => return Ok(false),
+                }
+            }
+            if point {
+                if let Some((Bound::Included(k), _)) = st.cur.take() {
+                    let t = &sp.table;
+                    let mut row = Vec::new();
+                    if txn.with_value(storage, &k, &mut |rec| {
+                        decode_table_row_into(t, &k, rec, sp.needed.as_deref(), &mut row)
+                    })? {
+                        st.buf.push_back(row);
+                        return Ok(true);
+                    }
+                    continue;
+                }
+                return Err(internal("point lookup range"));
+            }
+            let (start, end) = st.cur.as_ref().ok_or_else(|| internal("scan range"))?;
+            let mut last = Vec::new();
+            let buf = &mut st.buf;
+            let done =
+                txn.scan_each(storage, (as_ref(start), as_ref(end)), sp.reverse, st.batch, &mut last, &mut |k, v| {
+                    buf.push_back(make_row(sp, txn, k, v)?);
+                    Ok(())
+                })?;
+            st.batch = (st.batch * 2).min(1024);
+            if !last.is_empty() {
+                let cur = st.cur.as_mut().ok_or_else(|| internal("scan range"))?;
+                if sp.reverse {
+                    cur.1 = Bound::Excluded(last);
+                } else {
+                    cur.0 = Bound::Excluded(last);
+                }
+            }
+            if done {
+                st.cur = None;
+            }
+            if !st.buf.is_empty() {
+                return Ok(true);
+            }
+        }
+    }
+}
+
+/// The scan row of one engine entry (for a non-covering index scan, the table row it points
+/// at).
+fn make_row(sp: &ScanPlan, txn: &Txn, key: &[u8], val: &[u8]) -> Result<Tuple> {
+    let mut row = Vec::new();
+    make_row_into(sp, txn, key, val, &mut row)?;
+    Ok(row)
+}
+
+/// [`make_row`] into `row` (cleared first).
+fn make_row_into(sp: &ScanPlan, txn: &Txn, key: &[u8], val: &[u8], row: &mut Tuple) -> Result<()> {
+    let t = &sp.table;
+    let needed = sp.needed.as_deref();
+    let Some(ix) = &sp.index else { return decode_table_row_into(t, key, val, needed, row) };
+    if sp.covering {
+        let mut vals = Vec::new();
+        let rk = index_row_key(ix, key, Some(&mut vals))?;
+        row.clear();
+        row.resize(t.row_width(), Value::Null);
+        // Keys do not tell 1 from 1.0: the column affinity restores the stored type
+        // (the planner does not cover columns without a type, where both can occur).
+        for ((c, _), v) in ix.columns.iter().zip(vals) {
+            row[*c] = t.columns[*c].affinity.apply(v);
+        }
+        match &t.pk {
+            PrimaryKey::Rowid { alias } => {
+                let id = encoding::decode_rowid(rk)?;
+                row[t.columns.len()] = Value::Integer(id);
+                if let Some(a) = alias {
+                    row[*a] = Value::Integer(id);
+                }
+            }
+            PrimaryKey::Columns(cols) => {
+                let mut pk = Vec::new();
+                decode_pk(cols, rk, &mut pk)?;
+                for (c, v) in pk {
+                    row[c] = t.columns[c].affinity.apply(v);
+                }
+            }
+        }
+        return Ok(());
+    }
+    let rk = index_row_key(ix, key, None)?;
+    if txn.with_value(&t.storage, rk, &mut |rec| decode_table_row_into(t, rk, rec, needed, row))? {
+        Ok(())
+    } else {
+        Err(Error::Corrupted { page: 0, reason: alloc::format!("index {} points at a missing row", ix.name) })
+    }
+}
+
+fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+impl Operator for ScanOp {
+    fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
+        if self.state.is_none() {
+            let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
+            let ranges = scan_ranges(sp, env)?;
+            // Point lookups fetch a single row: start small, then grow.
+            self.state = Some(ScanState { ranges: ranges.into(), buf: VecDeque::new(), cur: None, batch: 16 });
+        }
+        loop {
+            let st = self.state.as_mut().ok_or_else(|| internal("scan state"))?;
+            if let Some(row) = st.buf.pop_front() {
+                return Ok(Some(row));
+            }
+            if !self.fill(env)? {
+                return Ok(None);
+            }
+        }
+    }
+
+    fn drain(&mut self, env: &mut Env, f: &mut dyn FnMut(&mut Env, &mut Tuple) -> Result<()>) -> Result<()> {
+        let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
+        if self.state.is_none() {
+            let ranges = scan_ranges(sp, env)?;
+            self.state = Some(ScanState { ranges: ranges.into(), buf: VecDeque::new(), cur: None, batch: 1024 });
+        }
+        let st = self.state.as_mut().ok_or_else(|| internal("scan state"))?;
+        while let Some(mut r) = st.buf.pop_front() {
+            f(env, &mut r)?;
+        }
+        let storage = match &sp.index {
+            Some(ix) => &ix.storage,
+            None => &sp.table.storage,
+        };
+        let txn = env.txn;
+        let mut row = Vec::new();
+        let mut last = Vec::new();
+        loop {
+            if st.cur.is_none() {
+                match st.ranges.pop_front() {
+                    Some(r) => st.cur = Some(r),
+                    None => return Ok(()),
+                }
+            }
+            let (start, end) = st.cur.as_ref().ok_or_else(|| internal("scan range"))?;
+            last.clear();
+            let done =
+                txn.scan_each(storage, (as_ref(start), as_ref(end)), sp.reverse, 1024, &mut last, &mut |k, v| {
+                    make_row_into(sp, txn, k, v, &mut row)?;
+                    f(env, &mut row)
+                })?;
+            if !last.is_empty() {
+                let cur = st.cur.as_mut().ok_or_else(|| internal("scan range"))?;
+                let b = Bound::Excluded(core::mem::take(&mut last));
+                if sp.reverse {
+                    cur.1 = b;
+                } else {
+                    cur.0 = b;
+                }
+            }
+            if done {
+                st.cur = None;
+            }
+        }
+    }
+}

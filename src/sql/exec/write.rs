@@ -1,0 +1,583 @@
+//! Writing rows: INSERT (with OR REPLACE/IGNORE and upserts), UPDATE and DELETE, keeping
+//! every index in step with the rows and enforcing NOT NULL, CHECK, UNIQUE and PRIMARY KEY.
+//!
+//! Each write goes through [`Writer`], which records an undo entry when the statement runs
+//! inside an explicit transaction, so a failing statement can be rolled back on its own
+//! (the engine transaction stays open; see `api::connection`). DDL writes its schema records and
+//! creates its engine tables through it too, so a failing DDL statement is undone the same way
+//! (a new index's entries go straight into its new engine table, which the rollback drops). UPDATE and DELETE first collect the
+//! rows their WHERE selects, then change them, so a change never feeds back into the scan.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::ops::Bound;
+
+use crate::error::{Error, Result};
+use crate::sql::catalog::{IndexDef, PrimaryKey, TableDef};
+use crate::sql::exec::eval::Env;
+use crate::sql::exec::{decode_table_row, index_row_key, open};
+use crate::sql::parser::ast::ConflictAction;
+use crate::sql::planner::expr::CExpr;
+use crate::sql::planner::plan::{DeletePlan, InsertPlan, RowRules, UpdatePlan};
+use crate::sql::planner::Plan;
+use crate::sql::storage::{Txn, Writer};
+use crate::sql::types::encoding::{decode_rowid, encode_key_dir, encode_row, prefix_successor, rowid_key};
+use crate::sql::types::value::Tuple;
+use crate::sql::types::value::{Affinity, Value};
+
+/// The row key of a row (columns + rowid for rowid tables).
+pub fn row_key(t: &TableDef, row: &[Value]) -> Vec<u8> {
+    match &t.pk {
+        PrimaryKey::Rowid { .. } => rowid_key(row[t.columns.len()].to_i64()).to_vec(),
+        PrimaryKey::Columns(cols) => {
+            let mut k = Vec::new();
+            for (c, d) in cols {
+                encode_key_dir(&mut k, &row[*c], *d);
+            }
+            k
+        }
+    }
+}
+
+/// The index columns' key prefix for a row.
+fn index_prefix(ix: &IndexDef, row: &[Value]) -> Vec<u8> {
+    let mut k = Vec::new();
+    for (c, d) in &ix.columns {
+        encode_key_dir(&mut k, &row[*c], *d);
+    }
+    k
+}
+
+/// The key of a row's entry in an index: the indexed columns, then the row key `rk`.
+pub fn index_key(ix: &IndexDef, row: &[Value], rk: &[u8]) -> Vec<u8> {
+    let mut k = index_prefix(ix, row);
+    k.extend_from_slice(rk);
+    k
+}
+
+/// `Ok` if `key` (a row key of `t`, or with `ix` an entry of that index) is within the
+/// engine's key limit; otherwise an error naming the table, the index or PRIMARY KEY and its
+/// columns. (Only WITHOUT ROWID primary keys and index entries can exceed it: rowid keys are
+/// at most 9 bytes.)
+pub fn key_fits(t: &TableDef, ix: Option<&IndexDef>, key: &[u8]) -> Result<()> {
+    if key.len() <= crate::sql::storage::MAX_KEY_LEN {
+        return Ok(());
+    }
+    let cols = match ix {
+        Some(ix) => ix.columns.clone(),
+        None => t.key_columns(),
+    };
+    let columns = cols
+        .iter()
+        .map(|(c, desc)| {
+            let name = t.columns.get(*c).map_or("?", |col| col.name.as_str());
+            if *desc {
+                format!("{name} DESC")
+            } else {
+                name.into()
+            }
+        })
+        .collect();
+    Err(Error::SqlKeyTooLarge {
+        len: key.len(),
+        max: crate::sql::storage::MAX_KEY_LEN,
+        table: t.name.clone(),
+        index: ix.map(|ix| ix.name.clone()),
+        columns,
+    })
+}
+
+/// Write row `row` under `key` in `t`'s table, encoding it in the writer's scratch space.
+fn put_row(w: &mut Writer, t: &TableDef, key: &[u8], row: &[Value], prior: Option<Vec<u8>>) -> Result<()> {
+    let mut rec = core::mem::take(w.rec);
+    rec.clear();
+    encode_row(&mut rec, &row[..t.columns.len()]);
+    let r = w.put(&t.storage, key, &rec, prior);
+    *w.rec = rec;
+    r
+}
+
+fn constraint_cols(t: &TableDef, cols: &[(usize, bool)]) -> String {
+    let names: Vec<String> = cols.iter().map(|(c, _)| format!("{}.{}", t.name, t.columns[*c].name)).collect();
+    names.join(", ")
+}
+
+/// Find the row key of a row (other than `own`) that conflicts with `row` on a unique index.
+fn unique_conflict(txn: &Txn, ix: &IndexDef, row: &[Value], own: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
+    if ix.columns.iter().any(|(c, _)| row[*c].is_null()) {
+        return Ok(None); // NULLs are distinct
+    }
+    let p = index_prefix(ix, row);
+    let end = prefix_successor(&p);
+    let endb = match &end {
+        Some(e) => Bound::Excluded(e.as_slice()),
+        None => Bound::Unbounded,
+    };
+    let mut out = Vec::new();
+    txn.scan(&ix.storage, Bound::Included(&p), endb, false, 2, &mut out)?;
+    for (k, _) in out {
+        let rk = index_row_key(ix, &k, None)?.to_vec();
+        if own != Some(rk.as_slice()) {
+            return Ok(Some(rk));
+        }
+    }
+    Ok(None)
+}
+
+/// Remove a row and its index entries.
+pub fn delete_row(w: &mut Writer, t: &TableDef, key: &[u8], row: &[Value], record: Vec<u8>) -> Result<()> {
+    for ix in &t.indexes {
+        let k = index_key(ix, row, key);
+        w.del(&ix.storage, &k, Vec::new())?;
+    }
+    w.del(&t.storage, key, record)
+}
+
+fn insert_row(w: &mut Writer, t: &TableDef, key: &[u8], row: &[Value], prior: Option<Vec<u8>>) -> Result<()> {
+    for ix in &t.indexes {
+        let k = index_key(ix, row, key);
+        key_fits(t, Some(ix), &k)?;
+        w.put(&ix.storage, &k, &[], None)?;
+    }
+    put_row(w, t, key, row, prior)
+}
+
+/// Apply affinities, then check NOT NULL and CHECK. `Ok(false)`: skip the row (OR IGNORE).
+fn validate(t: &TableDef, rules: &RowRules, row: &mut [Value], or: ConflictAction, env: &mut Env) -> Result<bool> {
+    for (i, c) in t.columns.iter().enumerate() {
+        let v = core::mem::take(&mut row[i]);
+        row[i] = c.affinity.apply(v);
+        if c.not_null && row[i].is_null() {
+            match or {
+                ConflictAction::Ignore => return Ok(false),
+                ConflictAction::Replace if rules.defaults[i].is_some() => {
+                    let d = rules.defaults[i].as_ref().map(|d| d.eval(&[], env)).transpose()?.unwrap_or(Value::Null);
+                    row[i] = c.affinity.apply(d);
+                    if row[i].is_null() {
+                        return Err(Error::Constraint(format!("NOT NULL constraint failed: {}.{}", t.name, c.name)));
+                    }
+                }
+                _ => return Err(Error::Constraint(format!("NOT NULL constraint failed: {}.{}", t.name, c.name))),
+            }
+        }
+    }
+    for (chk, text) in &rules.checks {
+        if chk.eval(row, env)?.truthy() == Some(false) {
+            if or == ConflictAction::Ignore {
+                return Ok(false);
+            }
+            return Err(Error::Constraint(format!("CHECK constraint failed: {text}")));
+        }
+    }
+    Ok(true)
+}
+
+/// Counters and results of a write statement.
+#[derive(Default)]
+pub struct WriteResult {
+    /// Rows changed.
+    pub changes: u64,
+    /// Rowid of the last inserted row.
+    pub last_rowid: Option<i64>,
+    /// RETURNING rows.
+    pub returned: Vec<Tuple>,
+}
+
+fn next_rowid(txn: &Txn, t: &TableDef) -> Result<i64> {
+    let mut out = Vec::new();
+    txn.scan(&t.storage, Bound::Unbounded, Bound::Unbounded, true, 1, &mut out)?;
+    match out.first() {
+        None => Ok(1),
+        Some((k, _)) => {
+            let max = decode_rowid(k)?;
+            max.checked_add(1).ok_or_else(|| Error::Sql("database or disk is full (rowid space exhausted)".into()))
+        }
+    }
+}
+
+/// Run an INSERT. `moved`: its one source row, already evaluated
+/// ([`InsertPlan::take_param_row`]).
+pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env, moved: Option<Tuple>) -> Result<WriteResult> {
+    let t = &*p.table;
+    let n = t.columns.len();
+    let mut res = WriteResult::default();
+    let mut auto: Option<i64> = None;
+    let every_column = p.targets.len() == n && p.targets.iter().enumerate().all(|(i, &c)| i == c);
+    // Materialise the source first when it reads the target table (INSERT ... SELECT).
+    let mut pending: Vec<Tuple> = Vec::new();
+    let mut moved = moved;
+    let reads_self = moved.is_none() && plan_reads(&p.source, &t.storage);
+    let mut src = if moved.is_some() { None } else { Some(open(&p.source)) };
+    if let (true, Some(src)) = (reads_self, &mut src) {
+        while let Some(r) = src.next(env)? {
+            pending.push(r);
+        }
+        pending.reverse();
+    }
+    loop {
+        let srow = if let Some(r) = moved.take() {
+            r
+        } else if reads_self {
+            match pending.pop() {
+                Some(r) => r,
+                None => break,
+            }
+        } else {
+            match src.as_mut().map(|s| s.next(env)).transpose()?.flatten() {
+                Some(r) => r,
+                None => break,
+            }
+        };
+        if srow.len() != p.targets.len() {
+            return Err(Error::Sql(format!(
+                "table {} has {} columns but {} values were supplied",
+                t.name,
+                n,
+                srow.len()
+            )));
+        }
+        let alias = match &t.pk {
+            PrimaryKey::Rowid { alias } => *alias,
+            PrimaryKey::Columns(_) => None,
+        };
+        let row = if every_column {
+            // Every column given in order: the source row is the row.
+            let mut row = srow;
+            row.resize(t.row_width(), Value::Null);
+            row
+        } else {
+            let mut row = vec![Value::Null; t.row_width()];
+            let mut given = vec![false; n];
+            for (v, &c) in srow.into_iter().zip(&p.targets) {
+                row[c] = v;
+                given[c] = true;
+            }
+            for i in 0..n {
+                // An INTEGER PRIMARY KEY left out gets a new rowid, never its DEFAULT.
+                if !given[i] && Some(i) != alias {
+                    if let Some(d) = &p.rules.defaults[i] {
+                        row[i] = d.eval(&[], env)?;
+                    }
+                }
+            }
+            row
+        };
+        let mut row = row;
+        // The rowid.
+        if let PrimaryKey::Rowid { alias } = &t.pk {
+            let explicit = match alias {
+                Some(a) => match Affinity::Integer.apply(core::mem::take(&mut row[*a])) {
+                    Value::Null => None,
+                    Value::Integer(i) => Some(i),
+                    _ => return Err(Error::Sql("datatype mismatch".into())),
+                },
+                None => None,
+            };
+            let id = match explicit {
+                Some(i) => i,
+                None => match auto {
+                    Some(a) => a,
+                    None => next_rowid(env.txn, t)?,
+                },
+            };
+            if let Some(a) = alias {
+                row[*a] = Value::Integer(id);
+            }
+            row[n] = Value::Integer(id);
+        }
+        if !validate(t, &p.rules, &mut row, p.or, env)? {
+            continue;
+        }
+        let key = row_key(t, &row);
+        key_fits(t, None, &key)?;
+        // Conflicts: the row key, then each unique index.
+        let mut conflicts: Vec<(Vec<u8>, Option<usize>)> = Vec::new();
+        let existing = w.txn.get_new(&t.storage, &key)?;
+        if existing.is_some() {
+            conflicts.push((key.clone(), None));
+        }
+        for (i, ix) in t.indexes.iter().enumerate() {
+            if ix.unique {
+                if let Some(rk) = unique_conflict(w.txn, ix, &row, None)? {
+                    if !conflicts.iter().any(|(k, _)| *k == rk) {
+                        conflicts.push((rk, Some(i)));
+                    }
+                }
+            }
+        }
+        if !conflicts.is_empty() {
+            if let Some((target, action)) = &p.upsert {
+                let matches_target = target.is_empty()
+                    || conflicts.iter().any(|(_, ix)| {
+                        let cols: Vec<usize> = match ix {
+                            None => t.key_columns().iter().map(|(c, _)| *c).collect(),
+                            Some(i) => t.indexes[*i].columns.iter().map(|(c, _)| *c).collect(),
+                        };
+                        let mut a = cols.clone();
+                        a.sort_unstable();
+                        let mut b = target.clone();
+                        b.sort_unstable();
+                        a == b
+                    });
+                if !matches_target {
+                    return Err(conflict_error(t, &conflicts[0].1));
+                }
+                match action {
+                    None => continue,
+                    Some(up) => {
+                        let (ck, _) = &conflicts[0];
+                        let rec = w.txn.get(&t.storage, ck)?.ok_or_else(|| Error::Sql("upsert lost its row".into()))?;
+                        let old = decode_table_row(t, ck, &rec)?;
+                        let mut both = old.clone();
+                        both.extend(row.iter().cloned());
+                        if let Some(wh) = &up.where_ {
+                            if !wh.test(&both, env)? {
+                                continue;
+                            }
+                        }
+                        let mut new = old.clone();
+                        for (c, e) in &up.sets {
+                            new[*c] = e.eval(&both, env)?;
+                        }
+                        update_one(t, &p.rules, ConflictAction::Abort, w, env, ck, old, rec, new)?;
+                        res.changes += 1;
+                        continue;
+                    }
+                }
+            }
+            match p.or {
+                ConflictAction::Ignore => continue,
+                ConflictAction::Replace => {
+                    for (ck, _) in &conflicts {
+                        if let Some(rec) = w.txn.get(&t.storage, ck)? {
+                            let old = decode_table_row(t, ck, &rec)?;
+                            delete_row(w, t, ck, &old, rec)?;
+                        }
+                    }
+                    auto = None;
+                }
+                _ => return Err(conflict_error(t, &conflicts[0].1)),
+            }
+        }
+        // Nothing is under the key now: either there was no conflict, or REPLACE removed it.
+        insert_row(w, t, &key, &row, None)?;
+        res.changes += 1;
+        if t.has_rowid() {
+            let id = row[n].to_i64();
+            res.last_rowid = Some(id);
+            // The next automatic rowid: one past the largest in the table (recomputed after
+            // REPLACE deleted rows, as the largest may be gone).
+            // (Computed lazily from the table when next needed.)
+            auto = auto.map(|a| a.max(id.saturating_add(1)));
+        }
+        if !p.returning.is_empty() {
+            res.returned.push(p.returning.iter().map(|e| e.eval(&row, env)).collect::<Result<_>>()?);
+        }
+    }
+    Ok(res)
+}
+
+fn conflict_error(t: &TableDef, ix: &Option<usize>) -> Error {
+    let cols = match ix {
+        None => t.key_columns(),
+        Some(i) => t.indexes[*i].columns.clone(),
+    };
+    if cols.is_empty() {
+        return Error::Constraint(format!("UNIQUE constraint failed: {}.rowid", t.name));
+    }
+    Error::Constraint(format!("UNIQUE constraint failed: {}", constraint_cols(t, &cols)))
+}
+
+/// Whether a plan reads an engine table (so inserting into it must not stream).
+fn plan_reads(p: &Plan, storage: &str) -> bool {
+    match p {
+        Plan::Scan(sp) => sp.table.storage == storage,
+        Plan::Filter { input, .. }
+        | Plan::Project { input, .. }
+        | Plan::Aggregate { input, .. }
+        | Plan::Sort { input, .. }
+        | Plan::Distinct { input }
+        | Plan::Limit { input, .. } => plan_reads(input, storage),
+        Plan::NestedLoop { left, right, .. }
+        | Plan::HashJoin { left, right, .. }
+        | Plan::Compound { left, right, .. } => plan_reads(left, storage) || plan_reads(right, storage),
+        // Rows of constants and parameters read nothing; subqueries inside other expressions
+        // may read the table: be safe.
+        Plan::Values(rows) => !rows.iter().flatten().all(|e| matches!(e, CExpr::Const(_) | CExpr::Param(_))),
+        Plan::One | Plan::Rows(_) => false,
+    }
+}
+
+/// Replace row `old` (under `key`) by `new`, keeping indexes in step.
+#[allow(clippy::too_many_arguments)]
+fn update_one(
+    t: &TableDef,
+    rules: &RowRules,
+    or: ConflictAction,
+    w: &mut Writer,
+    env: &mut Env,
+    key: &[u8],
+    old: Tuple,
+    old_rec: Vec<u8>,
+    mut new: Tuple,
+) -> Result<bool> {
+    let n = t.columns.len();
+    if let PrimaryKey::Rowid { alias: Some(a) } = &t.pk {
+        match Affinity::Integer.apply(core::mem::take(&mut new[*a])) {
+            Value::Integer(i) => {
+                new[*a] = Value::Integer(i);
+                new[n] = Value::Integer(i);
+            }
+            // SQLite's OP_MustBeInt on the new rowid: NULL is no integer either (whatever the
+            // NOT NULL constraint or the conflict clause).
+            _ => return Err(Error::Sql("datatype mismatch".into())),
+        }
+    }
+    if !validate(t, rules, &mut new, or, env)? {
+        return Ok(false);
+    }
+    let new_key = row_key(t, &new);
+    key_fits(t, None, &new_key)?;
+    let moved = new_key != key;
+    let mut conflicts = Vec::new();
+    if moved && w.txn.get(&t.storage, &new_key)?.is_some() {
+        conflicts.push((new_key.clone(), None));
+    }
+    for (i, ix) in t.indexes.iter().enumerate() {
+        if ix.unique {
+            if let Some(rk) = unique_conflict(w.txn, ix, &new, Some(key))? {
+                conflicts.push((rk, Some(i)));
+            }
+        }
+    }
+    if !conflicts.is_empty() {
+        match or {
+            ConflictAction::Ignore => return Ok(false),
+            ConflictAction::Replace => {
+                for (ck, _) in &conflicts {
+                    if ck.as_slice() == key {
+                        continue;
+                    }
+                    if let Some(rec) = w.txn.get(&t.storage, ck)? {
+                        let o = decode_table_row(t, ck, &rec)?;
+                        delete_row(w, t, ck, &o, rec)?;
+                    }
+                }
+            }
+            _ => return Err(conflict_error(t, &conflicts[0].1)),
+        }
+    }
+    for ix in &t.indexes {
+        let ok = index_key(ix, &old, key);
+        let nk = index_key(ix, &new, &new_key);
+        key_fits(t, Some(ix), &nk)?;
+        if ok != nk {
+            w.del(&ix.storage, &ok, Vec::new())?;
+            w.put(&ix.storage, &nk, &[], None)?;
+        }
+    }
+    if moved {
+        w.del(&t.storage, key, old_rec)?;
+        let prior = w.txn.get(&t.storage, &new_key)?;
+        put_row(w, t, &new_key, &new, prior)?;
+    } else {
+        put_row(w, t, key, &new, Some(old_rec))?;
+    }
+    Ok(true)
+}
+
+fn collect(plan: &Arc<Plan>, env: &mut Env) -> Result<Vec<Tuple>> {
+    let mut op = open(plan);
+    let mut rows = Vec::new();
+    while let Some(r) = op.next(env)? {
+        rows.push(r);
+    }
+    Ok(rows)
+}
+
+/// Run an UPDATE.
+pub fn update(p: &UpdatePlan, w: &mut Writer, env: &mut Env) -> Result<WriteResult> {
+    let t = &*p.table;
+    let mut res = WriteResult::default();
+    for old in collect(&p.scan, env)? {
+        let key = row_key(t, &old);
+        let Some(rec) = w.txn.get(&t.storage, &key)? else { continue };
+        let mut new = old.clone();
+        for (c, e) in &p.sets {
+            new[*c] = e.eval(&old, env)?;
+        }
+        if update_one(t, &p.rules, p.or, w, env, &key, old, rec, new.clone())? {
+            res.changes += 1;
+            if !p.returning.is_empty() {
+                let after = match w.txn.get(&t.storage, &row_key(t, &new))? {
+                    Some(r) => decode_table_row(t, &row_key(t, &new), &r)?,
+                    None => new,
+                };
+                res.returned.push(p.returning.iter().map(|e| e.eval(&after, env)).collect::<Result<_>>()?);
+            }
+        }
+    }
+    Ok(res)
+}
+
+/// Run a DELETE.
+pub fn delete(p: &DeletePlan, w: &mut Writer, env: &mut Env) -> Result<WriteResult> {
+    let t = &*p.table;
+    let mut res = WriteResult::default();
+    for row in collect(&p.scan, env)? {
+        let key = row_key(t, &row);
+        let Some(rec) = w.txn.get(&t.storage, &key)? else { continue };
+        if !p.returning.is_empty() {
+            res.returned.push(p.returning.iter().map(|e| e.eval(&row, env)).collect::<Result<_>>()?);
+        }
+        delete_row(w, t, &key, &row, rec)?;
+        res.changes += 1;
+    }
+    Ok(res)
+}
+
+/// Fill a new index from the table's rows; fails on duplicates of a UNIQUE index.
+pub fn build_index(txn: &Txn, t: &TableDef, ix: &IndexDef) -> Result<()> {
+    let mut start: Bound<Vec<u8>> = Bound::Unbounded;
+    loop {
+        let mut batch = Vec::new();
+        let sb = match &start {
+            Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+            _ => Bound::Unbounded,
+        };
+        let done = txn.scan(&t.storage, sb, Bound::Unbounded, false, 1024, &mut batch)?;
+        for (k, v) in &batch {
+            let row = decode_table_row(t, k, v)?;
+            if ix.unique && unique_conflict(txn, ix, &row, Some(k))?.is_some() {
+                return Err(Error::Constraint(format!(
+                    "UNIQUE constraint failed: {}",
+                    constraint_cols(t, &ix.columns)
+                )));
+            }
+            let key = index_key(ix, &row, k);
+            key_fits(t, Some(ix), &key)?;
+            txn.put(&ix.storage, &key, &[])?;
+        }
+        match batch.last() {
+            Some((k, _)) if !done => start = Bound::Excluded(k.clone()),
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// Rewrite every row of a table with `f` (ALTER TABLE DROP COLUMN), undo-logged.
+pub fn rewrite_rows(w: &mut Writer, t: &TableDef, f: &dyn Fn(&mut Tuple)) -> Result<()> {
+    let rows = w.txn.scan_all(&t.storage)?;
+    for (k, v) in rows {
+        let mut row = decode_table_row(t, &k, &v)?;
+        f(&mut row);
+        let mut rec = Vec::new();
+        let width = row.len() - t.has_rowid() as usize;
+        encode_row(&mut rec, &row[..width]);
+        w.put(&t.storage, &k, &rec, Some(v))?;
+    }
+    Ok(())
+}

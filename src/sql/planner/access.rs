@@ -1,0 +1,474 @@
+//! Join order and access paths: which source comes next, and how each is read (equality on
+//! a key prefix, an IN list or a range on the next key column, over the table's own key or a
+//! secondary index; covering when the index holds every column the query reads), plus the
+//! equality keys of hash joins.
+
+use crate::error::Result;
+use crate::sql::planner::compile::conv_fn;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::sql::catalog::{IndexDef, PrimaryKey, TableDef};
+use crate::sql::parser::ast::{BinaryOp, Expr, OrderItem, ResultColumn, Select, UnaryOp};
+use crate::sql::planner::expr::{CExpr, CmpOp, Conv};
+use crate::sql::planner::plan::KeySpec;
+use crate::sql::planner::select::{cmp_op, has_subquery, walk, ColCons, Conj, Frame, Planner, Source, SourceKind};
+use crate::sql::types::collation::Coll;
+use crate::sql::types::value::Affinity;
+
+impl<'s> Planner<'s> {
+    pub(super) fn join_order(&self, sources: &[Source], conjs: &[Conj]) -> Vec<usize> {
+        let n = sources.len();
+        let mut placed = 0u64;
+        let mut order = Vec::new();
+        for _ in 0..n {
+            let mut best: Option<(u64, usize)> = None;
+            for (i, s) in sources.iter().enumerate() {
+                if placed & (1 << i) != 0 {
+                    continue;
+                }
+                let est = self.estimate(s, i, placed, conjs, sources);
+                if best.is_none_or(|(b, _)| est < b) {
+                    best = Some((est, i));
+                }
+            }
+            let (_, i) = best.unwrap_or((0, 0));
+            placed |= 1 << i;
+            order.push(i);
+        }
+        order
+    }
+
+    /// Estimated rows produced per probe of source `i` given the placed sources.
+    fn estimate(&self, s: &Source, i: usize, placed: u64, conjs: &[Conj], sources: &[Source]) -> u64 {
+        let SourceKind::Table(t) = &s.kind else { return s.rows.max(1) };
+        let cons = self.column_constraints(t, s, i, placed, conjs, sources);
+        let n = s.rows.max(1);
+        let mut best = n;
+        for (cols, unique) in key_paths(t) {
+            let mut eq = 0;
+            for c in &cols {
+                if cons.iter().any(|(cc, k)| cc == c && matches!(k, ColCons::Eq(_))) {
+                    eq += 1;
+                } else {
+                    break;
+                }
+            }
+            let next = cols.get(eq);
+            let est = if eq == cols.len() && unique {
+                1
+            } else if eq > 0 {
+                (n / 10u64.pow(eq as u32 * 2)).max(2)
+            } else if next.is_some_and(|c| cons.iter().any(|(cc, k)| cc == c && matches!(k, ColCons::In(_)))) {
+                (n / 50).max(2)
+            } else if next
+                .is_some_and(|c| cons.iter().any(|(cc, k)| cc == c && matches!(k, ColCons::Lo(..) | ColCons::Hi(..))))
+            {
+                (n / 4).max(2)
+            } else {
+                n
+            };
+            best = best.min(est);
+        }
+        best
+    }
+
+    /// Per-column constraints usable for source `i` when `placed` are bound.
+    fn column_constraints<'q>(
+        &self,
+        t: &TableDef,
+        s: &Source,
+        i: usize,
+        placed: u64,
+        conjs: &'q [Conj],
+        sources: &[Source],
+    ) -> Vec<(usize, ColCons<'q>)> {
+        let bit = 1u64 << i;
+        let mut out = Vec::new();
+        for c in conjs {
+            if c.mask & bit == 0 || c.mask & !(placed | bit) != 0 {
+                continue;
+            }
+            match c.e {
+                Expr::Binary { op, left, right } => {
+                    let Some(op) = cmp_op(*op) else { continue };
+                    for (col_side, other, op) in [(&**left, &**right, op), (&**right, &**left, op.swap())] {
+                        let Some(col) = self.own_column(col_side, t, s) else { continue };
+                        if self.mask_of(other, sources) & !placed != 0 || has_subquery(other) {
+                            continue;
+                        }
+                        if !self.indexable(t, col, other, sources) {
+                            continue;
+                        }
+                        let k = match op {
+                            CmpOp::Eq => ColCons::Eq(other),
+                            CmpOp::Gt => ColCons::Lo(other, false),
+                            CmpOp::Ge => ColCons::Lo(other, true),
+                            CmpOp::Lt => ColCons::Hi(other, false),
+                            CmpOp::Le => ColCons::Hi(other, true),
+                            CmpOp::Ne => continue,
+                        };
+                        out.push((col, k));
+                    }
+                }
+                Expr::Between { expr, low, high, negated: false } => {
+                    let Some(col) = self.own_column(expr, t, s) else { continue };
+                    let ok = |x: &Expr| self.mask_of(x, sources) & !placed == 0 && !has_subquery(x);
+                    if ok(low)
+                        && ok(high)
+                        && self.indexable(t, col, low, sources)
+                        && self.indexable(t, col, high, sources)
+                    {
+                        out.push((col, ColCons::Lo(low, true)));
+                        out.push((col, ColCons::Hi(high, true)));
+                    }
+                }
+                Expr::InList { expr, list, negated: false } if !list.is_empty() => {
+                    let Some(col) = self.own_column(expr, t, s) else { continue };
+                    if list.iter().all(|x| self.mask_of(x, sources) & !placed == 0 && !has_subquery(x))
+                        && list.iter().all(|x| self.indexable(t, col, x, sources))
+                    {
+                        out.push((col, ColCons::In(list)));
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The column of table `t` (source `s`) an expression names directly; usize::MAX is the
+    /// rowid.
+    fn own_column(&self, e: &Expr, t: &TableDef, s: &Source) -> Option<usize> {
+        let Expr::Column { table, name } = e else { return None };
+        if let Some(q) = table {
+            if !q.eq_ignore_ascii_case(&s.alias) {
+                return None;
+            }
+        }
+        let i = s.frame.find(table.as_deref(), name).ok().flatten()?;
+        if s.frame.cols[i].shadowed && table.is_none() {
+            return None;
+        }
+        if i == t.columns.len() || t.pk == (PrimaryKey::Rowid { alias: Some(i) }) {
+            return Some(usize::MAX);
+        }
+        Some(i)
+    }
+
+    /// Whether a comparison between column `col` and `other` can use key order: binary
+    /// collation, and the comparison's affinity conversions do not change the column side.
+    fn indexable(&self, t: &TableDef, col: usize, other: &Expr, sources: &[Source]) -> bool {
+        if col == usize::MAX {
+            return true;
+        }
+        let c = &t.columns[col];
+        if c.collation.is_some() || matches!(other, Expr::Collate { .. }) {
+            return false;
+        }
+        // A numeric column is never converted for a comparison; a TEXT or BLOB column is when
+        // the other side is numeric (then key order would not be comparison order).
+        if c.affinity.is_numeric() {
+            return true;
+        }
+        // Key probes get the column's affinity; a TEXT column compared with a BLOB-affinity
+        // column converts neither side (an integer there is below every TEXT key, not the
+        // text of its digits), so such a comparison cannot seek the TEXT column's keys.
+        match self.static_affinity(other, sources) {
+            Some(Some(Affinity::Blob)) if c.affinity == Affinity::Text => false,
+            Some(other_aff) => Conv::for_operands(Some(c.affinity), other_aff).left.is_none(),
+            None => false,
+        }
+    }
+
+    /// The comparison affinity of an expression without compiling it: `Some(None)` for no
+    /// affinity, `None` when it cannot be told (a column of an outer query).
+    fn static_affinity(&self, e: &Expr, sources: &[Source]) -> Option<Option<Affinity>> {
+        match e {
+            Expr::Cast { type_name, .. } => Some(Some(Affinity::of_type(Some(type_name)))),
+            Expr::Column { table, name } => {
+                for s in sources {
+                    if table.as_deref().is_some_and(|q| !q.eq_ignore_ascii_case(&s.alias)) {
+                        continue;
+                    }
+                    if let Ok(Some(i)) = s.frame.find(table.as_deref(), name) {
+                        return Some(s.frame.cols[i].aff);
+                    }
+                }
+                None
+            }
+            Expr::Collate { expr, .. } => self.static_affinity(expr, sources),
+            Expr::Subquery(_) => None,
+            Expr::Unary { op: UnaryOp::Plus, .. } => Some(None),
+            _ => Some(None),
+        }
+    }
+
+    pub(super) fn choose_access(
+        &self,
+        t: &Arc<TableDef>,
+        s: &Source,
+        i: usize,
+        placed: u64,
+        conjs: &[Conj],
+        sources: &[Source],
+    ) -> Result<Option<Access>> {
+        let cons = self.column_constraints(t, s, i, placed, conjs, sources);
+        if cons.is_empty() {
+            return Ok(None);
+        }
+        let mut best: Option<(u64, Access)> = None;
+        let n = s.rows.max(1);
+        for (ix, (cols, unique)) in key_paths(t).into_iter().enumerate() {
+            let index = if ix == 0 { None } else { Some(t.indexes[ix - 1].clone()) };
+            let mut a = Access { index, eq: Vec::new(), in_list: None, lo: None, hi: None, reads_left: false };
+            for c in &cols {
+                match cons.iter().find(|(cc, k)| cc == c && matches!(k, ColCons::Eq(_))) {
+                    Some((_, ColCons::Eq(e))) => a.eq.push((*e).clone()),
+                    _ => break,
+                }
+            }
+            if let Some(next) = cols.get(a.eq.len()) {
+                if let Some((_, ColCons::In(list))) =
+                    cons.iter().find(|(cc, k)| cc == next && matches!(k, ColCons::In(_)))
+                {
+                    a.in_list = Some(list.to_vec());
+                } else {
+                    for (cc, k) in &cons {
+                        if cc != next {
+                            continue;
+                        }
+                        match k {
+                            ColCons::Lo(e, incl) if a.lo.is_none() => a.lo = Some(((*e).clone(), *incl)),
+                            ColCons::Hi(e, incl) if a.hi.is_none() => a.hi = Some(((*e).clone(), *incl)),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            let eq = a.eq.len();
+            let est = if eq == cols.len() && unique {
+                1
+            } else if eq > 0 {
+                (n / 10u64.pow(eq as u32 * 2)).max(2)
+            } else if let Some(l) = &a.in_list {
+                l.len() as u64 * 2
+            } else if a.lo.is_some() || a.hi.is_some() {
+                (n / 4).max(2)
+            } else {
+                continue;
+            };
+            // Prefer the table's own key on ties (no second lookup).
+            let est = est * 2 + (ix != 0) as u64;
+            let mut reads = 0u64;
+            for e in
+                a.eq.iter()
+                    .chain(a.in_list.iter().flatten())
+                    .chain(a.lo.iter().map(|x| &x.0))
+                    .chain(a.hi.iter().map(|x| &x.0))
+            {
+                reads |= self.mask_of(e, sources);
+            }
+            a.reads_left = reads & placed != 0;
+            if best.as_ref().is_none_or(|(b, _)| est < *b) {
+                best = Some((est, a));
+            }
+        }
+        Ok(best.map(|(_, a)| a))
+    }
+
+    pub(super) fn compile_keys(&mut self, a: &Access, frames: &[Frame]) -> Result<KeySpec> {
+        let mut k = KeySpec::default();
+        for e in &a.eq {
+            k.eq.push(self.compile(e, frames, None)?.e);
+        }
+        if let Some(list) = &a.in_list {
+            k.in_list = Some(list.iter().map(|e| Ok(self.compile(e, frames, None)?.e)).collect::<Result<_>>()?);
+        }
+        if let Some((e, incl)) = &a.lo {
+            k.lo = Some((self.compile(e, frames, None)?.e, *incl));
+        }
+        if let Some((e, incl)) = &a.hi {
+            k.hi = Some((self.compile(e, frames, None)?.e, *incl));
+        }
+        Ok(k)
+    }
+
+    /// Which columns of table `t` (source `alias`) the SELECT reads (by row position), or
+    /// None when it may read any (`*`, subqueries, a name that does not resolve cleanly).
+    /// Scans decode only these; the others read as NULL.
+    pub(super) fn needed_columns(
+        &self,
+        t: &TableDef,
+        alias: &str,
+        sel: &Select,
+        order: &[OrderItem],
+        conjs: &[Conj],
+        lconjs: &[Vec<Conj>],
+    ) -> Option<Arc<[bool]>> {
+        let frame = Frame::of_table(t, alias);
+        let mut exprs: Vec<&Expr> = Vec::new();
+        for rc in &sel.columns {
+            match rc {
+                ResultColumn::Expr { expr, .. } => exprs.push(expr),
+                _ => return None,
+            }
+        }
+        exprs.extend(conjs.iter().chain(lconjs.iter().flatten()).map(|c| c.e));
+        exprs.extend(sel.group_by.iter());
+        exprs.extend(sel.having.iter());
+        exprs.extend(order.iter().map(|o| &o.expr));
+        let mut need = vec![false; frame.cols.len()];
+        let mut ok = true;
+        for e in exprs {
+            if has_subquery(e) {
+                return None;
+            }
+            walk(e, &mut |x| {
+                if let Expr::Column { table, name } = x {
+                    if table.as_deref().is_some_and(|q| !q.eq_ignore_ascii_case(alias)) {
+                        return;
+                    }
+                    match frame.find(table.as_deref(), name) {
+                        Ok(Some(i)) => match need.get_mut(i) {
+                            Some(n) => *n = true,
+                            None => ok = false,
+                        },
+                        Ok(None) => {}
+                        Err(_) => ok = false,
+                    }
+                }
+            });
+        }
+        ok.then(|| need.into())
+    }
+
+    /// Whether index `ix` holds every column of source `alias` that the query reads.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn covers(
+        &self,
+        t: &TableDef,
+        ix: &IndexDef,
+        alias: &str,
+        sel: &Select,
+        order: &[OrderItem],
+        conjs: &[Conj],
+        lconjs: &[Vec<Conj>],
+    ) -> bool {
+        let mut have: Vec<usize> = ix.columns.iter().map(|(c, _)| *c).collect();
+        match &t.pk {
+            PrimaryKey::Rowid { alias: a } => {
+                have.push(t.columns.len());
+                if let Some(a) = a {
+                    have.push(*a);
+                }
+            }
+            PrimaryKey::Columns(cols) => have.extend(cols.iter().map(|(c, _)| *c)),
+        }
+        // A column without a type may hold both 1 and 1.0, which keys do not tell apart.
+        have.retain(|c| *c >= t.columns.len() || t.columns[*c].affinity != Affinity::Blob);
+        let frame = Frame::of_table(t, alias);
+        let reads_only_key = |e: &Expr| -> bool {
+            if has_subquery(e) {
+                return false;
+            }
+            let mut ok = true;
+            walk(e, &mut |x| {
+                if let Expr::Column { table, name } = x {
+                    if table.as_deref().is_some_and(|q| !q.eq_ignore_ascii_case(alias)) {
+                        return;
+                    }
+                    if let Ok(Some(i)) = frame.find(table.as_deref(), name) {
+                        if !have.contains(&i) {
+                            ok = false;
+                        }
+                    }
+                }
+            });
+            ok
+        };
+        sel.columns.iter().all(|rc| matches!(rc, ResultColumn::Expr { expr, .. } if reads_only_key(expr)))
+            && conjs.iter().chain(lconjs.iter().flatten()).all(|c| reads_only_key(c.e))
+            && sel.group_by.iter().all(reads_only_key)
+            && sel.having.as_ref().is_none_or(reads_only_key)
+            && order.iter().all(|o| reads_only_key(&o.expr))
+    }
+
+    /// If `e` is `left_expr = right_expr` with one side reading only the left layout and the
+    /// other only the right source, compile both sides as hash keys (with the comparison's
+    /// affinity conversions applied).
+    pub(super) fn equi_keys(
+        &mut self,
+        e: &Expr,
+        left: &Frame,
+        right: &Frame,
+        outer: &[Frame],
+    ) -> Result<Option<(CExpr, CExpr)>> {
+        let Expr::Binary { op: BinaryOp::Eq, left: a, right: b } = e else { return Ok(None) };
+        if has_subquery(e) {
+            return Ok(None);
+        }
+        let reads = |x: &Expr, f: &Frame| {
+            let mut all = true;
+            let mut any = false;
+            walk(x, &mut |n| {
+                if let Expr::Column { table, name } = n {
+                    if f.find(table.as_deref(), name).ok().flatten().is_some() {
+                        any = true;
+                    } else {
+                        all = false;
+                    }
+                }
+            });
+            any && all
+        };
+        let (l, r) = if reads(a, left) && reads(b, right) {
+            (a, b)
+        } else if reads(b, left) && reads(a, right) {
+            (b, a)
+        } else {
+            return Ok(None);
+        };
+        let mut lf = outer.to_vec();
+        lf.push(left.clone());
+        let mut rf = outer.to_vec();
+        rf.push(right.clone());
+        let lt = self.compile(l, &lf, None)?;
+        let rt = self.compile(r, &rf, None)?;
+        let coll = lt.coll.or(rt.coll);
+        if coll.is_some_and(|c| c != Coll::Binary) {
+            return Ok(None);
+        }
+        let conv = Conv::for_operands(lt.aff, rt.aff);
+        let wrap = |e: CExpr, a: Option<Affinity>| match a {
+            None => e,
+            Some(a) => CExpr::Func(conv_fn(a), vec![e]),
+        };
+        Ok(Some((wrap(lt.e, conv.left), wrap(rt.e, conv.right))))
+    }
+}
+
+/// An access path under construction.
+pub(super) struct Access {
+    pub(super) index: Option<Arc<IndexDef>>,
+    pub(super) eq: Vec<Expr>,
+    pub(super) in_list: Option<Vec<Expr>>,
+    pub(super) lo: Option<(Expr, bool)>,
+    pub(super) hi: Option<(Expr, bool)>,
+    pub(super) reads_left: bool,
+}
+
+/// The key paths of a table: its own key (index 0: rowid as `usize::MAX`, or the primary key
+/// columns) then each index's columns; with whether the full key is unique.
+fn key_paths(t: &TableDef) -> Vec<(Vec<usize>, bool)> {
+    let mut v = Vec::with_capacity(t.indexes.len() + 1);
+    match &t.pk {
+        PrimaryKey::Rowid { .. } => v.push((vec![usize::MAX], true)),
+        PrimaryKey::Columns(cols) => v.push((cols.iter().map(|(c, _)| *c).collect(), true)),
+    }
+    for ix in &t.indexes {
+        v.push((ix.columns.iter().map(|(c, _)| *c).collect(), ix.unique));
+    }
+    v
+}

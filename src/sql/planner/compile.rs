@@ -1,0 +1,303 @@
+//! Compiling expressions: names resolve through the [`Frame`] chain to row positions,
+//! functions to function pointers, and each comparison gets its affinity conversions and
+//! collation, decided once here instead of per row.
+
+use crate::error::Result;
+use crate::sql::parser::ast::{BinaryOp, Expr, Query, UnaryOp};
+use crate::sql::planner::expr::{Arith, CExpr, CmpOp, Conv, Sub};
+use crate::sql::planner::select::{cmp_op, err, is_aggregate_call, Frame, OutCol, Planner, Typed};
+use crate::sql::types::collation::Coll;
+use crate::sql::types::functions;
+use crate::sql::types::value::{Affinity, Value};
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::vec::Vec;
+
+impl<'s> Planner<'s> {
+    // -----------------------------------------------------------------------------------
+    // Expressions
+
+    /// Compile an expression against `frames` (the last frame is the current row).
+    pub(super) fn compile(&mut self, e: &Expr, frames: &[Frame], post: Option<&PostAgg>) -> Result<Typed> {
+        self.enter()?;
+        let r = self.compile_inner(e, frames, post);
+        self.depth -= 1;
+        r
+    }
+
+    /// Compile a standalone expression (public entry for DML).
+    pub fn compile_expr(&mut self, e: &Expr, frames: &[Frame]) -> Result<CExpr> {
+        Ok(self.compile(e, frames, None)?.e)
+    }
+
+    fn compile_inner(&mut self, e: &Expr, frames: &[Frame], post: Option<&PostAgg>) -> Result<Typed> {
+        if let Some(p) = post {
+            if let Some(i) = p.group.iter().position(|g| g == e) {
+                let aff = match e {
+                    Expr::Column { .. } => self.compile(e, frames, None).ok().and_then(|t| t.aff),
+                    _ => None,
+                };
+                return Ok(Typed { e: CExpr::Col { depth: 0, idx: i as u32 }, aff, coll: None, explicit_coll: false });
+            }
+            if let Expr::Function { name, args, star, .. } = e {
+                if is_aggregate_call(name, args.len(), *star) {
+                    let j = p.aggs.iter().position(|a| a == e).ok_or_else(|| err("aggregate not collected"))?;
+                    return Ok(Typed::plain(CExpr::Col { depth: 0, idx: (p.group.len() + j) as u32 }));
+                }
+            }
+        }
+        let bx = |t: Typed| Box::new(t.e);
+        Ok(match e {
+            Expr::Literal(v) => Typed::plain(CExpr::Const(v.clone())),
+            Expr::Param(i) => Typed::plain(CExpr::Param((*i as usize).saturating_sub(1))),
+            Expr::Column { table, name } => self.resolve(table.as_deref(), name, frames)?,
+            Expr::Unary { op, expr } => {
+                let t = self.compile(expr, frames, post)?;
+                match op {
+                    UnaryOp::Neg => Typed::plain(CExpr::Neg(bx(t))),
+                    UnaryOp::Plus => Typed { aff: None, ..t },
+                    UnaryOp::Not => Typed::plain(CExpr::Not(bx(t))),
+                    UnaryOp::BitNot => Typed::plain(CExpr::BitNot(bx(t))),
+                }
+            }
+            Expr::Binary { op, left, right } => {
+                let l = self.compile(left, frames, post)?;
+                let r = self.compile(right, frames, post)?;
+                let ar = match op {
+                    BinaryOp::Add => Some(Arith::Add),
+                    BinaryOp::Sub => Some(Arith::Sub),
+                    BinaryOp::Mul => Some(Arith::Mul),
+                    BinaryOp::Div => Some(Arith::Div),
+                    BinaryOp::Mod => Some(Arith::Rem),
+                    BinaryOp::BitAnd => Some(Arith::BitAnd),
+                    BinaryOp::BitOr => Some(Arith::BitOr),
+                    BinaryOp::ShiftLeft => Some(Arith::Shl),
+                    BinaryOp::ShiftRight => Some(Arith::Shr),
+                    _ => None,
+                };
+                if let Some(o) = ar {
+                    return Ok(Typed::plain(CExpr::Arith(o, Box::new(l.e), Box::new(r.e))));
+                }
+                match op {
+                    BinaryOp::Concat => Typed::plain(CExpr::Concat(Box::new(l.e), Box::new(r.e))),
+                    BinaryOp::And => Typed::plain(CExpr::And(Box::new(l.e), Box::new(r.e))),
+                    BinaryOp::Or => Typed::plain(CExpr::Or(Box::new(l.e), Box::new(r.e))),
+                    BinaryOp::Is | BinaryOp::IsNot => {
+                        let conv = Conv::for_operands(l.aff, r.aff);
+                        let coll = pick_coll(&l, &r);
+                        Typed::plain(CExpr::Is {
+                            l: Box::new(l.e),
+                            r: Box::new(r.e),
+                            negated: *op == BinaryOp::IsNot,
+                            conv,
+                            coll,
+                        })
+                    }
+                    _ => {
+                        let op = cmp_op(*op).ok_or_else(|| err("operator"))?;
+                        let conv = Conv::for_operands(l.aff, r.aff);
+                        let coll = pick_coll(&l, &r);
+                        Typed::plain(CExpr::Cmp { op, l: Box::new(l.e), r: Box::new(r.e), conv, coll })
+                    }
+                }
+            }
+            Expr::IsNull { expr, negated } => {
+                Typed::plain(CExpr::IsNull(bx(self.compile(expr, frames, post)?), *negated))
+            }
+            Expr::Between { expr, low, high, negated } => {
+                let mk = |p: &mut Self, op: CmpOp| -> Result<CExpr> {
+                    let x = p.compile(expr, frames, post)?;
+                    let b = p.compile(if matches!(op, CmpOp::Ge | CmpOp::Lt) { low } else { high }, frames, post)?;
+                    let conv = Conv::for_operands(x.aff, b.aff);
+                    let coll = pick_coll(&x, &b);
+                    Ok(CExpr::Cmp { op, l: Box::new(x.e), r: Box::new(b.e), conv, coll })
+                };
+                if *negated {
+                    let a = mk(self, CmpOp::Lt)?;
+                    let b = mk(self, CmpOp::Gt)?;
+                    Typed::plain(CExpr::Or(Box::new(a), Box::new(b)))
+                } else {
+                    let a = mk(self, CmpOp::Ge)?;
+                    let b = mk(self, CmpOp::Le)?;
+                    Typed::plain(CExpr::And(Box::new(a), Box::new(b)))
+                }
+            }
+            Expr::InList { expr, list, negated } => {
+                let x = self.compile(expr, frames, post)?;
+                let mut items = Vec::new();
+                for i in list {
+                    items.push(self.compile(i, frames, post)?.e);
+                }
+                let item_aff = Conv::for_operands(x.aff, None).right;
+                let coll = x.coll.unwrap_or(Coll::Binary);
+                Typed::plain(CExpr::InList { e: Box::new(x.e), list: items, negated: *negated, item_aff, coll })
+            }
+            Expr::InSubquery { expr, query, negated } => {
+                let x = self.compile(expr, frames, post)?;
+                let (sub, outs) = self.subquery(query, frames)?;
+                if outs.len() != 1 {
+                    return Err(err(format!("sub-select returns {} columns - expected 1", outs.len())));
+                }
+                let aff = crate::sql::planner::expr::in_affinity(x.aff, outs[0].aff);
+                Typed::plain(CExpr::InSub { e: Box::new(x.e), sub, negated: *negated, aff })
+            }
+            Expr::Exists { query, negated } => {
+                let (sub, _) = self.subquery(query, frames)?;
+                Typed::plain(CExpr::Exists(sub, *negated))
+            }
+            Expr::Subquery(query) => {
+                let (sub, outs) = self.subquery(query, frames)?;
+                if outs.len() != 1 {
+                    return Err(err(format!("sub-select returns {} columns - expected 1", outs.len())));
+                }
+                Typed { e: CExpr::Scalar(sub), aff: outs[0].aff, coll: None, explicit_coll: false }
+            }
+            Expr::Like { expr, pattern, escape, negated, glob } => {
+                let x = self.compile(expr, frames, post)?;
+                let p = self.compile(pattern, frames, post)?;
+                let esc = match escape {
+                    Some(e) => Some(Box::new(self.compile(e, frames, post)?.e)),
+                    None => None,
+                };
+                Typed::plain(CExpr::Like { e: Box::new(x.e), pat: Box::new(p.e), esc, negated: *negated, glob: *glob })
+            }
+            Expr::Case { operand, whens, else_ } => {
+                let (operand, op_aff) = match operand {
+                    Some(o) => {
+                        let t = self.compile(o, frames, post)?;
+                        (Some(Box::new(t.e)), t.aff)
+                    }
+                    None => (None, None),
+                };
+                let mut ws = Vec::new();
+                let mut convs = Vec::new();
+                for (w, t) in whens {
+                    let wt = self.compile(w, frames, post)?;
+                    convs.push(Conv::for_operands(op_aff, wt.aff));
+                    ws.push((wt.e, self.compile(t, frames, post)?.e));
+                }
+                let else_ = match else_ {
+                    Some(x) => Some(Box::new(self.compile(x, frames, post)?.e)),
+                    None => None,
+                };
+                Typed::plain(CExpr::Case { operand, whens: ws, convs, else_ })
+            }
+            Expr::Cast { expr, type_name } => {
+                let aff = Affinity::of_type(Some(type_name));
+                let x = self.compile(expr, frames, post)?;
+                Typed {
+                    e: CExpr::Cast(Box::new(x.e), aff),
+                    aff: Some(aff),
+                    coll: x.coll,
+                    explicit_coll: x.explicit_coll,
+                }
+            }
+            Expr::Collate { expr, collation } => {
+                let c = Coll::by_name(collation)?;
+                let x = self.compile(expr, frames, post)?;
+                Typed { e: x.e, aff: x.aff, coll: Some(c), explicit_coll: true }
+            }
+            Expr::Function { name, args, distinct, star } => {
+                let lname = name.to_ascii_lowercase();
+                if functions::aggregate(&lname, args.len(), *star)?.is_some() {
+                    return Err(err(format!("misuse of aggregate function {name}()")));
+                }
+                if *distinct {
+                    return Err(err(format!("DISTINCT is only allowed in aggregate functions, not {name}()")));
+                }
+                if *star {
+                    return Err(err(format!("wrong number of arguments to function {name}()")));
+                }
+                let mut cargs = Vec::new();
+                for a in args {
+                    cargs.push(self.compile(a, frames, post)?.e);
+                }
+                match lname.as_str() {
+                    "coalesce" if cargs.len() >= 2 => Typed::plain(CExpr::Coalesce(cargs)),
+                    "ifnull" if cargs.len() == 2 => Typed::plain(CExpr::Coalesce(cargs)),
+                    "iif" if cargs.len() == 3 => {
+                        let mut it = cargs.into_iter();
+                        let (c, a, b) = match (it.next(), it.next(), it.next()) {
+                            (Some(c), Some(a), Some(b)) => (c, a, b),
+                            _ => return Err(err("iif")),
+                        };
+                        Typed::plain(CExpr::Iif(Box::new(c), Box::new(a), Box::new(b)))
+                    }
+                    _ => Typed::plain(CExpr::Func(functions::scalar(&lname, cargs.len())?, cargs)),
+                }
+            }
+        })
+    }
+
+    pub(super) fn resolve(&mut self, table: Option<&str>, name: &str, frames: &[Frame]) -> Result<Typed> {
+        for (fi, f) in frames.iter().enumerate().rev() {
+            if let Some(i) = f.find(table, name)? {
+                self.min_frame = self.min_frame.min(fi);
+                let c = &f.cols[i];
+                return Ok(Typed {
+                    e: CExpr::Col { depth: (frames.len() - 1 - fi) as u32, idx: i as u32 },
+                    aff: c.aff,
+                    coll: c.coll,
+                    explicit_coll: false,
+                });
+            }
+        }
+        // SQLite treats an unknown double-quoted identifier as a string; we only know the
+        // name here, so report the column.
+        Err(err(match table {
+            Some(t) => format!("no such column: {t}.{name}"),
+            None => format!("no such column: {name}"),
+        }))
+    }
+
+    pub(super) fn subquery(&mut self, q: &Query, frames: &[Frame]) -> Result<(Sub, Vec<OutCol>)> {
+        let saved = self.min_frame;
+        self.min_frame = usize::MAX;
+        let r = self.plan_query(q, frames);
+        let min = self.min_frame;
+        self.min_frame = saved.min(min);
+        let (plan, outs) = r?;
+        let correlated = min < frames.len();
+        let slot = self.slots;
+        self.slots += 1;
+        Ok((Sub { plan, correlated, slot }, outs))
+    }
+}
+
+/// Names for the post-aggregation compile: GROUP BY expressions and aggregate calls map to
+/// the leading slots of the aggregate row.
+pub(super) struct PostAgg<'a> {
+    pub(super) group: &'a [Expr],
+    pub(super) aggs: &'a [Expr],
+}
+
+fn pick_coll(l: &Typed, r: &Typed) -> Coll {
+    if l.explicit_coll {
+        return l.coll.unwrap_or(Coll::Binary);
+    }
+    if r.explicit_coll {
+        return r.coll.unwrap_or(Coll::Binary);
+    }
+    l.coll.or(r.coll).unwrap_or(Coll::Binary)
+}
+
+pub(super) fn and_all(mut v: Vec<CExpr>) -> Option<CExpr> {
+    let first = if v.is_empty() { return None } else { v.remove(0) };
+    Some(v.into_iter().fold(first, |a, b| CExpr::And(Box::new(a), Box::new(b))))
+}
+
+fn conv_numeric(args: &[Value]) -> Result<Value> {
+    Ok(crate::sql::planner::expr::conv(args[0].clone(), Some(Affinity::Numeric)))
+}
+
+fn conv_text(args: &[Value]) -> Result<Value> {
+    Ok(crate::sql::planner::expr::conv(args[0].clone(), Some(Affinity::Text)))
+}
+
+pub(super) fn conv_fn(a: Affinity) -> functions::ScalarFn {
+    if a == Affinity::Text {
+        conv_text
+    } else {
+        conv_numeric
+    }
+}

@@ -1,0 +1,269 @@
+//! The plan types: what the planner produces and the executor runs.
+//!
+//! A query is a tree of [`Plan`] nodes (scans, joins, filters, projections, grouping,
+//! sorting, set operations, limits) whose expressions are compiled ([`CExpr`]). A write
+//! statement is an [`InsertPlan`], [`UpdatePlan`] or [`DeletePlan`] around such trees.
+//! Plans are immutable and shared (`Arc`): a prepared statement keeps them across runs.
+
+use crate::sql::catalog::{IndexDef, TableDef};
+use crate::sql::parser::ast::{CompoundOp, ConflictAction};
+use crate::sql::planner::expr::CExpr;
+use crate::sql::types::collation::Coll;
+use crate::sql::types::functions::AggregateKind;
+use crate::sql::types::value::{Tuple, Value};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+/// Which keys a scan visits, as expressions evaluated when the scan opens.
+#[derive(Debug, Default)]
+pub struct KeySpec {
+    /// Equalities on the leading key columns.
+    pub eq: Vec<CExpr>,
+    /// An IN list on the next key column (instead of `lo`/`hi`).
+    pub in_list: Option<Vec<CExpr>>,
+    /// Lower bound on the next key column: (expr, inclusive).
+    pub lo: Option<(CExpr, bool)>,
+    /// Upper bound on the next key column.
+    pub hi: Option<(CExpr, bool)>,
+}
+
+impl KeySpec {
+    /// Whether the spec constrains nothing.
+    pub fn is_full(&self) -> bool {
+        self.eq.is_empty() && self.in_list.is_none() && self.lo.is_none() && self.hi.is_none()
+    }
+}
+
+/// A scan of a table, directly or through an index.
+#[derive(Debug)]
+pub struct ScanPlan {
+    /// The table.
+    pub table: Arc<TableDef>,
+    /// The index, or None for the table's own key order.
+    pub index: Option<Arc<IndexDef>>,
+    /// Whether the index holds every column the query needs (no row fetch).
+    pub covering: bool,
+    /// Key constraints.
+    pub keys: KeySpec,
+    /// Visit keys in descending order.
+    pub reverse: bool,
+    /// The row positions the query reads (None: all); the other columns read as NULL, and
+    /// their text and blobs are not decoded.
+    pub needed: Option<Arc<[bool]>>,
+}
+
+/// An aggregate in a grouping node.
+#[derive(Debug)]
+pub struct AggSpec {
+    /// Which aggregate.
+    pub kind: AggregateKind,
+    /// DISTINCT.
+    pub distinct: bool,
+    /// Arguments.
+    pub args: Vec<CExpr>,
+}
+
+/// A sort key.
+#[derive(Debug)]
+pub struct SortKey {
+    /// Expression on the input row.
+    pub expr: CExpr,
+    /// Descending.
+    pub desc: bool,
+    /// NULLs first (default: NULLs first ascending, last descending).
+    pub nulls_first: bool,
+    /// Collation.
+    pub coll: Coll,
+}
+
+/// A plan node.
+#[derive(Debug)]
+pub enum Plan {
+    /// A single empty row (SELECT without FROM).
+    One,
+    /// Rows of a VALUES list.
+    Values(Vec<Vec<CExpr>>),
+    /// Rows already computed (INSERT ... RETURNING, materialized results).
+    Rows(Vec<Tuple>),
+    /// A table scan.
+    Scan(ScanPlan),
+    /// Keep rows where `pred` is true.
+    Filter {
+        /// Input.
+        input: Arc<Plan>,
+        /// Predicate.
+        pred: CExpr,
+    },
+    /// Compute expressions per row.
+    Project {
+        /// Input.
+        input: Arc<Plan>,
+        /// Output expressions.
+        exprs: Vec<CExpr>,
+    },
+    /// For each left row, run `right` with the left row as outer row (depth 1); emit
+    /// `left ++ right` rows passing `on`; a LEFT join emits `left ++ NULLs` when none pass.
+    NestedLoop {
+        /// Outer input.
+        left: Arc<Plan>,
+        /// Inner input.
+        right: Arc<Plan>,
+        /// Whether `right` reads the left row (else it is computed once and reused).
+        correlated: bool,
+        /// Width of right rows.
+        right_width: usize,
+        /// Join condition on the combined row.
+        on: Option<CExpr>,
+        /// LEFT JOIN.
+        left_join: bool,
+    },
+    /// Hash join on equal keys: the right side is built into a hash table once.
+    HashJoin {
+        /// Probe side.
+        left: Arc<Plan>,
+        /// Build side.
+        right: Arc<Plan>,
+        /// Keys on left rows.
+        left_keys: Vec<CExpr>,
+        /// Keys on right rows.
+        right_keys: Vec<CExpr>,
+        /// Width of right rows.
+        right_width: usize,
+        /// Remaining condition on the combined row.
+        on: Option<CExpr>,
+        /// LEFT JOIN.
+        left_join: bool,
+    },
+    /// Grouping: emits `group values ++ aggregate results ++ first input row of the group`.
+    Aggregate {
+        /// Input.
+        input: Arc<Plan>,
+        /// GROUP BY expressions (empty: one group, even over no rows).
+        group: Vec<CExpr>,
+        /// Aggregates.
+        aggs: Vec<AggSpec>,
+        /// Width of input rows (for the NULL row of an empty input).
+        input_width: usize,
+    },
+    /// Sort all rows.
+    Sort {
+        /// Input.
+        input: Arc<Plan>,
+        /// Keys.
+        keys: Vec<SortKey>,
+    },
+    /// Drop duplicate rows.
+    Distinct {
+        /// Input.
+        input: Arc<Plan>,
+    },
+    /// LIMIT / OFFSET.
+    Limit {
+        /// Input.
+        input: Arc<Plan>,
+        /// Limit (negative: none).
+        limit: Option<CExpr>,
+        /// Offset.
+        offset: Option<CExpr>,
+    },
+    /// UNION [ALL] / INTERSECT / EXCEPT.
+    Compound {
+        /// Operator.
+        op: CompoundOp,
+        /// Left.
+        left: Arc<Plan>,
+        /// Right.
+        right: Arc<Plan>,
+    },
+}
+
+/// Compiled pieces shared by INSERT and UPDATE.
+pub struct RowRules {
+    /// CHECK constraints compiled on the table's row layout.
+    pub checks: Vec<(CExpr, String)>,
+    /// DEFAULT expressions per column.
+    pub defaults: Vec<Option<CExpr>>,
+}
+
+/// A compiled INSERT.
+pub struct InsertPlan {
+    /// Target table.
+    pub table: Arc<TableDef>,
+    /// Source rows.
+    pub source: Arc<Plan>,
+    /// Target column of each source column.
+    pub targets: Vec<usize>,
+    /// Conflict action.
+    pub or: ConflictAction,
+    /// Upsert: conflict target columns (empty: any), and DO UPDATE (None: DO NOTHING).
+    pub upsert: Option<(Vec<usize>, Option<UpsertPlan>)>,
+    /// Tuple rules.
+    pub rules: RowRules,
+    /// RETURNING expressions on the row layout.
+    pub returning: Vec<CExpr>,
+}
+
+impl InsertPlan {
+    /// The one source row, when it is a single VALUES row of constants and parameters each
+    /// used once, and nothing else in the statement reads parameters (no RETURNING, no
+    /// upsert): the parameters are moved out of `params` instead of copied. `None` (and
+    /// `params` untouched) otherwise.
+    pub fn take_param_row(&self, params: &mut [Value]) -> Option<Tuple> {
+        let Plan::Values(rows) = &*self.source else { return None };
+        let [row] = rows.as_slice() else { return None };
+        if !self.returning.is_empty() || self.upsert.is_some() {
+            return None;
+        }
+        let mut used = 0u64;
+        for e in row {
+            match e {
+                CExpr::Const(_) => {}
+                CExpr::Param(i) if *i < params.len().min(64) && used & (1 << i) == 0 => used |= 1 << i,
+                _ => return None,
+            }
+        }
+        // Room for the whole row (hidden rowid included): no reallocation when it is filled.
+        let mut out = Vec::with_capacity(self.table.row_width().max(row.len()));
+        out.extend(row.iter().map(|e| match e {
+            CExpr::Param(i) => core::mem::take(&mut params[*i]),
+            CExpr::Const(v) => v.clone(),
+            _ => unreachable!("checked above"),
+        }));
+        Some(out)
+    }
+}
+
+/// `DO UPDATE SET ... WHERE ...`, compiled on `existing row ++ excluded row`.
+pub struct UpsertPlan {
+    /// Assignments.
+    pub sets: Vec<(usize, CExpr)>,
+    /// Condition.
+    pub where_: Option<CExpr>,
+}
+
+/// A compiled UPDATE.
+pub struct UpdatePlan {
+    /// Target table.
+    pub table: Arc<TableDef>,
+    /// Rows to update (table row layout).
+    pub scan: Arc<Plan>,
+    /// Assignments on the old row.
+    pub sets: Vec<(usize, CExpr)>,
+    /// Conflict action.
+    pub or: ConflictAction,
+    /// Tuple rules.
+    pub rules: RowRules,
+    /// RETURNING expressions on the new row.
+    pub returning: Vec<CExpr>,
+}
+
+/// A compiled DELETE.
+pub struct DeletePlan {
+    /// Target table.
+    pub table: Arc<TableDef>,
+    /// Rows to delete.
+    pub scan: Arc<Plan>,
+    /// RETURNING expressions.
+    pub returning: Vec<CExpr>,
+}
