@@ -279,7 +279,7 @@ impl<'a> Node<'a> {
     }
 
     /// Key of the cell at byte offset `off`.
-    #[inline]
+    #[inline(always)]
     fn key_of_cell(&self, off: usize) -> &'a [u8] {
         if self.is_leaf() {
             let (start, len) = leaf_key_span(self.b, off);

@@ -142,6 +142,7 @@ fn leaf_value<'a, S: PageSource>(s: &'a S, page: &PageRef<'a>, i: usize) -> Resu
     }
 }
 
+#[inline]
 fn key_guard<'a>(page: &PageRef<'a>, i: usize) -> Guard<'a> {
     let k = Node::new(page).key(i);
     let start = k.as_ptr() as usize - page.as_ptr() as usize;

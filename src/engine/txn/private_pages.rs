@@ -27,6 +27,7 @@ pub(super) struct PrivatePages {
 }
 
 impl TxnInner {
+    #[inline]
     pub(super) fn is_private(&self, id: PageId) -> bool {
         self.pages.dirty.contains_key(&id) || self.pages.written_early.contains(&id)
     }
@@ -77,12 +78,14 @@ impl PageSource for TxnInner {
         self.shared.pager.read_overflow(first, len)
     }
 
+    #[inline]
     fn page_size(&self) -> usize {
         self.shared.pager.page_size
     }
 }
 
 impl PageStore for TxnInner {
+    #[inline]
     fn make_mut(&mut self, id: PageId) -> Result<PageId> {
         if self.pages.dirty.contains_key(&id) {
             return Ok(id);
@@ -106,10 +109,12 @@ impl PageStore for TxnInner {
         Ok(new)
     }
 
+    #[inline]
     fn get_mut(&mut self, id: PageId) -> &mut [u8] {
         self.pages.dirty.get_mut(&id).expect("get_mut on a page that is not private")
     }
 
+    #[inline]
     fn alloc(&mut self) -> Result<PageId> {
         let id = self.alloc_id();
         let ps = self.shared.pager.page_size;
@@ -118,6 +123,7 @@ impl PageStore for TxnInner {
         Ok(id)
     }
 
+    #[inline]
     fn free(&mut self, id: PageId) {
         if self.is_private(id) {
             self.free_private(id);
