@@ -29,9 +29,7 @@ step "API docs (rustdoc warnings are errors)"
 # The tool first, on its own: its binary is named `tessera` like the library, and documenting both
 # in one run writes both to target/doc/tessera/ (cargo#6313); the library's docs run last and win.
 RUSTDOCFLAGS="-D warnings" cargo doc -p tessera-cli --no-deps
-# TODO: drop `-A rustdoc::private_intra_doc_links` once src/sql/parser.rs's module docs no longer
-# link to the private `super::lexer` (the one warning of the library's docs today).
-RUSTDOCFLAGS="-D warnings -A rustdoc::private_intra_doc_links" cargo doc --workspace --exclude tessera-cli --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --exclude tessera-cli --no-deps
 
 step "engine builds as no_std + alloc for wasm32"
 cargo build -p tessera --no-default-features --target wasm32-unknown-unknown

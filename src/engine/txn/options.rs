@@ -14,8 +14,8 @@ pub const MAX_VALUE_LEN: usize = (1 << 31) - 1;
 pub const MAX_TABLE_NAME_LEN: usize = 255;
 
 /// Tables whose names start with this belong to the SQL layer (its schema `sql:schema`, rows
-/// and indexes in `sql:<id>`): [`WriteTransaction::open_table`], `open_existing_table` and
-/// `delete_table` refuse them with [`Error::ReservedTableName`]; reading them is allowed.
+/// and indexes in `sql:<id>`): [`WriteTransaction::open_table`](crate::WriteTransaction::open_table), `open_existing_table` and
+/// `delete_table` refuse them with [`Error::ReservedTableName`](crate::Error::ReservedTableName); reading them is allowed.
 pub const RESERVED_TABLE_PREFIX: &str = "sql:";
 
 /// Settings for opening or creating a database.
@@ -32,23 +32,23 @@ pub struct Options {
     /// Read through the device's memory mapping when it offers one (default true).
     pub use_mmap: bool,
     /// Shrink the file automatically (default true): after a commit that leaves more than half
-    /// of a file of at least 1 MiB free, run [`Database::compact`]. Each page is moved at most
+    /// of a file of at least 1 MiB free, run [`Database::compact`](crate::Database::compact). Each page is moved at most
     /// once per page freed, so the cost is bounded by the deletions that caused it.
     pub auto_compact: bool,
     /// Open without ever writing to the device (default false): no creation, no log replay
     /// written back, no checkpoint; write transactions, `checkpoint` and `compact` fail with
-    /// [`Error::ReadOnly`]. The log is replayed in memory. Works on read-only files and media.
+    /// [`Error::ReadOnly`](crate::Error::ReadOnly). The log is replayed in memory. Works on read-only files and media.
     pub read_only: bool,
     /// Open a damaged database anyway (default false). Without it, damage that may have taken
     /// acknowledged commits (a damaged log frame or commit slot, a truncated log) makes `open`
-    /// fail with [`Error::Corrupted`] naming what is lost. With it, the database opens with
-    /// everything that can still be read, and [`Database::recovery_report`] says what was
+    /// fail with [`Error::Corrupted`](crate::Error::Corrupted) naming what is lost. With it, the database opens with
+    /// everything that can still be read, and [`Database::recovery_report`](crate::Database::recovery_report) says what was
     /// given up; the first write then makes that the database's state (like sqlite3's
     /// `.recover`, but in place: copy the file first, or combine with `read_only`).
     pub salvage: bool,
-    /// How long [`Database::open`] and [`Database::open_with`] wait for another opener of the
+    /// How long [`Database::open`](crate::Database::open) and [`Database::open_with`](crate::Database::open_with) wait for another opener of the
     /// file (another process, a Node.js program, another handle) to close it before failing
-    /// with [`Error::Locked`] (default zero: fail at once). See `device::FileDevice`.
+    /// with [`Error::Locked`](crate::Error::Locked) (default zero: fail at once). See `device::FileDevice`.
     pub lock_timeout: core::time::Duration,
     /// Testing knob: at most this many runs per persisted free-list page (0: as many as fit,
     /// the default). A small number makes free lists of many pages out of little free space,
@@ -80,11 +80,11 @@ pub enum Durability {
     #[default]
     Immediate,
     /// The commit is visible at once but survives a crash only after a later
-    /// [`Database::sync`], durable commit or checkpoint.
+    /// [`Database::sync`](crate::Database::sync), durable commit or checkpoint.
     None,
 }
 
-/// What [`Database::compact`] achieved.
+/// What [`Database::compact`](crate::Database::compact) achieved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CompactReport {
     /// File size before, in bytes.
@@ -93,7 +93,7 @@ pub struct CompactReport {
     pub bytes_after: u64,
 }
 
-/// What opening the database found and did (see [`Database::recovery_report`]).
+/// What opening the database found and did (see [`Database::recovery_report`](crate::Database::recovery_report)).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RecoveryReport {
     /// Committed transactions read from the log and replayed into memory (they reach the
@@ -107,12 +107,12 @@ pub struct RecoveryReport {
     pub upgraded_from: Option<u32>,
     /// Damage found that cost no commit (a damaged copy of a commit slot whose mirror is
     /// intact, damaged sectors past the end of the log, a file cut short after the log's last
-    /// frame), one line each. [`Database::check`] reports these as errors too.
+    /// frame), one line each. [`Database::check`](crate::Database::check) reports these as errors too.
     pub harmless_damage: Vec<String>,
     /// With [`Options::salvage`]: the damage the database was opened despite, and what it gave
     /// up (`None`: nothing was given up).
     pub salvaged: Option<String>,
-    /// A plain [`Database::open_with`] of a file it could not open for writing opened it
+    /// A plain [`Database::open_with`](crate::Database::open_with) of a file it could not open for writing opened it
     /// read-only instead: why (`None`: opened as asked).
     pub opened_read_only: Option<String>,
 }
