@@ -2,7 +2,10 @@
 //! buffer or a delta run) applied to a tree in one pass, each touched leaf rebuilt once and
 //! packed full.
 
-use super::*;
+use super::tree::*;
+use crate::engine::format::{kind, PAGE_HEADER};
+use crate::engine::page::PageId;
+use crate::engine::page::{encode_branch_cell, leaf_cell_key, leaf_cell_len, LeafValue, Node, NodeMut, SLOT_SIZE};
 use crate::error::{Error, Result};
 use alloc::vec::Vec;
 

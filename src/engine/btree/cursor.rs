@@ -2,7 +2,9 @@
 //! across leaves with prefetching, and `RangeState`, the bounded forward/backward range scan
 //! built on two cursors.
 
-use super::*;
+use super::tree::*;
+use crate::engine::page::Node;
+use crate::engine::page::{Guard, PageId, PageRef};
 use crate::error::{Error, Result};
 use alloc::vec::Vec;
 use core::ops::Bound;
