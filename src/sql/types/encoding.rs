@@ -66,6 +66,7 @@ pub fn rowid_key(rowid: i64) -> RowidKey {
     let mut buf = [0u8; 9];
     buf[0] = if rowid < 0 { 0x7F - n as u8 } else { 0x80 + n as u8 };
     buf[1..1 + n].copy_from_slice(&bits.to_be_bytes()[8 - n..]);
+    debug_assert_eq!(decode_rowid(&buf[..1 + n]).ok(), Some(rowid), "a rowid key decodes to its rowid");
     RowidKey { len: 1 + n as u8, buf }
 }
 
@@ -166,6 +167,12 @@ pub fn encode_key_dir(out: &mut Vec<u8>, v: &Value, desc: bool) {
     if desc {
         invert(&mut out[start..]);
     }
+    // A value's key is self-delimiting: decoding it consumes exactly what was appended.
+    debug_assert_eq!(
+        decode_key(&out[start..], desc).ok().map(|(_, n)| n),
+        Some(out.len() - start),
+        "a key encoding decodes to its own length"
+    );
 }
 
 /// Invert bytes in place (the DESC transform).
@@ -270,6 +277,8 @@ pub fn get_varint(b: &[u8], at: &mut usize) -> Result<u64> {
 
 /// Encode a row record.
 pub fn encode_row(out: &mut Vec<u8>, row: &[Value]) {
+    #[cfg(debug_assertions)]
+    let start = out.len();
     put_varint(out, row.len() as u64);
     for v in row {
         match v {
@@ -293,6 +302,14 @@ pub fn encode_row(out: &mut Vec<u8>, row: &[Value]) {
                 out.extend_from_slice(b);
             }
         }
+    }
+    #[cfg(debug_assertions)]
+    {
+        let mut back = Vec::new();
+        debug_assert!(
+            decode_row(&out[start..], &mut back).is_ok() && back.len() == row.len(),
+            "a row record decodes to as many values"
+        );
     }
 }
 
