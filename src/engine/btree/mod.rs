@@ -17,5 +17,7 @@ mod cursor;
 mod tree;
 
 pub use batch::{apply_sorted, OpList};
-pub use cursor::{Cursor, RangeState};
+#[cfg(feature = "sql")]
+pub use cursor::Cursor;
+pub use cursor::RangeState;
 pub use tree::{free_tree, get, insert, remove, PageSource, PageStore, MAX_DEPTH};

@@ -4,6 +4,7 @@
 use super::inner::*;
 use crate::engine::format::{self, page_no, page_ref};
 use crate::engine::page::PageId;
+use alloc::vec::Vec;
 
 /// The page ids one write transaction allocated and freed: what its commit hands to the
 /// writer state, and what its abort gives back.
