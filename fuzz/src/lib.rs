@@ -7,7 +7,7 @@
 //!
 //! Running (nightly and `cargo install cargo-fuzz`), from `fuzz/`:
 //! ```text
-//! cargo test --test fuzz_regress -- --ignored write_fuzz_seed   # in the root: seeds corpus/open_walk
+//! cargo run --example write_seed                               # seeds corpus/open_walk
 //! cargo +nightly fuzz run open_walk corpus/open_walk -- -max_len=131072
 //! cargo +nightly fuzz run open_walk_patched -- -max_len=64
 //! ```
