@@ -262,7 +262,20 @@ pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 /// Read an unsigned LEB128 varint at `*at`, advancing it.
+#[inline]
 pub fn get_varint(b: &[u8], at: &mut usize) -> Result<u64> {
+    // One-byte varints (small integers, short lengths) are the common case.
+    if let Some(&byte) = b.get(*at) {
+        if byte < 0x80 {
+            *at += 1;
+            return Ok(byte as u64);
+        }
+    }
+    get_varint_long(b, at)
+}
+
+#[inline(never)]
+fn get_varint_long(b: &[u8], at: &mut usize) -> Result<u64> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
         let byte = *b.get(*at).ok_or_else(|| bad("row"))?;
