@@ -290,8 +290,8 @@ impl<'a> DeltaCursor<'a> {
         for (layer, (lo, hi)) in self.cursors() {
             if *lo < *hi {
                 let at = if back { *hi - 1 } else { *lo };
-                // The candidate's own layer holds it at this very position; other layers are compared
-                // by prefix, then by key.
+                // The candidate's own layer holds it at this very position; other layers are
+                // compared by prefix, then by key.
                 let holds = core::ptr::eq(layer, h.layer) || (layer.prefix_at(at) == h.prefix && layer.key(at) == key);
                 if holds {
                     if back {

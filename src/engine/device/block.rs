@@ -24,7 +24,8 @@ unsafe impl Send for Mapping {}
 // SAFETY: as above; the mapped bytes are only read through shared references.
 unsafe impl Sync for Mapping {}
 
-/// A flat, growable, byte-addressed storage device. See the [module docs](crate::device) for the contract.
+/// A flat, growable, byte-addressed storage device. See the [module docs](crate::device) for
+/// the contract.
 pub trait BlockDevice: Send + Sync {
     /// Fill `buf` with the bytes at `offset..offset + buf.len()`.
     fn read(&self, offset: u64, buf: &mut [u8]) -> Result<()>;

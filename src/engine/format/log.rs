@@ -28,11 +28,11 @@ pub const FRAME_CONTINUE: u32 = 1;
 /// next sectors   0 "TLGD" | 4 sector crc | 8 frame crc u32 | 12 zero u32 | 16.. payload
 /// ```
 ///
-/// The sector crc covers the sector's 512 bytes (its own field as zero); the frame checksum is the CRC of
-/// the frame's header fields and whole payload, so the sectors of two different frames never
-/// mix unnoticed. `durable_txn`: every transaction up to this id had been synced when the frame
-/// was written — a later frame that survives proves earlier ones were durable, which is how
-/// damage is told from a torn, unsynced tail.
+/// The sector crc covers the sector's 512 bytes (its own field as zero); the frame checksum is
+/// the CRC of the frame's header fields and whole payload, so the sectors of two different
+/// frames never mix unnoticed. `durable_txn`: every transaction up to this id had been synced
+/// when the frame was written — a later frame that survives proves earlier ones were durable,
+/// which is how damage is told from a torn, unsynced tail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {
     /// The transaction the frame commits.
@@ -108,7 +108,8 @@ impl FrameHeader {
     }
 
     /// Reassemble a frame from its sectors (`sectors` holds [`FrameHeader::frame_len`] bytes,
-    /// the first of them the header sector this header was read from, with frame checksum `frame_crc`).
+    /// the first of them the header sector this header was read from, with frame checksum
+    /// `frame_crc`).
     /// `Ok(payload)` if every sector is this frame's; `Err(Torn)` if some sector holds older
     /// bytes (a write that did not land); `Err(Damaged(i))` if sector `i` is neither.
     pub fn assemble(&self, frame_crc: u32, sectors: &[u8]) -> core::result::Result<alloc::vec::Vec<u8>, FrameFault> {
@@ -127,8 +128,8 @@ impl FrameHeader {
                 _ => torn = true,
             }
         }
-        // Every sector is this frame's; a frame checksum collision with another frame's sectors (one in
-        // 2^32) would still show here.
+        // Every sector is this frame's; a frame checksum collision with another frame's sectors
+        // (one in 2^32) would still show here.
         if torn || payload.len() != len || self.frame_crc(&payload) != frame_crc {
             return Err(FrameFault::Torn);
         }

@@ -63,8 +63,9 @@ impl TxnInner {
     /// The largest log payload this transaction can have and still commit through the log
     /// (`log_commit`'s capacity test, less a frame's header and padding), assuming the file
     /// grows by at most twice the log's size before the commit. Past it the commit goes
-    /// through a checkpoint, so logging further would only copy every write once more (a bulk load's whole data); a transaction that grows the
-    /// file faster than assumed also just commits through a checkpoint.
+    /// through a checkpoint, so logging further would only copy every write once more (a bulk
+    /// load's whole data); a transaction that grows the file faster than assumed also just
+    /// commits through a checkpoint.
     pub(super) fn log_bound(&self) -> usize {
         let ps = self.shared.pager.page_size as u64;
         let max_log = self.shared.options.max_log_size as u64;
