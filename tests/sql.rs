@@ -667,3 +667,235 @@ fn damaged_schema_record_is_corruption() {
         assert!(matches!(e, Error::Corrupted { .. }) && e.to_string().contains("schema record \"obj:t\""), "{e}");
     }
 }
+
+// --- issue 17: conversions, precedence, ALTER TABLE, joins, outer aggregates, host ---
+//
+// Each case runs its statements on Tessera and on SQLite (rusqlite, bundled) and compares
+// every query's rows value for value, types included, and every statement's success.
+
+fn sqlite_rows(s: &rusqlite::Connection, sql: &str) -> Result<Vec<Vec<Value>>, String> {
+    use rusqlite::types::ValueRef;
+    let mut st = s.prepare(sql).map_err(|e| e.to_string())?;
+    let n = st.column_count();
+    let mut rows = st.query([]).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(|e| e.to_string())? {
+        out.push(
+            (0..n)
+                .map(|i| match r.get_ref(i).unwrap() {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(v) => Value::Integer(v),
+                    ValueRef::Real(v) => Value::Real(v),
+                    ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+                })
+                .collect(),
+        );
+    }
+    Ok(out)
+}
+
+fn tessera_rows(c: &mut Connection, sql: &str) -> Result<Vec<Vec<Value>>, String> {
+    let rows = c.query(sql, &[]).map_err(|e| e.to_string())?;
+    rows.map(|r| r.map(Row::into_values)).collect::<Result<_, _>>().map_err(|e| e.to_string())
+}
+
+/// Run `script` (statements separated by `;` at line ends) on both engines: each statement
+/// must succeed on both or fail on both, and return the same rows (REALs bit for bit).
+fn same_as_sqlite(script: &str) {
+    let mut c = Connection::memory();
+    let s = rusqlite::Connection::open_in_memory().unwrap();
+    for sql in script.split(";\n").map(str::trim).filter(|x| !x.is_empty()) {
+        let got = tessera_rows(&mut c, sql);
+        let want = sqlite_rows(&s, sql);
+        match (&got, &want) {
+            (Ok(g), Ok(w)) => assert_eq!(g, w, "{sql}"),
+            (Err(_), Err(_)) => {}
+            _ => panic!("{sql}\n tessera: {got:?}\n  sqlite: {want:?}"),
+        }
+    }
+}
+
+#[test]
+fn is_null_takes_the_expression_to_its_right() {
+    same_as_sqlite(
+        "SELECT 2 IS NULL + 1, 2 IS NOT NULL + 1, NULL IS NULL, 1 IS NOT NULL, NULL IS NULL = 1;
+         SELECT 1 ISNULL + 1, 1 NOTNULL + 1, (1 IS NULL) + 1",
+    );
+}
+
+#[test]
+fn conversions_of_text_and_edge_reals() {
+    same_as_sqlite(
+        "SELECT '1e2' << 1, '1e2' | 0, ~'1e2', '12abc' & 7, '0x10' >> 1, 2.9 | 0, -2.9 & -1;
+         SELECT CAST('4503599627370496.0' AS NUMERIC), CAST('2251799813685247.0' AS NUMERIC),
+                CAST('2251799813685248.0' AS NUMERIC), CAST('9007199254740993' AS NUMERIC),
+                CAST('99999999999999999999' AS NUMERIC), CAST('-0.0' AS NUMERIC), CAST('1e15' AS NUMERIC);
+         CREATE TABLE t(a INTEGER, b NUMERIC, c REAL, d);
+         INSERT INTO t VALUES (-9.223372036854775808e18, -9.223372036854775808e18, 1, 1);
+         INSERT INTO t VALUES ('12' || char(0) || '3', '-9223372036854775809', '12' || char(0), 2);
+         INSERT INTO t VALUES (9.223372036854775807e18, '9223372036854775807', '-0.0', 3);
+         SELECT a, typeof(a), b, typeof(b), c, typeof(c) FROM t ORDER BY d;
+         SELECT '12' || char(0) + 1, '7' || char(0) * 2, 'abc' || char(0) + 1, x'3700' + 1,
+                CAST('12' || char(0) || '9' AS NUMERIC), CAST('1.5' || char(0) AS REAL)",
+    );
+}
+
+#[test]
+fn added_column_defaults_read_with_the_column_affinity() {
+    same_as_sqlite(
+        "CREATE TABLE t(a);
+         INSERT INTO t VALUES (1);
+         ALTER TABLE t ADD COLUMN b INTEGER DEFAULT 100.0;
+         ALTER TABLE t ADD COLUMN c TEXT DEFAULT 5;
+         ALTER TABLE t ADD COLUMN d REAL DEFAULT '7';
+         ALTER TABLE t ADD COLUMN e NUMERIC DEFAULT '0x10';
+         ALTER TABLE t ADD COLUMN f INTEGER DEFAULT +5;
+         ALTER TABLE t ADD COLUMN g TEXT DEFAULT -3;
+         ALTER TABLE t ADD COLUMN h DEFAULT (-(5));
+         ALTER TABLE t ADD COLUMN i DEFAULT (CAST('5' AS INTEGER));
+         ALTER TABLE t ADD COLUMN j DEFAULT (1 + 2);
+         ALTER TABLE t ADD COLUMN k DEFAULT CURRENT_TIMESTAMP;
+         ALTER TABLE t ADD COLUMN l DEFAULT (random());
+         ALTER TABLE t ADD COLUMN m INTEGER NOT NULL DEFAULT NULL;
+         INSERT INTO t(a) VALUES (2);
+         SELECT a, b, typeof(b), c, typeof(c), d, typeof(d), e, f, g, typeof(g), h, i FROM t ORDER BY a",
+    );
+}
+
+#[test]
+fn drop_and_rename_column_keep_the_schema_valid() {
+    same_as_sqlite(
+        "CREATE TABLE t(a, b CHECK (b > 0), c, CHECK (c < 10));
+         INSERT INTO t VALUES (1, 1, 1);
+         ALTER TABLE t DROP COLUMN c;
+         ALTER TABLE t DROP COLUMN b;
+         INSERT INTO t VALUES (5, -1);
+         SELECT * FROM t ORDER BY a;
+         CREATE TABLE u(a, b, c CHECK (c > b));
+         ALTER TABLE u DROP COLUMN b;
+         ALTER TABLE u DROP COLUMN c;
+         INSERT INTO u VALUES (1, 2);
+         SELECT * FROM u;
+         CREATE TABLE w(a, b UNIQUE, c);
+         ALTER TABLE w DROP COLUMN b;
+         CREATE TABLE x(a, b, c);
+         CREATE VIEW v AS SELECT b FROM x;
+         ALTER TABLE x DROP COLUMN b;
+         ALTER TABLE x DROP COLUMN c;
+         SELECT * FROM v;
+         CREATE TABLE y(a, b);
+         CREATE VIEW v2 AS SELECT * FROM y;
+         ALTER TABLE y DROP COLUMN b;
+         SELECT * FROM v2;
+         CREATE TABLE z(a, b, c);
+         CREATE INDEX zi ON z(a);
+         ALTER TABLE z DROP COLUMN a;
+         CREATE TABLE rc(a, b CHECK (b > 0), CHECK (rc.b < 100));
+         ALTER TABLE rc RENAME COLUMN b TO bb;
+         INSERT INTO rc VALUES (1, 2);
+         INSERT INTO rc VALUES (1, -2);
+         INSERT INTO rc VALUES (1, 200);
+         SELECT * FROM rc",
+    );
+    // The CHECK that went with its column stays gone after a reopen; the renamed one stays.
+    let db = tessera::Database::memory();
+    let mut c = Connection::new(db.clone()).unwrap();
+    exec(&mut c, "CREATE TABLE t(a, b CHECK (b > 0), c CHECK (c > 0))");
+    exec(&mut c, "ALTER TABLE t DROP COLUMN b");
+    exec(&mut c, "ALTER TABLE t RENAME COLUMN c TO cc");
+    let mut c = Connection::new(db).unwrap();
+    exec(&mut c, "INSERT INTO t VALUES (1, 1)");
+    assert!(matches!(c.execute("INSERT INTO t VALUES (1, -1)", &[]), Err(Error::Constraint(_))));
+    // A view naming a renamed column is refused, not left broken (views are not rewritten).
+    exec(&mut c, "CREATE VIEW v AS SELECT cc FROM t");
+    let e = c.execute("ALTER TABLE t RENAME COLUMN cc TO c3", &[]).unwrap_err();
+    assert!(e.to_string().contains("not supported"), "{e}");
+    assert_eq!(ints(&mut c, "SELECT cc FROM v"), [1]);
+}
+
+#[test]
+fn left_join_on_a_subquery_before_another_join() {
+    same_as_sqlite(
+        "CREATE TABLE a(x);
+         INSERT INTO a VALUES (1);
+         CREATE TABLE b(y);
+         INSERT INTO b VALUES (5);
+         SELECT * FROM a LEFT JOIN b ON (SELECT 0) CROSS JOIN a AS a2;
+         SELECT * FROM a LEFT JOIN b ON (SELECT 0) JOIN a AS a2 ON 1;
+         SELECT * FROM a LEFT JOIN b ON b.y = (SELECT 6) CROSS JOIN a AS a2;
+         SELECT * FROM a LEFT JOIN b ON (SELECT 0) LEFT JOIN a AS a2 ON (SELECT 0);
+         SELECT * FROM a LEFT JOIN b ON EXISTS (SELECT 1 FROM a AS z WHERE z.x = b.y) CROSS JOIN a AS a2;
+         SELECT * FROM a LEFT JOIN b ON b.y IN (SELECT x + 4 FROM a) CROSS JOIN a AS a2",
+    );
+}
+
+#[test]
+fn aggregates_of_outer_columns_in_subqueries() {
+    same_as_sqlite(
+        "CREATE TABLE t(x, y);
+         INSERT INTO t VALUES (1, 'a'), (2, 'b'), (2, 'c');
+         CREATE TABLE u(a, b);
+         INSERT INTO u VALUES (1, 10), (2, 20), (3, 30);
+         SELECT (SELECT max(t.x)) FROM t;
+         SELECT (SELECT max(t.x) FROM u) FROM t;
+         SELECT (SELECT max(t.x + u.a) FROM u) FROM t;
+         SELECT (SELECT count(*) FROM u WHERE u.a = max(t.x)) FROM t;
+         SELECT y, (SELECT sum(t.x)) FROM t GROUP BY y ORDER BY y;
+         SELECT x, (SELECT count(t.y) FROM u WHERE u.a = t.x) FROM t GROUP BY x ORDER BY x;
+         SELECT x FROM t GROUP BY x HAVING (SELECT sum(t.x)) > 2;
+         SELECT (SELECT max(x)) FROM t;
+         SELECT (SELECT avg(t.x) FROM u AS t) FROM t;
+         SELECT (SELECT min(t.x) + max(u.a) FROM u) FROM t;
+         SELECT x, count(*) FROM t GROUP BY x ORDER BY (SELECT max(t.y)) DESC;
+         SELECT (SELECT (SELECT max(t.x))) FROM t;
+         SELECT (SELECT count(*) FROM u WHERE u.a < (SELECT sum(t.x))) FROM t",
+    );
+}
+
+#[test]
+fn current_time_keywords_read_the_clock() {
+    let mut c = Connection::memory();
+    exec(&mut c, "CREATE TABLE t(a, b DEFAULT CURRENT_TIMESTAMP, c DEFAULT current_date, d DEFAULT CURRENT_TIME)");
+    exec(&mut c, "INSERT INTO t(a) VALUES (1)");
+    let r = rows(&mut c, "SELECT b, c, d, CURRENT_TIMESTAMP, typeof(CURRENT_DATE) FROM t");
+    let s = rusqlite::Connection::open_in_memory().unwrap();
+    let now: String = s.query_row("SELECT CURRENT_TIMESTAMP", [], |r| r.get(0)).unwrap();
+    let text = |v: &Value| match v {
+        Value::Text(t) => t.clone(),
+        v => panic!("not text: {v:?}"),
+    };
+    let (b, c_, d) = (text(&r[0][0]), text(&r[0][1]), text(&r[0][2]));
+    assert_eq!(b.len(), "YYYY-MM-DD HH:MM:SS".len(), "{b}");
+    assert_eq!(b[..10], c_, "the date part");
+    assert_eq!(b[11..], d, "the time part (same second, or this test raced a second boundary)");
+    // The same clock as SQLite's, to the minute (the two reads are moments apart).
+    assert_eq!(b[..16], now[..16], "tessera {b}, sqlite {now}");
+    assert_eq!(r[0][4], Value::Text("text".into()));
+}
+
+#[test]
+fn random_differs_between_processes() {
+    // A fresh process each: the generator is seeded from the OS, not a constant.
+    let exe = std::env::current_exe().unwrap();
+    let first = |_: usize| {
+        let out = std::process::Command::new(&exe)
+            .args(["--exact", "print_first_random", "--nocapture", "--include-ignored"])
+            .env("TESSERA_PRINT_RANDOM", "1")
+            .output()
+            .unwrap();
+        let s = String::from_utf8_lossy(&out.stdout).into_owned();
+        s.lines().find_map(|l| l.strip_prefix("random=").map(str::to_owned)).unwrap_or_else(|| panic!("{s}"))
+    };
+    let (a, b) = (first(0), first(1));
+    assert_ne!(a, b, "two processes drew the same first random()");
+}
+
+/// The child of `random_differs_between_processes`: prints its process's first random().
+#[test]
+fn print_first_random() {
+    if std::env::var_os("TESSERA_PRINT_RANDOM").is_some() {
+        let mut c = Connection::memory();
+        println!("random={:?}", rows(&mut c, "SELECT random(), hex(randomblob(16))"));
+    }
+}

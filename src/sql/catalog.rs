@@ -46,6 +46,10 @@ pub struct Column {
     pub default: Option<Expr>,
     /// COLLATE (upper-case), if not BINARY.
     pub collation: Option<String>,
+    /// The value of this column in rows stored before it was added by `ALTER TABLE ADD
+    /// COLUMN`: its DEFAULT folded to a constant, with the column's affinity (as SQLite
+    /// reads such rows); NULL for the columns of `CREATE TABLE`.
+    pub absent: Value,
 }
 
 /// How a table's rows are keyed.
@@ -69,8 +73,9 @@ pub struct TableDef {
     pub columns: Vec<Column>,
     /// Keying.
     pub pk: PrimaryKey,
-    /// CHECK constraints.
-    pub checks: Vec<Expr>,
+    /// CHECK constraints, each with the column it was declared on (None: a table
+    /// constraint). A column's own CHECK goes when the column is dropped.
+    pub checks: Vec<(Option<usize>, Expr)>,
     /// Indexes: automatic ones (UNIQUE constraints, a non-INTEGER primary key of a rowid
     /// table) first, then those from CREATE INDEX.
     pub indexes: Vec<Arc<IndexDef>>,
@@ -444,15 +449,17 @@ fn table_from_sql(name: &str, id: u64, sqls: &[String], auto_ids: Vec<u64>) -> R
     def.sql = sqls.to_vec();
     for alter in &sqls[1..] {
         if let Statement::AlterTable { action, .. } = parse_one(alter)? {
-            apply_alter(&mut def, &action)?;
+            apply_alter(&mut def, &action, true)?;
         }
     }
     Ok(def)
 }
 
 /// Apply an ALTER TABLE action to a definition (column changes only; renames of the table
-/// are handled by the caller).
-pub fn apply_alter(def: &mut TableDef, action: &AlterAction) -> Result<()> {
+/// are handled by the caller). `loading`: the action is one the schema already holds, being
+/// replayed when the schema is read; an added DEFAULT that is refused now (earlier versions
+/// accepted it) then reads as NULL, as it did, rather than making the database unreadable.
+pub fn apply_alter(def: &mut TableDef, action: &AlterAction, loading: bool) -> Result<()> {
     match action {
         AlterAction::AddColumn(cd) => {
             if def.column(&cd.name).is_some() {
@@ -462,7 +469,16 @@ pub fn apply_alter(def: &mut TableDef, action: &AlterAction) -> Result<()> {
             if pk || unique {
                 return Err(Error::Sql("Cannot add a PRIMARY KEY or UNIQUE column".into()));
             }
-            if col.not_null && col.default.as_ref().is_none_or(|d| matches!(d, Expr::Literal(Value::Null))) {
+            let mut col = col;
+            col.absent = match &col.default {
+                Some(d) => match fold_added_default(d) {
+                    Ok(v) => col.affinity.apply(v),
+                    Err(_) if loading => Value::Null,
+                    Err(e) => return Err(e),
+                },
+                None => Value::Null,
+            };
+            if col.not_null && col.absent.is_null() {
                 return Err(Error::Sql("Cannot add a NOT NULL column with default value NULL".into()));
             }
             def.columns.push(col);
@@ -472,6 +488,16 @@ pub fn apply_alter(def: &mut TableDef, action: &AlterAction) -> Result<()> {
             if def.column(new).is_some() {
                 return Err(Error::Sql(format!("duplicate column name: {new}")));
             }
+            let table = def.name.clone();
+            for (_, e) in &mut def.checks {
+                crate::sql::planner::walk_mut(e, &mut |x| {
+                    if let Expr::Column { table: q, name } = x {
+                        if name.eq_ignore_ascii_case(old) && q.as_ref().is_none_or(|q| q.eq_ignore_ascii_case(&table)) {
+                            *name = new.clone();
+                        }
+                    }
+                });
+            }
             def.columns[i].name = new.clone();
         }
         AlterAction::DropColumn(c) => {
@@ -479,9 +505,36 @@ pub fn apply_alter(def: &mut TableDef, action: &AlterAction) -> Result<()> {
             if def.key_columns().iter().any(|(k, _)| *k == i) {
                 return Err(Error::Sql(format!("cannot drop PRIMARY KEY column: \"{c}\"")));
             }
-            if def.indexes.iter().any(|ix| ix.columns.iter().any(|(k, _)| *k == i)) {
-                return Err(Error::Sql(format!("cannot drop indexed column: \"{c}\"")));
+            for ix in &def.indexes {
+                if ix.columns.iter().any(|(k, _)| *k == i) {
+                    return Err(Error::Sql(match ix.sql {
+                        None => format!("cannot drop UNIQUE column: \"{c}\""),
+                        Some(_) => format!("error in index {} after drop column: no such column: {c}", ix.name),
+                    }));
+                }
             }
+            // A CHECK naming the column goes with it when it is the column's own; any other
+            // would no longer compile (SQLite reports it the same way).
+            let mut kept = Vec::new();
+            for (owner, e) in def.checks.drain(..) {
+                let mut names_it = false;
+                crate::sql::planner::walk(&e, &mut |x| {
+                    if let Expr::Column { name, .. } = x {
+                        names_it |= name.eq_ignore_ascii_case(c);
+                    }
+                });
+                match (owner, names_it) {
+                    (Some(o), _) if o == i => {}
+                    (_, true) => {
+                        return Err(Error::Sql(format!(
+                            "error in table {} after drop column: no such column: {c}",
+                            def.name
+                        )))
+                    }
+                    (owner, false) => kept.push((owner.map(|o| if o > i { o - 1 } else { o }), e)),
+                }
+            }
+            def.checks = kept;
             if def.columns.len() == 1 {
                 return Err(Error::Sql("cannot drop the only column".into()));
             }
@@ -505,6 +558,26 @@ pub fn apply_alter(def: &mut TableDef, action: &AlterAction) -> Result<()> {
     Ok(())
 }
 
+/// The constant value of an added column's DEFAULT, which rows stored before the column
+/// existed read. As SQLite (`sqlite3ValueFromExpr` without a function context), only a
+/// literal, a signed literal, a CAST or COLLATE of one counts as constant; anything else
+/// (`CURRENT_TIMESTAMP`, `(1 + 2)`, a function call) is refused.
+fn fold_added_default(e: &Expr) -> Result<Value> {
+    use crate::sql::planner::expr::Arith;
+    Ok(match e {
+        Expr::Literal(v) => v.clone(),
+        Expr::Unary { op: ast::UnaryOp::Plus, expr } => fold_added_default(expr)?,
+        Expr::Unary { op: ast::UnaryOp::Neg, expr } => {
+            crate::sql::exec::eval::arith(Arith::Sub, Value::Integer(0), fold_added_default(expr)?)?
+        }
+        Expr::Collate { expr, .. } => fold_added_default(expr)?,
+        Expr::Cast { expr, type_name } => {
+            crate::sql::exec::eval::cast(fold_added_default(expr)?, Affinity::of_type(Some(type_name)))
+        }
+        _ => return Err(Error::Sql("Cannot add a column with non-constant default".into())),
+    })
+}
+
 fn column_from_def(cd: &ast::ColumnDef) -> Result<(Column, bool, bool)> {
     let mut col = Column {
         name: cd.name.clone(),
@@ -513,6 +586,7 @@ fn column_from_def(cd: &ast::ColumnDef) -> Result<(Column, bool, bool)> {
         not_null: false,
         default: None,
         collation: None,
+        absent: Value::Null,
     };
     let (mut pk, mut unique) = (false, false);
     for c in &cd.constraints {
@@ -549,7 +623,7 @@ pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64
         let (col, pk, unique) = column_from_def(cd)?;
         for c in &cd.constraints {
             if let ColumnConstraint::Check(e) = c {
-                checks.push(e.clone());
+                checks.push((Some(i), e.clone()));
             }
             if let ColumnConstraint::PrimaryKey { desc, .. } = c {
                 if pk_cols.is_some() {
@@ -585,7 +659,7 @@ pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64
             TableConstraint::Unique(cols) => {
                 uniques.push(cols.iter().map(|c| Ok((find(&c.name)?, c.desc))).collect::<Result<_>>()?)
             }
-            TableConstraint::Check(e) => checks.push(e.clone()),
+            TableConstraint::Check(e) => checks.push((None, e.clone())),
             TableConstraint::ForeignKey => {}
         }
     }

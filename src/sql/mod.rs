@@ -87,6 +87,7 @@ for row in conn.query("SELECT id, name FROM users WHERE name LIKE ?", ("a%",))? 
 mod api;
 mod catalog;
 mod exec;
+mod host;
 mod parser;
 mod planner;
 mod storage;
@@ -101,6 +102,7 @@ pub use api::row::{FromRow, FromValue, MappedRows, Row, RowIndex};
 pub use api::schema_info::{ObjectKind, SchemaObject};
 pub use api::transaction::Transaction;
 pub use exec::spill::SpillStats;
+pub use host::{seed_random, set_clock};
 pub use types::value::{Affinity, Value};
 
 /// Not part of the API: the record and key encodings, for tests that build or damage SQL

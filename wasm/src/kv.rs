@@ -38,6 +38,7 @@ pub(crate) struct DbState {
 impl DbState {
     #[cfg(feature = "sql")]
     fn new(db: t::Database) -> JsResult<DbState> {
+        crate::sql::install_host();
         let conn = Connection::new(db.clone()).map_err(engine_err)?;
         Ok(DbState { db, conn, txs: Vec::new(), cursors: Vec::new() })
     }

@@ -279,7 +279,8 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
                 }
                 AlterAction::DropColumn(c) => {
                     let i = t.column(c).ok_or_else(|| err(format!("no such column: \"{c}\"")))?;
-                    catalog::apply_alter(&mut nt, action)?;
+                    catalog::apply_alter(&mut nt, action, false)?;
+                    views_survive(schema, txn, &nt, "drop column")?;
                     write::rewrite_rows(w, &t, &|row: &mut Tuple| {
                         row.remove(i);
                     })?;
@@ -289,7 +290,14 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
                         }
                     }
                 }
-                AlterAction::AddColumn(_) | AlterAction::RenameColumn { .. } => catalog::apply_alter(&mut nt, action)?,
+                AlterAction::RenameColumn { .. } => {
+                    catalog::apply_alter(&mut nt, action, false)?;
+                    // Views are stored as text and not rewritten: one that names the column
+                    // is refused rather than left broken.
+                    views_survive(schema, txn, &nt, "rename column")
+                        .map_err(|e| err(format!("not supported: renaming a column a view uses ({e})")))?;
+                }
+                AlterAction::AddColumn(_) => catalog::apply_alter(&mut nt, action, false)?,
             }
             schema.bump(w, 0)?;
             nt.sql.push(text.to_string());
@@ -308,6 +316,33 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
         }
         _ => Err(err("unsupported statement")),
     }
+}
+
+/// Refuse a change of table `changed` that would break a view: every view that compiles
+/// against the current schema must still compile with `changed` in place (SQLite re-parses
+/// its schema the same way and reports `error in view v after drop column: …`).
+fn views_survive(schema: &Schema, txn: &Txn, changed: &TableDef, what: &str) -> Result<()> {
+    if schema.views.is_empty() {
+        return Ok(());
+    }
+    let mut after = schema.clone();
+    after.tables.insert(lower(&changed.name), Arc::new(changed.clone()));
+    let mut names: Vec<&String> = schema.views.keys().collect();
+    names.sort();
+    for name in names {
+        let v = &schema.views[name];
+        if Planner::new(schema, txn).plan_query(&v.query, &[]).is_err() {
+            continue; // already broken (a dropped table): not this change's doing
+        }
+        if let Err(e) = Planner::new(&after, txn).plan_query(&v.query, &[]) {
+            let msg = match e {
+                Error::Sql(m) => m,
+                e => alloc::format!("{e}"),
+            };
+            return Err(err(format!("error in view {} after {what}: {msg}", v.name)));
+        }
+    }
+    Ok(())
 }
 
 /// `CREATE TABLE` text for a table made by `CREATE TABLE ... AS SELECT`.

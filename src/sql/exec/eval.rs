@@ -83,7 +83,9 @@ fn arith_values(op: Arith, a: Value, b: Value) -> Result<Value> {
     let (a, b) = (a0.to_numeric(), b0.to_numeric());
     Ok(match op {
         Arith::BitAnd | Arith::BitOr | Arith::Shl | Arith::Shr => {
-            let (x, y) = (a.to_i64(), b.to_i64());
+            // Each operand's integer value: a real truncates, text reads its integer prefix
+            // ('1e2' is 1), as SQLite's sqlite3VdbeIntValue.
+            let (x, y) = (a0.to_i64(), b0.to_i64());
             Value::Integer(match op {
                 Arith::BitAnd => x & y,
                 Arith::BitOr => x | y,
@@ -170,15 +172,30 @@ pub fn cast(v: Value, to: Affinity) -> Value {
         (Affinity::Blob, Value::Blob(b)) => Value::Blob(b),
         (Affinity::Blob, v) => Value::Blob(v.to_text().into_bytes()),
         (Affinity::Numeric, v @ (Value::Integer(_) | Value::Real(_))) => v,
-        (Affinity::Numeric, v) => match v.to_numeric() {
-            Value::Real(r)
-                if crate::sql::types::value::fract(r) == 0.0
-                    && (-crate::sql::types::value::TWO_63..crate::sql::types::value::TWO_63).contains(&r) =>
-            {
-                Value::Integer(r as i64)
+        (Affinity::Numeric, v) => cast_numeric(v),
+    }
+}
+
+/// `CAST(text or blob AS NUMERIC)` (`sqlite3VdbeMemNumerify`): the numeric prefix (up to a
+/// NUL), an integer when it is written as one that fits, else a real that becomes an integer
+/// only when that loses nothing and it is within ±2^51.
+fn cast_numeric(v: Value) -> Value {
+    use crate::sql::types::value::{before_nul, parse_numeric_prefix, real_same_as_int};
+    let text = match &v {
+        Value::Text(s) => before_nul(s).as_bytes(),
+        Value::Blob(b) => b.split(|&c| c == 0).next().unwrap_or(&[]),
+        _ => return v,
+    };
+    match parse_numeric_prefix(text) {
+        Value::Real(r) => {
+            let i = real_to_i64(r);
+            if real_same_as_int(r, i) {
+                Value::Integer(i)
+            } else {
+                Value::Real(r)
             }
-            n => n,
-        },
+        }
+        n => n,
     }
 }
 

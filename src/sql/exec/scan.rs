@@ -281,19 +281,6 @@ fn scan_ranges(sp: &ScanPlan, env: &mut Env) -> Result<Vec<KeyRange>> {
 }
 
 /// Literal default of a column for rows written before it was added.
-fn literal_default(e: &Option<crate::sql::parser::ast::Expr>) -> Value {
-    use crate::sql::parser::ast::{Expr, UnaryOp};
-    match e {
-        Some(Expr::Literal(v)) => v.clone(),
-        Some(Expr::Unary { op: UnaryOp::Neg, expr }) => match &**expr {
-            Expr::Literal(Value::Integer(i)) => Value::Integer(i.wrapping_neg()),
-            Expr::Literal(Value::Real(r)) => Value::Real(-r),
-            _ => Value::Null,
-        },
-        _ => Value::Null,
-    }
-}
-
 /// Decode a stored row (record + key) into the scan row layout: the columns, then the rowid
 /// for rowid tables.
 pub fn decode_table_row(table: &TableDef, key: &[u8], record: &[u8]) -> Result<Tuple> {
@@ -321,7 +308,7 @@ fn decode_table_row_into(
         return Err(Error::Corrupted { page: 0, reason: alloc::format!("row of {} has too many columns", table.name) });
     }
     while row.len() < table.columns.len() {
-        row.push(literal_default(&table.columns[row.len()].default));
+        row.push(table.columns[row.len()].absent.clone());
     }
     if table.has_rowid() {
         row.push(Value::Integer(encoding::decode_rowid(key)?));

@@ -116,11 +116,14 @@ impl Parser<'_> {
         }
         if self.eat_kw("IS") {
             let negated = self.eat_kw("NOT");
-            if self.eat_kw("NULL") {
+            // `IS [NOT] NULL` is not a postfix operator in SQLite: NULL is the right operand,
+            // so `2 IS NULL + 1` is `2 IS (NULL + 1)`.
+            let right = self.expr_bp(5)?;
+            if matches!(right, Expr::Literal(Value::Null)) {
                 return Ok(Expr::IsNull { expr: lhs, negated });
             }
             let op = if negated { BinaryOp::IsNot } else { BinaryOp::Is };
-            return Ok(Expr::Binary { op, left: lhs, right: Box::new(self.expr_bp(5)?) });
+            return Ok(Expr::Binary { op, left: lhs, right: Box::new(right) });
         }
         let negated = self.eat_kw("NOT");
         if self.eat_kw("NULL") {
@@ -245,6 +248,10 @@ impl Parser<'_> {
             self.i += 1;
             return Ok(negate(self.expr_bp(3)?));
         }
+        if !call && (is("CURRENT_TIMESTAMP") || is("CURRENT_DATE") || is("CURRENT_TIME")) {
+            self.i += 1;
+            return Ok(current_time_expr(word));
+        }
         let keyword = is("CASE") || (call && (is("CAST") || is("EXISTS")));
         if keyword || (call && (!is_reserved(word) || is("LEFT") || is("RIGHT"))) {
             self.enter()?;
@@ -350,4 +357,10 @@ fn negate(e: Expr) -> Expr {
         Expr::Exists { query, negated: false } => Expr::Exists { query, negated: true },
         e => Expr::Unary { op: UnaryOp::Not, expr: Box::new(e) },
     }
+}
+
+/// `CURRENT_TIMESTAMP`, `CURRENT_DATE` or `CURRENT_TIME` (keywords, not names): a call of the
+/// built-in function of that name, which reads the host's clock.
+pub(super) fn current_time_expr(word: &str) -> Expr {
+    Expr::Function { name: word.to_ascii_uppercase(), args: Vec::new(), distinct: false, star: false }
 }

@@ -744,8 +744,8 @@ impl<'a> Parser<'a> {
         Ok(e)
     }
 
-    /// `DEFAULT literal | signed number | (expr) | identifier` (an identifier such as
-    /// `CURRENT_TIMESTAMP` is kept as text, as SQLite does for plain identifiers).
+    /// `DEFAULT literal | signed number | (expr) | CURRENT_TIMESTAMP | CURRENT_DATE |
+    /// CURRENT_TIME | identifier` (another identifier is kept as text, as SQLite does).
     fn default_value(&mut self) -> Result<Expr> {
         let t = self.tok();
         match &t.kind {
@@ -756,6 +756,11 @@ impl<'a> Parser<'a> {
             },
             Tok::Num(_) | Tok::Str(_) | Tok::Blob(_) => self.primary(),
             Tok::Word if ["NULL", "TRUE", "FALSE"].iter().any(|k| self.kw(k)) => self.primary(),
+            Tok::Word if ["CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME"].iter().any(|k| self.kw(k)) => {
+                let word = self.text(t);
+                self.i += 1;
+                Ok(crate::sql::parser::expr::current_time_expr(word))
+            }
             Tok::Word | Tok::Quoted(_) if self.at_name() => Ok(Expr::Literal(Value::Text(self.name("")?))),
             _ => Err(self.unexpected("a default value")),
         }

@@ -387,7 +387,10 @@ fn create_table() {
     assert!(matches!(t.columns[2].constraints[1], C::Check(_)));
     assert_eq!(t.columns[3].constraints, [C::Null, C::Default(int(7))]);
     assert!(matches!(t.columns[4].constraints[0], C::Default(Expr::Binary { .. })));
-    assert_eq!(t.columns[5].constraints, [C::Default(Expr::Literal("CURRENT_TIMESTAMP".into()))]);
+    assert_eq!(
+        t.columns[5].constraints,
+        [C::Default(Expr::Function { name: "CURRENT_TIMESTAMP".into(), args: vec![], distinct: false, star: false })]
+    );
     assert_eq!(t.columns[6].constraints, [C::Default(Expr::Literal("x".into()))]);
     assert_eq!(t.columns[7].constraints, [C::References("other".into()), C::NotNull]);
     assert!(t.columns[8].constraints.is_empty());

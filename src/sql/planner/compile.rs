@@ -31,6 +31,11 @@ impl<'s> Planner<'s> {
     }
 
     fn compile_inner(&mut self, e: &Expr, frames: &[Frame], post: Option<&PostAgg>) -> Result<Typed> {
+        if let Some((depth, idx, level)) = self.outer_agg_slot(e, frames) {
+            // An enclosing query's aggregate: a value of its group, like a correlated column.
+            self.min_frame = self.min_frame.min(level);
+            return Ok(Typed::plain(CExpr::Col { depth, idx }));
+        }
         if let Some(p) = post {
             if let Some(i) = p.group.iter().position(|g| g == e) {
                 let aff = match e {

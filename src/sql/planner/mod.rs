@@ -29,9 +29,11 @@ mod access;
 mod compile;
 pub mod explain;
 pub mod expr;
+mod outer_agg;
 pub mod plan;
 mod select;
 pub mod statement;
 
 pub use plan::Plan;
 pub use select::{expr_name, expr_sql, Frame, Planner};
+pub(crate) use select::{walk, walk_mut};

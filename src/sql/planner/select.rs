@@ -128,6 +128,8 @@ pub struct Planner<'s> {
     pub slots: usize,
     pub(super) min_frame: usize,
     pub(super) depth: usize,
+    /// Aggregates of enclosing queries, while their subqueries compile (see `outer_agg`).
+    pub(super) outer_aggs: Vec<crate::sql::planner::outer_agg::OuterAgg>,
 }
 
 /// Split an AND tree into conjuncts.
@@ -141,7 +143,7 @@ pub fn conjuncts<'q>(e: &'q Expr, out: &mut Vec<&'q Expr>) {
     }
 }
 
-pub(super) fn is_aggregate_call(name: &str, args: usize, star: bool) -> bool {
+pub(crate) fn is_aggregate_call(name: &str, args: usize, star: bool) -> bool {
     matches!(functions::aggregate(&name.to_ascii_lowercase(), args, star), Ok(Some(_)))
 }
 
@@ -159,7 +161,7 @@ pub fn has_aggregate(e: &Expr) -> bool {
 }
 
 /// Visit every expression node (not entering subqueries).
-pub(super) fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+pub(crate) fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     f(e);
     match e {
         Expr::Unary { expr, .. } | Expr::IsNull { expr, .. } | Expr::Cast { expr, .. } | Expr::Collate { expr, .. } => {
@@ -199,6 +201,51 @@ pub(super) fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             }
         }
         Expr::Function { args, .. } => args.iter().for_each(|x| walk(x, f)),
+        _ => {}
+    }
+}
+
+/// [`walk`], with each node mutable.
+pub(crate) fn walk_mut(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
+    f(e);
+    match e {
+        Expr::Unary { expr, .. } | Expr::IsNull { expr, .. } | Expr::Cast { expr, .. } | Expr::Collate { expr, .. } => {
+            walk_mut(expr, f)
+        }
+        Expr::Binary { left, right, .. } => {
+            walk_mut(left, f);
+            walk_mut(right, f);
+        }
+        Expr::Between { expr, low, high, .. } => {
+            walk_mut(expr, f);
+            walk_mut(low, f);
+            walk_mut(high, f);
+        }
+        Expr::InList { expr, list, .. } => {
+            walk_mut(expr, f);
+            list.iter_mut().for_each(|x| walk_mut(x, f));
+        }
+        Expr::InSubquery { expr, .. } => walk_mut(expr, f),
+        Expr::Like { expr, pattern, escape, .. } => {
+            walk_mut(expr, f);
+            walk_mut(pattern, f);
+            if let Some(x) = escape {
+                walk_mut(x, f);
+            }
+        }
+        Expr::Case { operand, whens, else_ } => {
+            if let Some(o) = operand {
+                walk_mut(o, f);
+            }
+            for (w, t) in whens {
+                walk_mut(w, f);
+                walk_mut(t, f);
+            }
+            if let Some(x) = else_ {
+                walk_mut(x, f);
+            }
+        }
+        Expr::Function { args, .. } => args.iter_mut().for_each(|x| walk_mut(x, f)),
         _ => {}
     }
 }
@@ -274,6 +321,8 @@ pub fn expr_sql(e: &Expr) -> String {
         Expr::Function { name, args, distinct, star } => {
             if *star {
                 format!("{name}(*)")
+            } else if args.is_empty() && name.starts_with("CURRENT_") {
+                name.clone() // the CURRENT_TIMESTAMP keyword
             } else {
                 let a: Vec<String> = args.iter().map(expr_sql).collect();
                 format!("{name}({}{})", if *distinct { "DISTINCT " } else { "" }, a.join(","))
@@ -395,7 +444,7 @@ pub(super) enum ColCons<'q> {
 impl<'s> Planner<'s> {
     /// A planner over `schema`; `txn` is used for size estimates.
     pub fn new(schema: &'s Schema, txn: &'s Txn) -> Planner<'s> {
-        Planner { schema, txn, ctes: Vec::new(), slots: 0, min_frame: usize::MAX, depth: 0 }
+        Planner { schema, txn, ctes: Vec::new(), slots: 0, min_frame: usize::MAX, depth: 0, outer_aggs: Vec::new() }
     }
 
     pub(super) fn enter(&mut self) -> Result<()> {
@@ -687,7 +736,7 @@ impl<'s> Planner<'s> {
         // Conjuncts of WHERE and of inner-join ON clauses.
         let mut exprs: Vec<&Expr> = Vec::new();
         if let Some(w) = &sel.where_ {
-            if has_aggregate(w) {
+            if self.has_local_aggregate(w) {
                 return Err(err("misuse of aggregate function in WHERE"));
             }
             conjuncts(w, &mut exprs);
@@ -704,9 +753,16 @@ impl<'s> Planner<'s> {
         }
         let mut conjs: Vec<Conj> =
             exprs.into_iter().map(|e| Conj { e, mask: self.mask_of(e, &sources), used: false }).collect();
+        // A LEFT join's ON reads only its own source and those before it: clamp the mask there
+        // (a conjunct with a subquery gets every source from mask_of, and would otherwise wait
+        // for sources placed after this join, and be lost).
         let mut lconjs: Vec<Vec<Conj>> = left_on
             .into_iter()
-            .map(|v| v.into_iter().map(|e| Conj { e, mask: self.mask_of(e, &sources), used: false }).collect())
+            .enumerate()
+            .map(|(si, v)| {
+                let upto = if si >= 63 { u64::MAX } else { (1u64 << (si + 1)) - 1 };
+                v.into_iter().map(|e| Conj { e, mask: self.mask_of(e, &sources) & upto, used: false }).collect()
+            })
             .collect();
 
         // Join order.
@@ -841,6 +897,10 @@ impl<'s> Planner<'s> {
             layout = new_layout;
             placed |= bit;
         }
+        // Every ON conjunct of a LEFT join was placed at its join.
+        if lconjs.iter().flatten().any(|c| !c.used) {
+            return Err(crate::sql::exec::eval::internal("a LEFT JOIN ON term was not placed"));
+        }
         let mut plan = plan.unwrap_or_else(|| Arc::new(Plan::One));
         let mut frames = outer.to_vec();
         frames.push(layout.clone());
@@ -876,11 +936,27 @@ impl<'s> Planner<'s> {
             }
         }
 
-        // Aggregation.
+        // Aggregation, also of this query's aggregates written inside its subqueries.
+        // Those in ORDER BY count only when the query is an aggregate for another reason
+        // (SQLite reports "misuse of aggregate" otherwise).
+        let mut outer_aggs = {
+            let mut scanned: Vec<&Expr> = items.iter().map(|(e, _)| e).collect();
+            scanned.extend(sel.having.iter());
+            self.outer_aggregates(&scanned, &layout)
+        };
         let grouped = !sel.group_by.is_empty()
-            || items.iter().any(|(e, _)| has_aggregate(e))
-            || sel.having.as_ref().is_some_and(has_aggregate)
-            || order.iter().any(|o| has_aggregate(&o.expr));
+            || !outer_aggs.is_empty()
+            || items.iter().any(|(e, _)| self.has_local_aggregate(e))
+            || sel.having.as_ref().is_some_and(|h| self.has_local_aggregate(h))
+            || order.iter().any(|o| self.has_local_aggregate(&o.expr));
+        if grouped {
+            let in_order: Vec<&Expr> = order.iter().map(|o| &o.expr).collect();
+            for oa in self.outer_aggregates(&in_order, &layout) {
+                if !outer_aggs.contains(&oa) {
+                    outer_aggs.push(oa);
+                }
+            }
+        }
         let group_exprs: Vec<Expr> =
             sel.group_by.iter().map(|g| resolve_alias_or_number(g, &items, true)).collect::<Result<_>>()?;
         let order_exprs: Vec<Expr> =
@@ -888,16 +964,21 @@ impl<'s> Planner<'s> {
         let mut agg_nodes: Vec<Expr> = Vec::new();
         let post_frames = if grouped {
             for (e, _) in &items {
-                collect_aggs(e, &mut agg_nodes);
+                self.collect_aggs(e, &mut agg_nodes);
             }
             if let Some(h) = &sel.having {
-                collect_aggs(h, &mut agg_nodes);
+                self.collect_aggs(h, &mut agg_nodes);
             }
             for o in &order_exprs {
-                collect_aggs(o, &mut agg_nodes);
+                self.collect_aggs(o, &mut agg_nodes);
+            }
+            for oa in &outer_aggs {
+                if !agg_nodes.contains(oa) {
+                    agg_nodes.push(oa.clone());
+                }
             }
             for g in &group_exprs {
-                if has_aggregate(g) {
+                if self.has_local_aggregate(g) {
                     return Err(err("aggregate functions are not allowed in the GROUP BY clause"));
                 }
             }
@@ -938,17 +1019,44 @@ impl<'s> Planner<'s> {
         };
         let post = PostAgg { group: &group_exprs, aggs: &agg_nodes };
         let post_ref = grouped.then_some(&post);
+        // While the expressions after grouping compile, subqueries find this query's
+        // aggregates of theirs in the group's slots.
+        let registered = self.outer_aggs.len();
+        for oa in &outer_aggs {
+            let j = agg_nodes.iter().position(|a| a == oa).unwrap_or(0);
+            self.outer_aggs.push(crate::sql::planner::outer_agg::OuterAgg {
+                expr: oa.clone(),
+                level: post_frames.len() - 1,
+                idx: (group_exprs.len() + j) as u32,
+            });
+        }
+        let r = self.finish_select(sel, order, &order_exprs, &items, &post_frames, post_ref, plan);
+        self.outer_aggs.truncate(registered);
+        r
+    }
 
+    /// HAVING, ORDER BY, projection and DISTINCT of a select, over its (grouped) rows.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_select(
+        &mut self,
+        sel: &Select,
+        order: &[OrderItem],
+        order_exprs: &[Expr],
+        items: &[(Expr, String)],
+        post_frames: &[Frame],
+        post_ref: Option<&PostAgg>,
+        mut plan: Arc<Plan>,
+    ) -> Result<(Arc<Plan>, Vec<OutCol>)> {
         if let Some(h) = &sel.having {
-            let p = self.compile(h, &post_frames, post_ref)?.e;
+            let p = self.compile(h, post_frames, post_ref)?.e;
             plan = Arc::new(Plan::Filter { input: plan, pred: p });
         }
         // ORDER BY before projection (terms may use any column); aliases and numbers refer
         // to result columns.
         if !order.is_empty() {
             let mut keys = Vec::new();
-            for (o, e) in order.iter().zip(&order_exprs) {
-                let t = self.compile(e, &post_frames, post_ref)?;
+            for (o, e) in order.iter().zip(order_exprs) {
+                let t = self.compile(e, post_frames, post_ref)?;
                 keys.push(SortKey {
                     expr: t.e,
                     desc: o.desc,
@@ -960,8 +1068,8 @@ impl<'s> Planner<'s> {
         }
         let mut outs = Vec::new();
         let mut exprs = Vec::new();
-        for (e, name) in &items {
-            let t = self.compile(e, &post_frames, post_ref)?;
+        for (e, name) in items {
+            let t = self.compile(e, post_frames, post_ref)?;
             outs.push(OutCol { name: name.clone(), aff: t.aff });
             exprs.push(t.e);
         }
@@ -973,14 +1081,22 @@ impl<'s> Planner<'s> {
     }
 }
 
-fn collect_aggs(e: &Expr, out: &mut Vec<Expr>) {
-    walk(e, &mut |x| {
-        if let Expr::Function { name, args, star, .. } = x {
-            if is_aggregate_call(name, args.len(), *star) && !out.contains(x) {
+impl Planner<'_> {
+    /// The aggregate calls of this query in `e` (not those of an enclosing query).
+    fn collect_aggs(&self, e: &Expr, out: &mut Vec<Expr>) {
+        walk(e, &mut |x| {
+            if self.is_local_aggregate(x) && !out.contains(x) {
                 out.push(x.clone());
             }
-        }
-    });
+        });
+    }
+
+    /// Whether `e` holds an aggregate call of this query (not looking into subqueries).
+    fn has_local_aggregate(&self, e: &Expr) -> bool {
+        let mut found = false;
+        walk(e, &mut |x| found |= self.is_local_aggregate(x));
+        found
+    }
 }
 
 fn star_items(s: &Source, items: &mut Vec<(Expr, String)>) {

@@ -264,7 +264,7 @@ fn table_scan(
 fn row_rules(p: &mut Planner, t: &TableDef) -> Result<RowRules> {
     let frames = vec![Frame::of_table(t, &lower(&t.name))];
     let mut checks = Vec::new();
-    for c in &t.checks {
+    for (_, c) in &t.checks {
         checks.push((p.compile_expr(c, &frames)?, expr_sql(c)));
     }
     let mut defaults = Vec::new();

@@ -80,16 +80,16 @@ impl Affinity {
                 other => other,
             },
             Affinity::Integer | Affinity::Numeric => match v {
-                Value::Text(ref s) => match parse_number(s) {
-                    Some(Value::Real(r)) => real_to_int_if_exact(r),
+                Value::Text(ref s) => match parse_number(before_nul(s)) {
+                    Some(Value::Real(r)) => real_to_int_under_affinity(r),
                     Some(n) => n,
                     None => v,
                 },
-                Value::Real(r) => real_to_int_if_exact(r),
+                Value::Real(r) => real_to_int_under_affinity(r),
                 other => other,
             },
             Affinity::Real => match v {
-                Value::Text(ref s) => match parse_number(s) {
+                Value::Text(ref s) => match parse_number(before_nul(s)) {
                     Some(Value::Integer(i)) => Value::Real(i as f64),
                     Some(n) => n,
                     None => v,
@@ -144,6 +144,30 @@ pub fn ceil(r: f64) -> f64 {
 }
 
 /// A REAL that holds an integral value in i64 range becomes an INTEGER (NUMERIC affinity).
+/// Text up to its first NUL: SQLite's conversions read a C string, so a NUL ends the text.
+pub fn before_nul(s: &str) -> &str {
+    match s.find('\0') {
+        Some(i) => s.get(..i).unwrap_or(s),
+        None => s,
+    }
+}
+
+/// A real under INTEGER or NUMERIC affinity (`sqlite3VdbeIntegerAffinity`): an integer when
+/// exactly integral and strictly inside the i64 range (so -2^63 stays REAL).
+fn real_to_int_under_affinity(r: f64) -> Value {
+    if fract(r) == 0.0 && r > -TWO_63 && r < TWO_63 {
+        Value::Integer(r as i64)
+    } else {
+        Value::Real(r)
+    }
+}
+
+/// Whether a real converts to the integer `i` without loss under `CAST(.. AS NUMERIC)`
+/// (`sqlite3RealSameAsInt`): zero, or equal and within ±2^51.
+pub fn real_same_as_int(r: f64, i: i64) -> bool {
+    r == 0.0 || (r == i as f64 && (-(1i64 << 51)..(1i64 << 51)).contains(&i))
+}
+
 fn real_to_int_if_exact(r: f64) -> Value {
     if fract(r) == 0.0 && (-TWO_63..TWO_63).contains(&r) {
         Value::Integer(r as i64)
@@ -254,13 +278,23 @@ impl Value {
 
     /// The value converted for arithmetic: numbers stay, text and blobs use their numeric
     /// prefix (integer when it is one), NULL stays NULL.
+    ///
+    /// Text holding a NUL is read up to the NUL; when that part is a whole number, SQLite
+    /// gives it as a REAL (`'7' || char(0) + 1` is 8.0).
     pub fn to_numeric(&self) -> Value {
-        match self {
-            Value::Null => Value::Null,
-            Value::Integer(_) | Value::Real(_) => self.clone(),
-            Value::Text(s) => parse_numeric_prefix(s.as_bytes()),
-            Value::Blob(b) => parse_numeric_prefix(b),
+        let bytes = match self {
+            Value::Null => return Value::Null,
+            Value::Integer(_) | Value::Real(_) => return self.clone(),
+            Value::Text(s) => s.as_bytes(),
+            Value::Blob(b) => b.as_slice(),
+        };
+        if let Some(nul) = bytes.iter().position(|&c| c == 0) {
+            let whole = core::str::from_utf8(&bytes[..nul]).ok().and_then(parse_number);
+            if let Some(n) = whole {
+                return Value::Real(n.to_f64());
+            }
         }
+        parse_numeric_prefix(bytes)
     }
 
     /// Truthiness as in `WHERE`: NULL is unknown (None), numbers are true when non-zero,

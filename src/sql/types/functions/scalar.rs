@@ -18,7 +18,6 @@ use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
-use core::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use super::aggregate::aggregate;
 use super::pattern::{glob_fn, like_fn};
@@ -86,6 +85,9 @@ pub fn scalar(name: &str, argc: usize) -> Result<ScalarFn> {
         "quote" => (1, 1, |a| Ok(Value::Text(quote(&a[0], false)))),
         "unistr_quote" => (1, 1, |a| Ok(Value::Text(quote(&a[0], true)))),
         "random" => (0, 0, |_| Ok(Value::Integer(random_i64()))),
+        "current_timestamp" => (0, 0, |_| now_text(true, true)),
+        "current_date" => (0, 0, |_| now_text(true, false)),
+        "current_time" => (0, 0, |_| now_text(false, true)),
         "randomblob" => (1, 1, randomblob),
         "replace" => (3, 3, replace),
         "round" => (1, 2, round),
@@ -366,17 +368,14 @@ fn randomblob(a: &[Value]) -> Result<Value> {
     Ok(Value::Blob(b))
 }
 
-static RANDOM_STATE: AtomicU64 = AtomicU64::new(0x2545_f491_4f6c_dd1d);
+use crate::sql::host::next_random;
 
-/// SplitMix64 over a shared counter: lock-free, no_std, and good enough for `random()`.
-fn next_random() -> u64 {
-    let mut z = RANDOM_STATE.fetch_add(0x9e37_79b9_7f4a_7c15, AtomicOrdering::Relaxed);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+/// `CURRENT_TIMESTAMP`, `CURRENT_DATE`, `CURRENT_TIME`: the host's clock, in UTC.
+fn now_text(date: bool, time: bool) -> Result<Value> {
+    Ok(Value::Text(crate::sql::host::format_time(crate::sql::host::now_ms()?, date, time)))
 }
 
-fn random_i64() -> i64 {
+pub(crate) fn random_i64() -> i64 {
     let r = next_random() as i64;
     // Never i64::MIN, so that abs(random()) cannot overflow.
     if r < 0 {
