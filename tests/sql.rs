@@ -798,6 +798,30 @@ fn drop_and_rename_column_keep_the_schema_valid() {
          INSERT INTO rc VALUES (1, 200);
          SELECT * FROM rc",
     );
+}
+
+#[test]
+fn renames_to_the_same_name_and_added_checks() {
+    same_as_sqlite(
+        "CREATE TABLE n(a, b);
+         INSERT INTO n VALUES (1, 2);
+         ALTER TABLE n RENAME TO n;
+         ALTER TABLE n RENAME TO N;
+         ALTER TABLE n RENAME COLUMN a TO a;
+         ALTER TABLE n RENAME COLUMN a TO A;
+         ALTER TABLE n RENAME COLUMN b TO a;
+         ALTER TABLE n ADD COLUMN c DEFAULT 5 CHECK (c < 3);
+         ALTER TABLE n ADD COLUMN d DEFAULT 5 CHECK (d > 3 AND a > 0);
+         ALTER TABLE n ADD COLUMN e CHECK (e IS NULL OR e > a);
+         ALTER TABLE n ADD COLUMN f DEFAULT 1 CHECK (f > b);
+         INSERT INTO n VALUES (1, 2, 4, NULL);
+         INSERT INTO n VALUES (1, 2, 2, NULL);
+         SELECT * FROM n",
+    );
+}
+
+#[test]
+fn drop_and_rename_column_keep_the_schema_valid_after_reopen() {
     // The CHECK that went with its column stays gone after a reopen; the renamed one stays.
     let db = tessera::Database::memory();
     let mut c = Connection::new(db.clone()).unwrap();

@@ -470,6 +470,11 @@ pub fn apply_alter(def: &mut TableDef, action: &AlterAction, loading: bool) -> R
                 return Err(Error::Sql("Cannot add a PRIMARY KEY or UNIQUE column".into()));
             }
             let mut col = col;
+            for c in &cd.constraints {
+                if let ColumnConstraint::Check(e) = c {
+                    def.checks.push((Some(def.columns.len()), e.clone()));
+                }
+            }
             col.absent = match &col.default {
                 Some(d) => match fold_added_default(d) {
                     Ok(v) => col.affinity.apply(v),
@@ -485,8 +490,12 @@ pub fn apply_alter(def: &mut TableDef, action: &AlterAction, loading: bool) -> R
         }
         AlterAction::RenameColumn { old, new } => {
             let i = def.column(old).ok_or_else(|| Error::Sql(format!("no such column: \"{old}\"")))?;
-            if def.column(new).is_some() {
-                return Err(Error::Sql(format!("duplicate column name: {new}")));
+            // To its own name (in another case, say) is allowed, as in SQLite.
+            if def.column(new).is_some_and(|j| j != i) {
+                return Err(Error::Sql(format!(
+                    "error in table {} after rename: duplicate column name: {new}",
+                    def.name
+                )));
             }
             let table = def.name.clone();
             for (_, e) in &mut def.checks {

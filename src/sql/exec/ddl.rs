@@ -254,7 +254,8 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
             let mut nt = (*t).clone();
             match action {
                 AlterAction::RenameTable(new) => {
-                    if schema.name_taken(new) && !new.eq_ignore_ascii_case(table) {
+                    // Its own name too, in any case (SQLite refuses `RENAME TO` the same name).
+                    if schema.name_taken(new) {
                         return Err(err(format!("there is already another table or index with this name: {new}")));
                     }
                     reserved(new)?;
@@ -297,7 +298,13 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
                     views_survive(schema, txn, &nt, "rename column")
                         .map_err(|e| err(format!("not supported: renaming a column a view uses ({e})")))?;
                 }
-                AlterAction::AddColumn(_) => catalog::apply_alter(&mut nt, action, false)?,
+                AlterAction::AddColumn(_) => {
+                    let checks_before = nt.checks.len();
+                    catalog::apply_alter(&mut nt, action, false)?;
+                    if nt.checks.len() > checks_before {
+                        existing_rows_pass(schema, txn, &nt, checks_before)?;
+                    }
+                }
             }
             schema.bump(w, 0)?;
             nt.sql.push(text.to_string());
@@ -316,6 +323,25 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
         }
         _ => Err(err("unsupported statement")),
     }
+}
+
+/// The CHECK constraints of an added column (`table.checks[from..]`) hold for the rows
+/// already stored, which read the column's DEFAULT (SQLite verifies them the same way).
+fn existing_rows_pass(schema: &Schema, txn: &Txn, table: &TableDef, from: usize) -> Result<()> {
+    let frames = [crate::sql::planner::Frame::of_table(table, &lower(&table.name))];
+    let mut p = Planner::new(schema, txn);
+    let checks: Vec<_> = table.checks[from..].iter().map(|(_, e)| p.compile_expr(e, &frames)).collect::<Result<_>>()?;
+    let work = crate::sql::exec::spill::WorkMem::default();
+    let mut env = Env { txn, params: &[], work: &work, outer: Vec::new(), subs: Vec::new() };
+    for (k, v) in txn.scan_all(&table.storage)? {
+        let row = exec::scan::decode_table_row(table, &k, &v)?;
+        for c in &checks {
+            if c.eval(&row, &mut env)?.truthy() == Some(false) {
+                return Err(Error::Constraint("CHECK constraint failed".into()));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Refuse a change of table `changed` that would break a view: every view that compiles
