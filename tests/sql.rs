@@ -759,7 +759,15 @@ fn added_column_defaults_read_with_the_column_affinity() {
          ALTER TABLE t ADD COLUMN l DEFAULT (random());
          ALTER TABLE t ADD COLUMN m INTEGER NOT NULL DEFAULT NULL;
          INSERT INTO t(a) VALUES (2);
-         SELECT a, b, typeof(b), c, typeof(c), d, typeof(d), e, f, g, typeof(g), h, i FROM t ORDER BY a",
+         SELECT a, b, typeof(b), c, typeof(c), d, typeof(d), e, f, g, typeof(g), h, i FROM t ORDER BY a;
+         CREATE TABLE e(a);
+         ALTER TABLE e ADD COLUMN b NOT NULL;
+         ALTER TABLE e ADD COLUMN c DEFAULT (1 + 1) CHECK (c > 5);
+         ALTER TABLE e ADD COLUMN d DEFAULT (length(CURRENT_TIMESTAMP));
+         ALTER TABLE e ADD COLUMN u UNIQUE;
+         INSERT INTO e(a, b) VALUES (1, 2);
+         INSERT INTO e(a, b, c) VALUES (1, 2, 6);
+         SELECT * FROM e",
     );
 }
 

@@ -449,17 +449,16 @@ fn table_from_sql(name: &str, id: u64, sqls: &[String], auto_ids: Vec<u64>) -> R
     def.sql = sqls.to_vec();
     for alter in &sqls[1..] {
         if let Statement::AlterTable { action, .. } = parse_one(alter)? {
-            apply_alter(&mut def, &action, true)?;
+            apply_alter(&mut def, &action)?;
         }
     }
     Ok(def)
 }
 
 /// Apply an ALTER TABLE action to a definition (column changes only; renames of the table
-/// are handled by the caller). `loading`: the action is one the schema already holds, being
-/// replayed when the schema is read; an added DEFAULT that is refused now (earlier versions
-/// accepted it) then reads as NULL, as it did, rather than making the database unreadable.
-pub fn apply_alter(def: &mut TableDef, action: &AlterAction, loading: bool) -> Result<()> {
+/// are handled by the caller). What depends on the rows (an added column's DEFAULT, NOT NULL
+/// and CHECK against the rows already stored) is the caller's to check.
+pub fn apply_alter(def: &mut TableDef, action: &AlterAction) -> Result<()> {
     match action {
         AlterAction::AddColumn(cd) => {
             if def.column(&cd.name).is_some() {
@@ -475,17 +474,12 @@ pub fn apply_alter(def: &mut TableDef, action: &AlterAction, loading: bool) -> R
                     def.checks.push((Some(def.columns.len()), e.clone()));
                 }
             }
-            col.absent = match &col.default {
-                Some(d) => match fold_added_default(d) {
-                    Ok(v) => col.affinity.apply(v),
-                    Err(_) if loading => Value::Null,
-                    Err(e) => return Err(e),
-                },
-                None => Value::Null,
+            // A default that does not fold reads as NULL: the caller refuses it when the
+            // table has rows (as SQLite does), and an empty table has no row to read it.
+            col.absent = match col.default.as_ref().map(fold_added_default) {
+                Some(Ok(v)) => col.affinity.apply(v),
+                _ => Value::Null,
             };
-            if col.not_null && col.absent.is_null() {
-                return Err(Error::Sql("Cannot add a NOT NULL column with default value NULL".into()));
-            }
             def.columns.push(col);
         }
         AlterAction::RenameColumn { old, new } => {
@@ -571,7 +565,7 @@ pub fn apply_alter(def: &mut TableDef, action: &AlterAction, loading: bool) -> R
 /// existed read. As SQLite (`sqlite3ValueFromExpr` without a function context), only a
 /// literal, a signed literal, a CAST or COLLATE of one counts as constant; anything else
 /// (`CURRENT_TIMESTAMP`, `(1 + 2)`, a function call) is refused.
-fn fold_added_default(e: &Expr) -> Result<Value> {
+pub fn fold_added_default(e: &Expr) -> Result<Value> {
     use crate::sql::planner::expr::Arith;
     Ok(match e {
         Expr::Literal(v) => v.clone(),

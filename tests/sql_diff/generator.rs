@@ -99,7 +99,7 @@ impl Gen {
         for t in &self.tables {
             v.push(t.ddl());
             for ix in &t.indexes {
-                v.push(index_ddl(&t.name, ix));
+                v.push(index_ddl(t, ix));
             }
         }
         v
@@ -282,6 +282,7 @@ impl Gen {
             17 => format!("substr({}, {}, {})", self.expr(ctx, d), self.rng.range(-2, 3), self.rng.range(0, 3)),
             18 => format!("({})", self.pred(ctx, d)),
             19 if depth >= 2 => self.scalar_subquery(ctx, d),
+            20 => self.edge_expr(ctx, d),
             _ => self.colref(ctx),
         }
     }
@@ -460,7 +461,8 @@ impl Gen {
                         let _ = write!(from, " JOIN {name} AS {} ON {cond}", src.alias);
                     }
                     45..=74 => {
-                        let _ = write!(from, " LEFT JOIN {name} AS {} ON {cond}", src.alias);
+                        let on = self.left_on(cond, &srcs, &src);
+                        let _ = write!(from, " LEFT JOIN {name} AS {} ON {on}", src.alias);
                     }
                     75..=84 => {
                         let _ = write!(from, " CROSS JOIN {name} AS {}", src.alias);
@@ -571,7 +573,8 @@ impl Gen {
         let naggs = 1 + self.rng.below(3);
         let mut items = groups.clone();
         for _ in 0..naggs {
-            items.push(self.aggregate(&ctx));
+            let agg = if self.rng.chance(15) { self.outer_aggregate(&ctx) } else { self.aggregate(&ctx) };
+            items.push(agg);
         }
         let aliases = self.rng.chance(40);
         let list = self.select_list(&items, aliases);
@@ -601,7 +604,9 @@ impl Gen {
     pub(super) fn aggregate_select(&mut self) -> Query {
         let (from, ctx, extra) = self.gen_from(false);
         let n = 1 + self.rng.below(3);
-        let items: Vec<String> = (0..n).map(|_| self.aggregate(&ctx)).collect();
+        let items: Vec<String> = (0..n)
+            .map(|_| if self.rng.chance(20) { self.outer_aggregate(&ctx) } else { self.aggregate(&ctx) })
+            .collect();
         let w = self.where_clause(&ctx, extra, 60);
         Query { sql: format!("SELECT {} FROM {from}{w}", items.join(", ")), order: None }
     }
@@ -669,7 +674,7 @@ impl Gen {
         let list = if self.rng.chance(40) && cols.len() == ncols && cols.windows(2).all(|w| w[0] < w[1]) {
             String::new()
         } else {
-            format!("({})", cols.iter().map(|&c| COLUMN_NAMES[c]).collect::<Vec<_>>().join(", "))
+            format!("({})", cols.iter().map(|&c| self.tables[t].cols[c].name).collect::<Vec<_>>().join(", "))
         };
         let nrows = 1 + self.rng.below(4);
         let rows: Vec<String> = (0..nrows)
@@ -716,8 +721,13 @@ impl Gen {
                 cols.push(second);
             }
         }
-        let sets: Vec<String> =
-            cols.iter().map(|&c| format!("{} = {}", COLUMN_NAMES[c], self.set_value(t, c, &ctx))).collect();
+        let sets: Vec<String> = cols
+            .iter()
+            .map(|&c| {
+                let name = self.tables[t].cols[c].name;
+                format!("{name} = {}", self.set_value(t, c, &ctx))
+            })
+            .collect();
         let mut sql = format!("UPDATE {name} SET {}", sets.join(", "));
         if self.rng.chance(90) {
             let _ = write!(sql, " WHERE {}", self.pred(&ctx, 3));

@@ -10,6 +10,7 @@ use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::ops::Bound;
 
 use crate::sql::catalog::{self, lower, IndexDef, Schema, TableDef, ViewDef};
 use crate::sql::exec;
@@ -280,7 +281,7 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
                 }
                 AlterAction::DropColumn(c) => {
                     let i = t.column(c).ok_or_else(|| err(format!("no such column: \"{c}\"")))?;
-                    catalog::apply_alter(&mut nt, action, false)?;
+                    catalog::apply_alter(&mut nt, action)?;
                     views_survive(schema, txn, &nt, "drop column")?;
                     write::rewrite_rows(w, &t, &|row: &mut Tuple| {
                         row.remove(i);
@@ -292,7 +293,7 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
                     }
                 }
                 AlterAction::RenameColumn { .. } => {
-                    catalog::apply_alter(&mut nt, action, false)?;
+                    catalog::apply_alter(&mut nt, action)?;
                     // Views are stored as text and not rewritten: one that names the column
                     // is refused rather than left broken.
                     views_survive(schema, txn, &nt, "rename column")
@@ -300,9 +301,22 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
                 }
                 AlterAction::AddColumn(_) => {
                     let checks_before = nt.checks.len();
-                    catalog::apply_alter(&mut nt, action, false)?;
-                    if nt.checks.len() > checks_before {
-                        existing_rows_pass(schema, txn, &nt, checks_before)?;
+                    catalog::apply_alter(&mut nt, action)?;
+                    // As SQLite, the rows already stored must accept the column: only then
+                    // do its DEFAULT, NOT NULL and CHECKs matter here.
+                    let mut first = Vec::new();
+                    txn.scan(&t.storage, Bound::Unbounded, Bound::Unbounded, false, 1, &mut first)?;
+                    if !first.is_empty() {
+                        let col = nt.columns.last().ok_or_else(|| err("added column"))?;
+                        if let Some(d) = &col.default {
+                            catalog::fold_added_default(d)?;
+                        }
+                        if col.not_null && col.absent.is_null() {
+                            return Err(err("Cannot add a NOT NULL column with default value NULL"));
+                        }
+                        if nt.checks.len() > checks_before {
+                            existing_rows_pass(schema, txn, &nt, checks_before)?;
+                        }
                     }
                 }
             }
@@ -337,7 +351,7 @@ fn existing_rows_pass(schema: &Schema, txn: &Txn, table: &TableDef, from: usize)
         let row = exec::scan::decode_table_row(table, &k, &v)?;
         for c in &checks {
             if c.eval(&row, &mut env)?.truthy() == Some(false) {
-                return Err(Error::Constraint("CHECK constraint failed".into()));
+                return Err(err("CHECK constraint failed"));
             }
         }
     }
