@@ -509,3 +509,28 @@ test('row objects: odd column names', () => {
   assert.deepEqual(db.prepare('SELECT 1 AS "}); throw 1; ({"').get(), { '}); throw 1; ({': 1 });
   db.close();
 });
+
+test('random() is seeded per process, CURRENT_TIMESTAMP reads the clock', async () => {
+  // Each child process opens its own module instance: the same first random() in two of
+  // them would mean a fixed seed (issue 17: UNIQUE DEFAULT (hex(randomblob(16))) failing in
+  // the second process).
+  const { execFileSync } = await import('node:child_process');
+  const entry = process.env.TESSERA_DB_ENTRY
+    ? (await import('node:url')).pathToFileURL(process.env.TESSERA_DB_ENTRY).href
+    : new URL('../src/node.js', import.meta.url).href;
+  const script = `const { Tessera } = await import(${JSON.stringify(entry)});
+    const db = Tessera.memory();
+    console.log(db.prepare('SELECT hex(randomblob(16))').pluck().get());`;
+  const draw = () => execFileSync(process.execPath, ['--input-type=module', '-e', script]).toString().trim();
+  const [a, b] = [draw(), draw()];
+  assert.match(a, /^[0-9A-F]{32}$/);
+  assert.notEqual(a, b);
+  const db = Tessera.memory();
+  db.exec('CREATE TABLE t(a, at DEFAULT CURRENT_TIMESTAMP)');
+  db.prepare('INSERT INTO t(a) VALUES (1)').run();
+  const at = db.prepare('SELECT at FROM t').pluck().get();
+  assert.match(at, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  const off = Math.abs(Date.parse(at.replace(' ', 'T') + 'Z') - Date.now());
+  assert.ok(off < 120000, `CURRENT_TIMESTAMP ${at} is ${off} ms from the clock`);
+  db.close();
+});

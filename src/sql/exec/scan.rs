@@ -75,7 +75,8 @@ pub(super) trait TextNum {
 impl TextNum for Value {
     fn to_numeric_if_text(self) -> Value {
         match self {
-            Value::Text(s) => crate::sql::types::value::parse_number(&s).unwrap_or(Value::Text(s)),
+            Value::Text(s) => crate::sql::types::value::parse_number(crate::sql::types::value::before_nul(&s))
+                .unwrap_or(Value::Text(s)),
             v => v,
         }
     }

@@ -133,10 +133,12 @@ pub fn conv(v: Value, a: Option<Affinity>) -> Value {
     match (a, v) {
         (None, v) => v,
         (Some(Affinity::Text), v @ (Value::Integer(_) | Value::Real(_))) => Value::Text(v.to_text()),
-        (Some(a), Value::Text(s)) if a.is_numeric() => match crate::sql::types::value::parse_number(&s) {
-            Some(n) => n,
-            None => Value::Text(s),
-        },
+        (Some(a), Value::Text(s)) if a.is_numeric() => {
+            match crate::sql::types::value::parse_number(crate::sql::types::value::before_nul(&s)) {
+                Some(n) => n,
+                None => Value::Text(s),
+            }
+        }
         (_, v) => v,
     }
 }
