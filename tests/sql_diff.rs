@@ -22,6 +22,9 @@
 //!   LEFT JOINs whose ON is a constant or a subquery; bit operations, CASTs and comparisons
 //!   on text, on the 2^63 edges and on text holding a NUL.
 //!
+//! Now and then the Tessera connection is dropped and opened anew on the same database, so
+//! the schema is read back from what was stored (CREATE and ALTER texts replayed).
+//!
 //! Every statement runs on both engines. They must agree on success or error (and when either
 //! side reports a constraint violation, the other must report one too); DML must report the
 //! same number of changed rows; queries must return the same number of columns and the same
@@ -132,6 +135,9 @@ trait Db {
     fn execute(&mut self, sql: &str) -> Result<u64, DbError>;
     /// Runs one query and collects its rows.
     fn query(&mut self, sql: &str) -> Result<Rows, DbError>;
+    /// Drops the connection and opens a new one on the same database: cached schema and
+    /// plans go, the schema is read back from storage.
+    fn reopen(&mut self) {}
 }
 
 struct TesseraDb(tessera::sql::Connection);
@@ -143,6 +149,10 @@ fn tessera_err(e: tessera::Error) -> DbError {
 impl Db for TesseraDb {
     fn execute(&mut self, sql: &str) -> Result<u64, DbError> {
         self.0.execute(sql, &[]).map_err(tessera_err)
+    }
+    fn reopen(&mut self) {
+        let db = self.0.database().clone();
+        self.0 = tessera::sql::Connection::new(db).expect("reopening the connection");
     }
     fn query(&mut self, sql: &str) -> Result<Rows, DbError> {
         let rows = self.0.query(sql, &[]).map_err(tessera_err)?;
@@ -648,6 +658,13 @@ impl Case {
                         self.gen.apply_alter(t, alter);
                     }
                     self.compare_tables(&sql)?;
+                }
+                38 => {
+                    // The schema as stored (CREATE and ALTER texts replayed) must be the
+                    // schema the statements built.
+                    self.subject.reopen();
+                    self.history.push("-- reopen".into());
+                    self.compare_tables("a reopen")?;
                 }
                 34 => {
                     if !self.gen.tables[t].indexes.is_empty() {

@@ -83,8 +83,9 @@ impl Gen {
             4 => format!("length(group_concat({c}))"),
             _ => format!("count(*) + count({c})"),
         };
-        match self.rng.below(3) {
+        match self.rng.below(4) {
             0 => format!("(SELECT {agg})"),
+            3 => format!("(SELECT (SELECT {agg}) + 1)"),
             1 => {
                 let (src, from, _) = self.sub_source(ctx);
                 let inner = self.colref_of(&src, false);
@@ -153,9 +154,12 @@ impl Gen {
                     _ => Some(self.literal(ty)),
                 };
                 let not_null = self.rng.chance(15);
+                // A CHECK naming the new column, sometimes another one too (which then cannot
+                // be dropped).
                 let check = self.rng.chance(20).then(|| {
-                    let lit = self.literal(None);
-                    format!("{col} IS NULL OR {col} {} {lit}", self.cmp_op())
+                    let other =
+                        if self.rng.chance(40) { names[self.rng.below(ncols)].to_string() } else { self.literal(None) };
+                    format!("{col} IS NULL OR {col} {} {other}", self.cmp_op())
                 });
                 let mut sql = format!("ALTER TABLE {name} ADD COLUMN {col}");
                 if let Some(ty) = ty {

@@ -581,7 +581,7 @@ impl Gen {
         let w = self.where_clause(&ctx, extra, 50);
         let mut sql = format!("SELECT {list} FROM {from}{w} GROUP BY {}", groups.join(", "));
         if self.rng.chance(30) {
-            let agg = self.aggregate(&ctx);
+            let agg = if self.rng.chance(15) { self.outer_aggregate(&ctx) } else { self.aggregate(&ctx) };
             let mut having = match self.rng.below(4) {
                 0 => format!("{agg} IS NOT NULL"),
                 1 => format!("count(*) > {}", self.rng.range(0, 2)),
