@@ -9,7 +9,6 @@
 //! clock, reading the time is an error; without a seed, `random()` is a fixed sequence.
 
 use crate::error::{Error, Result};
-use alloc::format;
 use alloc::string::String;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
@@ -88,7 +87,8 @@ fn seed_from_os() {
 }
 
 /// The civil date and time of `ms` milliseconds since the Unix epoch (UTC), as SQLite
-/// writes them: `YYYY-MM-DD`, `HH:MM:SS`, or both separated by a space.
+/// writes them: `YYYY-MM-DD` (`date`), `HH:MM:SS` (`time`), or both separated by a space.
+/// Years outside 0..=9999 are not written correctly (nor are they by a real clock).
 pub fn format_time(ms: i64, date: bool, time: bool) -> String {
     let secs = ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);
@@ -103,12 +103,27 @@ pub fn format_time(ms: i64, date: bool, time: bool) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + (m <= 2) as i64;
-    let (hh, mm, ss) = (sod / 3600, sod / 60 % 60, sod % 60);
-    match (date, time) {
-        (true, false) => format!("{y:04}-{m:02}-{d:02}"),
-        (false, true) => format!("{hh:02}:{mm:02}:{ss:02}"),
-        _ => format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02}"),
+    let mut out = String::with_capacity(19);
+    // Digits by hand: `format!` padding costs the wasm build more than this.
+    let mut put = |v: i64, width: u32, sep: Option<char>| {
+        if let Some(c) = sep {
+            out.push(c);
+        }
+        for i in (0..width).rev() {
+            out.push(char::from(b'0' + (v / 10i64.pow(i) % 10) as u8));
+        }
+    };
+    if date {
+        put(y, 4, None);
+        put(m, 2, Some('-'));
+        put(d, 2, Some('-'));
     }
+    if time {
+        put(sod / 3600, 2, date.then_some(' '));
+        put(sod / 60 % 60, 2, Some(':'));
+        put(sod % 60, 2, Some(':'));
+    }
+    out
 }
 
 #[cfg(test)]

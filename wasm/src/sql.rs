@@ -55,26 +55,28 @@ const F_DONE: u32 = 4;
 /// Give the SQL layer the host's clock (`Date.now()`, for `CURRENT_TIMESTAMP`) and seed
 /// `random()` from `crypto.getRandomValues` (falling back to `Math.random`), once.
 pub(crate) fn install_host() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        tessera::sql::set_clock(|| js_sys::Date::now() as i64);
-        let mut seed = [0u8; 8];
-        let bytes = js_sys::Uint8Array::new_with_length(8);
-        let crypto = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).ok();
-        let filled = crypto
-            .and_then(|c| {
-                let f = js_sys::Reflect::get(&c, &JsValue::from_str("getRandomValues")).ok()?;
-                f.dyn_into::<js_sys::Function>().ok()?.call1(&c, &bytes).ok()
-            })
-            .is_some();
-        if filled {
-            bytes.copy_to(&mut seed);
-        } else {
-            let r = (js_sys::Math::random() * 9007199254740992.0) as u64;
-            seed = (r ^ (js_sys::Date::now() as u64).rotate_left(32)).to_le_bytes();
-        }
-        tessera::sql::seed_random(u64::from_le_bytes(seed));
-    });
+    // wasm is single-threaded here: a flag does what std's Once would, for less code.
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if DONE.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    tessera::sql::set_clock(|| js_sys::Date::now() as i64);
+    let mut seed = [0u8; 8];
+    let bytes = js_sys::Uint8Array::new_with_length(8);
+    let crypto = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).ok();
+    let filled = crypto
+        .and_then(|c| {
+            let f = js_sys::Reflect::get(&c, &JsValue::from_str("getRandomValues")).ok()?;
+            f.dyn_into::<js_sys::Function>().ok()?.call1(&c, &bytes).ok()
+        })
+        .is_some();
+    if filled {
+        bytes.copy_to(&mut seed);
+    } else {
+        let r = (js_sys::Math::random() * 9007199254740992.0) as u64;
+        seed = (r ^ (js_sys::Date::now() as u64).rotate_left(32)).to_le_bytes();
+    }
+    tessera::sql::seed_random(u64::from_le_bytes(seed));
 }
 
 /// A batch of `iterate` ends after this many bytes (and at least one row).

@@ -367,22 +367,29 @@ fn views_survive(schema: &Schema, txn: &Txn, changed: &TableDef, what: &str) -> 
     }
     let mut after = schema.clone();
     after.tables.insert(lower(&changed.name), Arc::new(changed.clone()));
-    let mut names: Vec<&String> = schema.views.keys().collect();
-    names.sort();
-    for name in names {
-        let v = &schema.views[name];
+    // The first broken view by name, so that the message does not depend on hash order.
+    let mut broken: Option<(&String, Error)> = None;
+    for (name, v) in &schema.views {
+        if broken.as_ref().is_some_and(|(b, _)| *b < name) {
+            continue;
+        }
         if Planner::new(schema, txn).plan_query(&v.query, &[]).is_err() {
             continue; // already broken (a dropped table): not this change's doing
         }
         if let Err(e) = Planner::new(&after, txn).plan_query(&v.query, &[]) {
+            broken = Some((name, e));
+        }
+    }
+    match broken {
+        None => Ok(()),
+        Some((name, e)) => {
             let msg = match e {
                 Error::Sql(m) => m,
                 e => alloc::format!("{e}"),
             };
-            return Err(err(format!("error in view {} after {what}: {msg}", v.name)));
+            Err(err(format!("error in view {} after {what}: {msg}", schema.views[name].name)))
         }
     }
-    Ok(())
 }
 
 /// `CREATE TABLE` text for a table made by `CREATE TABLE ... AS SELECT`.
