@@ -934,3 +934,315 @@ fn print_first_random() {
         println!("random={:?}", rows(&mut c, "SELECT random(), hex(randomblob(16))"));
     }
 }
+
+// --- issue 17: conflict clauses, upserts, RETURNING ---
+
+#[path = "common/mod.rs"]
+#[allow(unused)]
+mod common17;
+
+/// What one statement did: an error (and whether it was a constraint violation), or its
+/// RETURNING rows (sorted: compared as a multiset); then the connection's changes() and
+/// last_insert_rowid() after it.
+#[derive(Debug, PartialEq)]
+enum Outcome17 {
+    Rows(Vec<Vec<Value>>),
+    Error { constraint: bool },
+}
+
+fn sorted17(mut rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
+    rows.sort_by(|a, b| {
+        a.iter().zip(b).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(a.len().cmp(&b.len()))
+    });
+    rows
+}
+
+fn tessera17(c: &mut Connection, sql: &str) -> (Outcome17, u64, i64) {
+    let r = c.query(sql, &[]).and_then(|rows| rows.map(|r| r.map(Row::into_values)).collect::<Result<Vec<_>, _>>());
+    let out = match r {
+        Ok(rows) => Outcome17::Rows(sorted17(rows)),
+        Err(e) => Outcome17::Error { constraint: matches!(e, Error::Constraint(_)) },
+    };
+    (out, c.changes(), c.last_insert_rowid())
+}
+
+fn sqlite17(s: &rusqlite::Connection, sql: &str) -> (Outcome17, u64, i64) {
+    let r = (|| {
+        let mut st = s.prepare(sql)?;
+        let n = st.column_count();
+        let mut rows = st.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push((0..n).map(|i| row.get_ref(i).map(common17::from_sqlite)).collect::<Result<Vec<_>, _>>()?);
+        }
+        Ok::<_, rusqlite::Error>(out)
+    })();
+    let out = match r {
+        Ok(rows) => Outcome17::Rows(sorted17(rows)),
+        Err(e) => Outcome17::Error {
+            constraint: matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation),
+        },
+    };
+    (out, s.changes(), s.last_insert_rowid())
+}
+
+/// Runs `script` one statement at a time on Tessera and on SQLite: each statement must have
+/// the same outcome, changes() and last_insert_rowid(), and afterwards every table in
+/// `tables` the same rows.
+fn same_as_sqlite17(tables: &[&str], script: &[&str]) {
+    let mut c = Connection::memory();
+    let s = rusqlite::Connection::open_in_memory().unwrap();
+    let mut done = Vec::new();
+    for sql in script {
+        done.push(*sql);
+        let (got, want) = (tessera17(&mut c, sql), sqlite17(&s, sql));
+        assert_eq!(got, want, "statement {sql}\nafter {done:#?}\n(left: Tessera, right: SQLite)");
+        for t in tables {
+            let q = format!("SELECT * FROM {t}");
+            let (got, want) = (tessera17(&mut c, &q).0, sqlite17(&s, &q).0);
+            assert_eq!(got, want, "table {t} after {sql}\nscript so far {done:#?}\n(left: Tessera, right: SQLite)");
+        }
+    }
+}
+
+/// The upsert's DO UPDATE applies to the row that conflicts on the ON CONFLICT target, even
+/// when the new row conflicts on another key first; several ON CONFLICT clauses are tried in
+/// order; other keys' conflicts use the statement's conflict clause.
+#[test]
+fn upsert_updates_the_row_conflicting_on_its_target() {
+    let t = "CREATE TABLE t(id INTEGER PRIMARY KEY, k TEXT UNIQUE, v)";
+    let fill = "INSERT INTO t VALUES (1,'a',0),(2,'b',0)";
+    same_as_sqlite17(&["t"], &[t, fill, "INSERT INTO t VALUES (2,'a',9) ON CONFLICT(k) DO UPDATE SET v=excluded.v"]);
+    same_as_sqlite17(&["t"], &[t, fill, "INSERT INTO t VALUES (2,'a',9) ON CONFLICT(id) DO UPDATE SET v=excluded.v"]);
+    same_as_sqlite17(&["t"], &[t, fill, "INSERT INTO t VALUES (3,'a',9) ON CONFLICT(id) DO UPDATE SET v=excluded.v"]);
+    same_as_sqlite17(&["t"], &[t, fill, "INSERT INTO t VALUES (2,'a',9) ON CONFLICT DO UPDATE SET v=excluded.v"]);
+    same_as_sqlite17(&["t"], &[t, fill, "INSERT INTO t VALUES (2,'a',9) ON CONFLICT(k) DO NOTHING"]);
+    same_as_sqlite17(&["t"], &[t, fill, "INSERT OR REPLACE INTO t VALUES (2,'a',9) ON CONFLICT(k) DO NOTHING"]);
+    same_as_sqlite17(&["t"], &[t, fill, "INSERT OR IGNORE INTO t VALUES (2,'c',9) ON CONFLICT(k) DO NOTHING"]);
+    same_as_sqlite17(&["t"], &[t, fill, "INSERT OR REPLACE INTO t VALUES (2,'c',9) ON CONFLICT(k) DO NOTHING"]);
+    // Several clauses, in order; the last may have no target.
+    for up in [
+        "ON CONFLICT(k) DO UPDATE SET v = 'k' ON CONFLICT(id) DO UPDATE SET v = 'id'",
+        "ON CONFLICT(id) DO UPDATE SET v = 'id' ON CONFLICT(k) DO UPDATE SET v = 'k'",
+        "ON CONFLICT(k) DO NOTHING ON CONFLICT DO UPDATE SET v = 'any'",
+        "ON CONFLICT(k) DO UPDATE SET v = 'k' WHERE 0 ON CONFLICT DO UPDATE SET v = 'any'",
+    ] {
+        for row in ["(2,'a',9)", "(3,'a',9)", "(2,'c',9)", "(3,'c',9)"] {
+            same_as_sqlite17(&["t"], &[t, fill, &format!("INSERT INTO t VALUES {row} {up} RETURNING *")]);
+        }
+    }
+    // The DO UPDATE itself fails (ABORT) when it makes a duplicate, whatever the statement's
+    // conflict clause.
+    for or in ["", "OR REPLACE", "OR IGNORE", "OR FAIL"] {
+        same_as_sqlite17(
+            &["t"],
+            &[t, fill, &format!("INSERT {or} INTO t VALUES (5,'x',1), (6,'a',9) ON CONFLICT(k) DO UPDATE SET k = 'b'")],
+        );
+    }
+}
+
+/// UPDATE visits the keys its WHERE selected in key order, each time the row under the key
+/// now: a row REPLACE deleted is not updated again (nor resurrected), a row moved onto a key
+/// still to come is.
+#[test]
+fn update_or_replace_neither_resurrects_nor_loses_rows() {
+    let t = "CREATE TABLE t(k INTEGER PRIMARY KEY, v)";
+    let fill = "INSERT INTO t VALUES (1,'one'),(3,'three')";
+    same_as_sqlite17(&["t"], &[t, fill, "UPDATE OR REPLACE t SET k = 3"]);
+    same_as_sqlite17(&["t"], &[t, fill, "UPDATE OR REPLACE t SET k = 3 RETURNING *"]);
+    same_as_sqlite17(&["t"], &[t, fill, "UPDATE OR REPLACE t SET k = 1"]);
+    same_as_sqlite17(&["t"], &[t, fill, "UPDATE OR REPLACE t SET k = 4 - k RETURNING k, v"]);
+    same_as_sqlite17(&["t"], &[t, fill, "UPDATE OR REPLACE t SET k = k + 2 RETURNING k, v"]);
+    same_as_sqlite17(&["t"], &[t, fill, "UPDATE t SET k = k + 2"]);
+    same_as_sqlite17(&["t"], &[t, fill, "UPDATE t SET k = k - 1 RETURNING *"]);
+    let u = "CREATE TABLE u(a INTEGER PRIMARY KEY, b UNIQUE, c)";
+    let ufill = "INSERT INTO u VALUES (1,1,'x'),(2,2,'y'),(3,3,'z')";
+    same_as_sqlite17(&["u"], &[u, ufill, "UPDATE OR REPLACE u SET b = 2 RETURNING *"]);
+    same_as_sqlite17(&["u"], &[u, ufill, "UPDATE OR REPLACE u SET b = 2 WHERE a <> 2"]);
+    same_as_sqlite17(&["u"], &[u, ufill, "UPDATE OR REPLACE u SET b = 4 - b, c = c || b"]);
+    same_as_sqlite17(&["u"], &[u, ufill, "UPDATE OR REPLACE u SET a = 3, b = 1 WHERE a = 2"]);
+    let w = "CREATE TABLE w(a TEXT, b INTEGER, c, PRIMARY KEY(a, b)) WITHOUT ROWID";
+    let wfill = "INSERT INTO w VALUES ('x',1,1),('x',2,2),('y',1,3)";
+    same_as_sqlite17(&["w"], &[w, wfill, "UPDATE OR REPLACE w SET b = 2 RETURNING *"]);
+    same_as_sqlite17(&["w"], &[w, wfill, "UPDATE OR REPLACE w SET a = 'y', b = 3 - b"]);
+}
+
+/// OR FAIL keeps what the statement changed before the failing row (and still fails); OR
+/// ROLLBACK ends the whole transaction; ABORT, IGNORE and REPLACE on INSERT and UPDATE, NOT
+/// NULL and CHECK under each.
+#[test]
+fn conflict_clauses_fail_rollback_abort_ignore_replace() {
+    let t = "CREATE TABLE t(a INTEGER PRIMARY KEY, b UNIQUE, c NOT NULL DEFAULT 'd', d NOT NULL, CHECK (a < 100))";
+    let fill = "INSERT INTO t VALUES (1, 1, 'x', 1), (5, 5, 'y', 5)";
+    for or in ["", "OR ABORT", "OR FAIL", "OR IGNORE", "OR REPLACE", "OR ROLLBACK"] {
+        for rows in [
+            "(2,2,'a',2),(1,7,'b',3),(3,3,'c',3)",
+            "(2,2,'a',2),(7,5,'b',3),(3,3,'c',3)",
+            "(2,2,'a',2),(7,7,NULL,3),(3,3,'c',3)",
+            "(2,2,'a',2),(7,7,'z',NULL),(3,3,'c',3)",
+            "(2,2,'a',2),(700,7,'z',1),(3,3,'c',3)",
+            "(2,2,'a',2),(1,5,'b',3),(3,3,'c',3)",
+        ] {
+            same_as_sqlite17(&["t"], &[t, fill, &format!("INSERT {or} INTO t VALUES {rows}")]);
+            // Inside a transaction: what the statement keeps, and what ROLLBACK ends.
+            same_as_sqlite17(
+                &["t"],
+                &[
+                    t,
+                    "BEGIN",
+                    fill,
+                    &format!("INSERT {or} INTO t VALUES {rows}"),
+                    "INSERT INTO t VALUES (50,50,'q',50)",
+                    "COMMIT",
+                ],
+            );
+        }
+        for set in ["b = 5 WHERE a = 1", "b = b + 4", "c = NULL", "d = NULL WHERE a = 5", "a = a * 30", "a = 6 - a"] {
+            same_as_sqlite17(
+                &["t"],
+                &[t, fill, "INSERT INTO t VALUES (9,9,'z',9)", &format!("UPDATE {or} t SET {set}")],
+            );
+            same_as_sqlite17(
+                &["t"],
+                &[t, fill, "BEGIN", "INSERT INTO t VALUES (9,9,'z',9)", &format!("UPDATE {or} t SET {set}"), "COMMIT"],
+            );
+        }
+    }
+    // OR FAIL in the issue's words.
+    same_as_sqlite17(
+        &["t"],
+        &[
+            "CREATE TABLE t(a INTEGER PRIMARY KEY)",
+            "INSERT INTO t VALUES (1)",
+            "INSERT OR FAIL INTO t VALUES (2),(1),(3)",
+        ],
+    );
+}
+
+/// RETURNING shows the row as stored (after affinity), and the row a DO UPDATE made.
+#[test]
+fn returning_sees_stored_rows_and_upsert_updates() {
+    let t = "CREATE TABLE t(id INTEGER PRIMARY KEY, k TEXT UNIQUE, n INTEGER, r REAL)";
+    same_as_sqlite17(
+        &["t"],
+        &[
+            t,
+            "INSERT INTO t VALUES ('1', 5, '11', '2') RETURNING *, typeof(n), typeof(r), typeof(k)",
+            "INSERT INTO t VALUES (2, 'a', 0, 0) ON CONFLICT(k) DO UPDATE SET n = n + 1 RETURNING *",
+            "INSERT INTO t VALUES (3, 'a', 0, 0) ON CONFLICT(k) DO UPDATE SET n = n + 1 RETURNING *",
+            "INSERT INTO t VALUES (4, 'a', '7', 0) ON CONFLICT(k) DO UPDATE SET n = excluded.n || '' RETURNING *, typeof(n)",
+            "INSERT INTO t VALUES (5, 'a', 0, 0) ON CONFLICT(k) DO UPDATE SET n = 1 WHERE n > 100 RETURNING *",
+            "UPDATE t SET n = '42', r = 3 RETURNING *, typeof(n), typeof(r)",
+            "DELETE FROM t WHERE id = 2 RETURNING *",
+            "REPLACE INTO t VALUES (1, 'a', '8', 1) RETURNING *",
+        ],
+    );
+}
+
+/// Unqualified columns in DO UPDATE (SET and WHERE) mean the existing row; `excluded.x` the
+/// proposed one; the table's name qualifies the existing row too.
+#[test]
+fn upsert_unqualified_columns_are_the_existing_row() {
+    let t = "CREATE TABLE t(k TEXT PRIMARY KEY, n INTEGER, m)";
+    same_as_sqlite17(
+        &["t"],
+        &[
+            t,
+            "INSERT INTO t VALUES ('a', 1, 10)",
+            "INSERT INTO t VALUES ('a', 5, 20) ON CONFLICT(k) DO UPDATE SET n = n + 1",
+            "INSERT INTO t VALUES ('a', 5, 20) ON CONFLICT(k) DO UPDATE SET n = n + excluded.n, m = t.m + excluded.m WHERE n < 5",
+            "INSERT INTO t VALUES ('a', 5, 20) ON CONFLICT(k) DO UPDATE SET n = n + excluded.n WHERE n < 5",
+            "INSERT INTO t VALUES ('a', 5, 20) ON CONFLICT(k) DO UPDATE SET (n, m) = (m, n) WHERE excluded.m = m + 1",
+            "INSERT INTO t AS x VALUES ('a', 5, 20) ON CONFLICT(k) DO UPDATE SET n = x.n * 2 RETURNING *",
+        ],
+    );
+}
+
+/// changes() (and the count execute returns) do not count rows REPLACE deleted; a DO UPDATE
+/// counts one change, a DO UPDATE whose WHERE is false none.
+#[test]
+fn changes_do_not_count_rows_replace_deleted() {
+    let t = "CREATE TABLE r(a INTEGER PRIMARY KEY, b UNIQUE, c UNIQUE)";
+    let fill = "INSERT INTO r VALUES (1,1,1),(2,2,2),(3,3,3)";
+    same_as_sqlite17(
+        &["r"],
+        &[
+            t,
+            fill,
+            "INSERT OR REPLACE INTO r VALUES (4,1,2)",
+            "REPLACE INTO r VALUES (3,3,3),(4,4,4)",
+            "UPDATE OR REPLACE r SET b = 3 WHERE a = 4",
+            "INSERT INTO r VALUES (4,9,9) ON CONFLICT(a) DO UPDATE SET b = excluded.b",
+            "INSERT INTO r VALUES (4,9,9) ON CONFLICT(a) DO UPDATE SET b = excluded.b WHERE 0",
+            "INSERT INTO r VALUES (4,9,9),(5,5,5) ON CONFLICT(b) DO NOTHING",
+        ],
+    );
+    let mut c = Connection::memory();
+    exec(&mut c, t);
+    exec(&mut c, fill);
+    assert_eq!(c.execute("INSERT OR REPLACE INTO r VALUES (4,1,2)", &[]).unwrap(), 1);
+}
+
+/// ON CONFLICT names the columns of a PRIMARY KEY or UNIQUE constraint (in any order, with the
+/// index's collation if it names one), or it is an error.
+#[test]
+fn upsert_target_must_be_a_unique_constraint() {
+    let t = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT COLLATE NOCASE UNIQUE, b, c, d, UNIQUE(b, c))";
+    let fill = "INSERT INTO t VALUES (1, 'x', 1, 1, 1)";
+    for target in [
+        "(d)",
+        "(b)",
+        "(c, b)",
+        "(b, c, d)",
+        "(a)",
+        "(a COLLATE NOCASE)",
+        "(a COLLATE BINARY)",
+        "(id)",
+        "(rowid)",
+        "(b, b)",
+        "(id, a)",
+    ] {
+        for action in ["DO NOTHING", "DO UPDATE SET d = 2"] {
+            same_as_sqlite17(
+                &["t"],
+                &[t, fill, &format!("INSERT INTO t VALUES (1, 'x', 1, 1, 0) ON CONFLICT{target} {action}")],
+            );
+            same_as_sqlite17(
+                &["t"],
+                &[
+                    t,
+                    fill,
+                    &format!(
+                        "INSERT INTO t VALUES (1, 'x', 1, 1, 0) ON CONFLICT(a) DO NOTHING ON CONFLICT{target} {action}"
+                    ),
+                ],
+            );
+        }
+    }
+    let mut c = Connection::memory();
+    exec(&mut c, t);
+    let e = c.execute("INSERT INTO t VALUES (1, 'X', 1, 1, 0) ON CONFLICT(d) DO NOTHING", &[]).unwrap_err();
+    assert!(e.to_string().contains("ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint"), "{e}");
+    let e = c
+        .execute("INSERT INTO t VALUES (1, 'X', 1, 1, 0) ON CONFLICT(a) DO NOTHING ON CONFLICT(d) DO NOTHING", &[])
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("2nd ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint"),
+        "{e}"
+    );
+}
+
+/// With the largest rowid in use, a new row gets an unused random rowid, as in SQLite.
+#[test]
+fn new_rowid_after_the_largest_is_random_and_unused() {
+    let mut c = Connection::memory();
+    exec(&mut c, "CREATE TABLE t(id INTEGER PRIMARY KEY, v)");
+    exec(&mut c, "INSERT INTO t VALUES (9223372036854775807, 'max'), (1, 'one')");
+    for i in 0..20 {
+        exec(&mut c, &format!("INSERT INTO t(v) VALUES ({i})"));
+        let id = c.last_insert_rowid();
+        assert!(id > 0 && id != 1 && id != i64::MAX, "{id}");
+    }
+    exec(&mut c, "INSERT INTO t(v) SELECT v + 100 FROM t");
+    assert_eq!(rows(&mut c, "SELECT count(*), count(DISTINCT id) FROM t"), vec![vec![Value::Integer(44); 2]]);
+}

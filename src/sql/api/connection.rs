@@ -8,8 +8,10 @@
 //! default) or only writes its log frame (NORMAL; see [`Durability`](crate::Durability)).
 //! Inside an explicit transaction all statements share one write transaction; a statement
 //! that fails is undone on its own from its undo log, so the transaction is left as it was
-//! before that statement. Plans are cached per statement and re-made when the schema
-//! generation changes.
+//! before that statement — unless its conflict clause says otherwise: OR FAIL keeps the rows
+//! it changed before the error (committing them in autocommit), OR ROLLBACK rolls the whole
+//! transaction back. Plans are cached per statement and re-made when the schema generation
+//! changes.
 //!
 //! The typed layer on top lives beside it: parameters in `params`, rows and the query
 //! shortcuts in `row`, the transaction guard in `transaction`, serde in `serde`.
@@ -30,7 +32,7 @@ use crate::sql::exec::ddl::ddl;
 use crate::sql::exec::eval::{Env, SubResult};
 use crate::sql::exec::write::{self, WriteResult};
 use crate::sql::exec::{self, Operator};
-use crate::sql::parser::ast::Statement;
+use crate::sql::parser::ast::{ConflictAction, Statement};
 use crate::sql::parser::{ParsedStatement, Parser};
 use crate::sql::planner::statement::{compile, Compiled};
 use crate::sql::storage::{Txn, Undo, Writer};
@@ -525,6 +527,36 @@ impl Connection {
         undo: &mut Undo,
     ) -> Result<Cursor> {
         match r {
+            Ok((mut res, _)) if res.stopped.is_some() => {
+                // Stopped part way: SQLite keeps the rowid of the last row inserted, and
+                // counts the changes FAIL keeps (none otherwise).
+                let stopped = res.stopped.take().expect("checked above");
+                if let Some(id) = res.last_rowid {
+                    self.last_rowid = id;
+                }
+                match stopped.action {
+                    ConflictAction::Fail => {
+                        self.changes = res.changes;
+                        if autocommit {
+                            if let Some(t) = self.txn.take() {
+                                t.commit()?;
+                            }
+                        }
+                        Err(stopped.error)
+                    }
+                    ConflictAction::Rollback => {
+                        // The whole transaction, explicit or not, is rolled back.
+                        self.changes = 0;
+                        self.txn = None;
+                        self.loaded = false;
+                        Err(stopped.error)
+                    }
+                    _ => {
+                        self.changes = 0;
+                        self.finish_write(Err(stopped.error), autocommit, undo)
+                    }
+                }
+            }
             Ok((res, columns)) => {
                 if autocommit {
                     if let Some(t) = self.txn.take() {

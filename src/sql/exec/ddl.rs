@@ -106,13 +106,13 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
                     source: Arc::new(Plan::Rows(rows)),
                     targets: (0..t.columns.len()).collect(),
                     or: ConflictAction::Abort,
-                    upsert: None,
+                    upsert: Vec::new(),
                     rules: RowRules { checks: Vec::new(), defaults: (0..t.columns.len()).map(|_| None).collect() },
                     returning: Vec::new(),
                 };
                 let work = crate::sql::exec::spill::WorkMem::default();
                 let mut env = Env { txn, params: &[], work: &work, outer: Vec::new(), subs: Vec::new() };
-                write::insert(&p, w, &mut env, None)?;
+                write::insert(&p, w, &mut env, None)?.finished()?;
             }
             Ok(())
         }

@@ -1,12 +1,22 @@
-//! Writing rows: INSERT (with OR REPLACE/IGNORE and upserts), UPDATE and DELETE, keeping
+//! Writing rows: INSERT (with its conflict clause and upserts), UPDATE and DELETE, keeping
 //! every index in step with the rows and enforcing NOT NULL, CHECK, UNIQUE and PRIMARY KEY.
+//!
+//! Conflicts follow SQLite: uniqueness constraints are checked one at a time in SQLite's order
+//! (ON CONFLICT targets first), and each conflict is resolved before the next check — REPLACE
+//! deletes the other row (not counted as a change), IGNORE and DO NOTHING skip the row, DO
+//! UPDATE updates the row conflicting on that target (with ABORT for its own conflicts), and
+//! ABORT, FAIL and ROLLBACK stop the statement: the error comes back in
+//! [`WriteResult::stopped`] with what it calls for, and the connection keeps (FAIL) or undoes
+//! (ABORT) the statement's changes, or rolls the transaction back (ROLLBACK).
 //!
 //! Each write goes through [`Writer`], which records an undo entry when the statement runs
 //! inside an explicit transaction, so a failing statement can be rolled back on its own
 //! (the engine transaction stays open; see `api::connection`). DDL writes its schema records and
 //! creates its engine tables through it too, so a failing DDL statement is undone the same way
-//! (a new index's entries go straight into its new engine table, which the rollback drops). UPDATE and DELETE first collect the
-//! rows their WHERE selects, then change them, so a change never feeds back into the scan.
+//! (a new index's entries go straight into its new engine table, which the rollback drops).
+//! UPDATE and DELETE first collect the rows their WHERE selects, then change them, so a change
+//! never feeds back into the scan; UPDATE then visits the collected keys in key order and
+//! updates the row under each key as it is at that point, as SQLite's two-pass UPDATE does.
 
 use alloc::format;
 use alloc::string::String;
@@ -21,7 +31,9 @@ use crate::sql::exec::eval::Env;
 use crate::sql::exec::{decode_table_row, index_row_key, open};
 use crate::sql::parser::ast::ConflictAction;
 use crate::sql::planner::expr::CExpr;
-use crate::sql::planner::plan::{DeletePlan, InsertPlan, RowRules, UpdatePlan};
+use crate::sql::planner::plan::{
+    index_check_order, Constraint, DeletePlan, InsertPlan, RowRules, UpdatePlan, UpsertClause, UpsertPlan,
+};
 use crate::sql::planner::Plan;
 use crate::sql::storage::{Txn, Writer};
 use crate::sql::types::encoding::{decode_rowid, encode_key_dir, encode_row, prefix_successor, rowid_key};
@@ -178,34 +190,142 @@ fn validate(t: &TableDef, rules: &RowRules, row: &mut [Value], or: ConflictActio
 /// Counters and results of a write statement.
 #[derive(Default)]
 pub struct WriteResult {
-    /// Rows changed.
+    /// Rows changed (inserted, updated or deleted; not the rows REPLACE deleted).
     pub changes: u64,
     /// Rowid of the last inserted row.
     pub last_rowid: Option<i64>,
     /// RETURNING rows.
     pub returned: Vec<Tuple>,
+    /// The error that stopped the statement part way, if any (`changes` and `last_rowid`
+    /// then count what it did before).
+    pub stopped: Option<Stopped>,
 }
 
-fn next_rowid(txn: &Txn, t: &TableDef) -> Result<i64> {
-    let mut out = Vec::new();
-    txn.scan(&t.storage, Bound::Unbounded, Bound::Unbounded, true, 1, &mut out)?;
-    match out.first() {
-        None => Ok(1),
-        Some((k, _)) => {
-            let max = decode_rowid(k)?;
-            max.checked_add(1).ok_or_else(|| Error::Sql("database or disk is full (rowid space exhausted)".into()))
+/// An error that stopped a write statement, and the conflict resolution it calls for: FAIL
+/// keeps the statement's changes before it, ROLLBACK ends the whole transaction, ABORT (any
+/// other error too) undoes the statement. The connection acts on it (`api::connection`).
+pub struct Stopped {
+    /// The error.
+    pub error: Error,
+    /// ABORT, FAIL or ROLLBACK.
+    pub action: ConflictAction,
+}
+
+impl WriteResult {
+    /// `Err` if the statement stopped part way (for callers that undo it whatever the
+    /// conflict clause).
+    pub fn finished(mut self) -> Result<WriteResult> {
+        match self.stopped.take() {
+            Some(s) => Err(s.error),
+            None => Ok(self),
         }
+    }
+
+    /// Record `error` as what stopped the statement: a constraint violation under `action`
+    /// (the conflict clause in force where it happened); any other error aborts.
+    fn stop(&mut self, error: Error, action: ConflictAction) {
+        let action = match (&error, action) {
+            (Error::Constraint(_), ConflictAction::Fail | ConflictAction::Rollback) => action,
+            _ => ConflictAction::Abort,
+        };
+        self.stopped = Some(Stopped { error, action });
     }
 }
 
+/// A new rowid for `t`: one past the largest in use (1 in an empty table). When the largest
+/// possible rowid is in use, an unused random one in `1..=2^62`, as SQLite's `OP_NewRowid`
+/// picks it (100 tries, then SQLITE_FULL). `Ok((rowid, random))`.
+fn next_rowid(txn: &Txn, t: &TableDef) -> Result<(i64, bool)> {
+    let mut out = Vec::new();
+    txn.scan(&t.storage, Bound::Unbounded, Bound::Unbounded, true, 1, &mut out)?;
+    let max = match out.first() {
+        None => return Ok((1, false)),
+        Some((k, _)) => decode_rowid(k)?,
+    };
+    if let Some(next) = max.checked_add(1) {
+        return Ok((next, false));
+    }
+    let random = crate::sql::types::functions::scalar("random", 0)?;
+    for _ in 0..100 {
+        let v = match random(&[])? {
+            Value::Integer(i) => i,
+            _ => 0,
+        };
+        let id = (v & (i64::MAX >> 1)) + 1;
+        if txn.get(&t.storage, &rowid_key(id))?.is_none() {
+            return Ok((id, true));
+        }
+    }
+    Err(Error::Sql("database or disk is full (no unused rowid found)".into()))
+}
+
+/// The order SQLite checks an INSERT's uniqueness constraints in: with ON CONFLICT targets,
+/// the targeted constraints in clause order (a rowid table's rowid, when no clause names it,
+/// right after them), then the others; without targets the rowid, then every unique index
+/// ([`index_check_order`]). See `sqlite3GenerateConstraintChecks`.
+fn insert_check_order(t: &TableDef, clauses: &[UpsertClause]) -> Vec<Constraint> {
+    let mut order: Vec<Constraint> = Vec::new();
+    for c in clauses.iter().filter_map(|c| c.target) {
+        if !order.contains(&c) {
+            order.push(c);
+        }
+    }
+    if t.has_rowid() && !order.contains(&Constraint::Key) {
+        // First without targets, right after the targeted constraints with them.
+        order.push(Constraint::Key);
+    }
+    for c in index_check_order(t) {
+        if !order.contains(&c) {
+            order.push(c);
+        }
+    }
+    order
+}
+
+/// The clause handling a conflict on `c`: the first whose target is `c`, else a last clause
+/// without a target.
+fn clause_for(clauses: &[UpsertClause], c: Constraint) -> Option<&UpsertClause> {
+    clauses.iter().find(|u| u.target == Some(c)).or_else(|| clauses.iter().find(|u| u.target.is_none()))
+}
+
 /// Run an INSERT. `moved`: its one source row, already evaluated
-/// ([`InsertPlan::take_param_row`]).
+/// ([`InsertPlan::take_param_row`]). An error part way is returned in
+/// [`WriteResult::stopped`].
 pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env, moved: Option<Tuple>) -> Result<WriteResult> {
+    let mut res = WriteResult::default();
+    let mut action = p.or;
+    if let Err(e) = insert_rows(p, w, env, moved, &mut res, &mut action) {
+        res.stop(e, action);
+    }
+    Ok(res)
+}
+
+/// What the uniqueness checks decided for a new row.
+enum Resolution<'p> {
+    /// Write it.
+    Insert,
+    /// Skip it (IGNORE, DO NOTHING).
+    Skip,
+    /// Run this DO UPDATE on the row under the key; `raw`: the proposed row is seen before
+    /// affinity (the conflict was found on the rowid before SQLite applied it).
+    Update(&'p UpsertPlan, Vec<u8>, bool),
+}
+
+fn insert_rows(
+    p: &InsertPlan,
+    w: &mut Writer,
+    env: &mut Env,
+    moved: Option<Tuple>,
+    res: &mut WriteResult,
+    action: &mut ConflictAction,
+) -> Result<()> {
     let t = &*p.table;
     let n = t.columns.len();
-    let mut res = WriteResult::default();
+    // The next automatic rowid, while known without looking at the table.
     let mut auto: Option<i64> = None;
     let every_column = p.targets.len() == n && p.targets.iter().enumerate().all(|(i, &c)| i == c);
+    let order = insert_check_order(t, &p.upsert);
+    let any_update = p.upsert.iter().any(|u| u.update.is_some());
     // Materialise the source first when it reads the target table (INSERT ... SELECT).
     let mut pending: Vec<Tuple> = Vec::new();
     let mut moved = moved;
@@ -266,7 +386,8 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env, moved: Option<Tuple
             row
         };
         let mut row = row;
-        // The rowid.
+        // The rowid; only a given one can conflict.
+        let mut explicit_rowid = false;
         if let PrimaryKey::Rowid { alias } = &t.pk {
             let explicit = match alias {
                 Some(a) => match Affinity::Integer.apply(core::mem::take(&mut row[*a])) {
@@ -276,90 +397,111 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env, moved: Option<Tuple
                 },
                 None => None,
             };
-            let id = match explicit {
-                Some(i) => i,
-                None => match auto {
-                    Some(a) => a,
-                    None => next_rowid(env.txn, t)?,
-                },
+            explicit_rowid = explicit.is_some();
+            let id = match (explicit, auto) {
+                (Some(i), _) => i,
+                (None, Some(a)) => a,
+                (None, None) => {
+                    let (id, random) = next_rowid(w.txn, t)?;
+                    auto = if random { None } else { Some(id) };
+                    id
+                }
             };
             if let Some(a) = alias {
                 row[*a] = Value::Integer(id);
             }
             row[n] = Value::Integer(id);
         }
+        let raw = if any_update { Some(row.clone()) } else { None };
         if !validate(t, &p.rules, &mut row, p.or, env)? {
             continue;
         }
         let key = row_key(t, &row);
         key_fits(t, None, &key)?;
-        // Conflicts: the row key, then each unique index.
-        let mut conflicts: Vec<(Vec<u8>, Option<usize>)> = Vec::new();
-        let existing = w.txn.get_new(&t.storage, &key)?;
-        if existing.is_some() {
-            conflicts.push((key.clone(), None));
-        }
-        for (i, ix) in t.indexes.iter().enumerate() {
-            if ix.unique {
-                if let Some(rk) = unique_conflict(w.txn, ix, &row, None)? {
-                    if !conflicts.iter().any(|(k, _)| *k == rk) {
-                        conflicts.push((rk, Some(i)));
+        // Uniqueness, constraint by constraint in SQLite's order: each conflict is resolved
+        // (REPLACE deletes the other row at once) before the next constraint is checked.
+        // SQLite applies affinity to the row before CHECK constraints or the first index.
+        let mut affinity_done = !p.rules.checks.is_empty();
+        let mut resolution = Resolution::Insert;
+        for &c in &order {
+            let other = match c {
+                Constraint::Key if t.has_rowid() => {
+                    if !explicit_rowid {
+                        continue; // a new rowid is unused
                     }
+                    w.txn.get_new(&t.storage, &key)?.map(|_| key.clone())
                 }
+                Constraint::Key => {
+                    affinity_done = true;
+                    w.txn.get_new(&t.storage, &key)?.map(|_| key.clone())
+                }
+                Constraint::Index(i) => {
+                    affinity_done = true;
+                    unique_conflict(w.txn, &t.indexes[i], &row, None)?
+                }
+            };
+            let Some(other) = other else { continue };
+            match clause_for(&p.upsert, c) {
+                Some(UpsertClause { update: None, .. }) => resolution = Resolution::Skip,
+                Some(UpsertClause { update: Some(up), .. }) => {
+                    resolution = Resolution::Update(up, other, !affinity_done)
+                }
+                None => match p.or {
+                    ConflictAction::Ignore => resolution = Resolution::Skip,
+                    ConflictAction::Replace => {
+                        if let Some(rec) = w.txn.get(&t.storage, &other)? {
+                            let old = decode_table_row(t, &other, &rec)?;
+                            delete_row(w, t, &other, &old, rec)?;
+                        }
+                        auto = None; // the largest rowid may be gone
+                        continue;
+                    }
+                    _ => return Err(conflict_error(t, c)),
+                },
             }
+            break;
         }
-        if !conflicts.is_empty() {
-            if let Some((target, action)) = &p.upsert {
-                let matches_target = target.is_empty()
-                    || conflicts.iter().any(|(_, ix)| {
-                        let cols: Vec<usize> = match ix {
-                            None => t.key_columns().iter().map(|(c, _)| *c).collect(),
-                            Some(i) => t.indexes[*i].columns.iter().map(|(c, _)| *c).collect(),
-                        };
-                        let mut a = cols.clone();
-                        a.sort_unstable();
-                        let mut b = target.clone();
-                        b.sort_unstable();
-                        a == b
-                    });
-                if !matches_target {
-                    return Err(conflict_error(t, &conflicts[0].1));
-                }
-                match action {
-                    None => continue,
-                    Some(up) => {
-                        let (ck, _) = &conflicts[0];
-                        let rec = w.txn.get(&t.storage, ck)?.ok_or_else(|| Error::Sql("upsert lost its row".into()))?;
-                        let old = decode_table_row(t, ck, &rec)?;
-                        let mut both = old.clone();
-                        both.extend(row.iter().cloned());
-                        if let Some(wh) = &up.where_ {
-                            if !wh.test(&both, env)? {
-                                continue;
+        match resolution {
+            Resolution::Insert => {}
+            Resolution::Skip => continue,
+            Resolution::Update(up, other, raw_excluded) => {
+                let rec = w.txn.get(&t.storage, &other)?.ok_or_else(|| Error::Sql("upsert lost its row".into()))?;
+                let old = decode_table_row(t, &other, &rec)?;
+                let mut both = old.clone();
+                match (raw_excluded, raw) {
+                    (true, Some(mut raw)) => {
+                        // SQLite reads REAL columns of `excluded` as reals (OP_RealAffinity).
+                        for (i, c) in t.columns.iter().enumerate() {
+                            if let (Affinity::Real, Value::Integer(v)) = (c.affinity, &raw[i]) {
+                                raw[i] = Value::Real(*v as f64);
                             }
                         }
-                        let mut new = old.clone();
-                        for (c, e) in &up.sets {
-                            new[*c] = e.eval(&both, env)?;
-                        }
-                        update_one(t, &p.rules, ConflictAction::Abort, w, env, ck, old, rec, new)?;
-                        res.changes += 1;
+                        both.extend(raw);
+                    }
+                    _ => both.extend(row.iter().cloned()),
+                }
+                if let Some(wh) = &up.where_ {
+                    if !wh.test(&both, env)? {
                         continue;
                     }
                 }
-            }
-            match p.or {
-                ConflictAction::Ignore => continue,
-                ConflictAction::Replace => {
-                    for (ck, _) in &conflicts {
-                        if let Some(rec) = w.txn.get(&t.storage, ck)? {
-                            let old = decode_table_row(t, ck, &rec)?;
-                            delete_row(w, t, ck, &old, rec)?;
-                        }
-                    }
-                    auto = None;
+                let mut new = old.clone();
+                for (c, e) in &up.sets {
+                    new[*c] = e.eval(&both, env)?;
                 }
-                _ => return Err(conflict_error(t, &conflicts[0].1)),
+                // The DO UPDATE resolves its own conflicts with ABORT, whatever the statement's
+                // conflict clause.
+                *action = ConflictAction::Abort;
+                let stored = update_one(t, &p.rules, ConflictAction::Abort, w, env, &other, old, rec, new)?;
+                *action = p.or;
+                auto = None; // it may have moved the row to a larger rowid
+                if let Some(stored) = stored {
+                    res.changes += 1;
+                    if !p.returning.is_empty() {
+                        res.returned.push(p.returning.iter().map(|e| e.eval(&stored, env)).collect::<Result<_>>()?);
+                    }
+                }
+                continue;
             }
         }
         // Nothing is under the key now: either there was no conflict, or REPLACE removed it.
@@ -368,22 +510,23 @@ pub fn insert(p: &InsertPlan, w: &mut Writer, env: &mut Env, moved: Option<Tuple
         if t.has_rowid() {
             let id = row[n].to_i64();
             res.last_rowid = Some(id);
-            // The next automatic rowid: one past the largest in the table (recomputed after
-            // REPLACE deleted rows, as the largest may be gone).
-            // (Computed lazily from the table when next needed.)
-            auto = auto.map(|a| a.max(id.saturating_add(1)));
+            // The next automatic rowid: one past the largest in the table.
+            auto = match auto {
+                Some(a) if id < i64::MAX => Some(a.max(id + 1)),
+                _ => None,
+            };
         }
         if !p.returning.is_empty() {
             res.returned.push(p.returning.iter().map(|e| e.eval(&row, env)).collect::<Result<_>>()?);
         }
     }
-    Ok(res)
+    Ok(())
 }
 
-fn conflict_error(t: &TableDef, ix: &Option<usize>) -> Error {
-    let cols = match ix {
-        None => t.key_columns(),
-        Some(i) => t.indexes[*i].columns.clone(),
+fn conflict_error(t: &TableDef, c: Constraint) -> Error {
+    let cols = match c {
+        Constraint::Key => t.key_columns(),
+        Constraint::Index(i) => t.indexes[i].columns.clone(),
     };
     if cols.is_empty() {
         return Error::Constraint(format!("UNIQUE constraint failed: {}.rowid", t.name));
@@ -411,7 +554,9 @@ fn plan_reads(p: &Plan, storage: &str) -> bool {
     }
 }
 
-/// Replace row `old` (under `key`) by `new`, keeping indexes in step.
+/// Replace row `old` (under `key`) by `new`, keeping indexes in step; conflicts are resolved
+/// by `or`, constraint by constraint in SQLite's order (the rowid, then [`index_check_order`]).
+/// Returns the row as stored, or `None` if IGNORE skipped it.
 #[allow(clippy::too_many_arguments)]
 fn update_one(
     t: &TableDef,
@@ -423,7 +568,7 @@ fn update_one(
     old: Tuple,
     old_rec: Vec<u8>,
     mut new: Tuple,
-) -> Result<bool> {
+) -> Result<Option<Tuple>> {
     let n = t.columns.len();
     if let PrimaryKey::Rowid { alias: Some(a) } = &t.pk {
         match Affinity::Integer.apply(core::mem::take(&mut new[*a])) {
@@ -437,37 +582,38 @@ fn update_one(
         }
     }
     if !validate(t, rules, &mut new, or, env)? {
-        return Ok(false);
+        return Ok(None);
     }
     let new_key = row_key(t, &new);
     key_fits(t, None, &new_key)?;
     let moved = new_key != key;
-    let mut conflicts = Vec::new();
-    if moved && w.txn.get(&t.storage, &new_key)?.is_some() {
-        conflicts.push((new_key.clone(), None));
+    let mut order = Vec::with_capacity(t.indexes.len() + 1);
+    if t.has_rowid() {
+        order.push(Constraint::Key);
     }
-    for (i, ix) in t.indexes.iter().enumerate() {
-        if ix.unique {
-            if let Some(rk) = unique_conflict(w.txn, ix, &new, Some(key))? {
-                conflicts.push((rk, Some(i)));
+    order.extend(index_check_order(t));
+    for c in order {
+        let other = match c {
+            Constraint::Key => {
+                if !moved {
+                    continue;
+                }
+                w.txn.get(&t.storage, &new_key)?.map(|_| new_key.clone())
             }
-        }
-    }
-    if !conflicts.is_empty() {
+            Constraint::Index(i) => unique_conflict(w.txn, &t.indexes[i], &new, Some(key))?,
+        };
+        let Some(other) = other else { continue };
         match or {
-            ConflictAction::Ignore => return Ok(false),
+            ConflictAction::Ignore => return Ok(None),
             ConflictAction::Replace => {
-                for (ck, _) in &conflicts {
-                    if ck.as_slice() == key {
-                        continue;
-                    }
-                    if let Some(rec) = w.txn.get(&t.storage, ck)? {
-                        let o = decode_table_row(t, ck, &rec)?;
-                        delete_row(w, t, ck, &o, rec)?;
+                if other.as_slice() != key {
+                    if let Some(rec) = w.txn.get(&t.storage, &other)? {
+                        let o = decode_table_row(t, &other, &rec)?;
+                        delete_row(w, t, &other, &o, rec)?;
                     }
                 }
             }
-            _ => return Err(conflict_error(t, &conflicts[0].1)),
+            _ => return Err(conflict_error(t, c)),
         }
     }
     for ix in &t.indexes {
@@ -486,7 +632,7 @@ fn update_one(
     } else {
         put_row(w, t, key, &new, Some(old_rec))?;
     }
-    Ok(true)
+    Ok(Some(new))
 }
 
 fn collect(plan: &Arc<Plan>, env: &mut Env) -> Result<Vec<Tuple>> {
@@ -498,29 +644,39 @@ fn collect(plan: &Arc<Plan>, env: &mut Env) -> Result<Vec<Tuple>> {
     Ok(rows)
 }
 
-/// Run an UPDATE.
+/// Run an UPDATE. An error part way is returned in [`WriteResult::stopped`].
+///
+/// As SQLite does (its two-pass UPDATE): first the keys of the rows the WHERE selects, then,
+/// in key order, the row under each key as it is now — a row REPLACE deleted is gone (not
+/// updated, nor written back), a row moved onto a key still to come is updated there again.
 pub fn update(p: &UpdatePlan, w: &mut Writer, env: &mut Env) -> Result<WriteResult> {
-    let t = &*p.table;
     let mut res = WriteResult::default();
-    for old in collect(&p.scan, env)? {
-        let key = row_key(t, &old);
+    if let Err(e) = update_rows(p, w, env, &mut res) {
+        res.stop(e, p.or);
+    }
+    Ok(res)
+}
+
+fn update_rows(p: &UpdatePlan, w: &mut Writer, env: &mut Env, res: &mut WriteResult) -> Result<()> {
+    let t = &*p.table;
+    let mut keys: Vec<Vec<u8>> = collect(&p.scan, env)?.iter().map(|row| row_key(t, row)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
         let Some(rec) = w.txn.get(&t.storage, &key)? else { continue };
+        let old = decode_table_row(t, &key, &rec)?;
         let mut new = old.clone();
         for (c, e) in &p.sets {
             new[*c] = e.eval(&old, env)?;
         }
-        if update_one(t, &p.rules, p.or, w, env, &key, old, rec, new.clone())? {
+        if let Some(stored) = update_one(t, &p.rules, p.or, w, env, &key, old, rec, new)? {
             res.changes += 1;
             if !p.returning.is_empty() {
-                let after = match w.txn.get(&t.storage, &row_key(t, &new))? {
-                    Some(r) => decode_table_row(t, &row_key(t, &new), &r)?,
-                    None => new,
-                };
-                res.returned.push(p.returning.iter().map(|e| e.eval(&after, env)).collect::<Result<_>>()?);
+                res.returned.push(p.returning.iter().map(|e| e.eval(&stored, env)).collect::<Result<_>>()?);
             }
         }
     }
-    Ok(res)
+    Ok(())
 }
 
 /// Run a DELETE.

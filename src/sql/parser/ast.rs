@@ -428,12 +428,14 @@ pub struct Insert {
     pub or: Option<ConflictAction>,
     /// Target table.
     pub table: String,
+    /// `AS alias` after the table name (names the existing row in `DO UPDATE`).
+    pub alias: Option<String>,
     /// Column list (empty: all columns in order).
     pub columns: Vec<String>,
     /// Rows to insert.
     pub source: InsertSource,
-    /// `ON CONFLICT` clause.
-    pub upsert: Option<Upsert>,
+    /// `ON CONFLICT` clauses, in order (only the last may have no target).
+    pub upsert: Vec<Upsert>,
     /// `RETURNING` columns (empty: none).
     pub returning: Vec<ResultColumn>,
 }
@@ -468,9 +470,18 @@ pub enum ConflictAction {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Upsert {
     /// Conflict target columns (empty: any conflict).
-    pub target: Vec<String>,
+    pub target: Vec<ConflictColumn>,
     /// `None`: DO NOTHING. `Some`: DO UPDATE.
     pub update: Option<UpsertUpdate>,
+}
+
+/// One column of an `ON CONFLICT` target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConflictColumn {
+    /// Column name.
+    pub name: String,
+    /// `COLLATE name`, if given.
+    pub collation: Option<String>,
 }
 
 /// The `DO UPDATE` part of an upsert.

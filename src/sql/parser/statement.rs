@@ -473,9 +473,7 @@ impl<'a> Parser<'a> {
         };
         self.expect_kw("INTO")?;
         let table = self.qualified_name("a table name")?;
-        if self.eat_kw("AS") {
-            self.name("an alias")?;
-        }
+        let alias = if self.eat_kw("AS") { Some(self.name("an alias")?) } else { None };
         let columns = if self.op("(") { self.name_list()? } else { Vec::new() };
         let source = if self.eat_kw("DEFAULT") {
             self.expect_kw("VALUES")?;
@@ -491,11 +489,21 @@ impl<'a> Parser<'a> {
                 q => InsertSource::Query(Box::new(q)),
             }
         };
-        let upsert = if self.eat_kw("ON") {
+        // `ON CONFLICT` clauses; one without a target must be the last.
+        let mut upsert = Vec::new();
+        while upsert.last().is_none_or(|u: &Upsert| !u.target.is_empty()) && self.eat_kw("ON") {
             self.expect_kw("CONFLICT")?;
             let mut target = Vec::new();
-            if self.op("(") {
-                target = self.indexed_columns()?.into_iter().map(|c| c.name).collect();
+            if self.eat_op("(") {
+                target = self.comma_list(|p| {
+                    let name = p.name("a column name")?;
+                    let collation = if p.eat_kw("COLLATE") { Some(p.name("a collation name")?) } else { None };
+                    if !p.eat_kw("DESC") {
+                        p.eat_kw("ASC");
+                    }
+                    Ok(ConflictColumn { name, collation })
+                })?;
+                self.expect_op(")")?;
                 self.where_clause()?;
             }
             self.expect_kw("DO")?;
@@ -506,11 +514,9 @@ impl<'a> Parser<'a> {
                 self.expect_kw("SET")?;
                 Some(UpsertUpdate { sets: self.assignments()?, where_: self.where_clause()? })
             };
-            Some(Upsert { target, update })
-        } else {
-            None
-        };
-        Ok(Insert { with, or, table, columns, source, upsert, returning: self.returning()? })
+            upsert.push(Upsert { target, update });
+        }
+        Ok(Insert { with, or, table, alias, columns, source, upsert, returning: self.returning()? })
     }
 
     /// `col = expr, (a, b) = (expr, expr), ...`.

@@ -305,15 +305,26 @@ fn insert_update_delete() {
     ) else {
         panic!()
     };
-    let up = i.upsert.unwrap();
-    assert_eq!(up.target, ["a", "b"]);
+    let [up] = <[Upsert; 1]>::try_from(i.upsert).unwrap();
+    let target: Vec<(&str, Option<&str>)> =
+        up.target.iter().map(|c| (c.name.as_str(), c.collation.as_deref())).collect();
+    assert_eq!(target, [("a", Some("nocase")), ("b", None)]);
     let u = up.update.unwrap();
     let cols: Vec<&str> = u.sets.iter().map(|s| s.column.as_str()).collect();
     assert_eq!(cols, ["c", "d", "e"]);
     assert_eq!(u.sets[0].value, Expr::Column { table: Some("excluded".into()), name: "c".into() });
     assert!(u.where_.is_some());
     let Statement::Insert(i) = one("INSERT INTO t SELECT * FROM u ON CONFLICT DO NOTHING") else { panic!() };
-    assert_eq!(i.upsert, Some(Upsert { target: vec![], update: None }));
+    assert_eq!(i.upsert, [Upsert { target: vec![], update: None }]);
+    let Statement::Insert(i) =
+        one("INSERT INTO t AS x VALUES (1) ON CONFLICT(a) DO NOTHING ON CONFLICT(b) DO NOTHING ON CONFLICT DO NOTHING")
+    else {
+        panic!()
+    };
+    assert_eq!((i.alias.as_deref(), i.upsert.len()), (Some("x"), 3));
+    assert!(Parser::new("INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING ON CONFLICT(a) DO NOTHING")
+        .next_statement()
+        .is_err());
     for (sql, action) in [
         ("ROLLBACK", ConflictAction::Rollback),
         ("ABORT", ConflictAction::Abort),

@@ -196,8 +196,8 @@ pub struct InsertPlan {
     pub targets: Vec<usize>,
     /// Conflict action.
     pub or: ConflictAction,
-    /// Upsert: conflict target columns (empty: any), and DO UPDATE (None: DO NOTHING).
-    pub upsert: Option<(Vec<usize>, Option<UpsertPlan>)>,
+    /// The `ON CONFLICT` clauses, in order (empty: none).
+    pub upsert: Vec<UpsertClause>,
     /// Tuple rules.
     pub rules: RowRules,
     /// RETURNING expressions on the row layout.
@@ -212,7 +212,7 @@ impl InsertPlan {
     pub fn take_param_row(&self, params: &mut [Value]) -> Option<Tuple> {
         let Plan::Values(rows) = &*self.source else { return None };
         let [row] = rows.as_slice() else { return None };
-        if !self.returning.is_empty() || self.upsert.is_some() {
+        if !self.returning.is_empty() || !self.upsert.is_empty() {
             return None;
         }
         let mut used = 0u64;
@@ -232,6 +232,47 @@ impl InsertPlan {
         }));
         Some(out)
     }
+}
+
+/// A uniqueness constraint of a table: its row key (the rowid, or a WITHOUT ROWID table's
+/// PRIMARY KEY) or one of its unique indexes (position in `TableDef::indexes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Constraint {
+    /// The row key.
+    Key,
+    /// A unique index.
+    Index(usize),
+}
+
+/// The unique indexes of `t` (and a WITHOUT ROWID table's PRIMARY KEY) in the order SQLite
+/// checks them: SQLite keeps a table's indexes newest first, so the indexes CREATE INDEX made
+/// (newest first), then the PRIMARY KEY of a WITHOUT ROWID table, then the automatic indexes
+/// of the table's UNIQUE constraints (last declared first). (Approximate where SQLite's
+/// order depends on where a PRIMARY KEY was declared among the UNIQUE constraints.) A rowid
+/// table's rowid is checked before all of them.
+pub fn index_check_order(t: &TableDef) -> Vec<Constraint> {
+    let unique = |auto: bool| {
+        t.indexes
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(move |(_, ix)| ix.unique && ix.sql.is_none() == auto)
+            .map(|(i, _)| Constraint::Index(i))
+    };
+    let mut order: Vec<Constraint> = unique(false).collect();
+    if !t.has_rowid() {
+        order.push(Constraint::Key);
+    }
+    order.extend(unique(true));
+    order
+}
+
+/// One `ON CONFLICT` clause of an INSERT.
+pub struct UpsertClause {
+    /// The constraint its target names; `None`: no target (any constraint).
+    pub target: Option<Constraint>,
+    /// `DO UPDATE` (`None`: `DO NOTHING`).
+    pub update: Option<UpsertPlan>,
 }
 
 /// `DO UPDATE SET ... WHERE ...`, compiled on `existing row ++ excluded row`.

@@ -3,7 +3,7 @@
 //! RETURNING); DDL and transaction control are run from the syntax tree each time.
 
 use crate::error::{Error, Result};
-use crate::sql::planner::plan::UpsertPlan;
+use crate::sql::planner::plan::{index_check_order, Constraint, UpsertClause, UpsertPlan};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
@@ -132,37 +132,7 @@ pub fn compile(schema: &Schema, txn: &Txn, stmt: &Statement) -> Result<Compiled>
             };
             let targets = if matches!(ins.source, InsertSource::DefaultValues) { Vec::new() } else { targets };
             let rules = row_rules(&mut p, &t)?;
-            let upsert = match &ins.upsert {
-                None => None,
-                Some(u) => {
-                    let target: Vec<usize> = u
-                        .target
-                        .iter()
-                        .map(|c| t.column(c).ok_or_else(|| err(format!("no such column: {c}"))))
-                        .collect::<Result<_>>()?;
-                    let action = match &u.update {
-                        None => None,
-                        Some(up) => {
-                            let mut frame = Frame::default();
-                            frame.cols.extend(Frame::of_table(&t, &lower(&t.name)).cols);
-                            frame.cols.extend(Frame::of_table(&t, "excluded").cols);
-                            let frames = vec![frame];
-                            let mut sets = Vec::new();
-                            for a in &up.sets {
-                                let c =
-                                    t.column(&a.column).ok_or_else(|| err(format!("no such column: {}", a.column)))?;
-                                sets.push((c, p.compile_expr(&a.value, &frames)?));
-                            }
-                            let where_ = match &up.where_ {
-                                Some(w) => Some(p.compile_expr(w, &frames)?),
-                                None => None,
-                            };
-                            Some(UpsertPlan { sets, where_ })
-                        }
-                    };
-                    Some((target, action))
-                }
-            };
+            let upsert = upsert_clauses(&mut p, &t, ins)?;
             let (returning, cols) = returning(&mut p, &t, &ins.returning)?;
             Compiled::Insert(
                 InsertPlan {
@@ -208,6 +178,107 @@ pub fn compile(schema: &Schema, txn: &Txn, stmt: &Statement) -> Result<Compiled>
         }
         _ => Compiled::Direct,
     })
+}
+
+/// The `ON CONFLICT` clauses of an INSERT into `t`: each target must name the columns of the
+/// row key or of a unique index (in any order; a target column's COLLATE must be the column's
+/// collation), as SQLite's `sqlite3UpsertAnalyzeTarget` has it. `DO UPDATE` is compiled on
+/// `existing row ++ proposed row`: unqualified columns and the table's name (or its alias) are
+/// the existing row, `excluded.x` the proposed one.
+fn upsert_clauses(p: &mut Planner, t: &Arc<TableDef>, ins: &ast::Insert) -> Result<Vec<UpsertClause>> {
+    let order = index_check_order(t);
+    let mut clauses = Vec::new();
+    for (n, u) in ins.upsert.iter().enumerate() {
+        let target = if u.target.is_empty() {
+            None
+        } else {
+            let mut cols = Vec::new();
+            let mut rowid = false;
+            for c in &u.target {
+                match t.column(&c.name) {
+                    Some(i) => cols.push((i, c.collation.as_deref())),
+                    None if t.has_rowid()
+                        && ["rowid", "oid", "_rowid_"].iter().any(|r| c.name.eq_ignore_ascii_case(r)) =>
+                    {
+                        rowid = true
+                    }
+                    None => return Err(err(format!("no such column: {}", c.name))),
+                }
+            }
+            let alias = match &t.pk {
+                crate::sql::catalog::PrimaryKey::Rowid { alias } => *alias,
+                _ => None,
+            };
+            let found =
+                if u.target.len() == 1 && (rowid || (alias.is_some() && cols[0].0 == alias.unwrap_or(usize::MAX))) {
+                    Some(Constraint::Key)
+                } else if rowid {
+                    None
+                } else {
+                    order.iter().copied().find(|c| {
+                        let key: Vec<usize> = match c {
+                            Constraint::Key => t.key_columns().iter().map(|(c, _)| *c).collect(),
+                            Constraint::Index(i) => t.indexes[*i].columns.iter().map(|(c, _)| *c).collect(),
+                        };
+                        key.len() == cols.len()
+                            && key.iter().all(|k| {
+                                cols.iter().any(|(c, coll)| {
+                                    c == k
+                                        && coll.is_none_or(|coll| {
+                                            coll.eq_ignore_ascii_case(
+                                                t.columns[*k].collation.as_deref().unwrap_or("BINARY"),
+                                            )
+                                        })
+                                })
+                            })
+                    })
+                };
+            if found.is_none() {
+                let which = if ins.upsert.len() == 1 { String::new() } else { format!("{} ", ordinal(n + 1)) };
+                return Err(err(format!(
+                    "{which}ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint"
+                )));
+            }
+            found
+        };
+        let update = match &u.update {
+            None => None,
+            Some(up) => {
+                let name = lower(ins.alias.as_deref().unwrap_or(&t.name));
+                let mut frame = Frame::of_table(t, &name);
+                let mut excluded = Frame::of_table(t, "excluded");
+                for c in &mut excluded.cols {
+                    c.shadowed = true; // only `excluded.x` reads the proposed row
+                }
+                frame.cols.extend(excluded.cols);
+                let frames = vec![frame];
+                let mut sets = Vec::new();
+                for a in &up.sets {
+                    let c = t.column(&a.column).ok_or_else(|| err(format!("no such column: {}", a.column)))?;
+                    sets.push((c, p.compile_expr(&a.value, &frames)?));
+                }
+                let where_ = match &up.where_ {
+                    Some(w) => Some(p.compile_expr(w, &frames)?),
+                    None => None,
+                };
+                Some(UpsertPlan { sets, where_ })
+            }
+        };
+        clauses.push(UpsertClause { target, update });
+    }
+    Ok(clauses)
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, ... `11th`, ... `21st` (SQLite's `%r`).
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 /// The table `name`, if statements may write to it.
