@@ -1246,3 +1246,21 @@ fn new_rowid_after_the_largest_is_random_and_unused() {
     exec(&mut c, "INSERT INTO t(v) SELECT v + 100 FROM t");
     assert_eq!(rows(&mut c, "SELECT count(*), count(DISTINCT id) FROM t"), vec![vec![Value::Integer(44); 2]]);
 }
+
+/// An index over the INTEGER PRIMARY KEY column is no ON CONFLICT target in SQLite (found by
+/// `sql_diff`).
+#[test]
+fn upsert_target_over_the_rowid_column_is_no_match() {
+    same_as_sqlite17(
+        &["t"],
+        &[
+            "CREATE TABLE t(a INTEGER PRIMARY KEY, b, c)",
+            "CREATE UNIQUE INDEX ab ON t(a, b)",
+            "CREATE UNIQUE INDEX ca ON t(c, a)",
+            "INSERT INTO t VALUES (1, 1, 1)",
+            "INSERT INTO t VALUES (1, 1, 1) ON CONFLICT(a, b) DO NOTHING",
+            "INSERT INTO t VALUES (1, 1, 1) ON CONFLICT(a, c) DO UPDATE SET b = 2",
+            "INSERT INTO t VALUES (1, 1, 1) ON CONFLICT(a) DO UPDATE SET b = 3",
+        ],
+    );
+}

@@ -220,7 +220,11 @@ fn upsert_clauses(p: &mut Planner, t: &Arc<TableDef>, ins: &ast::Insert) -> Resu
                             Constraint::Key => t.key_columns().iter().map(|(c, _)| *c).collect(),
                             Constraint::Index(i) => t.indexes[*i].columns.iter().map(|(c, _)| *c).collect(),
                         };
-                        key.len() == cols.len()
+                        // SQLite never matches an index over the INTEGER PRIMARY KEY column: the
+                        // target's column is the rowid there, the index's the column.
+                        let over_rowid = alias.is_some_and(|a| key.contains(&a));
+                        !over_rowid
+                            && key.len() == cols.len()
                             && key.iter().all(|k| {
                                 cols.iter().any(|(c, coll)| {
                                     c == k
