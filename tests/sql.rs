@@ -1264,3 +1264,21 @@ fn upsert_target_over_the_rowid_column_is_no_match() {
         ],
     );
 }
+
+/// DDL leaves changes() as the last INSERT, UPDATE or DELETE set it, as in SQLite (found by
+/// `sql_diff`).
+#[test]
+fn ddl_leaves_changes_as_it_was() {
+    same_as_sqlite17(
+        &["t"],
+        &[
+            "CREATE TABLE t(a, b)",
+            "INSERT INTO t VALUES (1, 1), (2, 2)",
+            "CREATE INDEX tb ON t(b)",
+            "DROP INDEX tb",
+            "CREATE TABLE u(x)",
+            "UPDATE t SET b = 3 WHERE a = 1",
+            "DROP TABLE u",
+        ],
+    );
+}

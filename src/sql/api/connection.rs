@@ -693,7 +693,8 @@ impl Connection {
                         }
                     };
                     ddl(schema, &txn, &stmt.parsed.stmt, &stmt.text, &mut w)?;
-                    Ok((WriteResult::default(), Vec::new()))
+                    // DDL leaves changes() as it was, as in SQLite.
+                    Ok((WriteResult { changes: self.changes, ..WriteResult::default() }, Vec::new()))
                 }
                 _ => Err(err("not a write statement")),
             }
