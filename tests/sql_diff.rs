@@ -8,6 +8,9 @@
 //! and runs a random mix of:
 //! - DML: INSERT (plain, OR IGNORE, OR REPLACE, REPLACE, multi-row, column lists, DEFAULT
 //!   VALUES), UPDATE and DELETE with WHERE; CREATE [UNIQUE] INDEX and DROP INDEX on the way;
+//! - conflict clauses (every one, on INSERT and UPDATE), upserts, RETURNING and explicit
+//!   transactions around them (`sql_diff/conflict.rs`, whose docs say how it stays within
+//!   what SQLite defines);
 //! - queries: WHERE with comparisons, AND/OR/NOT, IN lists, BETWEEN, IS [NOT] NULL, IS, LIKE on
 //!   indexed and non-indexed columns; DISTINCT; ORDER BY over every output column (so the
 //!   order is total up to identical rows) with LIMIT/OFFSET; GROUP BY with count, sum, min,
@@ -40,7 +43,8 @@
 //! The generator keeps to what SQLite defines: no bare columns in aggregate queries, scalar
 //! subqueries are aggregates (one row), no LIMIT without a total ORDER BY, no group_concat
 //! whose order would matter, UNIQUE and PRIMARY KEY columns are only set to constants by UPDATE
-//! (so the outcome does not depend on the order rows are updated in), UPDATE's SET has no
+//! (so the outcome does not depend on the order rows are updated in; `conflict.rs` lifts this
+//! where SQLite updates in key order or one row), UPDATE's SET has no
 //! subquery on the table being updated, no huge integers (no order-dependent overflow in
 //! sum()), PRIMARY KEY columns are NOT NULL (avoiding SQLite's legacy NULLs-in-PRIMARY-KEY).
 //!
@@ -138,6 +142,8 @@ trait Db {
     /// Drops the connection and opens a new one on the same database: cached schema and
     /// plans go, the schema is read back from storage.
     fn reopen(&mut self) {}
+    /// changes() and last_insert_rowid() now.
+    fn counters(&mut self) -> (u64, i64);
 }
 
 struct TesseraDb(tessera::sql::Connection);
@@ -160,6 +166,9 @@ impl Db for TesseraDb {
         let rows =
             rows.map(|r| r.map(tessera::sql::Row::into_values)).collect::<Result<Vec<_>, _>>().map_err(tessera_err)?;
         Ok(Rows { columns, rows })
+    }
+    fn counters(&mut self) -> (u64, i64) {
+        (self.0.changes(), self.0.last_insert_rowid())
     }
 }
 
@@ -188,6 +197,9 @@ impl Db for SqliteDb {
             out.push(values);
         }
         Ok(Rows { columns, rows: out })
+    }
+    fn counters(&mut self) -> (u64, i64) {
+        (self.0.changes(), self.0.last_insert_rowid())
     }
 }
 
@@ -291,6 +303,8 @@ fn index_ddl(table: &Table, ix: &Index) -> String {
     format!("CREATE {}INDEX {} ON {}({})", if ix.unique { "UNIQUE " } else { "" }, ix.name, table.name, cols.join(", "))
 }
 
+#[path = "sql_diff/conflict.rs"]
+mod conflict;
 #[path = "sql_diff/generator.rs"]
 mod generator;
 use generator::{Gen, Ordered, Query};
@@ -666,6 +680,7 @@ impl Case {
                     self.history.push("-- reopen".into());
                     self.compare_tables("a reopen")?;
                 }
+                39..=46 => self.conflict_step(t)?,
                 34 => {
                     if !self.gen.tables[t].indexes.is_empty() {
                         let i = self.gen.rng.below(self.gen.tables[t].indexes.len());
