@@ -1282,3 +1282,21 @@ fn ddl_leaves_changes_as_it_was() {
         ],
     );
 }
+
+/// In SQLite `excluded.x` has neither the column's affinity nor its collation in comparisons
+/// (found by `sql_diff`).
+#[test]
+fn upsert_excluded_has_no_affinity_or_collation() {
+    same_as_sqlite17(
+        &["t"],
+        &[
+            "CREATE TABLE t(a INTEGER PRIMARY KEY, e TEXT COLLATE NOCASE, u UNIQUE, c, n TEXT)",
+            "INSERT INTO t VALUES (1, 'x', 1, NULL, '5')",
+            "INSERT INTO t VALUES (1, 'abc', 2, NULL, 7) ON CONFLICT(a) DO UPDATE \
+             SET c = (excluded.e = 'ABC') || (excluded.a = '1') || (excluded.u = '2') || (n >= excluded.n)",
+            "INSERT INTO t VALUES (2, 'abc', 1, NULL, 7) ON CONFLICT(u) DO UPDATE \
+             SET c = (excluded.e = 'ABC') || (excluded.a = '2') || (excluded.u = '1') || (e = 'X') || (n < excluded.n)",
+            "INSERT INTO t VALUES (1, 'abc', 2, NULL, 7) ON CONFLICT(a) DO UPDATE SET c = 'w' WHERE n >= excluded.n",
+        ],
+    );
+}

@@ -253,6 +253,9 @@ fn upsert_clauses(p: &mut Planner, t: &Arc<TableDef>, ins: &ast::Insert) -> Resu
                 let mut excluded = Frame::of_table(t, "excluded");
                 for c in &mut excluded.cols {
                     c.shadowed = true; // only `excluded.x` reads the proposed row
+                                       // SQLite reads `excluded.x` as a value without affinity or collation.
+                    c.aff = None;
+                    c.coll = None;
                 }
                 frame.cols.extend(excluded.cols);
                 let frames = vec![frame];
