@@ -1300,3 +1300,21 @@ fn upsert_excluded_has_no_affinity_or_collation() {
         ],
     );
 }
+
+/// RETURNING of an UPDATE that moves a row to a new key shows the key as stored (after
+/// affinity): it showed '11' (text) for an INTEGER key set to '11'.
+#[test]
+fn returning_shows_a_moved_key_after_affinity() {
+    same_as_sqlite17(
+        &["w", "t"],
+        &[
+            "CREATE TABLE w(k INTEGER PRIMARY KEY, n INTEGER) WITHOUT ROWID",
+            "CREATE TABLE t(k INTEGER PRIMARY KEY, n INTEGER)",
+            "INSERT INTO w VALUES (1, 1)",
+            "INSERT INTO t VALUES (1, 1)",
+            "UPDATE w SET k = '11' RETURNING k, typeof(k), n",
+            "UPDATE t SET k = '11' RETURNING k, typeof(k), n",
+            "UPDATE w SET n = '12' RETURNING *, typeof(n)",
+        ],
+    );
+}
