@@ -1318,3 +1318,19 @@ fn returning_shows_a_moved_key_after_affinity() {
         ],
     );
 }
+
+/// Under OR REPLACE a NULL in a NOT NULL column becomes the DEFAULT before the upsert's
+/// DO UPDATE reads `excluded` (found by `sql_diff`).
+#[test]
+fn upsert_excluded_sees_the_default_replace_put_in() {
+    same_as_sqlite17(
+        &["t"],
+        &[
+            "CREATE TABLE t(a INTEGER PRIMARY KEY, b REAL NOT NULL DEFAULT 'x_y', c, d NOT NULL DEFAULT 5)",
+            "INSERT INTO t VALUES (7, 1, 1, 1)",
+            "INSERT OR REPLACE INTO t VALUES (7, NULL, NULL, NULL) ON CONFLICT(a) DO UPDATE \
+             SET c = excluded.b || typeof(excluded.d) || excluded.d",
+            "INSERT OR REPLACE INTO t VALUES ('7', NULL, 2, NULL) ON CONFLICT(a) DO UPDATE SET a = excluded.b + 1",
+        ],
+    );
+}

@@ -470,8 +470,15 @@ fn insert_rows(
                 let mut both = old.clone();
                 match (raw_excluded, raw) {
                     (true, Some(mut raw)) => {
-                        // SQLite reads REAL columns of `excluded` as reals (OP_RealAffinity).
                         for (i, c) in t.columns.iter().enumerate() {
+                            // A NULL that OR REPLACE replaced by the column's DEFAULT: SQLite
+                            // put the default's value (before affinity) in its place.
+                            if raw[i].is_null() && !row[i].is_null() {
+                                if let Some(d) = &p.rules.defaults[i] {
+                                    raw[i] = d.eval(&[], env)?;
+                                }
+                            }
+                            // SQLite reads REAL columns of `excluded` as reals (OP_RealAffinity).
                             if let (Affinity::Real, Value::Integer(v)) = (c.affinity, &raw[i]) {
                                 raw[i] = Value::Real(*v as f64);
                             }
