@@ -483,6 +483,8 @@ struct Stats {
     dml_constraint: usize,
     dml_other_error: usize,
     rows_changed: u64,
+    /// Statements of `conflict.rs` (counted in `dml` too).
+    conflict: usize,
 }
 
 struct Case {
@@ -764,6 +766,7 @@ fn sql_matches_sqlite_on_random_workloads() {
         total.dml_constraint += s.dml_constraint;
         total.dml_other_error += s.dml_other_error;
         total.rows_changed += s.rows_changed;
+        total.conflict += s.conflict;
         if let Err(report) = result {
             println!("{report}");
             failures.push(seed);

@@ -88,6 +88,7 @@ impl Case {
             return Err(self.report(sql, &why, show(&s, s_counts), show(&r, r_counts)));
         }
         self.stats.dml += 1;
+        self.stats.conflict += 1;
         match &r {
             Ok(_) => {
                 self.stats.dml_ok += 1;
