@@ -241,6 +241,8 @@ struct Table {
     /// Columns of a PRIMARY KEY(...) table constraint.
     pk: Vec<usize>,
     indexes: Vec<Index>,
+    /// CHECK table constraints (`conflict.rs` makes tables with some).
+    checks: Vec<String>,
 }
 
 impl Table {
@@ -270,6 +272,9 @@ impl Table {
         if !self.pk.is_empty() {
             let cols: Vec<&str> = self.pk.iter().map(|&i| self.cols[i].name).collect();
             let _ = write!(s, ", PRIMARY KEY({})", cols.join(", "));
+        }
+        for c in &self.checks {
+            let _ = write!(s, ", CHECK ({c})");
         }
         s.push(')');
         s

@@ -4,9 +4,10 @@
 //! or DO UPDATE SET over `excluded.*`, unqualified and table-qualified columns, with a WHERE
 //! now and then, and now and then a target that is no UNIQUE constraint, an error), RETURNING
 //! on INSERT, UPDATE and DELETE, explicit transactions around them (so OR ROLLBACK ends one and
-//! OR FAIL keeps part of a statement), and UNIQUE indexes added so that tables have several
-//! keys. Each statement must have the same outcome, changes() and last_insert_rowid() on both
-//! sides, the same RETURNING rows (a multiset), then the same table contents.
+//! OR FAIL keeps part of a statement), UNIQUE indexes added so that tables have several keys,
+//! and now and then a table with CHECK constraints. Each statement must have the same outcome,
+//! changes() and last_insert_rowid() on both sides, the same RETURNING rows (a multiset), then
+//! the same table contents.
 //!
 //! What keeps it deterministic (SQLite's `update.c` and `insert.c`):
 //! - UPDATE visits rows in key (rowid) order when it is two-pass: when it sets the INTEGER
@@ -33,6 +34,7 @@ impl Case {
     /// A step of this module on table `t`.
     pub(super) fn conflict_step(&mut self, t: usize) -> Result<(), String> {
         match self.gen.rng.below(12) {
+            0 if self.gen.tables.len() < 4 && self.gen.rng.chance(50) => self.add_checked_table(),
             0 => self.add_unique_index(t),
             1 | 2 => {
                 self.change_returning("BEGIN")?;
@@ -48,6 +50,37 @@ impl Case {
                 self.change_returning(&sql)
             }
         }
+    }
+
+    /// A table with CHECK constraints and several keys (the schema of `generator.rs` has no
+    /// CHECK): an INTEGER PRIMARY KEY, UNIQUE columns, NOT NULL with and without DEFAULT.
+    fn add_checked_table(&mut self) -> Result<(), String> {
+        let g = &mut self.gen;
+        let name = format!("t{}", g.tables.len());
+        let ncols = 4 + g.rng.below(2);
+        let mut cols = Vec::new();
+        for (i, &col) in COLUMN_NAMES.iter().enumerate().take(ncols) {
+            let ty = if i == 0 { Some("INTEGER") } else { *g.rng.pick(&TYPES) };
+            let not_null = i > 0 && g.rng.chance(30);
+            let default = if g.rng.chance(40) { Some(g.literal(ty)) } else { None };
+            cols.push(Column { name: col, ty, not_null, unique: i > 0 && g.rng.chance(45), default });
+        }
+        let mut checks = Vec::new();
+        for _ in 0..1 + g.rng.below(2) {
+            let c = COLUMN_NAMES[1 + g.rng.below(ncols - 1)];
+            checks.push(match g.rng.below(4) {
+                0 => format!("{c} IS NULL OR {c} < {}", g.rng.range(3, 9)),
+                1 => format!("{c} <> {}", g.literal(None)),
+                2 => format!("length({c}) < {}", g.rng.range(2, 4)),
+                _ => format!("{c} IS NOT {}", g.literal(None)),
+            });
+        }
+        let table = Table { name, cols, ipk: true, pk: Vec::new(), indexes: Vec::new(), checks };
+        let ddl = table.ddl();
+        if self.change(&ddl, false)? {
+            self.gen.tables.push(table);
+        }
+        Ok(())
     }
 
     /// A UNIQUE index on one or two columns, while the table has fewer than three keys.

@@ -72,7 +72,7 @@ impl Gen {
                 col.unique = true;
             }
         }
-        let mut table = Table { name: format!("t{t}"), cols, ipk, pk, indexes: Vec::new() };
+        let mut table = Table { name: format!("t{t}"), cols, ipk, pk, indexes: Vec::new(), checks: Vec::new() };
         for _ in 0..self.rng.below(4) {
             let ix = self.index(&table);
             table.indexes.push(ix);
