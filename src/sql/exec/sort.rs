@@ -108,7 +108,8 @@ impl Operator for DistinctOp {
 }
 
 /// UNION ALL streams both sides; UNION, INTERSECT and EXCEPT sort both sides' rows (tagged
-/// with their side) on the row and emit one row per group, in row order.
+/// with their side) on the row and emit one row per group, in row order (INTERSECT and EXCEPT
+/// do not run the right side when the left one has no rows).
 pub(super) struct SetOp {
     pub(super) plan: Arc<Plan>,
     /// UNION ALL: the side being read (the right one once the left is done).
@@ -134,8 +135,15 @@ impl Operator for SetOp {
         if self.groups.is_none() {
             let work = env.work;
             let mut sorter = Sorter::new(work.budget(), None);
+            let mut left_rows = false;
             for (side, plan) in [(0, left), (1, right)] {
+                // As SQLite's merge of a compound does, INTERSECT and EXCEPT of an empty left
+                // side never run the right one (nor meet its errors).
+                if side == 1 && !left_rows && matches!(op, CompoundOp::Intersect | CompoundOp::Except) {
+                    break;
+                }
                 open(plan).drain(env, &mut |_, r| {
+                    left_rows |= side == 0;
                     let mut key = Vec::new();
                     spill::group_key(&mut key, r);
                     let mut r = core::mem::take(r);
