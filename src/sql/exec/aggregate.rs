@@ -7,6 +7,7 @@ use crate::sql::exec::eval::{internal, Env};
 use crate::sql::exec::operators::{open, Operator};
 use crate::sql::exec::spill::{self, Groups, Sorter};
 use crate::sql::planner::plan::{AggSpec, Plan};
+use crate::sql::types::collation::Coll;
 use crate::sql::types::functions::Accumulator;
 use crate::sql::types::value::Tuple;
 use crate::sql::types::value::Value;
@@ -55,7 +56,7 @@ fn step_aggs(
 }
 
 fn new_accs(aggs: &[AggSpec]) -> Vec<Accumulator> {
-    aggs.iter().map(|a| Accumulator::new(a.kind, a.distinct)).collect()
+    aggs.iter().map(|a| Accumulator::new(a.kind, a.distinct).with_collation(a.coll)).collect()
 }
 
 /// The output row of a group: key values, aggregate results, the group's first input row.
@@ -70,13 +71,18 @@ fn group_row(mut key: Tuple, accs: &mut [Accumulator], first: Tuple) -> Result<T
 
 impl AggOp {
     fn start(&mut self, env: &mut Env) -> Result<AggOut> {
-        let Plan::Aggregate { input, group, aggs, input_width } = &*self.plan else {
+        let Plan::Aggregate { input, group, group_colls, aggs, input_width } = &*self.plan else {
             return Err(internal("aggregate"));
         };
         struct Group {
             accs: Vec<Accumulator>,
             first: Tuple,
+            /// The group's values when the key holds them folded by a collation (those of
+            /// the group's first row).
+            vals: Option<Tuple>,
         }
+        // Under a collation other than BINARY, groups are keyed by the folded values.
+        let fold = !Coll::all_binary(group_colls);
         let work = env.work;
         let budget = work.budget();
         let mut groups: HashMap<Vec<Value>, Group> = HashMap::new();
@@ -90,16 +96,21 @@ impl AggOp {
             for g in group {
                 key.push(g.eval(row, env)?);
             }
-            if let Some(g) = groups.get_mut(key.as_slice()) {
+            let folded = fold.then(|| Coll::row_key(group_colls, &key));
+            if let Some(g) = groups.get_mut(folded.as_deref().unwrap_or(key.as_slice())) {
                 return step_aggs(&mut g.accs, aggs, row, &mut args, env);
             }
-            let key = core::mem::replace(&mut key, Vec::with_capacity(group.len()));
+            let vals = core::mem::replace(&mut key, Vec::with_capacity(group.len()));
+            let (key, vals) = match folded {
+                Some(f) => (f, Some(vals)),
+                None => (vals, None),
+            };
             let row = core::mem::take(row);
             if sorter.is_none() && (bytes <= budget / 2 || groups.is_empty()) {
                 bytes += group_bytes(&key, &row, aggs.len());
                 let mut accs = new_accs(aggs);
                 step_aggs(&mut accs, aggs, &row, &mut args, env)?;
-                groups.insert(key, Group { accs, first: row });
+                groups.insert(key, Group { accs, first: row, vals });
                 return Ok(());
             }
             // Over budget: this group is aggregated after an external sort by key.
@@ -107,19 +118,20 @@ impl AggOp {
             let s = sorter.get_or_insert_with(|| Sorter::new(budget - budget / 2, None));
             let mut kb = Vec::new();
             spill::group_key(&mut kb, &key);
-            let mut rec = key;
+            let mut rec = vals.unwrap_or(key);
             rec.extend(row);
             s.push(work, kb, rec)
         })?;
         work.note_buffered(bytes);
         if groups.is_empty() && group.is_empty() {
-            groups.insert(Vec::new(), Group { accs: new_accs(aggs), first: vec![Value::Null; *input_width] });
+            groups
+                .insert(Vec::new(), Group { accs: new_accs(aggs), first: vec![Value::Null; *input_width], vals: None });
         }
         let mut sorted: Vec<(Vec<Value>, Group)> = groups.into_iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(&b.0));
         let mut rows = Vec::with_capacity(sorted.len());
         for (key, mut g) in sorted {
-            rows.push(group_row(key, &mut g.accs, g.first)?);
+            rows.push(group_row(g.vals.unwrap_or(key), &mut g.accs, g.first)?);
         }
         let spilled = match sorter {
             Some(s) => Some(Groups::new(s.finish(work)?)),
@@ -153,7 +165,7 @@ impl Operator for AggOp {
         if self.out.is_none() {
             self.out = Some(self.start(env)?);
         }
-        let Plan::Aggregate { group, .. } = &*self.plan else { return Err(internal("aggregate")) };
+        let Plan::Aggregate { group, group_colls, .. } = &*self.plan else { return Err(internal("aggregate")) };
         let n = group.len();
         let mut out = self.out.take().ok_or_else(|| internal("aggregate state"))?;
         let r = (|| {
@@ -167,7 +179,7 @@ impl Operator for AggOp {
             }
             // Both streams are in key order and share no key.
             let take_mem = match (out.mem.peek(), &out.next_spilled) {
-                (Some(m), Some(s)) => m[..n] < s[..n],
+                (Some(m), Some(s)) => Coll::row_key(group_colls, &m[..n]) < Coll::row_key(group_colls, &s[..n]),
                 (Some(_), None) => true,
                 (None, _) => false,
             };

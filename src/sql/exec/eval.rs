@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::sql::exec;
 use crate::sql::planner::expr::*;
 use crate::sql::storage::Txn;
+use crate::sql::types::collation::Coll;
 use crate::sql::types::functions::{self};
 use crate::sql::types::value::{real_to_i64, Affinity, Value};
 use alloc::rc::Rc;
@@ -336,9 +337,10 @@ impl CExpr {
                 }
                 in_result(found, saw_null, *negated)
             }
-            CExpr::InSub { e, sub, negated, aff } => {
+            CExpr::InSub { e, sub, negated, aff, coll } => {
                 let v = conv(e.eval(row, env)?, *aff);
-                let res = run_sub(sub, row, env, SubKind::Set(*aff))?;
+                let v = coll.key(&v);
+                let res = run_sub(sub, row, env, SubKind::Set(*aff, *coll))?;
                 let SubResult::Set(set, has_null) = &*res else { return Err(internal("IN result")) };
                 if set.is_empty() && !has_null {
                     return Ok(Value::Integer(*negated as i64));
@@ -346,7 +348,7 @@ impl CExpr {
                 if v.is_null() {
                     return Ok(Value::Null);
                 }
-                in_result(set.contains(&v), *has_null, *negated)
+                in_result(set.contains(v.as_ref()), *has_null, *negated)
             }
             CExpr::Exists(sub, negated) => {
                 let res = run_sub(sub, row, env, SubKind::Exists)?;
@@ -382,7 +384,7 @@ impl CExpr {
                 let m = if *glob { functions::glob(&p, &t) } else { functions::like(&p, &t, esc) };
                 Value::Integer((m != *negated) as i64)
             }
-            CExpr::Case { operand, whens, convs, else_ } => {
+            CExpr::Case { operand, whens, convs, colls, else_ } => {
                 let base = match operand {
                     Some(o) => Some(o.eval(row, env)?),
                     None => None,
@@ -393,7 +395,8 @@ impl CExpr {
                             let c = convs.get(i).copied().unwrap_or_default();
                             let w = conv(w.eval(row, env)?, c.right);
                             let b = conv(b.clone(), c.left);
-                            !b.is_null() && !w.is_null() && b.total_cmp(&w) == Ordering::Equal
+                            let coll = colls.get(i).copied().unwrap_or(Coll::Binary);
+                            !b.is_null() && !w.is_null() && coll.cmp(&b, &w) == Ordering::Equal
                         }
                         None => w.eval(row, env)?.truthy() == Some(true),
                     };
@@ -469,7 +472,8 @@ pub(crate) fn internal(what: &str) -> Error {
 enum SubKind {
     Scalar,
     Exists,
-    Set(Option<Affinity>),
+    /// The values (their keys under the collation) and whether a NULL was among them.
+    Set(Option<Affinity>, Coll),
 }
 
 fn run_sub(sub: &Sub, row: &[Value], env: &mut Env, kind: SubKind) -> Result<Rc<SubResult>> {
@@ -503,14 +507,14 @@ fn compute_sub(sub: &Sub, env: &mut Env, kind: SubKind) -> Result<SubResult> {
             SubResult::Scalar(v)
         }
         SubKind::Exists => SubResult::Exists(op.next(env)?.is_some()),
-        SubKind::Set(aff) => {
+        SubKind::Set(aff, coll) => {
             let mut set = hashbrown::HashSet::new();
             let mut has_null = false;
             while let Some(r) = op.next(env)? {
                 match r.into_iter().next().map(|v| conv(v, aff)) {
                     Some(Value::Null) | None => has_null = true,
                     Some(v) => {
-                        set.insert(v);
+                        set.insert(coll.key(&v).into_owned());
                     }
                 }
             }

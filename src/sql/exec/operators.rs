@@ -63,9 +63,14 @@ pub fn open(plan: &Arc<Plan>) -> Box<dyn Operator> {
         Plan::Aggregate { .. } => Box::new(AggOp { plan: plan.clone(), out: None }),
         Plan::Sort { .. } => Box::new(SortOp { plan: plan.clone(), limit: None, out: None }),
         Plan::Compound { .. } => Box::new(SetOp { plan: plan.clone(), stream: None, groups: None }),
-        Plan::Distinct { input } => {
-            Box::new(DistinctOp { input: open(input), seen: HashSet::new(), bytes: 0, spill: None, tail: None })
-        }
+        Plan::Distinct { input, .. } => Box::new(DistinctOp {
+            plan: plan.clone(),
+            input: open(input),
+            seen: HashSet::new(),
+            bytes: 0,
+            spill: None,
+            tail: None,
+        }),
         Plan::Limit { input, .. } => {
             Box::new(LimitOp { plan: plan.clone(), input: open_limited(input, plan), left: None, skip: 0 })
         }

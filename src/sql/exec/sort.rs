@@ -8,6 +8,7 @@ use crate::sql::exec::operators::{limit_values, open, Operator};
 use crate::sql::exec::spill::{self, Groups, Sorted, Sorter};
 use crate::sql::parser::ast::CompoundOp;
 use crate::sql::planner::plan::Plan;
+use crate::sql::types::collation::Coll;
 use crate::sql::types::value::Tuple;
 use crate::sql::types::value::Value;
 use alloc::boxed::Box;
@@ -57,6 +58,8 @@ impl Operator for SortOp {
 /// after that, unseen rows are collected, deduplicated by an external sort on the row and
 /// sorted back into arrival order, and follow at the end.
 pub(super) struct DistinctOp {
+    /// The DISTINCT node (its column collations).
+    pub(super) plan: Arc<Plan>,
     pub(super) input: Box<dyn Operator>,
     pub(super) seen: HashSet<Tuple>,
     pub(super) bytes: usize,
@@ -68,24 +71,29 @@ impl Operator for DistinctOp {
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
         let work = env.work;
         let budget = work.budget();
+        let Plan::Distinct { colls, .. } = &*self.plan else { return Err(internal("distinct")) };
+        // Under collations other than BINARY, rows are told apart by their folded values.
+        let fold = !Coll::all_binary(colls);
         loop {
             if let Some(t) = &mut self.tail {
                 return Ok(t.next_entry()?.map(|(_, r)| r));
             }
             match self.input.next(env)? {
                 Some(r) => {
-                    if self.seen.contains(&r) {
+                    let folded = fold.then(|| Coll::row_key(colls, &r));
+                    let k = folded.as_ref().unwrap_or(&r);
+                    if self.seen.contains(k) {
                         continue;
                     }
                     if self.spill.is_none() && self.bytes <= budget / 2 {
                         self.bytes += 2 * spill::row_bytes(&r);
-                        self.seen.insert(r.clone());
+                        self.seen.insert(folded.unwrap_or_else(|| r.clone()));
                         return Ok(Some(r));
                     }
                     work.note_buffered(self.bytes);
                     let s = self.spill.get_or_insert_with(|| Sorter::new(budget / 2, None));
                     let mut key = Vec::new();
-                    spill::group_key(&mut key, &r);
+                    spill::group_key(&mut key, k);
                     s.push(work, key, r)?;
                 }
                 None => {
@@ -119,7 +127,7 @@ pub(super) struct SetOp {
 
 impl Operator for SetOp {
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
-        let Plan::Compound { op, left, right } = &*self.plan else { return Err(internal("compound")) };
+        let Plan::Compound { op, left, right, colls } = &*self.plan else { return Err(internal("compound")) };
         if *op == CompoundOp::UnionAll {
             loop {
                 let (cur, on_right) = self.stream.get_or_insert_with(|| (open(left), false));
@@ -142,10 +150,15 @@ impl Operator for SetOp {
                 if side == 1 && !left_rows && matches!(op, CompoundOp::Intersect | CompoundOp::Except) {
                     break;
                 }
+                let fold = !Coll::all_binary(colls);
                 open(plan).drain(env, &mut |_, r| {
                     left_rows |= side == 0;
                     let mut key = Vec::new();
-                    spill::group_key(&mut key, r);
+                    if fold {
+                        spill::group_key(&mut key, &Coll::row_key(colls, r));
+                    } else {
+                        spill::group_key(&mut key, r);
+                    }
                     let mut r = core::mem::take(r);
                     r.push(Value::Integer(side));
                     sorter.push(work, key, r)

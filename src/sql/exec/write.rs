@@ -549,7 +549,7 @@ fn plan_reads(p: &Plan, storage: &str) -> bool {
         | Plan::Project { input, .. }
         | Plan::Aggregate { input, .. }
         | Plan::Sort { input, .. }
-        | Plan::Distinct { input }
+        | Plan::Distinct { input, .. }
         | Plan::Limit { input, .. } => plan_reads(input, storage),
         Plan::NestedLoop { left, right, .. }
         | Plan::HashJoin { left, right, .. }

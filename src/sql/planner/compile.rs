@@ -11,6 +11,7 @@ use crate::sql::types::functions;
 use crate::sql::types::value::{Affinity, Value};
 use alloc::boxed::Box;
 use alloc::format;
+use alloc::vec;
 use alloc::vec::Vec;
 
 impl<'s> Planner<'s> {
@@ -22,7 +23,16 @@ impl<'s> Planner<'s> {
         self.enter()?;
         let r = self.compile_inner(e, frames, post);
         self.depth -= 1;
-        r
+        let mut t = r?;
+        // An explicit COLLATE anywhere in an operand gives the whole expression that
+        // collation (SQLite's EP_Collate), e.g. `(a COLLATE NOCASE) || 'x'`.
+        if !t.explicit_coll && !matches!(e, Expr::Column { .. } | Expr::Collate { .. }) {
+            if let Some(c) = explicit_coll(e)? {
+                t.coll = Some(c);
+                t.explicit_coll = true;
+            }
+        }
+        Ok(t)
     }
 
     /// Compile a standalone expression (public entry for DML).
@@ -38,11 +48,19 @@ impl<'s> Planner<'s> {
         }
         if let Some(p) = post {
             if let Some(i) = p.group.iter().position(|g| g == e) {
-                let aff = match e {
-                    Expr::Column { .. } => self.compile(e, frames, None).ok().and_then(|t| t.aff),
-                    _ => None,
+                // A grouping slot keeps the affinity of a column and the collation of the
+                // expression it holds.
+                let (aff, coll, explicit_coll) = match e {
+                    Expr::Column { .. } => match self.compile(e, frames, None) {
+                        Ok(t) => (t.aff, t.coll, false),
+                        Err(_) => (None, None, false),
+                    },
+                    e => match explicit_coll(e)? {
+                        Some(c) => (None, Some(c), true),
+                        None => (None, None, false),
+                    },
                 };
-                return Ok(Typed { e: CExpr::Col { depth: 0, idx: i as u32 }, aff, coll: None, explicit_coll: false });
+                return Ok(Typed { e: CExpr::Col { depth: 0, idx: i as u32 }, aff, coll, explicit_coll });
             }
             if let Expr::Function { name, args, star, .. } = e {
                 if is_aggregate_call(name, args.len(), *star) {
@@ -144,7 +162,14 @@ impl<'s> Planner<'s> {
                     return Err(err(format!("sub-select returns {} columns - expected 1", outs.len())));
                 }
                 let aff = crate::sql::planner::expr::in_affinity(x.aff, outs[0].aff);
-                Typed::plain(CExpr::InSub { e: Box::new(x.e), sub, negated: *negated, aff })
+                let y = Typed {
+                    e: CExpr::Const(Value::Null),
+                    aff: None,
+                    coll: outs[0].coll,
+                    explicit_coll: outs[0].explicit_coll,
+                };
+                let coll = pick_coll(&x, &y);
+                Typed::plain(CExpr::InSub { e: Box::new(x.e), sub, negated: *negated, aff, coll })
             }
             Expr::Exists { query, negated } => {
                 let (sub, _) = self.subquery(query, frames)?;
@@ -167,25 +192,28 @@ impl<'s> Planner<'s> {
                 Typed::plain(CExpr::Like { e: Box::new(x.e), pat: Box::new(p.e), esc, negated: *negated, glob: *glob })
             }
             Expr::Case { operand, whens, else_ } => {
-                let (operand, op_aff) = match operand {
+                let (operand, op_t) = match operand {
                     Some(o) => {
                         let t = self.compile(o, frames, post)?;
-                        (Some(Box::new(t.e)), t.aff)
+                        let rest = Typed { e: CExpr::Const(Value::Null), ..t };
+                        (Some(Box::new(t.e)), rest)
                     }
-                    None => (None, None),
+                    None => (None, Typed::plain(CExpr::Const(Value::Null))),
                 };
                 let mut ws = Vec::new();
                 let mut convs = Vec::new();
+                let mut colls = Vec::new();
                 for (w, t) in whens {
                     let wt = self.compile(w, frames, post)?;
-                    convs.push(Conv::for_operands(op_aff, wt.aff));
+                    convs.push(Conv::for_operands(op_t.aff, wt.aff));
+                    colls.push(pick_coll(&op_t, &wt));
                     ws.push((wt.e, self.compile(t, frames, post)?.e));
                 }
                 let else_ = match else_ {
                     Some(x) => Some(Box::new(self.compile(x, frames, post)?.e)),
                     None => None,
                 };
-                Typed::plain(CExpr::Case { operand, whens: ws, convs, else_ })
+                Typed::plain(CExpr::Case { operand, whens: ws, convs, colls, else_ })
             }
             Expr::Cast { expr, type_name } => {
                 let aff = Affinity::of_type(Some(type_name));
@@ -276,7 +304,38 @@ pub(super) struct PostAgg<'a> {
     pub(super) aggs: &'a [Expr],
 }
 
-fn pick_coll(l: &Typed, r: &Typed) -> Coll {
+/// The explicit collation of an expression: that of the leftmost `COLLATE` found looking into
+/// operands left to right (not into subqueries), as SQLite's EP_Collate propagation finds it.
+pub(super) fn explicit_coll(e: &Expr) -> Result<Option<Coll>> {
+    let kids: Vec<&Expr> = match e {
+        Expr::Collate { collation, .. } => return Coll::by_name(collation).map(Some),
+        Expr::Unary { expr, .. } | Expr::IsNull { expr, .. } | Expr::Cast { expr, .. } => vec![&**expr],
+        Expr::InSubquery { expr, .. } => vec![&**expr],
+        Expr::Binary { left, right, .. } => vec![&**left, &**right],
+        Expr::Between { expr, low, high, .. } => vec![&**expr, &**low, &**high],
+        Expr::InList { expr, list, .. } => core::iter::once(&**expr).chain(list.iter()).collect(),
+        Expr::Like { expr, pattern, escape, .. } => {
+            core::iter::once(&**expr).chain(core::iter::once(&**pattern)).chain(escape.as_deref()).collect()
+        }
+        Expr::Case { operand, whens, else_ } => operand
+            .as_deref()
+            .into_iter()
+            .chain(whens.iter().flat_map(|(w, t)| [w, t]))
+            .chain(else_.as_deref())
+            .collect(),
+        Expr::Function { args, .. } => args.iter().collect(),
+        _ => return Ok(None),
+    };
+    for k in kids {
+        if let Some(c) = explicit_coll(k)? {
+            return Ok(Some(c));
+        }
+    }
+    Ok(None)
+}
+
+/// The collation of a comparison `l op r` (see [`Typed`]).
+pub(super) fn pick_coll(l: &Typed, r: &Typed) -> Coll {
     if l.explicit_coll {
         return l.coll.unwrap_or(Coll::Binary);
     }

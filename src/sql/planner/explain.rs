@@ -63,7 +63,7 @@ pub fn explain(plan: &Plan, depth: usize, out: &mut Vec<String>) {
         | Plan::Project { input, .. }
         | Plan::Aggregate { input, .. }
         | Plan::Sort { input, .. }
-        | Plan::Distinct { input }
+        | Plan::Distinct { input, .. }
         | Plan::Limit { input, .. } => explain(input, depth + 1, out),
         Plan::NestedLoop { left, right, .. }
         | Plan::HashJoin { left, right, .. }

@@ -234,6 +234,8 @@ pub enum CExpr {
         /// Affinity applied to the operand and to the subquery's values (SQLite's
         /// comparison affinity of the two).
         aff: Option<Affinity>,
+        /// Collation of the comparisons (operand against the subquery's column).
+        coll: Coll,
     },
     /// [NOT] EXISTS.
     Exists(Sub, bool),
@@ -260,6 +262,8 @@ pub enum CExpr {
         whens: Vec<(CExpr, CExpr)>,
         /// Comparison conversions of a simple CASE (operand vs each WHEN).
         convs: Vec<Conv>,
+        /// Comparison collations of a simple CASE (operand vs each WHEN).
+        colls: Vec<Coll>,
         /// ELSE.
         else_: Option<Box<CExpr>>,
     },

@@ -62,6 +62,8 @@ pub struct AggSpec {
     pub distinct: bool,
     /// Arguments.
     pub args: Vec<CExpr>,
+    /// The collation min/max and DISTINCT compare the (first) argument with.
+    pub coll: Coll,
 }
 
 /// A sort key.
@@ -141,6 +143,8 @@ pub enum Plan {
         input: Arc<Plan>,
         /// GROUP BY expressions (empty: one group, even over no rows).
         group: Vec<CExpr>,
+        /// The collation each GROUP BY expression groups by.
+        group_colls: Vec<Coll>,
         /// Aggregates.
         aggs: Vec<AggSpec>,
         /// Width of input rows (for the NULL row of an empty input).
@@ -157,6 +161,8 @@ pub enum Plan {
     Distinct {
         /// Input.
         input: Arc<Plan>,
+        /// The collation of each column (rows are duplicates when equal under these).
+        colls: Vec<Coll>,
     },
     /// LIMIT / OFFSET.
     Limit {
@@ -175,6 +181,8 @@ pub enum Plan {
         left: Arc<Plan>,
         /// Right.
         right: Arc<Plan>,
+        /// The collation of each column (rows are the same when equal under these).
+        colls: Vec<Coll>,
     },
 }
 

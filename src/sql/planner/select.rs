@@ -73,16 +73,31 @@ pub struct Frame {
     pub cols: Vec<FrameCol>,
 }
 
-/// A result column of a query: name and affinity.
+/// A result column of a query: name, affinity and collation.
 #[derive(Debug, Clone)]
 pub struct OutCol {
     /// Column name.
     pub name: String,
     /// Affinity (for columns taken straight from a table).
     pub aff: Option<Affinity>,
+    /// Collation of the result expression (see [`Typed`]); a query used as a FROM source
+    /// (view, CTE, subquery) gives its columns this collation, BINARY when None.
+    pub coll: Option<Coll>,
+    /// Whether `coll` comes from an explicit COLLATE in the expression.
+    pub explicit_coll: bool,
 }
 
 /// A compiled expression with what comparisons need to know about it.
+///
+/// The collation follows SQLite's rules (sqlite.org/datatype3.html#collation): a column
+/// reference has its column's collation (BINARY when none is declared; the rowid has none),
+/// and so do `+x` and `CAST(x AS ...)` of one; an expression containing an explicit
+/// `COLLATE` has that collation (the leftmost, looking into operands left to right) and it is
+/// *explicit*; any other expression has none. A comparison uses the left operand's collation
+/// if explicit, else the right one's if explicit, else the left one's, else the right one's,
+/// else BINARY ([`pick_coll`](crate::sql::planner::compile)). Every operator that compares
+/// values (comparisons, IN, CASE, DISTINCT, GROUP BY, compound selects, ORDER BY, min/max,
+/// index and key lookups) takes its collation from here.
 pub(super) struct Typed {
     pub(super) e: CExpr,
     pub(super) aff: Option<Affinity>,
@@ -349,7 +364,7 @@ impl Frame {
                 hidden: false,
                 shadowed: false,
                 aff: Some(c.affinity),
-                coll: c.collation.as_deref().and_then(|n| Coll::by_name(n).ok()),
+                coll: Some(c.collation.as_deref().and_then(|n| Coll::by_name(n).ok()).unwrap_or(Coll::Binary)),
             })
             .collect();
         if t.has_rowid() {
@@ -375,7 +390,7 @@ impl Frame {
                     hidden: false,
                     shadowed: false,
                     aff: o.aff,
-                    coll: None,
+                    coll: Some(o.coll.unwrap_or(Coll::Binary)),
                 })
                 .collect(),
         }
@@ -514,7 +529,7 @@ impl<'s> Planner<'s> {
             };
             let coll = match &o.expr {
                 Expr::Collate { collation, .. } => Coll::by_name(collation)?,
-                _ => Coll::Binary,
+                _ => outs[idx].coll.unwrap_or(Coll::Binary),
             };
             keys.push(SortKey {
                 expr: CExpr::Col { depth: 0, idx: idx as u32 },
@@ -540,7 +555,9 @@ impl<'s> Planner<'s> {
                     }
                     out.push(r.iter().map(|e| Ok(self.compile(e, &frames, None)?.e)).collect::<Result<Vec<_>>>()?);
                 }
-                let outs = (1..=width).map(|i| OutCol { name: format!("column{i}"), aff: None }).collect();
+                let outs = (1..=width)
+                    .map(|i| OutCol { name: format!("column{i}"), aff: None, coll: None, explicit_coll: false })
+                    .collect();
                 Ok((Arc::new(Plan::Values(out)), outs))
             }
             SetExpr::Compound { op, left, right } => {
@@ -556,7 +573,15 @@ impl<'s> Planner<'s> {
                         "SELECTs to the left and right of {what} do not have the same number of result columns"
                     )));
                 }
-                Ok((Arc::new(Plan::Compound { op: *op, left: l, right: r }), lo))
+                // Each column compares with the left side's collation, else the right one's
+                // (SQLite's multiSelectCollSeq).
+                let outs: Vec<OutCol> = lo
+                    .into_iter()
+                    .zip(&ro)
+                    .map(|(l, r)| OutCol { coll: l.coll.or(r.coll), explicit_coll: false, ..l })
+                    .collect();
+                let colls = outs.iter().map(|o| o.coll.unwrap_or(Coll::Binary)).collect();
+                Ok((Arc::new(Plan::Compound { op: *op, left: l, right: r, colls }), outs))
             }
         }
     }
@@ -990,11 +1015,22 @@ impl<'s> Planner<'s> {
                 if args.iter().any(has_aggregate) {
                     return Err(err(format!("misuse of aggregate function {name}()")));
                 }
-                let cargs = args.iter().map(|a| Ok(self.compile(a, &frames, None)?.e)).collect::<Result<_>>()?;
-                aggs.push(AggSpec { kind, distinct: *distinct, args: cargs });
+                let mut cargs = Vec::new();
+                let mut coll = None;
+                for a in args {
+                    let t = self.compile(a, &frames, None)?;
+                    coll = coll.or(t.coll);
+                    cargs.push(t.e);
+                }
+                aggs.push(AggSpec { kind, distinct: *distinct, args: cargs, coll: coll.unwrap_or(Coll::Binary) });
             }
-            let group: Vec<CExpr> =
-                group_exprs.iter().map(|g| Ok(self.compile(g, &frames, None)?.e)).collect::<Result<_>>()?;
+            let mut group = Vec::new();
+            let mut group_colls = Vec::new();
+            for g in &group_exprs {
+                let t = self.compile(g, &frames, None)?;
+                group.push(t.e);
+                group_colls.push(t.coll.unwrap_or(Coll::Binary));
+            }
             let mut post = Frame::default();
             for _ in 0..group.len() + aggs.len() {
                 post.cols.push(FrameCol {
@@ -1007,7 +1043,7 @@ impl<'s> Planner<'s> {
                 });
             }
             post.cols.extend(layout.cols.iter().cloned());
-            plan = Arc::new(Plan::Aggregate { input: plan, group, aggs, input_width: layout.cols.len() });
+            plan = Arc::new(Plan::Aggregate { input: plan, group, group_colls, aggs, input_width: layout.cols.len() });
             let mut pf = outer.to_vec();
             pf.push(post);
             pf
@@ -1070,12 +1106,13 @@ impl<'s> Planner<'s> {
         let mut exprs = Vec::new();
         for (e, name) in items {
             let t = self.compile(e, post_frames, post_ref)?;
-            outs.push(OutCol { name: name.clone(), aff: t.aff });
+            outs.push(OutCol { name: name.clone(), aff: t.aff, coll: t.coll, explicit_coll: t.explicit_coll });
             exprs.push(t.e);
         }
         plan = Arc::new(Plan::Project { input: plan, exprs });
         if sel.distinct {
-            plan = Arc::new(Plan::Distinct { input: plan });
+            let colls = outs.iter().map(|o| o.coll.unwrap_or(Coll::Binary)).collect();
+            plan = Arc::new(Plan::Distinct { input: plan, colls });
         }
         Ok((plan, outs))
     }

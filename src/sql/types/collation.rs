@@ -1,5 +1,12 @@
 //! Collations: how text compares (BINARY, NOCASE, RTRIM), by name as SQL writes them.
+//!
+//! Every collation here is "compare a folded copy byte-wise": NOCASE folds ASCII upper case to
+//! lower case (as SQLite, no other letters), RTRIM drops trailing spaces. [`Coll::key`] gives the
+//! folded value; operators that hash or sort values (DISTINCT, GROUP BY, compound selects,
+//! IN (SELECT ...), index and primary keys) use it, so they agree with [`Coll::cmp`]. Which
+//! collation an operator uses is decided once by the planner (`planner::compile`).
 
+use alloc::borrow::Cow;
 use core::cmp::Ordering;
 
 use crate::error::{Error, Result};
@@ -25,6 +32,32 @@ impl Coll {
             "RTRIM" => Ok(Coll::Rtrim),
             _ => Err(Error::Sql(alloc::format!("no such collation sequence: {name}"))),
         }
+    }
+
+    /// The value this collation compares: text folded (NOCASE: ASCII lower case; RTRIM:
+    /// trailing spaces dropped), everything else as it is. Two values are equal under the
+    /// collation exactly when their keys are equal, and keys order as the collation does.
+    pub fn key(self, v: &Value) -> Cow<'_, Value> {
+        match (self, v) {
+            (Coll::NoCase, Value::Text(s)) if s.bytes().any(|b| b.is_ascii_uppercase()) => {
+                Cow::Owned(Value::Text(s.to_ascii_lowercase()))
+            }
+            (Coll::Rtrim, Value::Text(s)) if s.ends_with(' ') => {
+                Cow::Owned(Value::Text(s.trim_end_matches(' ').into()))
+            }
+            _ => Cow::Borrowed(v),
+        }
+    }
+
+    /// The keys ([`Coll::key`]) of a row's values under per-column collations (a missing
+    /// collation is BINARY).
+    pub fn row_key(colls: &[Coll], row: &[Value]) -> alloc::vec::Vec<Value> {
+        row.iter().enumerate().map(|(i, v)| colls.get(i).copied().unwrap_or(Coll::Binary).key(v).into_owned()).collect()
+    }
+
+    /// Whether every collation is BINARY (folding changes nothing).
+    pub fn all_binary(colls: &[Coll]) -> bool {
+        colls.iter().all(|c| *c == Coll::Binary)
     }
 
     /// Compare two values under this collation (NULLs sort first, as in total_cmp).

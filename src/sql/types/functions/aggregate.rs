@@ -4,6 +4,7 @@
 
 use super::scalar::{check_len, err, fabs, numeric_ref, text, wrong_args};
 use crate::error::Result;
+use crate::sql::types::collation::Coll;
 use alloc::collections::BTreeSet;
 use alloc::string::String;
 use core::cmp::Ordering;
@@ -75,6 +76,8 @@ pub struct Accumulator {
     overflow: bool,
     /// min/max: the best value so far (NULL: none yet).
     best: Value,
+    /// The collation min/max compare with and DISTINCT tells values apart with.
+    coll: Coll,
     /// group_concat: the text so far (None: no non-NULL value yet).
     text: Option<String>,
 }
@@ -93,7 +96,14 @@ impl Accumulator {
             overflow: false,
             best: Value::Null,
             text: None,
+            coll: Coll::Binary,
         }
+    }
+
+    /// The accumulator comparing its argument under `coll` (min/max, DISTINCT).
+    pub fn with_collation(mut self, coll: Coll) -> Accumulator {
+        self.coll = coll;
+        self
     }
 
     /// Feed one row's argument values (none for `count(*)`).
@@ -110,10 +120,11 @@ impl Accumulator {
             return Ok(());
         }
         if let Some(seen) = &mut self.seen {
-            if seen.contains(v) {
+            let k = self.coll.key(v);
+            if seen.contains(k.as_ref()) {
                 return Ok(());
             }
-            seen.insert(v.clone());
+            seen.insert(k.into_owned());
         }
         self.count += 1;
         match self.kind {
@@ -139,7 +150,7 @@ impl Accumulator {
             },
             AggregateKind::Min | AggregateKind::Max => {
                 let want = if self.kind == AggregateKind::Max { Ordering::Less } else { Ordering::Greater };
-                if self.best.is_null() || self.best.total_cmp(v) == want {
+                if self.best.is_null() || self.coll.cmp(&self.best, v) == want {
                     self.best = v.clone();
                 }
             }
