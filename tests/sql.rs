@@ -471,7 +471,7 @@ fn differential_regressions() {
 
 /// A database whose SQL schema says it was written in storage format 1 (8-byte rowid keys, no
 /// format field in the `meta` record) is refused with an error naming the format; it is never
-/// read with the wrong key encoding. A current database records format 2 and reads back.
+/// read with the wrong key encoding. A current database records the current format and reads back.
 #[test]
 fn old_sql_storage_format_is_refused() {
     let db = tessera::Database::memory();
@@ -1405,6 +1405,62 @@ fn coll_same_as_sqlite(setup: &[&str], queries: &[&str]) {
     assert!(failures.is_empty(), "{} of {} queries differ:\n{}", failures.len(), queries.len(), failures.join("\n"));
 }
 
+/// UNIQUE and PRIMARY KEY compare with the column's collation (and an index's COLLATE): 'A'
+/// and 'a' are duplicates under NOCASE, 'x' and 'x  ' under RTRIM. Before, every one of these
+/// second inserts was accepted.
+#[test]
+fn unique_and_primary_key_use_the_collation() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("CREATE TABLE t(a TEXT UNIQUE COLLATE NOCASE)", "INSERT INTO t VALUES ('A')", "INSERT INTO t VALUES ('a')"),
+        ("CREATE TABLE t(a TEXT COLLATE RTRIM UNIQUE)", "INSERT INTO t VALUES ('x')", "INSERT INTO t VALUES ('x  ')"),
+        (
+            "CREATE TABLE t(a TEXT PRIMARY KEY COLLATE NOCASE)",
+            "INSERT INTO t VALUES ('Ab')",
+            "INSERT INTO t VALUES ('aB')",
+        ),
+        (
+            "CREATE TABLE t(a TEXT COLLATE NOCASE, b INT, PRIMARY KEY (a, b)) WITHOUT ROWID",
+            "INSERT INTO t VALUES ('Q', 1)",
+            "INSERT INTO t VALUES ('q', 1)",
+        ),
+        (
+            "CREATE TABLE t(a TEXT, UNIQUE (a COLLATE NOCASE))",
+            "INSERT INTO t VALUES ('k')",
+            "INSERT INTO t VALUES ('K')",
+        ),
+        (
+            "CREATE TABLE t(a TEXT, b INT); CREATE UNIQUE INDEX i ON t(a COLLATE NOCASE, b)",
+            "INSERT INTO t VALUES ('z', 1)",
+            "INSERT INTO t VALUES ('Z', 1)",
+        ),
+        (
+            "CREATE TABLE t(a TEXT COLLATE NOCASE); CREATE UNIQUE INDEX i ON t(a)",
+            "INSERT INTO t VALUES ('m')",
+            "INSERT INTO t VALUES ('M')",
+        ),
+    ];
+    for (create, first, second) in cases {
+        let mut c = Connection::memory();
+        for s in create.split("; ") {
+            exec(&mut c, s);
+        }
+        exec(&mut c, first);
+        dup(&mut c, second);
+        // Building a UNIQUE index over existing duplicates fails too.
+        let mut c = Connection::memory();
+        exec(&mut c, "CREATE TABLE d(a TEXT)");
+        exec(&mut c, "INSERT INTO d VALUES ('A'), ('a')");
+        assert!(c.execute("CREATE UNIQUE INDEX di ON d(a COLLATE NOCASE)", &[]).is_err(), "{create}");
+        exec(&mut c, "CREATE UNIQUE INDEX db ON d(a)");
+    }
+    // A BINARY index on a NOCASE column is BINARY: both stay.
+    let mut c = Connection::memory();
+    exec(&mut c, "CREATE TABLE t(a TEXT COLLATE NOCASE)");
+    exec(&mut c, "CREATE UNIQUE INDEX i ON t(a COLLATE BINARY)");
+    exec(&mut c, "INSERT INTO t VALUES ('A'), ('a')");
+    assert_eq!(rows(&mut c, "SELECT count(*) FROM t")[0][0], Value::Integer(2));
+}
+
 /// Index lookups, ranges and ORDER BY agree with SQLite when indexes and comparisons carry
 /// collations; a NOCASE index is used for a NOCASE comparison (before: the collated column's
 /// index was never used, and a COLLATE on the index was ignored).
@@ -1503,4 +1559,106 @@ fn collations_reach_every_operator() {
         "SELECT count(DISTINCT n) FROM p",
     ];
     coll_same_as_sqlite(&setup, &queries);
+}
+
+/// Unknown collation names are errors, as in SQLite; the built-ins are case-insensitive.
+#[test]
+fn unknown_collation_is_an_error() {
+    let mut c = Connection::memory();
+    for sql in [
+        "CREATE TABLE t(a TEXT COLLATE klingon)",
+        "SELECT 'a' = 'A' COLLATE klingon",
+        "SELECT 1 ORDER BY 1 COLLATE klingon",
+    ] {
+        let e = c.execute(sql, &[]).expect_err(sql);
+        assert!(e.to_string().contains("no such collation sequence: klingon"), "{sql}: {e}");
+    }
+    exec(&mut c, "CREATE TABLE t(a TEXT)");
+    let e = c.execute("CREATE INDEX i ON t(a COLLATE klingon)", &[]).expect_err("index");
+    assert!(e.to_string().contains("no such collation sequence: klingon"), "{e}");
+    assert_eq!(rows(&mut c, "SELECT 'a' = 'A' COLLATE NoCase")[0][0], Value::Integer(1));
+}
+
+/// A comparison uses an index whose column collation is its own and no other: a NOCASE
+/// index serves `a = ?` on a NOCASE column (and `b = ? COLLATE NOCASE` on a BINARY column
+/// with a NOCASE index); a BINARY comparison does not use a NOCASE index. Before, no index on
+/// a collated column was ever used.
+#[test]
+fn collated_index_is_used_for_its_own_collation_only() {
+    let mut c = Connection::memory();
+    exec(&mut c, "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT COLLATE NOCASE, b TEXT)");
+    exec(&mut c, "CREATE INDEX ta ON t(a)");
+    exec(&mut c, "CREATE INDEX tb ON t(b COLLATE NOCASE)");
+    exec(&mut c, "INSERT INTO t VALUES (1, 'Ab', 'Ab'), (2, 'aB', 'aB'), (3, 'x', 'x')");
+    let plan = |c: &mut Connection, q: &str| -> String {
+        rows(c, &format!("EXPLAIN {q}")).iter().map(|r| r[0].to_string()).collect::<Vec<_>>().join("\n")
+    };
+    for (q, index, ids) in [
+        ("SELECT id FROM t WHERE a = 'AB' ORDER BY id", Some("ta"), vec![1, 2]),
+        ("SELECT id FROM t WHERE a IN ('AB', 'X') ORDER BY id", Some("ta"), vec![1, 2, 3]),
+        ("SELECT id FROM t WHERE a COLLATE BINARY = 'aB' ORDER BY id", None, vec![2]),
+        ("SELECT id FROM t WHERE b = 'ab' COLLATE NOCASE ORDER BY id", Some("tb"), vec![1, 2]),
+        ("SELECT id FROM t WHERE b COLLATE NOCASE > 'ab' ORDER BY id", Some("tb"), vec![3]),
+        ("SELECT id FROM t WHERE b = 'ab' ORDER BY id", None, vec![]),
+        ("SELECT id FROM t WHERE b > 'a' ORDER BY id", None, vec![2, 3]),
+    ] {
+        let p = plan(&mut c, q);
+        match index {
+            Some(ix) => assert!(p.contains(&format!("USING INDEX {ix}")), "{q}: {p}"),
+            None => assert!(!p.contains("USING INDEX"), "{q}: {p}"),
+        }
+        assert_eq!(ints(&mut c, q), ids, "{q}");
+    }
+    // The folded keys are not the values: a query reading the collated column fetches rows.
+    assert_eq!(
+        rows(&mut c, "SELECT a FROM t WHERE a = 'ab' ORDER BY id"),
+        [[Value::Text("Ab".into())], [Value::Text("aB".into())]]
+    );
+}
+
+/// Keys of collated columns changed encoding (storage format 3): a file that says format 2
+/// is still read when it has no collated key, and refused, naming the format, when it has
+/// one. Collated keys survive reopening (their collations come back from the schema).
+#[test]
+fn collated_keys_are_format_3() {
+    let set_format = |db: &tessera::Database, f: i64| {
+        use tessera::sql::{encoding, Value};
+        let w = db.begin_write().unwrap();
+        {
+            let mut t = tessera::sql::internal_tables::open(&w, "sql:schema").unwrap();
+            let rec = t.get(b"meta").unwrap().unwrap();
+            let mut vals = Vec::new();
+            encoding::decode_row(&rec, &mut vals).unwrap();
+            assert_eq!(vals[2], Value::Integer(3));
+            vals[2] = Value::Integer(f);
+            let mut out = Vec::new();
+            encoding::encode_row(&mut out, &vals);
+            t.insert(b"meta", &out).unwrap();
+        }
+        w.commit().unwrap();
+    };
+    let db = tessera::Database::memory();
+    let mut c = Connection::new(db.clone()).unwrap();
+    exec(&mut c, "CREATE TABLE t(a TEXT UNIQUE, b TEXT COLLATE NOCASE)");
+    exec(&mut c, "INSERT INTO t VALUES ('A', 'B')");
+    set_format(&db, 2);
+    let mut c = Connection::new(db.clone()).unwrap();
+    assert_eq!(rows(&mut c, "SELECT a FROM t WHERE a = 'A'"), [[Value::Text("A".into())]]);
+
+    let db = tessera::Database::memory();
+    let mut c = Connection::new(db.clone()).unwrap();
+    exec(&mut c, "CREATE TABLE t(a TEXT UNIQUE COLLATE NOCASE, b TEXT)");
+    exec(&mut c, "CREATE TABLE w(k TEXT COLLATE RTRIM PRIMARY KEY, v) WITHOUT ROWID");
+    exec(&mut c, "CREATE INDEX tb ON t(b COLLATE NOCASE)");
+    exec(&mut c, "INSERT INTO t VALUES ('Ab', 'Cd')");
+    exec(&mut c, "INSERT INTO w VALUES ('k', 1)");
+    let mut c = Connection::new(db.clone()).unwrap();
+    dup(&mut c, "INSERT INTO t VALUES ('aB', 'x')");
+    dup(&mut c, "INSERT INTO w VALUES ('k  ', 2)");
+    assert_eq!(ints(&mut c, "SELECT count(*) FROM t WHERE b = 'CD' COLLATE NOCASE"), [1]);
+    assert!(c.check().unwrap().is_ok(), "{:?}", c.check().unwrap().problems);
+    set_format(&db, 2);
+    let mut c = Connection::new(db).unwrap();
+    let e = c.execute("SELECT * FROM t", &[]).expect_err("format 2 with collated keys must be refused");
+    assert!(e.to_string().contains("unsupported SQL storage format 2"), "{e}");
 }

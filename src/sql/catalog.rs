@@ -20,6 +20,7 @@ use crate::sql::parser;
 use crate::sql::parser::ast::{self, AlterAction, ColumnConstraint, Expr, Statement, TableConstraint};
 use crate::sql::storage::Txn;
 use crate::sql::storage::Writer;
+use crate::sql::types::collation::Coll;
 use crate::sql::types::encoding::{decode_row, encode_row};
 use crate::sql::types::value::{Affinity, Value};
 
@@ -27,9 +28,14 @@ use crate::sql::types::value::{Affinity, Value};
 pub const SCHEMA_TABLE: &str = "sql:schema";
 /// The schema-table key of the `meta` record.
 pub const META_KEY: &[u8] = b"meta";
-/// The SQL storage format this build reads and writes (the third field of the `meta` record).
-/// 2: variable-length rowid keys (format 1, without the field, used 8-byte rowid keys).
-pub const SQL_FORMAT: i64 = 2;
+/// The SQL storage format this build writes (the third field of the `meta` record).
+/// 3: key columns (index entries, WITHOUT ROWID primary keys) with a NOCASE or RTRIM
+/// collation hold the value folded by the collation. 2: such keys held the value as it is
+/// (read by this build only when the schema has no such key). Format 1 (without the field)
+/// used 8-byte rowid keys.
+pub const SQL_FORMAT: i64 = 3;
+/// The oldest format this build reads (see [`SQL_FORMAT`]).
+const SQL_FORMAT_MIN: i64 = 2;
 
 /// A column.
 #[derive(Debug, Clone)]
@@ -50,6 +56,13 @@ pub struct Column {
     /// COLUMN`: its DEFAULT folded to a constant, with the column's affinity (as SQLite
     /// reads such rows); NULL for the columns of `CREATE TABLE`.
     pub absent: Value,
+}
+
+impl Column {
+    /// The column's collation (BINARY when none is declared).
+    pub fn coll(&self) -> Coll {
+        self.collation.as_deref().and_then(|n| Coll::by_name(n).ok()).unwrap_or(Coll::Binary)
+    }
 }
 
 /// How a table's rows are keyed.
@@ -81,6 +94,9 @@ pub struct TableDef {
     pub indexes: Vec<Arc<IndexDef>>,
     /// Engine table holding the rows.
     pub storage: String,
+    /// The collation of each `PrimaryKey::Columns` column (its keys hold the values folded
+    /// by it; empty for rowid tables).
+    pub pk_colls: Vec<Coll>,
     /// Storage ids of the automatic (UNIQUE constraint) indexes, in constraint order.
     pub auto_ids: Vec<u64>,
     /// Defining SQL texts (CREATE then ALTERs).
@@ -124,6 +140,9 @@ pub struct IndexDef {
     pub columns: Vec<(usize, bool)>,
     /// UNIQUE.
     pub unique: bool,
+    /// The collation of each indexed column: the index's COLLATE, else the column's. Keys
+    /// hold the values folded by it ([`Coll::key`]).
+    pub colls: Vec<Coll>,
     /// Engine table.
     pub storage: String,
     /// `CREATE INDEX` text (None for automatic indexes).
@@ -189,6 +208,8 @@ pub enum SchemaRecord {
         generation: u64,
         /// Next storage id.
         next_id: u64,
+        /// The storage format ([`SQL_FORMAT`] or an older one this build reads).
+        format: i64,
     },
     /// A table, rebuilt from its SQL texts (with its automatic indexes).
     Table(TableDef),
@@ -207,13 +228,10 @@ pub fn decode_record(key: &[u8], value: &[u8]) -> Result<SchemaRecord> {
         let generation = int(vals.first())? as u64;
         let next_id = int(vals.get(1))? as u64;
         let format = if vals.len() > 2 { int(vals.get(2))? } else { 1 };
-        if format != SQL_FORMAT {
-            return Err(Error::Sql(format!(
-                "unsupported SQL storage format {format} (this build reads format {SQL_FORMAT}): \
-                 export the data with the tessera version that wrote it (.dump) and load it here"
-            )));
+        if !(SQL_FORMAT_MIN..=SQL_FORMAT).contains(&format) {
+            return Err(unsupported_format(format));
         }
-        return Ok(SchemaRecord::Meta { generation, next_id });
+        return Ok(SchemaRecord::Meta { generation, next_id, format });
     }
     // Whatever is wrong with an object record (SQL that no longer parses, a field of the wrong
     // type) is damage to the file, named as such: not a syntax error in SQL nobody just wrote.
@@ -227,6 +245,13 @@ pub fn decode_record(key: &[u8], value: &[u8]) -> Result<SchemaRecord> {
             reason: format!("the schema record {:?} is damaged: {why}", String::from_utf8_lossy(key)),
         }
     })
+}
+
+fn unsupported_format(format: i64) -> Error {
+    Error::Sql(format!(
+        "unsupported SQL storage format {format} (this build reads format {SQL_FORMAT}): \
+         export the data with the tessera version that wrote it (.dump) and load it here"
+    ))
 }
 
 /// An object record's fields, decoded and its SQL replayed.
@@ -263,6 +288,7 @@ fn decode_object(vals: &[Value]) -> Result<SchemaRecord> {
                 table,
                 columns,
                 unique,
+                colls: Vec::new(), // set by `attach_index`, which knows the table
                 storage: storage_name(id),
                 sql: Some(sql),
             }))
@@ -293,11 +319,13 @@ impl Schema {
         let mut s = Schema::default();
         let entries = txn.scan_all(SCHEMA_TABLE)?;
         let mut index_records = Vec::new();
+        let mut format = SQL_FORMAT;
         for (k, v) in entries {
             match decode_record(&k, &v)? {
-                SchemaRecord::Meta { generation, next_id } => {
+                SchemaRecord::Meta { generation, next_id, format: f } => {
                     s.generation = generation;
                     s.next_id = next_id;
+                    format = f;
                 }
                 SchemaRecord::Table(def) => {
                     for ix in &def.indexes {
@@ -314,12 +342,24 @@ impl Schema {
         for ix in index_records {
             s.attach_index(ix)?;
         }
+        // Before format 3, keys of collated columns held unfolded values: such a file cannot
+        // be read with this build's key encoding (the rest of format 2 is the same).
+        if format < 3 && s.has_collated_keys() {
+            return Err(unsupported_format(format));
+        }
         Ok(s)
+    }
+
+    /// Whether any index or primary key has a column with a collation other than BINARY.
+    pub fn has_collated_keys(&self) -> bool {
+        self.tables
+            .values()
+            .any(|t| !Coll::all_binary(&t.pk_colls) || t.indexes.iter().any(|ix| !Coll::all_binary(&ix.colls)))
     }
 
     /// Add an index (from its schema record) to its table; fails when the table is missing or
     /// has no such column.
-    pub fn attach_index(&mut self, ix: IndexDef) -> Result<()> {
+    pub fn attach_index(&mut self, mut ix: IndexDef) -> Result<()> {
         let t = self
             .tables
             .get_mut(&lower(&ix.table))
@@ -331,6 +371,11 @@ impl Schema {
                 reason: format!("index {} is on column {c} of table {}, which has {width} columns", ix.name, ix.table),
             });
         }
+        let explicit: Vec<Option<String>> = match ix.sql.as_deref().map(parse_one) {
+            Some(Ok(Statement::CreateIndex(ci))) => ci.columns.into_iter().map(|c| c.collation).collect(),
+            _ => Vec::new(),
+        };
+        ix.colls = index_colls(t, &ix.columns, &explicit)?;
         self.index_owner.insert(lower(&ix.name), lower(&ix.table));
         Arc::make_mut(t).indexes.push(Arc::new(ix));
         Ok(())
@@ -581,6 +626,22 @@ pub fn fold_added_default(e: &Expr) -> Result<Value> {
     })
 }
 
+/// The collation of each key column: the key definition's COLLATE (`explicit`, by position;
+/// missing entries are None), else the column's own collation.
+pub fn index_colls(t: &TableDef, cols: &[(usize, bool)], explicit: &[Option<String>]) -> Result<Vec<Coll>> {
+    key_colls(&t.columns, cols, explicit)
+}
+
+fn key_colls(columns: &[Column], cols: &[(usize, bool)], explicit: &[Option<String>]) -> Result<Vec<Coll>> {
+    cols.iter()
+        .enumerate()
+        .map(|(i, (c, _))| match explicit.get(i).and_then(Option::as_deref) {
+            Some(name) => Coll::by_name(name),
+            None => Ok(columns.get(*c).map_or(Coll::Binary, Column::coll)),
+        })
+        .collect()
+}
+
 fn column_from_def(cd: &ast::ColumnDef) -> Result<(Column, bool, bool)> {
     let mut col = Column {
         name: cd.name.clone(),
@@ -615,8 +676,10 @@ fn column_from_def(cd: &ast::ColumnDef) -> Result<(Column, bool, bool)> {
 /// indexes are created only for the ids in `auto_ids`, so callers count first, then allocate.
 pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64>) -> Result<(TableDef, usize)> {
     let mut columns = Vec::new();
-    let mut pk_cols: Option<Vec<(usize, bool)>> = None;
-    let mut uniques: Vec<Vec<(usize, bool)>> = Vec::new();
+    // Key columns with the COLLATE written in the key definition, if any.
+    type KeyCols = (Vec<(usize, bool)>, Vec<Option<String>>);
+    let mut pk_cols: Option<KeyCols> = None;
+    let mut uniques: Vec<KeyCols> = Vec::new();
     let mut checks = Vec::new();
     let mut alias_ok = false;
     for (i, cd) in ct.columns.iter().enumerate() {
@@ -632,12 +695,12 @@ pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64
                 if pk_cols.is_some() {
                     return Err(Error::Sql(format!("table \"{name}\" has more than one primary key")));
                 }
-                pk_cols = Some(vec![(i, *desc)]);
+                pk_cols = Some((vec![(i, *desc)], Vec::new()));
                 alias_ok = !*desc;
             }
         }
         if unique && !pk {
-            uniques.push(vec![(i, false)]);
+            uniques.push((vec![(i, false)], Vec::new()));
         }
         columns.push(col);
     }
@@ -656,18 +719,21 @@ pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64
                 if pk_cols.is_some() {
                     return Err(Error::Sql(format!("table \"{name}\" has more than one primary key")));
                 }
-                pk_cols = Some(cols.iter().map(|c| Ok((find(&c.name)?, c.desc))).collect::<Result<_>>()?);
+                let k = cols.iter().map(|c| Ok((find(&c.name)?, c.desc))).collect::<Result<_>>()?;
+                pk_cols = Some((k, cols.iter().map(|c| c.collation.clone()).collect()));
                 alias_ok = true;
             }
             TableConstraint::Unique(cols) => {
-                uniques.push(cols.iter().map(|c| Ok((find(&c.name)?, c.desc))).collect::<Result<_>>()?)
+                let k = cols.iter().map(|c| Ok((find(&c.name)?, c.desc))).collect::<Result<_>>()?;
+                uniques.push((k, cols.iter().map(|c| c.collation.clone()).collect()))
             }
             TableConstraint::Check(e) => checks.push((None, e.clone())),
             TableConstraint::ForeignKey => {}
         }
     }
+    let mut pk_colls = Vec::new();
     let pk = match pk_cols {
-        Some(cols)
+        Some((cols, _))
             if !ct.without_rowid
                 && alias_ok
                 && cols.len() == 1
@@ -675,10 +741,11 @@ pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64
         {
             PrimaryKey::Rowid { alias: Some(cols[0].0) }
         }
-        Some(cols) if ct.without_rowid => {
+        Some((cols, explicit)) if ct.without_rowid => {
             for (c, _) in &cols {
                 columns[*c].not_null = true;
             }
+            pk_colls = key_colls(&columns, &cols, &explicit)?;
             PrimaryKey::Columns(cols)
         }
         Some(cols) => {
@@ -692,13 +759,15 @@ pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64
     };
     let needed = uniques.len();
     let mut indexes = Vec::new();
-    for (n, cols) in uniques.into_iter().enumerate() {
+    for (n, (cols, explicit)) in uniques.into_iter().enumerate() {
         let Some(&sid) = auto_ids.get(n) else { break };
+        let colls = key_colls(&columns, &cols, &explicit)?;
         indexes.push(Arc::new(IndexDef {
             name: format!("sqlite_autoindex_{}_{}", name, n + 1),
             table: name.to_string(),
             columns: cols,
             unique: true,
+            colls,
             storage: storage_name(sid),
             sql: None,
         }));
@@ -710,6 +779,7 @@ pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64
         checks,
         indexes,
         storage: storage_name(id),
+        pk_colls,
         auto_ids,
         sql: Vec::new(),
     };

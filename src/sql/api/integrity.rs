@@ -312,7 +312,7 @@ impl Checker<'_> {
                     self.problem(format!("schema record {shown:?}: {p}"));
                 }
                 let name = match &rec {
-                    SchemaRecord::Meta { generation, next_id } => {
+                    SchemaRecord::Meta { generation, next_id, .. } => {
                         meta = Some((*generation, *next_id));
                         continue;
                     }

@@ -157,12 +157,15 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
                 .iter()
                 .map(|c| Ok((t.column(&c.name).ok_or_else(|| err(format!("no such column: {}", c.name)))?, c.desc)))
                 .collect::<Result<_>>()?;
+            let explicit: Vec<Option<String>> = ci.columns.iter().map(|c| c.collation.clone()).collect();
+            let colls = catalog::index_colls(&t, &columns, &explicit)?;
             let ids = schema.bump(w, 1)?;
             let ix = IndexDef {
                 name: ci.name.clone(),
                 table: t.name.clone(),
                 columns,
                 unique: ci.unique,
+                colls,
                 storage: catalog::storage_for(ids[0]),
                 sql: Some(text.to_string()),
             };

@@ -12,6 +12,7 @@ use crate::sql::exec::operators::Operator;
 use crate::sql::planner::expr::conv;
 use crate::sql::planner::plan::{Plan, ScanPlan};
 use crate::sql::storage::{KeyRange, Txn};
+use crate::sql::types::collation::Coll;
 use crate::sql::types::encoding::{
     self, decode_key, decode_row, encode_key_prefix, invert, prefix_successor, rowid_key,
 };
@@ -19,7 +20,7 @@ use crate::sql::types::value::Tuple;
 use crate::sql::types::value::{Affinity, Value, TWO_63};
 use alloc::collections::{BTreeSet, VecDeque};
 use alloc::sync::Arc;
-use alloc::vec;
+
 use alloc::vec::Vec;
 use core::ops::Bound;
 
@@ -41,22 +42,21 @@ pub(super) struct ScanOp {
 
 /// The key columns a scan's KeySpec refers to: (affinity, desc). For a table's own storage
 /// of a rowid table this is the rowid alone (`None` affinity marks "rowid").
-fn key_columns(table: &TableDef, index: Option<&IndexDef>) -> Vec<(Option<Affinity>, bool)> {
+fn key_columns(table: &TableDef, index: Option<&IndexDef>) -> Vec<(Option<Affinity>, bool, Coll)> {
     let aff = |c: usize| Some(table.columns[c].affinity);
-    match index {
-        Some(ix) => {
-            let mut v: Vec<_> = ix.columns.iter().map(|(c, d)| (aff(*c), *d)).collect();
-            match &table.pk {
-                PrimaryKey::Rowid { .. } => v.push((None, false)),
-                PrimaryKey::Columns(cols) => v.extend(cols.iter().map(|(c, d)| (aff(*c), *d))),
-            }
-            v
+    let coll = |colls: &[Coll], i: usize| colls.get(i).copied().unwrap_or(Coll::Binary);
+    let pk = |v: &mut Vec<_>| match &table.pk {
+        PrimaryKey::Rowid { .. } => v.push((None, false, Coll::Binary)),
+        PrimaryKey::Columns(cols) => {
+            v.extend(cols.iter().enumerate().map(|(i, (c, d))| (aff(*c), *d, coll(&table.pk_colls, i))))
         }
-        None => match &table.pk {
-            PrimaryKey::Rowid { .. } => vec![(None, false)],
-            PrimaryKey::Columns(cols) => cols.iter().map(|(c, d)| (aff(*c), *d)).collect(),
-        },
+    };
+    let mut v = Vec::new();
+    if let Some(ix) = index {
+        v.extend(ix.columns.iter().enumerate().map(|(i, (c, d))| (aff(*c), *d, coll(&ix.colls, i))));
     }
+    pk(&mut v);
+    v
 }
 
 /// A rowid comparison bound from a value: the integer range it allows, or None when no
@@ -84,16 +84,16 @@ impl TextNum for Value {
 
 /// The key-encoded prefix of one column's value (inverted for DESC). For rowid columns the
 /// 8-byte rowid key; None when the value cannot match any row (NULL, or a non-integer rowid).
-fn col_prefix(v: &Value, aff: Option<Affinity>, desc: bool) -> Option<Vec<u8>> {
+fn col_prefix(v: &Value, aff: Option<Affinity>, desc: bool, coll: Coll) -> Option<Vec<u8>> {
     if v.is_null() {
         return None;
     }
     match aff {
         None => rowid_of(v).map(|i| rowid_key(i).to_vec()),
         Some(a) => {
-            let v = conv(v.clone(), Some(a)).clone();
+            let v = conv(v.clone(), Some(a));
             let mut out = Vec::new();
-            encode_key_prefix(&mut out, &v);
+            encode_key_prefix(&mut out, &coll.key(&v));
             if desc {
                 invert(&mut out);
             }
@@ -156,6 +156,7 @@ fn encoded_range(
     prefix: &[u8],
     aff: Affinity,
     desc: bool,
+    coll: Coll,
     lo: Option<(Value, bool)>,
     hi: Option<(Value, bool)>,
 ) -> Option<KeyRange> {
@@ -167,7 +168,7 @@ fn encoded_range(
     let enc = |v: &Value| -> Vec<u8> {
         let mut k = prefix.to_vec();
         let start = k.len();
-        encode_key_prefix(&mut k, &conv(v.clone(), Some(aff)));
+        encode_key_prefix(&mut k, &coll.key(&conv(v.clone(), Some(aff))));
         if desc {
             invert(&mut k[start..]);
         }
@@ -238,8 +239,8 @@ fn scan_ranges(sp: &ScanPlan, env: &mut Env) -> Result<Vec<KeyRange>> {
     let k = &sp.keys;
     let mut prefix = Vec::new();
     for (i, e) in k.eq.iter().enumerate() {
-        let (aff, desc) = cols.get(i).copied().ok_or_else(|| internal("key spec"))?;
-        match col_prefix(&e.eval(&[], env)?, aff, desc) {
+        let (aff, desc, coll) = cols.get(i).copied().ok_or_else(|| internal("key spec"))?;
+        match col_prefix(&e.eval(&[], env)?, aff, desc, coll) {
             Some(p) => prefix.extend_from_slice(&p),
             None => return Ok(Vec::new()),
         }
@@ -247,10 +248,10 @@ fn scan_ranges(sp: &ScanPlan, env: &mut Env) -> Result<Vec<KeyRange>> {
     let next = cols.get(k.eq.len()).copied();
     let mut ranges = Vec::new();
     if let Some(list) = &k.in_list {
-        let (aff, desc) = next.ok_or_else(|| internal("key spec"))?;
+        let (aff, desc, coll) = next.ok_or_else(|| internal("key spec"))?;
         let mut keys = BTreeSet::new();
         for e in list {
-            if let Some(p) = col_prefix(&e.eval(&[], env)?, aff, desc) {
+            if let Some(p) = col_prefix(&e.eval(&[], env)?, aff, desc, coll) {
                 let mut full = prefix.clone();
                 full.extend_from_slice(&p);
                 keys.insert(full);
@@ -258,7 +259,7 @@ fn scan_ranges(sp: &ScanPlan, env: &mut Env) -> Result<Vec<KeyRange>> {
         }
         ranges.extend(keys.into_iter().map(prefix_range));
     } else if k.lo.is_some() || k.hi.is_some() {
-        let (aff, desc) = next.ok_or_else(|| internal("key spec"))?;
+        let (aff, desc, coll) = next.ok_or_else(|| internal("key spec"))?;
         let lo = match &k.lo {
             Some((e, incl)) => Some((e.eval(&[], env)?, *incl)),
             None => None,
@@ -269,7 +270,7 @@ fn scan_ranges(sp: &ScanPlan, env: &mut Env) -> Result<Vec<KeyRange>> {
         };
         let r = match aff {
             None => rowid_range(&prefix, lo, hi),
-            Some(a) => encoded_range(&prefix, a, desc, lo, hi),
+            Some(a) => encoded_range(&prefix, a, desc, coll, lo, hi),
         };
         ranges.extend(r);
     } else {

@@ -36,6 +36,7 @@ use crate::sql::planner::plan::{
 };
 use crate::sql::planner::Plan;
 use crate::sql::storage::{Txn, Writer};
+use crate::sql::types::collation::Coll;
 use crate::sql::types::encoding::{decode_rowid, encode_key_dir, encode_row, prefix_successor, rowid_key};
 use crate::sql::types::value::Tuple;
 use crate::sql::types::value::{Affinity, Value};
@@ -46,19 +47,21 @@ pub fn row_key(t: &TableDef, row: &[Value]) -> Vec<u8> {
         PrimaryKey::Rowid { .. } => rowid_key(row[t.columns.len()].to_i64()).to_vec(),
         PrimaryKey::Columns(cols) => {
             let mut k = Vec::new();
-            for (c, d) in cols {
-                encode_key_dir(&mut k, &row[*c], *d);
+            for (i, (c, d)) in cols.iter().enumerate() {
+                let coll = t.pk_colls.get(i).copied().unwrap_or(Coll::Binary);
+                encode_key_dir(&mut k, &coll.key(&row[*c]), *d);
             }
             k
         }
     }
 }
 
-/// The index columns' key prefix for a row.
+/// The index columns' key prefix for a row (each value folded by the column's collation).
 fn index_prefix(ix: &IndexDef, row: &[Value]) -> Vec<u8> {
     let mut k = Vec::new();
-    for (c, d) in &ix.columns {
-        encode_key_dir(&mut k, &row[*c], *d);
+    for (i, (c, d)) in ix.columns.iter().enumerate() {
+        let coll = ix.colls.get(i).copied().unwrap_or(Coll::Binary);
+        encode_key_dir(&mut k, &coll.key(&row[*c]), *d);
     }
     k
 }

@@ -612,6 +612,8 @@ pub struct IndexedColumn {
     pub name: String,
     /// `DESC`.
     pub desc: bool,
+    /// `COLLATE name`, as written.
+    pub collation: Option<String>,
 }
 
 /// `CREATE [UNIQUE] INDEX`.

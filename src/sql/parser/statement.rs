@@ -652,14 +652,12 @@ impl<'a> Parser<'a> {
         self.expect_op("(")?;
         let cols = self.comma_list(|p| {
             let name = p.name("a column name")?;
-            if p.eat_kw("COLLATE") {
-                p.name("a collation name")?;
-            }
+            let collation = if p.eat_kw("COLLATE") { Some(p.name("a collation name")?) } else { None };
             let desc = p.eat_kw("DESC");
             if !desc {
                 p.eat_kw("ASC");
             }
-            Ok(IndexedColumn { name, desc })
+            Ok(IndexedColumn { name, desc, collation })
         })?;
         self.expect_op(")")?;
         Ok(cols)

@@ -405,9 +405,13 @@ fn create_table() {
     assert_eq!(t.columns[6].constraints, [C::Default(Expr::Literal("x".into()))]);
     assert_eq!(t.columns[7].constraints, [C::References("other".into()), C::NotNull]);
     assert!(t.columns[8].constraints.is_empty());
-    let ic = |n: &str, desc| IndexedColumn { name: n.into(), desc };
-    assert_eq!(t.constraints[0], TableConstraint::PrimaryKey(vec![ic("id", true), ic("name", false)]));
-    assert_eq!(t.constraints[1], TableConstraint::Unique(vec![ic("name", false)]));
+    let ic = |n: &str, desc, collation: Option<&str>| IndexedColumn {
+        name: n.into(),
+        desc,
+        collation: collation.map(Into::into),
+    };
+    assert_eq!(t.constraints[0], TableConstraint::PrimaryKey(vec![ic("id", true, None), ic("name", false, None)]));
+    assert_eq!(t.constraints[1], TableConstraint::Unique(vec![ic("name", false, Some("nocase"))]));
     assert!(matches!(t.constraints[2], TableConstraint::Check(_)));
     assert_eq!(t.constraints[3], TableConstraint::ForeignKey);
     let Statement::CreateTable(t) = one("CREATE TABLE t2 AS SELECT * FROM t") else { panic!() };
@@ -425,7 +429,10 @@ fn other_statements() {
     assert_eq!((i.name.as_str(), i.table.as_str(), i.unique, i.if_not_exists), ("i", "t", true, true));
     assert_eq!(
         i.columns,
-        [IndexedColumn { name: "a".into(), desc: true }, IndexedColumn { name: "b".into(), desc: false }]
+        [
+            IndexedColumn { name: "a".into(), desc: true, collation: Some("nocase".into()) },
+            IndexedColumn { name: "b".into(), desc: false, collation: None }
+        ]
     );
     assert!(i.where_.is_some());
     let Statement::CreateView(v) = one("CREATE TEMP VIEW IF NOT EXISTS v (x, y) AS SELECT 1, 2") else { panic!() };

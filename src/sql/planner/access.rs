@@ -4,7 +4,7 @@
 //! equality keys of hash joins.
 
 use crate::error::Result;
-use crate::sql::planner::compile::conv_fn;
+use crate::sql::planner::compile::{conv_fn, pick_coll};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -74,7 +74,9 @@ impl<'s> Planner<'s> {
         best
     }
 
-    /// Per-column constraints usable for source `i` when `placed` are bound.
+    /// Per-column constraints usable for source `i` when `placed` are bound, each with the
+    /// collation its comparison uses (a key path column serves only comparisons under its own
+    /// collation; BINARY for the rowid, which is never text).
     fn column_constraints<'q>(
         &self,
         t: &TableDef,
@@ -83,7 +85,7 @@ impl<'s> Planner<'s> {
         placed: u64,
         conjs: &'q [Conj],
         sources: &[Source],
-    ) -> Vec<(usize, ColCons<'q>)> {
+    ) -> Vec<((usize, Coll), ColCons<'q>)> {
         let bit = 1u64 << i;
         let mut out = Vec::new();
         for c in conjs {
@@ -93,6 +95,7 @@ impl<'s> Planner<'s> {
             match c.e {
                 Expr::Binary { op, left, right } => {
                     let Some(op) = cmp_op(*op) else { continue };
+                    let Some(coll) = self.static_cmp_coll(left, right, sources) else { continue };
                     for (col_side, other, op) in [(&**left, &**right, op), (&**right, &**left, op.swap())] {
                         let Some(col) = self.own_column(col_side, t, s) else { continue };
                         if self.mask_of(other, sources) & !placed != 0 || has_subquery(other) {
@@ -101,6 +104,7 @@ impl<'s> Planner<'s> {
                         if !self.indexable(t, col, other, sources) {
                             continue;
                         }
+                        let col = (col, if col == usize::MAX { Coll::Binary } else { coll });
                         let k = match op {
                             CmpOp::Eq => ColCons::Eq(other),
                             CmpOp::Gt => ColCons::Lo(other, false),
@@ -115,21 +119,30 @@ impl<'s> Planner<'s> {
                 Expr::Between { expr, low, high, negated: false } => {
                     let Some(col) = self.own_column(expr, t, s) else { continue };
                     let ok = |x: &Expr| self.mask_of(x, sources) & !placed == 0 && !has_subquery(x);
+                    let (Some(lc), Some(hc)) =
+                        (self.static_cmp_coll(expr, low, sources), self.static_cmp_coll(expr, high, sources))
+                    else {
+                        continue;
+                    };
+                    let key = |c: Coll| (col, if col == usize::MAX { Coll::Binary } else { c });
                     if ok(low)
                         && ok(high)
                         && self.indexable(t, col, low, sources)
                         && self.indexable(t, col, high, sources)
                     {
-                        out.push((col, ColCons::Lo(low, true)));
-                        out.push((col, ColCons::Hi(high, true)));
+                        out.push((key(lc), ColCons::Lo(low, true)));
+                        out.push((key(hc), ColCons::Hi(high, true)));
                     }
                 }
                 Expr::InList { expr, list, negated: false } if !list.is_empty() => {
                     let Some(col) = self.own_column(expr, t, s) else { continue };
+                    // The list compares with the operand's collation alone.
+                    let Some((coll, _)) = self.static_coll(expr, sources) else { continue };
+                    let coll = if col == usize::MAX { Coll::Binary } else { coll.unwrap_or(Coll::Binary) };
                     if list.iter().all(|x| self.mask_of(x, sources) & !placed == 0 && !has_subquery(x))
                         && list.iter().all(|x| self.indexable(t, col, x, sources))
                     {
-                        out.push((col, ColCons::In(list)));
+                        out.push(((col, coll), ColCons::In(list)));
                     }
                 }
                 _ => {}
@@ -141,6 +154,10 @@ impl<'s> Planner<'s> {
     /// The column of table `t` (source `s`) an expression names directly; usize::MAX is the
     /// rowid.
     fn own_column(&self, e: &Expr, t: &TableDef, s: &Source) -> Option<usize> {
+        let e = match e {
+            Expr::Collate { expr, .. } => expr,
+            e => e,
+        };
         let Expr::Column { table, name } = e else { return None };
         if let Some(q) = table {
             if !q.eq_ignore_ascii_case(&s.alias) {
@@ -157,16 +174,52 @@ impl<'s> Planner<'s> {
         Some(i)
     }
 
-    /// Whether a comparison between column `col` and `other` can use key order: binary
-    /// collation, and the comparison's affinity conversions do not change the column side.
+    /// The collation of an expression without compiling it (see `select::Typed`): the
+    /// collation and whether it is explicit; `None` when it cannot be told (a column of an
+    /// outer query, an unknown collation name).
+    fn static_coll(&self, e: &Expr, sources: &[Source]) -> Option<(Option<Coll>, bool)> {
+        if let Some(c) = crate::sql::planner::compile::explicit_coll(e).ok()? {
+            return Some((Some(c), true));
+        }
+        match e {
+            Expr::Column { table, name } => {
+                for s in sources {
+                    if table.as_deref().is_some_and(|q| !q.eq_ignore_ascii_case(&s.alias)) {
+                        continue;
+                    }
+                    if let Ok(Some(i)) = s.frame.find(table.as_deref(), name) {
+                        return Some((s.frame.cols[i].coll, false));
+                    }
+                }
+                None
+            }
+            Expr::Unary { op: UnaryOp::Plus, expr } | Expr::Cast { expr, .. } => self.static_coll(expr, sources),
+            Expr::Subquery(_) => None,
+            _ => Some((None, false)),
+        }
+    }
+
+    /// The collation of the comparison `l op r` without compiling it (None: unknown).
+    fn static_cmp_coll(&self, l: &Expr, r: &Expr, sources: &[Source]) -> Option<Coll> {
+        let (lc, le) = self.static_coll(l, sources)?;
+        let (rc, re) = self.static_coll(r, sources)?;
+        Some(if le {
+            lc.unwrap_or(Coll::Binary)
+        } else if re {
+            rc.unwrap_or(Coll::Binary)
+        } else {
+            lc.or(rc).unwrap_or(Coll::Binary)
+        })
+    }
+
+    /// Whether a comparison between column `col` and `other` can use key order: the
+    /// comparison's affinity conversions do not change the column side. (Its collation must
+    /// also be the key column's: see `column_constraints`.)
     fn indexable(&self, t: &TableDef, col: usize, other: &Expr, sources: &[Source]) -> bool {
         if col == usize::MAX {
             return true;
         }
         let c = &t.columns[col];
-        if c.collation.is_some() || matches!(other, Expr::Collate { .. }) {
-            return false;
-        }
         // A numeric column is never converted for a comparison; a TEXT or BLOB column is when
         // the other side is numeric (then key order would not be comparison order).
         if c.affinity.is_numeric() {
@@ -356,7 +409,10 @@ impl<'s> Planner<'s> {
         conjs: &[Conj],
         lconjs: &[Vec<Conj>],
     ) -> bool {
-        let mut have: Vec<usize> = ix.columns.iter().map(|(c, _)| *c).collect();
+        // Keys hold collated columns folded (NOCASE, RTRIM): those values come from the row.
+        let binary = |colls: &[Coll], i: usize| colls.get(i).is_none_or(|c| *c == Coll::Binary);
+        let mut have: Vec<usize> =
+            ix.columns.iter().enumerate().filter(|(i, _)| binary(&ix.colls, *i)).map(|(_, (c, _))| *c).collect();
         match &t.pk {
             PrimaryKey::Rowid { alias: a } => {
                 have.push(t.columns.len());
@@ -364,7 +420,9 @@ impl<'s> Planner<'s> {
                     have.push(*a);
                 }
             }
-            PrimaryKey::Columns(cols) => have.extend(cols.iter().map(|(c, _)| *c)),
+            PrimaryKey::Columns(cols) => {
+                have.extend(cols.iter().enumerate().filter(|(i, _)| binary(&t.pk_colls, *i)).map(|(_, (c, _))| *c))
+            }
         }
         // A column without a type may hold both 1 and 1.0, which keys do not tell apart.
         have.retain(|c| *c >= t.columns.len() || t.columns[*c].affinity != Affinity::Blob);
@@ -436,8 +494,9 @@ impl<'s> Planner<'s> {
         rf.push(right.clone());
         let lt = self.compile(l, &lf, None)?;
         let rt = self.compile(r, &rf, None)?;
-        let coll = lt.coll.or(rt.coll);
-        if coll.is_some_and(|c| c != Coll::Binary) {
+        // Hash keys compare with BINARY: other collations join by nested loop.
+        let coll = if core::ptr::eq(&**l, &**a) { pick_coll(&lt, &rt) } else { pick_coll(&rt, &lt) };
+        if coll != Coll::Binary {
             return Ok(None);
         }
         let conv = Conv::for_operands(lt.aff, rt.aff);
@@ -461,14 +520,17 @@ pub(super) struct Access {
 
 /// The key paths of a table: its own key (index 0: rowid as `usize::MAX`, or the primary key
 /// columns) then each index's columns; with whether the full key is unique.
-fn key_paths(t: &TableDef) -> Vec<(Vec<usize>, bool)> {
+fn key_paths(t: &TableDef) -> Vec<(Vec<(usize, Coll)>, bool)> {
+    let with = |cols: &[(usize, bool)], colls: &[Coll]| -> Vec<(usize, Coll)> {
+        cols.iter().enumerate().map(|(i, (c, _))| (*c, colls.get(i).copied().unwrap_or(Coll::Binary))).collect()
+    };
     let mut v = Vec::with_capacity(t.indexes.len() + 1);
     match &t.pk {
-        PrimaryKey::Rowid { .. } => v.push((vec![usize::MAX], true)),
-        PrimaryKey::Columns(cols) => v.push((cols.iter().map(|(c, _)| *c).collect(), true)),
+        PrimaryKey::Rowid { .. } => v.push((vec![(usize::MAX, Coll::Binary)], true)),
+        PrimaryKey::Columns(cols) => v.push((with(cols, &t.pk_colls), true)),
     }
     for ix in &t.indexes {
-        v.push((ix.columns.iter().map(|(c, _)| *c).collect(), ix.unique));
+        v.push((with(&ix.columns, &ix.colls), ix.unique));
     }
     v
 }

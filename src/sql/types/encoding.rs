@@ -12,7 +12,10 @@
 //!     `0x00 0x00`.
 //!
 //!   A DESC column has every byte of its encoding inverted. Keys concatenate column
-//!   encodings; every encoding is prefix-free, so concatenation preserves order.
+//!   encodings; every encoding is prefix-free, so concatenation preserves order. A key column
+//!   with a NOCASE or RTRIM collation encodes the value folded by it (`Coll::key`; done by the
+//!   callers in `exec::write` and `exec::scan`), so such a key decodes to the folded value,
+//!   not the stored one.
 //! * **Rowid keys**: variable length, order-preserving: `0x80 + n` then the `n` significant
 //!   bytes (big-endian) of a rowid >= 0, `0x7F - n` then the low `n` bytes of a negative one
 //!   (`n` = 0..=8, the fewest that hold the value). 1 is `81 01`, 0 is `80`, -1 is `7F`.
