@@ -1662,3 +1662,18 @@ fn collated_keys_are_format_3() {
     let e = c.execute("SELECT * FROM t", &[]).expect_err("format 2 with collated keys must be refused");
     assert!(e.to_string().contains("unsupported SQL storage format 2"), "{e}");
 }
+
+/// A COLLATE after a signed number DEFAULT is the column's collation (SQLite's DEFAULT takes a
+/// literal, not an expression). Before, `DEFAULT -1 COLLATE NOCASE` made the default the
+/// expression `-1 COLLATE NOCASE` and left the column BINARY.
+#[test]
+fn collate_after_a_signed_default_belongs_to_the_column() {
+    coll_same_as_sqlite(
+        &[
+            "CREATE TABLE t(a TEXT DEFAULT -1 COLLATE NOCASE, b REAL DEFAULT +2.5 COLLATE RTRIM, c)",
+            "INSERT INTO t(c) VALUES (1)",
+            "INSERT INTO t VALUES ('X', 'y  ', 2)",
+        ],
+        &["SELECT a, b, c FROM t", "SELECT c FROM t WHERE a = 'x'", "SELECT c FROM t WHERE b = 'y'"],
+    );
+}

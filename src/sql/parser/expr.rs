@@ -192,14 +192,19 @@ impl Parser<'_> {
     /// `-` directly before a number: a negative literal (`-9223372036854775808` is i64::MIN),
     /// with any COLLATE after it.
     fn negative_number(&mut self) -> Result<Expr> {
+        let e = self.negative_literal();
+        self.collate(e)
+    }
+
+    /// The number at the current token, negated (the `-` already taken), without COLLATE.
+    pub(super) fn negative_literal(&mut self) -> Expr {
         let min = self.text(self.tok()) == "9223372036854775808";
-        let e = Expr::Literal(match self.bump() {
+        Expr::Literal(match self.bump() {
             Tok::Num(Value::Integer(i)) => Value::Integer(i.wrapping_neg()),
             _ if min => Value::Integer(i64::MIN),
             Tok::Num(Value::Real(r)) => Value::Real(-r),
             _ => Value::Null,
-        });
-        self.collate(e)
+        })
     }
 
     /// Postfix `COLLATE name`s after `e`.

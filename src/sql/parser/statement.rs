@@ -754,10 +754,16 @@ impl<'a> Parser<'a> {
         let t = self.tok();
         match &t.kind {
             Tok::Op("(") => self.paren_expr(),
-            Tok::Op("+" | "-") if matches!(self.peek(1).kind, Tok::Num(_)) => match self.unary()? {
-                Expr::Unary { op: UnaryOp::Plus, expr } => Ok(*expr),
-                e => Ok(e),
-            },
+            // A signed number; a COLLATE after it is the column's, not part of the default.
+            Tok::Op(sign @ ("+" | "-")) if matches!(self.peek(1).kind, Tok::Num(_)) => {
+                let neg = *sign == "-";
+                self.i += 1;
+                if neg {
+                    Ok(self.negative_literal())
+                } else {
+                    self.primary()
+                }
+            }
             Tok::Num(_) | Tok::Str(_) | Tok::Blob(_) => self.primary(),
             Tok::Word if ["NULL", "TRUE", "FALSE"].iter().any(|k| self.kw(k)) => self.primary(),
             Tok::Word if ["CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME"].iter().any(|k| self.kw(k)) => {
