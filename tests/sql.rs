@@ -1677,3 +1677,20 @@ fn collate_after_a_signed_default_belongs_to_the_column() {
         &["SELECT a, b, c FROM t", "SELECT c FROM t WHERE a = 'x'", "SELECT c FROM t WHERE b = 'y'"],
     );
 }
+
+/// nullif() and min()/max() of several arguments compare under the first argument's
+/// collation, as SQLite's NEEDCOLL functions do. Before, they always compared BINARY.
+#[test]
+fn nullif_and_scalar_min_max_use_the_collation() {
+    coll_same_as_sqlite(
+        &[
+            "CREATE TABLE f(id INTEGER PRIMARY KEY, n TEXT COLLATE NOCASE, r TEXT COLLATE RTRIM, x TEXT)",
+            "INSERT INTO f VALUES (1, 'a', 'a ', 'A'), (2, 'B', 'b', 'b'), (3, NULL, 'c', 'C ')",
+        ],
+        &[
+            "SELECT id, nullif(n, 'A'), nullif(r, 'a'), nullif(x, 'a'), nullif(x COLLATE NOCASE, 'a') FROM f",
+            "SELECT id, min(n, 'A'), max(n, 'b'), min(x, n), max(r, 'a'), min('b', x COLLATE NOCASE) FROM f",
+            "SELECT id, nullif('A', n), max('b', n) FROM f",
+        ],
+    );
+}

@@ -242,8 +242,15 @@ impl<'s> Planner<'s> {
                     return Err(err(format!("wrong number of arguments to function {name}()")));
                 }
                 let mut cargs = Vec::new();
+                // min/max/nullif compare under the first argument's collation that has one.
+                let mut coll = None;
                 for a in args {
-                    cargs.push(self.compile(a, frames, post)?.e);
+                    let t = self.compile(a, frames, post)?;
+                    coll = coll.or(t.coll);
+                    cargs.push(t.e);
+                }
+                if let Some(f) = functions::collated(&lname, cargs.len(), coll.unwrap_or(Coll::Binary)) {
+                    return Ok(Typed::plain(CExpr::Func(f, cargs)));
                 }
                 match lname.as_str() {
                     "coalesce" if cargs.len() >= 2 => Typed::plain(CExpr::Coalesce(cargs)),

@@ -13,4 +13,4 @@ mod scalar;
 
 pub use aggregate::{aggregate, Accumulator, AggregateKind};
 pub use pattern::{glob, like};
-pub use scalar::{scalar, ScalarFn};
+pub use scalar::{collated, scalar, ScalarFn};

@@ -12,6 +12,7 @@
 //! `coalesce`, `ifnull` and `iif` receive evaluated arguments here; the executor may
 //! short-circuit them instead, as SQLite does.
 
+use crate::sql::types::collation::Coll;
 use alloc::borrow::Cow;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -52,6 +53,30 @@ pub(super) fn wrong_args<T>(name: &str) -> Result<T> {
 /// Look up a scalar function by lower-case name and argument count. `Err(Error::Sql)` when the
 /// name is unknown ("no such function: X"), the count is wrong ("wrong number of arguments to
 /// function X()"), or the call is an aggregate ("misuse of aggregate function X()").
+/// The functions that compare their arguments under a collation (SQLite's NEEDCOLL ones:
+/// `min`/`max` of two or more arguments and `nullif`), for a collation other than BINARY;
+/// None for every other function (`scalar` gives those, and the BINARY versions).
+pub fn collated(name: &str, argc: usize, coll: Coll) -> Option<ScalarFn> {
+    let f: ScalarFn = match (name, coll) {
+        ("min", Coll::NoCase) if argc >= 2 => |a| Ok(min_max_coll(a, false, Coll::NoCase)),
+        ("min", Coll::Rtrim) if argc >= 2 => |a| Ok(min_max_coll(a, false, Coll::Rtrim)),
+        ("max", Coll::NoCase) if argc >= 2 => |a| Ok(min_max_coll(a, true, Coll::NoCase)),
+        ("max", Coll::Rtrim) if argc >= 2 => |a| Ok(min_max_coll(a, true, Coll::Rtrim)),
+        ("nullif", Coll::NoCase) if argc == 2 => |a| Ok(nullif(a, Coll::NoCase)),
+        ("nullif", Coll::Rtrim) if argc == 2 => |a| Ok(nullif(a, Coll::Rtrim)),
+        _ => return None,
+    };
+    Some(f)
+}
+
+fn nullif(a: &[Value], coll: Coll) -> Value {
+    if coll.cmp(&a[0], &a[1]) == Ordering::Equal {
+        Value::Null
+    } else {
+        a[0].clone()
+    }
+}
+
 pub fn scalar(name: &str, argc: usize) -> Result<ScalarFn> {
     if aggregate(name, argc, false)?.is_some() {
         return err(format!("misuse of aggregate function {name}()"));
@@ -80,7 +105,7 @@ pub fn scalar(name: &str, argc: usize) -> Result<ScalarFn> {
         "trim" => (1, 2, |a| trim(a, true, true)),
         "max" => (2, N, |a| Ok(min_max(a, true))),
         "min" => (2, N, |a| Ok(min_max(a, false))),
-        "nullif" => (2, 2, |a| Ok(if a[0].total_cmp(&a[1]) == Ordering::Equal { Value::Null } else { a[0].clone() })),
+        "nullif" => (2, 2, |a| Ok(nullif(a, Coll::Binary))),
         "octet_length" => (1, 1, octet_length),
         "quote" => (1, 1, |a| Ok(Value::Text(quote(&a[0], false)))),
         "unistr_quote" => (1, 1, |a| Ok(Value::Text(quote(&a[0], true)))),
@@ -325,12 +350,16 @@ fn map_text(v: &Value, f: impl Fn(&str) -> String) -> Value {
 }
 
 fn min_max(a: &[Value], max: bool) -> Value {
+    min_max_coll(a, max, Coll::Binary)
+}
+
+fn min_max_coll(a: &[Value], max: bool, coll: Coll) -> Value {
     if a.iter().any(Value::is_null) {
         return Value::Null;
     }
     let mut best = &a[0];
     for v in &a[1..] {
-        let c = best.total_cmp(v);
+        let c = coll.cmp(best, v);
         // Ties go to the later argument for min() and the earlier one for max(), as in SQLite.
         if (max && c == Ordering::Less) || (!max && c != Ordering::Less) {
             best = v;
