@@ -3,9 +3,11 @@
 //! A seeded, deterministic generator (its own xorshift64*) builds random cases. Each case has a
 //! random schema — 2 or 3 tables whose columns are INTEGER, TEXT, REAL or untyped; an INTEGER
 //! PRIMARY KEY, a composite PRIMARY KEY or none; column UNIQUE constraints, NOT NULL and DEFAULT
-//! clauses; secondary and UNIQUE indexes, some over two columns, some DESC — then fills the
-//! tables with NULLs, duplicates, negative numbers and values of every type in every column,
-//! and runs a random mix of:
+//! clauses; secondary and UNIQUE indexes, some over two columns, some DESC; COLLATE NOCASE,
+//! RTRIM or BINARY on columns (key and UNIQUE columns included) and on index columns — then
+//! fills the tables with NULLs, duplicates, negative numbers, values of every type in every
+//! column and text that collations tell apart or not (mixed case, trailing spaces), and runs a
+//! random mix of:
 //! - DML: INSERT (plain, OR IGNORE, OR REPLACE, REPLACE, multi-row, column lists, DEFAULT
 //!   VALUES), UPDATE and DELETE with WHERE; CREATE [UNIQUE] INDEX and DROP INDEX on the way;
 //! - conflict clauses (every one, on INSERT and UPDATE), upserts, RETURNING and explicit
@@ -18,7 +20,10 @@
 //!   concatenation order), HAVING; INNER, LEFT, CROSS and comma joins, on indexed columns too;
 //!   scalar (aggregate), IN and EXISTS subqueries, correlated or not; UNION, UNION ALL,
 //!   INTERSECT, EXCEPT; CASE, CAST, COALESCE/IFNULL/NULLIF, typeof, abs, length, upper, lower,
-//!   substr; arithmetic with integer division and division (and modulo) by zero;
+//!   substr; arithmetic with integer division and division (and modulo) by zero; `COLLATE` on
+//!   comparisons, IN lists and subqueries, BETWEEN, simple CASE, result columns (so on
+//!   DISTINCT, compound selects and ORDER BY), GROUP BY and ORDER BY terms (the generator's
+//!   part for collations is `sql_diff/collation.rs`);
 //! - the constructs of `sql_diff/edges.rs`: ALTER TABLE ADD COLUMN (with defaults SQLite
 //!   calls non-constant, NOT NULL, CHECK), DROP COLUMN, RENAME COLUMN and RENAME TO (refused
 //!   ones too) followed by everything else; aggregates of the outer query inside subqueries;
@@ -37,8 +42,14 @@
 //! must have the same type (INTEGER vs REAL included); REALs are equal within a relative
 //! tolerance of 1e-9. One relaxation: where SQLite itself does not define which of two equal
 //! values survives — a query with DISTINCT, GROUP BY, UNION, INTERSECT, EXCEPT, min() or
-//! max(), where `1` and `1.0` are the same value — an INTEGER may match an equal REAL. After
-//! every DML or DDL statement the full contents of every table are compared (strictly).
+//! max(), where `1` and `1.0` are the same value — an INTEGER may match an equal REAL. A query
+//! that may compare text under NOCASE or RTRIM (it says COLLATE, or a table has such a column)
+//! has two more relaxations, both where SQLite leaves the answer open: rows whose sort keys are
+//! equal under the collation may come in any order (the sort keys are compared folded, the
+//! rows exactly), and where SQLite picks among equal values (as above) it may pick 'a' or 'A',
+//! so the rows are compared folded (ASCII lower case, trailing spaces dropped); see
+//! `collation::compare`. After every DML or DDL statement the full contents of every table are
+//! compared (strictly).
 //!
 //! The generator keeps to what SQLite defines: no bare columns in aggregate queries, scalar
 //! subqueries are aggregates (one row), no LIMIT without a total ORDER BY, no group_concat
@@ -222,6 +233,8 @@ struct Column {
     not_null: bool,
     unique: bool,
     default: Option<String>,
+    /// COLLATE clause (see `collation`).
+    coll: Option<&'static str>,
 }
 
 #[derive(Clone, Debug)]
@@ -230,6 +243,8 @@ struct Index {
     unique: bool,
     /// (column, descending)
     cols: Vec<(usize, bool)>,
+    /// COLLATE clause of each column (see `collation`).
+    colls: Vec<Option<&'static str>>,
 }
 
 #[derive(Clone, Debug)]
@@ -268,6 +283,9 @@ impl Table {
             if let Some(d) = &c.default {
                 let _ = write!(s, " DEFAULT {d}");
             }
+            if let Some(coll) = c.coll {
+                let _ = write!(s, " COLLATE {coll}");
+            }
         }
         if !self.pk.is_empty() {
             let cols: Vec<&str> = self.pk.iter().map(|&i| self.cols[i].name).collect();
@@ -303,11 +321,20 @@ impl Table {
 }
 
 fn index_ddl(table: &Table, ix: &Index) -> String {
-    let cols: Vec<String> =
-        ix.cols.iter().map(|&(c, desc)| format!("{}{}", table.cols[c].name, if desc { " DESC" } else { "" })).collect();
+    let cols: Vec<String> = ix
+        .cols
+        .iter()
+        .zip(ix.colls.iter().chain(std::iter::repeat(&None)))
+        .map(|(&(c, desc), coll)| {
+            let coll = coll.map(|n| format!(" COLLATE {n}")).unwrap_or_default();
+            format!("{}{coll}{}", table.cols[c].name, if desc { " DESC" } else { "" })
+        })
+        .collect();
     format!("CREATE {}INDEX {} ON {}({})", if ix.unique { "UNIQUE " } else { "" }, ix.name, table.name, cols.join(", "))
 }
 
+#[path = "sql_diff/collation.rs"]
+mod collation;
 #[path = "sql_diff/conflict.rs"]
 mod conflict;
 #[path = "sql_diff/generator.rs"]
@@ -614,7 +641,7 @@ impl Case {
             (Ok(a), Ok(b)) => {
                 self.stats.nonempty += !b.rows.is_empty() as usize;
                 self.stats.ordered += q.order.is_some() as usize;
-                compare_rows(a, b, q.order, picks_among_equals(&q.sql))
+                collation::compare(a, b, q.order, picks_among_equals(&q.sql), self.gen.collated_query(&q.sql))
             }
             (Err(_), Err(_)) => {
                 self.stats.query_errors += 1;

@@ -63,7 +63,8 @@ impl Case {
             let ty = if i == 0 { Some("INTEGER") } else { *g.rng.pick(&TYPES) };
             let not_null = i > 0 && g.rng.chance(30);
             let default = if g.rng.chance(40) { Some(g.literal(ty)) } else { None };
-            cols.push(Column { name: col, ty, not_null, unique: i > 0 && g.rng.chance(45), default });
+            let unique = i > 0 && g.rng.chance(45);
+            cols.push(Column { name: col, ty, not_null, unique, default, coll: g.column_collation() });
         }
         let mut checks = Vec::new();
         for _ in 0..1 + g.rng.below(2) {

@@ -161,6 +161,7 @@ impl Gen {
                         if self.rng.chance(40) { names[self.rng.below(ncols)].to_string() } else { self.literal(None) };
                     format!("{col} IS NULL OR {col} {} {other}", self.cmp_op())
                 });
+                let coll = self.column_collation();
                 let mut sql = format!("ALTER TABLE {name} ADD COLUMN {col}");
                 if let Some(ty) = ty {
                     let _ = write!(sql, " {ty}");
@@ -174,7 +175,10 @@ impl Gen {
                 if let Some(c) = &check {
                     let _ = write!(sql, " CHECK ({c})");
                 }
-                let column = Column { name: col, ty, not_null, unique: false, default };
+                if let Some(c) = coll {
+                    let _ = write!(sql, " COLLATE {c}");
+                }
+                let column = Column { name: col, ty, not_null, unique: false, default, coll };
                 (sql, Alter::Add(column))
             }
             4..=6 => {

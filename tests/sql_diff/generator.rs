@@ -49,7 +49,8 @@ impl Gen {
         for (i, &name) in COLUMN_NAMES.iter().enumerate().take(ncols) {
             let ty = if i == 0 && pk_kind == 0 { Some("INTEGER") } else { *self.rng.pick(&TYPES) };
             let default = if self.rng.chance(12) { Some(self.literal(ty)) } else { None };
-            cols.push(Column { name, ty, not_null: self.rng.chance(8), unique: false, default });
+            let coll = self.column_collation();
+            cols.push(Column { name, ty, not_null: self.rng.chance(8), unique: false, default, coll });
         }
         let mut pk = Vec::new();
         if pk_kind == 1 {
@@ -91,7 +92,8 @@ impl Gen {
             }
         }
         self.next_index += 1;
-        Index { name: format!("{}_i{}", t.name, self.next_index), unique: self.rng.chance(30), cols }
+        let colls = cols.iter().map(|_| self.index_collation()).collect();
+        Index { name: format!("{}_i{}", t.name, self.next_index), unique: self.rng.chance(30), cols, colls }
     }
 
     pub(super) fn schema_ddl(&self) -> Vec<String> {
@@ -135,6 +137,9 @@ impl Gen {
     }
 
     pub(super) fn text_literal(&mut self) -> String {
+        if self.rng.chance(40) {
+            return self.collation_text();
+        }
         self.rng
             .pick(&[
                 "''", "'a'", "'b'", "'abc'", "'ABC'", "'Abc'", "'a%b'", "'x_y'", "'10'", "'5'", "' 7'", "'3.5'",
@@ -236,7 +241,7 @@ impl Gen {
             return self.operand(ctx);
         }
         let d = depth - 1;
-        match self.rng.below(22) {
+        match self.rng.below(23) {
             0..=6 => self.colref(ctx),
             7 => self.literal(None),
             8 | 9 => {
@@ -283,6 +288,7 @@ impl Gen {
             18 => format!("({})", self.pred(ctx, d)),
             19 if depth >= 2 => self.scalar_subquery(ctx, d),
             20 => self.edge_expr(ctx, d),
+            21 => self.collate_expr(ctx, d),
             _ => self.colref(ctx),
         }
     }
@@ -293,7 +299,7 @@ impl Gen {
 
     pub(super) fn pred(&mut self, ctx: &[Src], depth: u32) -> String {
         let d = depth.saturating_sub(1);
-        let choice = if depth == 0 { self.rng.below(6) } else { self.rng.below(17) };
+        let choice = if depth == 0 { self.rng.below(6) } else { self.rng.below(19) };
         match choice {
             0 | 1 | 6 => {
                 let op = self.cmp_op();
@@ -332,6 +338,7 @@ impl Gen {
                 let op = self.cmp_op();
                 format!("{} {op} {}", self.expr(ctx, d), self.expr(ctx, d))
             }
+            17 | 18 => self.collate_pred(ctx, d),
             _ => {
                 let op = self.cmp_op();
                 format!("{} {op} {}", self.colref(ctx), self.colref(ctx))
@@ -507,6 +514,7 @@ impl Gen {
             .iter()
             .map(|&c| {
                 let name = if aliases { format!("o{c}") } else { (c + 1).to_string() };
+                let name = name + &self.order_collation();
                 let dir = *self.rng.pick(&["", " ASC", " DESC"]);
                 let nulls = if self.rng.chance(10) { *self.rng.pick(&[" NULLS FIRST", " NULLS LAST"]) } else { "" };
                 format!("{name}{dir}{nulls}")
@@ -562,6 +570,7 @@ impl Gen {
             2 => format!("typeof({c})"),
             3 => format!("{c} IS NULL"),
             4 => format!("CAST({c} AS INTEGER)"),
+            5 => format!("{c}{}", self.order_collation()),
             _ => c,
         }
     }

@@ -1,0 +1,184 @@
+//! Collations in the `sql_diff` cases (issue 17): COLLATE clauses on columns (UNIQUE and
+//! PRIMARY KEY ones included) and in CREATE INDEX, `COLLATE` on expressions (comparisons,
+//! IN lists and subqueries, CASE, result columns that feed DISTINCT, GROUP BY, compound
+//! selects and ORDER BY, ORDER BY terms), and text that makes them matter (mixed case,
+//! trailing and leading spaces).
+//!
+//! How such results are compared (see `compare`): SQLite defines the order of rows only up to
+//! the collation of each ORDER BY term, so for a query that may compare under NOCASE or RTRIM
+//! (its text says COLLATE, or a table has such a column) the sort keys are compared folded
+//! (ASCII lower case, trailing spaces dropped) position by position, and the rows as exact
+//! multisets. Where SQLite returns "some value of the group" (DISTINCT, GROUP BY, compound
+//! selects, min/max: `picks_among_equals`), which of several values equal under the
+//! collation comes back is not defined either (SQLite's own choice follows its scan and sort
+//! order: for `GROUP BY n` over 'a', 'A' it may give either), so there the rows are compared
+//! folded.
+
+use super::generator::Src;
+use super::*;
+
+/// The built-in collations as the generator spells them (case varies: names are
+/// case-insensitive).
+const COLLATIONS: [&str; 6] = ["NOCASE", "RTRIM", "BINARY", "nocase", "Rtrim", "NoCase"];
+
+/// Text values whose comparison depends on the collation.
+const TEXTS: [&str; 16] = [
+    "'a'", "'A'", "'abc'", "'ABC'", "'aBc'", "'a '", "'A  '", "'abc '", "' abc'", "'b'", "'B '", "'x_y'", "'X_Y'",
+    "'zz'", "'Zz '", "'10 '",
+];
+
+impl Gen {
+    /// A column's COLLATE (None: no clause), about half the time.
+    pub(super) fn column_collation(&mut self) -> Option<&'static str> {
+        if self.rng.chance(50) {
+            Some(*self.rng.pick(&COLLATIONS))
+        } else {
+            None
+        }
+    }
+
+    /// An index column's COLLATE (None: the column's own).
+    pub(super) fn index_collation(&mut self) -> Option<&'static str> {
+        if self.rng.chance(35) {
+            Some(*self.rng.pick(&COLLATIONS))
+        } else {
+            None
+        }
+    }
+
+    /// A text literal that collations tell apart or not.
+    pub(super) fn collation_text(&mut self) -> String {
+        self.rng.pick(&TEXTS).to_string()
+    }
+
+    fn collate(&mut self) -> String {
+        format!(" COLLATE {}", self.rng.pick(&COLLATIONS))
+    }
+
+    /// An ORDER BY term's COLLATE suffix, now and then.
+    pub(super) fn order_collation(&mut self) -> String {
+        if self.rng.chance(15) {
+            self.collate()
+        } else {
+            String::new()
+        }
+    }
+
+    /// An expression with an explicit collation (a result column, a GROUP BY term).
+    pub(super) fn collate_expr(&mut self, ctx: &[Src], depth: u32) -> String {
+        match self.rng.below(4) {
+            0 => format!("({}{}) || ''", self.colref(ctx), self.collate()),
+            1 if depth > 0 => format!("({}{})", self.expr(ctx, depth - 1), self.collate()),
+            _ => format!("{}{}", self.colref(ctx), self.collate()),
+        }
+    }
+
+    /// A predicate whose outcome depends on collations: comparisons with COLLATE on either
+    /// side or between two columns, IN lists and subqueries, a simple CASE.
+    pub(super) fn collate_pred(&mut self, ctx: &[Src], depth: u32) -> String {
+        let text = |g: &mut Gen| if g.rng.chance(70) { g.collation_text() } else { g.operand(ctx) };
+        match self.rng.below(8) {
+            0 => format!("{}{} {} {}", self.colref(ctx), self.collate(), self.cmp_op(), text(self)),
+            1 => format!("{} {} {}{}", self.colref(ctx), self.cmp_op(), text(self), self.collate()),
+            2 => format!("{} {} {}", text(self), self.cmp_op(), self.colref(ctx)),
+            3 => {
+                let (l, r) = (self.colref(ctx), self.colref(ctx));
+                let c = if self.rng.chance(40) { self.collate() } else { String::new() };
+                format!("{l} {} {r}{c}", self.cmp_op())
+            }
+            4 => {
+                let n = 1 + self.rng.below(3);
+                let items: Vec<String> = (0..n).map(|_| text(self)).collect();
+                let c = if self.rng.chance(50) { self.collate() } else { String::new() };
+                let not = if self.rng.chance(25) { "NOT " } else { "" };
+                format!("{}{c} {not}IN ({})", self.colref(ctx), items.join(", "))
+            }
+            5 if depth >= 1 => {
+                let lhs = self.colref(ctx);
+                let c = if self.rng.chance(50) { self.collate() } else { String::new() };
+                let (src, from, _) = self.sub_source(ctx);
+                let col = self.colref_of(&src, false);
+                let c2 = if self.rng.chance(30) { self.collate() } else { String::new() };
+                let not = if self.rng.chance(25) { "NOT " } else { "" };
+                format!("{lhs}{c} {not}IN (SELECT {col}{c2} FROM {from})")
+            }
+            6 => {
+                let subject = self.colref(ctx);
+                let c = if self.rng.chance(40) { self.collate() } else { String::new() };
+                let w = text(self);
+                let c2 = if self.rng.chance(30) { self.collate() } else { String::new() };
+                format!("CASE {subject}{c} WHEN {w}{c2} THEN 1 WHEN {} THEN 2 ELSE 0 END = 1", text(self))
+            }
+            _ => {
+                let (lo, hi) = (text(self), text(self));
+                format!("{}{} BETWEEN {lo} AND {hi}", self.colref(ctx), self.collate())
+            }
+        }
+    }
+
+    /// Whether a query may compare text under NOCASE or RTRIM: it says COLLATE, or a table
+    /// has a column declared with one (a view of it, a join, an index all carry it).
+    pub(super) fn collated_query(&self, sql: &str) -> bool {
+        sql.to_ascii_uppercase().contains("COLLATE")
+            || self
+                .tables
+                .iter()
+                .any(|t| t.cols.iter().any(|c| c.coll.is_some_and(|n| !n.eq_ignore_ascii_case("binary"))))
+    }
+}
+
+/// Text folded the way NOCASE and RTRIM both ignore: ASCII lower case, no trailing spaces.
+fn fold(v: &Value) -> Value {
+    match v {
+        Value::Text(s) => Value::Text(s.trim_end_matches(' ').to_ascii_lowercase()),
+        v => v.clone(),
+    }
+}
+
+fn folded(r: &Rows) -> Rows {
+    Rows { columns: r.columns, rows: r.rows.iter().map(|row| row.iter().map(fold).collect()).collect() }
+}
+
+/// Compare a query's results (see the module docs): as `compare_rows` unless the query is
+/// `collated`; then the order folded and the rows exact, or (with `relaxed`, a query that
+/// picks among equal values) everything folded.
+pub(super) fn compare(
+    got: &Rows,
+    reference: &Rows,
+    order: Option<Ordered>,
+    relaxed: bool,
+    collated: bool,
+) -> Result<(), String> {
+    if !collated {
+        return compare_rows(got, reference, order, relaxed);
+    }
+    compare_rows(&folded(got), &folded(reference), order, relaxed)?;
+    if relaxed {
+        return Ok(());
+    }
+    // With LIMIT/OFFSET a run of equal (folded) keys may be cut anywhere: only the rows
+    // outside such cuts are certain, so the exact check is of the whole result only without
+    // them.
+    match order {
+        Some(o) if o.limit || o.offset => Ok(()),
+        _ => compare_rows(got, reference, None, false).map_err(|e| format!("{e} (exact rows, collated query)")),
+    }
+}
+
+#[test]
+fn collated_comparison_rules() {
+    let t = |s: &str| Value::Text(s.into());
+    let rows = |v: Vec<Vec<Value>>| Rows { columns: 1, rows: v };
+    let ord = Some(Ordered { limit: false, offset: false });
+    let a = rows(vec![vec![t("a")], vec![t("A")], vec![t("b")]]);
+    let b = rows(vec![vec![t("A")], vec![t("a")], vec![t("b")]]);
+    // Ties under NOCASE may come in either order, but the rows must be the same.
+    assert!(compare(&a, &b, ord, false, true).is_ok());
+    assert!(compare(&a, &b, ord, false, false).is_err());
+    let c = rows(vec![vec![t("a")], vec![t("a")], vec![t("b")]]);
+    assert!(compare(&c, &b, ord, false, true).is_err());
+    // Which of the equal values a DISTINCT keeps is open.
+    assert!(compare(&c, &b, ord, true, true).is_ok());
+    assert!(compare(&rows(vec![vec![t("x ")]]), &rows(vec![vec![t("X")]]), None, true, true).is_ok());
+    assert!(compare(&rows(vec![vec![t("x ")]]), &rows(vec![vec![t("y")]]), None, true, true).is_err());
+}
