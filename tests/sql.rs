@@ -1694,3 +1694,22 @@ fn nullif_and_scalar_min_max_use_the_collation() {
         ],
     );
 }
+
+/// An INTEGER PRIMARY KEY column is the rowid and has no collation, so in a comparison or
+/// compound select the other side's collation applies (SQLite). Before, it counted as a
+/// BINARY column and won.
+#[test]
+fn integer_primary_key_has_no_collation() {
+    coll_same_as_sqlite(
+        &[
+            "CREATE TABLE k(a INTEGER PRIMARY KEY COLLATE BINARY, b TEXT)",
+            "CREATE TABLE n(x TEXT COLLATE NOCASE)",
+            "INSERT INTO k VALUES (1, 'a'), (2, 'B')",
+            "INSERT INTO n VALUES ('Abc'), ('a%b'), ('b')",
+        ],
+        &[
+            "SELECT a FROM k UNION SELECT x FROM n ORDER BY 1 DESC",
+            "SELECT count(*) FROM (SELECT a FROM k UNION SELECT x FROM n UNION SELECT 'ABC')",
+        ],
+    );
+}

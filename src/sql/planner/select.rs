@@ -355,16 +355,23 @@ pub fn expr_sql(e: &Expr) -> String {
 impl Frame {
     /// The row layout of a scan of `t` under `alias`: its columns, then the hidden rowid.
     pub fn of_table(t: &TableDef, alias: &str) -> Frame {
+        let ipk = match t.pk {
+            crate::sql::catalog::PrimaryKey::Rowid { alias } => alias,
+            _ => None,
+        };
         let mut cols: Vec<FrameCol> = t
             .columns
             .iter()
-            .map(|c| FrameCol {
+            .enumerate()
+            .map(|(i, c)| FrameCol {
                 table: Some(alias.to_string()),
                 name: c.name.clone(),
                 hidden: false,
                 shadowed: false,
                 aff: Some(c.affinity),
-                coll: Some(c.collation.as_deref().and_then(|n| Coll::by_name(n).ok()).unwrap_or(Coll::Binary)),
+                // An INTEGER PRIMARY KEY is the rowid, which has no collation (as in SQLite,
+                // whatever its declaration says).
+                coll: (Some(i) != ipk).then(|| c.coll()),
             })
             .collect();
         if t.has_rowid() {
