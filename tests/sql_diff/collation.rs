@@ -20,6 +20,8 @@ use super::*;
 /// The built-in collations as the generator spells them (case varies: names are
 /// case-insensitive).
 const COLLATIONS: [&str; 6] = ["NOCASE", "RTRIM", "BINARY", "nocase", "Rtrim", "NoCase"];
+/// The non-BINARY ones.
+const FOLDING: [&str; 5] = ["NOCASE", "RTRIM", "nocase", "Rtrim", "NoCase"];
 
 /// Text values whose comparison depends on the collation.
 const TEXTS: [&str; 16] = [
@@ -28,13 +30,33 @@ const TEXTS: [&str; 16] = [
 ];
 
 impl Gen {
-    /// A column's COLLATE (None: no clause), about half the time.
-    pub(super) fn column_collation(&mut self) -> Option<&'static str> {
-        if self.rng.chance(50) {
-            Some(*self.rng.pick(&COLLATIONS))
-        } else {
-            None
+    /// The one collation the columns of a case are declared with (None: no COLLATE clauses).
+    ///
+    /// One per case, because SQLite mistreats an equality between columns of different
+    /// collations when it is BINARY: it takes `s.b = a0.a` (s.b BINARY, a0.a NOCASE) as an
+    /// equivalence, chains it with `a1.a = a0.a` (NOCASE) and looks a1 up with s.b in a
+    /// BINARY index on a1.a: with t0(b TEXT) = {'abc'}, t1(a TEXT COLLATE NOCASE) =
+    /// {'abc', 'ABC'} and CREATE INDEX i ON t1(a COLLATE BINARY), `SELECT a1.a FROM t1 a0 JOIN
+    /// t1 a1 ON a1.a = a0.a JOIN t0 s ON s.b == a0.a` returns only 'abc' (3.40 and 3.54.1;
+    /// 'ABC' too without the index). With the same collation on every column, equalities
+    /// between columns compare under it and chaining them is sound.
+    pub(super) fn case_collation(&mut self) -> Option<&'static str> {
+        match self.rng.below(100) {
+            0..=39 => None,
+            40..=64 => Some("NOCASE"),
+            65..=84 => Some("RTRIM"),
+            _ => Some("BINARY"),
         }
+    }
+
+    /// A column's COLLATE (None: no clause): the case's collation, spelled variously, mostly.
+    pub(super) fn column_collation(&mut self) -> Option<&'static str> {
+        let c = self.case_coll?;
+        if self.rng.chance(15) {
+            return None.filter(|_| c != "BINARY").or(Some(c));
+        }
+        let spellings: Vec<&'static str> = COLLATIONS.iter().copied().filter(|s| s.eq_ignore_ascii_case(c)).collect();
+        Some(*self.rng.pick(&spellings))
     }
 
     /// An index column's COLLATE (None: the column's own).
@@ -82,8 +104,11 @@ impl Gen {
             1 => format!("{} {} {}{}", self.colref(ctx), self.cmp_op(), text(self), self.collate()),
             2 => format!("{} {} {}", text(self), self.cmp_op(), self.colref(ctx)),
             3 => {
+                // Not COLLATE BINARY: an explicit BINARY equality between columns of another
+                // collation is what SQLite chains wrongly (see `case_collation`).
                 let (l, r) = (self.colref(ctx), self.colref(ctx));
-                let c = if self.rng.chance(40) { self.collate() } else { String::new() };
+                let c =
+                    if self.rng.chance(40) { format!(" COLLATE {}", self.rng.pick(&FOLDING)) } else { String::new() };
                 format!("{l} {} {r}{c}", self.cmp_op())
             }
             4 => {
@@ -132,6 +157,19 @@ impl Gen {
                 .iter()
                 .any(|t| t.cols.iter().any(|c| c.coll.is_some_and(|n| !n.eq_ignore_ascii_case("binary"))))
     }
+}
+
+/// A compound select's ORDER BY without COLLATE on its terms. With a COLLATE on one term, SQLite
+/// (3.40 and 3.54.1) sorts the other terms whose collation comes from a SELECT right of the
+/// first one BINARY instead: `CREATE TABLE t(b TEXT COLLATE NOCASE)` with 'a' and 'B', then
+/// `SELECT lower(b), 1 FROM t WHERE 0 UNION SELECT b, 2 FROM t ORDER BY 1 DESC, 2` gives B, a
+/// (NOCASE, from the right SELECT) but `... ORDER BY 1 DESC, 2 COLLATE RTRIM` gives a, B.
+pub(super) fn compound_order(order_by: &str) -> String {
+    let mut out = order_by.to_string();
+    for c in COLLATIONS {
+        out = out.replace(&format!(" COLLATE {c}"), "");
+    }
+    out
 }
 
 /// Text folded the way NOCASE and RTRIM both ignore: ASCII lower case, no trailing spaces.

@@ -29,11 +29,14 @@ pub(super) struct Gen {
     pub(super) tables: Vec<Table>,
     pub(super) next_alias: usize,
     pub(super) next_index: usize,
+    /// The collation of every column of the case, if any (see `collation`).
+    pub(super) case_coll: Option<&'static str>,
 }
 
 impl Gen {
     pub(super) fn new(seed: u64) -> Gen {
-        let mut g = Gen { rng: Rng::new(seed), tables: Vec::new(), next_alias: 0, next_index: 0 };
+        let mut g = Gen { rng: Rng::new(seed), tables: Vec::new(), next_alias: 0, next_index: 0, case_coll: None };
+        g.case_coll = g.case_collation();
         let n = 2 + g.rng.below(2);
         for t in 0..n {
             let table = g.table(t);
@@ -631,7 +634,7 @@ impl Gen {
         let mut order = None;
         if self.rng.chance(50) {
             let (o, ordered) = self.order_by(ncols, false);
-            sql.push_str(&o);
+            sql.push_str(&collation::compound_order(&o));
             order = Some(ordered);
         }
         Query { sql, order }
