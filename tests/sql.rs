@@ -1713,3 +1713,33 @@ fn integer_primary_key_has_no_collation() {
         ],
     );
 }
+
+/// DISTINCT, GROUP BY and UNION under a collation give the same groups when they spill to
+/// the external sorter (a small work-memory budget) as SQLite does.
+#[test]
+fn collations_hold_when_grouping_spills() {
+    let mut c = Connection::memory();
+    c.set_work_memory(0);
+    let s = rusqlite::Connection::open_in_memory().unwrap();
+    let mut tx = String::from("BEGIN; CREATE TABLE s(n TEXT COLLATE NOCASE, x TEXT); ");
+    for i in 0..3000 {
+        let v = if (i / 700) % 2 == 0 { format!("key{}", i % 700) } else { format!("KEY{}", i % 700) };
+        tx.push_str(&format!("INSERT INTO s VALUES ('{v}', '{v}  '); "));
+    }
+    tx.push_str("COMMIT");
+    exec(&mut c, &tx);
+    s.execute_batch(&tx).unwrap();
+    for q in [
+        "SELECT count(*) FROM (SELECT DISTINCT n FROM s)",
+        "SELECT count(*) FROM (SELECT DISTINCT x COLLATE RTRIM FROM s)",
+        "SELECT count(*) FROM (SELECT DISTINCT x COLLATE NOCASE FROM s)",
+        "SELECT count(*) FROM (SELECT n, count(*) FROM s GROUP BY n)",
+        "SELECT count(*) FROM (SELECT n FROM s UNION SELECT x FROM s)",
+        "SELECT count(*) FROM (SELECT x FROM s UNION SELECT n FROM s)",
+        "SELECT count(*) FROM (SELECT n FROM s INTERSECT SELECT upper(n) FROM s)",
+    ] {
+        let want: i64 = s.query_row(q, [], |r| r.get(0)).unwrap();
+        assert_eq!(ints(&mut c, q), [want], "{q}");
+    }
+    assert!(c.spill_stats().runs > 0, "the budget is small enough to spill: {:?}", c.spill_stats());
+}
