@@ -1743,3 +1743,26 @@ fn collations_hold_when_grouping_spills() {
     }
     assert!(c.spill_stats().runs > 0, "the budget is small enough to spill: {:?}", c.spill_stats());
 }
+
+/// An IN list compares under the operand's collation only, a COLLATE on an item included,
+/// even with one item (the reference SQLite, 3.54; 3.40 read `x IN (c)` as `x = c` and let
+/// the item's COLLATE win). A guard: this passed before the collation work too.
+#[test]
+fn in_list_compares_under_the_operand_collation() {
+    coll_same_as_sqlite(
+        &[
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, x TEXT COLLATE NOCASE, y TEXT)",
+            "CREATE INDEX tx ON t(x)",
+            "INSERT INTO t VALUES (1, 'A', 'A'), (2, 'a', 'a'), (3, 'b', 'b')",
+        ],
+        &[
+            "SELECT 'A' IN ('a' COLLATE NOCASE), 'A' IN ('b', 'a' COLLATE NOCASE, 'c'), 'A' COLLATE NOCASE IN ('a')",
+            "SELECT id FROM t WHERE x IN ('a' COLLATE BINARY)",
+            "SELECT id FROM t WHERE x NOT IN ('a' COLLATE BINARY)",
+            "SELECT id FROM t WHERE x IN ('a' COLLATE BINARY, 'zz')",
+            "SELECT id FROM t WHERE y IN ('a' COLLATE NOCASE)",
+            "SELECT id FROM t WHERE 'a' IN (x)",
+            "SELECT id FROM t WHERE 'a' IN (x, 'zz')",
+        ],
+    );
+}
