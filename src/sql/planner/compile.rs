@@ -21,17 +21,28 @@ impl<'s> Planner<'s> {
     /// Compile an expression against `frames` (the last frame is the current row).
     pub(super) fn compile(&mut self, e: &Expr, frames: &[Frame], post: Option<&PostAgg>) -> Result<Typed> {
         self.enter()?;
+        // Operands are compiled left to right inside `compile_inner`; each reports its explicit
+        // collation in `explicit_seen`, so the leftmost one is there afterwards.
+        let before = self.explicit_seen.take();
         let r = self.compile_inner(e, frames, post);
+        let operands = self.explicit_seen.take();
         self.depth -= 1;
-        let mut t = r?;
+        let mut t = match r {
+            Ok(t) => t,
+            Err(err) => {
+                self.explicit_seen = before;
+                return Err(err);
+            }
+        };
         // An explicit COLLATE anywhere in an operand gives the whole expression that
         // collation (SQLite's EP_Collate), e.g. `(a COLLATE NOCASE) || 'x'`.
-        if !t.explicit_coll && !matches!(e, Expr::Column { .. } | Expr::Collate { .. }) {
-            if let Some(c) = explicit_coll(e)? {
+        if !t.explicit_coll && !matches!(e, Expr::Column { .. }) {
+            if let Some(c) = operands {
                 t.coll = Some(c);
                 t.explicit_coll = true;
             }
         }
+        self.explicit_seen = before.or(if t.explicit_coll { t.coll } else { None });
         Ok(t)
     }
 
@@ -44,7 +55,12 @@ impl<'s> Planner<'s> {
         if let Some((depth, idx, level)) = self.outer_agg_slot(e, frames) {
             // An enclosing query's aggregate: a value of its group, like a correlated column.
             self.min_frame = self.min_frame.min(level);
-            return Ok(Typed::plain(CExpr::Col { depth, idx }));
+            let mut t = Typed::plain(CExpr::Col { depth, idx });
+            if let Some(c) = explicit_coll(e)? {
+                t.coll = Some(c);
+                t.explicit_coll = true;
+            }
+            return Ok(t);
         }
         if let Some(p) = post {
             if let Some(i) = p.group.iter().position(|g| g == e) {
@@ -65,7 +81,13 @@ impl<'s> Planner<'s> {
             if let Expr::Function { name, args, star, .. } = e {
                 if is_aggregate_call(name, args.len(), *star) {
                     let j = p.aggs.iter().position(|a| a == e).ok_or_else(|| err("aggregate not collected"))?;
-                    return Ok(Typed::plain(CExpr::Col { depth: 0, idx: (p.group.len() + j) as u32 }));
+                    // Its arguments are not compiled here: their explicit collation from the AST.
+                    let mut t = Typed::plain(CExpr::Col { depth: 0, idx: (p.group.len() + j) as u32 });
+                    if let Some(c) = explicit_coll(e)? {
+                        t.coll = Some(c);
+                        t.explicit_coll = true;
+                    }
+                    return Ok(t);
                 }
             }
         }
@@ -293,7 +315,10 @@ impl<'s> Planner<'s> {
     pub(super) fn subquery(&mut self, q: &Query, frames: &[Frame]) -> Result<(Sub, Vec<OutCol>)> {
         let saved = self.min_frame;
         self.min_frame = usize::MAX;
+        // A subquery's collations stay inside it.
+        let explicit = self.explicit_seen.take();
         let r = self.plan_query(q, frames);
+        self.explicit_seen = explicit;
         let min = self.min_frame;
         self.min_frame = saved.min(min);
         let (plan, outs) = r?;

@@ -145,6 +145,9 @@ pub struct Planner<'s> {
     pub(super) depth: usize,
     /// Aggregates of enclosing queries, while their subqueries compile (see `outer_agg`).
     pub(super) outer_aggs: Vec<crate::sql::planner::outer_agg::OuterAgg>,
+    /// The leftmost explicit collation among the expressions compiled so far at the current
+    /// level (see `compile`).
+    pub(super) explicit_seen: Option<Coll>,
 }
 
 /// Split an AND tree into conjuncts.
@@ -466,7 +469,16 @@ pub(super) enum ColCons<'q> {
 impl<'s> Planner<'s> {
     /// A planner over `schema`; `txn` is used for size estimates.
     pub fn new(schema: &'s Schema, txn: &'s Txn) -> Planner<'s> {
-        Planner { schema, txn, ctes: Vec::new(), slots: 0, min_frame: usize::MAX, depth: 0, outer_aggs: Vec::new() }
+        Planner {
+            schema,
+            txn,
+            ctes: Vec::new(),
+            slots: 0,
+            min_frame: usize::MAX,
+            depth: 0,
+            outer_aggs: Vec::new(),
+            explicit_seen: None,
+        }
     }
 
     pub(super) fn enter(&mut self) -> Result<()> {
