@@ -175,6 +175,9 @@ pub struct Schema {
     pub generation: u64,
     /// Next storage id.
     pub next_id: u64,
+    /// The keys of collated columns are as format 2 wrote them (unfolded): the schema must
+    /// not be used before `exec::ddl::upgrade_collated_keys` rewrites them.
+    pub unfolded_keys: bool,
 }
 
 /// Lower-case a name for lookups.
@@ -303,6 +306,22 @@ fn decode_object(vals: &[Value]) -> Result<SchemaRecord> {
 
 impl Schema {
     /// Read the generation number only (cheap; used to validate cached schemas and plans).
+    /// The SQL storage format of the meta record (the current one for an empty database).
+    pub fn read_format(txn: &Txn) -> Result<i64> {
+        match txn.get(SCHEMA_TABLE, META_KEY)? {
+            None => Ok(SQL_FORMAT),
+            Some(b) => {
+                let mut vals = Vec::new();
+                decode_row(&b, &mut vals)?;
+                if vals.len() > 2 {
+                    int(vals.get(2))
+                } else {
+                    Ok(1)
+                }
+            }
+        }
+    }
+
     pub fn read_generation(txn: &Txn) -> Result<u64> {
         match txn.get(SCHEMA_TABLE, META_KEY)? {
             None => Ok(0),
@@ -342,11 +361,9 @@ impl Schema {
         for ix in index_records {
             s.attach_index(ix)?;
         }
-        // Before format 3, keys of collated columns held unfolded values: such a file cannot
-        // be read with this build's key encoding (the rest of format 2 is the same).
-        if format < 3 && s.has_collated_keys() {
-            return Err(unsupported_format(format));
-        }
+        // Before format 3, keys of collated columns held unfolded values (the rest of format
+        // 2 is the same): the connection upgrades such a file before using it.
+        s.unfolded_keys = format < 3 && s.has_collated_keys();
         Ok(s)
     }
 

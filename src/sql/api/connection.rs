@@ -232,6 +232,7 @@ fn err(m: impl Into<String>) -> Error {
 impl Connection {
     /// A connection on an existing database.
     pub fn new(db: Database) -> Result<Connection> {
+        Self::upgrade(&db)?;
         Ok(Connection {
             db,
             txn: None,
@@ -410,11 +411,35 @@ impl Connection {
         self.run_ref(stmt, values)
     }
 
+    /// Bring a database written in an older SQL storage format up to this one, once, when it
+    /// is writable (see `ddl::upgrade_collated_keys`); a read-only one is refused when its
+    /// schema is first read.
+    fn upgrade(db: &Database) -> Result<()> {
+        if db.is_read_only() || Schema::read_format(&Txn::begin_read(db)?)? >= 3 {
+            return Ok(());
+        }
+        let txn = Txn::begin_write(db, true)?;
+        let mut schema = Schema::load(&txn)?;
+        if schema.unfolded_keys {
+            let (mut undo, mut rec) = (Undo::default(), Vec::new());
+            let mut w = Writer { txn: &txn, undo: &mut undo, rec: &mut rec };
+            crate::sql::exec::ddl::upgrade_collated_keys(&mut schema, &txn, &mut w)?;
+            txn.commit()?;
+        }
+        Ok(())
+    }
+
     /// Make sure the cached schema matches the transaction's view.
     fn refresh_schema(schema: &mut Arc<Schema>, loaded: &mut bool, work: &mut SchemaWork, txn: &Txn) -> Result<()> {
         let g = Schema::read_generation(txn)?;
         if !*loaded || g != schema.generation {
-            *schema = Arc::new(Schema::load(txn)?);
+            let loaded_schema = Schema::load(txn)?;
+            if loaded_schema.unfolded_keys {
+                return Err(err("this database was written in SQL storage format 2, whose keys of NOCASE and RTRIM \
+                     columns this version orders differently: it is upgraded when a connection opens it \
+                     writable"));
+            }
+            *schema = Arc::new(loaded_schema);
             work.loaded += objects_in(schema);
             *loaded = true;
         }

@@ -361,6 +361,56 @@ fn existing_rows_pass(schema: &Schema, txn: &Txn, table: &TableDef, from: usize)
     Ok(())
 }
 
+/// Upgrade a format-2 database whose index or WITHOUT ROWID keys have NOCASE or RTRIM
+/// columns (`Schema::unfolded_keys`): format 2 wrote such keys unfolded, format 3 folds them
+/// by the collation. Every index with such a column is rebuilt; a WITHOUT ROWID table whose
+/// primary key has one is re-keyed and all its indexes rebuilt. Values that are equal under
+/// the collation in a UNIQUE index or primary key (which format 2 let in) make the upgrade
+/// fail with a constraint error naming them, and nothing is changed. The meta record then
+/// says format 3.
+pub fn upgrade_collated_keys(schema: &mut Schema, txn: &Txn, w: &mut Writer) -> Result<()> {
+    use crate::sql::types::collation::Coll;
+    let mut tables: Vec<Arc<TableDef>> = schema.tables.values().cloned().collect();
+    tables.sort_by(|a, b| a.name.cmp(&b.name));
+    for t in tables {
+        let rekey = !t.has_rowid() && !Coll::all_binary(&t.pk_colls);
+        if rekey {
+            let rows = txn.scan_all(&t.storage)?;
+            for (k, _) in &rows {
+                txn.remove(&t.storage, k)?;
+            }
+            for (k, v) in &rows {
+                let row = exec::scan::decode_table_row(&t, k, v)?;
+                let nk = write::row_key(&t, &row);
+                if txn.get(&t.storage, &nk)?.is_some() {
+                    return Err(Error::Constraint(format!(
+                        "cannot upgrade table {} to SQL storage format 3: two rows have primary keys equal under \
+                         its collation",
+                        t.name
+                    )));
+                }
+                txn.put(&t.storage, &nk, v)?;
+            }
+        }
+        for ix in &t.indexes {
+            if rekey || !Coll::all_binary(&ix.colls) {
+                txn.writer()?.delete_table_internal(&ix.storage)?;
+                w.create_table(&ix.storage)?;
+                write::build_index(txn, &t, ix).map_err(|e| match e {
+                    Error::Constraint(m) => Error::Constraint(format!(
+                        "cannot upgrade index {} to SQL storage format 3 ({m}: values equal under its collation)",
+                        ix.name
+                    )),
+                    e => e,
+                })?;
+            }
+        }
+    }
+    schema.bump(w, 0)?;
+    schema.unfolded_keys = false;
+    Ok(())
+}
+
 /// Refuse a change of table `changed` that would break a view: every view that compiles
 /// against the current schema must still compile with `changed` in place (SQLite re-parses
 /// its schema the same way and reports `error in view v after drop column: …`).
