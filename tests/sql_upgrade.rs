@@ -8,6 +8,8 @@
 //! The two files under `tests/data/` were written by commit 2f972d0 (format 2) from the SQL in
 //! [`FIXTURE`] and [`DUPLICATES`]; every answer is compared with SQLite running the same SQL.
 
+mod common;
+
 use flate2::read::GzDecoder;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -66,17 +68,7 @@ fn sqlite_rows(s: &rusqlite::Connection, sql: &str) -> Vec<Vec<Value>> {
     let mut out = Vec::new();
     let mut q = st.query([]).unwrap();
     while let Some(r) = q.next().unwrap() {
-        out.push(
-            (0..n)
-                .map(|i| match r.get_ref(i).unwrap() {
-                    rusqlite::types::ValueRef::Null => Value::Null,
-                    rusqlite::types::ValueRef::Integer(v) => Value::Integer(v),
-                    rusqlite::types::ValueRef::Real(v) => Value::Real(v),
-                    rusqlite::types::ValueRef::Text(t) => Value::Text(String::from_utf8(t.to_vec()).unwrap()),
-                    rusqlite::types::ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-                })
-                .collect(),
-        );
+        out.push((0..n).map(|i| common::from_sqlite(r.get_ref(i).unwrap())).collect());
     }
     out
 }

@@ -415,8 +415,16 @@ impl Connection {
     /// is writable (see `ddl::upgrade_collated_keys`); a read-only one is refused when its
     /// schema is first read.
     fn upgrade(db: &Database) -> Result<()> {
-        if db.is_read_only() || Schema::read_format(&Txn::begin_read(db)?)? >= 3 {
+        // Only format 2 is upgraded; older and newer formats are refused when the schema is
+        // read, as before.
+        if db.is_read_only() {
             return Ok(());
+        }
+        {
+            let read = Txn::begin_read(db)?;
+            if Schema::read_format(&read)? != 2 || !Schema::load(&read)?.unfolded_keys {
+                return Ok(());
+            }
         }
         let txn = Txn::begin_write(db, true)?;
         let mut schema = Schema::load(&txn)?;
