@@ -417,14 +417,14 @@ impl Connection {
     fn upgrade(db: &Database) -> Result<()> {
         // Only format 2 is upgraded; older and newer formats are refused when the schema is
         // read, as before.
-        if db.is_read_only() {
-            return Ok(());
-        }
-        {
+        // Whatever stops the look (damage, a format this build does not read) is reported by
+        // the first statement or the check, as without an upgrade: not by `new`.
+        let needed = || -> Result<bool> {
             let read = Txn::begin_read(db)?;
-            if Schema::read_format(&read)? != 2 || !Schema::load(&read)?.unfolded_keys {
-                return Ok(());
-            }
+            Ok(Schema::read_format(&read)? == 2 && Schema::load(&read)?.unfolded_keys)
+        };
+        if db.is_read_only() || !needed().unwrap_or(false) {
+            return Ok(());
         }
         let txn = Txn::begin_write(db, true)?;
         let mut schema = Schema::load(&txn)?;
