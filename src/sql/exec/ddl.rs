@@ -107,6 +107,7 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
                     targets: (0..t.columns.len()).collect(),
                     or: ConflictAction::Abort,
                     upsert: Vec::new(),
+                    check_order: crate::sql::planner::plan::insert_check_order(&t, &[]),
                     rules: RowRules { checks: Vec::new(), defaults: (0..t.columns.len()).map(|_| None).collect() },
                     returning: Vec::new(),
                 };

@@ -262,29 +262,6 @@ fn next_rowid(txn: &Txn, t: &TableDef) -> Result<(i64, bool)> {
     Err(Error::Sql("database or disk is full (no unused rowid found)".into()))
 }
 
-/// The order SQLite checks an INSERT's uniqueness constraints in: with ON CONFLICT targets,
-/// the targeted constraints in clause order (a rowid table's rowid, when no clause names it,
-/// right after them), then the others; without targets the rowid, then every unique index
-/// ([`index_check_order`]). See `sqlite3GenerateConstraintChecks`.
-fn insert_check_order(t: &TableDef, clauses: &[UpsertClause]) -> Vec<Constraint> {
-    let mut order: Vec<Constraint> = Vec::new();
-    for c in clauses.iter().filter_map(|c| c.target) {
-        if !order.contains(&c) {
-            order.push(c);
-        }
-    }
-    if t.has_rowid() && !order.contains(&Constraint::Key) {
-        // First without targets, right after the targeted constraints with them.
-        order.push(Constraint::Key);
-    }
-    for c in index_check_order(t) {
-        if !order.contains(&c) {
-            order.push(c);
-        }
-    }
-    order
-}
-
 /// The clause handling a conflict on `c`: the first whose target is `c`, else a last clause
 /// without a target.
 fn clause_for(clauses: &[UpsertClause], c: Constraint) -> Option<&UpsertClause> {
@@ -327,7 +304,7 @@ fn insert_rows(
     // The next automatic rowid, while known without looking at the table.
     let mut auto: Option<i64> = None;
     let every_column = p.targets.len() == n && p.targets.iter().enumerate().all(|(i, &c)| i == c);
-    let order = insert_check_order(t, &p.upsert);
+    let order = &p.check_order;
     let any_update = p.upsert.iter().any(|u| u.update.is_some());
     // Materialise the source first when it reads the target table (INSERT ... SELECT).
     let mut pending: Vec<Tuple> = Vec::new();
@@ -426,7 +403,7 @@ fn insert_rows(
         // SQLite applies affinity to the row before CHECK constraints or the first index.
         let mut affinity_done = !p.rules.checks.is_empty();
         let mut resolution = Resolution::Insert;
-        for &c in &order {
+        for &c in order {
             let other = match c {
                 Constraint::Key if t.has_rowid() => {
                     if !explicit_rowid {

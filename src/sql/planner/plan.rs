@@ -206,6 +206,9 @@ pub struct InsertPlan {
     pub or: ConflictAction,
     /// The `ON CONFLICT` clauses, in order (empty: none).
     pub upsert: Vec<UpsertClause>,
+    /// The order the uniqueness constraints are checked in ([`insert_check_order`]), decided
+    /// once with the plan rather than at each execution.
+    pub check_order: Vec<Constraint>,
     /// Tuple rules.
     pub rules: RowRules,
     /// RETURNING expressions on the row layout.
@@ -272,6 +275,29 @@ pub fn index_check_order(t: &TableDef) -> Vec<Constraint> {
         order.push(Constraint::Key);
     }
     order.extend(unique(true));
+    order
+}
+
+/// The order SQLite checks an INSERT's uniqueness constraints in: with ON CONFLICT targets,
+/// the targeted constraints in clause order (a rowid table's rowid, when no clause names it,
+/// right after them), then the others; without targets the rowid, then every unique index
+/// ([`index_check_order`]). See `sqlite3GenerateConstraintChecks`.
+pub fn insert_check_order(t: &TableDef, clauses: &[UpsertClause]) -> Vec<Constraint> {
+    let mut order: Vec<Constraint> = Vec::new();
+    for c in clauses.iter().filter_map(|c| c.target) {
+        if !order.contains(&c) {
+            order.push(c);
+        }
+    }
+    if t.has_rowid() && !order.contains(&Constraint::Key) {
+        // First without targets, right after the targeted constraints with them.
+        order.push(Constraint::Key);
+    }
+    for c in index_check_order(t) {
+        if !order.contains(&c) {
+            order.push(c);
+        }
+    }
     order
 }
 

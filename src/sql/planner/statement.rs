@@ -136,6 +136,7 @@ pub fn compile(schema: &Schema, txn: &Txn, stmt: &Statement) -> Result<Compiled>
             let (returning, cols) = returning(&mut p, &t, &ins.returning)?;
             Compiled::Insert(
                 InsertPlan {
+                    check_order: crate::sql::planner::plan::insert_check_order(&t, &upsert),
                     table: t,
                     source,
                     targets,
