@@ -872,7 +872,11 @@ fn aggregates_of_outer_columns_in_subqueries() {
          SELECT (SELECT min(t.x) + max(u.a) FROM u) FROM t;
          SELECT x, count(*) FROM t GROUP BY x ORDER BY (SELECT max(t.y)) DESC;
          SELECT (SELECT (SELECT max(t.x))) FROM t;
-         SELECT (SELECT count(*) FROM u WHERE u.a < (SELECT sum(t.x))) FROM t",
+         SELECT (SELECT count(*) FROM u WHERE u.a < (SELECT sum(t.x))) FROM t;
+         SELECT x FROM t ORDER BY (SELECT max(t.x));
+         SELECT * FROM t WHERE x = (SELECT max(t.x));
+         SELECT x FROM t WHERE EXISTS (SELECT 1 WHERE count(t.x) > 0);
+         SELECT (SELECT max(t.x)) FROM t WHERE x > 1",
     );
 }
 

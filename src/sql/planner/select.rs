@@ -993,13 +993,18 @@ impl<'s> Planner<'s> {
             || items.iter().any(|(e, _)| self.has_local_aggregate(e))
             || sel.having.as_ref().is_some_and(|h| self.has_local_aggregate(h))
             || order.iter().any(|o| self.has_local_aggregate(&o.expr));
-        if grouped {
-            let in_order: Vec<&Expr> = order.iter().map(|o| &o.expr).collect();
-            for oa in self.outer_aggregates(&in_order, &layout) {
-                if !outer_aggs.contains(&oa) {
-                    outer_aggs.push(oa);
-                }
+        let in_order: Vec<&Expr> = order.iter().map(|o| &o.expr).collect();
+        for oa in self.outer_aggregates(&in_order, &layout) {
+            if !grouped {
+                return Err(misuse_of(&oa));
             }
+            if !outer_aggs.contains(&oa) {
+                outer_aggs.push(oa);
+            }
+        }
+        // In WHERE, this query's aggregates are misused wherever they are written.
+        if let Some(oa) = sel.where_.as_ref().and_then(|w| self.outer_aggregates(&[w], &layout).into_iter().next()) {
+            return Err(misuse_of(&oa));
         }
         let group_exprs: Vec<Expr> =
             sel.group_by.iter().map(|g| resolve_alias_or_number(g, &items, true)).collect::<Result<_>>()?;
@@ -1135,6 +1140,16 @@ impl<'s> Planner<'s> {
         }
         Ok((plan, outs))
     }
+}
+
+/// SQLite's error for an aggregate of this query written inside a subquery where this query
+/// does not aggregate (its WHERE, or ORDER BY of a non-aggregate query).
+fn misuse_of(call: &Expr) -> Error {
+    let name = match call {
+        Expr::Function { name, .. } => name.as_str(),
+        _ => "",
+    };
+    err(format!("misuse of aggregate: {name}()"))
 }
 
 impl Planner<'_> {
