@@ -269,14 +269,7 @@ impl Gen {
         let ncols = self.tables[t].cols.len();
         let ctx = vec![Src { alias: name.clone(), table: t }, Src { alias: "excluded".into(), table: t }];
         let mut sets = Vec::new();
-        let first = self.rng.below(ncols);
-        let mut cols = vec![first];
-        if self.rng.chance(35) {
-            let second = self.rng.below(ncols);
-            if second != first {
-                cols.push(second);
-            }
-        }
+        let cols = self.one_or_two_columns(ncols, 35);
         for c in cols {
             let v = self.upsert_value(t, &ctx);
             sets.push(format!("{} = {v}", self.tables[t].cols[c].name));
@@ -322,14 +315,7 @@ impl Gen {
         let name = table.name.clone();
         let ctx = vec![Src { alias: name.clone(), table: t }];
         let ncols = table.cols.len();
-        let first = self.rng.below(ncols);
-        let mut cols = vec![first];
-        if self.rng.chance(40) {
-            let second = self.rng.below(ncols);
-            if second != first {
-                cols.push(second);
-            }
-        }
+        let cols = self.one_or_two_columns(ncols, 40);
         let sets_key = table.ipk && cols.contains(&0);
         let constrained = cols.iter().any(|&c| table.constrained(c));
         // Two-pass in key order: any value anywhere.

@@ -721,18 +721,25 @@ impl Gen {
         }
     }
 
-    pub(super) fn update(&mut self, t: usize) -> String {
-        let name = self.tables[t].name.clone();
-        let ctx = vec![Src { alias: name.clone(), table: t }];
-        let ncols = self.tables[t].cols.len();
+    /// One column of `ncols`, and with `percent`% chance a second, different one (the SET
+    /// targets of an UPDATE or a DO UPDATE).
+    pub(super) fn one_or_two_columns(&mut self, ncols: usize, percent: usize) -> Vec<usize> {
         let first = self.rng.below(ncols);
         let mut cols = vec![first];
-        if self.rng.chance(30) {
+        if self.rng.chance(percent) {
             let second = self.rng.below(ncols);
             if second != first {
                 cols.push(second);
             }
         }
+        cols
+    }
+
+    pub(super) fn update(&mut self, t: usize) -> String {
+        let name = self.tables[t].name.clone();
+        let ctx = vec![Src { alias: name.clone(), table: t }];
+        let ncols = self.tables[t].cols.len();
+        let cols = self.one_or_two_columns(ncols, 30);
         let sets: Vec<String> = cols
             .iter()
             .map(|&c| {
