@@ -342,6 +342,8 @@ mod generator;
 use generator::{Gen, Ordered, Query};
 #[path = "sql_diff/edges.rs"]
 mod edges;
+#[path = "sql_diff/order.rs"]
+mod order;
 
 // ---------------------------------------------------------------------------------------------
 // Comparison

@@ -1,6 +1,8 @@
-//! GROUP BY and aggregates (`AggOp`): a hash table of groups while it fits half the
-//! budget, then an external sort on the group key for the rest, aggregated as a stream and
-//! merged in key order with the in-memory groups.
+//! GROUP BY and aggregates. `AggOp`: a hash table of groups while it fits half the budget,
+//! then an external sort on the group key for the rest, aggregated as a stream and merged in
+//! key order with the in-memory groups. `StreamAggOp`: input that arrives grouped (in index
+//! order) is aggregated one group at a time, each emitted as the next begins. `CountOp`:
+//! `count(*)` of a whole table from the engine's entry count.
 
 use crate::error::Result;
 use crate::sql::exec::eval::{internal, Env};
@@ -71,7 +73,7 @@ fn group_row(mut key: Tuple, accs: &mut [Accumulator], first: Tuple) -> Result<T
 
 impl AggOp {
     fn start(&mut self, env: &mut Env) -> Result<AggOut> {
-        let Plan::Aggregate { input, group, group_colls, aggs, input_width } = &*self.plan else {
+        let Plan::Aggregate { input, group, group_colls, aggs, input_width, .. } = &*self.plan else {
             return Err(internal("aggregate"));
         };
         struct Group {
@@ -187,5 +189,81 @@ impl Operator for AggOp {
         })();
         self.out = Some(out);
         r
+    }
+}
+
+/// The group being aggregated by a [`StreamAggOp`].
+pub(super) struct Current {
+    /// The group key (folded by the group collations).
+    key: Tuple,
+    /// The group's values (those of its first row).
+    vals: Tuple,
+    accs: Vec<Accumulator>,
+    first: Tuple,
+}
+
+/// GROUP BY over input that arrives grouped: rows with equal keys (under the group
+/// collations) are adjacent, so one group is held at a time and the output follows the
+/// input's order. Nothing is buffered: under a LIMIT only the groups returned are read.
+pub(super) struct StreamAggOp {
+    pub(super) plan: Arc<Plan>,
+    pub(super) input: alloc::boxed::Box<dyn Operator>,
+    /// The open group; `None` before the first row and after the end.
+    pub(super) cur: Option<Current>,
+}
+
+impl Operator for StreamAggOp {
+    fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
+        let Plan::Aggregate { group, group_colls, aggs, .. } = &*self.plan else {
+            return Err(internal("aggregate"));
+        };
+        let fold = !Coll::all_binary(group_colls);
+        let mut args = Vec::new();
+        loop {
+            let Some(row) = self.input.next(env)? else {
+                return match self.cur.take() {
+                    Some(mut c) => group_row(c.vals, &mut c.accs, c.first).map(Some),
+                    None => Ok(None),
+                };
+            };
+            let mut vals = Vec::with_capacity(group.len());
+            for g in group {
+                vals.push(g.eval(&row, env)?);
+            }
+            let key = if fold { Coll::row_key(group_colls, &vals) } else { Vec::new() };
+            let same = self.cur.as_ref().is_some_and(|c| if fold { c.key == key } else { c.vals == vals });
+            if same {
+                let c = self.cur.as_mut().ok_or_else(|| internal("aggregate group"))?;
+                step_aggs(&mut c.accs, aggs, &row, &mut args, env)?;
+                continue;
+            }
+            let mut accs = new_accs(aggs);
+            step_aggs(&mut accs, aggs, &row, &mut args, env)?;
+            let done = self.cur.replace(Current { key, vals, accs, first: row });
+            if let Some(mut c) = done {
+                return group_row(c.vals, &mut c.accs, c.first).map(Some);
+            }
+        }
+    }
+}
+
+/// `count(*)` of a whole table, read from the engine's entry count (no row is decoded).
+pub(super) struct CountOp {
+    pub(super) plan: Arc<Plan>,
+    pub(super) done: bool,
+}
+
+impl Operator for CountOp {
+    fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
+        let Plan::Count { table, input_width } = &*self.plan else { return Err(internal("count")) };
+        if core::mem::replace(&mut self.done, true) {
+            return Ok(None);
+        }
+        let n = env.txn.count(&table.storage)?;
+        let n = i64::try_from(n).map_err(|_| internal("table entry count"))?;
+        let mut row = Vec::with_capacity(1 + input_width);
+        row.push(Value::Integer(n));
+        row.resize(1 + input_width, Value::Null);
+        Ok(Some(row))
     }
 }

@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use hashbrown::HashSet;
 
 use crate::error::{Error, Result};
-use crate::sql::exec::aggregate::AggOp;
+use crate::sql::exec::aggregate::{AggOp, CountOp, StreamAggOp};
 use crate::sql::exec::eval::{internal, Env};
 use crate::sql::exec::join::{HashOp, LoopOp};
 use crate::sql::exec::scan::{ScanOp, TextNum};
@@ -60,7 +60,11 @@ pub fn open(plan: &Arc<Plan>) -> Box<dyn Operator> {
         Plan::HashJoin { left, .. } => {
             Box::new(HashOp { plan: plan.clone(), left: open(left), table: None, pending: VecDeque::new() })
         }
+        Plan::Aggregate { input, sorted: true, .. } => {
+            Box::new(StreamAggOp { plan: plan.clone(), input: open(input), cur: None })
+        }
         Plan::Aggregate { .. } => Box::new(AggOp { plan: plan.clone(), out: None }),
+        Plan::Count { .. } => Box::new(CountOp { plan: plan.clone(), done: false }),
         Plan::Sort { .. } => Box::new(SortOp { plan: plan.clone(), limit: None, out: None }),
         Plan::Compound { .. } => Box::new(SetOp { plan: plan.clone(), stream: None, groups: None }),
         Plan::Distinct { input, .. } => Box::new(DistinctOp {

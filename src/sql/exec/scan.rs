@@ -258,7 +258,7 @@ fn scan_ranges(sp: &ScanPlan, env: &mut Env) -> Result<Vec<KeyRange>> {
             }
         }
         ranges.extend(keys.into_iter().map(prefix_range));
-    } else if k.lo.is_some() || k.hi.is_some() {
+    } else if k.lo.is_some() || k.hi.is_some() || k.not_null {
         let (aff, desc, coll) = next.ok_or_else(|| internal("key spec"))?;
         let lo = match &k.lo {
             Some((e, incl)) => Some((e.eval(&[], env)?, *incl)),

@@ -525,6 +525,7 @@ fn conflict_error(t: &TableDef, c: Constraint) -> Error {
 fn plan_reads(p: &Plan, storage: &str) -> bool {
     match p {
         Plan::Scan(sp) => sp.table.storage == storage,
+        Plan::Count { table, .. } => table.storage == storage,
         Plan::Filter { input, .. }
         | Plan::Project { input, .. }
         | Plan::Aggregate { input, .. }

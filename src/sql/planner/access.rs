@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 use crate::sql::catalog::{IndexDef, PrimaryKey, TableDef};
 use crate::sql::parser::ast::{BinaryOp, Expr, OrderItem, ResultColumn, Select, UnaryOp};
 use crate::sql::planner::expr::{CExpr, CmpOp, Conv};
+use crate::sql::planner::order::{full_key, GoalKind, OrderGoal, Served};
 use crate::sql::planner::plan::KeySpec;
 use crate::sql::planner::select::{cmp_op, has_subquery, walk, ColCons, Conj, Frame, Planner, Source, SourceKind};
 use crate::sql::types::collation::Coll;
@@ -153,7 +154,7 @@ impl<'s> Planner<'s> {
 
     /// The column of table `t` (source `s`) an expression names directly; usize::MAX is the
     /// rowid.
-    fn own_column(&self, e: &Expr, t: &TableDef, s: &Source) -> Option<usize> {
+    pub(super) fn own_column(&self, e: &Expr, t: &TableDef, s: &Source) -> Option<usize> {
         let e = match e {
             Expr::Collate { expr, .. } => expr,
             e => e,
@@ -177,7 +178,7 @@ impl<'s> Planner<'s> {
     /// The collation of an expression without compiling it (see `select::Typed`): the
     /// collation and whether it is explicit; `None` when it cannot be told (a column of an
     /// outer query, an unknown collation name).
-    fn static_coll(&self, e: &Expr, sources: &[Source]) -> Option<(Option<Coll>, bool)> {
+    pub(super) fn static_coll(&self, e: &Expr, sources: &[Source]) -> Option<(Option<Coll>, bool)> {
         if let Some(c) = crate::sql::planner::compile::explicit_coll(e).ok()? {
             return Some((Some(c), true));
         }
@@ -258,6 +259,12 @@ impl<'s> Planner<'s> {
         }
     }
 
+    /// The access path of source `i` when `placed` are bound: the cheapest key path by
+    /// estimated rows read (an index that must fetch each row costs more than the table's
+    /// own key or a covering index). With an ordering goal (`order`) for this source, a path
+    /// that serves it saves the sort and, under a LIMIT, reads only what the LIMIT needs;
+    /// then unconstrained paths are candidates too. `None`: a plain scan of the table.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn choose_access(
         &self,
         t: &Arc<TableDef>,
@@ -266,16 +273,36 @@ impl<'s> Planner<'s> {
         placed: u64,
         conjs: &[Conj],
         sources: &[Source],
+        goal: Option<&OrderGoal>,
+        covers: &dyn Fn(&IndexDef) -> bool,
     ) -> Result<Option<Access>> {
         let cons = self.column_constraints(t, s, i, placed, conjs, sources);
-        if cons.is_empty() {
+        if cons.is_empty() && goal.is_none() {
             return Ok(None);
+        }
+        let bit = 1u64 << i;
+        // This source's conjuncts, equalities apart: those the path does not use still filter.
+        let (mut local_eq, mut local) = (0usize, 0usize);
+        for c in conjs.iter().filter(|c| c.mask & bit != 0 && c.mask & !(placed | bit) == 0) {
+            match c.e {
+                Expr::Binary { op: BinaryOp::Eq, .. } => local_eq += 1,
+                _ => local += 1,
+            }
         }
         let mut best: Option<(u64, Access)> = None;
         let n = s.rows.max(1);
         for (ix, (cols, unique)) in key_paths(t).into_iter().enumerate() {
             let index = if ix == 0 { None } else { Some(t.indexes[ix - 1].clone()) };
-            let mut a = Access { index, eq: Vec::new(), in_list: None, lo: None, hi: None, reads_left: false };
+            let mut a = Access {
+                index,
+                eq: Vec::new(),
+                in_list: None,
+                lo: None,
+                hi: None,
+                reads_left: false,
+                served: None,
+                not_null: false,
+            };
             for c in &cols {
                 match cons.iter().find(|(cc, k)| cc == c && matches!(k, ColCons::Eq(_))) {
                     Some((_, ColCons::Eq(e))) => a.eq.push((*e).clone()),
@@ -301,6 +328,7 @@ impl<'s> Planner<'s> {
                 }
             }
             let eq = a.eq.len();
+            let used = eq + a.in_list.is_some() as usize + a.lo.is_some() as usize + a.hi.is_some() as usize;
             let est = if eq == cols.len() && unique {
                 1
             } else if eq > 0 {
@@ -309,11 +337,39 @@ impl<'s> Planner<'s> {
                 l.len() as u64 * 2
             } else if a.lo.is_some() || a.hi.is_some() {
                 (n / 4).max(2)
+            } else if goal.is_some() {
+                n
             } else {
                 continue;
             };
+            // Rows an index must fetch from the table cost more than rows read in place.
+            let fetch = match &a.index {
+                Some(ix) if !covers(ix) => 3,
+                _ => 1,
+            };
+            let mut cost = est.saturating_mul(fetch);
+            if let Some(g) = goal {
+                let key = full_key(t, a.index.as_deref());
+                a.served = g.served_by(&key, eq);
+                let unused = (local_eq.saturating_sub(eq), local.saturating_sub(used - eq));
+                match (a.served, g.kind) {
+                    (Some(_), GoalKind::MinMax) => cost = fetch,
+                    (Some(_), _) => cost = g.rows_read(est, unused).saturating_mul(fetch),
+                    (None, GoalKind::Sort) => {
+                        let out = (est / OrderGoal::filtered(unused)).max(1);
+                        cost = cost.saturating_add(out.saturating_mul(64 - out.leading_zeros() as u64) / 2);
+                    }
+                    // A hash table of the groups.
+                    (None, GoalKind::Group) => cost = cost.saturating_add(est / 2),
+                    (None, GoalKind::MinMax) => {}
+                }
+                // min(): the NULL keys of the column come first; skip them.
+                if g.kind == GoalKind::MinMax && a.served.is_some() && a.lo.is_none() && a.hi.is_none() {
+                    a.not_null = a.in_list.is_none() && key.get(eq).is_some_and(|k| k.0 != usize::MAX);
+                }
+            }
             // Prefer the table's own key on ties (no second lookup).
-            let est = est * 2 + (ix != 0) as u64;
+            let cost = cost.saturating_mul(2) + (ix != 0) as u64;
             let mut reads = 0u64;
             for e in
                 a.eq.iter()
@@ -324,8 +380,8 @@ impl<'s> Planner<'s> {
                 reads |= self.mask_of(e, sources);
             }
             a.reads_left = reads & placed != 0;
-            if best.as_ref().is_none_or(|(b, _)| est < *b) {
-                best = Some((est, a));
+            if best.as_ref().is_none_or(|(b, _)| cost < *b) {
+                best = Some((cost, a));
             }
         }
         Ok(best.map(|(_, a)| a))
@@ -345,6 +401,7 @@ impl<'s> Planner<'s> {
         if let Some((e, incl)) = &a.hi {
             k.hi = Some((self.compile(e, frames, None)?.e, *incl));
         }
+        k.not_null = a.not_null;
         Ok(k)
     }
 
@@ -516,6 +573,10 @@ pub(super) struct Access {
     pub(super) lo: Option<(Expr, bool)>,
     pub(super) hi: Option<(Expr, bool)>,
     pub(super) reads_left: bool,
+    /// How it serves the query's ordering goal (`order`), if it does.
+    pub(super) served: Option<Served>,
+    /// Skip the NULL keys of the column after the equalities (min() served by the path).
+    pub(super) not_null: bool,
 }
 
 /// The key paths of a table: its own key (index 0: rowid as `usize::MAX`, or the primary key

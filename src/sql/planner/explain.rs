@@ -51,7 +51,10 @@ pub fn explain(plan: &Plan, depth: usize, out: &mut Vec<String>) {
             )
         }
         Plan::HashJoin { left_join, .. } => alloc::format!("{}HASH JOIN", if *left_join { "LEFT " } else { "" }),
-        Plan::Aggregate { group, .. } => alloc::format!("AGGREGATE ({} group keys)", group.len()),
+        Plan::Aggregate { group, sorted, .. } => {
+            alloc::format!("AGGREGATE ({} group keys{})", group.len(), if *sorted { ", in key order" } else { "" })
+        }
+        Plan::Count { table, .. } => alloc::format!("COUNT {} (entry count)", table.name),
         Plan::Sort { .. } => "SORT".into(),
         Plan::Distinct { .. } => "DISTINCT".into(),
         Plan::Limit { .. } => "LIMIT".into(),

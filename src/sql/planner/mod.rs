@@ -29,6 +29,7 @@ mod access;
 mod compile;
 pub mod explain;
 pub mod expr;
+mod order;
 mod outer_agg;
 pub mod plan;
 mod select;

@@ -26,12 +26,14 @@ pub struct KeySpec {
     pub lo: Option<(CExpr, bool)>,
     /// Upper bound on the next key column.
     pub hi: Option<(CExpr, bool)>,
+    /// Skip the NULL keys of the next key column (with no bounds on it).
+    pub not_null: bool,
 }
 
 impl KeySpec {
     /// Whether the spec constrains nothing.
     pub fn is_full(&self) -> bool {
-        self.eq.is_empty() && self.in_list.is_none() && self.lo.is_none() && self.hi.is_none()
+        self.eq.is_empty() && self.in_list.is_none() && self.lo.is_none() && self.hi.is_none() && !self.not_null
     }
 }
 
@@ -148,6 +150,18 @@ pub enum Plan {
         /// Aggregates.
         aggs: Vec<AggSpec>,
         /// Width of input rows (for the NULL row of an empty input).
+        input_width: usize,
+        /// The input arrives grouped (in the order of an index or key whose leading columns
+        /// are the GROUP BY terms): each group is emitted when the next begins, in input
+        /// order, without a hash table.
+        sorted: bool,
+    },
+    /// `count(*)` of a whole table from the count the engine keeps, shaped as an
+    /// [`Plan::Aggregate`] row with no group keys: the count, then `input_width` NULLs.
+    Count {
+        /// The table.
+        table: Arc<TableDef>,
+        /// Width of the rows the aggregate would have read.
         input_width: usize,
     },
     /// Sort all rows.

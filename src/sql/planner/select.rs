@@ -30,12 +30,13 @@ use crate::error::{Error, Result};
 use crate::sql::planner::access::Access;
 use crate::sql::planner::compile::{and_all, PostAgg};
 
-use crate::sql::catalog::{lower, Schema, TableDef};
+use crate::sql::catalog::{lower, IndexDef, Schema, TableDef};
 use crate::sql::parser::ast::{
     BinaryOp, CompoundOp, Cte, Expr, FromItem, JoinConstraint, JoinKind, OrderItem, Query, ResultColumn, Select,
     SetExpr, UnaryOp,
 };
 use crate::sql::planner::expr::{CExpr, CmpOp};
+use crate::sql::planner::order::{GoalKind, Served};
 use crate::sql::planner::plan::{AggSpec, KeySpec, Plan, ScanPlan, SortKey};
 use crate::sql::storage::Txn;
 use crate::sql::types::collation::Coll;
@@ -148,6 +149,8 @@ pub struct Planner<'s> {
     /// The leftmost explicit collation among the expressions compiled so far at the current
     /// level (see `compile`).
     pub(super) explicit_seen: Option<Coll>,
+    /// LIMIT + OFFSET of the query whose SELECT is planned next (taken by `plan_select`).
+    pub(super) limit_hint: Option<u64>,
 }
 
 /// Split an AND tree into conjuncts.
@@ -478,6 +481,7 @@ impl<'s> Planner<'s> {
             depth: 0,
             outer_aggs: Vec::new(),
             explicit_seen: None,
+            limit_hint: None,
         }
     }
 
@@ -504,7 +508,18 @@ impl<'s> Planner<'s> {
 
     fn plan_query_inner(&mut self, q: &Query, outer: &[Frame]) -> Result<(Arc<Plan>, Vec<OutCol>)> {
         let (mut plan, outs) = match &q.body {
-            SetExpr::Select(s) => self.plan_select(s, outer, &q.order_by)?,
+            SetExpr::Select(s) => {
+                self.limit_hint = q.limit.as_ref().map(|l| {
+                    let lit = |e: &Expr| match e {
+                        Expr::Literal(Value::Integer(n)) => Some((*n).max(0) as u64),
+                        _ => None,
+                    };
+                    // A parameter: assume a page of rows.
+                    let off = q.offset.as_ref().map_or(Some(0), lit).unwrap_or(100);
+                    lit(l).unwrap_or(100).saturating_add(off)
+                });
+                self.plan_select(s, outer, &q.order_by)?
+            }
             body => {
                 let (p, outs) = self.plan_set(body, outer)?;
                 let p = if q.order_by.is_empty() { p } else { self.sort_outputs(p, &outs, &q.order_by)? };
@@ -768,6 +783,7 @@ impl<'s> Planner<'s> {
     // SELECT
 
     fn plan_select(&mut self, sel: &Select, outer: &[Frame], order: &[OrderItem]) -> Result<(Arc<Plan>, Vec<OutCol>)> {
+        let limit = self.limit_hint.take();
         let mut sources = Vec::new();
         let mut joins = Vec::new();
         if let Some(from) = &sel.from {
@@ -809,6 +825,34 @@ impl<'s> Planner<'s> {
             })
             .collect();
 
+        // Result columns (in FROM order for `*`).
+        let mut items: Vec<(Expr, String)> = Vec::new();
+        for rc in &sel.columns {
+            match rc {
+                ResultColumn::Star => {
+                    if sources.is_empty() {
+                        return Err(err("no tables specified"));
+                    }
+                    for s in &sources {
+                        star_items(s, &mut items);
+                    }
+                }
+                ResultColumn::TableStar(t) => {
+                    let s = sources
+                        .iter()
+                        .find(|s| s.alias.eq_ignore_ascii_case(t))
+                        .ok_or_else(|| err(format!("no such table: {t}")))?;
+                    star_items(s, &mut items);
+                }
+                ResultColumn::Expr { expr, alias } => {
+                    let name = alias.clone().unwrap_or_else(|| expr_name(expr));
+                    items.push((expr.clone(), name));
+                }
+            }
+        }
+
+        let goal = self.order_goal(sel, order, &items, &sources, limit);
+
         // Join order.
         let order_ix: Vec<usize> = if any_left || sources.len() <= 1 {
             (0..sources.len()).collect()
@@ -820,6 +864,8 @@ impl<'s> Planner<'s> {
         let mut plan: Option<Arc<Plan>> = None;
         let mut layout = Frame::default();
         let mut placed = 0u64;
+        // How the first source's access path serves the ordering goal.
+        let mut served: Option<Served> = None;
         for &si in &order_ix {
             let is_left = joins[si].0 == JoinKind::Left;
             let src = &sources[si];
@@ -829,7 +875,9 @@ impl<'s> Planner<'s> {
                 let pool: &Vec<Conj> = if is_left { &lconjs[si] } else { &conjs };
                 match &src.kind {
                     SourceKind::Table(t) => {
-                        let a = self.choose_access(t, src, si, placed, pool, &sources)?;
+                        let g = goal.as_ref().filter(|g| placed == 0 && g.source == si);
+                        let covers = |ix: &IndexDef| self.covers(t, ix, &src.alias, sel, order, &conjs, &lconjs);
+                        let a = self.choose_access(t, src, si, placed, pool, &sources, g, &covers)?;
                         let corr = a.as_ref().is_some_and(|a| a.reads_left);
                         (a, corr)
                     }
@@ -855,12 +903,15 @@ impl<'s> Planner<'s> {
             let mut right: Arc<Plan> = match (&src.kind, access) {
                 (SourceKind::Table(t), Some(a)) => {
                     let keys = self.compile_keys(&a, &right_frames)?;
+                    if placed == 0 {
+                        served = a.served;
+                    }
                     Arc::new(Plan::Scan(ScanPlan {
                         table: t.clone(),
                         index: a.index.clone(),
                         covering,
                         keys,
-                        reverse: false,
+                        reverse: a.served.is_some_and(|s| s.reverse),
                         needed: needed.clone(),
                     }))
                 }
@@ -953,31 +1004,14 @@ impl<'s> Planner<'s> {
         if let Some(p) = and_all(rest) {
             plan = Arc::new(Plan::Filter { input: plan, pred: p });
         }
-
-        // Result columns (in FROM order for `*`).
-        let mut items: Vec<(Expr, String)> = Vec::new();
-        for rc in &sel.columns {
-            match rc {
-                ResultColumn::Star => {
-                    if sources.is_empty() {
-                        return Err(err("no tables specified"));
-                    }
-                    for s in &sources {
-                        star_items(s, &mut items);
-                    }
-                }
-                ResultColumn::TableStar(t) => {
-                    let s = sources
-                        .iter()
-                        .find(|s| s.alias.eq_ignore_ascii_case(t))
-                        .ok_or_else(|| err(format!("no such table: {t}")))?;
-                    star_items(s, &mut items);
-                }
-                ResultColumn::Expr { expr, alias } => {
-                    let name = alias.clone().unwrap_or_else(|| expr_name(expr));
-                    items.push((expr.clone(), name));
-                }
-            }
+        let goal_kind = goal.as_ref().map(|g| g.kind);
+        let served = served.filter(|_| goal.is_some());
+        // min/max served by a key path: the first row with a non-NULL value is the answer.
+        if let (Some(_), Some(GoalKind::MinMax), Some(g)) = (served, goal_kind, &goal) {
+            let col = g.arg.clone().ok_or_else(|| err("min/max goal"))?;
+            let pred = self.compile(&Expr::IsNull { expr: Box::new(col), negated: true }, &frames, None)?.e;
+            plan = Arc::new(Plan::Filter { input: plan, pred });
+            plan = Arc::new(Plan::Limit { input: plan, limit: Some(CExpr::Const(Value::Integer(1))), offset: None });
         }
 
         // Aggregation, also of this query's aggregates written inside its subqueries.
@@ -1067,7 +1101,19 @@ impl<'s> Planner<'s> {
                 });
             }
             post.cols.extend(layout.cols.iter().cloned());
-            plan = Arc::new(Plan::Aggregate { input: plan, group, group_colls, aggs, input_width: layout.cols.len() });
+            let sorted = served.is_some() && goal_kind == Some(GoalKind::Group);
+            plan = if let Some(t) = self.whole_table_count(sel, &sources, &conjs, &group, &aggs, order) {
+                Arc::new(Plan::Count { table: t, input_width: layout.cols.len() })
+            } else {
+                Arc::new(Plan::Aggregate {
+                    input: plan,
+                    group,
+                    group_colls,
+                    aggs,
+                    input_width: layout.cols.len(),
+                    sorted,
+                })
+            };
             let mut pf = outer.to_vec();
             pf.push(post);
             pf
@@ -1090,7 +1136,8 @@ impl<'s> Planner<'s> {
                 idx: (group_exprs.len() + j) as u32,
             });
         }
-        let r = self.finish_select(sel, order, &order_exprs, &items, &post_frames, post_ref, plan);
+        let ordered = served.is_some_and(|s| s.ordered);
+        let r = self.finish_select(sel, order, &order_exprs, &items, &post_frames, post_ref, plan, ordered);
         self.outer_aggs.truncate(registered);
         r
     }
@@ -1106,13 +1153,15 @@ impl<'s> Planner<'s> {
         post_frames: &[Frame],
         post_ref: Option<&PostAgg>,
         mut plan: Arc<Plan>,
+        ordered: bool,
     ) -> Result<(Arc<Plan>, Vec<OutCol>)> {
         if let Some(h) = &sel.having {
             let p = self.compile(h, post_frames, post_ref)?.e;
             plan = Arc::new(Plan::Filter { input: plan, pred: p });
         }
         // ORDER BY before projection (terms may use any column); aliases and numbers refer
-        // to result columns.
+        // to result columns. Rows that arrive in order (`order`) need no sort; the terms are
+        // still compiled, to report their errors.
         if !order.is_empty() {
             let mut keys = Vec::new();
             for (o, e) in order.iter().zip(order_exprs) {
@@ -1124,7 +1173,9 @@ impl<'s> Planner<'s> {
                     coll: t.coll.unwrap_or(Coll::Binary),
                 });
             }
-            plan = Arc::new(Plan::Sort { input: plan, keys });
+            if !ordered {
+                plan = Arc::new(Plan::Sort { input: plan, keys });
+            }
         }
         let mut outs = Vec::new();
         let mut exprs = Vec::new();
@@ -1154,7 +1205,7 @@ fn misuse_of(call: &Expr) -> Error {
 
 impl Planner<'_> {
     /// The aggregate calls of this query in `e` (not those of an enclosing query).
-    fn collect_aggs(&self, e: &Expr, out: &mut Vec<Expr>) {
+    pub(super) fn collect_aggs(&self, e: &Expr, out: &mut Vec<Expr>) {
         walk(e, &mut |x| {
             if self.is_local_aggregate(x) && !out.contains(x) {
                 out.push(x.clone());
@@ -1163,7 +1214,7 @@ impl Planner<'_> {
     }
 
     /// Whether `e` holds an aggregate call of this query (not looking into subqueries).
-    fn has_local_aggregate(&self, e: &Expr) -> bool {
+    pub(super) fn has_local_aggregate(&self, e: &Expr) -> bool {
         let mut found = false;
         walk(e, &mut |x| found |= self.is_local_aggregate(x));
         found
@@ -1180,7 +1231,7 @@ fn star_items(s: &Source, items: &mut Vec<(Expr, String)>) {
 
 /// In ORDER BY / GROUP BY: an integer literal is a result column number, a bare name that is
 /// a result alias is that result's expression.
-fn resolve_alias_or_number(e: &Expr, items: &[(Expr, String)], group: bool) -> Result<Expr> {
+pub(super) fn resolve_alias_or_number(e: &Expr, items: &[(Expr, String)], group: bool) -> Result<Expr> {
     match e {
         Expr::Literal(Value::Integer(k)) => {
             if *k >= 1 && (*k as usize) <= items.len() {
