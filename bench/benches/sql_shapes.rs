@@ -64,6 +64,8 @@
 //! - `TESSERA_SHAPES_N`: rows in t (default 1_000_000; 2000 in smoke runs).
 //! - `TESSERA_SHAPES_ONLY`: comma-separated shape numbers or names to run a subset, e.g.
 //!   `TESSERA_SHAPES_ONLY=14,27,anti-join` (`27` selects 27a and 27b).
+//! - `TESSERA_SHAPES_EXPLAIN`: if set, prints both engines' `EXPLAIN QUERY PLAN` of each
+//!   shape (with its first parameter set) before running it.
 //! - `TESSERA_BENCH_DIR`: directory for the database files (default
 //!   `<cargo target dir>/bench-tmp`); the run gets its own temp dir inside, removed after.
 //! - `TESSERA_BENCH_OUT`: if set, the Markdown table is also written there.
@@ -647,6 +649,9 @@ fn run_shape(
         sets.iter().map(|s| s.iter().map(sqlite_side::value).collect()).collect();
     let checks = if sets[0].is_empty() { 1 } else { CHECK_SETS };
 
+    if std::env::var_os("TESSERA_SHAPES_EXPLAIN").is_some() {
+        explain(shape.sql, &sets[0], tc, sc);
+    }
     let mut sst = sc.prepare(shape.sql).map_err(|e| format!("sqlite: {e}"))?;
     let mut status = Status::Ok;
     let tst = match tc.prepare(shape.sql) {
@@ -694,6 +699,21 @@ fn run_shape(
         st.push(time_round(timing.target, |i| sqlite_side::run(&mut sst, &sv[i % PARAM_SETS]))?);
     }
     Ok(Outcome { status, tessera: median(tt), sqlite: median(st) })
+}
+
+/// Prints `EXPLAIN QUERY PLAN` of both engines (with the first parameter set).
+fn explain(sql: &str, params: &[P], tc: &mut tessera::sql::Connection, sc: &rusqlite::Connection) {
+    let sql = format!("EXPLAIN QUERY PLAN {sql}");
+    let tv: Vec<tessera::sql::Value> = params.iter().map(tessera_side::value).collect();
+    let sv: Vec<rusqlite::types::Value> = params.iter().map(sqlite_side::value).collect();
+    let show = |rows: Res<Rows>| match rows {
+        Ok(rows) => rows.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>().join("\n      "),
+        Err(e) => format!("error: {e}"),
+    };
+    let t = tc.prepare(&sql).map_err(Into::into).and_then(|st| tessera_side::rows(tc, &st, &tv));
+    let s = sc.prepare(&sql).map_err(Into::into).and_then(|mut st| sqlite_side::rows(&mut st, &sv));
+    eprintln!("  tessera plan:\n      {}", show(t));
+    eprintln!("  sqlite plan:\n      {}", show(s));
 }
 
 fn hash(s: &str) -> u64 {
