@@ -870,11 +870,16 @@ fn main() {
     let (mut mismatches, mut unsupported) = (Vec::new(), Vec::new());
     for shape in shapes {
         let sql = if shape.id == TEXTS_ID {
-            format!("{TEXTS_SQL} ({} distinct texts)", timing.texts)
+            format!("{TEXTS_SQL} × {} distinct texts", timing.texts)
         } else {
             shape.sql.to_string()
         };
         eprintln!("{} {}: {sql}", shape.id, shape.name);
+        let sql_cell = if shape.id == TEXTS_ID {
+            format!("`{TEXTS_SQL}` × {} distinct texts", timing.texts)
+        } else {
+            format!("`{sql}`")
+        };
         let started = Instant::now();
         let outcome = if shape.id == TEXTS_ID {
             run_texts(shape, &data, &mut tc, &sc, &timing)
@@ -914,9 +919,10 @@ fn main() {
         );
         let _ = writeln!(
             md,
-            "| {} | {} | `{sql}` | {} | {} | {ratio} | {check} |",
+            "| {} | {} | {} | {} | {} | {ratio} | {check} |",
             shape.id,
             shape.name,
+            sql_cell,
             cell(outcome.tessera),
             cell(outcome.sqlite)
         );
