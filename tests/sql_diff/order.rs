@@ -3,7 +3,8 @@
 //! collations, reverse scans) and stopped by LIMIT/OFFSET; min()/max() from an index end;
 //! GROUP BY aggregated as a stream over index order, with and without an ORDER BY over the
 //! groups; DISTINCT over an index; count(*) of a whole table (the engine's entry count, also
-//! inside a transaction with uncommitted inserts and deletes).
+//! inside a transaction with uncommitted inserts and deletes); IS NULL through an index;
+//! HAVING terms on group columns moved to WHERE.
 //!
 //! The main generator's tables are small and its ORDER BY covers every output column as
 //! expressions, so its plans rarely take these paths. Here each case is one table of 50 to
@@ -287,7 +288,14 @@ impl OrderCase {
                     }
                 }
                 let list = groups.join(", ");
-                let sql = format!("SELECT {list}, count(*), count(b) FROM t{w} GROUP BY {list}");
+                let mut sql = format!("SELECT {list}, count(*), count(b) FROM t{w} GROUP BY {list}");
+                if self.rng.chance(30) {
+                    // A HAVING term on a group column moves to WHERE (and may drive an index).
+                    let c = ["a", "b", "c"].iter().position(|n| *n == groups[0]).unwrap_or(0);
+                    let op = *self.rng.pick(&[">", "=", "<=", "IS NOT"]);
+                    let v = self.value(c, op != "IS NOT");
+                    sql.push_str(&format!(" HAVING {} {op} {v} AND count(*) > 0", groups[0]));
+                }
                 if self.rng.chance(60) {
                     let mut g = groups.clone();
                     if self.rng.chance(50) {

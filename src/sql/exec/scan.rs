@@ -240,6 +240,15 @@ fn scan_ranges(sp: &ScanPlan, env: &mut Env) -> Result<Vec<KeyRange>> {
     let mut prefix = Vec::new();
     for (i, e) in k.eq.iter().enumerate() {
         let (aff, desc, coll) = cols.get(i).copied().ok_or_else(|| internal("key spec"))?;
+        if k.null_eq.get(i).copied().unwrap_or(false) {
+            // IS NULL: the NULL key of a (never rowid) column.
+            let start = prefix.len();
+            encode_key_prefix(&mut prefix, &Value::Null);
+            if desc {
+                invert(&mut prefix[start..]);
+            }
+            continue;
+        }
         match col_prefix(&e.eval(&[], env)?, aff, desc, coll) {
             Some(p) => prefix.extend_from_slice(&p),
             None => return Ok(Vec::new()),

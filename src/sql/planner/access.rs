@@ -14,9 +14,11 @@ use crate::sql::parser::ast::{BinaryOp, Expr, OrderItem, ResultColumn, Select, U
 use crate::sql::planner::expr::{CExpr, CmpOp, Conv};
 use crate::sql::planner::order::{full_key, GoalKind, OrderGoal, Served};
 use crate::sql::planner::plan::KeySpec;
-use crate::sql::planner::select::{cmp_op, has_subquery, walk, ColCons, Conj, Frame, Planner, Source, SourceKind};
+use crate::sql::planner::select::{
+    cmp_op, has_subquery, walk, ColCons, Conj, Frame, FrameCol, Planner, Source, SourceKind,
+};
 use crate::sql::types::collation::Coll;
-use crate::sql::types::value::Affinity;
+use crate::sql::types::value::{Affinity, Value};
 
 impl<'s> Planner<'s> {
     pub(super) fn join_order(&self, sources: &[Source], conjs: &[Conj]) -> Vec<usize> {
@@ -135,6 +137,12 @@ impl<'s> Planner<'s> {
                         out.push((key(hc), ColCons::Hi(high, true)));
                     }
                 }
+                // IS NULL: an equality with the NULL key (a rowid is never NULL).
+                Expr::IsNull { expr, negated: false } => {
+                    let Some(col) = self.own_column(expr, t, s).filter(|c| *c != usize::MAX) else { continue };
+                    let Some((coll, _)) = self.static_coll(expr, sources) else { continue };
+                    out.push(((col, coll.unwrap_or(Coll::Binary)), ColCons::IsNull));
+                }
                 Expr::InList { expr, list, negated: false } if !list.is_empty() => {
                     let Some(col) = self.own_column(expr, t, s) else { continue };
                     // The list compares with the operand's collation alone.
@@ -192,12 +200,25 @@ impl<'s> Planner<'s> {
                         return Some((s.frame.cols[i].coll, false));
                     }
                 }
-                None
+                self.outer_column(table.as_deref(), name).map(|c| (c.coll, false))
             }
             Expr::Unary { op: UnaryOp::Plus, expr } | Expr::Cast { expr, .. } => self.static_coll(expr, sources),
             Expr::Subquery(_) => None,
             _ => Some((None, false)),
         }
+    }
+
+    /// A column of an enclosing query's row, innermost first, as compiling would resolve it
+    /// (None: not there, or ambiguous).
+    fn outer_column(&self, table: Option<&str>, name: &str) -> Option<&FrameCol> {
+        for f in self.outer_frames.iter().rev() {
+            match f.find(table, name) {
+                Ok(Some(i)) => return f.cols.get(i),
+                Ok(None) => {}
+                Err(_) => return None,
+            }
+        }
+        None
     }
 
     /// The collation of the comparison `l op r` without compiling it (None: unknown).
@@ -250,7 +271,7 @@ impl<'s> Planner<'s> {
                         return Some(s.frame.cols[i].aff);
                     }
                 }
-                None
+                self.outer_column(table.as_deref(), name).map(|c| c.aff)
             }
             Expr::Collate { expr, .. } => self.static_affinity(expr, sources),
             Expr::Subquery(_) => None,
@@ -302,10 +323,18 @@ impl<'s> Planner<'s> {
                 reads_left: false,
                 served: None,
                 not_null: false,
+                null_eq: Vec::new(),
             };
             for c in &cols {
-                match cons.iter().find(|(cc, k)| cc == c && matches!(k, ColCons::Eq(_))) {
-                    Some((_, ColCons::Eq(e))) => a.eq.push((*e).clone()),
+                match cons.iter().find(|(cc, k)| cc == c && matches!(k, ColCons::Eq(_) | ColCons::IsNull)) {
+                    Some((_, ColCons::Eq(e))) => {
+                        a.eq.push((*e).clone());
+                        a.null_eq.push(false);
+                    }
+                    Some((_, ColCons::IsNull)) => {
+                        a.eq.push(Expr::Literal(Value::Null));
+                        a.null_eq.push(true);
+                    }
                     _ => break,
                 }
             }
@@ -402,6 +431,7 @@ impl<'s> Planner<'s> {
             k.hi = Some((self.compile(e, frames, None)?.e, *incl));
         }
         k.not_null = a.not_null;
+        k.null_eq = a.null_eq.clone();
         Ok(k)
     }
 
@@ -577,6 +607,8 @@ pub(super) struct Access {
     pub(super) served: Option<Served>,
     /// Skip the NULL keys of the column after the equalities (min() served by the path).
     pub(super) not_null: bool,
+    /// Which of `eq` are `IS NULL` (the NULL key) rather than `=`.
+    pub(super) null_eq: Vec<bool>,
 }
 
 /// The key paths of a table: its own key (index 0: rowid as `usize::MAX`, or the primary key

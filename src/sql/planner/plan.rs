@@ -28,6 +28,8 @@ pub struct KeySpec {
     pub hi: Option<(CExpr, bool)>,
     /// Skip the NULL keys of the next key column (with no bounds on it).
     pub not_null: bool,
+    /// Which of `eq` are `IS NULL` (they select the NULL key); empty: none.
+    pub null_eq: Vec<bool>,
 }
 
 impl KeySpec {

@@ -151,6 +151,9 @@ pub struct Planner<'s> {
     pub(super) explicit_seen: Option<Coll>,
     /// LIMIT + OFFSET of the query whose SELECT is planned next (taken by `plan_select`).
     pub(super) limit_hint: Option<u64>,
+    /// The enclosing rows' frames of the SELECT being planned (for the collation and
+    /// affinity of an outer column in an access path's comparison).
+    pub(super) outer_frames: Vec<Frame>,
 }
 
 /// Split an AND tree into conjuncts.
@@ -464,6 +467,8 @@ pub(super) fn cmp_op(op: BinaryOp) -> Option<CmpOp> {
 /// What a conjunct says about one column of a source, for access path selection.
 pub(super) enum ColCons<'q> {
     Eq(&'q Expr),
+    /// `IS NULL`.
+    IsNull,
     In(&'q [Expr]),
     Lo(&'q Expr, bool),
     Hi(&'q Expr, bool),
@@ -482,6 +487,7 @@ impl<'s> Planner<'s> {
             outer_aggs: Vec::new(),
             explicit_seen: None,
             limit_hint: None,
+            outer_frames: Vec::new(),
         }
     }
 
@@ -783,6 +789,18 @@ impl<'s> Planner<'s> {
     // SELECT
 
     fn plan_select(&mut self, sel: &Select, outer: &[Frame], order: &[OrderItem]) -> Result<(Arc<Plan>, Vec<OutCol>)> {
+        let saved = core::mem::replace(&mut self.outer_frames, outer.to_vec());
+        let r = self.plan_select_in(sel, outer, order);
+        self.outer_frames = saved;
+        r
+    }
+
+    fn plan_select_in(
+        &mut self,
+        sel: &Select,
+        outer: &[Frame],
+        order: &[OrderItem],
+    ) -> Result<(Arc<Plan>, Vec<OutCol>)> {
         let limit = self.limit_hint.take();
         let mut sources = Vec::new();
         let mut joins = Vec::new();
@@ -801,6 +819,10 @@ impl<'s> Planner<'s> {
             }
             conjuncts(w, &mut exprs);
         }
+        // HAVING terms that read only GROUP BY columns filter rows as well as groups: they
+        // join WHERE (where an access path can use them), as in SQLite.
+        let (pushed, having_rest) = self.split_having(sel, &sources);
+        exprs.extend(pushed);
         let mut left_on: Vec<Vec<&Expr>> = vec![Vec::new(); sources.len()];
         for (i, (kind, on)) in joins.iter().enumerate() {
             if let Some(on) = on {
@@ -1137,7 +1159,17 @@ impl<'s> Planner<'s> {
             });
         }
         let ordered = served.is_some_and(|s| s.ordered);
-        let r = self.finish_select(sel, order, &order_exprs, &items, &post_frames, post_ref, plan, ordered);
+        let r = self.finish_select(
+            sel,
+            having_rest.as_ref(),
+            order,
+            &order_exprs,
+            &items,
+            &post_frames,
+            post_ref,
+            plan,
+            ordered,
+        );
         self.outer_aggs.truncate(registered);
         r
     }
@@ -1147,6 +1179,7 @@ impl<'s> Planner<'s> {
     fn finish_select(
         &mut self,
         sel: &Select,
+        having: Option<&Expr>,
         order: &[OrderItem],
         order_exprs: &[Expr],
         items: &[(Expr, String)],
@@ -1155,7 +1188,7 @@ impl<'s> Planner<'s> {
         mut plan: Arc<Plan>,
         ordered: bool,
     ) -> Result<(Arc<Plan>, Vec<OutCol>)> {
-        if let Some(h) = &sel.having {
+        if let Some(h) = having {
             let p = self.compile(h, post_frames, post_ref)?.e;
             plan = Arc::new(Plan::Filter { input: plan, pred: p });
         }
@@ -1211,6 +1244,54 @@ impl Planner<'_> {
                 out.push(x.clone());
             }
         });
+    }
+
+    /// The HAVING terms of a grouped SELECT that can filter rows before grouping (no
+    /// aggregate, no subquery, every column a GROUP BY term that groups under BINARY and no
+    /// result alias shadows), and the HAVING of the rest (`sel.having` when nothing moves).
+    fn split_having<'q>(&self, sel: &'q Select, sources: &[Source]) -> (Vec<&'q Expr>, Option<Expr>) {
+        let Some(h) = &sel.having else { return (Vec::new(), None) };
+        if sel.group_by.is_empty() {
+            return (Vec::new(), Some(h.clone()));
+        }
+        let aliases: Vec<&str> = sel
+            .columns
+            .iter()
+            .filter_map(|c| match c {
+                ResultColumn::Expr { alias: Some(a), .. } => Some(a.as_str()),
+                _ => None,
+            })
+            .collect();
+        let group_col = |x: &Expr| {
+            let Expr::Column { name, .. } = x else { return false };
+            !aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+                && sel.group_by.iter().any(|g| g == x)
+                && matches!(self.static_coll(x, sources), Some((None | Some(Coll::Binary), _)))
+        };
+        let mut terms = Vec::new();
+        conjuncts(h, &mut terms);
+        let (mut pushed, mut rest) = (Vec::new(), Vec::new());
+        for t in terms {
+            let mut ok = !self.has_local_aggregate(t) && !has_subquery(t);
+            walk(t, &mut |x| {
+                ok &= match x {
+                    Expr::Column { .. } => group_col(x),
+                    Expr::Collate { .. } => false,
+                    _ => true,
+                }
+            });
+            if ok {
+                pushed.push(t);
+            } else {
+                rest.push(t.clone());
+            }
+        }
+        if pushed.is_empty() {
+            return (pushed, Some(h.clone()));
+        }
+        let rest =
+            rest.into_iter().reduce(|l, r| Expr::Binary { op: BinaryOp::And, left: Box::new(l), right: Box::new(r) });
+        (pushed, rest)
     }
 
     /// Whether `e` holds an aggregate call of this query (not looking into subqueries).
