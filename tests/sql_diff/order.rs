@@ -4,7 +4,8 @@
 //! GROUP BY aggregated as a stream over index order, with and without an ORDER BY over the
 //! groups; DISTINCT over an index; count(*) of a whole table (the engine's entry count, also
 //! inside a transaction with uncommitted inserts and deletes); IS NULL through an index;
-//! HAVING terms on group columns moved to WHERE.
+//! HAVING terms on group columns moved to WHERE; ORs as unions of index scans (rows
+//! reached by two disjuncts come once).
 //!
 //! The main generator's tables are small and its ORDER BY covers every output column as
 //! expressions, so its plans rarely take these paths. Here each case is one table of 50 to
@@ -184,7 +185,20 @@ impl OrderCase {
         }
         let c = self.rng.below(3);
         let name = self.cols[c].name;
-        let w = match self.rng.below(7) {
+        let w = match self.rng.below(9) {
+            // ORs: a union of index scans when every disjunct has a path.
+            7 => {
+                let d = (c + 1 + self.rng.below(2)) % 3;
+                let dn = self.cols[d].name;
+                let (v, dv) = (self.value(c, true), self.value(d, true));
+                let op = *self.rng.pick(&["=", ">", "IS"]);
+                format!("({name} = {v} OR {dn} {op} {dv})")
+            }
+            8 => {
+                let (v1, v2, v3) = (self.value(c, true), self.value(c, true), self.value(0, true));
+                let k = self.key[0];
+                format!("({name} = {v1} OR {name} = {v2} OR ({k} > 10 AND a = {v3}) OR {name} IS NULL)")
+            }
             0 | 1 => format!("{name} = {}", self.value(c, true)),
             2 => format!("{name} IN ({}, {})", self.value(c, true), self.value(c, true)),
             3 => format!("{name} {} {}", self.rng.pick(&[">", ">=", "<", "<="]), self.value(c, true)),

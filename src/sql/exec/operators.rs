@@ -65,6 +65,7 @@ pub fn open(plan: &Arc<Plan>) -> Box<dyn Operator> {
         }
         Plan::Aggregate { .. } => Box::new(AggOp { plan: plan.clone(), out: None }),
         Plan::Count { .. } => Box::new(CountOp { plan: plan.clone(), done: false }),
+        Plan::OrScan { .. } => Box::new(OrScanOp { plan: plan.clone(), at: 0, cur: None, seen: HashSet::new() }),
         Plan::Sort { .. } => Box::new(SortOp { plan: plan.clone(), limit: None, out: None }),
         Plan::Compound { .. } => Box::new(SetOp { plan: plan.clone(), stream: None, groups: None }),
         Plan::Distinct { input, .. } => Box::new(DistinctOp {
@@ -210,6 +211,43 @@ impl Operator for LimitOp {
                 }
             }
             return Ok(Some(r));
+        }
+    }
+}
+
+/// The union of an OR's scans: each branch in turn, skipping rows whose key an earlier
+/// branch (or this one) already gave.
+struct OrScanOp {
+    plan: Arc<Plan>,
+    /// The branch being read.
+    at: usize,
+    cur: Option<Box<dyn Operator>>,
+    /// Row keys emitted so far.
+    seen: HashSet<Vec<Value>>,
+}
+
+impl Operator for OrScanOp {
+    fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
+        let Plan::OrScan { branches, key } = &*self.plan else { return Err(internal("or scan")) };
+        loop {
+            let Some(op) = self.cur.as_mut() else {
+                let Some(b) = branches.get(self.at) else { return Ok(None) };
+                self.cur = Some(open(b));
+                self.at += 1;
+                continue;
+            };
+            let Some(row) = op.next(env)? else {
+                self.cur = None;
+                continue;
+            };
+            let mut k = Vec::with_capacity(key.len());
+            for (pos, coll) in key {
+                let v = row.get(*pos).ok_or_else(|| internal("or scan row key"))?;
+                k.push(coll.key(v).into_owned());
+            }
+            if self.seen.insert(k) {
+                return Ok(Some(row));
+            }
         }
     }
 }

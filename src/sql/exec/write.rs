@@ -526,6 +526,7 @@ fn plan_reads(p: &Plan, storage: &str) -> bool {
     match p {
         Plan::Scan(sp) => sp.table.storage == storage,
         Plan::Count { table, .. } => table.storage == storage,
+        Plan::OrScan { branches, .. } => branches.iter().any(|b| plan_reads(b, storage)),
         Plan::Filter { input, .. }
         | Plan::Project { input, .. }
         | Plan::Aggregate { input, .. }

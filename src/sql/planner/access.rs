@@ -15,7 +15,7 @@ use crate::sql::planner::expr::{CExpr, CmpOp, Conv};
 use crate::sql::planner::order::{full_key, GoalKind, OrderGoal, Served};
 use crate::sql::planner::plan::KeySpec;
 use crate::sql::planner::select::{
-    cmp_op, has_subquery, walk, ColCons, Conj, Frame, FrameCol, Planner, Source, SourceKind,
+    cmp_op, conjuncts, has_subquery, walk, ColCons, Conj, Frame, FrameCol, Planner, Source, SourceKind,
 };
 use crate::sql::types::collation::Coll;
 use crate::sql::types::value::{Affinity, Value};
@@ -297,8 +297,27 @@ impl<'s> Planner<'s> {
         goal: Option<&OrderGoal>,
         covers: &dyn Fn(&IndexDef) -> bool,
     ) -> Result<Option<Access>> {
+        Ok(self.best_access(t, s, i, placed, conjs, sources, goal, covers, 0)?.map(|(_, a)| a))
+    }
+
+    /// [`Self::choose_access`] with its estimated cost; `or_depth` counts the ORs it is
+    /// inside (their disjuncts are planned with this too).
+    #[allow(clippy::too_many_arguments)]
+    fn best_access(
+        &self,
+        t: &Arc<TableDef>,
+        s: &Source,
+        i: usize,
+        placed: u64,
+        conjs: &[Conj],
+        sources: &[Source],
+        goal: Option<&OrderGoal>,
+        covers: &dyn Fn(&IndexDef) -> bool,
+        or_depth: usize,
+    ) -> Result<Option<(u64, Access)>> {
         let cons = self.column_constraints(t, s, i, placed, conjs, sources);
-        if cons.is_empty() && goal.is_none() {
+        let has_or = conjs.iter().any(|c| matches!(c.e, Expr::Binary { op: BinaryOp::Or, .. }));
+        if cons.is_empty() && goal.is_none() && !has_or {
             return Ok(None);
         }
         let bit = 1u64 << i;
@@ -314,17 +333,7 @@ impl<'s> Planner<'s> {
         let n = s.rows.max(1);
         for (ix, (cols, unique)) in key_paths(t).into_iter().enumerate() {
             let index = if ix == 0 { None } else { Some(t.indexes[ix - 1].clone()) };
-            let mut a = Access {
-                index,
-                eq: Vec::new(),
-                in_list: None,
-                lo: None,
-                hi: None,
-                reads_left: false,
-                served: None,
-                not_null: false,
-                null_eq: Vec::new(),
-            };
+            let mut a = Access { index, ..Access::default() };
             for c in &cols {
                 match cons.iter().find(|(cc, k)| cc == c && matches!(k, ColCons::Eq(_) | ColCons::IsNull)) {
                     Some((_, ColCons::Eq(e))) => {
@@ -413,7 +422,56 @@ impl<'s> Planner<'s> {
                 best = Some((cost, a));
             }
         }
-        Ok(best.map(|(_, a)| a))
+        // An OR of terms that each have an access path: the union of those paths' rows.
+        if or_depth < 2 {
+            let bit = 1u64 << i;
+            for c in conjs.iter().filter(|c| c.mask & bit != 0 && c.mask & !(placed | bit) == 0) {
+                let Some((cost, branches)) = self.or_paths(t, s, i, placed, c.e, sources, or_depth)? else { continue };
+                if best.as_ref().is_none_or(|(b, _)| cost < *b) {
+                    let reads_left = branches.iter().any(|b| b.reads_left);
+                    let mut a = Access::default();
+                    a.reads_left = reads_left;
+                    a.or_branches = branches;
+                    best = Some((cost, a));
+                }
+            }
+        }
+        Ok(best)
+    }
+
+    /// The access paths of each disjunct of `e` (an OR) and their summed cost, when every
+    /// disjunct has one; None otherwise.
+    #[allow(clippy::too_many_arguments)]
+    fn or_paths(
+        &self,
+        t: &Arc<TableDef>,
+        s: &Source,
+        i: usize,
+        placed: u64,
+        e: &Expr,
+        sources: &[Source],
+        or_depth: usize,
+    ) -> Result<Option<(u64, Vec<Access>)>> {
+        let Expr::Binary { op: BinaryOp::Or, .. } = e else { return Ok(None) };
+        let mut disjuncts = Vec::new();
+        disjunctions(e, &mut disjuncts);
+        let mut total = 0u64;
+        let mut branches = Vec::with_capacity(disjuncts.len());
+        for d in disjuncts {
+            let mut parts = Vec::new();
+            conjuncts(d, &mut parts);
+            let conjs: Vec<Conj> =
+                parts.into_iter().map(|e| Conj { e, mask: self.mask_of(e, sources), used: false }).collect();
+            let never = |_: &IndexDef| false;
+            match self.best_access(t, s, i, placed, &conjs, sources, None, &never, or_depth + 1)? {
+                Some((cost, a)) if a.or_branches.is_empty() && a.constrained() => {
+                    total = total.saturating_add(cost);
+                    branches.push(a);
+                }
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some((total, branches)))
     }
 
     pub(super) fn compile_keys(&mut self, a: &Access, frames: &[Frame]) -> Result<KeySpec> {
@@ -596,6 +654,7 @@ impl<'s> Planner<'s> {
 }
 
 /// An access path under construction.
+#[derive(Default)]
 pub(super) struct Access {
     pub(super) index: Option<Arc<IndexDef>>,
     pub(super) eq: Vec<Expr>,
@@ -609,6 +668,26 @@ pub(super) struct Access {
     pub(super) not_null: bool,
     /// Which of `eq` are `IS NULL` (the NULL key) rather than `=`.
     pub(super) null_eq: Vec<bool>,
+    /// A union of paths, one per disjunct of an OR (then nothing above applies).
+    pub(super) or_branches: Vec<Access>,
+}
+
+impl Access {
+    /// Whether the path narrows what is read.
+    pub(super) fn constrained(&self) -> bool {
+        !self.eq.is_empty() || self.in_list.is_some() || self.lo.is_some() || self.hi.is_some()
+    }
+}
+
+/// The disjuncts of an OR chain.
+fn disjunctions<'q>(e: &'q Expr, out: &mut Vec<&'q Expr>) {
+    match e {
+        Expr::Binary { op: BinaryOp::Or, left, right } => {
+            disjunctions(left, out);
+            disjunctions(right, out);
+        }
+        e => out.push(e),
+    }
 }
 
 /// The key paths of a table: its own key (index 0: rowid as `usize::MAX`, or the primary key

@@ -54,6 +54,7 @@ pub fn explain(plan: &Plan, depth: usize, out: &mut Vec<String>) {
         Plan::Aggregate { group, sorted, .. } => {
             alloc::format!("AGGREGATE ({} group keys{})", group.len(), if *sorted { ", in key order" } else { "" })
         }
+        Plan::OrScan { branches, .. } => alloc::format!("MULTI-INDEX OR ({} scans)", branches.len()),
         Plan::Count { table, .. } => alloc::format!("COUNT {} (entry count)", table.name),
         Plan::Sort { .. } => "SORT".into(),
         Plan::Distinct { .. } => "DISTINCT".into(),
@@ -68,6 +69,11 @@ pub fn explain(plan: &Plan, depth: usize, out: &mut Vec<String>) {
         | Plan::Sort { input, .. }
         | Plan::Distinct { input, .. }
         | Plan::Limit { input, .. } => explain(input, depth + 1, out),
+        Plan::OrScan { branches, .. } => {
+            for b in branches {
+                explain(b, depth + 1, out);
+            }
+        }
         Plan::NestedLoop { left, right, .. }
         | Plan::HashJoin { left, right, .. }
         | Plan::Compound { left, right, .. } => {

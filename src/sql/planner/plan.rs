@@ -158,6 +158,14 @@ pub enum Plan {
         /// order, without a hash table.
         sorted: bool,
     },
+    /// The union of scans of one table (one per disjunct of an OR), each row once: rows
+    /// whose row key (`key`, positions in the row) was already emitted are skipped.
+    OrScan {
+        /// The scans (`Plan::Scan` of the same table, same row layout).
+        branches: Vec<Arc<Plan>>,
+        /// Positions of the row key's values in a row, with the collation each is keyed by.
+        key: Vec<(usize, Coll)>,
+    },
     /// `count(*)` of a whole table from the count the engine keeps, shaped as an
     /// [`Plan::Aggregate`] row with no group keys: the count, then `input_width` NULLs.
     Count {

@@ -923,6 +923,31 @@ impl<'s> Planner<'s> {
             }
             right_frames.push(Frame::default()); // key expressions see no current row
             let mut right: Arc<Plan> = match (&src.kind, access) {
+                (SourceKind::Table(t), Some(a)) if !a.or_branches.is_empty() => {
+                    let key = row_key_positions(t);
+                    // The union tells rows apart by their key: decode it.
+                    let needed = needed.as_ref().map(|n| {
+                        let mut n = n.to_vec();
+                        for (p, _) in &key {
+                            if let Some(x) = n.get_mut(*p) {
+                                *x = true;
+                            }
+                        }
+                        Arc::from(n)
+                    });
+                    let mut branches = Vec::with_capacity(a.or_branches.len());
+                    for b in &a.or_branches {
+                        branches.push(Arc::new(Plan::Scan(ScanPlan {
+                            table: t.clone(),
+                            index: b.index.clone(),
+                            covering: false,
+                            keys: self.compile_keys(b, &right_frames)?,
+                            reverse: false,
+                            needed: needed.clone(),
+                        })));
+                    }
+                    Arc::new(Plan::OrScan { branches, key })
+                }
                 (SourceKind::Table(t), Some(a)) => {
                     let keys = self.compile_keys(&a, &right_frames)?;
                     if placed == 0 {
@@ -1299,6 +1324,19 @@ impl Planner<'_> {
         let mut found = false;
         walk(e, &mut |x| found |= self.is_local_aggregate(x));
         found
+    }
+}
+
+/// Where a row of `t` (the scan layout) holds its row key: the rowid after the columns, or the
+/// PRIMARY KEY columns of a WITHOUT ROWID table, with their collations.
+fn row_key_positions(t: &TableDef) -> Vec<(usize, Coll)> {
+    match &t.pk {
+        crate::sql::catalog::PrimaryKey::Rowid { .. } => vec![(t.columns.len(), Coll::Binary)],
+        crate::sql::catalog::PrimaryKey::Columns(cols) => cols
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| (*c, t.pk_colls.get(i).copied().unwrap_or(Coll::Binary)))
+            .collect(),
     }
 }
 
