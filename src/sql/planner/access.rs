@@ -429,10 +429,7 @@ impl<'s> Planner<'s> {
                 let Some((cost, branches)) = self.or_paths(t, s, i, placed, c.e, sources, or_depth)? else { continue };
                 if best.as_ref().is_none_or(|(b, _)| cost < *b) {
                     let reads_left = branches.iter().any(|b| b.reads_left);
-                    let mut a = Access::default();
-                    a.reads_left = reads_left;
-                    a.or_branches = branches;
-                    best = Some((cost, a));
+                    best = Some((cost, Access { reads_left, or_branches: branches, ..Access::default() }));
                 }
             }
         }
