@@ -1793,3 +1793,31 @@ fn writes_through_collated_keys_agree_with_sqlite() {
     }
     assert!(c.check().unwrap().is_ok(), "{:?}", c.check().unwrap().problems);
 }
+
+// ---------------------------------------------------------------------------------------------
+// issue 18: access paths
+// ---------------------------------------------------------------------------------------------
+
+/// A covering index scan of a WITHOUT ROWID table whose PRIMARY KEY column is RTRIM (or
+/// NOCASE) reads that column from the index's BINARY copy, not from the row key's folded
+/// one. Before, the row key's value was written last: 'B ' came back as 'B'. Found by the
+/// ordered-access differential test.
+#[test]
+fn covering_scan_reads_collated_key_columns_unfolded() {
+    same_as_sqlite17(
+        &["t"],
+        &[
+            "CREATE TABLE t(id INTEGER NOT NULL, a TEXT COLLATE RTRIM NOT NULL, c INTEGER, PRIMARY KEY(a, id)) \
+             WITHOUT ROWID",
+            "CREATE INDEX i1 ON t(c, a COLLATE BINARY)",
+            "CREATE TABLE u(k TEXT COLLATE NOCASE PRIMARY KEY, v INTEGER) WITHOUT ROWID",
+            "CREATE INDEX u_v ON u(v, k COLLATE BINARY)",
+            "INSERT INTO t VALUES (1, 'B ', 0), (2, 'a', 1), (3, 'c  ', 0)",
+            "INSERT INTO u VALUES ('Key', 1), ('oTher', 2)",
+            "SELECT a, length(a) FROM t WHERE c = 0 ORDER BY id",
+            "SELECT a FROM t WHERE c IN (0, 1) ORDER BY a COLLATE BINARY",
+            "SELECT k FROM u WHERE v = 1",
+            "SELECT k, v FROM u WHERE v > 0 ORDER BY v",
+        ],
+    );
+}

@@ -5,7 +5,8 @@
 //! groups; DISTINCT over an index; count(*) of a whole table (the engine's entry count, also
 //! inside a transaction with uncommitted inserts and deletes); IS NULL through an index;
 //! HAVING terms on group columns moved to WHERE; ORs as unions of index scans (rows
-//! reached by two disjuncts come once).
+//! reached by two disjuncts come once); IN (subquery) whose values probe a key; LIKE and
+//! GLOB prefixes as key ranges.
 //!
 //! The main generator's tables are small and its ORDER BY covers every output column as
 //! expressions, so its plans rarely take these paths. Here each case is one table of 50 to
@@ -48,6 +49,13 @@ impl OrderCase {
             let coll = if rng.chance(30) { Some(*rng.pick(&["NOCASE", "RTRIM", "BINARY"])) } else { None };
             cols.push(Col { name, ty, coll });
         }
+        // Often a TEXT column b with an index of its own (BINARY or NOCASE): LIKE and GLOB
+        // prefixes then have a key path.
+        let text_b = rng.chance(40);
+        if text_b {
+            cols[1].ty = Some("TEXT");
+            cols[1].coll = if rng.chance(50) { Some("NOCASE") } else { None };
+        }
         let def = |c: &Col| {
             let mut s = c.name.to_string();
             if let Some(t) = c.ty {
@@ -85,6 +93,10 @@ impl OrderCase {
             }
         };
         let mut ddl = vec![create];
+        if text_b {
+            let coll = *rng.pick(&["", " COLLATE NOCASE", " COLLATE BINARY"]);
+            ddl.push(format!("CREATE INDEX ib ON t(b{coll}{})", if rng.chance(30) { " DESC" } else { "" }));
+        }
         for i in 0..1 + rng.below(3) {
             let n = 1 + rng.below(3);
             let mut names = ["a", "b", "c"];
@@ -185,7 +197,33 @@ impl OrderCase {
         }
         let c = self.rng.below(3);
         let name = self.cols[c].name;
-        let w = match self.rng.below(9) {
+        let w = match self.rng.below(13) {
+            // LIKE / GLOB: a literal prefix is a key range (NOCASE keys for LIKE, BINARY for
+            // GLOB, on TEXT columns).
+            11 | 12 => {
+                let op = *self.rng.pick(&["LIKE", "GLOB"]);
+                let pats = if op == "LIKE" {
+                    ["'a%'", "'A%'", "'b%'", "'a_%'", "'%b'", "'B %'", "'1%'", "'ab%'", "''", "'a'"]
+                } else {
+                    ["'a*'", "'A*'", "'B*'", "'a?*'", "'*b'", "'B *'", "'1*'", "'Ab*'", "'[aA]*'", "'a'"]
+                };
+                format!("{name} {op} {}", self.rng.pick(&pats))
+            }
+            // IN (subquery): its values probe the rowid or a numeric column's index; a
+            // correlated one cannot, and the column is read in full.
+            9 | 10 => {
+                let k = self.key[self.key.len() - 1];
+                let target = if self.rng.chance(50) { k } else { name };
+                let d = self.rng.below(3);
+                let (dn, dv) = (self.cols[d].name, self.value(d, true));
+                let inner = *self.rng.pick(&["a", "b", "c", k]);
+                if self.rng.chance(25) {
+                    format!("{target} IN (SELECT s.{inner} FROM t AS s WHERE s.{dn} = t.{dn})")
+                } else {
+                    let op = *self.rng.pick(&["=", ">", "<"]);
+                    format!("{target} IN (SELECT s.{inner} FROM t AS s WHERE s.{dn} {op} {dv})")
+                }
+            }
             // ORs: a union of index scans when every disjunct has a path.
             7 => {
                 let d = (c + 1 + self.rng.below(2)) % 3;

@@ -476,6 +476,15 @@ enum SubKind {
     Set(Option<Affinity>, Coll),
 }
 
+/// The values of a compiled uncorrelated `x IN (subquery)` (run once per statement, as for
+/// the filter), with the collation they are keyed by; None for another expression.
+pub fn sub_values(e: &CExpr, env: &mut Env) -> Result<Option<(Vec<Value>, Coll)>> {
+    let CExpr::InSub { sub, aff, coll, .. } = e else { return Ok(None) };
+    let res = run_sub(sub, &[], env, SubKind::Set(*aff, *coll))?;
+    let SubResult::Set(set, _) = &*res else { return Err(internal("IN result")) };
+    Ok(Some((set.iter().cloned().collect(), *coll)))
+}
+
 fn run_sub(sub: &Sub, row: &[Value], env: &mut Env, kind: SubKind) -> Result<Rc<SubResult>> {
     if !sub.correlated {
         if let Some(Some(r)) = env.subs.get(sub.slot) {

@@ -14,7 +14,7 @@ use crate::sql::planner::plan::{Plan, ScanPlan};
 use crate::sql::storage::{KeyRange, Txn};
 use crate::sql::types::collation::Coll;
 use crate::sql::types::encoding::{
-    self, decode_key, decode_row, encode_key_prefix, invert, prefix_successor, rowid_key,
+    self, decode_key, decode_row, encode_key_prefix, encode_prefix_of, invert, prefix_successor, rowid_key,
 };
 use crate::sql::types::value::Tuple;
 use crate::sql::types::value::{Affinity, Value, TWO_63};
@@ -233,6 +233,37 @@ fn prefix_range(prefix: Vec<u8>) -> KeyRange {
     (Bound::Included(prefix), end)
 }
 
+/// The key ranges holding every value a LIKE (`glob` false, keys under NOCASE) or GLOB
+/// (keys under BINARY) pattern can match, after `prefix`: the values beginning with the
+/// pattern's literal prefix, as text and as blobs (which both operators read as text; under
+/// LIKE blobs are not folded, so every blob). The whole column when the pattern has no
+/// literal prefix or is not text (the filter decides).
+fn like_ranges(prefix: &[u8], pattern: &Value, glob: bool, desc: bool, coll: Coll) -> Vec<KeyRange> {
+    let Value::Text(p) = pattern else { return alloc::vec![prefix_range(prefix.to_vec())] };
+    let wild: &[char] = if glob { &['*', '?', '['] } else { &['%', '_'] };
+    let lit = p.split(|c| wild.contains(&c)).next().unwrap_or_default();
+    if lit.is_empty() {
+        return alloc::vec![prefix_range(prefix.to_vec())];
+    }
+    let lit = coll.key(&Value::Text(lit.into())).into_owned();
+    let Value::Text(lit) = lit else { return alloc::vec![prefix_range(prefix.to_vec())] };
+    let mut out = Vec::new();
+    for blob in [false, true] {
+        let mut k = prefix.to_vec();
+        let start = k.len();
+        encode_prefix_of(&mut k, if blob && !glob { b"" } else { lit.as_bytes() }, blob);
+        if desc {
+            invert(&mut k[start..]);
+        }
+        out.push(prefix_range(k));
+    }
+    // Text keys sort before blob keys; inverted, after.
+    if desc {
+        out.reverse();
+    }
+    out
+}
+
 /// Evaluate a scan's key spec into concrete key ranges, in scan order.
 fn scan_ranges(sp: &ScanPlan, env: &mut Env) -> Result<Vec<KeyRange>> {
     let cols = key_columns(&sp.table, sp.index.as_deref());
@@ -256,7 +287,32 @@ fn scan_ranges(sp: &ScanPlan, env: &mut Env) -> Result<Vec<KeyRange>> {
     }
     let next = cols.get(k.eq.len()).copied();
     let mut ranges = Vec::new();
-    if let Some(list) = &k.in_list {
+    let sub = match &k.in_sub {
+        Some(e) => crate::sql::exec::eval::sub_values(e, env)?,
+        None => None,
+    };
+    if let Some((values, sub_coll)) = sub {
+        let (aff, desc, coll) = next.ok_or_else(|| internal("key spec"))?;
+        if aff.is_some() && sub_coll != coll {
+            // Values compared under another collation than the keys': read the column.
+            ranges.push(prefix_range(prefix));
+        } else {
+            let mut keys = BTreeSet::new();
+            for v in &values {
+                if let Some(p) = col_prefix(v, aff, desc, coll) {
+                    let mut full = prefix.clone();
+                    full.extend_from_slice(&p);
+                    keys.insert(full);
+                }
+            }
+            ranges.extend(keys.into_iter().map(prefix_range));
+        }
+    } else if k.sub_column {
+        ranges.push(prefix_range(prefix));
+    } else if let Some((pat, glob)) = k.like.as_deref() {
+        let (_, desc, coll) = next.ok_or_else(|| internal("key spec"))?;
+        ranges.extend(like_ranges(&prefix, &pat.eval(&[], env)?, *glob, desc, coll));
+    } else if let Some(list) = &k.in_list {
         let (aff, desc, coll) = next.ok_or_else(|| internal("key spec"))?;
         let mut keys = BTreeSet::new();
         for e in list {
@@ -435,9 +491,15 @@ fn make_row_into(sp: &ScanPlan, txn: &Txn, key: &[u8], val: &[u8], row: &mut Tup
         row.clear();
         row.resize(t.row_width(), Value::Null);
         // Keys do not tell 1 from 1.0: the column affinity restores the stored type
-        // (the planner does not cover columns without a type, where both can occur).
-        for ((c, _), v) in ix.columns.iter().zip(vals) {
-            row[*c] = t.columns[*c].affinity.apply(v);
+        // (the planner does not cover columns without a type, where both can occur). A key
+        // column under NOCASE or RTRIM holds the value folded, not the value: it is left
+        // out (the planner covers such a column only from a BINARY key column, which may
+        // be a primary key column of the row key, or an index column).
+        let binary = |colls: &[Coll], i: usize| colls.get(i).is_none_or(|c| *c == Coll::Binary);
+        for (i, ((c, _), v)) in ix.columns.iter().zip(vals).enumerate() {
+            if binary(&ix.colls, i) {
+                row[*c] = t.columns[*c].affinity.apply(v);
+            }
         }
         match &t.pk {
             PrimaryKey::Rowid { alias } => {
@@ -450,8 +512,10 @@ fn make_row_into(sp: &ScanPlan, txn: &Txn, key: &[u8], val: &[u8], row: &mut Tup
             PrimaryKey::Columns(cols) => {
                 let mut pk = Vec::new();
                 decode_pk(cols, rk, &mut pk)?;
-                for (c, v) in pk {
-                    row[c] = t.columns[c].affinity.apply(v);
+                for (i, (c, v)) in pk.into_iter().enumerate() {
+                    if binary(&t.pk_colls, i) {
+                        row[c] = t.columns[c].affinity.apply(v);
+                    }
                 }
             }
         }

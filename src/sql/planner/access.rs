@@ -5,6 +5,7 @@
 
 use crate::error::Result;
 use crate::sql::planner::compile::{conv_fn, pick_coll};
+use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -136,6 +137,30 @@ impl<'s> Planner<'s> {
                         out.push((key(lc), ColCons::Lo(low, true)));
                         out.push((key(hc), ColCons::Hi(high, true)));
                     }
+                }
+                // x IN (SELECT ...) on the rowid or a numeric column (whose keys a value
+                // converted by the comparison's affinity still finds): the subquery's values
+                // are key probes when it reads no row around it (checked as it compiles).
+                Expr::InSubquery { expr, negated: false, .. } => {
+                    let Some(col) = self.own_column(expr, t, s) else { continue };
+                    if col == usize::MAX || t.columns[col].affinity.is_numeric() {
+                        out.push(((col, Coll::Binary), ColCons::InSub(c.e)));
+                    }
+                }
+                // LIKE / GLOB on a TEXT column: the pattern's literal prefix is a key range
+                // under the collation that compares as the operator does (NOCASE for LIKE,
+                // BINARY for GLOB), as SQLite's LIKE optimization.
+                Expr::Like { expr, pattern, escape: None, negated: false, glob } => {
+                    let Some(col) = self.own_column(expr, t, s).filter(|c| *c != usize::MAX) else { continue };
+                    if t.columns[col].affinity != Affinity::Text
+                        || self.mask_of(pattern, sources) & !placed != 0
+                        || has_subquery(pattern)
+                        || matches!(**expr, Expr::Collate { .. })
+                    {
+                        continue;
+                    }
+                    let coll = if *glob { Coll::Binary } else { Coll::NoCase };
+                    out.push(((col, coll), ColCons::Like(pattern, *glob)));
                 }
                 // IS NULL: an equality with the NULL key (a rowid is never NULL).
                 Expr::IsNull { expr, negated: false } => {
@@ -352,6 +377,14 @@ impl<'s> Planner<'s> {
                     cons.iter().find(|(cc, k)| cc == next && matches!(k, ColCons::In(_)))
                 {
                     a.in_list = Some(list.to_vec());
+                } else if let Some((_, ColCons::InSub(e))) =
+                    cons.iter().find(|(cc, k)| cc == next && matches!(k, ColCons::InSub(_)))
+                {
+                    a.in_sub = Some((*e).clone());
+                } else if let Some((_, ColCons::Like(p, glob))) =
+                    cons.iter().find(|(cc, k)| cc == next && matches!(k, ColCons::Like(..)))
+                {
+                    a.like = Some(((*p).clone(), *glob));
                 } else {
                     for (cc, k) in &cons {
                         if cc != next {
@@ -366,13 +399,23 @@ impl<'s> Planner<'s> {
                 }
             }
             let eq = a.eq.len();
-            let used = eq + a.in_list.is_some() as usize + a.lo.is_some() as usize + a.hi.is_some() as usize;
+            let used = eq
+                + a.in_list.is_some() as usize
+                + a.in_sub.is_some() as usize
+                + a.like.is_some() as usize
+                + a.lo.is_some() as usize
+                + a.hi.is_some() as usize;
             let est = if eq == cols.len() && unique {
                 1
             } else if eq > 0 {
                 (n / 10u64.pow(eq as u32 * 2)).max(2)
             } else if let Some(l) = &a.in_list {
                 l.len() as u64 * 2
+            } else if a.in_sub.is_some() {
+                // A subquery's values: assume a few dozen.
+                50
+            } else if a.like.is_some() {
+                (n / 16).max(2)
             } else if a.lo.is_some() || a.hi.is_some() {
                 (n / 4).max(2)
             } else if goal.is_some() {
@@ -484,6 +527,22 @@ impl<'s> Planner<'s> {
         }
         if let Some((e, incl)) = &a.hi {
             k.hi = Some((self.compile(e, frames, None)?.e, *incl));
+        }
+        if let Some(Expr::InSubquery { query, .. }) = &a.in_sub {
+            // Only the subquery's values are wanted: `NULL IN (subquery)` compiles it with
+            // the collation and affinity of its own column. One that reads rows around it
+            // cannot run when the scan opens: the column is then read in full.
+            let probe =
+                Expr::InSubquery { expr: Box::new(Expr::Literal(Value::Null)), query: query.clone(), negated: false };
+            if let Ok(t) = self.compile(&probe, frames, None) {
+                if matches!(&t.e, CExpr::InSub { sub, .. } if !sub.correlated) {
+                    k.in_sub = Some(Box::new(t.e));
+                }
+            }
+            k.sub_column = true;
+        }
+        if let Some((p, glob)) = &a.like {
+            k.like = Some(Box::new((self.compile(p, frames, None)?.e, *glob)));
         }
         k.not_null = a.not_null;
         k.null_eq = a.null_eq.clone();
@@ -665,6 +724,10 @@ pub(super) struct Access {
     pub(super) not_null: bool,
     /// Which of `eq` are `IS NULL` (the NULL key) rather than `=`.
     pub(super) null_eq: Vec<bool>,
+    /// `x IN (SELECT ...)` on the next key column (instead of `in_list` or a range).
+    pub(super) in_sub: Option<Expr>,
+    /// `LIKE` (false) / `GLOB` (true) pattern on the next key column.
+    pub(super) like: Option<(Expr, bool)>,
     /// A union of paths, one per disjunct of an OR (then nothing above applies).
     pub(super) or_branches: Vec<Access>,
 }
@@ -672,7 +735,12 @@ pub(super) struct Access {
 impl Access {
     /// Whether the path narrows what is read.
     pub(super) fn constrained(&self) -> bool {
-        !self.eq.is_empty() || self.in_list.is_some() || self.lo.is_some() || self.hi.is_some()
+        !self.eq.is_empty()
+            || self.in_list.is_some()
+            || self.in_sub.is_some()
+            || self.like.is_some()
+            || self.lo.is_some()
+            || self.hi.is_some()
     }
 }
 

@@ -11,6 +11,7 @@ use crate::sql::planner::expr::CExpr;
 use crate::sql::types::collation::Coll;
 use crate::sql::types::functions::AggregateKind;
 use crate::sql::types::value::{Tuple, Value};
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -30,12 +31,27 @@ pub struct KeySpec {
     pub not_null: bool,
     /// Which of `eq` are `IS NULL` (they select the NULL key); empty: none.
     pub null_eq: Vec<bool>,
+    /// `NULL IN (subquery)` compiled: the subquery's values are probes on the next key
+    /// column (instead of `in_list`). With `sub_column` set and this None, the subquery
+    /// could not be used and the column is read in full.
+    pub in_sub: Option<Box<CExpr>>,
+    /// The next key column is constrained by an IN (subquery).
+    pub sub_column: bool,
+    /// `LIKE` (false) / `GLOB` (true) pattern on the next key column: its literal prefix
+    /// is a key range.
+    pub like: Option<Box<(CExpr, bool)>>,
 }
 
 impl KeySpec {
     /// Whether the spec constrains nothing.
     pub fn is_full(&self) -> bool {
-        self.eq.is_empty() && self.in_list.is_none() && self.lo.is_none() && self.hi.is_none() && !self.not_null
+        self.eq.is_empty()
+            && self.in_list.is_none()
+            && self.in_sub.is_none()
+            && self.like.is_none()
+            && self.lo.is_none()
+            && self.hi.is_none()
+            && !self.not_null
     }
 }
 

@@ -469,6 +469,11 @@ pub(super) enum ColCons<'q> {
     Eq(&'q Expr),
     /// `IS NULL`.
     IsNull,
+    /// `x IN (SELECT ...)` (the whole expression): the subquery's values are probes.
+    InSub(&'q Expr),
+    /// `x LIKE pattern` (false) or `x GLOB pattern` (true): the pattern's literal prefix is
+    /// a key range.
+    Like(&'q Expr, bool),
     In(&'q [Expr]),
     Lo(&'q Expr, bool),
     Hi(&'q Expr, bool),

@@ -158,6 +158,18 @@ fn escaped(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
     out.extend_from_slice(&[0, 0]);
 }
 
+/// Append the start of the key encoding of every text (or, with `blob`, every blob) value
+/// beginning with `bytes`: the keys of exactly those values start with these bytes.
+pub fn encode_prefix_of(out: &mut Vec<u8>, bytes: &[u8], blob: bool) {
+    out.push(if blob { TAG_BLOB } else { TAG_TEXT });
+    for &b in bytes {
+        out.push(b);
+        if b == 0 {
+            out.push(0xFF);
+        }
+    }
+}
+
 /// Append the key encoding of one value (ascending).
 pub fn encode_key(out: &mut Vec<u8>, v: &Value) {
     encode_key_prefix(out, v);
