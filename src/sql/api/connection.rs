@@ -71,14 +71,14 @@ impl Prepared {
 
     /// Whether the statement changes no rows (a query, EXPLAIN or PRAGMA).
     pub fn is_query(&self) -> bool {
-        matches!(self.parsed.stmt, Statement::Query(_) | Statement::Explain(_) | Statement::Pragma { .. })
+        matches!(self.parsed.stmt, Statement::Query(_) | Statement::Explain(..) | Statement::Pragma { .. })
     }
 
     /// What kind of statement this is.
     pub fn kind(&self) -> StatementKind {
         match &self.parsed.stmt {
             Statement::Query(_) => StatementKind::Query,
-            Statement::Explain(_) => StatementKind::Explain,
+            Statement::Explain(..) => StatementKind::Explain,
             Statement::Insert(_) => StatementKind::Insert,
             Statement::Update(_) => StatementKind::Update,
             Statement::Delete(_) => StatementKind::Delete,
@@ -99,7 +99,7 @@ impl Prepared {
     /// setting, or an INSERT, UPDATE or DELETE with RETURNING.
     pub fn returns_rows(&self) -> bool {
         match &self.parsed.stmt {
-            Statement::Query(_) | Statement::Explain(_) => true,
+            Statement::Query(_) | Statement::Explain(..) => true,
             Statement::Insert(i) => !i.returning.is_empty(),
             Statement::Update(u) => !u.returning.is_empty(),
             Statement::Delete(d) => !d.returning.is_empty(),
@@ -533,6 +533,24 @@ impl Connection {
                     let mut r = self.empty_rows();
                     r.buffered = Some(rows.into_iter());
                     r.columns = Arc::from([String::from("detail")]);
+                    Ok(r)
+                }
+                Compiled::QueryPlan(lines) => {
+                    // SQLite's columns: id, parent, notused, detail.
+                    let rows: Vec<Tuple> = lines
+                        .iter()
+                        .map(|(id, parent, d)| {
+                            vec![
+                                Value::Integer(*id),
+                                Value::Integer(*parent),
+                                Value::Integer(0),
+                                Value::Text(d.clone()),
+                            ]
+                        })
+                        .collect();
+                    let mut r = self.empty_rows();
+                    r.buffered = Some(rows.into_iter());
+                    r.columns = ["id", "parent", "notused", "detail"].map(String::from).into();
                     Ok(r)
                 }
                 _ => Err(err("not a query")),

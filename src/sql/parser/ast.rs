@@ -64,8 +64,8 @@ pub enum Statement {
     Rollback,
     /// `REINDEX [name]`: accepted, nothing to do (indexes never go stale).
     Reindex(Option<String>),
-    /// `EXPLAIN [QUERY PLAN] statement`.
-    Explain(Box<Statement>),
+    /// `EXPLAIN [QUERY PLAN] statement` (true: QUERY PLAN).
+    Explain(Box<Statement>, bool),
     /// `PRAGMA [schema.]name [= value | (value)]`: read or set a connection setting.
     Pragma {
         /// The pragma's name, as written.

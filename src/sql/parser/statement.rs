@@ -392,13 +392,14 @@ impl<'a> Parser<'a> {
             }
             "EXPLAIN" => {
                 self.i += 1;
-                if self.eat_kw("QUERY") {
+                let query_plan = self.eat_kw("QUERY");
+                if query_plan {
                     self.expect_kw("PLAN")?;
                 }
                 if self.kw("EXPLAIN") {
                     return Err(self.unexpected("a statement"));
                 }
-                Statement::Explain(Box::new(self.statement()?))
+                Statement::Explain(Box::new(self.statement()?), query_plan)
             }
             _ => return Err(self.unexpected("a statement")),
         };

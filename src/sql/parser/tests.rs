@@ -475,9 +475,9 @@ fn other_statements() {
     assert_eq!(one("ROLLBACK TRANSACTION"), Statement::Rollback);
     assert_eq!(one("REINDEX"), Statement::Reindex(None));
     assert_eq!(one("REINDEX main.t1"), Statement::Reindex(Some("t1".into())));
-    assert!(matches!(one("EXPLAIN SELECT 1"), Statement::Explain(s) if matches!(*s, Statement::Query(_))));
+    assert!(matches!(one("EXPLAIN SELECT 1"), Statement::Explain(s, false) if matches!(*s, Statement::Query(_))));
     assert!(
-        matches!(one("EXPLAIN QUERY PLAN DELETE FROM t"), Statement::Explain(s) if matches!(*s, Statement::Delete(_)))
+        matches!(one("EXPLAIN QUERY PLAN DELETE FROM t"), Statement::Explain(s, true) if matches!(*s, Statement::Delete(_)))
     );
     for sql in ["CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END", "CREATE TEMP TRIGGER x", "DROP TRIGGER tr"] {
         assert!(matches!(parse(sql), Err(Error::Sql(m)) if m == "triggers are not supported"), "{sql}");

@@ -141,10 +141,16 @@ impl<'s> Planner<'s> {
                 // x IN (SELECT ...) on the rowid or a numeric column (whose keys a value
                 // converted by the comparison's affinity still finds): the subquery's values
                 // are key probes when it reads no row around it (checked as it compiles).
+                // The comparison's collation is the operand column's (a column's wins over
+                // the subquery's): only a key under it can serve (the scan also checks that
+                // the subquery's values are keyed the same way).
                 Expr::InSubquery { expr, negated: false, .. } => {
                     let Some(col) = self.own_column(expr, t, s) else { continue };
-                    if col == usize::MAX || t.columns[col].affinity.is_numeric() {
+                    if col == usize::MAX {
                         out.push(((col, Coll::Binary), ColCons::InSub(c.e)));
+                    } else if t.columns[col].affinity.is_numeric() {
+                        let Some((coll, _)) = self.static_coll(expr, sources) else { continue };
+                        out.push(((col, coll.unwrap_or(Coll::Binary)), ColCons::InSub(c.e)));
                     }
                 }
                 // LIKE / GLOB on a TEXT column: the pattern's literal prefix is a key range
@@ -446,7 +452,12 @@ impl<'s> Planner<'s> {
                 }
                 // min(): the NULL keys of the column come first; skip them.
                 if g.kind == GoalKind::MinMax && a.served.is_some() && a.lo.is_none() && a.hi.is_none() {
-                    a.not_null = a.in_list.is_none() && key.get(eq).is_some_and(|k| k.0 != usize::MAX);
+                    // (Only when that column is the goal's: after its equalities, not one an
+                    // equality binds.)
+                    a.not_null = a.in_list.is_none()
+                        && a.in_sub.is_none()
+                        && a.like.is_none()
+                        && key.get(eq).is_some_and(|k| k.0 != usize::MAX && k.0 == g.terms[0].col);
                 }
             }
             // Prefer the table's own key on ties (no second lookup).

@@ -276,3 +276,59 @@ pub enum CExpr {
     /// iif(c, a, b) (lazy).
     Iif(Box<CExpr>, Box<CExpr>, Box<CExpr>),
 }
+
+impl CExpr {
+    /// Calls `f` for each subquery in this expression, outermost first and left to right
+    /// (not those inside the subqueries' own plans). For EXPLAIN QUERY PLAN.
+    pub fn for_each_sub(&self, f: &mut dyn FnMut(crate::sql::planner::explain::SubUse, &Sub)) {
+        use crate::sql::planner::explain::SubUse;
+        match self {
+            CExpr::Const(_) | CExpr::Param(_) | CExpr::Col { .. } => {}
+            CExpr::Neg(a) | CExpr::Not(a) | CExpr::BitNot(a) | CExpr::IsNull(a, _) | CExpr::Cast(a, _) => {
+                a.for_each_sub(f)
+            }
+            CExpr::Arith(_, a, b) | CExpr::Concat(a, b) | CExpr::And(a, b) | CExpr::Or(a, b) => {
+                a.for_each_sub(f);
+                b.for_each_sub(f);
+            }
+            CExpr::Cmp { l, r, .. } | CExpr::Is { l, r, .. } => {
+                l.for_each_sub(f);
+                r.for_each_sub(f);
+            }
+            CExpr::InList { e, list, .. } => {
+                e.for_each_sub(f);
+                list.iter().for_each(|x| x.for_each_sub(f));
+            }
+            CExpr::InSub { e, sub, .. } => {
+                e.for_each_sub(f);
+                f(SubUse::List, sub);
+            }
+            CExpr::Exists(sub, _) | CExpr::Scalar(sub) => f(SubUse::Scalar, sub),
+            CExpr::Like { e, pat, esc, .. } => {
+                e.for_each_sub(f);
+                pat.for_each_sub(f);
+                if let Some(x) = esc {
+                    x.for_each_sub(f);
+                }
+            }
+            CExpr::Case { operand, whens, else_, .. } => {
+                if let Some(x) = operand {
+                    x.for_each_sub(f);
+                }
+                for (w, t) in whens {
+                    w.for_each_sub(f);
+                    t.for_each_sub(f);
+                }
+                if let Some(x) = else_ {
+                    x.for_each_sub(f);
+                }
+            }
+            CExpr::Func(_, args) | CExpr::Coalesce(args) => args.iter().for_each(|x| x.for_each_sub(f)),
+            CExpr::Iif(a, b, c) => {
+                a.for_each_sub(f);
+                b.for_each_sub(f);
+                c.for_each_sub(f);
+            }
+        }
+    }
+}

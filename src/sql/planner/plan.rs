@@ -60,6 +60,8 @@ impl KeySpec {
 pub struct ScanPlan {
     /// The table.
     pub table: Arc<TableDef>,
+    /// The name the query gives it (EXPLAIN QUERY PLAN shows it).
+    pub alias: String,
     /// The index, or None for the table's own key order.
     pub index: Option<Arc<IndexDef>>,
     /// Whether the index holds every column the query needs (no row fetch).

@@ -944,6 +944,7 @@ impl<'s> Planner<'s> {
                     for b in &a.or_branches {
                         branches.push(Arc::new(Plan::Scan(ScanPlan {
                             table: t.clone(),
+                            alias: src.alias.clone(),
                             index: b.index.clone(),
                             covering: false,
                             keys: self.compile_keys(b, &right_frames)?,
@@ -960,6 +961,7 @@ impl<'s> Planner<'s> {
                     }
                     Arc::new(Plan::Scan(ScanPlan {
                         table: t.clone(),
+                        alias: src.alias.clone(),
                         index: a.index.clone(),
                         covering,
                         keys,
@@ -969,6 +971,7 @@ impl<'s> Planner<'s> {
                 }
                 (SourceKind::Table(t), None) => Arc::new(Plan::Scan(ScanPlan {
                     table: t.clone(),
+                    alias: src.alias.clone(),
                     index: None,
                     covering: false,
                     keys: KeySpec::default(),

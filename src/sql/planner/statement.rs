@@ -35,6 +35,8 @@ pub enum Compiled {
     /// Executed from the AST each time (DDL, transaction control).
     Direct,
     Explain(Vec<String>),
+    /// EXPLAIN QUERY PLAN: SQLite's (id, parent, detail) rows.
+    QueryPlan(Vec<crate::sql::planner::explain::PlanLine>),
 }
 
 // -------------------------------------------------------------------------------------------
@@ -48,7 +50,19 @@ pub fn compile(schema: &Schema, txn: &Txn, stmt: &Statement) -> Result<Compiled>
             let (plan, outs) = p.plan_query(q, &[])?;
             Compiled::Query { plan, columns: outs.into_iter().map(|o| o.name).collect::<Vec<_>>().into() }
         }
-        Statement::Explain(inner) => {
+        Statement::Explain(inner, true) => {
+            let plan = match &**inner {
+                Statement::Query(q) => p.plan_query(q, &[])?.0,
+                other => match compile(schema, txn, other)? {
+                    Compiled::Insert(ip, _) => ip.source.clone(),
+                    Compiled::Update(up, _) => up.scan.clone(),
+                    Compiled::Delete(dp, _) => dp.scan.clone(),
+                    _ => Arc::new(Plan::One),
+                },
+            };
+            Compiled::QueryPlan(crate::sql::planner::explain::query_plan(&plan))
+        }
+        Statement::Explain(inner, false) => {
             let mut lines = Vec::new();
             match &**inner {
                 Statement::Query(q) => {
