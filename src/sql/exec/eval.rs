@@ -49,6 +49,17 @@ fn int_or_real(r: Option<i64>, f: impl FnOnce() -> f64) -> Value {
     }
 }
 
+/// `a || b`: NULL if either is NULL, else the text of both.
+fn concat(a: Value, b: Value) -> Value {
+    if a.is_null() || b.is_null() {
+        Value::Null
+    } else {
+        let mut s = a.to_text();
+        s.push_str(&b.to_text());
+        Value::Text(s)
+    }
+}
+
 /// Arithmetic on two values with SQLite's rules (integer overflow becomes real, division by
 /// zero is NULL).
 #[inline]
@@ -264,13 +275,18 @@ impl CExpr {
             CExpr::Concat(a, b) => {
                 let a = a.eval(row, env)?;
                 let b = b.eval(row, env)?;
-                if a.is_null() || b.is_null() {
-                    Value::Null
-                } else {
-                    let mut s = a.to_text();
-                    s.push_str(&b.to_text());
-                    Value::Text(s)
+                concat(a, b)
+            }
+            CExpr::Chain(first, rest) => {
+                let mut acc = first.eval(row, env)?;
+                for (op, x) in rest {
+                    let b = x.eval(row, env)?;
+                    acc = match op {
+                        Some(op) => arith(*op, acc, b)?,
+                        None => concat(acc, b),
+                    };
                 }
+                acc
             }
             CExpr::Cmp { op, l, r, conv: c, coll } => {
                 let a = conv(l.eval(row, env)?, c.left);

@@ -29,7 +29,7 @@ pub struct ParsedStatement {
 
 /// Deepest nesting of expressions and queries accepted (bounds the parser's recursion).
 const MAX_DEPTH: u32 = 200;
-/// Deepest syntax tree accepted, counting left-nested chains such as `a + b + c` (bounds the
+/// Longest left-nested chain accepted, such as `a + b + c` (with `MAX_DEPTH` it bounds the
 /// recursion of whoever walks or drops the tree; SQLite's default expression depth limit).
 const MAX_HEIGHT: u32 = 1000;
 /// Largest parameter index (SQLite's default `SQLITE_MAX_VARIABLE_NUMBER`).
@@ -209,11 +209,12 @@ impl<'a> Parser<'a> {
     }
 
     /// One more link in a left-nested chain (`a + b + c`, compounds, joins): the tree gets
-    /// deeper without recursion, so a larger limit applies to nesting plus chains. (Callers
+    /// deeper without recursion, so a larger limit applies to chains (as SQLite's expression
+    /// depth limit; the nesting they sit in is bounded apart, by `MAX_DEPTH`). (Callers
     /// restore `chain` when the chain ends.)
     pub(super) fn grow(&mut self) -> Result<()> {
         self.chain += 1;
-        if self.depth + self.chain > MAX_HEIGHT {
+        if self.chain > MAX_HEIGHT {
             return Err(self.error_at(self.tok().start, "too deeply nested".into()));
         }
         Ok(())

@@ -20,13 +20,24 @@ impl<'s> Planner<'s> {
 
     /// Compile an expression against `frames` (the last frame is the current row).
     pub(super) fn compile(&mut self, e: &Expr, frames: &[Frame], post: Option<&PostAgg>) -> Result<Typed> {
-        self.enter()?;
+        // Expressions nest as deep as the parser lets them (chains of one operator are not
+        // nesting: see the AND/OR and arithmetic chains below); subqueries count in `depth`.
+        self.expr_depth += 1;
+        if self.expr_depth > MAX_EXPR_DEPTH {
+            self.expr_depth -= 1;
+            return Err(err("expression nested too deeply"));
+        }
+        let r = self.compile_counted(e, frames, post);
+        self.expr_depth -= 1;
+        r
+    }
+
+    fn compile_counted(&mut self, e: &Expr, frames: &[Frame], post: Option<&PostAgg>) -> Result<Typed> {
         // Operands are compiled left to right inside `compile_inner`; each reports its explicit
         // collation in `explicit_seen`, so the leftmost one is there afterwards.
         let before = self.explicit_seen.take();
         let r = self.compile_inner(e, frames, post);
         let operands = self.explicit_seen.take();
-        self.depth -= 1;
         let mut t = match r {
             Ok(t) => t,
             Err(err) => {
@@ -104,6 +115,29 @@ impl<'s> Planner<'s> {
                     UnaryOp::Not => Typed::plain(CExpr::Not(bx(t))),
                     UnaryOp::BitNot => Typed::plain(CExpr::BitNot(bx(t))),
                 }
+            }
+            // A long chain of AND or OR (`x=1 OR x=2 OR ...`, left-deep as parsed) compiles
+            // to a balanced tree: the same operands in the same order, evaluated left to
+            // right and stopping at the same one, but log2(n) deep, so a chain of a thousand
+            // terms needs no deep recursion.
+            Expr::Binary { op: op @ (BinaryOp::And | BinaryOp::Or), .. } if chain_len(e, &[*op]) > 4 => {
+                let mut operands = Vec::new();
+                for x in left_chain(e, &[*op]).0 {
+                    operands.push(self.compile(x, frames, post)?.e);
+                }
+                Typed::plain(balanced(operands, *op == BinaryOp::And).ok_or_else(|| err("empty chain"))?)
+            }
+            // A long chain of arithmetic and || (`1+1+...`): evaluated in a loop, left to
+            // right as nested operators would be.
+            Expr::Binary { op, .. } if chain_op(*op).is_some() && chain_len(e, &CHAIN_OPS) > 16 => {
+                let (operands, ops) = left_chain(e, &CHAIN_OPS);
+                let mut it = operands.into_iter();
+                let first = self.compile(it.next().ok_or_else(|| err("empty chain"))?, frames, post)?.e;
+                let mut rest = Vec::with_capacity(ops.len());
+                for (x, o) in it.zip(ops) {
+                    rest.push((chain_op(o).ok_or_else(|| err("chain operator"))?, self.compile(x, frames, post)?.e));
+                }
+                Typed::plain(CExpr::Chain(Box::new(first), rest))
             }
             Expr::Binary { op, left, right } => {
                 let l = self.compile(left, frames, post)?;
@@ -377,9 +411,26 @@ pub(super) fn pick_coll(l: &Typed, r: &Typed) -> Coll {
     l.coll.or(r.coll).unwrap_or(Coll::Binary)
 }
 
-pub(super) fn and_all(mut v: Vec<CExpr>) -> Option<CExpr> {
-    let first = if v.is_empty() { return None } else { v.remove(0) };
-    Some(v.into_iter().fold(first, |a, b| CExpr::And(Box::new(a), Box::new(b))))
+pub(super) fn and_all(v: Vec<CExpr>) -> Option<CExpr> {
+    balanced(v, true)
+}
+
+/// The AND (`and`) or OR of `operands` as a balanced tree: evaluated left to right and
+/// stopping at the same operand as a left-nested chain, but only log2(n) deep.
+fn balanced(mut operands: Vec<CExpr>, and: bool) -> Option<CExpr> {
+    while operands.len() > 1 {
+        let mut next = Vec::with_capacity(operands.len().div_ceil(2));
+        let mut it = operands.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) if and => CExpr::And(Box::new(a), Box::new(b)),
+                Some(b) => CExpr::Or(Box::new(a), Box::new(b)),
+                None => a,
+            });
+        }
+        operands = next;
+    }
+    operands.pop()
 }
 
 fn conv_numeric(args: &[Value]) -> Result<Value> {
@@ -396,4 +447,74 @@ pub(super) fn conv_fn(a: Affinity) -> functions::ScalarFn {
     } else {
         conv_numeric
     }
+}
+
+/// How deep expressions may nest in the compiler: above the parser's own nesting limit (200),
+/// so every expression the parser accepts compiles.
+const MAX_EXPR_DEPTH: usize = 250;
+
+/// The operators a [`CExpr::Chain`] evaluates in a loop.
+const CHAIN_OPS: [BinaryOp; 10] = [
+    BinaryOp::Add,
+    BinaryOp::Sub,
+    BinaryOp::Mul,
+    BinaryOp::Div,
+    BinaryOp::Mod,
+    BinaryOp::BitAnd,
+    BinaryOp::BitOr,
+    BinaryOp::ShiftLeft,
+    BinaryOp::ShiftRight,
+    BinaryOp::Concat,
+];
+
+/// A chain operator: arithmetic, or `||` (None).
+fn chain_op(op: BinaryOp) -> Option<Option<Arith>> {
+    Some(match op {
+        BinaryOp::Add => Some(Arith::Add),
+        BinaryOp::Sub => Some(Arith::Sub),
+        BinaryOp::Mul => Some(Arith::Mul),
+        BinaryOp::Div => Some(Arith::Div),
+        BinaryOp::Mod => Some(Arith::Rem),
+        BinaryOp::BitAnd => Some(Arith::BitAnd),
+        BinaryOp::BitOr => Some(Arith::BitOr),
+        BinaryOp::ShiftLeft => Some(Arith::Shl),
+        BinaryOp::ShiftRight => Some(Arith::Shr),
+        BinaryOp::Concat => None,
+        _ => return None,
+    })
+}
+
+/// How many operands the left spine of `e` has while its operators are among `ops`.
+fn chain_len(mut e: &Expr, ops: &[BinaryOp]) -> usize {
+    let mut n = 1;
+    while let Expr::Binary { op, left, .. } = e {
+        if !ops.contains(op) {
+            break;
+        }
+        n += 1;
+        e = left;
+    }
+    n
+}
+
+/// The operands of the left spine of `e` while its operators are among `ops`, leftmost
+/// first, and the operators between them (walked without recursion).
+fn left_chain<'e>(mut e: &'e Expr, ops: &[BinaryOp]) -> (Vec<&'e Expr>, Vec<BinaryOp>) {
+    let (mut operands, mut between) = (Vec::new(), Vec::new());
+    loop {
+        match e {
+            Expr::Binary { op, left, right } if ops.contains(op) => {
+                operands.push(&**right);
+                between.push(*op);
+                e = left;
+            }
+            _ => {
+                operands.push(e);
+                break;
+            }
+        }
+    }
+    operands.reverse();
+    between.reverse();
+    (operands, between)
 }

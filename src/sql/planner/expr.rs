@@ -275,6 +275,9 @@ pub enum CExpr {
     Coalesce(Vec<CExpr>),
     /// iif(c, a, b) (lazy).
     Iif(Box<CExpr>, Box<CExpr>, Box<CExpr>),
+    /// A long chain of arithmetic (`Some(op)`) and `||` (`None`) operators, evaluated left
+    /// to right in a loop (`((first op1 x1) op2 x2) ...`) instead of nested nodes.
+    Chain(Box<CExpr>, Vec<(Option<Arith>, CExpr)>),
 }
 
 impl CExpr {
@@ -328,6 +331,10 @@ impl CExpr {
                 a.for_each_sub(f);
                 b.for_each_sub(f);
                 c.for_each_sub(f);
+            }
+            CExpr::Chain(first, rest) => {
+                first.for_each_sub(f);
+                rest.iter().for_each(|(_, x)| x.for_each_sub(f));
             }
         }
     }

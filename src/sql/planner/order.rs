@@ -24,6 +24,7 @@ use crate::sql::planner::plan::AggSpec;
 use crate::sql::planner::select::{has_subquery, resolve_alias_or_number, Conj, Planner, Source, SourceKind};
 use crate::sql::types::collation::Coll;
 use crate::sql::types::functions::AggregateKind;
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 

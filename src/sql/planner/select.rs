@@ -149,6 +149,8 @@ pub struct Planner<'s> {
     /// The leftmost explicit collation among the expressions compiled so far at the current
     /// level (see `compile`).
     pub(super) explicit_seen: Option<Coll>,
+    /// How deep the expression being compiled nests (see `compile`).
+    pub(super) expr_depth: usize,
     /// LIMIT + OFFSET of the query whose SELECT is planned next (taken by `plan_select`).
     pub(super) limit_hint: Option<u64>,
     /// The enclosing rows' frames of the SELECT being planned (for the collation and
@@ -491,6 +493,7 @@ impl<'s> Planner<'s> {
             depth: 0,
             outer_aggs: Vec::new(),
             explicit_seen: None,
+            expr_depth: 0,
             limit_hint: None,
             outer_frames: Vec::new(),
         }
@@ -769,7 +772,7 @@ impl<'s> Planner<'s> {
     /// Which sources an expression reads (subqueries: all).
     pub(super) fn mask_of(&self, e: &Expr, sources: &[Source]) -> u64 {
         if has_subquery(e) {
-            return (1u64 << sources.len()) - 1;
+            return u64::MAX >> (64 - sources.len().clamp(1, 64));
         }
         let mut mask = 0u64;
         walk(e, &mut |x| {
@@ -812,8 +815,8 @@ impl<'s> Planner<'s> {
         if let Some(from) = &sel.from {
             self.flatten(from, outer, &mut sources, &mut joins)?;
         }
-        if sources.len() > 63 {
-            return Err(err("at most 63 tables in a join"));
+        if sources.len() > 64 {
+            return Err(err("at most 64 tables in a join"));
         }
         let any_left = joins.iter().any(|(k, _)| *k == JoinKind::Left);
         // Conjuncts of WHERE and of inner-join ON clauses.
