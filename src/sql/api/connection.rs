@@ -22,7 +22,6 @@ use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::cell::RefCell;
 
 use crate::error::{Error, Result};
 use crate::sql::api::params::Params;
@@ -47,36 +46,55 @@ struct CachedPlan {
 
 /// A prepared statement: parsed once, planned on first use and re-planned only when the
 /// schema changes.
+///
+/// Cloning is cheap and the clones share the plan: a plan made when one of them runs serves
+/// the others.
+#[derive(Clone)]
 pub struct Prepared {
+    inner: Arc<PreparedInner>,
+}
+
+struct PreparedInner {
     parsed: ParsedStatement,
     text: String,
-    plan: RefCell<Option<CachedPlan>>,
+    /// The plan and the schema generation it was made for.
+    plan: spin::Mutex<Option<CachedPlan>>,
+}
+
+impl Prepared {
+    fn new(parsed: ParsedStatement, text: String) -> Prepared {
+        Prepared { inner: Arc::new(PreparedInner { parsed, text, plan: spin::Mutex::new(None) }) }
+    }
+
+    fn parsed(&self) -> &ParsedStatement {
+        &self.inner.parsed
+    }
 }
 
 impl Prepared {
     /// Number of parameters.
     pub fn parameter_count(&self) -> usize {
-        self.parsed.param_names.len()
+        self.inner.parsed.param_names.len()
     }
 
     /// Parameter names by index (`None` for positional ones).
     pub fn parameter_names(&self) -> &[Option<String>] {
-        &self.parsed.param_names
+        &self.inner.parsed.param_names
     }
 
     /// The statement's SQL text.
     pub fn sql(&self) -> &str {
-        &self.text
+        &self.inner.text
     }
 
     /// Whether the statement changes no rows (a query, EXPLAIN or PRAGMA).
     pub fn is_query(&self) -> bool {
-        matches!(self.parsed.stmt, Statement::Query(_) | Statement::Explain(..) | Statement::Pragma { .. })
+        matches!(self.inner.parsed.stmt, Statement::Query(_) | Statement::Explain(..) | Statement::Pragma { .. })
     }
 
     /// What kind of statement this is.
     pub fn kind(&self) -> StatementKind {
-        match &self.parsed.stmt {
+        match &self.inner.parsed.stmt {
             Statement::Query(_) => StatementKind::Query,
             Statement::Explain(..) => StatementKind::Explain,
             Statement::Insert(_) => StatementKind::Insert,
@@ -98,7 +116,7 @@ impl Prepared {
     /// Whether running the statement yields rows: a query, EXPLAIN, a PRAGMA that reads a
     /// setting, or an INSERT, UPDATE or DELETE with RETURNING.
     pub fn returns_rows(&self) -> bool {
-        match &self.parsed.stmt {
+        match &self.inner.parsed.stmt {
             Statement::Query(_) | Statement::Explain(..) => true,
             Statement::Insert(i) => !i.returning.is_empty(),
             Statement::Update(u) => !u.returning.is_empty(),
@@ -318,7 +336,7 @@ impl Connection {
         let mut parser = Parser::new(sql);
         let prepared = |ps: ParsedStatement| {
             let text = sql.get(ps.span.clone()).unwrap_or_default().to_string();
-            Prepared { parsed: ps, text, plan: RefCell::new(None) }
+            Prepared::new(ps, text)
         };
         let mut changed = 0;
         if bindings.checks_unused() {
@@ -328,16 +346,17 @@ impl Connection {
             while let Some(ps) = parser.next_statement()? {
                 all.push(prepared(ps));
             }
-            bindings.check_used(all.iter().flat_map(|p| p.parsed.param_names.iter().flatten().map(String::as_str)))?;
+            bindings
+                .check_used(all.iter().flat_map(|p| p.parsed().param_names.iter().flatten().map(String::as_str)))?;
             for p in &all {
-                let values = bindings.resolve(&p.parsed.param_names, false)?;
+                let values = bindings.resolve(&p.parsed().param_names, false)?;
                 changed = self.execute_values(p, values)?;
             }
             return Ok(changed);
         }
         while let Some(ps) = parser.next_statement()? {
             let p = prepared(ps);
-            let values = bindings.resolve(&p.parsed.param_names, false)?;
+            let values = bindings.resolve(&p.parsed().param_names, false)?;
             changed = self.execute_values(&p, values)?;
         }
         Ok(changed)
@@ -368,12 +387,12 @@ impl Connection {
             return Err(err("prepare takes one statement; use execute for several"));
         }
         let text = sql.get(ps.span.clone()).unwrap_or_default().to_string();
-        Ok(Prepared { parsed: ps, text, plan: RefCell::new(None) })
+        Ok(Prepared::new(ps, text))
     }
 
     /// Run a prepared statement; returns the number of rows changed.
     pub fn execute_prepared(&mut self, stmt: &Prepared, params: impl Params) -> Result<u64> {
-        let values = params.into_bindings()?.into_values(&stmt.parsed.param_names)?;
+        let values = params.into_bindings()?.into_values(&stmt.parsed().param_names)?;
         self.execute_values(stmt, values)
     }
 
@@ -406,7 +425,7 @@ impl Connection {
     /// connection (fetch with [`Cursor::next`]). A write statement runs to completion here;
     /// its cursor yields the RETURNING rows.
     pub fn start(&mut self, stmt: &Prepared, params: impl Params) -> Result<Cursor> {
-        let values = params.into_bindings()?.into_values(&stmt.parsed.param_names)?;
+        let values = params.into_bindings()?.into_values(&stmt.parsed().param_names)?;
         self.epoch += 1;
         self.run_ref(stmt, values)
     }
@@ -461,19 +480,19 @@ impl Connection {
     }
 
     fn compiled(schema: &Schema, stmt: &Prepared, txn: &Txn) -> Result<Arc<Compiled>> {
-        if let Some(c) = &*stmt.plan.borrow() {
+        if let Some(c) = &*stmt.inner.plan.lock() {
             if c.generation == schema.generation {
                 return Ok(c.compiled.clone());
             }
         }
-        let c = Arc::new(compile(schema, txn, &stmt.parsed.stmt)?);
-        *stmt.plan.borrow_mut() = Some(CachedPlan { generation: schema.generation, compiled: c.clone() });
+        let c = Arc::new(compile(schema, txn, &stmt.parsed().stmt)?);
+        *stmt.inner.plan.lock() = Some(CachedPlan { generation: schema.generation, compiled: c.clone() });
         Ok(c)
     }
 
     /// Run `stmt` with its parameter values (already matched to its parameters).
     fn run_ref(&mut self, stmt: &Prepared, params: Vec<Value>) -> Result<Cursor> {
-        match &stmt.parsed.stmt {
+        match &stmt.parsed().stmt {
             Statement::Begin => {
                 if self.txn.is_some() {
                     return Err(err("cannot start a transaction within a transaction"));
@@ -743,7 +762,7 @@ impl Connection {
                             Arc::make_mut(&mut self.schema)
                         }
                     };
-                    ddl(schema, &txn, &stmt.parsed.stmt, &stmt.text, &mut w)?;
+                    ddl(schema, &txn, &stmt.parsed().stmt, stmt.sql(), &mut w)?;
                     // DDL leaves changes() as it was, as in SQLite.
                     Ok((WriteResult { changes: self.changes, ..WriteResult::default() }, Vec::new()))
                 }
