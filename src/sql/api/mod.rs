@@ -20,5 +20,6 @@ pub mod row;
 pub mod schema_info;
 #[cfg(feature = "serde")]
 pub mod serde;
+mod statement_cache;
 pub mod transaction;
 mod work_memory;
