@@ -24,6 +24,8 @@ pub(super) const DEFAULT_CAPACITY: usize = 64;
 const NONE: usize = usize::MAX;
 
 struct Slot {
+    /// The key's hash (kept: eviction and table growth do not hash the text again).
+    hash: u64,
     key: String,
     prepared: Prepared,
     /// Neighbours in recency order (`NONE` at the ends): `prev` is more recent.
@@ -122,13 +124,18 @@ impl StatementCache {
         if self.capacity == 0 || sql.len() > MAX_CACHED_TEXT {
             return;
         }
-        if self.slots.len() >= self.capacity {
-            self.evict_lru();
-        }
+        // A full cache's evicted text buffer takes the new text (no allocation once warm).
+        let mut key = match self.slots.len() >= self.capacity {
+            true => self.evict_lru().unwrap_or_default(),
+            false => String::new(),
+        };
+        key.clear();
+        key.push_str(sql);
+        let hash = self.hasher.hash_one(sql);
         let i = self.slots.len();
-        self.slots.push(Slot { key: String::from(sql), prepared: prepared.clone(), prev: NONE, next: NONE });
-        let (slots, hasher) = (&self.slots, &self.hasher);
-        self.table.insert_unique(hasher.hash_one(sql), i, |&j| hasher.hash_one(slots[j].key.as_str()));
+        self.slots.push(Slot { hash, key, prepared: prepared.clone(), prev: NONE, next: NONE });
+        let slots = &self.slots;
+        self.table.insert_unique(hash, i, |&j| slots[j].hash);
         self.push_front(i);
     }
 
@@ -159,23 +166,20 @@ impl StatementCache {
         self.head = i;
     }
 
-    /// Remove the least recently used entry; the last slot moves into its place.
-    fn evict_lru(&mut self) {
+    /// Remove the least recently used entry (the last slot moves into its place); its text.
+    fn evict_lru(&mut self) -> Option<String> {
         let i = self.tail;
         if i == NONE {
-            return;
+            return None;
         }
         self.unlink(i);
-        let slots = &self.slots;
-        let hash = self.hasher.hash_one(slots[i].key.as_str());
-        if let Ok(e) = self.table.find_entry(hash, |&j| j == i) {
+        if let Ok(e) = self.table.find_entry(self.slots[i].hash, |&j| j == i) {
             e.remove();
         }
         let last = self.slots.len() - 1;
         if i != last {
             // Re-point the moved slot's neighbours and its table entry.
-            let hash = self.hasher.hash_one(self.slots[last].key.as_str());
-            if let Some(e) = self.table.find_mut(hash, |&j| j == last) {
+            if let Some(e) = self.table.find_mut(self.slots[last].hash, |&j| j == last) {
                 *e = i;
             }
             let (prev, next) = (self.slots[last].prev, self.slots[last].next);
@@ -188,6 +192,6 @@ impl StatementCache {
                 n => self.slots[n].prev = i,
             }
         }
-        self.slots.swap_remove(i);
+        Some(self.slots.swap_remove(i).key)
     }
 }
