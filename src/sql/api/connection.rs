@@ -11,7 +11,9 @@
 //! before that statement — unless its conflict clause says otherwise: OR FAIL keeps the rows
 //! it changed before the error (committing them in autocommit), OR ROLLBACK rolls the whole
 //! transaction back. Plans are cached per statement and re-made when the schema generation
-//! changes.
+//! changes; the statement cache (module `statement_cache`) keeps the statements of recently
+//! run texts, so `query`, `prepare` and a one-statement `execute` of a text seen before
+//! neither parse nor plan it.
 //!
 //! The typed layer on top lives beside it: parameters in `params`, rows and the query
 //! shortcuts in `row`, the transaction guard in `transaction`, serde in `serde`.
