@@ -7,7 +7,8 @@
 //!
 //! 1. **`api`** — the public face. [`Connection::prepare`] makes a [`Prepared`] statement;
 //!    [`Params`] binds the `?`; the rows come back as [`Row`]s through [`Rows`]. The
-//!    connection holds the open transaction, the cached schema and the work-memory budget.
+//!    connection holds the open transaction, the cached schema, the work-memory budget and
+//!    a statement cache: running the same text again reuses its parsed statement and plan.
 //! 2. **`parser`** — the lexer cuts the text into tokens and the recursive-descent parser
 //!    builds a syntax tree (`ast::Statement::Query`), with byte positions for errors.
 //! 3. **`catalog`** — the schema (tables, columns, indexes, views) lives in the database

@@ -11,7 +11,9 @@
 //! before that statement — unless its conflict clause says otherwise: OR FAIL keeps the rows
 //! it changed before the error (committing them in autocommit), OR ROLLBACK rolls the whole
 //! transaction back. Plans are cached per statement and re-made when the schema generation
-//! changes.
+//! changes; the statement cache (module `statement_cache`) keeps the statements of recently
+//! run texts, so `query`, `prepare` and a one-statement `execute` of a text seen before
+//! neither parse nor plan it.
 //!
 //! The typed layer on top lives beside it: parameters in `params`, rows and the query
 //! shortcuts in `row`, the transaction guard in `transaction`, serde in `serde`.
@@ -22,11 +24,12 @@ use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::cell::RefCell;
 
 use crate::error::{Error, Result};
 use crate::sql::api::params::Params;
 use crate::sql::api::row::Row;
+use crate::sql::api::statement_cache::StatementCache;
+pub use crate::sql::api::statement_cache::StatementCacheStats;
 use crate::sql::catalog::{lower, Schema};
 use crate::sql::exec::ddl::ddl;
 use crate::sql::exec::eval::{Env, SubResult};
@@ -47,36 +50,56 @@ struct CachedPlan {
 
 /// A prepared statement: parsed once, planned on first use and re-planned only when the
 /// schema changes.
+///
+/// Cloning is cheap and the clones share the plan: a plan made when one of them runs serves
+/// the others (the connection's statement cache hands out such clones, see
+/// [`Connection::set_statement_cache_size`]).
+#[derive(Clone)]
 pub struct Prepared {
+    inner: Arc<PreparedInner>,
+}
+
+struct PreparedInner {
     parsed: ParsedStatement,
     text: String,
-    plan: RefCell<Option<CachedPlan>>,
+    /// The plan and the schema generation it was made for.
+    plan: spin::Mutex<Option<CachedPlan>>,
+}
+
+impl Prepared {
+    fn new(parsed: ParsedStatement, text: String) -> Prepared {
+        Prepared { inner: Arc::new(PreparedInner { parsed, text, plan: spin::Mutex::new(None) }) }
+    }
+
+    fn parsed(&self) -> &ParsedStatement {
+        &self.inner.parsed
+    }
 }
 
 impl Prepared {
     /// Number of parameters.
     pub fn parameter_count(&self) -> usize {
-        self.parsed.param_names.len()
+        self.inner.parsed.param_names.len()
     }
 
     /// Parameter names by index (`None` for positional ones).
     pub fn parameter_names(&self) -> &[Option<String>] {
-        &self.parsed.param_names
+        &self.inner.parsed.param_names
     }
 
     /// The statement's SQL text.
     pub fn sql(&self) -> &str {
-        &self.text
+        &self.inner.text
     }
 
     /// Whether the statement changes no rows (a query, EXPLAIN or PRAGMA).
     pub fn is_query(&self) -> bool {
-        matches!(self.parsed.stmt, Statement::Query(_) | Statement::Explain(..) | Statement::Pragma { .. })
+        matches!(self.inner.parsed.stmt, Statement::Query(_) | Statement::Explain(..) | Statement::Pragma { .. })
     }
 
     /// What kind of statement this is.
     pub fn kind(&self) -> StatementKind {
-        match &self.parsed.stmt {
+        match &self.inner.parsed.stmt {
             Statement::Query(_) => StatementKind::Query,
             Statement::Explain(..) => StatementKind::Explain,
             Statement::Insert(_) => StatementKind::Insert,
@@ -98,7 +121,7 @@ impl Prepared {
     /// Whether running the statement yields rows: a query, EXPLAIN, a PRAGMA that reads a
     /// setting, or an INSERT, UPDATE or DELETE with RETURNING.
     pub fn returns_rows(&self) -> bool {
-        match &self.parsed.stmt {
+        match &self.inner.parsed.stmt {
             Statement::Query(_) | Statement::Explain(..) => true,
             Statement::Insert(i) => !i.returning.is_empty(),
             Statement::Update(u) => !u.returning.is_empty(),
@@ -178,6 +201,11 @@ pub struct Connection {
     synchronous: u8,
     /// Schema objects this connection loaded or copied (see [`Connection::schema_work`]).
     schema_work: SchemaWork,
+    /// The schema generation last read from the database: a generation above it exists only
+    /// in this connection's open transaction, and goes away if that rolls back.
+    stored_generation: u64,
+    /// Statements by their exact text (see [`Connection::set_statement_cache_size`]).
+    statements: StatementCache,
 }
 
 /// Counts of the work a connection spent on its cached schema, in schema objects (tables,
@@ -249,6 +277,8 @@ impl Connection {
             no_columns: Arc::from([]),
             synchronous: 2,
             schema_work: SchemaWork::default(),
+            stored_generation: 0,
+            statements: StatementCache::default(),
         })
     }
 
@@ -315,10 +345,18 @@ impl Connection {
     /// ```
     pub fn execute(&mut self, sql: &str, params: impl Params) -> Result<u64> {
         let bindings = params.into_bindings()?;
+        // A text in the statement cache is one statement (only those are cached).
+        if let Some(p) = self.statements.get(sql) {
+            if bindings.checks_unused() {
+                bindings.check_used(p.parsed().param_names.iter().flatten().map(String::as_str))?;
+            }
+            let values = bindings.resolve(&p.parsed().param_names, false)?;
+            return self.execute_values(&p, values);
+        }
         let mut parser = Parser::new(sql);
         let prepared = |ps: ParsedStatement| {
             let text = sql.get(ps.span.clone()).unwrap_or_default().to_string();
-            Prepared { parsed: ps, text, plan: RefCell::new(None) }
+            Prepared::new(ps, text)
         };
         let mut changed = 0;
         if bindings.checks_unused() {
@@ -328,17 +366,32 @@ impl Connection {
             while let Some(ps) = parser.next_statement()? {
                 all.push(prepared(ps));
             }
-            bindings.check_used(all.iter().flat_map(|p| p.parsed.param_names.iter().flatten().map(String::as_str)))?;
+            bindings
+                .check_used(all.iter().flat_map(|p| p.parsed().param_names.iter().flatten().map(String::as_str)))?;
+            if let [p] = &all[..] {
+                self.remember(sql, p);
+            }
             for p in &all {
-                let values = bindings.resolve(&p.parsed.param_names, false)?;
+                let values = bindings.resolve(&p.parsed().param_names, false)?;
                 changed = self.execute_values(p, values)?;
             }
             return Ok(changed);
         }
+        // Each statement runs before the next is parsed (a syntax error further on does not
+        // stop the ones before it), so a text is known to be one statement only at its end.
+        let mut first = None;
+        let mut count = 0;
         while let Some(ps) = parser.next_statement()? {
             let p = prepared(ps);
-            let values = bindings.resolve(&p.parsed.param_names, false)?;
+            let values = bindings.resolve(&p.parsed().param_names, false)?;
             changed = self.execute_values(&p, values)?;
+            count += 1;
+            if count == 1 {
+                first = Some(p);
+            }
+        }
+        if let (1, Some(p)) = (count, first) {
+            self.remember(sql, &p);
         }
         Ok(changed)
     }
@@ -361,19 +414,75 @@ impl Connection {
     }
 
     /// Parse one statement for repeated use.
+    ///
+    /// The connection's statement cache is consulted first: preparing a text it holds costs
+    /// a lookup, and the statement comes with the plan its earlier runs made (still re-made if
+    /// the schema has changed since). See [`set_statement_cache_size`](Self::set_statement_cache_size).
     pub fn prepare(&mut self, sql: &str) -> Result<Prepared> {
+        if let Some(p) = self.statements.get(sql) {
+            return Ok(p);
+        }
         let mut parser = Parser::new(sql);
         let ps = parser.next_statement()?.ok_or_else(|| err("empty statement"))?;
         if parser.next_statement()?.is_some() {
             return Err(err("prepare takes one statement; use execute for several"));
         }
         let text = sql.get(ps.span.clone()).unwrap_or_default().to_string();
-        Ok(Prepared { parsed: ps, text, plan: RefCell::new(None) })
+        let p = Prepared::new(ps, text);
+        self.remember(sql, &p);
+        Ok(p)
+    }
+
+    /// Put the statement of `sql` (one statement, just parsed) in the statement cache, unless
+    /// it is an EXPLAIN: its plan text depends on the tables' row counts as well as on the
+    /// schema, and it was always made afresh.
+    fn remember(&mut self, sql: &str, p: &Prepared) {
+        if !matches!(p.parsed().stmt, Statement::Explain(..)) {
+            self.statements.insert(sql, p);
+        }
+    }
+
+    /// Bound the statement cache to `n` entries (64 by default; 0 turns it off and empties
+    /// it).
+    ///
+    /// The cache maps the exact text of a single statement given to [`prepare`](Self::prepare),
+    /// [`query`](Self::query) or [`execute`](Self::execute) to its parsed statement and plan,
+    /// so running the same text again neither parses nor plans it. The least recently used
+    /// entry makes room for a new one. A cached plan is used only for the schema generation it
+    /// was made for: after any schema change, by this connection or another one, the
+    /// statement is planned again on its next run. Texts over 16 KiB and EXPLAIN statements
+    /// are not cached. Plans depend on the schema, not on the data: a cached plan keeps the
+    /// join order chosen from the row counts when it was made.
+    ///
+    /// ```
+    /// let mut conn = tessera::sql::Connection::memory();
+    /// conn.set_statement_cache_size(0); // parse and plan every text every time
+    /// assert_eq!(conn.statement_cache_size(), 0);
+    /// ```
+    pub fn set_statement_cache_size(&mut self, n: usize) {
+        self.statements.set_capacity(n);
+    }
+
+    /// The statement cache's bound (see [`set_statement_cache_size`](Self::set_statement_cache_size)).
+    pub fn statement_cache_size(&self) -> usize {
+        self.statements.capacity()
+    }
+
+    /// The statement cache's hits, misses and entries (not part of the API).
+    #[doc(hidden)]
+    pub fn statement_cache_stats(&self) -> StatementCacheStats {
+        self.statements.stats()
+    }
+
+    /// Whether the statement cache holds `sql` (not part of the API).
+    #[doc(hidden)]
+    pub fn statement_cached(&self, sql: &str) -> bool {
+        self.statements.contains(sql)
     }
 
     /// Run a prepared statement; returns the number of rows changed.
     pub fn execute_prepared(&mut self, stmt: &Prepared, params: impl Params) -> Result<u64> {
-        let values = params.into_bindings()?.into_values(&stmt.parsed.param_names)?;
+        let values = params.into_bindings()?.into_values(&stmt.parsed().param_names)?;
         self.execute_values(stmt, values)
     }
 
@@ -406,7 +515,7 @@ impl Connection {
     /// connection (fetch with [`Cursor::next`]). A write statement runs to completion here;
     /// its cursor yields the RETURNING rows.
     pub fn start(&mut self, stmt: &Prepared, params: impl Params) -> Result<Cursor> {
-        let values = params.into_bindings()?.into_values(&stmt.parsed.param_names)?;
+        let values = params.into_bindings()?.into_values(&stmt.parsed().param_names)?;
         self.epoch += 1;
         self.run_ref(stmt, values)
     }
@@ -437,9 +546,20 @@ impl Connection {
         Ok(())
     }
 
-    /// Make sure the cached schema matches the transaction's view.
-    fn refresh_schema(schema: &mut Arc<Schema>, loaded: &mut bool, work: &mut SchemaWork, txn: &Txn) -> Result<()> {
+    /// Make sure the cached schema matches the transaction's view. `stored` is set to the
+    /// generation read when that view is the database's (a snapshot, or a write transaction
+    /// in which this connection has not written yet).
+    fn refresh_schema(
+        schema: &mut Arc<Schema>,
+        loaded: &mut bool,
+        work: &mut SchemaWork,
+        stored: Option<&mut u64>,
+        txn: &Txn,
+    ) -> Result<()> {
         let g = Schema::read_generation(txn)?;
+        if let Some(stored) = stored {
+            *stored = g;
+        }
         if !*loaded || g != schema.generation {
             let loaded_schema = Schema::load(txn)?;
             if loaded_schema.unfolded_keys {
@@ -454,6 +574,23 @@ impl Connection {
         Ok(())
     }
 
+    /// After a rollback the cached schema may hold changes that never reached the database:
+    /// reload it before the next statement, and drop every cached plan made for a generation
+    /// above the stored one (another connection may later commit a different schema under
+    /// the same number).
+    fn schema_discarded(&mut self) {
+        self.loaded = false;
+        if self.schema.generation != self.stored_generation {
+            let stored = self.stored_generation;
+            for p in self.statements.statements() {
+                let mut plan = p.inner.plan.lock();
+                if plan.as_ref().is_some_and(|c| c.generation > stored) {
+                    *plan = None;
+                }
+            }
+        }
+    }
+
     /// What the connection spent on its cached schema so far (not part of the API).
     #[doc(hidden)]
     pub fn schema_work(&self) -> SchemaWork {
@@ -461,19 +598,19 @@ impl Connection {
     }
 
     fn compiled(schema: &Schema, stmt: &Prepared, txn: &Txn) -> Result<Arc<Compiled>> {
-        if let Some(c) = &*stmt.plan.borrow() {
+        if let Some(c) = &*stmt.inner.plan.lock() {
             if c.generation == schema.generation {
                 return Ok(c.compiled.clone());
             }
         }
-        let c = Arc::new(compile(schema, txn, &stmt.parsed.stmt)?);
-        *stmt.plan.borrow_mut() = Some(CachedPlan { generation: schema.generation, compiled: c.clone() });
+        let c = Arc::new(compile(schema, txn, &stmt.parsed().stmt)?);
+        *stmt.inner.plan.lock() = Some(CachedPlan { generation: schema.generation, compiled: c.clone() });
         Ok(c)
     }
 
     /// Run `stmt` with its parameter values (already matched to its parameters).
     fn run_ref(&mut self, stmt: &Prepared, params: Vec<Value>) -> Result<Cursor> {
-        match &stmt.parsed.stmt {
+        match &stmt.parsed().stmt {
             Statement::Begin => {
                 if self.txn.is_some() {
                     return Err(err("cannot start a transaction within a transaction"));
@@ -490,7 +627,7 @@ impl Connection {
             Statement::Rollback => {
                 let t = self.txn.take().ok_or_else(|| err("cannot rollback - no transaction is active"))?;
                 drop(t);
-                self.loaded = false;
+                self.schema_discarded();
                 return Ok(self.empty_rows());
             }
             Statement::Pragma { name, value } => return self.pragma(name, value.as_deref()),
@@ -513,7 +650,13 @@ impl Connection {
                 Txn::Write(_) => None,
             };
             if !(self.loaded && snap_id.is_some() && snap_id == self.checked_snapshot) {
-                Self::refresh_schema(&mut self.schema, &mut self.loaded, &mut self.schema_work, txn_ref)?;
+                Self::refresh_schema(
+                    &mut self.schema,
+                    &mut self.loaded,
+                    &mut self.schema_work,
+                    (snap_id.is_some() || !self.checked_write).then_some(&mut self.stored_generation),
+                    txn_ref,
+                )?;
                 self.checked_snapshot = snap_id;
             }
             let compiled = Self::compiled(&self.schema, stmt, txn_ref)?;
@@ -599,7 +742,7 @@ impl Connection {
                         // The whole transaction, explicit or not, is rolled back.
                         self.changes = 0;
                         self.txn = None;
-                        self.loaded = false;
+                        self.schema_discarded();
                         Err(stopped.error)
                     }
                     _ => {
@@ -633,11 +776,11 @@ impl Connection {
                 } else if let Some(t) = &self.txn {
                     if let Err(u) = undo.rollback(t) {
                         self.txn = None;
-                        self.loaded = false;
+                        self.schema_discarded();
                         return Err(u);
                     }
                 }
-                self.loaded = false;
+                self.schema_discarded();
                 Err(e)
             }
         }
@@ -717,7 +860,13 @@ impl Connection {
             // Inside a write transaction only this connection changes the schema (and keeps
             // `self.schema` in step), so one check per transaction is enough.
             if !(self.loaded && self.checked_write) {
-                Self::refresh_schema(&mut self.schema, &mut self.loaded, &mut self.schema_work, &txn)?;
+                Self::refresh_schema(
+                    &mut self.schema,
+                    &mut self.loaded,
+                    &mut self.schema_work,
+                    (!self.checked_write).then_some(&mut self.stored_generation),
+                    &txn,
+                )?;
                 self.checked_write = true;
             }
             let compiled = Self::compiled(&self.schema, stmt, &txn)?;
@@ -743,7 +892,7 @@ impl Connection {
                             Arc::make_mut(&mut self.schema)
                         }
                     };
-                    ddl(schema, &txn, &stmt.parsed.stmt, &stmt.text, &mut w)?;
+                    ddl(schema, &txn, &stmt.parsed().stmt, stmt.sql(), &mut w)?;
                     // DDL leaves changes() as it was, as in SQLite.
                     Ok((WriteResult { changes: self.changes, ..WriteResult::default() }, Vec::new()))
                 }

@@ -2,7 +2,8 @@
 //!
 //! [`connection`] is [`Connection`](crate::sql::Connection), the session that prepares
 //! statements ([`Prepared`](crate::sql::Prepared): parsed once, planned on first use, re-planned
-//! when the schema changes), runs them in autocommit or explicit transactions, and streams
+//! when the schema changes; repeated texts come from its statement cache), runs them in
+//! autocommit or explicit transactions, and streams
 //! their rows ([`Rows`](crate::sql::Rows), [`Cursor`](crate::sql::Cursor)). Around it: [`params`]
 //! binds parameters, [`row`] reads typed values out of result rows, [`serde`] maps structs to
 //! parameters and rows to structs, [`transaction`] is the RAII
@@ -20,5 +21,6 @@ pub mod row;
 pub mod schema_info;
 #[cfg(feature = "serde")]
 pub mod serde;
+mod statement_cache;
 pub mod transaction;
 mod work_memory;
