@@ -134,6 +134,11 @@ impl TableDelta {
         self.layers.is_empty()
     }
 
+    /// Operations held by the layers (an upper bound on the entries they add).
+    pub fn ops(&self) -> u64 {
+        self.layers.iter().map(|l| crate::engine::btree::OpList::len(&**l) as u64).sum()
+    }
+
     /// Memory held, in bytes.
     pub fn bytes(&self) -> usize {
         self.bytes + self.filter.bits.len() * 8

@@ -233,6 +233,15 @@ impl Txn {
         Ok(out)
     }
 
+    /// The number of entries in a table, estimated (for planning): exact in a write
+    /// transaction, the checkpointed count plus the unfolded commits' operations in a read.
+    pub fn count_estimate(&self, table: &str) -> Result<u64> {
+        match self {
+            Txn::Read(r, c) => Ok(Self::read_table(r, c, table)?.map_or(0, |t| t.approx_len())),
+            Txn::Write(_) => self.count(table),
+        }
+    }
+
     /// Number of entries in a table.
     pub fn count(&self, table: &str) -> Result<u64> {
         match self {

@@ -171,6 +171,13 @@ impl<'t> ReadTable<'t> {
         Ok(n)
     }
 
+    /// An estimate of the number of entries without reading the tree: the count as of the
+    /// last checkpoint plus the operations of unfolded commits (each may add one). For query
+    /// planning, where [`ReadTable::len`]'s exact count would probe the tree per key.
+    pub fn approx_len(&self) -> u64 {
+        self.count + self.delta.map_or(0, |d| d.ops())
+    }
+
     /// Whether the table has no entries.
     pub fn is_empty(&self) -> Result<bool> {
         Ok(self.len()? == 0)

@@ -669,7 +669,7 @@ impl<'s> Planner<'s> {
             });
         }
         let t = self.schema.table(name)?.clone();
-        let rows = self.txn.count(&t.storage)?;
+        let rows = self.txn.count_estimate(&t.storage)?;
         Ok(Source { frame: Frame::of_table(&t, &alias), alias, kind: SourceKind::Table(t), rows })
     }
 
