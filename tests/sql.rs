@@ -1918,6 +1918,23 @@ fn each_access_path_shows_in_the_query_plan_and_answers_as_sqlite() {
             "SELECT t.id, u.w FROM t JOIN u ON u.t_id = t.id WHERE t.a = 3",
             &["SEARCH t USING COVERING INDEX t_a (a=?)", "SEARCH u USING INDEX u_t (t_id=?)"],
         ),
+        // The join order does not depend on the FROM order.
+        (
+            "SELECT t.id, u.w FROM u JOIN t ON t.id = u.t_id WHERE u.id BETWEEN 5 AND 55",
+            &[
+                "SEARCH u USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)",
+                "SEARCH t USING INTEGER PRIMARY KEY (rowid=?)",
+            ],
+        ),
+        (
+            "SELECT t.id, u.w FROM t, k, u WHERE t.id = u.t_id AND k.p = 'p' || (t.id % 50) AND k.q = t.id \
+             AND u.id BETWEEN 5 AND 55",
+            &[
+                "SEARCH u USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)",
+                "SEARCH t USING INTEGER PRIMARY KEY (rowid=?)",
+                "SEARCH k USING PRIMARY KEY (p=? AND q=?)",
+            ],
+        ),
         ("SELECT * FROM k WHERE p = 'p7' ORDER BY q DESC LIMIT 2", &["SEARCH k USING PRIMARY KEY (p=?)"]),
         ("SELECT q FROM k WHERE p = 'p7' AND q > 1000", &["SEARCH k USING PRIMARY KEY (p=? AND q>?)"]),
         (

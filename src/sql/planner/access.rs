@@ -22,7 +22,76 @@ use crate::sql::types::collation::Coll;
 use crate::sql::types::value::{Affinity, Value};
 
 impl<'s> Planner<'s> {
+    /// The order to join `sources` in: for up to 8 sources the cheapest of all orders by
+    /// estimated rows read (dynamic programming over the sets of sources placed first),
+    /// else greedily the source cheapest to read next. Placing a source after others costs,
+    /// when an access path can use their columns (an index lookup per row so far), the rows
+    /// so far times the rows each lookup reads; otherwise its rows read once (a hash join or
+    /// a cached right side) plus a probe per row so far.
     pub(super) fn join_order(&self, sources: &[Source], conjs: &[Conj]) -> Vec<usize> {
+        let n = sources.len();
+        if n > 8 {
+            return self.greedy_join_order(sources, conjs);
+        }
+        // best[set] = (cost, rows out, last source, previous set)
+        let full = (1usize << n) - 1;
+        let mut best: Vec<Option<(u64, u64, usize, usize)>> = vec![None; full + 1];
+        best[0] = Some((0, 1, usize::MAX, 0));
+        for set in 0..full {
+            let Some((cost, rows, ..)) = best[set] else { continue };
+            for (i, s) in sources.iter().enumerate() {
+                let bit = 1usize << i;
+                if set & bit != 0 {
+                    continue;
+                }
+                let (c, out) = self.join_step(s, i, set as u64, rows, conjs, sources);
+                let total = cost.saturating_add(c);
+                let next = set | bit;
+                if best[next].is_none_or(|(b, ..)| total < b) {
+                    best[next] = Some((total, out.max(1), i, set));
+                }
+            }
+        }
+        let mut order = Vec::with_capacity(n);
+        let mut set = full;
+        while set != 0 {
+            let Some((_, _, i, prev)) = best[set] else { break };
+            order.push(i);
+            set = prev;
+        }
+        order.reverse();
+        if order.len() != n {
+            return self.greedy_join_order(sources, conjs);
+        }
+        order
+    }
+
+    /// The cost (rows read) of joining source `i` after the sources in `placed`, which
+    /// produce `rows` rows, and the rows out (see `join_order`).
+    fn join_step(
+        &self,
+        s: &Source,
+        i: usize,
+        placed: u64,
+        rows: u64,
+        conjs: &[Conj],
+        sources: &[Source],
+    ) -> (u64, u64) {
+        let alone = self.estimate(s, i, 0, conjs, sources);
+        if placed == 0 {
+            return (alone, alone);
+        }
+        let bound = self.estimate(s, i, placed, conjs, sources);
+        if bound < alone {
+            return (rows.saturating_mul(bound.saturating_add(1)), rows.saturating_mul(bound));
+        }
+        let bit = 1u64 << i;
+        let linked = conjs.iter().any(|c| c.mask & bit != 0 && c.mask & placed != 0 && c.mask & !(placed | bit) == 0);
+        let out = if linked { rows.max(alone) } else { rows.saturating_mul(alone) };
+        (alone.saturating_add(rows), out)
+    }
+
+    fn greedy_join_order(&self, sources: &[Source], conjs: &[Conj]) -> Vec<usize> {
         let n = sources.len();
         let mut placed = 0u64;
         let mut order = Vec::new();
@@ -66,10 +135,15 @@ impl<'s> Planner<'s> {
                 (n / 10u64.pow(eq as u32 * 2)).max(2)
             } else if next.is_some_and(|c| cons.iter().any(|(cc, k)| cc == c && matches!(k, ColCons::In(_)))) {
                 (n / 50).max(2)
-            } else if next
-                .is_some_and(|c| cons.iter().any(|(cc, k)| cc == c && matches!(k, ColCons::Lo(..) | ColCons::Hi(..))))
-            {
-                (n / 4).max(2)
+            } else if let Some(c) = next {
+                let lo = cons.iter().any(|(cc, k)| cc == c && matches!(k, ColCons::Lo(..)));
+                let hi = cons.iter().any(|(cc, k)| cc == c && matches!(k, ColCons::Hi(..)));
+                match (lo, hi) {
+                    // Both ends of a range: a sixteenth; one end: a quarter.
+                    (true, true) => (n / 16).max(2),
+                    (true, false) | (false, true) => (n / 4).max(2),
+                    _ => n,
+                }
             } else {
                 n
             };
@@ -420,7 +494,8 @@ impl<'s> Planner<'s> {
             } else if a.in_sub.is_some() {
                 // A subquery's values: assume a few dozen.
                 50
-            } else if a.like.is_some() {
+            } else if a.like.is_some() || (a.lo.is_some() && a.hi.is_some()) {
+                // A prefix, or both ends of a range: a sixteenth.
                 (n / 16).max(2)
             } else if a.lo.is_some() || a.hi.is_some() {
                 (n / 4).max(2)
