@@ -1920,6 +1920,10 @@ fn each_access_path_shows_in_the_query_plan_and_answers_as_sqlite() {
         ),
         // The join order does not depend on the FROM order.
         (
+            "SELECT t.id, u.w FROM u JOIN t ON u.t_id = t.id WHERE t.a = 3",
+            &["SEARCH t USING COVERING INDEX t_a (a=?)", "SEARCH u USING INDEX u_t (t_id=?)"],
+        ),
+        (
             "SELECT t.id, u.w FROM u JOIN t ON t.id = u.t_id WHERE u.id BETWEEN 5 AND 55",
             &[
                 "SEARCH u USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)",

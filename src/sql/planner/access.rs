@@ -132,7 +132,7 @@ impl<'s> Planner<'s> {
             let est = if eq == cols.len() && unique {
                 1
             } else if eq > 0 {
-                (n / 10u64.pow(eq as u32 * 2)).max(2)
+                eq_rows(n, eq)
             } else if next.is_some_and(|c| cons.iter().any(|(cc, k)| cc == c && matches!(k, ColCons::In(_)))) {
                 (n / 50).max(2)
             } else if let Some(c) = next {
@@ -488,7 +488,7 @@ impl<'s> Planner<'s> {
             let est = if eq == cols.len() && unique {
                 1
             } else if eq > 0 {
-                (n / 10u64.pow(eq as u32 * 2)).max(2)
+                eq_rows(n, eq)
             } else if let Some(l) = &a.in_list {
                 l.len() as u64 * 2
             } else if a.in_sub.is_some() {
@@ -856,4 +856,11 @@ fn key_paths(t: &TableDef) -> Vec<(Vec<(usize, Coll)>, bool)> {
         v.push((with(&ix.columns, &ix.colls), ix.unique));
     }
     v
+}
+
+/// Rows an equality on `eq` leading key columns (not a whole unique key) is estimated to
+/// match without statistics: as SQLite assumes, about 10 for one column, fewer for more
+/// (and never more than the table).
+fn eq_rows(n: u64, eq: usize) -> u64 {
+    (10u64 >> (eq.saturating_sub(1)).min(3)).max(2).min(n)
 }
