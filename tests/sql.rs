@@ -2036,3 +2036,21 @@ fn long_chains_and_64_table_joins_fit_a_small_stack() {
     let stack = if cfg!(debug_assertions) { 4 << 20 } else { 1 << 20 };
     std::thread::Builder::new().stack_size(stack).spawn(run).unwrap().join().unwrap();
 }
+
+/// OFFSET steps over rows: a scan counts them without decoding, a projection does not compute
+/// their result columns (as SQLite, which raises no error from a skipped row's columns).
+#[test]
+fn offset_skips_rows_without_computing_them() {
+    same_as_sqlite17(
+        &["t"],
+        &[
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)",
+            "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd'), (5, 'e')",
+            "SELECT CASE WHEN id = 1 THEN abs(-9223372036854775807 - 1) ELSE v END FROM t ORDER BY id LIMIT 2 OFFSET 1",
+            "SELECT id, v FROM t ORDER BY id DESC LIMIT 2 OFFSET 2",
+            "SELECT id FROM t WHERE id > 1 ORDER BY id LIMIT -1 OFFSET 3",
+            "SELECT id FROM t ORDER BY id LIMIT 2 OFFSET 10",
+            "SELECT v FROM t WHERE v > 'a' ORDER BY id LIMIT 1 OFFSET 1",
+        ],
+    );
+}

@@ -219,6 +219,7 @@ impl Operator for StreamAggOp {
         };
         let fold = !Coll::all_binary(group_colls);
         let mut args = Vec::new();
+        let mut vals = Vec::with_capacity(group.len());
         loop {
             let Some(row) = self.input.next(env)? else {
                 return match self.cur.take() {
@@ -226,7 +227,7 @@ impl Operator for StreamAggOp {
                     None => Ok(None),
                 };
             };
-            let mut vals = Vec::with_capacity(group.len());
+            vals.clear();
             for g in group {
                 vals.push(g.eval(&row, env)?);
             }
@@ -237,6 +238,7 @@ impl Operator for StreamAggOp {
                 step_aggs(&mut c.accs, aggs, &row, &mut args, env)?;
                 continue;
             }
+            let vals = core::mem::replace(&mut vals, Vec::with_capacity(group.len()));
             let mut accs = new_accs(aggs);
             step_aggs(&mut accs, aggs, &row, &mut args, env)?;
             let done = self.cur.replace(Current { key, vals, accs, first: row });

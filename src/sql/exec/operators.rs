@@ -28,6 +28,19 @@ pub trait Operator {
     /// The next row, or None at the end.
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>>;
 
+    /// Drop the next `n` rows (OFFSET). By default they are read and dropped; a projection
+    /// passes the skip down without computing its columns (SQLite does not compute the
+    /// result columns of the rows OFFSET skips either), and a scan steps over them without
+    /// decoding them.
+    fn skip(&mut self, env: &mut Env, n: u64) -> Result<()> {
+        for _ in 0..n {
+            if self.next(env)?.is_none() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Feed every remaining row to `f`, which may take the row (`mem::take`) or leave it:
     /// operators that can reuse one row buffer (scans, filters) then do, which spares an
     /// allocation per row for consumers that only read rows (grouping).
@@ -123,6 +136,20 @@ struct MapOp {
     input: Box<dyn Operator>,
 }
 impl Operator for MapOp {
+    fn skip(&mut self, env: &mut Env, n: u64) -> Result<()> {
+        match &*self.plan {
+            Plan::Project { .. } => self.input.skip(env, n),
+            _ => {
+                for _ in 0..n {
+                    if self.next(env)?.is_none() {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
         loop {
             let Some(row) = self.input.next(env)? else { return Ok(None) };
@@ -194,7 +221,10 @@ impl Operator for LimitOp {
         if self.left.is_none() {
             let (l, o) = limit_values(limit, offset, env)?;
             self.left = Some(l);
-            self.skip = o;
+            if o > 0 && l != 0 {
+                self.input.skip(env, o as u64)?;
+            }
+            self.skip = 0;
         }
         loop {
             if self.left == Some(0) {

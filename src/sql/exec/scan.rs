@@ -33,6 +33,8 @@ pub(super) struct ScanState {
     buf: VecDeque<Tuple>,
     cur: Option<KeyRange>,
     batch: usize,
+    /// Entries still to step over without decoding (OFFSET).
+    skip: u64,
 }
 
 pub(super) struct ScanOp {
@@ -435,6 +437,10 @@ impl ScanOp {
                 if let Some((Bound::Included(k), _)) = st.cur.take() {
                     let t = &sp.table;
                     let mut row = Vec::new();
+                    if st.skip > 0 {
+                        st.skip -= txn.with_value(storage, &k, &mut |_| Ok(()))? as u64;
+                        continue;
+                    }
                     if txn.with_value(storage, &k, &mut |rec| {
                         decode_table_row_into(t, &k, rec, sp.needed.as_deref(), &mut row)
                     })? {
@@ -448,9 +454,16 @@ impl ScanOp {
             let (start, end) = st.cur.as_ref().ok_or_else(|| internal("scan range"))?;
             let mut last = Vec::new();
             let buf = &mut st.buf;
+            let skip = &mut st.skip;
+            // Entries an OFFSET steps over are counted, not decoded.
+            let batch = if *skip > 0 { st.batch.max((*skip).min(1024) as usize) } else { st.batch };
             let done =
-                txn.scan_each(storage, (as_ref(start), as_ref(end)), sp.reverse, st.batch, &mut last, &mut |k, v| {
-                    buf.push_back(make_row(sp, txn, k, v)?);
+                txn.scan_each(storage, (as_ref(start), as_ref(end)), sp.reverse, batch, &mut last, &mut |k, v| {
+                    if *skip > 0 {
+                        *skip -= 1;
+                    } else {
+                        buf.push_back(make_row(sp, txn, k, v)?);
+                    }
                     Ok(())
                 })?;
             st.batch = (st.batch * 2).min(1024);
@@ -486,21 +499,24 @@ fn make_row_into(sp: &ScanPlan, txn: &Txn, key: &[u8], val: &[u8], row: &mut Tup
     let needed = sp.needed.as_deref();
     let Some(ix) = &sp.index else { return decode_table_row_into(t, key, val, needed, row) };
     if sp.covering {
-        let mut vals = Vec::new();
-        let rk = index_row_key(ix, key, Some(&mut vals))?;
         row.clear();
         row.resize(t.row_width(), Value::Null);
-        // Keys do not tell 1 from 1.0: the column affinity restores the stored type
-        // (the planner does not cover columns without a type, where both can occur). A key
-        // column under NOCASE or RTRIM holds the value folded, not the value: it is left
-        // out (the planner covers such a column only from a BINARY key column, which may
-        // be a primary key column of the row key, or an index column).
+        // The indexed values, decoded straight into their row positions.
+        let mut at = 0;
         let binary = |colls: &[Coll], i: usize| colls.get(i).is_none_or(|c| *c == Coll::Binary);
-        for (i, ((c, _), v)) in ix.columns.iter().zip(vals).enumerate() {
+        for (i, (c, desc)) in ix.columns.iter().enumerate() {
+            let (v, used) = decode_key(key.get(at..).unwrap_or_default(), *desc)?;
+            at += used;
+            // Keys do not tell 1 from 1.0: the column affinity restores the stored type
+            // (the planner does not cover columns without a type, where both can occur). A
+            // key column under NOCASE or RTRIM holds the value folded, not the value: it is
+            // left out (the planner covers such a column only from a BINARY key column,
+            // which may be a primary key column of the row key, or an index column).
             if binary(&ix.colls, i) {
                 row[*c] = t.columns[*c].affinity.apply(v);
             }
         }
+        let rk = key.get(at..).unwrap_or_default();
         match &t.pk {
             PrimaryKey::Rowid { alias } => {
                 let id = encoding::decode_rowid(rk)?;
@@ -538,12 +554,26 @@ fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
 }
 
 impl Operator for ScanOp {
+    fn skip(&mut self, env: &mut Env, mut n: u64) -> Result<()> {
+        if self.state.is_none() {
+            let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
+            let ranges = scan_ranges(sp, env)?;
+            self.state = Some(ScanState { ranges: ranges.into(), buf: VecDeque::new(), cur: None, batch: 16, skip: 0 });
+        }
+        let st = self.state.as_mut().ok_or_else(|| internal("scan state"))?;
+        while n > 0 && st.buf.pop_front().is_some() {
+            n -= 1;
+        }
+        st.skip += n;
+        Ok(())
+    }
+
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
         if self.state.is_none() {
             let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
             let ranges = scan_ranges(sp, env)?;
             // Point lookups fetch a single row: start small, then grow.
-            self.state = Some(ScanState { ranges: ranges.into(), buf: VecDeque::new(), cur: None, batch: 16 });
+            self.state = Some(ScanState { ranges: ranges.into(), buf: VecDeque::new(), cur: None, batch: 16, skip: 0 });
         }
         loop {
             let st = self.state.as_mut().ok_or_else(|| internal("scan state"))?;
@@ -557,10 +587,18 @@ impl Operator for ScanOp {
     }
 
     fn drain(&mut self, env: &mut Env, f: &mut dyn FnMut(&mut Env, &mut Tuple) -> Result<()>) -> Result<()> {
+        // Rows still to skip: the row-at-a-time path knows how.
+        if self.state.as_ref().is_some_and(|s| s.skip > 0) {
+            while let Some(mut r) = self.next(env)? {
+                f(env, &mut r)?;
+            }
+            return Ok(());
+        }
         let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
         if self.state.is_none() {
             let ranges = scan_ranges(sp, env)?;
-            self.state = Some(ScanState { ranges: ranges.into(), buf: VecDeque::new(), cur: None, batch: 1024 });
+            self.state =
+                Some(ScanState { ranges: ranges.into(), buf: VecDeque::new(), cur: None, batch: 1024, skip: 0 });
         }
         let st = self.state.as_mut().ok_or_else(|| internal("scan state"))?;
         while let Some(mut r) = st.buf.pop_front() {
