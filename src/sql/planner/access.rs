@@ -385,30 +385,15 @@ impl<'s> Planner<'s> {
         }
     }
 
-    /// The access path of source `i` when `placed` are bound: the cheapest key path by
-    /// estimated rows read (an index that must fetch each row costs more than the table's
-    /// own key or a covering index). With an ordering goal (`order`) for this source, a path
-    /// that serves it saves the sort and, under a LIMIT, reads only what the LIMIT needs;
-    /// then unconstrained paths are candidates too. `None`: a plain scan of the table.
+    /// The access path of source `i` when `placed` are bound, with its estimated cost: the
+    /// cheapest key path by estimated rows read (an index that must fetch each row costs
+    /// more than the table's own key or a covering index). With an ordering goal (`order`)
+    /// for this source, a path that serves it saves the sort and, under a LIMIT, reads only
+    /// what the LIMIT needs; then unconstrained paths are candidates too. `None`: a plain
+    /// scan of the table. `or_depth` counts the ORs it is inside (their disjuncts are
+    /// planned with this too).
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn choose_access(
-        &self,
-        t: &Arc<TableDef>,
-        s: &Source,
-        i: usize,
-        placed: u64,
-        conjs: &[Conj],
-        sources: &[Source],
-        goal: Option<&OrderGoal>,
-        covers: &dyn Fn(&IndexDef) -> bool,
-    ) -> Result<Option<Access>> {
-        Ok(self.best_access(t, s, i, placed, conjs, sources, goal, covers, 0)?.map(|(_, a)| a))
-    }
-
-    /// [`Self::choose_access`] with its estimated cost; `or_depth` counts the ORs it is
-    /// inside (their disjuncts are planned with this too).
-    #[allow(clippy::too_many_arguments)]
-    fn best_access(
+    pub(super) fn best_access(
         &self,
         t: &Arc<TableDef>,
         s: &Source,

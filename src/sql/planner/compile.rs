@@ -142,18 +142,7 @@ impl<'s> Planner<'s> {
             Expr::Binary { op, left, right } => {
                 let l = self.compile(left, frames, post)?;
                 let r = self.compile(right, frames, post)?;
-                let ar = match op {
-                    BinaryOp::Add => Some(Arith::Add),
-                    BinaryOp::Sub => Some(Arith::Sub),
-                    BinaryOp::Mul => Some(Arith::Mul),
-                    BinaryOp::Div => Some(Arith::Div),
-                    BinaryOp::Mod => Some(Arith::Rem),
-                    BinaryOp::BitAnd => Some(Arith::BitAnd),
-                    BinaryOp::BitOr => Some(Arith::BitOr),
-                    BinaryOp::ShiftLeft => Some(Arith::Shl),
-                    BinaryOp::ShiftRight => Some(Arith::Shr),
-                    _ => None,
-                };
+                let ar = chain_op(*op).flatten();
                 if let Some(o) = ar {
                     return Ok(Typed::plain(CExpr::Arith(o, Box::new(l.e), Box::new(r.e))));
                 }

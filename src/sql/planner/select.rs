@@ -907,7 +907,7 @@ impl<'s> Planner<'s> {
                     SourceKind::Table(t) => {
                         let g = goal.as_ref().filter(|g| placed == 0 && g.source == si);
                         let covers = |ix: &IndexDef| self.covers(t, ix, &src.alias, sel, order, &conjs, &lconjs);
-                        let a = self.choose_access(t, src, si, placed, pool, &sources, g, &covers)?;
+                        let a = self.best_access(t, src, si, placed, pool, &sources, g, &covers, 0)?.map(|(_, a)| a);
                         let corr = a.as_ref().is_some_and(|a| a.reads_left);
                         (a, corr)
                     }
