@@ -26,6 +26,9 @@
 //!   `tessera::sql::Connection::memory()` per file. `rusqlite` runs the same files against real
 //!   SQLite (bundled with rusqlite) to validate the runner itself: there every record must pass
 //!   (100%) and trigger records are run too, since SQLite has triggers.
+//! - `TESSERA_SLT_COMPARE=0`: do not time the same files on real SQLite. By default a Tessera
+//!   run also runs every file on SQLite and prints both times per file and in total (SQLite
+//!   runs the trigger records Tessera skips).
 //!
 //! Run: `cargo test --release --test sqllogictest -- --nocapture` (the index file has 10,000
 //! queries: the release profile is much faster).
@@ -688,18 +691,30 @@ fn every_sqllogictest_file_passes() {
     install_quiet_hook();
     let mut problems = Vec::new();
     let (mut total_pass, mut total_fail, mut total_skip) = (0, 0, 0);
+    // Tessera's time against real SQLite's on the same files (the reference run's records are
+    // not checked here: `TESSERA_SLT_ENGINE=rusqlite` does that).
+    let compare = kind == EngineKind::Tessera && std::env::var("TESSERA_SLT_COMPARE").map_or(true, |v| v != "0");
+    let (mut total_time, mut total_sqlite) = (0.0f64, 0.0f64);
     for (rel, path) in &files {
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         let started = Instant::now();
         let r = run_file(kind, &text);
+        let took = started.elapsed().as_secs_f64();
+        total_time += took;
+        let sqlite = compare.then(|| {
+            let started = Instant::now();
+            run_file(EngineKind::Sqlite, &text);
+            started.elapsed().as_secs_f64()
+        });
+        total_sqlite += sqlite.unwrap_or(0.0);
         let n = r.pass + r.fail + r.skipped.len();
         println!(
-            "{rel}: pass {}, fail {}, skip {} (of {n} records) [{} for other engines; {:.1} s]",
+            "{rel}: pass {}, fail {}, skip {} (of {n} records) [{} for other engines; {took:.2} s{}]",
             r.pass,
             r.fail,
             r.skipped.len(),
             r.other_engines,
-            started.elapsed().as_secs_f64()
+            sqlite.map_or(String::new(), |t| format!(", SQLite {t:.2} s"))
         );
         for (line, reason) in &r.skipped {
             println!("  skipped {rel}:{line}: {reason}");
@@ -748,6 +763,15 @@ fn every_sqllogictest_file_passes() {
         }
     }
     println!("sqllogictest total: pass {total_pass}, fail {total_fail}, skip {total_skip} over {} files", files.len());
+    if compare {
+        println!(
+            "sqllogictest time: {} {total_time:.2} s, SQLite {total_sqlite:.2} s on the same files ({:.2}x SQLite's)",
+            kind.name(),
+            total_time / total_sqlite.max(1e-9)
+        );
+    } else {
+        println!("sqllogictest time: {} {total_time:.2} s", kind.name());
+    }
     assert!(problems.is_empty(), "sqllogictest ({}):\n{}", kind.name(), problems.join("\n"));
 }
 
