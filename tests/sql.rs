@@ -2054,3 +2054,25 @@ fn offset_skips_rows_without_computing_them() {
         ],
     );
 }
+
+/// A LIKE or GLOB whose pattern reads a column of an earlier table of the join drives an
+/// index lookup per row of that table. Before, the key path did not count the pattern among
+/// what it reads from the left side, compiled it without the left row, and the query failed
+/// with "no such column".
+#[test]
+fn like_pattern_from_the_left_side_of_a_join() {
+    same_as_sqlite17(
+        &["w"],
+        &[
+            "CREATE TABLE p(id INTEGER PRIMARY KEY, pre TEXT)",
+            "CREATE TABLE w(id INTEGER PRIMARY KEY, b TEXT, n TEXT COLLATE NOCASE)",
+            "CREATE INDEX w_b ON w(b)",
+            "CREATE INDEX w_n ON w(n)",
+            "INSERT INTO p VALUES (1, 'ab'), (2, 'c'), (3, NULL)",
+            "INSERT INTO w VALUES (1, 'abc', 'ABC'), (2, 'abd', 'aBd'), (3, 'cx', 'Cx'), (4, 'zz', 'zz')",
+            "SELECT p.id, w.id FROM p JOIN w ON w.b GLOB p.pre || '*' ORDER BY 1, 2",
+            "SELECT p.id, w.id FROM p JOIN w ON w.n LIKE p.pre || '%' ORDER BY 1, 2",
+            "SELECT p.id, w.id FROM p LEFT JOIN w ON w.b GLOB p.pre || '*' ORDER BY 1, 2",
+        ],
+    );
+}

@@ -322,9 +322,21 @@ impl Gen {
                 format!("{} {not}IN ({})", self.colref(ctx), items.join(", "))
             }
             5 => {
-                let pat = *self.rng.pick(&["'a%'", "'%b%'", "'_'", "'A_C'", "'%'", "'1%'", "'%.5'", "'x\\_y'", "''"]);
                 let not = if self.rng.chance(20) { "NOT " } else { "" };
-                format!("{} {not}LIKE {pat}", self.colref(ctx))
+                // Now and then a GLOB, or a pattern made from a column (of another table of a
+                // join too: an index on the operand is then looked up per row).
+                let glob = self.rng.chance(20);
+                let (op, any) = if glob { ("GLOB", "*") } else { ("LIKE", "%") };
+                let pat = if self.rng.chance(25) {
+                    format!("{} || '{any}'", self.colref(ctx))
+                } else if glob {
+                    self.rng.pick(&["'a*'", "'*b*'", "'?'", "'A?C'", "'*'", "'1*'", "'[ab]*'", "''"]).to_string()
+                } else {
+                    self.rng
+                        .pick(&["'a%'", "'%b%'", "'_'", "'A_C'", "'%'", "'1%'", "'%.5'", "'x\\_y'", "''"])
+                        .to_string()
+                };
+                format!("{} {not}{op} {pat}", self.colref(ctx))
             }
             7 => format!(
                 "{} IS {}{}",

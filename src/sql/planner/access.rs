@@ -522,12 +522,15 @@ impl<'s> Planner<'s> {
             }
             // Prefer the table's own key on ties (no second lookup).
             let cost = cost.saturating_mul(2) + (ix != 0) as u64;
+            // Which sources the key expressions read (an IN (subquery) is left out: it is
+            // used only when it reads no row around it, which its compilation checks).
             let mut reads = 0u64;
             for e in
                 a.eq.iter()
                     .chain(a.in_list.iter().flatten())
                     .chain(a.lo.iter().map(|x| &x.0))
                     .chain(a.hi.iter().map(|x| &x.0))
+                    .chain(a.like.iter().map(|x| &x.0))
             {
                 reads |= self.mask_of(e, sources);
             }
