@@ -33,12 +33,7 @@ pub trait Operator {
     /// result columns of the rows OFFSET skips either), and a scan steps over them without
     /// decoding them.
     fn skip(&mut self, env: &mut Env, n: u64) -> Result<()> {
-        for _ in 0..n {
-            if self.next(env)?.is_none() {
-                break;
-            }
-        }
-        Ok(())
+        read_and_drop(self, env, n)
     }
 
     /// Feed every remaining row to `f`, which may take the row (`mem::take`) or leave it:
@@ -50,6 +45,16 @@ pub trait Operator {
         }
         Ok(())
     }
+}
+
+/// Read the next `n` rows of `op` and drop them (fewer at its end).
+fn read_and_drop<O: Operator + ?Sized>(op: &mut O, env: &mut Env, n: u64) -> Result<()> {
+    for _ in 0..n {
+        if op.next(env)?.is_none() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Instantiate operators for one run of `plan`.
@@ -90,7 +95,7 @@ pub fn open(plan: &Arc<Plan>) -> Box<dyn Operator> {
             tail: None,
         }),
         Plan::Limit { input, .. } => {
-            Box::new(LimitOp { plan: plan.clone(), input: open_limited(input, plan), left: None, skip: 0 })
+            Box::new(LimitOp { plan: plan.clone(), input: open_limited(input, plan), left: None })
         }
     }
 }
@@ -139,14 +144,7 @@ impl Operator for MapOp {
     fn skip(&mut self, env: &mut Env, n: u64) -> Result<()> {
         match &*self.plan {
             Plan::Project { .. } => self.input.skip(env, n),
-            _ => {
-                for _ in 0..n {
-                    if self.next(env)?.is_none() {
-                        break;
-                    }
-                }
-                Ok(())
-            }
+            _ => read_and_drop(self, env, n),
         }
     }
 
@@ -213,7 +211,6 @@ struct LimitOp {
     plan: Arc<Plan>,
     input: Box<dyn Operator>,
     left: Option<i64>,
-    skip: i64,
 }
 impl Operator for LimitOp {
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
@@ -224,24 +221,17 @@ impl Operator for LimitOp {
             if o > 0 && l != 0 {
                 self.input.skip(env, o as u64)?;
             }
-            self.skip = 0;
         }
-        loop {
-            if self.left == Some(0) {
-                return Ok(None);
-            }
-            let Some(r) = self.input.next(env)? else { return Ok(None) };
-            if self.skip > 0 {
-                self.skip -= 1;
-                continue;
-            }
-            if let Some(n) = self.left.as_mut() {
-                if *n > 0 {
-                    *n -= 1;
-                }
-            }
-            return Ok(Some(r));
+        if self.left == Some(0) {
+            return Ok(None);
         }
+        let Some(r) = self.input.next(env)? else { return Ok(None) };
+        if let Some(n) = self.left.as_mut() {
+            if *n > 0 {
+                *n -= 1;
+            }
+        }
+        Ok(Some(r))
     }
 }
 

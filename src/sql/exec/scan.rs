@@ -235,6 +235,26 @@ fn prefix_range(prefix: Vec<u8>) -> KeyRange {
     (Bound::Included(prefix), end)
 }
 
+/// One key range per distinct probe value on the column after `prefix` (an IN list, an IN
+/// subquery's values), in key order; values no key can hold (NULL) have none.
+fn probe_ranges(
+    prefix: &[u8],
+    values: &[Value],
+    aff: Option<Affinity>,
+    desc: bool,
+    coll: Coll,
+) -> impl Iterator<Item = KeyRange> {
+    let mut keys = BTreeSet::new();
+    for v in values {
+        if let Some(p) = col_prefix(v, aff, desc, coll) {
+            let mut full = prefix.to_vec();
+            full.extend_from_slice(&p);
+            keys.insert(full);
+        }
+    }
+    keys.into_iter().map(prefix_range)
+}
+
 /// The key ranges holding every value a LIKE (`glob` false, keys under NOCASE) or GLOB
 /// (keys under BINARY) pattern can match, after `prefix`: the values beginning with the
 /// pattern's literal prefix, as text and as blobs (which both operators read as text; under
@@ -275,11 +295,7 @@ fn scan_ranges(sp: &ScanPlan, env: &mut Env) -> Result<Vec<KeyRange>> {
         let (aff, desc, coll) = cols.get(i).copied().ok_or_else(|| internal("key spec"))?;
         if k.null_eq.get(i).copied().unwrap_or(false) {
             // IS NULL: the NULL key of a (never rowid) column.
-            let start = prefix.len();
-            encode_key_prefix(&mut prefix, &Value::Null);
-            if desc {
-                invert(&mut prefix[start..]);
-            }
+            encoding::encode_key_dir(&mut prefix, &Value::Null, desc);
             continue;
         }
         match col_prefix(&e.eval(&[], env)?, aff, desc, coll) {
@@ -299,15 +315,7 @@ fn scan_ranges(sp: &ScanPlan, env: &mut Env) -> Result<Vec<KeyRange>> {
             // Values compared under another collation than the keys': read the column.
             ranges.push(prefix_range(prefix));
         } else {
-            let mut keys = BTreeSet::new();
-            for v in &values {
-                if let Some(p) = col_prefix(v, aff, desc, coll) {
-                    let mut full = prefix.clone();
-                    full.extend_from_slice(&p);
-                    keys.insert(full);
-                }
-            }
-            ranges.extend(keys.into_iter().map(prefix_range));
+            ranges.extend(probe_ranges(&prefix, &values, aff, desc, coll));
         }
     } else if k.sub_column {
         ranges.push(prefix_range(prefix));
@@ -316,15 +324,8 @@ fn scan_ranges(sp: &ScanPlan, env: &mut Env) -> Result<Vec<KeyRange>> {
         ranges.extend(like_ranges(&prefix, &pat.eval(&[], env)?, *glob, desc, coll));
     } else if let Some(list) = &k.in_list {
         let (aff, desc, coll) = next.ok_or_else(|| internal("key spec"))?;
-        let mut keys = BTreeSet::new();
-        for e in list {
-            if let Some(p) = col_prefix(&e.eval(&[], env)?, aff, desc, coll) {
-                let mut full = prefix.clone();
-                full.extend_from_slice(&p);
-                keys.insert(full);
-            }
-        }
-        ranges.extend(keys.into_iter().map(prefix_range));
+        let values = list.iter().map(|e| e.eval(&[], env)).collect::<Result<Vec<_>>>()?;
+        ranges.extend(probe_ranges(&prefix, &values, aff, desc, coll));
     } else if k.lo.is_some() || k.hi.is_some() || k.not_null {
         let (aff, desc, coll) = next.ok_or_else(|| internal("key spec"))?;
         let lo = match &k.lo {
@@ -553,14 +554,22 @@ fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
     }
 }
 
-impl Operator for ScanOp {
-    fn skip(&mut self, env: &mut Env, mut n: u64) -> Result<()> {
+impl ScanOp {
+    /// The scan's state, its key ranges evaluated on first use, reading `batch` entries at
+    /// first.
+    fn state(&mut self, env: &mut Env, batch: usize) -> Result<&mut ScanState> {
         if self.state.is_none() {
             let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
-            let ranges = scan_ranges(sp, env)?;
-            self.state = Some(ScanState { ranges: ranges.into(), buf: VecDeque::new(), cur: None, batch: 16, skip: 0 });
+            let ranges = scan_ranges(sp, env)?.into();
+            self.state = Some(ScanState { ranges, buf: VecDeque::new(), cur: None, batch, skip: 0 });
         }
-        let st = self.state.as_mut().ok_or_else(|| internal("scan state"))?;
+        self.state.as_mut().ok_or_else(|| internal("scan state"))
+    }
+}
+
+impl Operator for ScanOp {
+    fn skip(&mut self, env: &mut Env, mut n: u64) -> Result<()> {
+        let st = self.state(env, 16)?;
         while n > 0 && st.buf.pop_front().is_some() {
             n -= 1;
         }
@@ -569,12 +578,8 @@ impl Operator for ScanOp {
     }
 
     fn next(&mut self, env: &mut Env) -> Result<Option<Tuple>> {
-        if self.state.is_none() {
-            let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
-            let ranges = scan_ranges(sp, env)?;
-            // Point lookups fetch a single row: start small, then grow.
-            self.state = Some(ScanState { ranges: ranges.into(), buf: VecDeque::new(), cur: None, batch: 16, skip: 0 });
-        }
+        // Point lookups fetch a single row: start small, then grow.
+        self.state(env, 16)?;
         loop {
             let st = self.state.as_mut().ok_or_else(|| internal("scan state"))?;
             if let Some(row) = st.buf.pop_front() {
@@ -594,12 +599,8 @@ impl Operator for ScanOp {
             }
             return Ok(());
         }
+        self.state(env, 1024)?;
         let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
-        if self.state.is_none() {
-            let ranges = scan_ranges(sp, env)?;
-            self.state =
-                Some(ScanState { ranges: ranges.into(), buf: VecDeque::new(), cur: None, batch: 1024, skip: 0 });
-        }
         let st = self.state.as_mut().ok_or_else(|| internal("scan state"))?;
         while let Some(mut r) = st.buf.pop_front() {
             f(env, &mut r)?;

@@ -541,7 +541,6 @@ impl<'s> Planner<'s> {
         }
         // An OR of terms that each have an access path: the union of those paths' rows.
         if or_depth < 2 {
-            let bit = 1u64 << i;
             for c in conjs.iter().filter(|c| c.mask & bit != 0 && c.mask & !(placed | bit) == 0) {
                 let Some((cost, branches)) = self.or_paths(t, s, i, placed, c.e, sources, or_depth)? else { continue };
                 if best.as_ref().is_none_or(|(b, _)| cost < *b) {

@@ -120,17 +120,17 @@ impl<'s> Planner<'s> {
             // to a balanced tree: the same operands in the same order, evaluated left to
             // right and stopping at the same one, but log2(n) deep, so a chain of a thousand
             // terms needs no deep recursion.
-            Expr::Binary { op: op @ (BinaryOp::And | BinaryOp::Or), .. } if chain_len(e, &[*op]) > 4 => {
+            Expr::Binary { op: op @ (BinaryOp::And | BinaryOp::Or), .. } if chain_len(e, |o| o == *op) > 4 => {
                 let mut operands = Vec::new();
-                for x in left_chain(e, &[*op]).0 {
+                for x in left_chain(e, |o| o == *op).0 {
                     operands.push(self.compile(x, frames, post)?.e);
                 }
                 Typed::plain(balanced(operands, *op == BinaryOp::And).ok_or_else(|| err("empty chain"))?)
             }
             // A long chain of arithmetic and || (`1+1+...`): evaluated in a loop, left to
             // right as nested operators would be.
-            Expr::Binary { op, .. } if chain_op(*op).is_some() && chain_len(e, &CHAIN_OPS) > 16 => {
-                let (operands, ops) = left_chain(e, &CHAIN_OPS);
+            Expr::Binary { op, .. } if chain_op(*op).is_some() && chain_len(e, |o| chain_op(o).is_some()) > 16 => {
+                let (operands, ops) = left_chain(e, |o| chain_op(o).is_some());
                 let mut it = operands.into_iter();
                 let first = self.compile(it.next().ok_or_else(|| err("empty chain"))?, frames, post)?.e;
                 let mut rest = Vec::with_capacity(ops.len());
@@ -442,20 +442,6 @@ pub(super) fn conv_fn(a: Affinity) -> functions::ScalarFn {
 /// so every expression the parser accepts compiles.
 const MAX_EXPR_DEPTH: usize = 250;
 
-/// The operators a [`CExpr::Chain`] evaluates in a loop.
-const CHAIN_OPS: [BinaryOp; 10] = [
-    BinaryOp::Add,
-    BinaryOp::Sub,
-    BinaryOp::Mul,
-    BinaryOp::Div,
-    BinaryOp::Mod,
-    BinaryOp::BitAnd,
-    BinaryOp::BitOr,
-    BinaryOp::ShiftLeft,
-    BinaryOp::ShiftRight,
-    BinaryOp::Concat,
-];
-
 /// A chain operator: arithmetic, or `||` (None).
 fn chain_op(op: BinaryOp) -> Option<Option<Arith>> {
     Some(match op {
@@ -473,11 +459,11 @@ fn chain_op(op: BinaryOp) -> Option<Option<Arith>> {
     })
 }
 
-/// How many operands the left spine of `e` has while its operators are among `ops`.
-fn chain_len(mut e: &Expr, ops: &[BinaryOp]) -> usize {
+/// How many operands the left spine of `e` has while its operators pass `link`.
+fn chain_len(mut e: &Expr, link: impl Fn(BinaryOp) -> bool) -> usize {
     let mut n = 1;
     while let Expr::Binary { op, left, .. } = e {
-        if !ops.contains(op) {
+        if !link(*op) {
             break;
         }
         n += 1;
@@ -486,13 +472,13 @@ fn chain_len(mut e: &Expr, ops: &[BinaryOp]) -> usize {
     n
 }
 
-/// The operands of the left spine of `e` while its operators are among `ops`, leftmost
-/// first, and the operators between them (walked without recursion).
-fn left_chain<'e>(mut e: &'e Expr, ops: &[BinaryOp]) -> (Vec<&'e Expr>, Vec<BinaryOp>) {
+/// The operands of the left spine of `e` while its operators pass `link`, leftmost first,
+/// and the operators between them (walked without recursion).
+fn left_chain(mut e: &Expr, link: impl Fn(BinaryOp) -> bool) -> (Vec<&Expr>, Vec<BinaryOp>) {
     let (mut operands, mut between) = (Vec::new(), Vec::new());
     loop {
         match e {
-            Expr::Binary { op, left, right } if ops.contains(op) => {
+            Expr::Binary { op, left, right } if link(*op) => {
                 operands.push(&**right);
                 between.push(*op);
                 e = left;

@@ -1062,8 +1062,8 @@ impl<'s> Planner<'s> {
         if let Some(p) = and_all(rest) {
             plan = Arc::new(Plan::Filter { input: plan, pred: p });
         }
+        // (`served` is set only when the first source's path was chosen for `goal`.)
         let goal_kind = goal.as_ref().map(|g| g.kind);
-        let served = served.filter(|_| goal.is_some());
         // min/max served by a key path: the first row with a non-NULL value is the answer.
         if let (Some(_), Some(GoalKind::MinMax), Some(g)) = (served, goal_kind, &goal) {
             let col = g.arg.clone().ok_or_else(|| err("min/max goal"))?;
