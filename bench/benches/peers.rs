@@ -913,18 +913,5 @@ fn main() {
         let _ = writeln!(md, " {ratio} |");
     }
 
-    println!();
-    println!("{md}");
-    if let Some(out_path) = out_path {
-        if let Some(parent) = out_path.parent() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        match std::fs::write(&out_path, &md) {
-            Ok(()) => eprintln!("wrote {}", out_path.display()),
-            Err(e) => eprintln!("could not write {}: {e}", out_path.display()),
-        }
-    }
-    if failed {
-        std::process::exit(1);
-    }
+    common::finish(&md, out_path.as_deref(), failed);
 }

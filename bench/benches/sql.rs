@@ -577,19 +577,6 @@ fn main() {
         let _ = writeln!(md, " {ratio} |");
     }
 
-    println!();
-    println!("{md}");
-    if let Ok(path) = std::env::var("TESSERA_BENCH_OUT") {
-        let path = PathBuf::from(path);
-        if let Some(parent) = path.parent() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        match std::fs::write(&path, &md) {
-            Ok(()) => eprintln!("wrote {}", path.display()),
-            Err(e) => eprintln!("could not write {}: {e}", path.display()),
-        }
-    }
-    if failed {
-        std::process::exit(1);
-    }
+    let out = std::env::var("TESSERA_BENCH_OUT").ok().map(PathBuf::from);
+    common::finish(&md, out.as_deref(), failed);
 }

@@ -1,5 +1,5 @@
-//! Shared by the benchmarks: the fixed-seed generator they use for their data, and the
-//! environment helpers of the peer and SQL benchmarks.
+//! Shared by the benchmarks: the fixed-seed generator they use for their data, the
+//! environment helpers of the peer and SQL benchmarks, and how they end (`finish`).
 #![allow(dead_code)] // each bench uses a subset
 
 use std::path::{Path, PathBuf};
@@ -64,4 +64,23 @@ pub fn fs_type(path: &Path) -> Option<String> {
         }
     }
     best.map(|(_, t)| t)
+}
+
+/// The end of a comparison benchmark: print its Markdown table, write it to `out` when given
+/// (creating the folder), and exit non-zero if an engine gave a wrong answer.
+pub fn finish(md: &str, out: Option<&Path>, failed: bool) {
+    println!();
+    println!("{md}");
+    if let Some(path) = out {
+        if let Some(parent) = path.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        match std::fs::write(path, md) {
+            Ok(()) => eprintln!("wrote {}", path.display()),
+            Err(e) => eprintln!("could not write {}: {e}", path.display()),
+        }
+    }
+    if failed {
+        std::process::exit(1);
+    }
 }
