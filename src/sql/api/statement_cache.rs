@@ -144,26 +144,26 @@ impl StatementCache {
         self.slots.iter().map(|s| &s.prepared)
     }
 
-    fn unlink(&mut self, i: usize) {
-        let (prev, next) = (self.slots[i].prev, self.slots[i].next);
-        match prev {
-            NONE => self.head = next,
-            p => self.slots[p].next = next,
+    /// Make `b` follow `a` in the recency list (`NONE` for `a`: `b` is the head; for `b`:
+    /// `a` is the tail).
+    fn connect(&mut self, a: usize, b: usize) {
+        match a {
+            NONE => self.head = b,
+            a => self.slots[a].next = b,
         }
-        match next {
-            NONE => self.tail = prev,
-            n => self.slots[n].prev = prev,
+        match b {
+            NONE => self.tail = a,
+            b => self.slots[b].prev = a,
         }
     }
 
+    fn unlink(&mut self, i: usize) {
+        self.connect(self.slots[i].prev, self.slots[i].next);
+    }
+
     fn push_front(&mut self, i: usize) {
-        self.slots[i].prev = NONE;
-        self.slots[i].next = self.head;
-        match self.head {
-            NONE => self.tail = i,
-            h => self.slots[h].prev = i,
-        }
-        self.head = i;
+        self.connect(i, self.head);
+        self.connect(NONE, i);
     }
 
     /// Remove the least recently used entry (the last slot moves into its place); its text.
@@ -183,14 +183,8 @@ impl StatementCache {
                 *e = i;
             }
             let (prev, next) = (self.slots[last].prev, self.slots[last].next);
-            match prev {
-                NONE => self.head = i,
-                p => self.slots[p].next = i,
-            }
-            match next {
-                NONE => self.tail = i,
-                n => self.slots[n].prev = i,
-            }
+            self.connect(prev, i);
+            self.connect(i, next);
         }
         Some(self.slots.swap_remove(i).key)
     }
