@@ -293,11 +293,11 @@ fn scan_ranges(sp: &ScanPlan, env: &mut Env) -> Result<Vec<KeyRange>> {
     let mut prefix = Vec::new();
     for (i, e) in k.eq.iter().enumerate() {
         let (aff, desc, coll) = cols.get(i).copied().ok_or_else(|| internal("key spec"))?;
-        if k.null_eq.get(i).copied().unwrap_or(false) {
+        let Some(e) = e else {
             // IS NULL: the NULL key of a (never rowid) column.
             encoding::encode_key_dir(&mut prefix, &Value::Null, desc);
             continue;
-        }
+        };
         match col_prefix(&e.eval(&[], env)?, aff, desc, coll) {
             Some(p) => prefix.extend_from_slice(&p),
             None => return Ok(Vec::new()),

@@ -426,14 +426,8 @@ impl<'s> Planner<'s> {
             let mut a = Access { index, ..Access::default() };
             for c in &cols {
                 match cons.iter().find(|(cc, k)| cc == c && matches!(k, ColCons::Eq(_) | ColCons::IsNull)) {
-                    Some((_, ColCons::Eq(e))) => {
-                        a.eq.push((*e).clone());
-                        a.null_eq.push(false);
-                    }
-                    Some((_, ColCons::IsNull)) => {
-                        a.eq.push(Expr::Literal(Value::Null));
-                        a.null_eq.push(true);
-                    }
+                    Some((_, ColCons::Eq(e))) => a.eq.push(Some((*e).clone())),
+                    Some((_, ColCons::IsNull)) => a.eq.push(None),
                     _ => break,
                 }
             }
@@ -527,6 +521,7 @@ impl<'s> Planner<'s> {
             let mut reads = 0u64;
             for e in
                 a.eq.iter()
+                    .flatten()
                     .chain(a.in_list.iter().flatten())
                     .chain(a.lo.iter().map(|x| &x.0))
                     .chain(a.hi.iter().map(|x| &x.0))
@@ -590,7 +585,10 @@ impl<'s> Planner<'s> {
     pub(super) fn compile_keys(&mut self, a: &Access, frames: &[Frame]) -> Result<KeySpec> {
         let mut k = KeySpec::default();
         for e in &a.eq {
-            k.eq.push(self.compile(e, frames, None)?.e);
+            k.eq.push(match e {
+                Some(e) => Some(self.compile(e, frames, None)?.e),
+                None => None,
+            });
         }
         if let Some(list) = &a.in_list {
             k.in_list = Some(list.iter().map(|e| Ok(self.compile(e, frames, None)?.e)).collect::<Result<_>>()?);
@@ -618,7 +616,6 @@ impl<'s> Planner<'s> {
             k.like = Some(Box::new((self.compile(p, frames, None)?.e, *glob)));
         }
         k.not_null = a.not_null;
-        k.null_eq = a.null_eq.clone();
         Ok(k)
     }
 
@@ -786,7 +783,7 @@ impl<'s> Planner<'s> {
 #[derive(Default)]
 pub(super) struct Access {
     pub(super) index: Option<Arc<IndexDef>>,
-    pub(super) eq: Vec<Expr>,
+    pub(super) eq: Vec<Option<Expr>>,
     pub(super) in_list: Option<Vec<Expr>>,
     pub(super) lo: Option<(Expr, bool)>,
     pub(super) hi: Option<(Expr, bool)>,
@@ -795,8 +792,6 @@ pub(super) struct Access {
     pub(super) served: Option<Served>,
     /// Skip the NULL keys of the column after the equalities (min() served by the path).
     pub(super) not_null: bool,
-    /// Which of `eq` are `IS NULL` (the NULL key) rather than `=`.
-    pub(super) null_eq: Vec<bool>,
     /// `x IN (SELECT ...)` on the next key column (instead of `in_list` or a range).
     pub(super) in_sub: Option<Expr>,
     /// `LIKE` (false) / `GLOB` (true) pattern on the next key column.

@@ -19,8 +19,8 @@ use alloc::vec::Vec;
 /// Which keys a scan visits, as expressions evaluated when the scan opens.
 #[derive(Debug, Default)]
 pub struct KeySpec {
-    /// Equalities on the leading key columns.
-    pub eq: Vec<CExpr>,
+    /// Equalities on the leading key columns; `None`: `IS NULL` (the NULL key).
+    pub eq: Vec<Option<CExpr>>,
     /// An IN list on the next key column (instead of `lo`/`hi`).
     pub in_list: Option<Vec<CExpr>>,
     /// Lower bound on the next key column: (expr, inclusive).
@@ -29,8 +29,6 @@ pub struct KeySpec {
     pub hi: Option<(CExpr, bool)>,
     /// Skip the NULL keys of the next key column (with no bounds on it).
     pub not_null: bool,
-    /// Which of `eq` are `IS NULL` (they select the NULL key); empty: none.
-    pub null_eq: Vec<bool>,
     /// `NULL IN (subquery)` compiled: the subquery's values are probes on the next key
     /// column (instead of `in_list`). With `sub_column` set and this None, the subquery
     /// could not be used and the column is read in full.
