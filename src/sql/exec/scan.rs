@@ -317,8 +317,6 @@ fn scan_ranges(sp: &ScanPlan, env: &mut Env) -> Result<Vec<KeyRange>> {
         } else {
             ranges.extend(probe_ranges(&prefix, &values, aff, desc, coll));
         }
-    } else if k.sub_column {
-        ranges.push(prefix_range(prefix));
     } else if let Some((pat, glob)) = k.like.as_deref() {
         let (_, desc, coll) = next.ok_or_else(|| internal("key spec"))?;
         ranges.extend(like_ranges(&prefix, &pat.eval(&[], env)?, *glob, desc, coll));

@@ -610,7 +610,6 @@ impl<'s> Planner<'s> {
                     k.in_sub = Some(Box::new(t.e));
                 }
             }
-            k.sub_column = true;
         }
         if let Some((p, glob)) = &a.like {
             k.like = Some(Box::new((self.compile(p, frames, None)?.e, *glob)));

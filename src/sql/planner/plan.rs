@@ -30,11 +30,9 @@ pub struct KeySpec {
     /// Skip the NULL keys of the next key column (with no bounds on it).
     pub not_null: bool,
     /// `NULL IN (subquery)` compiled: the subquery's values are probes on the next key
-    /// column (instead of `in_list`). With `sub_column` set and this None, the subquery
-    /// could not be used and the column is read in full.
+    /// column (instead of `in_list`). A subquery that cannot be used so is not here, and the
+    /// column is read in full.
     pub in_sub: Option<Box<CExpr>>,
-    /// The next key column is constrained by an IN (subquery).
-    pub sub_column: bool,
     /// `LIKE` (false) / `GLOB` (true) pattern on the next key column: its literal prefix
     /// is a key range.
     pub like: Option<Box<(CExpr, bool)>>,
