@@ -5,6 +5,10 @@
 //! The holder processes are this test binary run again: `holder_process` does nothing unless
 //! `TESSERA_LOCK_HOLDER` names a file; then it opens it, commits, prints `ready`, and holds the
 //! database until its stdin closes.
+//!
+//! The tests run one at a time (`serial`): a test that spawns a process forks this one, and
+//! until the child execs it holds a copy of every open file descriptor, the `flock` of another
+//! test's just-closed database included; that test's next open then sees the file locked.
 #![cfg(unix)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -15,6 +19,13 @@ use tessera::device::{FileDevice, FileOptions};
 use tessera::{BlockDevice, Database, Error};
 
 const HOLDER_ENV: &str = "TESSERA_LOCK_HOLDER";
+
+/// Held for the whole of each test (see the module docs); a failed test does not block the
+/// others.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// Not a test of its own: the body of a holder process (see the module docs).
 #[test]
@@ -144,6 +155,7 @@ fn entry(path: &Path, mode: char, pid: u32, start: &str) -> PathBuf {
 
 #[test]
 fn second_native_process_is_locked_out_until_the_first_closes() {
+    let _serial = serial();
     let (_dir, path) = temp_db();
     let holder = Holder::start(&path, 5);
     assert!(matches!(Database::open(&path), Err(Error::Locked)));
@@ -157,6 +169,7 @@ fn second_native_process_is_locked_out_until_the_first_closes() {
 
 #[test]
 fn two_handles_in_one_process_are_locked_out() {
+    let _serial = serial();
     let (_dir, path) = temp_db();
     let db = Database::open(&path).unwrap();
     assert!(matches!(Database::open(&path), Err(Error::Locked)));
@@ -171,6 +184,7 @@ fn two_handles_in_one_process_are_locked_out() {
 
 #[test]
 fn kill_9_of_the_holder_leaves_no_lock_behind() {
+    let _serial = serial();
     let (_dir, path) = temp_db();
     let holder = Holder::start(&path, 30);
     holder.kill_9();
@@ -184,6 +198,7 @@ fn kill_9_of_the_holder_leaves_no_lock_behind() {
 /// A Node process holds no `flock`: only its entry in the lock directory says it is there.
 #[test]
 fn a_live_entry_without_flock_locks_native_opens_out() {
+    let _serial = serial();
     let (_dir, path) = temp_db();
     drop(Database::open(&path).unwrap());
     let mut live = Command::new("sleep").arg("60").spawn().unwrap();
@@ -202,6 +217,7 @@ fn a_live_entry_without_flock_locks_native_opens_out() {
 
 #[test]
 fn entries_of_dead_processes_are_removed() {
+    let _serial = serial();
     let (_dir, path) = temp_db();
     let mut gone = Command::new("true").spawn().unwrap();
     let pid = gone.id();
@@ -231,6 +247,7 @@ fn entries_of_dead_processes_are_removed() {
 
 #[test]
 fn read_only_opens_share_the_file_and_exclude_writers() {
+    let _serial = serial();
     let (dir, path) = temp_db();
     drop(Database::open(&path).unwrap());
     // Two readers in other processes and two in this one.
@@ -269,6 +286,7 @@ fn read_only_opens_share_the_file_and_exclude_writers() {
 
 #[test]
 fn lock_timeout_waits_for_the_holder() {
+    let _serial = serial();
     let (_dir, path) = temp_db();
     let holder = Holder::start(&path, 1);
     let wait = |ms| FileOptions { lock_timeout: Duration::from_millis(ms), ..FileOptions::default() };
@@ -290,6 +308,7 @@ fn lock_timeout_waits_for_the_holder() {
 /// An entry without flock (a Node holder) is waited for like any other holder.
 #[test]
 fn lock_timeout_waits_for_an_entry_to_go() {
+    let _serial = serial();
     let (_dir, path) = temp_db();
     let mut live = Command::new("sleep").arg("0.5").spawn().unwrap();
     let pid = live.id();
@@ -310,6 +329,7 @@ fn lock_timeout_waits_for_an_entry_to_go() {
 /// --regid=65534 --clear-groups`, to cover it.)
 #[test]
 fn unwritable_directory() {
+    let _serial = serial();
     use std::os::unix::fs::PermissionsExt;
     let (dir, path) = temp_db();
     drop(Database::open(&path).unwrap());
