@@ -5,7 +5,7 @@
 
 mod common;
 
-use tessera::sql::{Connection, Row, Value};
+use tessera::sql::{Connection, Row, Text, Value};
 use tessera::Error;
 
 fn rows(c: &mut Connection, sql: &str) -> Vec<Vec<Value>> {
@@ -296,7 +296,7 @@ fn prepared_statements_and_parameters() {
     let ins = c.prepare("INSERT INTO kv VALUES (?, ?2)").unwrap();
     assert_eq!(ins.parameter_count(), 2);
     for i in 0..50 {
-        c.execute_prepared(&ins, &[Value::Text(format!("k{i:02}")), Value::Integer(i)]).unwrap();
+        c.execute_prepared(&ins, &[Value::Text(format!("k{i:02}").into()), Value::Integer(i)]).unwrap();
     }
     let get = c.prepare("SELECT v FROM kv WHERE k = :key").unwrap();
     assert_eq!(get.parameter_names(), [Some(":key".to_string())]);
@@ -618,7 +618,7 @@ fn key_over_the_limit_names_the_table_index_and_columns() {
             exec(&mut c, "BEGIN");
         }
         for (sql, words) in cases {
-            let params = if sql.contains("?1") { vec![Value::Text(big.clone())] } else { vec![] };
+            let params = if sql.contains("?1") { vec![Value::Text(big.clone().into())] } else { vec![] };
             let e = c.execute(sql, params.as_slice()).expect_err(sql);
             assert_eq!(e.code(), "KEY_TOO_LARGE", "{sql}: {e}");
             let msg = e.to_string();
@@ -730,6 +730,73 @@ fn conversions_of_text_and_edge_reals() {
          SELECT '12' || char(0) + 1, '7' || char(0) * 2, 'abc' || char(0) + 1, x'3700' + 1,
                 CAST('12' || char(0) || '9' AS NUMERIC), CAST('1.5' || char(0) AS REAL)",
     );
+}
+
+/// Issue 17, item 14: text that is not UTF-8 (SQL builds it from blobs) keeps its bytes, as in
+/// SQLite, through storage, keys, collations, comparisons and every text function. Tessera
+/// used to replace each bad sequence with U+FFFD (EF BF BD).
+#[test]
+fn text_that_is_not_utf8_keeps_its_bytes() {
+    same_as_sqlite(
+        "SELECT hex(CAST(x'ff41' AS TEXT)), typeof(CAST(x'ff41' AS TEXT)), hex(x'ff' || 'a'), typeof(x'c3' || 'a'),
+                CAST(x'ff41' AS TEXT), CAST(x'ff41' AS TEXT) = x'ff41', CAST(x'ff41' AS TEXT) = CAST(x'ff41' AS TEXT);
+         SELECT length(CAST(x'80bf41' AS TEXT)), length(CAST(x'41c3' AS TEXT)), hex(substr(CAST(x'4180bf42' AS TEXT), 2, 1)),
+                hex(substr(CAST(x'a941a9' AS TEXT), -2)), instr(CAST(x'4180bf42' AS TEXT), 'B'), unicode(CAST(x'e083a9' AS TEXT)),
+                hex(upper(CAST(x'61ff62' AS TEXT))), quote(CAST(x'41ff' AS TEXT)), hex(trim(CAST(x'bf80bf78' AS TEXT), CAST(x'bf80' AS TEXT))),
+                hex(replace(CAST(x'41ff41' AS TEXT), 'A', x'c3')), hex(char(55296)), hex(printf('%s|%.1s', CAST(x'ff41' AS TEXT), CAST(x'c3a9' AS TEXT)));
+         SELECT CAST(x'e083a9' AS TEXT) LIKE 'é', CAST(x'80bf' AS TEXT) LIKE '_', CAST(x'c3a98080' AS TEXT) GLOB '?',
+                CAST(x'41ff' AS TEXT) LIKE 'a%', CAST(x'ff' AS TEXT) < 'z', CAST(x'ff' AS TEXT) > x'00';
+         CREATE TABLE t(a TEXT PRIMARY KEY COLLATE NOCASE, b TEXT, c INTEGER);
+         CREATE INDEX tb ON t(b);
+         INSERT INTO t VALUES (CAST(x'ff41' AS TEXT), x'c3' || 'x', CAST(x'ff' AS TEXT));
+         INSERT INTO t VALUES (CAST(x'ff61' AS TEXT), 'dup under NOCASE', 1);
+         INSERT INTO t VALUES (CAST(x'e083a9' AS TEXT), CAST(x'e083a9' AS TEXT), 2), ('é', 'é', 3), (x'80' || 'Z', 'z', 4);
+         SELECT hex(a), hex(b), hex(c), typeof(c) FROM t ORDER BY a;
+         SELECT hex(a) FROM t WHERE b = x'c3' || 'x';
+         SELECT hex(a) FROM t WHERE a = CAST(x'FF61' AS TEXT) COLLATE NOCASE;
+         SELECT hex(b), count(*) FROM t GROUP BY b ORDER BY b;
+         SELECT DISTINCT hex(lower(a)) FROM t ORDER BY 1;
+         SELECT hex(group_concat(a, x'ff')) FROM (SELECT a FROM t ORDER BY a);
+         UPDATE t SET b = b || CAST(x'fe' AS TEXT) WHERE c = 2;
+         SELECT hex(b) FROM t WHERE b > 'a' ORDER BY b DESC",
+    );
+}
+
+#[test]
+fn text_that_is_not_utf8_is_kept_on_disk_and_given_to_rust_as_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bytes.tsr");
+    {
+        let mut c = Connection::open(&path).unwrap();
+        exec(&mut c, "CREATE TABLE t(k TEXT PRIMARY KEY, v TEXT)");
+        exec(&mut c, "CREATE INDEX tv ON t(v)");
+        exec(&mut c, "INSERT INTO t VALUES (CAST(x'ff41' AS TEXT), x'c3' || 'a'), ('ok', 'fine')");
+        c.execute(
+            "INSERT INTO t VALUES (?1, ?2)",
+            &[Value::Text(Text::from_bytes(vec![b'p', 0xff])), Value::from("x")],
+        )
+        .unwrap();
+    }
+    let mut c = Connection::open(&path).unwrap();
+    let hex: Vec<(String, String)> = c
+        .query_map("SELECT hex(k), hex(v) FROM t ORDER BY k", (), |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(hex, [("6F6B".into(), "66696E65".into()), ("70FF".into(), "78".into()), ("FF41".into(), "C361".into())]);
+    c.query_row("SELECT k, v FROM t WHERE v = x'c3' || 'a'", (), |row| {
+        // The bytes, exactly, as Text or Vec<u8>; as a String it is an error, not U+FFFD.
+        assert_eq!(row.get::<Text>(0).unwrap().as_bytes(), b"\xffA");
+        assert_eq!(row.get::<Vec<u8>>(1).unwrap(), b"\xc3a");
+        let e = row.get::<String>(0).unwrap_err().to_string();
+        assert!(e.contains("not UTF-8"), "{e}");
+        assert_eq!(row.get::<Text>(0).unwrap().to_str_lossy(), "\u{fffd}A");
+        Ok(())
+    })
+    .unwrap();
+    // The engine's check reads such text as data, not damage.
+    let report = c.check().unwrap();
+    assert!(report.is_ok(), "{report:?}");
 }
 
 #[test]
@@ -887,7 +954,7 @@ fn current_time_keywords_read_the_clock() {
     exec(&mut c, "INSERT INTO t(a) VALUES (1)");
     let r = rows(&mut c, "SELECT b, c, d, CURRENT_TIMESTAMP, typeof(CURRENT_DATE) FROM t");
     let text = |v: &Value| match v {
-        Value::Text(t) => t.clone(),
+        Value::Text(t) => t.clone().into_string_lossy(),
         v => panic!("not text: {v:?}"),
     };
     // Against SQLite's own clock, within two minutes (the reads are moments apart, and may

@@ -28,7 +28,10 @@
 //!   calls non-constant, NOT NULL, CHECK), DROP COLUMN, RENAME COLUMN and RENAME TO (refused
 //!   ones too) followed by everything else; aggregates of the outer query inside subqueries;
 //!   LEFT JOINs whose ON is a constant or a subquery; bit operations, CASTs and comparisons
-//!   on text, on the 2^63 edges and on text holding a NUL.
+//!   on text, on the 2^63 edges and on text holding a NUL;
+//! - text that is not UTF-8 (`CAST(x'ff' AS TEXT)`, `x'c3' || 'a'`, overlong forms, surrogates,
+//!   stray continuation bytes) among the literals, so it is stored, indexed, compared and
+//!   handed to functions; values are compared byte for byte.
 //!
 //! Now and then the Tessera connection is dropped and opened anew on the same database, so
 //! the schema is read back from what was stored (CREATE and ALTER texts replayed).
@@ -468,7 +471,10 @@ fn show_value(v: &Value) -> String {
         Value::Null => "NULL".into(),
         Value::Integer(i) => i.to_string(),
         Value::Real(r) => format!("{r:?}"),
-        Value::Text(s) => format!("'{}'", s.replace('\'', "''")),
+        Value::Text(s) => match s.as_str() {
+            Some(s) => format!("'{}'", s.replace('\'', "''")),
+            None => format!("CAST(x'{}' AS TEXT)", s.as_bytes().iter().map(|c| format!("{c:02x}")).collect::<String>()),
+        },
         Value::Blob(b) => format!("x'{}'", b.iter().map(|c| format!("{c:02x}")).collect::<String>()),
     }
 }

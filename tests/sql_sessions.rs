@@ -32,17 +32,9 @@ fn rows_tessera(db: &mut Connection, sql: &str) -> Vec<Vec<Value>> {
 /// A statement with its parameters, run on both sides.
 fn both(t: &mut Connection, s: &rusqlite::Connection, sql: &str, params: &[Value]) {
     let n = t.execute(sql, params).unwrap_or_else(|e| panic!("tessera: {sql}: {e}"));
-    let p: Vec<rusqlite::types::Value> = params
-        .iter()
-        .map(|v| match v {
-            Value::Null => rusqlite::types::Value::Null,
-            Value::Integer(i) => rusqlite::types::Value::Integer(*i),
-            Value::Real(r) => rusqlite::types::Value::Real(*r),
-            Value::Text(x) => rusqlite::types::Value::Text(x.clone()),
-            Value::Blob(b) => rusqlite::types::Value::Blob(b.clone()),
-        })
-        .collect();
-    let m = s.execute(sql, rusqlite::params_from_iter(p)).unwrap_or_else(|e| panic!("sqlite: {sql}: {e}"));
+    let m = s
+        .execute(sql, rusqlite::params_from_iter(params.iter().map(common::to_sqlite)))
+        .unwrap_or_else(|e| panic!("sqlite: {sql}: {e}"));
     // (SQLite reports the last DML statement's count for any other statement.)
     if ["INSERT", "UPDATE", "DELETE"].iter().any(|d| sql.starts_with(d)) {
         assert_eq!(n, m as u64, "{sql}: changed rows");
@@ -67,7 +59,7 @@ fn session(t: &mut Connection, s: &rusqlite::Connection, rng: &mut Rng) {
                     t,
                     s,
                     "INSERT OR REPLACE INTO t VALUES (?, ?, ?)",
-                    &[Value::Integer(k), Value::Blob(blob), Value::Text(w)],
+                    &[Value::Integer(k), Value::Blob(blob), Value::Text(w.into())],
                 );
             }
             p if p < insert_pct + 5 => {

@@ -45,7 +45,7 @@ fn setup(n: usize) -> (Connection, rusqlite::Connection) {
         let s = if x.is_multiple_of(13) {
             Value::Null
         } else {
-            Value::Text(format!("{}{}", words[(x >> 8) as usize % 8], (x >> 12) % 40))
+            Value::Text(format!("{}{}", words[(x >> 8) as usize % 8], (x >> 12) % 40).into())
         };
         let r = if x.is_multiple_of(11) { Value::Null } else { Value::Real(((x >> 16) % 4000) as f64 * 0.25 - 300.0) };
         let b =
@@ -55,7 +55,7 @@ fn setup(n: usize) -> (Connection, rusqlite::Connection) {
             1 => Value::Integer(((x >> 32) % 50) as i64),
             2 => Value::Real(((x >> 32) % 50) as f64),
             3 => Value::Real(((x >> 32) % 50) as f64 + 0.5),
-            4 => Value::Text(format!("m{}", (x >> 32) % 50)),
+            4 => Value::Text(format!("m{}", (x >> 32) % 50).into()),
             _ => Value::Blob(vec![((x >> 32) % 50) as u8]),
         };
         all.push(vec![Value::Integer(id), k, s, r, b, m]);
@@ -84,7 +84,7 @@ fn to_sqlite(v: &Value) -> rusqlite::types::Value {
         Value::Null => L::Null,
         Value::Integer(i) => L::Integer(*i),
         Value::Real(r) => L::Real(*r),
-        Value::Text(s) => L::Text(s.clone()),
+        Value::Text(s) => L::Text(s.clone().into_string_lossy()),
         Value::Blob(b) => L::Blob(b.clone()),
     }
 }

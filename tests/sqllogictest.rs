@@ -464,10 +464,7 @@ fn render(v: &Value, ty: u8) -> String {
             format!("{r:.3}")
         }
         _ => {
-            let text = match v {
-                Value::Blob(b) => String::from_utf8_lossy(b).into_owned(),
-                other => other.to_text(),
-            };
+            let text = v.to_text().into_string_lossy();
             if text.is_empty() {
                 "(empty)".into()
             } else {
@@ -815,7 +812,7 @@ fn runner_parses_conditions_halts_and_results() {
 #[test]
 fn runner_renders_like_the_reference_driver() {
     assert_eq!(render(&Value::Null, b'I'), "NULL");
-    assert_eq!(render(&Value::Text(String::new()), b'T'), "(empty)");
+    assert_eq!(render(&Value::Text(Default::default()), b'T'), "(empty)");
     assert_eq!(render(&Value::Text("a\tb\u{e9}".into()), b'T'), "a@b@");
     assert_eq!(render(&Value::Real(2.9), b'I'), "2");
     assert_eq!(render(&Value::Real(-2.9), b'I'), "-2");

@@ -402,7 +402,7 @@ mod tessera_side {
     pub fn value(p: &P) -> Value {
         match p {
             P::I(i) => Value::Integer(*i),
-            P::T(s) => Value::Text(s.clone()),
+            P::T(s) => Value::Text(s.into()),
         }
     }
 
@@ -411,7 +411,7 @@ mod tessera_side {
             Value::Null => V::Null,
             Value::Integer(i) => V::I(i),
             Value::Real(r) => V::R(r),
-            Value::Text(s) => V::T(s),
+            Value::Text(s) => V::T(s.into_string_lossy()),
             Value::Blob(b) => V::B(b),
         }
     }

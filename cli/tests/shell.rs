@@ -137,7 +137,8 @@ two lines', 0.1, x'00ff'),
   (2, NULL, 1e300, -0.0),
   (3, '', -1.5e-7, 9223372036854775807),
   (4, 'semi;colon \"dq\"', 1e999, -9223372036854775808),
-  (5, 'ünïcödé', 0.30000000000000004, 2.5);
+  (5, 'ünïcödé', 0.30000000000000004, 2.5),
+  (6, CAST(x'ff41' AS TEXT), 0.5, x'c3' || 'a');
 CREATE TABLE w(k TEXT PRIMARY KEY, v INT) WITHOUT ROWID;
 INSERT INTO w VALUES ('b', 2), ('a', 1);
 ALTER TABLE w ADD COLUMN extra TEXT DEFAULT 'dflt';
@@ -167,6 +168,7 @@ fn dump_reloads_to_the_same_database() {
         "INSERT INTO \"t\" VALUES(2,NULL,1e300,-0.0);\n",
         "INSERT INTO \"t\" VALUES(4,'semi;colon \"dq\"',1e999,-9223372036854775808);\n",
         "INSERT INTO \"t\" VALUES(5,'ünïcödé',0.30000000000000004,2.5);\n",
+        "INSERT INTO \"t\" VALUES(6,CAST(X'FF41' AS TEXT),0.5,CAST(X'C361' AS TEXT));\n",
         "CREATE TABLE w(k TEXT PRIMARY KEY, v INT) WITHOUT ROWID;\nALTER TABLE w ADD COLUMN extra TEXT DEFAULT 'dflt';\n",
         "INSERT INTO \"w\" VALUES('c',3,NULL);\n",
         "CREATE INDEX t_b ON t(b DESC);\n",

@@ -191,7 +191,10 @@ fn storage_name(id: u64) -> String {
 
 fn text(v: Option<&Value>) -> Result<String> {
     match v {
-        Some(Value::Text(s)) => Ok(s.clone()),
+        Some(Value::Text(s)) => s
+            .as_str()
+            .map(String::from)
+            .ok_or_else(|| Error::Corrupted { page: 0, reason: "SQL schema text is not UTF-8".into() }),
         _ => Err(Error::Corrupted { page: 0, reason: "bad SQL schema record".into() }),
     }
 }
@@ -436,11 +439,11 @@ pub fn save_table(w: &mut Writer, def: &TableDef) -> Result<()> {
     let id: u64 = def.storage.trim_start_matches("sql:").parse().unwrap_or(0);
     let mut vals = vec![
         Value::Text("table".into()),
-        Value::Text(def.name.clone()),
+        Value::Text((&def.name).into()),
         Value::Integer(id as i64),
         Value::Integer(def.sql.len() as i64),
     ];
-    vals.extend(def.sql.iter().map(|s| Value::Text(s.clone())));
+    vals.extend(def.sql.iter().map(|s| Value::Text(s.into())));
     vals.extend(def.auto_ids.iter().map(|i| Value::Integer(*i as i64)));
     let mut rec = Vec::new();
     encode_row(&mut rec, &vals);
@@ -452,10 +455,10 @@ pub fn save_index(w: &mut Writer, ix: &IndexDef) -> Result<()> {
     let id: u64 = ix.storage.trim_start_matches("sql:").parse().unwrap_or(0);
     let mut vals = vec![
         Value::Text("index".into()),
-        Value::Text(ix.name.clone()),
-        Value::Text(ix.table.clone()),
+        Value::Text((&ix.name).into()),
+        Value::Text((&ix.table).into()),
         Value::Integer(id as i64),
-        Value::Text(ix.sql.clone().unwrap_or_default()),
+        Value::Text(ix.sql.clone().unwrap_or_default().into()),
         Value::Integer(ix.unique as i64),
         Value::Integer(ix.columns.len() as i64),
     ];
@@ -471,7 +474,7 @@ pub fn save_index(w: &mut Writer, ix: &IndexDef) -> Result<()> {
 /// Write a view's schema record.
 pub fn save_view(w: &mut Writer, v: &ViewDef) -> Result<()> {
     let mut rec = Vec::new();
-    encode_row(&mut rec, &[Value::Text("view".into()), Value::Text(v.name.clone()), Value::Text(v.sql.clone())]);
+    encode_row(&mut rec, &[Value::Text("view".into()), Value::Text((&v.name).into()), Value::Text((&v.sql).into())]);
     w.put_logged(SCHEMA_TABLE, &obj_key(&v.name), &rec)
 }
 

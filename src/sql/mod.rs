@@ -104,6 +104,7 @@ pub use api::schema_info::{ObjectKind, SchemaObject};
 pub use api::transaction::Transaction;
 pub use exec::spill::SpillStats;
 pub use host::{seed_random, set_clock};
+pub use types::text::Text;
 pub use types::value::{Affinity, Value};
 
 /// Not part of the API: the record and key encodings, for tests that build or damage SQL

@@ -380,7 +380,9 @@ impl Sql {
 fn short(v: &Value) -> String {
     match v {
         Value::Blob(b) => format!("blob({} bytes)", b.len()),
-        Value::Text(t) if t.len() > 24 => format!("{:?}...", &t[..24]),
+        Value::Text(t) if t.len() > 24 => {
+            format!("{:?}...", tessera::sql::Text::from_bytes(t.as_bytes()[..24].to_vec()))
+        }
         other => format!("{other:?}"),
     }
 }

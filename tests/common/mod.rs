@@ -129,6 +129,20 @@ pub fn open_timeout<D: tessera::BlockDevice + 'static>(dev: D, opts: Options, ct
     }
 }
 
+/// A Tessera SQL value bound to a SQLite (rusqlite) statement as it is (text as its bytes).
+#[cfg(feature = "sql")]
+pub fn to_sqlite(v: &tessera::sql::Value) -> rusqlite::types::ToSqlOutput<'_> {
+    use rusqlite::types::ValueRef;
+    use tessera::sql::Value;
+    rusqlite::types::ToSqlOutput::Borrowed(match v {
+        Value::Null => ValueRef::Null,
+        Value::Integer(i) => ValueRef::Integer(*i),
+        Value::Real(r) => ValueRef::Real(*r),
+        Value::Text(s) => ValueRef::Text(s.as_bytes()),
+        Value::Blob(b) => ValueRef::Blob(b),
+    })
+}
+
 /// A value read from SQLite (rusqlite) as a Tessera SQL value.
 #[cfg(feature = "sql")]
 pub fn from_sqlite(v: rusqlite::types::ValueRef<'_>) -> tessera::sql::Value {
@@ -138,7 +152,7 @@ pub fn from_sqlite(v: rusqlite::types::ValueRef<'_>) -> tessera::sql::Value {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::Integer(i),
         ValueRef::Real(r) => Value::Real(r),
-        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Text(t) => Value::Text(tessera::sql::Text::from_bytes(t.to_vec())),
         ValueRef::Blob(b) => Value::Blob(b.to_vec()),
     }
 }

@@ -189,7 +189,11 @@ pub(super) fn compound_order(order_by: &str) -> String {
 /// Text folded the way NOCASE and RTRIM both ignore: ASCII lower case, no trailing spaces.
 fn fold(v: &Value) -> Value {
     match v {
-        Value::Text(s) => Value::Text(s.trim_end_matches(' ').to_ascii_lowercase()),
+        Value::Text(s) => {
+            let b = s.as_bytes();
+            let n = b.iter().rposition(|&c| c != b' ').map_or(0, |i| i + 1);
+            Value::Text(tessera::sql::Text::from_bytes(b[..n].to_ascii_lowercase()))
+        }
         v => v.clone(),
     }
 }

@@ -145,8 +145,31 @@ impl Gen {
         }
         self.rng
             .pick(&[
-                "''", "'a'", "'b'", "'abc'", "'ABC'", "'Abc'", "'a%b'", "'x_y'", "'10'", "'5'", "' 7'", "'3.5'",
-                "'1e2'", "'-4'", "'zz'", "'b a'", "'0.5x'",
+                "''",
+                "'a'",
+                "'b'",
+                "'abc'",
+                "'ABC'",
+                "'Abc'",
+                "'a%b'",
+                "'x_y'",
+                "'10'",
+                "'5'",
+                "' 7'",
+                "'3.5'",
+                "'1e2'",
+                "'-4'",
+                "'zz'",
+                "'b a'",
+                "'0.5x'",
+                // Text that is not UTF-8 (SQLite keeps its bytes): a lone byte, stray
+                // continuation bytes, an overlong é, a lead byte before ASCII, a surrogate.
+                "(CAST(x'ff' AS TEXT))",
+                "(CAST(x'80bf41' AS TEXT))",
+                "(CAST(x'e083a9' AS TEXT))",
+                "(x'c3' || 'a')",
+                "(CAST(x'41eda080' AS TEXT))",
+                "(CAST(x'c3a9' AS TEXT))",
             ])
             .to_string()
     }

@@ -200,7 +200,8 @@ fn decode_params(buf: &[u8], count: usize) -> JsResult<Vec<Value>> {
             P_TEXT => {
                 let n = take_len(buf, &mut at)?;
                 let b = take(buf, &mut at, n)?;
-                Value::Text(String::from(core::str::from_utf8(b).map_err(|_| param_err())?))
+                // TextEncoder's output: UTF-8 by construction.
+                Value::Text(tessera::sql::Text::from_bytes(b.to_vec()))
             }
             P_BLOB => {
                 let n = take_len(buf, &mut at)?;

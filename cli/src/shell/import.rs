@@ -115,7 +115,7 @@ fn insert(conn: &mut Connection, table: &str, width: usize, records: &[Record], 
     let mut values: Vec<Value> = Vec::with_capacity(width);
     for r in records {
         values.clear();
-        values.extend(r.fields.iter().map(|f| Value::Text(f.clone())));
+        values.extend(r.fields.iter().map(|f| Value::Text(f.into())));
         conn.execute_prepared(&stmt, &values[..])
             .map_err(|e| Failure::msg(format!("{file} line {}: {e}; nothing was imported", r.line)))?;
     }

@@ -155,11 +155,12 @@ impl<'a> Printer<'a> {
     }
 }
 
-/// A non-NULL value as text (BLOBs as an `X'..'` literal).
+/// A non-NULL value as text (BLOBs as an `X'..'` literal; text that is not UTF-8 with U+FFFD
+/// for each bad sequence).
 pub fn display(v: &Value) -> String {
     match v {
         Value::Blob(b) => format!("X'{}'", hex(b)),
-        v => v.to_text(),
+        v => v.to_text().into_string_lossy(),
     }
 }
 
@@ -185,8 +186,8 @@ fn json_value(v: &Value) -> String {
         Value::Null => "null".into(),
         Value::Integer(i) => i.to_string(),
         Value::Real(r) if r.is_infinite() => if *r > 0.0 { "1e999" } else { "-1e999" }.into(),
-        Value::Real(_) => v.to_text(),
-        Value::Text(s) => json_string(s),
+        Value::Real(_) => v.to_text().into_string_lossy(),
+        Value::Text(s) => json_string(&s.to_str_lossy()),
         Value::Blob(b) => format!("\"{}\"", hex(b)),
     }
 }

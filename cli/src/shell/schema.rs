@@ -100,7 +100,11 @@ pub fn literal(v: &Value) -> String {
                 s + ".0"
             }
         }
-        Value::Text(s) => format!("'{}'", s.replace('\'', "''")),
+        Value::Text(s) => match s.as_str() {
+            Some(s) => format!("'{}'", s.replace('\'', "''")),
+            // Bytes that are not UTF-8 (SQL made them from a blob) reload exactly this way.
+            None => format!("CAST(X'{}' AS TEXT)", super::output::hex(s.as_bytes())),
+        },
         Value::Blob(b) => format!("X'{}'", super::output::hex(b)),
     }
 }

@@ -672,7 +672,7 @@ impl Connection {
                     columns: columns.clone(),
                 }),
                 Compiled::Explain(lines) => {
-                    let rows: Vec<Tuple> = lines.iter().map(|l| vec![Value::Text(l.clone())]).collect();
+                    let rows: Vec<Tuple> = lines.iter().map(|l| vec![Value::Text(l.into())]).collect();
                     let mut r = self.empty_rows();
                     r.buffered = Some(rows.into_iter());
                     r.columns = Arc::from([String::from("detail")]);
@@ -683,12 +683,7 @@ impl Connection {
                     let rows: Vec<Tuple> = lines
                         .iter()
                         .map(|(id, parent, d)| {
-                            vec![
-                                Value::Integer(*id),
-                                Value::Integer(*parent),
-                                Value::Integer(0),
-                                Value::Text(d.clone()),
-                            ]
+                            vec![Value::Integer(*id), Value::Integer(*parent), Value::Integer(0), Value::Text(d.into())]
                         })
                         .collect();
                     let mut r = self.empty_rows();

@@ -149,7 +149,7 @@ fn lit(v: &Value) -> String {
         Value::Null => "NULL".into(),
         Value::Integer(i) => i.to_string(),
         Value::Real(r) => format_real(*r),
-        Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
+        Value::Text(t) => format!("'{}'", t.to_str_lossy().replace('\'', "''")),
         Value::Blob(b) => format!("X'{}'", b.iter().map(|x| format!("{x:02X}")).collect::<String>()),
     };
     if s.chars().count() > 60 {

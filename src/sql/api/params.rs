@@ -6,7 +6,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use crate::error::{Error, Result};
-use crate::sql::types::value::Value;
+use crate::sql::types::value::{Text, Value};
 
 /// A Rust value that can be a SQL value (a parameter). Integers become INTEGER (a `u64` or
 /// `usize` above `i64::MAX` is an error), floats REAL (NaN becomes NULL, as in SQLite),
@@ -118,7 +118,7 @@ impl ToValue for bool {
 
 impl ToValue for char {
     fn to_value(&self) -> Result<Value> {
-        Ok(Value::Text(self.to_string()))
+        Ok(Value::Text(self.to_string().into()))
     }
 }
 
@@ -130,13 +130,19 @@ impl ToValue for str {
 
 impl ToValue for String {
     fn to_value(&self) -> Result<Value> {
+        Ok(Value::Text(self.into()))
+    }
+}
+
+impl ToValue for Text {
+    fn to_value(&self) -> Result<Value> {
         Ok(Value::Text(self.clone()))
     }
 }
 
 impl ToValue for Cow<'_, str> {
     fn to_value(&self) -> Result<Value> {
-        Ok(Value::Text(self.to_string()))
+        Ok(Value::Text(self.to_string().into()))
     }
 }
 

@@ -33,7 +33,7 @@ use core::ops::Deref;
 use crate::error::{Error, Result};
 use crate::sql::api::connection::{Connection, Rows};
 use crate::sql::api::params::{at_place, conversion, Params};
-use crate::sql::types::value::Value;
+use crate::sql::types::value::{Text, Value};
 
 /// One result row: its values and the statement's column names.
 ///
@@ -335,11 +335,25 @@ impl FromValue for bool {
     }
 }
 
+/// Text as a `String`; text whose bytes are not UTF-8 (SQL can build such text from a blob)
+/// is a conversion error: read it as [`Text`] or `Vec<u8>` to get its bytes.
 impl FromValue for String {
     fn from_value(value: &Value) -> Result<String> {
         match value {
-            Value::Text(s) => Ok(s.clone()),
+            Value::Text(s) => match s.as_str() {
+                Some(s) => Ok(s.into()),
+                None => Err(conversion(format!("expected String, found text that is not UTF-8: {s:?}"))),
+            },
             v => Err(invalid_type("String", v)),
+        }
+    }
+}
+
+impl FromValue for Text {
+    fn from_value(value: &Value) -> Result<Text> {
+        match value {
+            Value::Text(s) => Ok(s.clone()),
+            v => Err(invalid_type("Text", v)),
         }
     }
 }

@@ -37,7 +37,10 @@ impl Serialize for Value {
             Value::Null => s.serialize_none(),
             Value::Integer(i) => s.serialize_i64(*i),
             Value::Real(r) => s.serialize_f64(*r),
-            Value::Text(t) => s.serialize_str(t),
+            Value::Text(t) => match t.as_str() {
+                Some(t) => s.serialize_str(t),
+                None => s.serialize_bytes(t.as_bytes()),
+            },
             Value::Blob(b) => s.serialize_bytes(b),
         }
     }
@@ -75,7 +78,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Text(v.into()))
     }
     fn visit_string<E: de::Error>(self, v: String) -> core::result::Result<Value, E> {
-        Ok(Value::Text(v))
+        Ok(Value::Text(v.into()))
     }
     fn visit_bytes<E: de::Error>(self, v: &[u8]) -> core::result::Result<Value, E> {
         Ok(Value::Blob(v.into()))
@@ -398,7 +401,7 @@ impl ser::SerializeMap for NamedParams {
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<()> {
         match key.serialize(ValueSerializer) {
             Ok(Value::Text(k)) => {
-                self.key = Some(k);
+                self.key = Some(k.into_string_lossy());
                 Ok(())
             }
             _ => Err(Error::Conversion {
@@ -474,7 +477,7 @@ impl ser::Serializer for ValueSerializer {
         Ok(Value::real(v))
     }
     fn serialize_char(self, v: char) -> Result<Value> {
-        Ok(Value::Text(v.to_string()))
+        Ok(Value::Text(v.to_string().into()))
     }
     fn serialize_str(self, v: &str) -> Result<Value> {
         Ok(Value::Text(v.into()))
@@ -981,7 +984,10 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
             Value::Null => visitor.visit_unit(),
             Value::Integer(i) => visitor.visit_i64(*i),
             Value::Real(r) => visitor.visit_f64(*r),
-            Value::Text(s) => visitor.visit_borrowed_str(s),
+            Value::Text(s) => match s.as_str() {
+                Some(s) => visitor.visit_borrowed_str(s),
+                None => visitor.visit_borrowed_bytes(s.as_bytes()),
+            },
             Value::Blob(b) => visitor.visit_borrowed_bytes(b),
         }
     }
@@ -1017,7 +1023,9 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.value {
             Value::Blob(b) => visitor.visit_seq(de::value::SeqDeserializer::<_, Error>::new(b.iter().copied())),
-            Value::Text(s) => visitor.visit_seq(de::value::SeqDeserializer::<_, Error>::new(s.bytes())),
+            Value::Text(s) => {
+                visitor.visit_seq(de::value::SeqDeserializer::<_, Error>::new(s.as_bytes().iter().copied()))
+            }
             Value::Null => Err(self.null_into("a sequence (bytes)")),
             _ => self.deserialize_any(visitor),
         }
@@ -1049,7 +1057,10 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
         visitor: V,
     ) -> Result<V::Value> {
         match self.value {
-            Value::Text(s) => visitor.visit_enum(de::value::BorrowedStrDeserializer::<Error>::new(s)),
+            Value::Text(s) => match s.as_str() {
+                Some(s) => visitor.visit_enum(de::value::BorrowedStrDeserializer::<Error>::new(s)),
+                None => Err(conversion(format!("expected an enum variant name, found text that is not UTF-8: {s:?}"))),
+            },
             v => Err(conversion(format!("expected an enum variant name (text), found {}", v.type_name()))),
         }
     }

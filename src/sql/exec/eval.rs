@@ -55,7 +55,7 @@ fn concat(a: Value, b: Value) -> Value {
         Value::Null
     } else {
         let mut s = a.to_text();
-        s.push_str(&b.to_text());
+        s.push_bytes(b.to_text().as_bytes());
         Value::Text(s)
     }
 }
@@ -194,7 +194,7 @@ pub fn cast(v: Value, to: Affinity) -> Value {
 fn cast_numeric(v: Value) -> Value {
     use crate::sql::types::value::{before_nul, parse_numeric_prefix, real_same_as_int};
     let text = match &v {
-        Value::Text(s) => before_nul(s).as_bytes(),
+        Value::Text(s) => before_nul(s.as_bytes()),
         Value::Blob(b) => b.split(|&c| c == 0).next().unwrap_or(&[]),
         _ => return v,
     };
@@ -382,14 +382,7 @@ impl CExpr {
                 let esc = match esc {
                     Some(x) => match x.eval(row, env)? {
                         Value::Null => return Ok(Value::Null),
-                        x => {
-                            let s = x.to_text();
-                            let mut it = s.chars();
-                            match (it.next(), it.next()) {
-                                (Some(c), None) => Some(c),
-                                _ => return Err(Error::Sql("ESCAPE expression must be a single character".into())),
-                            }
-                        }
+                        x => Some(functions::like_escape(x.to_text().as_bytes())?),
                     },
                     None => None,
                 };
@@ -397,7 +390,11 @@ impl CExpr {
                     return Ok(Value::Null);
                 }
                 let (t, p) = (v.to_text(), p.to_text());
-                let m = if *glob { functions::glob(&p, &t) } else { functions::like(&p, &t, esc) };
+                let m = if *glob {
+                    functions::glob(p.as_bytes(), t.as_bytes())
+                } else {
+                    functions::like(p.as_bytes(), t.as_bytes(), esc)
+                };
                 Value::Integer((m != *negated) as i64)
             }
             CExpr::Case { operand, whens, convs, colls, else_ } => {

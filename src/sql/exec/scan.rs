@@ -77,8 +77,10 @@ pub(super) trait TextNum {
 impl TextNum for Value {
     fn to_numeric_if_text(self) -> Value {
         match self {
-            Value::Text(s) => crate::sql::types::value::parse_number(crate::sql::types::value::before_nul(&s))
-                .unwrap_or(Value::Text(s)),
+            Value::Text(s) => {
+                crate::sql::types::value::parse_number(crate::sql::types::value::before_nul(s.as_bytes()))
+                    .unwrap_or(Value::Text(s))
+            }
             v => v,
         }
     }
@@ -262,12 +264,15 @@ fn probe_ranges(
 /// literal prefix or is not text (the filter decides).
 fn like_ranges(prefix: &[u8], pattern: &Value, glob: bool, desc: bool, coll: Coll) -> Vec<KeyRange> {
     let Value::Text(p) = pattern else { return alloc::vec![prefix_range(prefix.to_vec())] };
-    let wild: &[char] = if glob { &['*', '?', '['] } else { &['%', '_'] };
-    let lit = p.split(|c| wild.contains(&c)).next().unwrap_or_default();
+    let wild: &[u8] = if glob { b"*?[" } else { b"%_" };
+    // Only the ASCII part of the literal prefix: text that is not UTF-8 can read as a non-ASCII
+    // character through other bytes (an overlong form, a stray continuation byte), but an ASCII
+    // character only through its own byte.
+    let lit = p.as_bytes().split(|c| wild.contains(c) || !c.is_ascii()).next().unwrap_or_default();
     if lit.is_empty() {
         return alloc::vec![prefix_range(prefix.to_vec())];
     }
-    let lit = coll.key(&Value::Text(lit.into())).into_owned();
+    let lit = coll.key(&Value::Text(crate::sql::types::text::Text::from_bytes(lit.to_vec()))).into_owned();
     let Value::Text(lit) = lit else { return alloc::vec![prefix_range(prefix.to_vec())] };
     let mut out = Vec::new();
     for blob in [false, true] {

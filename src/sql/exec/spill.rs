@@ -152,8 +152,7 @@ pub fn sort_key(out: &mut Vec<u8>, v: &Value, desc: bool, nulls_first: bool, col
     out.push(1);
     let start = out.len();
     match (coll, v) {
-        (Coll::NoCase, Value::Text(s)) => encode_key(out, &Value::Text(s.to_ascii_lowercase())),
-        (Coll::Rtrim, Value::Text(s)) => encode_key(out, &Value::Text(s.trim_end_matches(' ').into())),
+        (Coll::NoCase | Coll::Rtrim, Value::Text(_)) => encode_key(out, &coll.key(v)),
         _ => encode_key(out, v),
     }
     if desc {
@@ -557,7 +556,7 @@ mod tests {
             Value::Real(-2.5),
             Value::Real(1.0),
             Value::Real(9.3e18),
-            Value::Text(String::new()),
+            Value::Text(crate::sql::Text::new()),
             Value::Text("a".into()),
             Value::Text("A".into()),
             Value::Text("a ".into()),
@@ -636,7 +635,7 @@ mod tests {
         work.storage.replace(TempStorage::Device(Arc::new(|| Ok(Box::new(crate::MemoryDevice::new()) as Box<_>))));
         let mut s = Sorter::new(budget, limit);
         for (i, k) in keys.iter().enumerate() {
-            s.push(&work, k.to_be_bytes().to_vec(), vec![Value::Integer(i as i64), Value::Text("x".repeat(40))])
+            s.push(&work, k.to_be_bytes().to_vec(), vec![Value::Integer(i as i64), Value::Text("x".repeat(40).into())])
                 .unwrap();
         }
         let mut out = Vec::new();

@@ -220,7 +220,7 @@ impl Parser<'_> {
         match &t.kind {
             Tok::Num(_) | Tok::Str(_) | Tok::Blob(_) => Ok(Expr::Literal(match self.bump() {
                 Tok::Num(v) => v,
-                Tok::Str(s) => Value::Text(s),
+                Tok::Str(s) => Value::Text(s.into()),
                 Tok::Blob(b) => Value::Blob(b),
                 _ => Value::Null,
             })),

@@ -773,7 +773,7 @@ impl<'a> Parser<'a> {
                 self.i += 1;
                 Ok(crate::sql::parser::expr::current_time_expr(word))
             }
-            Tok::Word | Tok::Quoted(_) if self.at_name() => Ok(Expr::Literal(Value::Text(self.name("")?))),
+            Tok::Word | Tok::Quoted(_) if self.at_name() => Ok(Expr::Literal(Value::Text(self.name("")?.into()))),
             _ => Err(self.unexpected("a default value")),
         }
     }

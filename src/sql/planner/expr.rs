@@ -134,7 +134,7 @@ pub fn conv(v: Value, a: Option<Affinity>) -> Value {
         (None, v) => v,
         (Some(Affinity::Text), v @ (Value::Integer(_) | Value::Real(_))) => Value::Text(v.to_text()),
         (Some(a), Value::Text(s)) if a.is_numeric() => {
-            match crate::sql::types::value::parse_number(crate::sql::types::value::before_nul(&s)) {
+            match crate::sql::types::value::parse_number(crate::sql::types::value::before_nul(s.as_bytes())) {
                 Some(n) => n,
                 None => Value::Text(s),
             }

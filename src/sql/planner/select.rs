@@ -297,7 +297,7 @@ pub fn expr_name(e: &Expr) -> String {
 /// Render an expression as SQL text (for column names and EXPLAIN).
 pub fn expr_sql(e: &Expr) -> String {
     match e {
-        Expr::Literal(Value::Text(s)) => format!("'{}'", s.replace('\'', "''")),
+        Expr::Literal(Value::Text(s)) => format!("'{}'", s.to_str_lossy().replace('\'', "''")),
         Expr::Literal(Value::Blob(b)) => {
             let mut s = String::from("X'");
             for x in b {

@@ -10,7 +10,7 @@ use alloc::borrow::Cow;
 use core::cmp::Ordering;
 
 use crate::error::{Error, Result};
-use crate::sql::types::value::Value;
+use crate::sql::types::value::{Text, Value};
 
 /// A comparison collation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,11 +39,11 @@ impl Coll {
     /// collation exactly when their keys are equal, and keys order as the collation does.
     pub fn key(self, v: &Value) -> Cow<'_, Value> {
         match (self, v) {
-            (Coll::NoCase, Value::Text(s)) if s.bytes().any(|b| b.is_ascii_uppercase()) => {
-                Cow::Owned(Value::Text(s.to_ascii_lowercase()))
+            (Coll::NoCase, Value::Text(s)) if s.as_bytes().iter().any(u8::is_ascii_uppercase) => {
+                Cow::Owned(Value::Text(Text::from_bytes(s.as_bytes().to_ascii_lowercase())))
             }
-            (Coll::Rtrim, Value::Text(s)) if s.ends_with(' ') => {
-                Cow::Owned(Value::Text(s.trim_end_matches(' ').into()))
+            (Coll::Rtrim, Value::Text(s)) if s.as_bytes().ends_with(b" ") => {
+                Cow::Owned(Value::Text(Text::from_bytes(rtrim(s.as_bytes()).to_vec())))
             }
             _ => Cow::Borrowed(v),
         }
@@ -65,10 +65,16 @@ impl Coll {
         match (self, a, b) {
             (Coll::Binary, ..) => a.total_cmp(b),
             (Coll::NoCase, Value::Text(x), Value::Text(y)) => {
-                x.bytes().map(|c| c.to_ascii_lowercase()).cmp(y.bytes().map(|c| c.to_ascii_lowercase()))
+                x.as_bytes().iter().map(u8::to_ascii_lowercase).cmp(y.as_bytes().iter().map(u8::to_ascii_lowercase))
             }
-            (Coll::Rtrim, Value::Text(x), Value::Text(y)) => x.trim_end_matches(' ').cmp(y.trim_end_matches(' ')),
+            (Coll::Rtrim, Value::Text(x), Value::Text(y)) => rtrim(x.as_bytes()).cmp(rtrim(y.as_bytes())),
             _ => a.total_cmp(b),
         }
     }
+}
+
+/// The bytes without their trailing spaces (the RTRIM collation's view of text).
+pub fn rtrim(b: &[u8]) -> &[u8] {
+    let n = b.iter().rposition(|&c| c != b' ').map_or(0, |i| i + 1);
+    &b[..n]
 }

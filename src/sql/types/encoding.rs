@@ -24,11 +24,10 @@
 //!   BLOB, both as varint length + bytes). Rows written before an `ALTER TABLE ADD COLUMN`
 //!   have fewer columns; readers fill in the column default.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::error::{Error, Result};
-use crate::sql::types::value::Value;
+use crate::sql::types::value::{Text, Value};
 
 const TAG_NULL: u8 = 0x05;
 const TAG_NUM: u8 = 0x10;
@@ -243,11 +242,7 @@ pub fn decode_key(key: &[u8], desc: bool) -> Result<(Value, usize)> {
                     i += 1;
                 }
             }
-            let v = if tag == TAG_TEXT {
-                Value::Text(String::from_utf8(bytes).map_err(|_| bad("key text"))?)
-            } else {
-                Value::Blob(bytes)
-            };
+            let v = if tag == TAG_TEXT { Value::Text(Text::from_bytes(bytes)) } else { Value::Blob(bytes) };
             Ok((v, i + 2))
         }
         _ => Err(bad("key")),
@@ -381,7 +376,7 @@ fn decode_row_inner(b: &[u8], needed: Option<&[bool]>, out: &mut Vec<Value>) -> 
                 if needed.is_some_and(|n| !n.get(i).copied().unwrap_or(true)) {
                     Value::Null
                 } else if tag == 3 {
-                    Value::Text(String::from(core::str::from_utf8(bytes).map_err(|_| bad("row text"))?))
+                    Value::Text(Text::from_bytes(bytes.to_vec()))
                 } else {
                     Value::Blob(bytes.to_vec())
                 }
@@ -425,7 +420,7 @@ mod tests {
             Value::Real(1.0),
             Value::Real(f64::INFINITY),
             Value::Real(f64::NEG_INFINITY),
-            Value::Text(String::new()),
+            Value::Text(Text::new()),
             Value::Text("a\0b".into()),
             Value::Text("a".into()),
             Value::Text("ab".into()),

@@ -12,6 +12,8 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
+pub use super::text::Text;
+
 /// The values of one row, in column order: what operators pass along and what records
 /// decode to. (The public [`Row`](crate::sql::Row) wraps one with its column names.)
 pub type Tuple = alloc::vec::Vec<Value>;
@@ -26,8 +28,8 @@ pub enum Value {
     Integer(i64),
     /// An IEEE-754 double. NaN never appears: arithmetic producing NaN yields NULL.
     Real(f64),
-    /// UTF-8 text.
-    Text(String),
+    /// Text: UTF-8, unless SQL built it from a blob (see [`Text`]).
+    Text(Text),
     /// Bytes.
     Blob(Vec<u8>),
 }
@@ -80,7 +82,7 @@ impl Affinity {
                 other => other,
             },
             Affinity::Integer | Affinity::Numeric => match v {
-                Value::Text(ref s) => match parse_number(before_nul(s)) {
+                Value::Text(ref s) => match parse_number(before_nul(s.as_bytes())) {
                     Some(Value::Real(r)) => real_to_int_under_affinity(r),
                     Some(n) => n,
                     None => v,
@@ -89,7 +91,7 @@ impl Affinity {
                 other => other,
             },
             Affinity::Real => match v {
-                Value::Text(ref s) => match parse_number(before_nul(s)) {
+                Value::Text(ref s) => match parse_number(before_nul(s.as_bytes())) {
                     Some(Value::Integer(i)) => Value::Real(i as f64),
                     Some(n) => n,
                     None => v,
@@ -143,11 +145,10 @@ pub fn ceil(r: f64) -> f64 {
     }
 }
 
-/// A REAL that holds an integral value in i64 range becomes an INTEGER (NUMERIC affinity).
 /// Text up to its first NUL: SQLite's conversions read a C string, so a NUL ends the text.
-pub fn before_nul(s: &str) -> &str {
-    match s.find('\0') {
-        Some(i) => s.get(..i).unwrap_or(s),
+pub fn before_nul(s: &[u8]) -> &[u8] {
+    match s.iter().position(|&c| c == 0) {
+        Some(i) => &s[..i],
         None => s,
     }
 }
@@ -234,14 +235,15 @@ impl Value {
         }
     }
 
-    /// The value as text, as SQLite renders it (`CAST(x AS TEXT)`, `||`, output).
-    pub fn to_text(&self) -> String {
+    /// The value as text, as SQLite renders it (`CAST(x AS TEXT)`, `||`): a blob's bytes
+    /// become text unchanged, UTF-8 or not.
+    pub fn to_text(&self) -> Text {
         match self {
-            Value::Null => String::new(),
-            Value::Integer(i) => i.to_string(),
-            Value::Real(r) => format_real(*r),
+            Value::Null => Text::new(),
+            Value::Integer(i) => i.to_string().into(),
+            Value::Real(r) => format_real(*r).into(),
             Value::Text(s) => s.clone(),
-            Value::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+            Value::Blob(b) => Text::from_bytes(b.clone()),
         }
     }
 
@@ -289,7 +291,7 @@ impl Value {
             Value::Blob(b) => b.as_slice(),
         };
         if let Some(nul) = bytes.iter().position(|&c| c == 0) {
-            let whole = core::str::from_utf8(&bytes[..nul]).ok().and_then(parse_number);
+            let whole = parse_number(&bytes[..nul]);
             if let Some(n) = whole {
                 return Value::Real(n.to_f64());
             }
@@ -440,6 +442,11 @@ impl From<&str> for Value {
 }
 impl From<String> for Value {
     fn from(v: String) -> Value {
+        Value::Text(v.into())
+    }
+}
+impl From<Text> for Value {
+    fn from(v: Text) -> Value {
         Value::Text(v)
     }
 }
@@ -468,7 +475,7 @@ impl core::fmt::Display for Value {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Value::Null => f.write_str("NULL"),
-            other => f.write_str(&other.to_text()),
+            other => core::fmt::Display::fmt(&other.to_text(), f),
         }
     }
 }
@@ -700,12 +707,13 @@ fn power_of_ten(p: i32) -> (u64, u32) {
 
 /// Parse a whole string as a number the way numeric affinity does: optional surrounding
 /// whitespace, an integer (fitting i64) or a real. `None` if it is not entirely a number.
-pub fn parse_number(s: &str) -> Option<Value> {
-    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
-    if t.is_empty() {
+pub fn parse_number(s: &[u8]) -> Option<Value> {
+    let start = s.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(s.len());
+    let end = s.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |i| i + 1);
+    if start >= end {
         return None;
     }
-    let b = t.as_bytes();
+    let b = &s[start..end];
     let (len, v) = scan_number(b);
     if len == b.len() {
         v
@@ -808,10 +816,10 @@ mod tests {
 
     #[test]
     fn numbers_parse_like_affinity() {
-        assert_eq!(parse_number(" 12 "), Some(Value::Integer(12)));
-        assert_eq!(parse_number("1.5e3"), Some(Value::Real(1500.0)));
-        assert_eq!(parse_number("12abc"), None);
-        assert_eq!(parse_number(""), None);
+        assert_eq!(parse_number(b" 12 "), Some(Value::Integer(12)));
+        assert_eq!(parse_number(b"1.5e3"), Some(Value::Real(1500.0)));
+        assert_eq!(parse_number(b"12abc"), None);
+        assert_eq!(parse_number(b""), None);
         assert_eq!(parse_numeric_prefix(b"12abc"), Value::Integer(12));
         assert_eq!(parse_numeric_prefix(b"abc"), Value::Integer(0));
         assert_eq!(parse_numeric_prefix(b"-3.5x"), Value::Real(-3.5));

@@ -5,8 +5,9 @@
 use super::scalar::{check_len, err, fabs, numeric_ref, text, wrong_args};
 use crate::error::Result;
 use crate::sql::types::collation::Coll;
+use crate::sql::types::text::Text;
 use alloc::collections::BTreeSet;
-use alloc::string::String;
+use alloc::vec::Vec;
 use core::cmp::Ordering;
 
 use crate::sql::types::value::Value;
@@ -79,7 +80,7 @@ pub struct Accumulator {
     /// The collation min/max compare with and DISTINCT tells values apart with.
     coll: Coll,
     /// group_concat: the text so far (None: no non-NULL value yet).
-    text: Option<String>,
+    text: Option<Vec<u8>>,
 }
 
 impl Accumulator {
@@ -160,10 +161,10 @@ impl Accumulator {
                     None => self.text = Some(s.into_owned()),
                     Some(t) => {
                         match args.get(1) {
-                            None => t.push(','),
-                            Some(sep) => t.push_str(&text(sep).unwrap_or_default()),
+                            None => t.push(b','),
+                            Some(sep) => t.extend_from_slice(&text(sep).unwrap_or_default()),
                         }
-                        t.push_str(&s);
+                        t.extend_from_slice(&s);
                         check_len(t.len())?;
                     }
                 }
@@ -183,7 +184,7 @@ impl Accumulator {
             AggregateKind::Avg if self.count == 0 => Value::Null,
             AggregateKind::Avg => Value::real(self.real_sum() / self.count as f64),
             AggregateKind::Min | AggregateKind::Max => self.best.clone(),
-            AggregateKind::GroupConcat => self.text.clone().map_or(Value::Null, Value::Text),
+            AggregateKind::GroupConcat => self.text.clone().map_or(Value::Null, |t| Value::Text(Text::from_bytes(t))),
         })
     }
 

@@ -12,5 +12,5 @@ mod printf;
 mod scalar;
 
 pub use aggregate::{aggregate, Accumulator, AggregateKind};
-pub use pattern::{glob, like};
+pub use pattern::{glob, like, like_escape};
 pub use scalar::{collated, scalar, ScalarFn};

@@ -5,7 +5,6 @@
 use super::scalar::{check_len, cstr, fabs, int_of, text, HEX_LOWER, HEX_UPPER, PRINTF_LIMIT};
 use crate::error::Result;
 use alloc::format;
-use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -16,8 +15,8 @@ use crate::sql::types::value::Value;
 
 pub(super) fn printf_fn(a: &[Value]) -> Result<Value> {
     let Some(f) = a.first().and_then(text) else { return Ok(Value::Null) };
-    let out = printf(cstr(&f).as_bytes(), &a[1..])?;
-    Ok(Value::Text(String::from_utf8_lossy(&out).into_owned()))
+    let out = printf(cstr(&f), &a[1..])?;
+    Ok(Value::Text(crate::sql::types::text::Text::from_bytes(out)))
 }
 
 /// The flags, width and precision of one conversion.
@@ -53,7 +52,7 @@ impl Args<'_> {
     }
     fn text(&mut self) -> Option<Vec<u8>> {
         let s = self.next().and_then(text)?;
-        Some(cstr(&s).as_bytes().to_vec())
+        Some(cstr(&s).to_vec())
     }
 }
 

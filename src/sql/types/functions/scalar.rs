@@ -25,6 +25,7 @@ use super::pattern::{glob_fn, like_fn};
 use super::printf::{fmt_float, fmt_quoted, printf_fn, Spec};
 use crate::error::{Error, Result};
 
+use crate::sql::types::text::{char_count, push_char, read_char, skip_char, skip_utf8, Text};
 use crate::sql::types::value::{parse_number, real_to_i64, Value};
 
 /// A scalar function over its evaluated arguments; call it with the argument count
@@ -98,8 +99,8 @@ pub fn scalar(name: &str, argc: usize) -> Result<ScalarFn> {
         "like" => (2, 3, like_fn),
         "likelihood" => (2, 2, likelihood),
         "likely" | "unlikely" => (1, 1, |a| Ok(a[0].clone())),
-        "lower" => (1, 1, |a| Ok(map_text(&a[0], |s| s.to_ascii_lowercase()))),
-        "upper" => (1, 1, |a| Ok(map_text(&a[0], |s| s.to_ascii_uppercase()))),
+        "lower" => (1, 1, |a| Ok(map_text(&a[0], <[u8]>::to_ascii_lowercase))),
+        "upper" => (1, 1, |a| Ok(map_text(&a[0], <[u8]>::to_ascii_uppercase))),
         "ltrim" => (1, 2, |a| trim(a, true, false)),
         "rtrim" => (1, 2, |a| trim(a, false, true)),
         "trim" => (1, 2, |a| trim(a, true, true)),
@@ -166,13 +167,13 @@ fn atoi(b: &[u8]) -> i64 {
     }
 }
 
-/// `sqlite3_value_text`: None for NULL, numbers rendered, blobs as (lossy) UTF-8.
-pub(super) fn text(v: &Value) -> Option<Cow<'_, str>> {
-    match v {
-        Value::Null => None,
-        Value::Text(s) => Some(Cow::Borrowed(s)),
-        Value::Blob(b) => Some(String::from_utf8_lossy(b)),
-        other => Some(Cow::Owned(other.to_text())),
+/// `sqlite3_value_text`: None for NULL, numbers rendered, text and blobs as their bytes
+/// (UTF-8 or not, as SQLite: a text function never validates its input).
+pub(super) fn text(v: &Value) -> Option<Cow<'_, [u8]>> {
+    if v.is_null() {
+        None
+    } else {
+        Some(bytes(v))
     }
 }
 
@@ -187,8 +188,8 @@ pub(super) fn bytes(v: &Value) -> Cow<'_, [u8]> {
 }
 
 /// The part before the first NUL, where SQLite reads a C string.
-pub(super) fn cstr(s: &str) -> &str {
-    s.split('\0').next().unwrap_or(s)
+pub(super) fn cstr(s: &[u8]) -> &[u8] {
+    crate::sql::types::value::before_nul(s)
 }
 
 /// `sqlite3_value_numeric_type`: text that is entirely a number (up to a NUL) becomes that
@@ -203,7 +204,7 @@ pub(super) fn numeric_ref(v: &Value) -> alloc::borrow::Cow<'_, Value> {
 
 pub(super) fn numeric(v: &Value) -> Value {
     match v {
-        Value::Text(s) => parse_number(cstr(s)).unwrap_or_else(|| v.clone()),
+        Value::Text(s) => parse_number(cstr(s.as_bytes())).unwrap_or_else(|| v.clone()),
         other => other.clone(),
     }
 }
@@ -245,32 +246,35 @@ fn abs(a: &[Value]) -> Result<Value> {
     }
 }
 
+/// `char(x, ...)`: each code point's UTF-8 bytes; outside 0..=0x10FFFF it is U+FFFD. Like
+/// SQLite, a surrogate is written as its three bytes (text that is not UTF-8).
 fn char_fn(a: &[Value]) -> Result<Value> {
-    let s = a
-        .iter()
-        .map(|v| u32::try_from(int_of(v)).ok().and_then(char::from_u32).unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect();
-    Ok(Value::Text(s))
+    let mut out = Vec::with_capacity(a.len());
+    for v in a {
+        let c = u32::try_from(int_of(v)).ok().filter(|&c| c <= 0x10ffff).unwrap_or(0xfffd);
+        push_char(&mut out, c);
+    }
+    Ok(Value::Text(Text::from_bytes(out)))
 }
 
 fn coalesce(a: &[Value]) -> Result<Value> {
     Ok(a.iter().find(|v| !v.is_null()).cloned().unwrap_or(Value::Null))
 }
 
-fn join(a: &[Value], sep: &str) -> Result<Value> {
-    let mut out = String::new();
+fn join(a: &[Value], sep: &[u8]) -> Result<Value> {
+    let mut out = Vec::new();
     for (i, s) in a.iter().filter_map(text).enumerate() {
         if i > 0 {
-            out.push_str(sep);
+            out.extend_from_slice(sep);
         }
-        out.push_str(&s);
+        out.extend_from_slice(&s);
         check_len(out.len())?;
     }
-    Ok(Value::Text(out))
+    Ok(Value::Text(Text::from_bytes(out)))
 }
 
 fn concat(a: &[Value]) -> Result<Value> {
-    join(a, "")
+    join(a, b"")
 }
 
 fn concat_ws(a: &[Value]) -> Result<Value> {
@@ -288,7 +292,7 @@ fn hex(a: &[Value]) -> Result<Value> {
         s.push(HEX_UPPER[(c >> 4) as usize] as char);
         s.push(HEX_UPPER[(c & 15) as usize] as char);
     }
-    Ok(Value::Text(s))
+    Ok(Value::Text(s.into()))
 }
 
 pub(super) const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
@@ -306,29 +310,33 @@ fn iif(a: &[Value]) -> Result<Value> {
     Ok(Value::Null)
 }
 
+/// `instr(h, n)`: 1 + the characters of `h` before the first `n`, or 0. Blobs (both) count
+/// bytes; otherwise, as SQLite, each step skips one byte and the continuation bytes after it.
 fn instr(a: &[Value]) -> Result<Value> {
     let (h, n) = (&a[0], &a[1]);
     if h.is_null() || n.is_null() {
         return Ok(Value::Null);
     }
-    if let (Value::Blob(h), Value::Blob(n)) = (h, n) {
-        if n.is_empty() {
-            return Ok(Value::Integer(1));
-        }
-        let pos = h.windows(n.len()).position(|w| w == &n[..]);
-        return Ok(Value::Integer(pos.map_or(0, |p| p as i64 + 1)));
+    let blobs = matches!((h, n), (Value::Blob(_), Value::Blob(_)));
+    let (h, n) = (bytes(h), bytes(n));
+    if n.is_empty() {
+        return Ok(Value::Integer(1));
     }
-    let (h, n) = (text(h).unwrap_or_default(), text(n).unwrap_or_default());
-    Ok(Value::Integer(match h.find(&*n) {
-        Some(p) => h.get(..p).map_or(0, |before| before.chars().count()) as i64 + 1,
-        None => 0,
-    }))
+    let (mut at, mut count) = (0, 1);
+    while n.len() <= h.len() - at && h[at..at + n.len()] != n[..] {
+        count += 1;
+        at += 1;
+        while !blobs && at < h.len() && h[at] & 0xc0 == 0x80 {
+            at += 1;
+        }
+    }
+    Ok(Value::Integer(if n.len() > h.len() - at { 0 } else { count }))
 }
 
 fn length(a: &[Value]) -> Result<Value> {
     Ok(match &a[0] {
         Value::Null => Value::Null,
-        Value::Text(s) => Value::Integer(cstr(s).chars().count() as i64),
+        Value::Text(s) => Value::Integer(char_count(cstr(s.as_bytes()), skip_char) as i64),
         Value::Blob(b) => Value::Integer(b.len() as i64),
         v => Value::Integer(v.to_text().len() as i64),
     })
@@ -345,8 +353,8 @@ fn likelihood(a: &[Value]) -> Result<Value> {
     }
 }
 
-fn map_text(v: &Value, f: impl Fn(&str) -> String) -> Value {
-    text(v).map_or(Value::Null, |s| Value::Text(f(&s)))
+fn map_text(v: &Value, f: impl Fn(&[u8]) -> Vec<u8>) -> Value {
+    text(v).map_or(Value::Null, |s| Value::Text(Text::from_bytes(f(&s))))
 }
 
 fn min_max(a: &[Value], max: bool) -> Value {
@@ -368,23 +376,33 @@ fn min_max_coll(a: &[Value], max: bool, coll: Coll) -> Value {
     best.clone()
 }
 
+/// `trim`, `ltrim`, `rtrim`: drop characters of the set (default a space) from the ends. As in
+/// SQLite, the set is split into characters by their UTF-8 lengths and matched byte-wise.
 fn trim(a: &[Value], left: bool, right: bool) -> Result<Value> {
     let Some(s) = text(&a[0]) else { return Ok(Value::Null) };
-    let set: Vec<char> = match a.get(1) {
-        None => vec![' '],
+    let set_bytes = match a.get(1) {
+        None => Cow::Borrowed(&b" "[..]),
         Some(v) => match text(v) {
             None => return Ok(Value::Null),
-            Some(cs) => cstr(&cs).chars().collect(),
+            Some(cs) => cs,
         },
     };
-    let mut t: &str = &s;
-    if left {
-        t = t.trim_start_matches(&set[..]);
+    let set_bytes = cstr(&set_bytes);
+    let mut set: Vec<&[u8]> = Vec::new();
+    let mut i = 0;
+    while i < set_bytes.len() {
+        let j = skip_utf8(set_bytes, i);
+        set.push(&set_bytes[i..j]);
+        i = j;
     }
-    if right {
-        t = t.trim_end_matches(&set[..]);
+    let mut t: &[u8] = &s;
+    while let Some(c) = set.iter().find(|c| left && t.starts_with(c)) {
+        t = &t[c.len()..];
     }
-    Ok(Value::Text(t.into()))
+    while let Some(c) = set.iter().find(|c| right && t.ends_with(c)) {
+        t = &t[..t.len() - c.len()];
+    }
+    Ok(Value::Text(Text::from_bytes(t.to_vec())))
 }
 
 fn randomblob(a: &[Value]) -> Result<Value> {
@@ -401,7 +419,7 @@ use crate::sql::host::next_random;
 
 /// `CURRENT_TIMESTAMP`, `CURRENT_DATE`, `CURRENT_TIME`: the host's clock, in UTC.
 fn now_text(date: bool, time: bool) -> Result<Value> {
-    Ok(Value::Text(crate::sql::host::format_time(crate::sql::host::now_ms()?, date, time)))
+    Ok(Value::Text(crate::sql::host::format_time(crate::sql::host::now_ms()?, date, time).into()))
 }
 
 pub(crate) fn random_i64() -> i64 {
@@ -414,18 +432,28 @@ pub(crate) fn random_i64() -> i64 {
     }
 }
 
+/// `replace(s, p, r)`: every `p` in `s` (byte-wise, left to right, not overlapping) becomes
+/// `r`. An empty `p` (or one starting with NUL) gives `s` back as text.
 fn replace(a: &[Value]) -> Result<Value> {
     let Some(s) = text(&a[0]) else { return Ok(Value::Null) };
     let Some(p) = text(&a[1]) else { return Ok(Value::Null) };
-    if p.is_empty() || p.starts_with('\0') {
-        return Ok(Value::Text(s.into_owned()));
+    if p.first().is_none_or(|&c| c == 0) {
+        return Ok(Value::Text(Text::from_bytes(s.into_owned())));
     }
     let Some(r) = text(&a[2]) else { return Ok(Value::Null) };
-    if r.len() > p.len() {
-        let grow = s.matches(&*p).count().saturating_mul(r.len() - p.len());
-        check_len(s.len().saturating_add(grow))?;
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i..].starts_with(&p) {
+            out.extend_from_slice(&r);
+            check_len(out.len())?;
+            i += p.len();
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
     }
-    Ok(Value::Text(s.replace(&*p, &r)))
+    Ok(Value::Text(Text::from_bytes(out)))
 }
 
 fn round(a: &[Value]) -> Result<Value> {
@@ -469,7 +497,7 @@ fn sign(a: &[Value]) -> Result<Value> {
 fn soundex(a: &[Value]) -> Result<Value> {
     const CODE: &[u8; 26] = b"01230120022455012623010202";
     let s = text(&a[0]).unwrap_or_default();
-    let b = cstr(&s).as_bytes();
+    let b = cstr(&s);
     // Like SQLite, bytes above 0x7f are coded by their low seven bits.
     let code = |c: u8| {
         let c = (c & 0x7f).to_ascii_uppercase();
@@ -495,7 +523,7 @@ fn soundex(a: &[Value]) -> Result<Value> {
         prev = k;
     }
     out.resize(4, b'0');
-    Ok(Value::Text(String::from_utf8_lossy(&out).into_owned()))
+    Ok(Value::Text(Text::from_bytes(out)))
 }
 
 fn substr(a: &[Value]) -> Result<Value> {
@@ -513,9 +541,10 @@ fn substr(a: &[Value]) -> Result<Value> {
         Value::Blob(b) => Some(&b[..]),
         _ => None,
     };
-    let s = if blob.is_some() { Cow::Borrowed("") } else { text(v).unwrap_or_default() };
+    let s = if blob.is_some() { Cow::Borrowed(&b""[..]) } else { text(v).unwrap_or_default() };
     let s = cstr(&s);
-    let len = blob.map_or_else(|| if p1 < 0 { s.chars().count() } else { 0 }, <[u8]>::len) as i128;
+    // (SQLite counts from the end with SQLITE_SKIP_UTF8 but steps with length()'s rule.)
+    let len = blob.map_or_else(|| if p1 < 0 { char_count(s, skip_utf8) } else { 0 }, <[u8]>::len) as i128;
     if p1 < 0 {
         p1 += len;
         if p1 < 0 {
@@ -542,54 +571,71 @@ fn substr(a: &[Value]) -> Result<Value> {
             Value::Blob(b[start..start + clamp(p2, b.len() - start)].to_vec())
         }
         None => {
-            let start = s.char_indices().nth(clamp(p1, s.len())).map_or(s.len(), |(i, _)| i);
-            let rest = s.get(start..).unwrap_or_default();
-            let end = rest.char_indices().nth(clamp(p2, rest.len())).map_or(rest.len(), |(i, _)| i);
-            Value::Text(rest.get(..end).unwrap_or_default().into())
+            let skip = |from: usize, n: usize| (0..n).try_fold(from, |i, _| (i < s.len()).then(|| skip_char(s, i)));
+            let start = skip(0, clamp(p1, s.len())).unwrap_or(s.len());
+            let end = skip(start, clamp(p2, s.len())).unwrap_or(s.len());
+            Value::Text(Text::from_bytes(s[start..end].to_vec()))
         }
     })
 }
 
+/// `unhex(h [, pass])`: pairs of hex digits as bytes; characters of `pass` may stand between
+/// pairs. Anything else, or an odd digit, gives NULL.
 fn unhex(a: &[Value]) -> Result<Value> {
     let Some(h) = text(&a[0]) else { return Ok(Value::Null) };
     let pass = match a.get(1) {
-        None => Cow::Borrowed(""),
+        None => Cow::Borrowed(&b""[..]),
         Some(v) => match text(v) {
             None => return Ok(Value::Null),
             Some(p) => p,
         },
     };
+    let passes = |c: u32| {
+        let mut i = 0;
+        while i < pass.len() {
+            if read_char(&pass, &mut i) == c {
+                return true;
+            }
+        }
+        false
+    };
+    let h = cstr(&h);
+    let digit = |c: u8| (c as char).to_digit(16);
     let mut out = Vec::with_capacity(h.len() / 2);
-    let mut it = cstr(&h).chars();
-    while let Some(c) = it.next() {
-        match c.to_digit(16) {
-            Some(hi) => match it.next().and_then(|d| d.to_digit(16)) {
-                Some(lo) => out.push((hi << 4 | lo) as u8),
+    let mut i = 0;
+    while i < h.len() {
+        match digit(h[i]) {
+            Some(hi) => match h.get(i + 1).and_then(|&d| digit(d)) {
+                Some(lo) => {
+                    out.push((hi << 4 | lo) as u8);
+                    i += 2;
+                }
                 None => return Ok(Value::Null),
             },
-            None if pass.contains(c) => {}
+            None if passes(read_char(h, &mut i)) => {}
             None => return Ok(Value::Null),
         }
     }
     Ok(Value::Blob(out))
 }
 
+/// `unicode(s)`: the code point of the first character, read as SQLite reads it.
 fn unicode(a: &[Value]) -> Result<Value> {
     let s = text(&a[0]).unwrap_or_default();
-    Ok(cstr(&s).chars().next().map_or(Value::Null, |c| Value::Integer(c as i64)))
+    let s = cstr(&s);
+    Ok(if s.is_empty() { Value::Null } else { Value::Integer(read_char(s, &mut 0) as i64) })
 }
 
 fn unistr(a: &[Value]) -> Result<Value> {
-    let Some(s) = text(&a[0]) else { return Ok(Value::Null) };
-    let b = s.as_bytes();
-    let mut out = String::with_capacity(b.len());
+    let Some(b) = text(&a[0]) else { return Ok(Value::Null) };
+    let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while let Some(k) = b[i..].iter().position(|&c| c == b'\\') {
-        out.push_str(s.get(i..i + k).unwrap_or_default());
+        out.extend_from_slice(&b[i..i + k]);
         i += k;
         let (skip, digits) = match b.get(i + 1) {
             Some(b'\\') => {
-                out.push('\\');
+                out.push(b'\\');
                 i += 2;
                 continue;
             }
@@ -602,11 +648,12 @@ fn unistr(a: &[Value]) -> Result<Value> {
         let hex = b.get(i + skip..i + skip + digits).filter(|h| h.iter().all(u8::is_ascii_hexdigit));
         let Some(hex) = hex else { return err("invalid Unicode escape") };
         let v = hex.iter().fold(0u32, |v, &c| (v << 4) | (c as char).to_digit(16).unwrap_or(0));
-        out.push(char::from_u32(v).unwrap_or(char::REPLACEMENT_CHARACTER));
+        // As SQLite: the code point's low 21 bits, written as they are (surrogates too).
+        push_char(&mut out, v & 0x1f_ffff);
         i += skip + digits;
     }
-    out.push_str(s.get(i..).unwrap_or_default());
-    Ok(Value::Text(out))
+    out.extend_from_slice(&b[i..]);
+    Ok(Value::Text(Text::from_bytes(out)))
 }
 
 fn zeroblob(a: &[Value]) -> Result<Value> {
@@ -617,11 +664,11 @@ fn zeroblob(a: &[Value]) -> Result<Value> {
 /// `quote(x)`: a SQL literal for the value. Reals use 17 significant digits (shortened when
 /// fewer round-trip); `escape` is `unistr_quote`, which writes control characters as
 /// `unistr('\u00XX')` escapes.
-pub fn quote(v: &Value, escape: bool) -> String {
+pub fn quote(v: &Value, escape: bool) -> Text {
     let mut out = Vec::new();
     match v {
         Value::Null => return "NULL".into(),
-        Value::Integer(i) => return i.to_string(),
+        Value::Integer(i) => return i.to_string().into(),
         Value::Real(r) => {
             fmt_float(&mut out, b'g', *r, Spec { alt2: true, zero: true, precision: 17, ..Spec::default() })
         }
@@ -632,9 +679,9 @@ pub fn quote(v: &Value, escape: bool) -> String {
             }
             out.push(b'\'');
         }
-        Value::Text(s) => fmt_quoted(&mut out, Some(cstr(s).as_bytes()), b'Q', Spec { alt: escape, ..Spec::default() }),
+        Value::Text(s) => fmt_quoted(&mut out, Some(cstr(s.as_bytes())), b'Q', Spec { alt: escape, ..Spec::default() }),
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Text::from_bytes(out)
 }
 
 #[cfg(test)]

@@ -5,16 +5,17 @@
 
 use super::*;
 use crate::sql::types::functions::{aggregate::*, pattern::*};
-use rusqlite::types::{Value as Rv, ValueRef};
+use rusqlite::types::{ToSqlOutput, ValueRef};
 
-fn to_rq(v: &Value) -> Rv {
-    match v {
-        Value::Null => Rv::Null,
-        Value::Integer(i) => Rv::Integer(*i),
-        Value::Real(r) => Rv::Real(*r),
-        Value::Text(s) => Rv::Text(s.clone()),
-        Value::Blob(b) => Rv::Blob(b.clone()),
-    }
+/// A value bound as it is: text as its bytes, UTF-8 or not.
+fn to_rq(v: &Value) -> ToSqlOutput<'_> {
+    ToSqlOutput::Borrowed(match v {
+        Value::Null => ValueRef::Null,
+        Value::Integer(i) => ValueRef::Integer(*i),
+        Value::Real(r) => ValueRef::Real(*r),
+        Value::Text(s) => ValueRef::Text(s.as_bytes()),
+        Value::Blob(b) => ValueRef::Blob(b),
+    })
 }
 
 fn from_rq(v: ValueRef<'_>) -> Value {
@@ -22,7 +23,7 @@ fn from_rq(v: ValueRef<'_>) -> Value {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::Integer(i),
         ValueRef::Real(r) => Value::Real(r),
-        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Text(t) => Value::Text(Text::from_bytes(t.to_vec())),
         ValueRef::Blob(b) => Value::Blob(b.to_vec()),
     }
 }
@@ -148,7 +149,27 @@ fn pool() -> Vec<Value> {
         v.push(t(s));
     }
     v.extend([b(b""), b(b"abc"), b(&[0, 0xff, 0x10]), b("héllo".as_bytes()), b(b"12")]);
+    v.extend(INVALID_UTF8.iter().map(|s| raw(s)));
     v
+}
+
+/// Text that is not UTF-8, as `CAST(x'..' AS TEXT)` builds it: a lone lead byte, stray
+/// continuation bytes, an overlong form (read as é by SQLite), a surrogate, a code point past
+/// U+10FFFF, a lead with too many continuation bytes, and NUL.
+const INVALID_UTF8: [&[u8]; 8] = [
+    b"\xff",
+    b"a\xc3",
+    b"\x80\xbfx \xa9",
+    b"\xe0\x83\xa9z",
+    b"\xed\xa0\x80 12",
+    b"\xf4\x90\x80\x80A",
+    b"\xc3\xa9\x80\x80%",
+    b"B\xff\0\xfe ",
+];
+
+/// Text holding exactly these bytes.
+fn raw(s: &[u8]) -> Value {
+    Value::Text(Text::from_bytes(s.to_vec()))
 }
 
 fn small_ints() -> Vec<Value> {
@@ -445,10 +466,11 @@ fn edge_cases_match_sqlite() {
             d.call(f, &[t(x), t(set)]);
         }
     }
-    // SQLite writes surrogates and code points past U+10FFFF as invalid UTF-8; a Rust
-    // string cannot hold that, so they become U+FFFD.
-    assert_eq!(char_fn(&[i(0xd800), i(0x110000)]).unwrap(), t("\u{fffd}\u{fffd}"));
-    assert_eq!(unistr(&[t(r"\uD800\U00110000")]).unwrap(), t("\u{fffd}\u{fffd}"));
+    // Surrogates and code points past U+10FFFF: SQLite writes some as bytes that are not UTF-8.
+    d.call("char", &[i(0xd800), i(0x110000), i(0xdfff), i(-1)]);
+    for e in [r"\uD800", r"\U00110000", r"\udfff", r"\+10FFFF", r"\+110000"] {
+        d.call("unistr", &[t(e)]);
+    }
     let formats = [
         "%!c",
         "%#c",
@@ -553,6 +575,31 @@ impl Rng {
     fn string(&mut self, alphabet: &[&str], max: usize) -> String {
         (0..self.below(max + 1)).map(|_| alphabet[self.below(alphabet.len())]).collect()
     }
+    /// Up to `max` pieces of text that is mostly not UTF-8 (pieces of [`INVALID_UTF8`], ASCII,
+    /// whole characters).
+    fn bytes(&mut self, max: usize) -> Vec<u8> {
+        const PIECES: [&[u8]; 14] = [
+            b"a",
+            b"A",
+            b" ",
+            b"%",
+            b"_",
+            b"\xc3",
+            b"\xa9",
+            b"\x80",
+            b"\xff",
+            b"\xe0\x83\xa9",
+            b"\xc3\xa9",
+            b"\xed\xa0\x80",
+            b"\xf4\x90\x80\x80",
+            b"\0",
+        ];
+        let mut out = Vec::new();
+        for _ in 0..self.below(max + 1) {
+            out.extend_from_slice(PIECES[self.below(PIECES.len())]);
+        }
+        out
+    }
 }
 
 #[test]
@@ -589,18 +636,25 @@ fn fuzzed_printf_and_patterns_match_sqlite() {
     }
     let pat = ["a", "b", "A", "%", "_", "*", "?", "[", "]", "^", "-", "\\", "é", "É", "!"];
     let txt = ["a", "b", "A", "B", "%", "_", "-", "]", "é", "\\", "!"];
-    for _ in 0..20000 {
-        let (p, s) = (t(&rng.string(&pat, 7)), t(&rng.string(&txt, 7)));
+    for k in 0..20000 {
+        let (mut p, mut s) = (t(&rng.string(&pat, 7)), t(&rng.string(&txt, 7)));
+        // Every fourth pair is not UTF-8 on one side or both.
+        if k % 4 == 0 {
+            let Value::Text(x) = &mut p else { unreachable!() };
+            x.push_bytes(&rng.bytes(3));
+            s = raw(&[rng.bytes(2), s.to_text().into_bytes(), rng.bytes(3)].concat());
+        }
         d.call("like", &[p.clone(), s.clone()]);
         d.call("like", &[p.clone(), s.clone(), t(pat[rng.below(pat.len())])]);
         d.call("glob", &[p, s]);
     }
     let chars = ["a", "B", " ", "é", "日", "\0", "'", "%", "1", "-", ".", "e", "x", "\\", "\u{1}", "+"];
-    let value = |rng: &mut Rng| match rng.below(6) {
+    let value = |rng: &mut Rng| match rng.below(7) {
         0 => Value::Null,
         1 => Value::Integer([0, 1, -1, 2, -3, 5, 64, i64::MAX, i64::MIN][rng.below(9)]),
         2 => Value::Real([0.5, -1.5, 2.25, 1e10, -0.0, 3.0, 1e-3][rng.below(7)]),
         3 => b(rng.string(&chars, 4).as_bytes()),
+        4 => raw(&rng.bytes(6)),
         _ => t(&rng.string(&chars, 6)),
     };
     let funcs: [(&str, usize); 22] = [
@@ -687,8 +741,8 @@ fn like_and_glob_match_sqlite() {
     let long = "%".repeat(MAX_PATTERN_LENGTH + 1);
     d.call("like", &[t(&long), t("abc")]);
     d.call("glob", &[t(&long[1..]), t("abc")]);
-    assert!(like("a%", "ABC", None) && !like("a%", "xbc", None) && like("a!%", "a%", Some('!')));
-    assert!(glob("[a-c]*", "cat") && !glob("[a-c]*", "dog") && !glob("A*", "abc"));
+    assert!(like(b"a%", b"ABC", None) && !like(b"a%", b"xbc", None) && like(b"a!%", b"a%", Some('!' as u32)));
+    assert!(glob(b"[a-c]*", b"cat") && !glob(b"[a-c]*", b"dog") && !glob(b"A*", b"abc"));
     std::eprintln!("{} like/glob calls", d.finish());
 }
 
