@@ -155,6 +155,7 @@ INSERT INTO r VALUES (1, 'one');
 ALTER TABLE r RENAME COLUMN q TO qq;
 ALTER TABLE r RENAME TO renamed;
 ALTER TABLE renamed DROP COLUMN p;
+ANALYZE;
 ";
 
 #[test]
@@ -172,6 +173,8 @@ fn dump_reloads_to_the_same_database() {
         "CREATE TABLE w(k TEXT PRIMARY KEY, v INT) WITHOUT ROWID;\nALTER TABLE w ADD COLUMN extra TEXT DEFAULT 'dflt';\n",
         "INSERT INTO \"w\" VALUES('c',3,NULL);\n",
         "CREATE INDEX t_b ON t(b DESC);\n",
+        "ANALYZE sqlite_schema;\nINSERT INTO \"sqlite_stat1\" VALUES(",
+        "INSERT INTO \"sqlite_stat1\" VALUES('t','t_b','6 1');\n",
         "CREATE TABLE \"renamed\"(p, q);\n",
         "CREATE INDEX \"r_q\" ON \"renamed\"(\"qq\");\n",
         "CREATE VIEW v AS SELECT a, b FROM t WHERE a > 1;\nCREATE VIEW vv AS SELECT count(*) AS n FROM v;\n",

@@ -178,6 +178,8 @@ pub struct Schema {
     /// The keys of collated columns are as format 2 wrote them (unfolded): the schema must
     /// not be used before `exec::ddl::upgrade_collated_keys` rewrites them.
     pub unfolded_keys: bool,
+    /// The statistics `ANALYZE` stored, as of the schema load (or the last ANALYZE).
+    pub stats: Stats,
 }
 
 /// Lower-case a name for lookups.
@@ -367,6 +369,7 @@ impl Schema {
         // Before format 3, keys of collated columns held unfolded values (the rest of format
         // 2 is the same): the connection upgrades such a file before using it.
         s.unfolded_keys = format < 3 && s.has_collated_keys();
+        s.stats = load_stats(&s, txn)?;
         Ok(s)
     }
 
@@ -425,6 +428,39 @@ impl Schema {
         w.put_logged(SCHEMA_TABLE, META_KEY, &rec)?;
         Ok(ids)
     }
+}
+
+/// The name of the statistics table `ANALYZE` writes (`exec::analyze`).
+pub const STAT1: &str = "sqlite_stat1";
+
+/// Per-index statistics from `sqlite_stat1`, by lower-case index name (a WITHOUT ROWID
+/// table's primary key, and a table without indexes, under the table's name): the entry
+/// count, then the average entries per value of each leading key prefix.
+pub type Stats = alloc::collections::BTreeMap<String, Arc<[u64]>>;
+
+/// The statistics in `sqlite_stat1`, if it exists. Rows that do not parse (a user may write
+/// anything there) are skipped, as SQLite skips them; so is anything after the numbers.
+pub fn load_stats(schema: &Schema, txn: &Txn) -> Result<Stats> {
+    let mut stats = Stats::new();
+    let Some(st) = schema.tables.get(STAT1) else { return Ok(stats) };
+    for (_, v) in txn.scan_all(&st.storage)? {
+        let mut row = Vec::new();
+        crate::sql::types::encoding::decode_row(&v, &mut row)?;
+        let (Some(Value::Text(tbl)), Some(idx), Some(Value::Text(stat))) = (row.first(), row.get(1), row.get(2)) else {
+            continue;
+        };
+        let name = match idx {
+            Value::Text(i) => i.to_str_lossy().into_owned(),
+            Value::Null => tbl.to_str_lossy().into_owned(),
+            _ => continue,
+        };
+        let nums: Vec<u64> =
+            stat.to_str_lossy().split_ascii_whitespace().map_while(|w| w.parse::<u64>().ok()).collect();
+        if !nums.is_empty() {
+            stats.insert(lower(&name), nums.into());
+        }
+    }
+    Ok(stats)
 }
 
 /// The schema-table key of object `name`: `obj:<lower-case name>`.
@@ -700,6 +736,11 @@ pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64
     type KeyCols = (Vec<(usize, bool)>, Vec<Option<String>>);
     let mut pk_cols: Option<KeyCols> = None;
     let mut uniques: Vec<KeyCols> = Vec::new();
+    // The declaration order of the key constraints (primary key, then each unique one in
+    // `uniques`' order), which numbers their indexes as SQLite does.
+    let mut pk_seq = 0;
+    let mut unique_seqs: Vec<usize> = Vec::new();
+    let mut seq = 0;
     let mut checks = Vec::new();
     let mut alias_ok = false;
     for (i, cd) in ct.columns.iter().enumerate() {
@@ -717,10 +758,14 @@ pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64
                 }
                 pk_cols = Some((vec![(i, *desc)], Vec::new()));
                 alias_ok = !*desc;
+                seq += 1;
+                pk_seq = seq;
             }
         }
         if unique && !pk {
             uniques.push((vec![(i, false)], Vec::new()));
+            seq += 1;
+            unique_seqs.push(seq);
         }
         columns.push(col);
     }
@@ -742,26 +787,33 @@ pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64
                 let k = cols.iter().map(|c| Ok((find(&c.name)?, c.desc))).collect::<Result<_>>()?;
                 pk_cols = Some((k, cols.iter().map(|c| c.collation.clone()).collect()));
                 alias_ok = true;
+                seq += 1;
+                pk_seq = seq;
             }
             TableConstraint::Unique(cols) => {
                 let k = cols.iter().map(|c| Ok((find(&c.name)?, c.desc))).collect::<Result<_>>()?;
-                uniques.push((k, cols.iter().map(|c| c.collation.clone()).collect()))
+                uniques.push((k, cols.iter().map(|c| c.collation.clone()).collect()));
+                seq += 1;
+                unique_seqs.push(seq);
             }
             TableConstraint::Check(e) => checks.push((None, e.clone())),
             TableConstraint::ForeignKey => {}
         }
     }
     let mut pk_colls = Vec::new();
+    let integer_key = |cols: &[(usize, bool)]| {
+        alias_ok
+            && cols.len() == 1
+            && columns[cols[0].0].type_name.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("integer"))
+    };
+    // The sequence number of the primary key's index among the key constraints, if it has one.
+    let mut pk_slot = None;
     let pk = match pk_cols {
-        Some((cols, _))
-            if !ct.without_rowid
-                && alias_ok
-                && cols.len() == 1
-                && columns[cols[0].0].type_name.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("integer")) =>
-        {
-            PrimaryKey::Rowid { alias: Some(cols[0].0) }
-        }
+        Some((cols, _)) if !ct.without_rowid && integer_key(&cols) => PrimaryKey::Rowid { alias: Some(cols[0].0) },
         Some((cols, explicit)) if ct.without_rowid => {
+            // SQLite makes the index of a WITHOUT ROWID table's INTEGER PRIMARY KEY when the
+            // table is complete, after the unique ones.
+            pk_slot = Some(if integer_key(&cols) { usize::MAX } else { pk_seq });
             for (c, _) in &cols {
                 columns[*c].not_null = true;
             }
@@ -772,18 +824,24 @@ pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64
             // As SQLite does: a rowid table whose key is not an INTEGER PRIMARY KEY keeps its
             // rows by rowid and enforces the key with a unique index (NULLs stay distinct).
             uniques.insert(0, cols);
+            unique_seqs.insert(0, pk_seq);
             PrimaryKey::Rowid { alias: None }
         }
         None if ct.without_rowid => return Err(Error::Sql(format!("PRIMARY KEY missing on table {name}"))),
         None => PrimaryKey::Rowid { alias: None },
     };
     let needed = uniques.len();
+    // SQLite numbers the automatic indexes in the order it makes them: by declaration, a
+    // WITHOUT ROWID table's primary key counting too (its index is the table itself).
+    let mut slots: Vec<usize> = unique_seqs.iter().copied().chain(pk_slot).collect();
+    slots.sort_unstable();
+    let number = |s: usize| slots.iter().position(|&x| x == s).map_or(1, |p| p + 1);
     let mut indexes = Vec::new();
     for (n, (cols, explicit)) in uniques.into_iter().enumerate() {
         let Some(&sid) = auto_ids.get(n) else { break };
         let colls = key_colls(&columns, &cols, &explicit)?;
         indexes.push(Arc::new(IndexDef {
-            name: format!("sqlite_autoindex_{}_{}", name, n + 1),
+            name: format!("sqlite_autoindex_{}_{}", name, number(unique_seqs[n])),
             table: name.to_string(),
             columns: cols,
             unique: true,

@@ -288,7 +288,9 @@ impl OrderCase {
                 let mut names = Vec::new();
                 for _ in 0..n {
                     let c = *self.rng.pick(&["a", "b", "c"]);
-                    let coll = if self.rng.chance(20) {
+                    // Not on a column an IN list constrains: SQLite then answers wrongly under a
+                    // LIMIT (docs/SQL.md, "Known differences", has the reproduction).
+                    let coll = if self.rng.chance(20) && !w.contains(&format!("{c} IN")) {
                         format!(" COLLATE {}", self.rng.pick(&["NOCASE", "RTRIM", "BINARY"]))
                     } else {
                         String::new()
@@ -425,6 +427,10 @@ fn order_case(seed: u64, queries: usize) -> Result<usize, String> {
         Ok(queries)
     })();
     r.map_err(|e| {
+        // TESSERA_DIFF_LOG=<file>: the whole script of a failing case, to replay it.
+        if let Ok(path) = std::env::var("TESSERA_DIFF_LOG") {
+            let _ = std::fs::write(path, case.log.join(";\n") + ";\n");
+        }
         let tail: Vec<&String> = case.log.iter().rev().take(8).collect();
         format!(
             "seed {seed:#x}\nschema:\n  {}\nmismatch: {e}\nlast statements (newest first):\n  {}",

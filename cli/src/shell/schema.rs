@@ -14,7 +14,9 @@ use tessera::sql::{Connection, ObjectKind, SchemaObject, Value};
 
 /// `.tables [PATTERN]`: table and view names, sorted, one per line.
 pub fn tables(conn: &Connection, out: &mut dyn Write, pattern: Option<&str>) -> Result<(), Failure> {
-    names(conn, out, |o| o.kind != ObjectKind::Index && matches(pattern, &o.name))
+    // As SQLite's shell: SQLite's own tables (sqlite_stat1) are not listed.
+    let own = |n: &str| n.as_bytes().get(..7).is_some_and(|p| p.eq_ignore_ascii_case(b"sqlite_"));
+    names(conn, out, |o| o.kind != ObjectKind::Index && !own(&o.name) && matches(pattern, &o.name))
 }
 
 /// `.indexes [TABLE-PATTERN]`: index names (automatic ones included), sorted.
@@ -51,7 +53,13 @@ pub fn dump(conn: &mut Connection, out: &mut dyn Write, pattern: Option<&str>) -
         conn.schema_objects()?.into_iter().filter(|o| matches(pattern, &o.table)).collect();
     writeln!(out, "BEGIN TRANSACTION;")?;
     for t in objects.iter().filter(|o| o.kind == ObjectKind::Table) {
-        write_sql(out, t)?;
+        if t.name.eq_ignore_ascii_case("sqlite_stat1") {
+            // The statistics table cannot be created by name: ANALYZE of the schema makes it
+            // (empty), then its rows follow, as SQLite's shell writes it.
+            writeln!(out, "ANALYZE sqlite_schema;")?;
+        } else {
+            write_sql(out, t)?;
+        }
         dump_rows(conn, out, &t.name)?;
     }
     for o in objects.iter().filter(|o| o.kind != ObjectKind::Table) {

@@ -114,7 +114,8 @@ impl Prepared {
             | Statement::CreateView(_)
             | Statement::DropView { .. }
             | Statement::AlterTable { .. }
-            | Statement::Reindex(_) => StatementKind::Schema,
+            | Statement::Reindex(_)
+            | Statement::Analyze(_) => StatementKind::Schema,
         }
     }
 

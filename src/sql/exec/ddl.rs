@@ -129,6 +129,7 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
                 return Err(err(format!("no such table: {name}")));
             };
             schema.bump(w, 0)?;
+            super::analyze::clear(schema, txn, w, Some(&t.name), None)?;
             catalog::remove_object(w, &t.name)?;
             for ix in &t.indexes {
                 if ix.sql.is_some() {
@@ -139,6 +140,9 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
             }
             txn.writer()?.delete_table_internal(&t.storage)?;
             schema.tables.remove(&key);
+            if key == catalog::STAT1 {
+                schema.stats.clear();
+            }
             Ok(())
         }
         Statement::CreateIndex(ci) => {
@@ -153,6 +157,9 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
                 return Err(err("partial indexes are not supported"));
             }
             let t = writable(schema, &ci.table)?;
+            if t.name.as_bytes().get(..7).is_some_and(|p| p.eq_ignore_ascii_case(b"sqlite_")) {
+                return Err(err(format!("table {} may not be indexed", t.name)));
+            }
             let columns: Vec<(usize, bool)> = ci
                 .columns
                 .iter()
@@ -200,6 +207,7 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
                 )));
             }
             schema.bump(w, 0)?;
+            super::analyze::clear(schema, txn, w, None, Some(&ix.name))?;
             catalog::remove_object(w, &ix.name)?;
             txn.writer()?.delete_table_internal(&ix.storage)?;
             let mut nt = (*t).clone();
@@ -339,6 +347,7 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
             }
             Ok(())
         }
+        Statement::Analyze(target) => super::analyze::analyze(schema, txn, target.as_deref(), w),
         _ => Err(err("unsupported statement")),
     }
 }

@@ -19,9 +19,11 @@
 //! Writes: [`write`](mod@write) executes INSERT, UPDATE and DELETE plans, keeping every index in step
 //! and enforcing the constraints, through the statement's
 //! [`Writer`](crate::sql::storage::Writer), whose undo log lets a failed statement roll back on
-//! its own. [`ddl`] runs CREATE, DROP and ALTER against the catalog and the storage.
+//! its own. [`ddl`] runs CREATE, DROP and ALTER against the catalog and the storage, and
+//! [`analyze`] gathers the statistics of ANALYZE into `sqlite_stat1`.
 
 mod aggregate;
+pub mod analyze;
 pub mod ddl;
 pub mod eval;
 mod join;

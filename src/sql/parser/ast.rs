@@ -64,6 +64,8 @@ pub enum Statement {
     Rollback,
     /// `REINDEX [name]`: accepted, nothing to do (indexes never go stale).
     Reindex(Option<String>),
+    /// `ANALYZE [schema | [schema.]table-or-index]`: gather statistics into `sqlite_stat1`.
+    Analyze(Option<String>),
     /// `EXPLAIN [QUERY PLAN] statement` (true: QUERY PLAN).
     Explain(Box<Statement>, bool),
     /// `PRAGMA [schema.]name [= value | (value)]`: read or set a connection setting.

@@ -372,10 +372,14 @@ impl<'a> Parser<'a> {
                     _ => Statement::Commit,
                 }
             }
-            "REINDEX" => {
+            "REINDEX" | "ANALYZE" => {
                 self.i += 1;
                 let name = if self.at_end() { None } else { Some(self.qualified_name("a name")?) };
-                Statement::Reindex(name)
+                if word == "ANALYZE" {
+                    Statement::Analyze(name)
+                } else {
+                    Statement::Reindex(name)
+                }
             }
             "PRAGMA" => {
                 self.i += 1;

@@ -119,7 +119,7 @@ impl<'s> Planner<'s> {
         let cons = self.column_constraints(t, s, i, placed, conjs, sources);
         let n = s.rows.max(1);
         let mut best = n;
-        for (cols, unique) in key_paths(t) {
+        for (path, (cols, unique)) in key_paths(t).into_iter().enumerate() {
             let mut eq = 0;
             for c in &cols {
                 if cons.iter().any(|(cc, k)| cc == c && matches!(k, ColCons::Eq(_))) {
@@ -132,7 +132,7 @@ impl<'s> Planner<'s> {
             let est = if eq == cols.len() && unique {
                 1
             } else if eq > 0 {
-                eq_rows(n, eq)
+                self.eq_rows(t, path, n, eq)
             } else if next.is_some_and(|c| cons.iter().any(|(cc, k)| cc == c && matches!(k, ColCons::In(_)))) {
                 (n / 50).max(2)
             } else if let Some(c) = next {
@@ -467,7 +467,7 @@ impl<'s> Planner<'s> {
             let est = if eq == cols.len() && unique {
                 1
             } else if eq > 0 {
-                eq_rows(n, eq)
+                self.eq_rows(t, ix, n, eq)
             } else if let Some(l) = &a.in_list {
                 l.len() as u64 * 2
             } else if a.in_sub.is_some() {
@@ -839,9 +839,21 @@ fn key_paths(t: &TableDef) -> Vec<(Vec<(usize, Coll)>, bool)> {
     v
 }
 
-/// Rows an equality on `eq` leading key columns (not a whole unique key) is estimated to
-/// match without statistics: as SQLite assumes, about 10 for one column, fewer for more
-/// (and never more than the table).
-fn eq_rows(n: u64, eq: usize) -> u64 {
-    (10u64 >> (eq.saturating_sub(1)).min(3)).max(2).min(n)
+impl Planner<'_> {
+    /// Rows an equality on the first `eq` columns of key path `path` of `t` (0: the table's
+    /// own key, then its indexes; not a whole unique key) is estimated to match, of `n`.
+    /// With statistics from ANALYZE, their average for that prefix; without, as SQLite
+    /// assumes: about 10 for one column, fewer for more (and never more than the table).
+    fn eq_rows(&self, t: &TableDef, path: usize, n: u64, eq: usize) -> u64 {
+        let name = match path {
+            0 if !t.has_rowid() => Some(&t.name),
+            0 => None,
+            p => t.indexes.get(p - 1).map(|ix| &ix.name),
+        };
+        let stat = name.and_then(|nm| self.schema.stats.get(&crate::sql::catalog::lower(nm)));
+        match stat.and_then(|s| s.get(eq)) {
+            Some(&avg) => avg.clamp(1, n.max(1)),
+            None => (10u64 >> (eq.saturating_sub(1)).min(3)).max(2).min(n),
+        }
+    }
 }
