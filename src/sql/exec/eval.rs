@@ -13,6 +13,7 @@ use crate::sql::storage::Txn;
 use crate::sql::types::collation::Coll;
 use crate::sql::types::functions::{self};
 use crate::sql::types::value::{real_to_i64, Affinity, Value};
+use alloc::borrow::Cow;
 use alloc::rc::Rc;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
@@ -230,6 +231,22 @@ impl CExpr {
         }
     }
 
+    /// The value, borrowed when it is a current-row column, a constant or a parameter (no
+    /// copy of a text or blob), computed otherwise.
+    #[inline]
+    fn eval_cow<'r, 'a: 'r>(&'r self, row: &'r [Value], env: &mut Env<'a>) -> Result<Cow<'r, Value>> {
+        const NULL: &Value = &Value::Null;
+        match self {
+            CExpr::Col { depth: 0, idx } => Ok(Cow::Borrowed(row.get(*idx as usize).unwrap_or(NULL))),
+            CExpr::Const(v) => Ok(Cow::Borrowed(v)),
+            CExpr::Param(i) => {
+                let params: &'a [Value] = env.params;
+                Ok(Cow::Borrowed(params.get(*i).unwrap_or(NULL)))
+            }
+            _ => self.eval_node(row, env).map(Cow::Owned),
+        }
+    }
+
     /// The value of a current-row column or a constant, by reference.
     #[inline]
     fn leaf<'r>(&'r self, row: &'r [Value]) -> Option<&'r Value> {
@@ -289,8 +306,8 @@ impl CExpr {
                 acc
             }
             CExpr::Cmp { op, l, r, conv: c, coll } => {
-                let a = conv(l.eval(row, env)?, c.left);
-                let b = conv(r.eval(row, env)?, c.right);
+                let a = conv_cow(l.eval_cow(row, env)?, c.left);
+                let b = conv_cow(r.eval_cow(row, env)?, c.right);
                 if a.is_null() || b.is_null() {
                     Value::Null
                 } else {
@@ -298,8 +315,8 @@ impl CExpr {
                 }
             }
             CExpr::Is { l, r, negated, conv: c, coll } => {
-                let a = conv(l.eval(row, env)?, c.left);
-                let b = conv(r.eval(row, env)?, c.right);
+                let a = conv_cow(l.eval_cow(row, env)?, c.left);
+                let b = conv_cow(r.eval_cow(row, env)?, c.right);
                 let eq = match (a.is_null(), b.is_null()) {
                     (true, true) => true,
                     (false, false) => coll.cmp(&a, &b) == Ordering::Equal,
@@ -377,8 +394,8 @@ impl CExpr {
                 v.clone()
             }
             CExpr::Like { e, pat, esc, negated, glob } => {
-                let v = e.eval(row, env)?;
-                let p = pat.eval(row, env)?;
+                let v = e.eval_cow(row, env)?;
+                let p = pat.eval_cow(row, env)?;
                 let esc = match esc {
                     Some(x) => match x.eval(row, env)? {
                         Value::Null => return Ok(Value::Null),
@@ -389,12 +406,8 @@ impl CExpr {
                 if v.is_null() || p.is_null() {
                     return Ok(Value::Null);
                 }
-                let (t, p) = (v.to_text(), p.to_text());
-                let m = if *glob {
-                    functions::glob(p.as_bytes(), t.as_bytes())
-                } else {
-                    functions::like(p.as_bytes(), t.as_bytes(), esc)
-                };
+                let (t, p) = (v.text_bytes(), p.text_bytes());
+                let m = if *glob { functions::glob(&p, &t) } else { functions::like(&p, &t, esc) };
                 Value::Integer((m != *negated) as i64)
             }
             CExpr::Case { operand, whens, convs, colls, else_ } => {

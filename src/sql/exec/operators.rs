@@ -62,7 +62,11 @@ pub fn open(plan: &Arc<Plan>) -> Box<dyn Operator> {
     match &**plan {
         Plan::One => Box::new(OneOp(true)),
         Plan::Values(_) | Plan::Rows(_) => Box::new(ValuesOp { plan: plan.clone(), at: 0 }),
-        Plan::Scan(_) => Box::new(ScanOp { plan: plan.clone(), state: None }),
+        Plan::Scan(_) => Box::new(ScanOp { plan: plan.clone(), state: None, filter: None }),
+        // A filter right over a scan runs inside it (`ScanOp`).
+        Plan::Filter { input, .. } if matches!(**input, Plan::Scan(_)) => {
+            Box::new(ScanOp { plan: input.clone(), state: None, filter: Some(plan.clone()) })
+        }
         Plan::Filter { input, .. } | Plan::Project { input, .. } => {
             Box::new(MapOp { plan: plan.clone(), input: open(input) })
         }

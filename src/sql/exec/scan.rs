@@ -14,7 +14,7 @@ use crate::sql::planner::plan::{Plan, ScanPlan};
 use crate::sql::storage::{KeyRange, Txn};
 use crate::sql::types::collation::Coll;
 use crate::sql::types::encoding::{
-    self, decode_key, decode_row, encode_key_prefix, encode_prefix_of, invert, prefix_successor, rowid_key,
+    self, decode_key, encode_key_prefix, encode_prefix_of, invert, prefix_successor, rowid_key,
 };
 use crate::sql::types::value::Tuple;
 use crate::sql::types::value::{Affinity, Value, TWO_63};
@@ -35,11 +35,26 @@ pub(super) struct ScanState {
     batch: usize,
     /// Entries still to step over without decoding (OFFSET).
     skip: u64,
+    /// The row each entry is decoded into before the filter reads it: rows the filter drops
+    /// leave their text and blob buffers to the next entry.
+    scratch: Tuple,
 }
 
+/// A scan, and the filter right above it in the plan when there is one (`Plan::Filter` over
+/// `Plan::Scan`): the filter runs on each entry as it is decoded, so a row it drops is never
+/// queued or copied.
 pub(super) struct ScanOp {
     pub(super) plan: Arc<Plan>,
     pub(super) state: Option<ScanState>,
+    pub(super) filter: Option<Arc<Plan>>,
+}
+
+/// The predicate of a fused filter node.
+fn filter_pred(filter: &Option<Arc<Plan>>) -> Option<&crate::sql::planner::expr::CExpr> {
+    match filter.as_deref() {
+        Some(Plan::Filter { pred, .. }) => Some(pred),
+        _ => None,
+    }
 }
 
 /// The key columns a scan's KeySpec refers to: (affinity, desc). For a table's own storage
@@ -371,12 +386,8 @@ fn decode_table_row_into(
     needed: Option<&[bool]>,
     row: &mut Tuple,
 ) -> Result<()> {
-    row.clear();
-    row.reserve(table.row_width());
-    match needed {
-        Some(n) => encoding::decode_row_needed(record, n, row)?,
-        None => decode_row(record, row)?,
-    }
+    // Over the row's previous values: their text and blob buffers are reused.
+    encoding::decode_row_reusing(record, needed, row)?;
     if row.len() > table.columns.len() {
         return Err(Error::Corrupted { page: 0, reason: alloc::format!("row of {} has too many columns", table.name) });
     }
@@ -417,6 +428,7 @@ fn decode_pk(cols: &[(usize, bool)], key: &[u8], out: &mut Vec<(usize, Value)>) 
 impl ScanOp {
     fn fill(&mut self, env: &mut Env) -> Result<bool> {
         let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
+        let pred = filter_pred(&self.filter);
         let st = self.state.as_mut().ok_or_else(|| internal("scan state"))?;
         let storage = match &sp.index {
             Some(ix) => &ix.storage,
@@ -447,7 +459,8 @@ impl ScanOp {
                     }
                     if txn.with_value(storage, &k, &mut |rec| {
                         decode_table_row_into(t, &k, rec, sp.needed.as_deref(), &mut row)
-                    })? {
+                    })? && pred.map_or(Ok(true), |p| p.test(&row, env))?
+                    {
                         st.buf.push_back(row);
                         return Ok(true);
                     }
@@ -459,6 +472,7 @@ impl ScanOp {
             let mut last = Vec::new();
             let buf = &mut st.buf;
             let skip = &mut st.skip;
+            let scratch = &mut st.scratch;
             // Entries an OFFSET steps over are counted, not decoded.
             let batch = if *skip > 0 { st.batch.max((*skip).min(1024) as usize) } else { st.batch };
             let done =
@@ -466,7 +480,10 @@ impl ScanOp {
                     if *skip > 0 {
                         *skip -= 1;
                     } else {
-                        buf.push_back(make_row(sp, txn, k, v)?);
+                        make_row_into(sp, txn, k, v, scratch)?;
+                        if pred.map_or(Ok(true), |p| p.test(scratch, env))? {
+                            buf.push_back(core::mem::take(scratch));
+                        }
                     }
                     Ok(())
                 })?;
@@ -489,15 +506,8 @@ impl ScanOp {
     }
 }
 
-/// The scan row of one engine entry (for a non-covering index scan, the table row it points
-/// at).
-fn make_row(sp: &ScanPlan, txn: &Txn, key: &[u8], val: &[u8]) -> Result<Tuple> {
-    let mut row = Vec::new();
-    make_row_into(sp, txn, key, val, &mut row)?;
-    Ok(row)
-}
-
-/// [`make_row`] into `row` (cleared first).
+/// The scan row of one engine entry into `row` (for a non-covering index scan, the table
+/// row it points at), over `row`'s previous values.
 fn make_row_into(sp: &ScanPlan, txn: &Txn, key: &[u8], val: &[u8], row: &mut Tuple) -> Result<()> {
     let t = &sp.table;
     let needed = sp.needed.as_deref();
@@ -564,7 +574,8 @@ impl ScanOp {
         if self.state.is_none() {
             let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
             let ranges = scan_ranges(sp, env)?.into();
-            self.state = Some(ScanState { ranges, buf: VecDeque::new(), cur: None, batch, skip: 0 });
+            self.state =
+                Some(ScanState { ranges, buf: VecDeque::new(), cur: None, batch, skip: 0, scratch: Vec::new() });
         }
         self.state.as_mut().ok_or_else(|| internal("scan state"))
     }
@@ -572,6 +583,13 @@ impl ScanOp {
 
 impl Operator for ScanOp {
     fn skip(&mut self, env: &mut Env, mut n: u64) -> Result<()> {
+        if self.filter.is_some() {
+            // Only rows the filter keeps count: read them.
+            while n > 0 && self.next(env)?.is_some() {
+                n -= 1;
+            }
+            return Ok(());
+        }
         let st = self.state(env, 16)?;
         while n > 0 && st.buf.pop_front().is_some() {
             n -= 1;
@@ -604,6 +622,7 @@ impl Operator for ScanOp {
         }
         self.state(env, 1024)?;
         let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
+        let pred = filter_pred(&self.filter);
         let st = self.state.as_mut().ok_or_else(|| internal("scan state"))?;
         while let Some(mut r) = st.buf.pop_front() {
             f(env, &mut r)?;
@@ -627,7 +646,10 @@ impl Operator for ScanOp {
             let done =
                 txn.scan_each(storage, (as_ref(start), as_ref(end)), sp.reverse, 1024, &mut last, &mut |k, v| {
                     make_row_into(sp, txn, k, v, &mut row)?;
-                    f(env, &mut row)
+                    if pred.map_or(Ok(true), |p| p.test(&row, env))? {
+                        f(env, &mut row)?;
+                    }
+                    Ok(())
                 })?;
             if !last.is_empty() {
                 let cur = st.cur.as_mut().ok_or_else(|| internal("scan range"))?;

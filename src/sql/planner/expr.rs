@@ -129,6 +129,21 @@ pub fn in_affinity(x: Option<Affinity>, y: Option<Affinity>) -> Option<Affinity>
 
 /// Apply a comparison-time affinity (numeric affinity only converts text that is entirely a
 /// number; it never turns a REAL into an INTEGER for comparison purposes).
+/// [`conv`] of a borrowed value: borrowed still when the affinity changes nothing.
+pub fn conv_cow(v: alloc::borrow::Cow<'_, Value>, a: Option<Affinity>) -> alloc::borrow::Cow<'_, Value> {
+    let changes = match (a, &*v) {
+        (None, _) => false,
+        (Some(Affinity::Text), Value::Integer(_) | Value::Real(_)) => true,
+        (Some(a), Value::Text(_)) => a.is_numeric(),
+        _ => false,
+    };
+    if changes {
+        alloc::borrow::Cow::Owned(conv(v.into_owned(), a))
+    } else {
+        v
+    }
+}
+
 pub fn conv(v: Value, a: Option<Affinity>) -> Value {
     match (a, v) {
         (None, v) => v,

@@ -338,25 +338,33 @@ pub fn encode_row(out: &mut Vec<u8>, row: &[Value]) {
 
 /// Decode a row record, appending its values to `out`.
 pub fn decode_row(b: &[u8], out: &mut Vec<Value>) -> Result<()> {
-    decode_row_inner(b, None, out)
+    decode_values(b, None, out, out.len())
 }
 
-/// Decode a row record, reading TEXT and BLOB values only at positions where `needed` is true
-/// (elsewhere they read as NULL); positions past `needed` are decoded.
-pub fn decode_row_needed(b: &[u8], needed: &[bool], out: &mut Vec<Value>) -> Result<()> {
-    decode_row_inner(b, Some(needed), out)
+/// Decode a row record into `out` from its first position, overwriting the values there:
+/// a TEXT or BLOB lands in the buffer of the value it replaces when that is of its kind, so
+/// a scan that decodes every row into one `out` does not allocate per row. `out` ends with
+/// exactly the record's values. With `needed`, TEXT and BLOB values are read only at positions
+/// where it is true (elsewhere they read as NULL); positions past `needed` are read.
+pub fn decode_row_reusing(b: &[u8], needed: Option<&[bool]>, out: &mut Vec<Value>) -> Result<()> {
+    decode_values(b, needed, out, 0)
 }
 
-fn decode_row_inner(b: &[u8], needed: Option<&[bool]>, out: &mut Vec<Value>) -> Result<()> {
+/// Decode a record's values into `out[base..]` (reusing the buffers of what is there) and
+/// truncate `out` after them.
+fn decode_values(b: &[u8], needed: Option<&[bool]>, out: &mut Vec<Value>, base: usize) -> Result<()> {
     let mut at = 0;
     let n = get_varint(b, &mut at)?;
     if n > b.len() as u64 {
         return Err(bad("row"));
     }
-    out.reserve(n as usize);
-    for i in 0..n as usize {
+    let n = n as usize;
+    out.truncate(base + n);
+    out.reserve(base + n - out.len());
+    for i in 0..n {
         let tag = *b.get(at).ok_or_else(|| bad("row"))?;
         at += 1;
+        let slot = out.get_mut(base + i);
         let v = match tag {
             0 => Value::Null,
             1 => {
@@ -375,15 +383,28 @@ fn decode_row_inner(b: &[u8], needed: Option<&[bool]>, out: &mut Vec<Value>) -> 
                 at = end;
                 if needed.is_some_and(|n| !n.get(i).copied().unwrap_or(true)) {
                     Value::Null
-                } else if tag == 3 {
-                    Value::Text(Text::from_bytes(bytes.to_vec()))
                 } else {
-                    Value::Blob(bytes.to_vec())
+                    match (tag, slot) {
+                        (3, Some(Value::Text(t))) => {
+                            t.set_bytes(bytes);
+                            continue;
+                        }
+                        (4, Some(Value::Blob(v))) => {
+                            v.clear();
+                            v.extend_from_slice(bytes);
+                            continue;
+                        }
+                        (3, _) => Value::Text(Text::from_bytes(bytes.to_vec())),
+                        _ => Value::Blob(bytes.to_vec()),
+                    }
                 }
             }
             _ => return Err(bad("row")),
         };
-        out.push(v);
+        match out.get_mut(base + i) {
+            Some(slot) => *slot = v,
+            None => out.push(v),
+        }
     }
     Ok(())
 }

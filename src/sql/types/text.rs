@@ -76,6 +76,12 @@ impl Text {
     pub(crate) fn push_bytes(&mut self, b: &[u8]) {
         self.0.extend_from_slice(b);
     }
+
+    /// Replace the bytes, keeping the allocation (a decoder reusing a row's values).
+    pub(crate) fn set_bytes(&mut self, b: &[u8]) {
+        self.0.clear();
+        self.0.extend_from_slice(b);
+    }
 }
 
 impl From<&str> for Text {

@@ -247,6 +247,15 @@ impl Value {
         }
     }
 
+    /// The bytes of [`Value::to_text`], borrowed from text and blobs (NULL: empty).
+    pub fn text_bytes(&self) -> alloc::borrow::Cow<'_, [u8]> {
+        match self {
+            Value::Text(s) => alloc::borrow::Cow::Borrowed(s.as_bytes()),
+            Value::Blob(b) => alloc::borrow::Cow::Borrowed(b),
+            other => alloc::borrow::Cow::Owned(other.to_text().into_bytes()),
+        }
+    }
+
     /// The value as an f64 (`CAST(x AS REAL)` rules: text uses its longest numeric prefix).
     pub fn to_f64(&self) -> f64 {
         match self {

@@ -179,12 +179,7 @@ pub(super) fn text(v: &Value) -> Option<Cow<'_, [u8]>> {
 
 /// The bytes of a value as `sqlite3_value_blob` sees them (NULL: empty).
 pub(super) fn bytes(v: &Value) -> Cow<'_, [u8]> {
-    match v {
-        Value::Null => Cow::Borrowed(&[]),
-        Value::Text(s) => Cow::Borrowed(s.as_bytes()),
-        Value::Blob(b) => Cow::Borrowed(b),
-        other => Cow::Owned(other.to_text().into_bytes()),
-    }
+    v.text_bytes()
 }
 
 /// The part before the first NUL, where SQLite reads a C string.
