@@ -404,6 +404,13 @@ impl Schema {
         Ok(())
     }
 
+    /// Every table, ordered by name (for work whose order must not depend on hashing).
+    pub fn tables_by_name(&self) -> Vec<&Arc<TableDef>> {
+        let mut v: Vec<&Arc<TableDef>> = self.tables.values().collect();
+        v.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
     /// The table by name.
     pub fn table(&self, name: &str) -> Result<&Arc<TableDef>> {
         self.tables.get(&lower(name)).ok_or_else(|| Error::Sql(format!("no such table: {name}")))
@@ -433,10 +440,16 @@ impl Schema {
 /// The name of the statistics table `ANALYZE` writes (`exec::analyze`).
 pub const STAT1: &str = "sqlite_stat1";
 
-/// Per-index statistics from `sqlite_stat1`, by lower-case index name (a WITHOUT ROWID
-/// table's primary key, and a table without indexes, under the table's name): the entry
-/// count, then the average entries per value of each leading key prefix.
-pub type Stats = alloc::collections::BTreeMap<String, Arc<[u64]>>;
+/// Per-index statistics from `sqlite_stat1`, by index name (a WITHOUT ROWID table's primary
+/// key, and a table without indexes, under the table's name): the entry count, then the
+/// average entries per value of each leading key prefix. A list: a schema has few indexes,
+/// and planning looks one up by name ([`stats_of`]).
+pub type Stats = Vec<(String, Arc<[u64]>)>;
+
+/// The statistics of `name` (an index, or a WITHOUT ROWID table), if ANALYZE stored any.
+pub fn stats_of<'s>(stats: &'s Stats, name: &str) -> Option<&'s [u64]> {
+    stats.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, s)| &**s)
+}
 
 /// The statistics in `sqlite_stat1`, if it exists. Rows that do not parse (a user may write
 /// anything there) are skipped, as SQLite skips them; so is anything after the numbers.
@@ -457,7 +470,9 @@ pub fn load_stats(schema: &Schema, txn: &Txn) -> Result<Stats> {
         let nums: Vec<u64> =
             stat.to_str_lossy().split_ascii_whitespace().map_while(|w| w.parse::<u64>().ok()).collect();
         if !nums.is_empty() {
-            stats.insert(lower(&name), nums.into());
+            // A later row for the same name replaces an earlier one.
+            stats.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+            stats.push((name, nums.into()));
         }
     }
     Ok(stats)
@@ -833,9 +848,8 @@ pub fn build_table(ct: &ast::CreateTable, name: &str, id: u64, auto_ids: Vec<u64
     let needed = uniques.len();
     // SQLite numbers the automatic indexes in the order it makes them: by declaration, a
     // WITHOUT ROWID table's primary key counting too (its index is the table itself).
-    let mut slots: Vec<usize> = unique_seqs.iter().copied().chain(pk_slot).collect();
-    slots.sort_unstable();
-    let number = |s: usize| slots.iter().position(|&x| x == s).map_or(1, |p| p + 1);
+    let slots: Vec<usize> = unique_seqs.iter().copied().chain(pk_slot).collect();
+    let number = |s: usize| 1 + slots.iter().filter(|&&x| x < s).count();
     let mut indexes = Vec::new();
     for (n, (cols, explicit)) in uniques.into_iter().enumerate() {
         let Some(&sid) = auto_ids.get(n) else { break };

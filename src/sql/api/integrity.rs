@@ -362,9 +362,7 @@ impl Checker<'_> {
 
         // Storage: each object's engine table exists, is its own, and has an allocated id.
         let mut owner: BTreeMap<&str, String> = BTreeMap::new();
-        let mut tables: Vec<&Arc<TableDef>> = schema.tables.values().collect();
-        tables.sort_by(|a, b| a.name.cmp(&b.name));
-        for t in tables {
+        for t in schema.tables_by_name() {
             let objects = core::iter::once((format!("table {}", t.name), &t.storage))
                 .chain(t.indexes.iter().map(|ix| (index_name(t, ix), &ix.storage)));
             for (what, storage) in objects {

@@ -75,9 +75,7 @@ pub fn analyze(schema: &mut Schema, txn: &Txn, target: Option<&str>, w: &mut Wri
 
 /// Tables ANALYZE covers by default: all but SQLite's own (`sqlite_*`), by name.
 fn all_tables(schema: &Schema) -> Vec<Arc<TableDef>> {
-    let mut v: Vec<Arc<TableDef>> = schema.tables.values().filter(|t| !is_internal(&t.name)).cloned().collect();
-    v.sort_by(|a, b| a.name.cmp(&b.name));
-    v
+    schema.tables_by_name().into_iter().filter(|t| !is_internal(&t.name)).cloned().collect()
 }
 
 fn is_internal(name: &str) -> bool {

@@ -380,8 +380,7 @@ fn existing_rows_pass(schema: &Schema, txn: &Txn, table: &TableDef, from: usize)
 /// says format 3.
 pub fn upgrade_collated_keys(schema: &mut Schema, txn: &Txn, w: &mut Writer) -> Result<()> {
     use crate::sql::types::collation::Coll;
-    let mut tables: Vec<Arc<TableDef>> = schema.tables.values().cloned().collect();
-    tables.sort_by(|a, b| a.name.cmp(&b.name));
+    let tables: Vec<Arc<TableDef>> = schema.tables_by_name().into_iter().cloned().collect();
     for t in tables {
         let rekey = !t.has_rowid() && !Coll::all_binary(&t.pk_colls);
         if rekey {

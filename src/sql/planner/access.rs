@@ -850,7 +850,7 @@ impl Planner<'_> {
             0 => None,
             p => t.indexes.get(p - 1).map(|ix| &ix.name),
         };
-        let stat = name.and_then(|nm| self.schema.stats.get(&crate::sql::catalog::lower(nm)));
+        let stat = name.and_then(|nm| crate::sql::catalog::stats_of(&self.schema.stats, nm));
         match stat.and_then(|s| s.get(eq)) {
             Some(&avg) => avg.clamp(1, n.max(1)),
             None => (10u64 >> (eq.saturating_sub(1)).min(3)).max(2).min(n),
