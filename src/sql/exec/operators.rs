@@ -45,6 +45,16 @@ pub trait Operator {
         }
         Ok(())
     }
+
+    /// A hint from DISTINCT, which just returned a row: `cols` are that row's values by their
+    /// position in this operator's rows, and every later row equal to it on them (as keys
+    /// compare: BINARY, 1 = 1.0) is a duplicate the caller will drop. An index scan whose
+    /// leading key columns are exactly these steps over such rows with one seek instead of
+    /// reading them (a loose index scan); a projection of plain columns and a filter pass the
+    /// hint down; any other operator ignores it.
+    fn skip_past(&mut self, _env: &mut Env, _cols: &[(usize, &Value)]) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Read the next `n` rows of `op` and drop them (fewer at its end).
@@ -149,6 +159,24 @@ impl Operator for MapOp {
         match &*self.plan {
             Plan::Project { .. } => self.input.skip(env, n),
             _ => read_and_drop(self, env, n),
+        }
+    }
+
+    fn skip_past(&mut self, env: &mut Env, cols: &[(usize, &Value)]) -> Result<()> {
+        match &*self.plan {
+            Plan::Filter { .. } => self.input.skip_past(env, cols),
+            Plan::Project { exprs, .. } => {
+                // Only when each hinted output is a plain input column.
+                let mut down = Vec::with_capacity(cols.len());
+                for (i, v) in cols {
+                    match exprs.get(*i) {
+                        Some(CExpr::Col { depth: 0, idx }) => down.push((*idx as usize, *v)),
+                        _ => return Ok(()),
+                    }
+                }
+                self.input.skip_past(env, &down)
+            }
+            _ => Ok(()),
         }
     }
 

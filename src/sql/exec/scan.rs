@@ -581,7 +581,72 @@ impl ScanOp {
     }
 }
 
+impl ScanOp {
+    /// The encoded key prefix that every entry holding `cols` on this index scan's first
+    /// key columns starts with, when `cols` are exactly those columns, all compared BINARY.
+    fn distinct_prefix(sp: &ScanPlan, cols: &[(usize, &Value)]) -> Option<Vec<u8>> {
+        let ix = sp.index.as_ref()?;
+        let k = cols.len();
+        if k == 0 || k > ix.columns.len() || ix.colls.iter().take(k).any(|c| *c != Coll::Binary) {
+            return None;
+        }
+        let mut prefix = Vec::new();
+        for (c, desc) in &ix.columns[..k] {
+            let (_, v) = cols.iter().find(|(p, _)| p == c)?;
+            encoding::encode_key_dir(&mut prefix, v, *desc);
+        }
+        // Each hinted column is one of those key columns (no other column tells rows apart).
+        cols.iter().all(|(p, _)| ix.columns[..k].iter().any(|(c, _)| c == p)).then_some(prefix)
+    }
+}
+
 impl Operator for ScanOp {
+    fn skip_past(&mut self, _env: &mut Env, cols: &[(usize, &Value)]) -> Result<()> {
+        let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
+        let Some(prefix) = Self::distinct_prefix(sp, cols) else { return Ok(()) };
+        let Some(st) = self.state.as_mut() else { return Ok(()) };
+        if st.skip > 0 {
+            return Ok(());
+        }
+        let key_of = |row: &Tuple| {
+            let mut k = Vec::new();
+            for (c, desc) in &sp.index.as_ref().map_or(&[][..], |ix| &ix.columns[..cols.len()]).to_vec() {
+                encoding::encode_key_dir(&mut k, row.get(*c).unwrap_or(&Value::Null), *desc);
+            }
+            k
+        };
+        // Buffered duplicates go; if the next value is already buffered, nothing else to do.
+        while st.buf.front().is_some_and(|r| key_of(r) == prefix) {
+            st.buf.pop_front();
+        }
+        if !st.buf.is_empty() {
+            return Ok(());
+        }
+        // Otherwise the cursor moves past every key starting with the prefix.
+        let Some((start, end)) = st.cur.as_mut() else { return Ok(()) };
+        if sp.reverse {
+            *end = Bound::Excluded(prefix);
+        } else {
+            match encoding::prefix_successor(&prefix) {
+                Some(next) => *start = Bound::Included(next),
+                None => st.cur = None,
+            }
+        }
+        if let Some((start, end)) = &st.cur {
+            let empty = match (start, end) {
+                (Bound::Included(s) | Bound::Excluded(s), Bound::Included(e)) => s > e,
+                (Bound::Included(s) | Bound::Excluded(s), Bound::Excluded(e)) => s >= e,
+                _ => false,
+            };
+            if empty {
+                st.cur = None;
+            }
+        }
+        // Small batches again: the next value may be near.
+        st.batch = 16;
+        Ok(())
+    }
+
     fn skip(&mut self, env: &mut Env, mut n: u64) -> Result<()> {
         if self.filter.is_some() {
             // Only rows the filter keeps count: read them.

@@ -88,6 +88,11 @@ impl Operator for DistinctOp {
                     if self.spill.is_none() && self.bytes <= budget / 2 {
                         self.bytes += 2 * spill::row_bytes(&r);
                         self.seen.insert(folded.unwrap_or_else(|| r.clone()));
+                        if !fold {
+                            // The input may step over the rows equal to this one.
+                            let cols: Vec<(usize, &Value)> = r.iter().enumerate().collect();
+                            self.input.skip_past(env, &cols)?;
+                        }
                         return Ok(Some(r));
                     }
                     work.note_buffered(self.bytes);
