@@ -2366,7 +2366,7 @@ fn filtered_scans_decode_each_entry_into_one_reused_row() {
 /// that reject the first copy of a value, OFFSET and LIMIT: SQLite's rows, in order.
 #[test]
 fn distinct_over_an_index_seeks_past_duplicates() {
-    let mut rng = common::Rng(0xd157_1c7);
+    let mut rng = common::Rng(0x0d15_71c7);
     let mut script: Vec<String> = vec![
         "CREATE TABLE t(id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c INTEGER, n NUMERIC)".into(),
         "CREATE INDEX t_a ON t(a)".into(),
