@@ -38,12 +38,14 @@ impl Operator for SortOp {
             };
             let work = env.work;
             let mut sorter = Sorter::new(work.budget(), k);
+            // One key buffer for all rows: the sorter takes it (and the row) only for the rows
+            // it keeps, so under a LIMIT the rows it drops cost no allocation.
+            let mut key = Vec::new();
             open(input).drain(env, &mut |env, r| {
-                let mut key = Vec::new();
                 for k in keys {
                     spill::sort_key(&mut key, &k.expr.eval(r, env)?, k.desc, k.nulls_first, k.coll);
                 }
-                sorter.push(work, key, core::mem::take(r))
+                sorter.offer(work, &mut key, r)
             })?;
             self.out = Some(sorter.finish(work)?);
         }

@@ -253,6 +253,25 @@ impl Sorter {
         }
     }
 
+    /// [`Sorter::push`] of `key` and `row` when the entry can still be among the first
+    /// `limit` ones: only then are they taken. Otherwise `key` is cleared and `row` left, so a
+    /// caller that fills the same buffers for each entry (a scan's reused row) does not
+    /// allocate for the entries a top-N sort drops.
+    pub fn offer(&mut self, work: &WorkMem, key: &mut Vec<u8>, row: &mut Vec<Value>) -> Result<()> {
+        if let Some(c) = &self.cutoff {
+            // The key as `push` would compare it: with the next sequence number appended.
+            let len = key.len();
+            key.extend_from_slice(&self.seq.to_be_bytes());
+            let over = *key > *c;
+            key.truncate(len);
+            if over {
+                key.clear();
+                return Ok(());
+            }
+        }
+        self.push(work, core::mem::take(key), core::mem::take(row))
+    }
+
     /// Add an entry; the sequence number is appended to `key`.
     pub fn push(&mut self, work: &WorkMem, mut key: Vec<u8>, row: Vec<Value>) -> Result<()> {
         key.extend_from_slice(&self.seq.to_be_bytes());
@@ -652,6 +671,45 @@ mod tests {
             out.push(key);
         }
         (out, work.stats.get())
+    }
+
+    /// Entries fed through `offer` (one reused key and row buffer) come out as through `push`:
+    /// the same rows, ties kept in arrival order, under every limit and budget.
+    #[test]
+    fn offer_keeps_what_push_keeps() {
+        let run = |budget: usize, limit: Option<usize>, offer: bool| -> Vec<(Vec<u8>, i64)> {
+            let work = WorkMem::default();
+            work.storage.replace(TempStorage::Device(Arc::new(|| Ok(Box::new(crate::MemoryDevice::new()) as Box<_>))));
+            let mut s = Sorter::new(budget, limit);
+            let (mut key, mut row) = (Vec::new(), Vec::new());
+            let mut x = 777u32;
+            for i in 0..5_000i64 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                key.extend_from_slice(&(x % 50).to_be_bytes());
+                row.clear();
+                row.extend([Value::Integer(i), Value::Text("y".repeat(30).into())]);
+                if offer {
+                    s.offer(&work, &mut key, &mut row).unwrap();
+                } else {
+                    s.push(&work, core::mem::take(&mut key), core::mem::take(&mut row)).unwrap();
+                }
+                assert!(key.is_empty());
+            }
+            let mut sorted = s.finish(&work).unwrap();
+            let mut out = Vec::new();
+            while let Some((k, r)) = sorted.next_entry().unwrap() {
+                let Value::Integer(i) = r[0] else { unreachable!() };
+                out.push((key_body(&k).to_vec(), i));
+            }
+            out
+        };
+        for budget in [MIN_WORK_MEMORY, 1 << 30] {
+            for limit in [None, Some(0), Some(1), Some(5), Some(64), Some(999), Some(6_000)] {
+                assert_eq!(run(budget, limit, true), run(budget, limit, false), "budget {budget}, limit {limit:?}");
+            }
+        }
     }
 
     #[test]
