@@ -21,6 +21,7 @@
 
 use alloc::boxed::Box;
 use alloc::format;
+use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec;
@@ -53,10 +54,11 @@ pub(super) fn err(msg: impl Into<String>) -> Error {
 /// A column visible to name resolution.
 #[derive(Debug, Clone)]
 pub struct FrameCol {
-    /// Table name or alias (lower-case), if any.
-    pub table: Option<String>,
+    /// Table name or alias (lower-case), if any (shared by a frame's columns: frames are
+    /// cloned often while planning).
+    pub table: Option<Rc<str>>,
     /// Column name (as declared).
-    pub name: String,
+    pub name: Rc<str>,
     /// Not expanded by `*` (rowid, the right copy of a USING column, grouping slots).
     pub hidden: bool,
     /// Skipped by unqualified lookups (the right copy of a USING/NATURAL column).
@@ -370,13 +372,14 @@ impl Frame {
             crate::sql::catalog::PrimaryKey::Rowid { alias } => alias,
             _ => None,
         };
+        let alias: Rc<str> = alias.into();
         let mut cols: Vec<FrameCol> = t
             .columns
             .iter()
             .enumerate()
             .map(|(i, c)| FrameCol {
-                table: Some(alias.to_string()),
-                name: c.name.clone(),
+                table: Some(alias.clone()),
+                name: c.name.as_str().into(),
                 hidden: false,
                 shadowed: false,
                 aff: Some(c.affinity),
@@ -387,7 +390,7 @@ impl Frame {
             .collect();
         if t.has_rowid() {
             cols.push(FrameCol {
-                table: Some(alias.to_string()),
+                table: Some(alias),
                 name: "rowid".into(),
                 hidden: true,
                 shadowed: false,
@@ -399,12 +402,13 @@ impl Frame {
     }
 
     fn of_outputs(outs: &[OutCol], alias: &str) -> Frame {
+        let alias: Rc<str> = alias.into();
         Frame {
             cols: outs
                 .iter()
                 .map(|o| FrameCol {
-                    table: Some(alias.to_string()),
-                    name: o.name.clone(),
+                    table: Some(alias.clone()),
+                    name: o.name.as_str().into(),
                     hidden: false,
                     shadowed: false,
                     aff: o.aff,
@@ -420,7 +424,7 @@ impl Frame {
         for (i, c) in self.cols.iter().enumerate() {
             let name_ok = c.name.eq_ignore_ascii_case(name)
                 || (c.hidden
-                    && c.name == "rowid"
+                    && &*c.name == "rowid"
                     && ["rowid", "oid", "_rowid_"].iter().any(|r| r.eq_ignore_ascii_case(name)));
             if !name_ok {
                 continue;
@@ -719,7 +723,7 @@ impl<'s> Planner<'s> {
                             .filter(|c| {
                                 sources[..before].iter().any(|s| s.frame.find(None, &c.name).ok().flatten().is_some())
                             })
-                            .map(|c| c.name.clone())
+                            .map(|c| c.name.to_string())
                             .collect();
                         if cols.is_empty() {
                             None
@@ -1151,7 +1155,7 @@ impl<'s> Planner<'s> {
             for _ in 0..group.len() + aggs.len() {
                 post.cols.push(FrameCol {
                     table: None,
-                    name: String::new(),
+                    name: "".into(),
                     hidden: true,
                     shadowed: true,
                     aff: None,
@@ -1354,7 +1358,7 @@ fn row_key_positions(t: &TableDef) -> Vec<(usize, Coll)> {
 fn star_items(s: &Source, items: &mut Vec<(Expr, String)>) {
     for c in &s.frame.cols {
         if !c.hidden {
-            items.push((Expr::Column { table: Some(s.alias.clone()), name: c.name.clone() }, c.name.clone()));
+            items.push((Expr::Column { table: Some(s.alias.clone()), name: c.name.to_string() }, c.name.to_string()));
         }
     }
 }
