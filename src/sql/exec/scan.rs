@@ -579,44 +579,46 @@ impl ScanOp {
         }
         self.state.as_mut().ok_or_else(|| internal("scan state"))
     }
-}
 
-impl ScanOp {
-    /// The encoded key prefix that every entry holding `cols` on this index scan's first
-    /// key columns starts with, when `cols` are exactly those columns, all compared BINARY.
-    fn distinct_prefix(sp: &ScanPlan, cols: &[(usize, &Value)]) -> Option<Vec<u8>> {
+    /// The leading key columns of this index scan that are exactly the hinted `cols`, all
+    /// compared BINARY, with the encoded key prefix every entry holding `cols`' values on them
+    /// starts with.
+    fn distinct_prefix<'p>(sp: &'p ScanPlan, cols: &[(usize, &Value)]) -> Option<(&'p [(usize, bool)], Vec<u8>)> {
         let ix = sp.index.as_ref()?;
         let k = cols.len();
         if k == 0 || k > ix.columns.len() || ix.colls.iter().take(k).any(|c| *c != Coll::Binary) {
             return None;
         }
-        let mut prefix = Vec::new();
-        for (c, desc) in &ix.columns[..k] {
-            let (_, v) = cols.iter().find(|(p, _)| p == c)?;
-            encoding::encode_key_dir(&mut prefix, v, *desc);
-        }
+        let key_cols = &ix.columns[..k];
         // Each hinted column is one of those key columns (no other column tells rows apart).
-        cols.iter().all(|(p, _)| ix.columns[..k].iter().any(|(c, _)| c == p)).then_some(prefix)
+        if !cols.iter().all(|(p, _)| key_cols.iter().any(|(c, _)| c == p)) {
+            return None;
+        }
+        let prefix = key_prefix(key_cols, |c| cols.iter().find(|(p, _)| *p == c).map(|(_, v)| *v))?;
+        Some((key_cols, prefix))
     }
+}
+
+/// The key encoding of the values of `key_cols` (row position, descending), each looked up by
+/// its row position; None when one is missing.
+fn key_prefix<'v>(key_cols: &[(usize, bool)], value: impl Fn(usize) -> Option<&'v Value>) -> Option<Vec<u8>> {
+    let mut k = Vec::new();
+    for (c, desc) in key_cols {
+        encoding::encode_key_dir(&mut k, value(*c)?, *desc);
+    }
+    Some(k)
 }
 
 impl Operator for ScanOp {
     fn skip_past(&mut self, _env: &mut Env, cols: &[(usize, &Value)]) -> Result<()> {
         let Plan::Scan(sp) = &*self.plan else { return Err(internal("scan")) };
-        let Some(prefix) = Self::distinct_prefix(sp, cols) else { return Ok(()) };
+        let Some((key_cols, prefix)) = Self::distinct_prefix(sp, cols) else { return Ok(()) };
         let Some(st) = self.state.as_mut() else { return Ok(()) };
         if st.skip > 0 {
             return Ok(());
         }
-        let key_of = |row: &Tuple| {
-            let mut k = Vec::new();
-            for (c, desc) in &sp.index.as_ref().map_or(&[][..], |ix| &ix.columns[..cols.len()]).to_vec() {
-                encoding::encode_key_dir(&mut k, row.get(*c).unwrap_or(&Value::Null), *desc);
-            }
-            k
-        };
         // Buffered duplicates go; if the next value is already buffered, nothing else to do.
-        while st.buf.front().is_some_and(|r| key_of(r) == prefix) {
+        while st.buf.front().is_some_and(|r| key_prefix(key_cols, |c| r.get(c)).as_ref() == Some(&prefix)) {
             st.buf.pop_front();
         }
         if !st.buf.is_empty() {
