@@ -583,7 +583,7 @@ impl ScanOp {
     /// The leading key columns of this index scan that are exactly the hinted `cols`, all
     /// compared BINARY, with the encoded key prefix every entry holding `cols`' values on them
     /// starts with.
-    fn distinct_prefix<'p>(sp: &'p ScanPlan, cols: &[(usize, &Value)]) -> Option<(&'p [(usize, bool)], Vec<u8>)> {
+    fn distinct_prefix<'p>(sp: &'p ScanPlan, cols: &[(usize, &Value)]) -> Option<(KeyCols<'p>, Vec<u8>)> {
         let ix = sp.index.as_ref()?;
         let k = cols.len();
         if k == 0 || k > ix.columns.len() || ix.colls.iter().take(k).any(|c| *c != Coll::Binary) {
@@ -598,6 +598,9 @@ impl ScanOp {
         Some((key_cols, prefix))
     }
 }
+
+/// Key columns of an index: (row position, descending).
+type KeyCols<'a> = &'a [(usize, bool)];
 
 /// The key encoding of the values of `key_cols` (row position, descending), each looked up by
 /// its row position; None when one is missing.
