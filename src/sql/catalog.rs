@@ -437,6 +437,13 @@ impl Schema {
     }
 }
 
+/// Whether `name` is one of SQLite's own (`sqlite_*`, any case): users cannot create such
+/// objects, ANALYZE skips such tables and they may not be indexed.
+pub fn is_internal_name(name: &str) -> bool {
+    // Compare bytes: slicing the `str` at 7 would panic inside a multi-byte character.
+    name.as_bytes().get(..7).is_some_and(|p| p.eq_ignore_ascii_case(b"sqlite_"))
+}
+
 /// The name of the statistics table `ANALYZE` writes (`exec::analyze`).
 pub const STAT1: &str = "sqlite_stat1";
 

@@ -46,7 +46,7 @@ pub fn analyze(schema: &mut Schema, txn: &Txn, target: Option<&str>, w: &mut Wri
         Some(n) if matches!(n.as_str(), "sqlite_schema" | "sqlite_master") => {}
         Some(n) => {
             if let Some(t) = schema.tables.get(&n) {
-                if !is_internal(&t.name) {
+                if !catalog::is_internal_name(&t.name) {
                     jobs.push((t.clone(), None));
                 }
             } else if let Some(owner) = schema.index_owner.get(&n) {
@@ -75,32 +75,25 @@ pub fn analyze(schema: &mut Schema, txn: &Txn, target: Option<&str>, w: &mut Wri
 
 /// Tables ANALYZE covers by default: all but SQLite's own (`sqlite_*`), by name.
 fn all_tables(schema: &Schema) -> Vec<Arc<TableDef>> {
-    schema.tables_by_name().into_iter().filter(|t| !is_internal(&t.name)).cloned().collect()
-}
-
-fn is_internal(name: &str) -> bool {
-    name.as_bytes().get(..7).is_some_and(|p| p.eq_ignore_ascii_case(b"sqlite_"))
+    schema.tables_by_name().into_iter().filter(|t| !catalog::is_internal_name(&t.name)).cloned().collect()
 }
 
 /// The rows ANALYZE writes for table `t` (only index `only` when given): `(idx, stat)`.
 fn table_stats(txn: &Txn, t: &TableDef, only: Option<&str>) -> Result<Vec<(Option<String>, Vec<u64>)>> {
     let mut out = Vec::new();
-    if only.is_none() && !t.has_rowid() {
-        if let catalog::PrimaryKey::Columns(cols) = &t.pk {
-            let (n, avg) = key_stats(txn, &t.storage, &cols.iter().map(|c| c.1).collect::<Vec<_>>())?;
-            if n > 0 {
-                out.push((Some(t.name.clone()), [n].into_iter().chain(avg).collect()));
-            }
-        }
-    }
-    for ix in &t.indexes {
-        if only.is_some_and(|o| o != lower(&ix.name)) {
-            continue;
-        }
-        let (n, avg) = key_stats(txn, &ix.storage, &ix.columns.iter().map(|c| c.1).collect::<Vec<_>>())?;
+    // The row of one key (a WITHOUT ROWID primary key, or an index), unless it is empty.
+    let mut key_row = |name: &str, storage: &str, cols: &[(usize, bool)]| -> Result<()> {
+        let (n, avg) = key_stats(txn, storage, &cols.iter().map(|c| c.1).collect::<Vec<_>>())?;
         if n > 0 {
-            out.push((Some(ix.name.clone()), [n].into_iter().chain(avg).collect()));
+            out.push((Some(name.to_string()), [n].into_iter().chain(avg).collect()));
         }
+        Ok(())
+    };
+    if let (None, catalog::PrimaryKey::Columns(cols)) = (only, &t.pk) {
+        key_row(&t.name, &t.storage, cols)?;
+    }
+    for ix in t.indexes.iter().filter(|ix| only.is_none_or(|o| o == lower(&ix.name))) {
+        key_row(&ix.name, &ix.storage, &ix.columns)?;
     }
     if only.is_none() && t.indexes.is_empty() && t.has_rowid() {
         let n = txn.count(&t.storage)?;
@@ -180,13 +173,7 @@ fn ensure_stat1(schema: &mut Schema, w: &mut Writer) -> Result<()> {
     let Ok(Statement::CreateTable(ct)) = crate::sql::parser::parse(STAT1_SQL).map(|mut v| v.swap_remove(0).stmt) else {
         return Err(Error::Sql("internal error: the sqlite_stat1 definition".into()));
     };
-    let ids = schema.bump(w, 1)?;
-    let (mut def, _) = catalog::build_table(&ct, STAT1, ids[0], Vec::new())?;
-    def.sql = alloc::vec![STAT1_SQL.to_string()];
-    w.create_table(&def.storage)?;
-    catalog::save_table(w, &def)?;
-    schema.tables.insert(STAT1.to_string(), Arc::new(def));
-    Ok(())
+    super::ddl::install_table(schema, w, &ct, |_| STAT1_SQL.to_string()).map(|_| ())
 }
 
 /// Delete the rows of `sqlite_stat1` for table `tbl` or index `idx` (SQLite's

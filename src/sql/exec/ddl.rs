@@ -27,12 +27,35 @@ use crate::sql::types::value::Tuple;
 // DDL
 
 fn reserved(name: &str) -> Result<()> {
-    // Compare bytes: slicing the `str` at 7 would panic inside a multi-byte character.
-    let prefix = b"sqlite_";
-    if name.as_bytes().get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix)) {
+    if catalog::is_internal_name(name) {
         return Err(err(format!("object name reserved for internal use: {name}")));
     }
     Ok(())
+}
+
+/// Make the table `ct` defines, with its automatic indexes, in the storage, the schema
+/// records and `schema`; `sql` gives the text stored for it.
+pub(super) fn install_table(
+    schema: &mut Schema,
+    w: &mut Writer,
+    ct: &ast::CreateTable,
+    sql: impl FnOnce(&TableDef) -> String,
+) -> Result<Arc<TableDef>> {
+    let (_, needed) = catalog::build_table(ct, &ct.name, 0, Vec::new())?;
+    let ids = schema.bump(w, 1 + needed)?;
+    let (mut def, _) = catalog::build_table(ct, &ct.name, ids[0], ids[1..].to_vec())?;
+    def.sql = vec![sql(&def)];
+    w.create_table(&def.storage)?;
+    for ix in &def.indexes {
+        w.create_table(&ix.storage)?;
+    }
+    catalog::save_table(w, &def)?;
+    let def = Arc::new(def);
+    for ix in &def.indexes {
+        schema.index_owner.insert(lower(&ix.name), lower(&def.name));
+    }
+    schema.tables.insert(lower(&def.name), def.clone());
+    Ok(def)
 }
 
 fn err(m: impl Into<String>) -> Error {
@@ -85,20 +108,8 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
                     (c, Some(rows))
                 }
             };
-            let (_, needed) = catalog::build_table(&ct, &ct.name, 0, Vec::new())?;
-            let ids = schema.bump(w, 1 + needed)?;
-            let (mut def, _) = catalog::build_table(&ct, &ct.name, ids[0], ids[1..].to_vec())?;
-            def.sql = vec![if rows.is_some() { create_text(&def) } else { text.to_string() }];
-            w.create_table(&def.storage)?;
-            for ix in &def.indexes {
-                w.create_table(&ix.storage)?;
-            }
-            catalog::save_table(w, &def)?;
-            let def = Arc::new(def);
-            for ix in &def.indexes {
-                schema.index_owner.insert(lower(&ix.name), lower(&def.name));
-            }
-            schema.tables.insert(lower(&def.name), def.clone());
+            let as_select = rows.is_some();
+            let def = install_table(schema, w, &ct, |d| if as_select { create_text(d) } else { text.to_string() })?;
             if let Some(rows) = rows {
                 let t = def.clone();
                 let p = InsertPlan {
@@ -157,7 +168,7 @@ pub fn ddl(schema: &mut Schema, txn: &Txn, stmt: &Statement, text: &str, w: &mut
                 return Err(err("partial indexes are not supported"));
             }
             let t = writable(schema, &ci.table)?;
-            if t.name.as_bytes().get(..7).is_some_and(|p| p.eq_ignore_ascii_case(b"sqlite_")) {
+            if catalog::is_internal_name(&t.name) {
                 return Err(err(format!("table {} may not be indexed", t.name)));
             }
             let columns: Vec<(usize, bool)> = ci
