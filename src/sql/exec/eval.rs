@@ -55,8 +55,12 @@ fn concat(a: Value, b: Value) -> Value {
     if a.is_null() || b.is_null() {
         Value::Null
     } else {
-        let mut s = a.to_text();
-        s.push_bytes(b.to_text().as_bytes());
+        // The left text is extended in place and the right one read where it is.
+        let mut s = match a {
+            Value::Text(t) => t,
+            other => other.to_text(),
+        };
+        s.push_bytes(&b.text_bytes());
         Value::Text(s)
     }
 }
@@ -196,7 +200,7 @@ fn cast_numeric(v: Value) -> Value {
     use crate::sql::types::value::{before_nul, parse_numeric_prefix, real_same_as_int};
     let text = match &v {
         Value::Text(s) => before_nul(s.as_bytes()),
-        Value::Blob(b) => b.split(|&c| c == 0).next().unwrap_or(&[]),
+        Value::Blob(b) => before_nul(b),
         _ => return v,
     };
     match parse_numeric_prefix(text) {
@@ -399,7 +403,7 @@ impl CExpr {
                 let esc = match esc {
                     Some(x) => match x.eval(row, env)? {
                         Value::Null => return Ok(Value::Null),
-                        x => Some(functions::like_escape(x.to_text().as_bytes())?),
+                        x => Some(functions::like_escape(&x.text_bytes())?),
                     },
                     None => None,
                 };

@@ -127,34 +127,39 @@ pub fn in_affinity(x: Option<Affinity>, y: Option<Affinity>) -> Option<Affinity>
     }
 }
 
-/// Apply a comparison-time affinity (numeric affinity only converts text that is entirely a
-/// number; it never turns a REAL into an INTEGER for comparison purposes).
-/// [`conv`] of a borrowed value: borrowed still when the affinity changes nothing.
-pub fn conv_cow(v: alloc::borrow::Cow<'_, Value>, a: Option<Affinity>) -> alloc::borrow::Cow<'_, Value> {
-    let changes = match (a, &*v) {
-        (None, _) => false,
+/// Whether the comparison-time affinity `a` changes `v`'s type: TEXT affinity turns numbers
+/// into text, a numeric affinity may turn text into a number.
+fn converts(v: &Value, a: Option<Affinity>) -> bool {
+    match (a, v) {
         (Some(Affinity::Text), Value::Integer(_) | Value::Real(_)) => true,
         (Some(a), Value::Text(_)) => a.is_numeric(),
         _ => false,
-    };
-    if changes {
-        alloc::borrow::Cow::Owned(conv(v.into_owned(), a))
-    } else {
-        v
     }
 }
 
+/// Apply a comparison-time affinity (numeric affinity only converts text that is entirely a
+/// number; it never turns a REAL into an INTEGER for comparison purposes).
 pub fn conv(v: Value, a: Option<Affinity>) -> Value {
-    match (a, v) {
-        (None, v) => v,
-        (Some(Affinity::Text), v @ (Value::Integer(_) | Value::Real(_))) => Value::Text(v.to_text()),
-        (Some(a), Value::Text(s)) if a.is_numeric() => {
+    if !converts(&v, a) {
+        return v;
+    }
+    match v {
+        Value::Text(s) => {
             match crate::sql::types::value::parse_number(crate::sql::types::value::before_nul(s.as_bytes())) {
                 Some(n) => n,
                 None => Value::Text(s),
             }
         }
-        (_, v) => v,
+        v => Value::Text(v.to_text()),
+    }
+}
+
+/// [`conv`] of a borrowed value: borrowed still when the affinity changes nothing.
+pub fn conv_cow(v: alloc::borrow::Cow<'_, Value>, a: Option<Affinity>) -> alloc::borrow::Cow<'_, Value> {
+    if converts(&v, a) {
+        alloc::borrow::Cow::Owned(conv(v.into_owned(), a))
+    } else {
+        v
     }
 }
 

@@ -178,6 +178,12 @@ pub fn read_char(b: &[u8], i: &mut usize) -> u32 {
     }
 }
 
+/// The characters of `b`, each read by [`read_char`].
+pub fn chars(b: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    let mut i = 0;
+    core::iter::from_fn(move || (i < b.len()).then(|| read_char(b, &mut i)))
+}
+
 /// The index after the character at `b[i]`, as SQLite's `SQLITE_SKIP_UTF8`: a lead byte
 /// (0xc0 and up) takes the continuation bytes after it; any other byte is one character.
 pub fn skip_utf8(b: &[u8], i: usize) -> usize {
@@ -235,12 +241,7 @@ mod tests {
     use alloc::format;
 
     fn chars(b: &[u8]) -> Vec<u32> {
-        let mut i = 0;
-        let mut out = Vec::new();
-        while i < b.len() {
-            out.push(read_char(b, &mut i));
-        }
-        out
+        super::chars(b).collect()
     }
 
     #[test]

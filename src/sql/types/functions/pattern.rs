@@ -1,13 +1,14 @@
 //! LIKE and GLOB: a pattern is read element by element where it stands and matched by
-//! backtracking over characters, without allocating. LIKE folds ASCII letters only (as SQLite does without ICU) and takes an
-//! optional escape character; GLOB is case-sensitive with `[...]` sets. Pattern and text are
+//! backtracking over characters, without allocating. LIKE folds ASCII letters only (as
+//! SQLite does without ICU) and takes an optional escape character; GLOB is case-sensitive
+//! with `[...]` sets. Pattern and text are
 //! bytes, read as characters the way SQLite reads them ([`read_char`]), so text that is not
 //! UTF-8 matches as it does in SQLite.
 
-use super::scalar::{bytes, cstr, err, text, MAX_PATTERN_LENGTH};
+use super::scalar::{cstr, err, text, MAX_PATTERN_LENGTH};
 use crate::error::Result;
 
-use crate::sql::types::text::read_char;
+use crate::sql::types::text::{chars, read_char};
 
 use crate::sql::types::value::Value;
 
@@ -39,7 +40,7 @@ pub(super) fn glob_fn(a: &[Value]) -> Result<Value> {
 }
 
 fn match_fn(a: &[Value], f: impl Fn(&[u8], &[u8]) -> bool) -> Result<Value> {
-    if bytes(&a[0]).len() > MAX_PATTERN_LENGTH {
+    if a[0].text_bytes().len() > MAX_PATTERN_LENGTH {
         return err("LIKE or GLOB pattern too complex");
     }
     Ok(match (text(&a[0]), text(&a[1])) {
@@ -211,10 +212,4 @@ pub fn like(pattern: &[u8], text: &[u8], escape: Option<u32>) -> bool {
 /// first or last.
 pub fn glob(pattern: &[u8], text: &[u8]) -> bool {
     wildcard(pattern, text, Kind::Glob)
-}
-
-/// The characters of `b` as SQLite reads them.
-fn chars(b: &[u8]) -> impl Iterator<Item = u32> + '_ {
-    let mut i = 0;
-    core::iter::from_fn(move || (i < b.len()).then(|| read_char(b, &mut i)))
 }

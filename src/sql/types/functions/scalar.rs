@@ -25,7 +25,7 @@ use super::pattern::{glob_fn, like_fn};
 use super::printf::{fmt_float, fmt_quoted, printf_fn, Spec};
 use crate::error::{Error, Result};
 
-use crate::sql::types::text::{char_count, push_char, read_char, skip_char, skip_utf8, Text};
+use crate::sql::types::text::{char_count, chars, push_char, read_char, skip_char, skip_utf8, Text};
 use crate::sql::types::value::{parse_number, real_to_i64, Value};
 
 /// A scalar function over its evaluated arguments; call it with the argument count
@@ -173,13 +173,8 @@ pub(super) fn text(v: &Value) -> Option<Cow<'_, [u8]>> {
     if v.is_null() {
         None
     } else {
-        Some(bytes(v))
+        Some(v.text_bytes())
     }
-}
-
-/// The bytes of a value as `sqlite3_value_blob` sees them (NULL: empty).
-pub(super) fn bytes(v: &Value) -> Cow<'_, [u8]> {
-    v.text_bytes()
 }
 
 /// The part before the first NUL, where SQLite reads a C string.
@@ -280,7 +275,7 @@ fn concat_ws(a: &[Value]) -> Result<Value> {
 }
 
 fn hex(a: &[Value]) -> Result<Value> {
-    let b = bytes(&a[0]);
+    let b = a[0].text_bytes();
     check_len(b.len().saturating_mul(2))?;
     let mut s = String::with_capacity(b.len() * 2);
     for &c in b.iter() {
@@ -313,7 +308,7 @@ fn instr(a: &[Value]) -> Result<Value> {
         return Ok(Value::Null);
     }
     let blobs = matches!((h, n), (Value::Blob(_), Value::Blob(_)));
-    let (h, n) = (bytes(h), bytes(n));
+    let (h, n) = (h.text_bytes(), n.text_bytes());
     if n.is_empty() {
         return Ok(Value::Integer(1));
     }
@@ -338,7 +333,7 @@ fn length(a: &[Value]) -> Result<Value> {
 }
 
 fn octet_length(a: &[Value]) -> Result<Value> {
-    Ok(if a[0].is_null() { Value::Null } else { Value::Integer(bytes(&a[0]).len() as i64) })
+    Ok(if a[0].is_null() { Value::Null } else { Value::Integer(a[0].text_bytes().len() as i64) })
 }
 
 fn likelihood(a: &[Value]) -> Result<Value> {
@@ -585,15 +580,7 @@ fn unhex(a: &[Value]) -> Result<Value> {
             Some(p) => p,
         },
     };
-    let passes = |c: u32| {
-        let mut i = 0;
-        while i < pass.len() {
-            if read_char(&pass, &mut i) == c {
-                return true;
-            }
-        }
-        false
-    };
+    let passes = |c: u32| chars(&pass).any(|p| p == c);
     let h = cstr(&h);
     let digit = |c: u8| (c as char).to_digit(16);
     let mut out = Vec::with_capacity(h.len() / 2);
